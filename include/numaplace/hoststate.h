@@ -1,0 +1,92 @@
+/*
+ * numaplace/hoststate.h - the host's state as placement and balancing see
+ * it: the guests already there, where their memory and vCPUs are, what
+ * they demand, and what is claimed but not yet populated.
+ *
+ * This is numaplace's node-load measure. A node's load is not a count of
+ * the vCPUs that may run there (libxl's measure) but
+ *   - CPU: the measured demand of the vCPUs that run or prefer to run there
+ *     (0..1 each), against the node's capacity, where a second hyper-thread
+ *     of a core adds only a fraction of a core;
+ *   - memory: bytes populated by guests, bytes claimed by creations in
+ *     flight, head-room kept for balloon maximums, and the host's own
+ *     reserve, against the node's size (or its measured free memory);
+ *   - distance: how far the node is from where a guest's other memory and
+ *     its group's members are (used by the policies through the topology).
+ * Pure data: sensing code (backends, the simulator) fills it, policies read it.
+ */
+#ifndef NUMAPLACE_HOSTSTATE_H
+#define NUMAPLACE_HOSTSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/bitmap.h>
+#include <numaplace/common.h>
+#include <numaplace/guest.h>
+#include <numaplace/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct np_host_state np_host_state;
+
+/* What one node carries, in the units placement compares. */
+typedef struct np_node_load {
+    double cpu_capacity;           /* cores + SMT_CAPACITY * extra threads */
+    double cpu_demand;             /* sum of vCPU demand attributed here */
+    uint64_t mem_total_bytes;
+    uint64_t mem_populated_bytes;  /* guests' memory on the node */
+    uint64_t mem_claimed_bytes;    /* creations in flight */
+    uint64_t mem_balloon_bytes;    /* head-room for guests' balloon maximums */
+    uint64_t mem_reserved_bytes;   /* hypervisor / dom0 / host reserve */
+    uint64_t mem_available_bytes;  /* what a new guest may still take */
+} np_node_load;
+
+int np_host_state_create(np_topology *topo, np_host_state **out); /* takes a ref */
+void np_host_state_destroy(np_host_state *st);
+int np_host_state_copy(const np_host_state *st, np_host_state **out);
+const np_topology *np_host_state_topology(const np_host_state *st);
+
+/* Host memory the guests can never use on a node (hypervisor, dom0). */
+int np_host_state_set_reserved(np_host_state *st, size_t node_idx, uint64_t bytes);
+/* Measured free memory; when set it caps what is available on the node. */
+int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t free_bytes);
+
+/* Guests. Names are unique; -EEXIST for a duplicate. */
+int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t *gidx_out);
+int np_host_state_remove_guest(np_host_state *st, const char *name);
+int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *gidx_out);
+size_t np_host_state_nr_guests(const np_host_state *st);
+const np_guest_spec *np_host_state_guest_spec(const np_host_state *st, size_t gidx);
+
+/* Memory of a guest on a node: populated and claimed (in flight). */
+int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
+                                uint64_t populated_bytes, uint64_t claimed_bytes);
+uint64_t np_host_state_guest_mem_bytes(const np_host_state *st, size_t gidx, size_t node_idx);
+uint64_t np_host_state_guest_claimed_bytes(const np_host_state *st, size_t gidx,
+                                           size_t node_idx);
+/* Turn all of a guest's claims into populated memory (creation finished). */
+int np_host_state_populate(np_host_state *st, size_t gidx);
+/* Balloon target (current size); the spec's maxmem is the ceiling. */
+int np_host_state_set_balloon_target(np_host_state *st, size_t gidx, uint64_t target_bytes);
+
+/* vCPU facts: affinity (NULL hard = all CPUs, NULL soft = none), measured
+ * demand 0..1, and the CPU it last ran on (-1 unknown). */
+int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcpu,
+                                    const np_bitmap *hard, const np_bitmap *soft);
+int np_host_state_set_vcpu_demand(np_host_state *st, size_t gidx, uint32_t vcpu, double demand);
+int np_host_state_set_vcpu_cpu(np_host_state *st, size_t gidx, uint32_t vcpu, int32_t cpu_os_id);
+const np_bitmap *np_host_state_vcpu_hard(const np_host_state *st, size_t gidx, uint32_t vcpu);
+const np_bitmap *np_host_state_vcpu_soft(const np_host_state *st, size_t gidx, uint32_t vcpu);
+double np_host_state_vcpu_demand(const np_host_state *st, size_t gidx, uint32_t vcpu);
+
+/* The load measure of one node. */
+int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_HOSTSTATE_H */

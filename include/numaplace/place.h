@@ -1,0 +1,102 @@
+/*
+ * numaplace/place.h - placement of a new guest: which nodes its memory and
+ * vCPUs live on.
+ *
+ * Policies are pure functions of (host state, guest spec) -> placement,
+ * deterministic, selected by name:
+ *   "numaplace"  the default: load-, distance-, device- and group-aware,
+ *                scales to 256 nodes and thousands of guests, explains
+ *                itself (score terms and runners-up);
+ *   "xl42"       a faithful model of Xen 4.2's libxl heuristic, kept to be
+ *                compared against (see docs/placement.md for its rules);
+ * and an exhaustive oracle under numaplace's objective for small hosts.
+ */
+#ifndef NUMAPLACE_PLACE_H
+#define NUMAPLACE_PLACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/bitmap.h>
+#include <numaplace/common.h>
+#include <numaplace/guest.h>
+#include <numaplace/hoststate.h>
+#include <numaplace/vnuma.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct np_placement np_placement;
+
+#define NP_PLACE_DEFAULT_POLICY "numaplace"
+/* The oracle enumerates every node subset: 2^12 = 4096 sets at most. */
+#define NP_PLACE_ORACLE_MAX_NODES 12u
+
+size_t np_place_policy_count(void);
+const char *np_place_policy_name(size_t i);
+const char *np_place_policy_summary(size_t i);
+
+/* Decide where `spec` goes on the host in `st` (which must not contain it).
+ * policy NULL means the default. Returns
+ *   0        and a placement (possibly a fallback: see np_placement_is_fallback)
+ *   -EINVAL  bad spec (err says why), or unknown policy
+ *   -ENOSPC  it fits nowhere; err->msg says what is missing
+ *            ("needs 64 GiB on at most 2 nodes; the most any 2 nodes have is ..."). */
+int np_place(const np_host_state *st, const np_guest_spec *spec, const char *policy,
+             np_placement **out, np_error *err);
+/* Exhaustive search under the default policy's objective; -E2BIG above
+ * NP_PLACE_ORACLE_MAX_NODES nodes. */
+int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
+                    np_error *err);
+
+void np_placement_destroy(np_placement *pl);
+const char *np_placement_policy(const np_placement *pl);
+
+/* Chosen nodes (dense indices into the host topology, ascending). */
+size_t np_placement_nr_nodes(const np_placement *pl);
+size_t np_placement_node(const np_placement *pl, size_t i);
+/* Memory the guest gets on a node (0 for nodes not chosen). Sums to maxmem
+ * for the memory the hypervisor must be able to back. */
+uint64_t np_placement_node_mem_bytes(const np_placement *pl, size_t node_idx);
+/* Node of each vCPU (dense index). */
+size_t np_placement_vcpu_node(const np_placement *pl, uint32_t vcpu);
+/* Masks of CPU os_ids: hard is NULL unless affinity is hard; soft is NULL
+ * when affinity is none. Per-vCPU masks follow the vCPU's node. */
+const np_bitmap *np_placement_cpus_hard(const np_placement *pl);
+const np_bitmap *np_placement_cpus_soft(const np_placement *pl);
+const np_bitmap *np_placement_vcpu_hard(const np_placement *pl, uint32_t vcpu);
+const np_bitmap *np_placement_vcpu_soft(const np_placement *pl, uint32_t vcpu);
+/* Virtual NUMA layout when the guest spans nodes and vNUMA is not off. */
+const np_vnuma *np_placement_vnuma(const np_placement *pl);
+
+/* A fallback is what a hypervisor does when its policy gives up (xl42 above
+ * 16 nodes or with no candidate: memory striped over all nodes). */
+bool np_placement_is_fallback(const np_placement *pl);
+const char *np_placement_note(const np_placement *pl); /* why, or "" */
+
+/* Explanation: total cost (lower is better) and its terms, and the
+ * runners-up with their cost or why they were rejected. */
+double np_placement_cost(const np_placement *pl);
+size_t np_placement_nr_terms(const np_placement *pl);
+int np_placement_term(const np_placement *pl, size_t i, const char **name_out,
+                      double *value_out);
+typedef struct np_place_alt {
+    const np_bitmap *nodes_os; /* node os_ids of the candidate */
+    double cost;
+    const char *why_not; /* "" when it only scored worse */
+} np_place_alt;
+size_t np_placement_nr_alternatives(const np_placement *pl);
+int np_placement_alternative(const np_placement *pl, size_t i, np_place_alt *out);
+
+/* Records the decision in the host state: adds the guest, claims its memory
+ * per node (claimed until np_host_state_populate), sets vCPU affinities and
+ * the expected demand. */
+int np_placement_commit(np_host_state *st, const np_guest_spec *spec, const np_placement *pl,
+                        size_t *gidx_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_PLACE_H */
