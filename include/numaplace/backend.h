@@ -1,0 +1,136 @@
+/*
+ * numaplace/backend.h - the one interface between numaplace's policies and
+ * a system: the simulator, a Linux/KVM host or a Xen host.
+ *
+ * A backend is a versioned table of operations, in the manner of SQLite's
+ * sqlite3_vfs: an implementation fills a `struct np_backend_ops` with the
+ * operations it supports and leaves the others NULL; the wrapper functions
+ * below (np_backend_topology(), np_backend_list_guests(), ...) return
+ * -ENOSYS for a NULL operation and for an operation newer than the table's
+ * `version`, so old implementations keep working when the table grows.
+ * The clock and randomness are operations too: a policy that reads time or
+ * draws random numbers through its backend runs unchanged, and
+ * deterministically, against the simulator.
+ *
+ * Index spaces: nodes are named by their dense index in the backend's
+ * topology (node_idx); CPU masks hold CPU OS ids, node masks node OS ids,
+ * exactly as np_bitmap prints them in an xl.cfg or a cpuset file.
+ * Guests are named by an id the backend chooses (Xen domid, QEMU pid,
+ * simulator index), stable while the guest lives.
+ */
+#ifndef NUMAPLACE_BACKEND_H
+#define NUMAPLACE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/bitmap.h>
+#include <numaplace/common.h>
+#include <numaplace/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct np_backend np_backend;
+struct np_host_state;
+
+/* Version of the operations table this header describes. Version 1 holds
+ * every operation up to and including `log`. New operations are appended
+ * and raise the version; an implementation states the version it filled. */
+#define NP_BACKEND_OPS_VERSION 1u
+
+#define NP_BACKEND_NAME_MAX 64
+
+/* One vCPU as a backend reports it. Masks are owned by the guest list. */
+typedef struct np_backend_vcpu {
+    uint64_t cpu_time_ns;   /* CPU time consumed since the guest started */
+    int32_t last_cpu_os_id; /* CPU it last ran on, -1 when unknown */
+    np_bitmap *hard;        /* CPU os_ids it may run on; NULL = every CPU */
+    np_bitmap *soft;        /* CPU os_ids it prefers; NULL = no preference */
+} np_backend_vcpu;
+
+/* One guest as a backend reports it. Arrays are owned by the guest list and
+ * sized by np_backend_guest_alloc(). */
+typedef struct np_backend_guest {
+    uint64_t id;
+    char name[NP_BACKEND_NAME_MAX];
+    uint32_t nr_vcpus;
+    np_backend_vcpu *vcpus;
+    size_t nr_nodes;          /* = nodes of the backend's topology */
+    uint64_t *node_mem_bytes; /* memory of the guest on each node_idx */
+    uint64_t mem_target_bytes; /* current (balloon) size */
+    uint64_t maxmem_bytes;     /* balloon ceiling */
+} np_backend_guest;
+
+/* The operations. `impl` is the pointer given to np_backend_create(). Every
+ * fallible operation returns 0 or a negative errno. */
+struct np_backend_ops {
+    uint32_t version; /* NP_BACKEND_OPS_VERSION the implementation filled */
+    const char *name; /* "sim", "linux", "xen" */
+
+    /* A new reference to the host topology. */
+    int (*topology)(void *impl, np_topology **out);
+    /* Every running guest. The implementation allocates the array with
+     * np_backend_guests_alloc() and each guest's arrays with
+     * np_backend_guest_alloc(); the caller frees with np_backend_guests_free(). */
+    int (*list_guests)(void *impl, np_backend_guest **guests_out, size_t *nr_out);
+    /* Free memory a new allocation could still get on a node. */
+    int (*node_free_bytes)(void *impl, size_t node_idx, uint64_t *free_out);
+    /* Hard and soft affinity of one vCPU (CPU os_ids). hard NULL = every CPU,
+     * soft NULL = no preference. -ENOENT for an unknown guest or vCPU. */
+    int (*set_vcpu_affinity)(void *impl, uint64_t guest_id, uint32_t vcpu, const np_bitmap *hard,
+                             const np_bitmap *soft);
+    /* Nodes (os_ids) new memory of the guest should come from; NULL = any. */
+    int (*set_guest_node_affinity)(void *impl, uint64_t guest_id, const np_bitmap *nodes);
+    /* Move up to `bytes` of the guest's memory from one node to another.
+     * May move less (rate limit, free memory, what the guest has there):
+     * *moved_out says how much moved. */
+    int (*migrate_memory)(void *impl, uint64_t guest_id, size_t from_node_idx, size_t to_node_idx,
+                          uint64_t bytes, uint64_t *moved_out);
+    /* The backend's clock, in ns since an arbitrary origin (monotonic). */
+    int (*now_ns)(void *impl, uint64_t *now_out);
+    /* 64 random bits (seeded and reproducible in the simulator). */
+    int (*random)(void *impl, uint64_t *out);
+    /* A log line; `subsys` is a prefix such as "balance". */
+    void (*log)(void *impl, np_log_level level, const char *subsys, const char *msg);
+};
+
+/* Wraps an operations table and its implementation's state. The table must
+ * outlive the backend; ops->version must be 1..NP_BACKEND_OPS_VERSION
+ * (-ENOTSUP otherwise). The backend does not own `impl`. */
+int np_backend_create(const struct np_backend_ops *ops, void *impl, np_backend **out);
+void np_backend_destroy(np_backend *be);
+const char *np_backend_name(const np_backend *be);
+uint32_t np_backend_version(const np_backend *be);
+
+/* The operations; each returns -ENOSYS when the backend lacks it. */
+int np_backend_topology(np_backend *be, np_topology **out);
+int np_backend_list_guests(np_backend *be, np_backend_guest **guests_out, size_t *nr_out);
+int np_backend_node_free_bytes(np_backend *be, size_t node_idx, uint64_t *free_out);
+int np_backend_set_vcpu_affinity(np_backend *be, uint64_t guest_id, uint32_t vcpu,
+                                 const np_bitmap *hard, const np_bitmap *soft);
+int np_backend_set_guest_node_affinity(np_backend *be, uint64_t guest_id, const np_bitmap *nodes);
+int np_backend_migrate_memory(np_backend *be, uint64_t guest_id, size_t from_node_idx,
+                              size_t to_node_idx, uint64_t bytes, uint64_t *moved_out);
+int np_backend_now_ns(np_backend *be, uint64_t *now_out);
+int np_backend_random(np_backend *be, uint64_t *out);
+/* Logging never fails: without a log operation the line is dropped. */
+void np_backend_log(np_backend *be, np_log_level level, const char *subsys, const char *msg);
+
+/* Guest lists: a zeroed array of nr guests, the per-guest arrays, and one
+ * call that frees all of it (NULL ok). */
+int np_backend_guests_alloc(size_t nr, np_backend_guest **out);
+int np_backend_guest_alloc(np_backend_guest *g, uint32_t nr_vcpus, size_t nr_nodes);
+void np_backend_guests_free(np_backend_guest *guests, size_t nr);
+
+/* Fills a new host state from what the backend reports (topology, guests,
+ * per-node memory, affinities, free memory). Not implemented yet: it needs
+ * the host-state implementation and returns -ENOSYS until that lands. */
+int np_backend_sense(np_backend *be, struct np_host_state **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_BACKEND_H */

@@ -1,0 +1,265 @@
+/*
+ * sim/heap.c - a 4-ary indexed min-heap (see heap.h).
+ *
+ * Four children per node halve the depth of a binary heap; with ~20 000
+ * pending timers (pCPUs and blocked vCPUs of a big host) a sift touches 7
+ * levels instead of 15. Entries are 16 bytes and the array is laid out so
+ * that the four children of a node fill exactly one 64-byte cache line:
+ * logical entry i lives at physical slot i + HEAP_PAD, children of i are
+ * logical 4i+1..4i+4, physical 4(i+1)..4(i+1)+3.
+ *
+ * Sequence numbers are 32 bits. When they run out (after 4 billion arms)
+ * the queued entries are renumbered in their current order, which keeps
+ * every comparison, and so the heap, unchanged.
+ */
+#include "sim/heap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAP_ARITY 4u
+#define HEAP_PAD 3u
+#define HEAP_LINE 64u
+#define NOT_QUEUED UINT32_MAX
+
+typedef struct entry {
+    uint64_t time_ns;
+    uint32_t seq;
+    uint32_t handle;
+} entry;
+
+struct np_timerq {
+    entry *slots; /* physical array, 64-byte aligned; heap = slots + HEAP_PAD */
+    entry *heap;
+    uint32_t *pos; /* handle -> logical heap index, NOT_QUEUED */
+    uint32_t nr_handles;
+    size_t size;
+    uint32_t next_seq;
+};
+
+/* Earlier time first; equal times in arming order. */
+static inline bool before(const entry *a, const entry *b)
+{
+    if (a->time_ns != b->time_ns)
+        return a->time_ns < b->time_ns;
+    return a->seq < b->seq;
+}
+
+static inline void place(np_timerq *q, size_t i, entry e)
+{
+    q->heap[i] = e;
+    q->pos[e.handle] = (uint32_t)i;
+}
+
+static void sift_up(np_timerq *q, size_t i)
+{
+    entry e = q->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / HEAP_ARITY;
+        if (!before(&e, &q->heap[parent]))
+            break;
+        place(q, i, q->heap[parent]);
+        i = parent;
+    }
+    place(q, i, e);
+}
+
+static void sift_down(np_timerq *q, size_t i)
+{
+    entry e = q->heap[i];
+    for (;;) {
+        size_t first = i * HEAP_ARITY + 1;
+        if (first >= q->size)
+            break;
+        size_t last = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
+        size_t best = first;
+        for (size_t c = first + 1; c < last; c++)
+            if (before(&q->heap[c], &q->heap[best]))
+                best = c;
+        if (!before(&q->heap[best], &e))
+            break;
+        place(q, i, q->heap[best]);
+        i = best;
+    }
+    place(q, i, e);
+}
+
+static int alloc_slots(np_timerq *q, uint32_t nr_handles)
+{
+    size_t bytes = ((size_t)nr_handles + HEAP_PAD) * sizeof(entry);
+    bytes = (bytes + HEAP_LINE - 1) / HEAP_LINE * HEAP_LINE; /* aligned_alloc wants a multiple */
+    entry *slots = aligned_alloc(HEAP_LINE, bytes ? bytes : HEAP_LINE);
+    if (!slots)
+        return -ENOMEM;
+    if (q->slots)
+        memcpy(slots + HEAP_PAD, q->heap, q->size * sizeof(entry));
+    free(q->slots);
+    q->slots = slots;
+    q->heap = slots + HEAP_PAD;
+    return 0;
+}
+
+int np_timerq_create(uint32_t nr_handles, np_timerq **out)
+{
+    np_timerq *q = calloc(1, sizeof(*q));
+    if (!q)
+        return -ENOMEM;
+    q->pos = malloc((nr_handles ? nr_handles : 1) * sizeof(*q->pos));
+    if (!q->pos || alloc_slots(q, nr_handles)) {
+        np_timerq_destroy(q);
+        return -ENOMEM;
+    }
+    for (uint32_t h = 0; h < nr_handles; h++)
+        q->pos[h] = NOT_QUEUED;
+    q->nr_handles = nr_handles;
+    *out = q;
+    return 0;
+}
+
+int np_timerq_grow(np_timerq *q, uint32_t nr_handles)
+{
+    uint32_t *pos;
+
+    if (nr_handles <= q->nr_handles)
+        return 0;
+    pos = realloc(q->pos, nr_handles * sizeof(*pos));
+    if (!pos)
+        return -ENOMEM;
+    q->pos = pos;
+    if (alloc_slots(q, nr_handles))
+        return -ENOMEM;
+    for (uint32_t h = q->nr_handles; h < nr_handles; h++)
+        q->pos[h] = NOT_QUEUED;
+    q->nr_handles = nr_handles;
+    return 0;
+}
+
+void np_timerq_destroy(np_timerq *q)
+{
+    if (!q)
+        return;
+    free(q->slots);
+    free(q->pos);
+    free(q);
+}
+
+static int cmp_seq_ptr(const void *a, const void *b)
+{
+    uint32_t x = (*(entry *const *)a)->seq, y = (*(entry *const *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Renumber queued entries 0..size-1 in seq order; false without memory. */
+static bool renumber(np_timerq *q)
+{
+    entry **by_seq = malloc((q->size ? q->size : 1) * sizeof(*by_seq));
+    if (!by_seq)
+        return false;
+    for (size_t i = 0; i < q->size; i++)
+        by_seq[i] = &q->heap[i];
+    qsort(by_seq, q->size, sizeof(*by_seq), cmp_seq_ptr);
+    for (size_t i = 0; i < q->size; i++)
+        by_seq[i]->seq = (uint32_t)i;
+    q->next_seq = (uint32_t)q->size;
+    free(by_seq);
+    return true;
+}
+
+void np_timerq_set(np_timerq *q, uint32_t handle, uint64_t time_ns)
+{
+    if (q->next_seq == UINT32_MAX && !renumber(q)) {
+        /* Cannot renumber: seq stays saturated, ties then break by
+         * position, still deterministically. */
+        q->next_seq = UINT32_MAX - 1;
+    }
+    entry e = {.time_ns = time_ns, .seq = q->next_seq++, .handle = handle};
+    uint32_t i = q->pos[handle];
+
+    if (i == NOT_QUEUED) {
+        place(q, q->size++, e);
+        sift_up(q, q->size - 1);
+        return;
+    }
+    /* The new seq is larger than any queued one, so the entry can only
+     * move down when its time does not decrease. */
+    bool up = time_ns < q->heap[i].time_ns;
+    place(q, i, e);
+    if (up)
+        sift_up(q, i);
+    else
+        sift_down(q, i);
+}
+
+void np_timerq_cancel(np_timerq *q, uint32_t handle)
+{
+    uint32_t i = q->pos[handle];
+    if (i == NOT_QUEUED)
+        return;
+    q->pos[handle] = NOT_QUEUED;
+    q->size--;
+    if (i == q->size)
+        return;
+    entry moved = q->heap[q->size];
+    place(q, i, moved);
+    if (i > 0 && before(&moved, &q->heap[(i - 1) / HEAP_ARITY]))
+        sift_up(q, i);
+    else
+        sift_down(q, i);
+}
+
+bool np_timerq_armed(const np_timerq *q, uint32_t handle)
+{
+    return q->pos[handle] != NOT_QUEUED;
+}
+
+uint64_t np_timerq_when(const np_timerq *q, uint32_t handle)
+{
+    return q->heap[q->pos[handle]].time_ns;
+}
+
+size_t np_timerq_size(const np_timerq *q)
+{
+    return q->size;
+}
+
+bool np_timerq_peek(const np_timerq *q, uint64_t *time_out)
+{
+    if (!q->size)
+        return false;
+    *time_out = q->heap[0].time_ns;
+    return true;
+}
+
+bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out)
+{
+    if (!q->size)
+        return false;
+    entry top = q->heap[0];
+    *handle_out = top.handle;
+    *time_out = top.time_ns;
+    q->pos[top.handle] = NOT_QUEUED;
+    q->size--;
+    if (!q->size)
+        return true;
+    /* Bottom-up: walk the hole down along the smallest children to a leaf,
+     * then bring the last entry up from there. The last entry is usually
+     * late, so this saves comparing it at every level. */
+    entry last = q->heap[q->size];
+    size_t hole = 0;
+    for (;;) {
+        size_t first = hole * HEAP_ARITY + 1;
+        if (first >= q->size)
+            break;
+        size_t end = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
+        size_t best = first;
+        for (size_t c = first + 1; c < end; c++)
+            if (before(&q->heap[c], &q->heap[best]))
+                best = c;
+        place(q, hole, q->heap[best]);
+        hole = best;
+    }
+    place(q, hole, last);
+    sift_up(q, hole);
+    return true;
+}
