@@ -437,8 +437,8 @@ void sim_mem_share_scan(np_sim *sim)
     for (size_t k = 0; k < n; k++)
         sim->shared_saved_pages += sim->nodes[k].saved_pages;
 out:
-    /* Redirected accesses change every guest's factors. */
-    sim->epoch++;
+    /* Redirected accesses change where guests' accesses go. */
+    sim->mem_gen++;
     free(keys);
     free(sum);
     free(max);

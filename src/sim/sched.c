@@ -63,7 +63,7 @@ static void count_queued(np_sim *sim, const sim_vcpu *v, uint32_t cpu, int delta
 
     if (hi)
         n->queued_hi = (uint32_t)((int64_t)n->queued_hi + delta);
-    if (sim->masks[v->hard].single_node == node)
+    if (v->hard_node == node)
         return; /* pinned to this node: nobody elsewhere may take it */
     sim->mobile_any_total = (uint32_t)((int64_t)sim->mobile_any_total + delta);
     count_one(sim->nodes_mobile_any, &n->mobile_any, node, delta);
@@ -71,7 +71,7 @@ static void count_queued(np_sim *sim, const sim_vcpu *v, uint32_t cpu, int delta
         count_one(sim->nodes_mobile_hi, &n->mobile_hi, node, delta);
     if (v->soft_eff == SIM_NONE)
         return;
-    uint32_t home = sim->masks[v->soft_eff].single_node;
+    uint32_t home = v->soft_node;
     if (home == SIM_NONE) {
         count_one(sim->nodes_soft_any, &n->soft_any, node, delta);
         if (hi)
@@ -696,6 +696,8 @@ int sim_sched_init_vcpu_masks(np_sim *sim, sim_vcpu *v, uint32_t hard, uint32_t 
     v->hard = hard;
     v->soft = soft;
     v->soft_eff = eff;
+    v->hard_node = sim->masks[hard].single_node;
+    v->soft_node = eff != SIM_NONE ? sim->masks[eff].single_node : SIM_NONE;
     return 0;
 }
 

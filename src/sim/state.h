@@ -53,14 +53,20 @@ typedef struct sim_mask {
     np_bitmap *os;        /* CPU os_ids, built on first report */
 } sim_mask;
 
-/* A vCPU's speed on one node, valid for one contention epoch and one
- * generation of the host's memory layout (any guest's pages moving bumps
- * it: peers' homes matter too). Kept in the vCPU, which the event touches
- * anyway, instead of a guest x node table that would miss the cache. */
+/* A vCPU's speed on one node, valid for one generation of the host's
+ * memory layout (any guest's pages moving bumps it: peers' homes matter
+ * too). Kept in the vCPU, which the event touches anyway, instead of a
+ * guest x node table that would miss the cache. When all of the guest's
+ * memory is on one node (the usual case after placement) the entry keeps
+ * the speed as base + coef x contention(mem_node), so a new contention
+ * epoch costs one multiplication, not a recomputation from the guest. */
 typedef struct sim_rate {
     uint32_t node;
-    uint32_t epoch;
     uint32_t gen;
+    uint32_t epoch;     /* for entries without a single memory node */
+    uint32_t mem_node;  /* the single memory node, or SIM_NONE */
+    double base;        /* per-work time that does not depend on contention */
+    double coef;        /* x contention factor of mem_node */
     double rate;        /* work per ns */
     double remote_frac; /* share of its accesses that leave the node */
 } sim_rate;
@@ -82,6 +88,8 @@ typedef struct sim_vcpu {
     uint32_t rq_prev, rq_next;
     uint32_t hard;      /* mask id, always set (0 = all CPUs) */
     uint32_t soft_eff;  /* soft & hard when it restricts anything, else SIM_NONE */
+    uint32_t hard_node; /* the node of all of `hard`'s CPUs, or SIM_NONE */
+    uint32_t soft_node; /* the same for soft_eff */
     uint32_t timer;     /* handle of its wake timer */
     uint32_t internal_node;
     uint32_t run_node;  /* node of run_node_ns, not yet added to the guest's */

@@ -85,26 +85,59 @@ double sim_vcpu_rate_on(np_sim *sim, const sim_vcpu *v, uint32_t node, double *r
     return per_work > 0 ? 1.0 / per_work : 1.0;
 }
 
+static inline double cont_of(const np_sim *sim, uint32_t mem_node, uint32_t node)
+{
+    const sim_node *n = &sim->nodes[mem_node];
+    return mem_node == node ? n->cont_local : n->cont_remote;
+}
+
+/* Fill a cache entry for running on `node`. */
+static void rate_fill(np_sim *sim, const sim_vcpu *v, uint32_t node, sim_rate *r)
+{
+    const sim_guest *g = &sim->guests[v->guest];
+
+    r->node = node;
+    r->gen = sim->mem_gen;
+    r->epoch = sim->epoch;
+    r->mem_node = SIM_NONE;
+    r->rate = sim_vcpu_rate_on(sim, v, node, &r->remote_frac);
+    bool cross = sim->cfg.share_mode == NP_SIM_SHARE_CROSS_NODE && g->share_node >= 0;
+    if (g->nr_mem_nodes == 1 && !cross) {
+        /* per work = base + coef x contention: split the exact value. */
+        uint32_t k = g->mem_nodes[0];
+        double compute = 1.0 - g->comm_frac - g->io_frac;
+        r->mem_node = k;
+        r->coef = compute * v->intensity * sim_lat(sim, node, k);
+        r->base = 1.0 / r->rate - r->coef * cont_of(sim, k, node);
+    }
+}
+
 void sim_vcpu_refresh_rate(np_sim *sim, sim_vcpu *v, uint32_t node)
 {
     sim_rate *slot = NULL;
 
     for (int i = 0; i < SIM_RATE_CACHE; i++) {
         sim_rate *r = &v->cache[i];
-        if (r->node == node && r->epoch == sim->epoch && r->gen == sim->mem_gen) {
-            v->rate = r->rate;
-            v->remote_frac = r->remote_frac;
-            return;
+        if (r->node != node)
+            continue;
+        slot = r;
+        if (r->gen != sim->mem_gen)
+            break;
+        if (r->mem_node != SIM_NONE) {
+            if (r->epoch != sim->epoch) {
+                r->rate = 1.0 / (r->base + r->coef * cont_of(sim, r->mem_node, node));
+                r->epoch = sim->epoch;
+            }
+        } else if (r->epoch != sim->epoch) {
+            break;
         }
-        if (r->node == node)
-            slot = r;
+        v->rate = r->rate;
+        v->remote_frac = r->remote_frac;
+        return;
     }
     if (!slot) /* a node not remembered: replace the older entry */
         slot = v->cache[0].epoch <= v->cache[1].epoch ? &v->cache[0] : &v->cache[1];
-    slot->rate = sim_vcpu_rate_on(sim, v, node, &slot->remote_frac);
-    slot->node = node;
-    slot->epoch = sim->epoch;
-    slot->gen = sim->mem_gen;
+    rate_fill(sim, v, node, slot);
     v->rate = slot->rate;
     v->remote_frac = slot->remote_frac;
 }
