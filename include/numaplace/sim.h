@@ -198,7 +198,8 @@ void np_sim_destroy(np_sim *sim);
 int np_sim_set_policy(np_sim *sim, const np_sim_policy *policy, void *self);
 
 /* Adds a guest arriving at g->start_ns (>= now). -EINVAL with err->msg for a
- * bad guest, -E2BIG past the limits. */
+ * bad guest, -E2BIG past the limits, -EBUSY from inside np_sim_run (a
+ * policy callback). */
 int np_sim_add_guest(np_sim *sim, const np_sim_guest *g, size_t *gidx_out, np_error *err);
 int np_sim_set_vcpu_load(np_sim *sim, size_t gidx, uint32_t vcpu, const np_sim_vcpu_load *load);
 /* Guests a and b talk; weight is the share of a's (and b's) traffic. */
@@ -206,7 +207,8 @@ int np_sim_add_traffic(np_sim *sim, size_t a, size_t b, double weight);
 /* At at_ns the guest's balloon target becomes target_bytes (<= maxmem). */
 int np_sim_balloon_at(np_sim *sim, size_t gidx, uint64_t at_ns, uint64_t target_bytes);
 
-/* Runs until until_ns (may be called again to go on). */
+/* Runs until until_ns (may be called again to go on); -EBUSY when called
+ * from a policy callback. */
 int np_sim_run(np_sim *sim, uint64_t until_ns);
 uint64_t np_sim_now_ns(const np_sim *sim);
 uint64_t np_sim_events(const np_sim *sim);

@@ -120,6 +120,8 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
 
     if (!sim || !in)
         return -EINVAL;
+    if (sim->in_run)
+        return -EBUSY; /* a policy callback: the guest arrays would move under it */
     rc = check_guest(sim, in, err);
     if (rc)
         return rc;
@@ -256,6 +258,8 @@ int np_sim_add_traffic(np_sim *sim, size_t a, size_t b, double weight)
     if (!sim || a >= sim->nr_guests || b >= sim->nr_guests || a == b || !(weight > 0) ||
         isinf(weight))
         return -EINVAL;
+    if (sim->in_run)
+        return -EBUSY;
     rc = add_peer(&sim->guests[a], (uint32_t)b, weight);
     if (!rc)
         rc = add_peer(&sim->guests[b], (uint32_t)a, weight);

@@ -28,7 +28,8 @@ static double imbalance(const double *x, size_t n)
     }
     if (!cnt || !(sum > 0))
         return 0.0;
-    return max / (sum / (double)cnt) - 1.0;
+    double imb = max / (sum / (double)cnt) - 1.0;
+    return imb > 0 ? imb : 0.0; /* max >= mean; below 0 only by rounding */
 }
 
 /* Per-node busy fraction and bandwidth utilisation since (busy0, bw0). */

@@ -246,6 +246,9 @@ int np_sim_run(np_sim *sim, uint64_t until_ns)
 
     if (!sim || until_ns < sim->now_ns)
         return -EINVAL;
+    if (sim->in_run)
+        return -EBUSY; /* called from a policy callback */
+    sim->in_run = true;
     while (np_timerq_peek(sim->tq, &t) && t <= until_ns) {
         np_timerq_pop(sim->tq, &h, &t);
         sim->now_ns = t;
@@ -264,6 +267,7 @@ int np_sim_run(np_sim *sim, uint64_t until_ns)
     }
     sim->now_ns = until_ns;
     sim_sched_settle(sim);
+    sim->in_run = false;
     return 0;
 }
 

@@ -275,6 +275,7 @@ struct np_sim {
     uint32_t nr_handles, cap_handles;
     uint64_t now_ns;
     uint64_t events;
+    bool in_run; /* inside np_sim_run: arrays must not move */
     uint32_t epoch;   /* contention epoch; bumping it invalidates every rate */
     uint32_t mem_gen; /* bumped whenever any guest's pages move */
     np_prng policy_rng;

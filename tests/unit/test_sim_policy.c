@@ -157,10 +157,50 @@ static void test_one_file_policy_with_runtime_step(void)
     np_topology_destroy(t);
 }
 
+/* A policy may not add guests or run the simulator from inside it. */
+static int reentrant_place(void *self, np_sim *sim, const np_guest_spec *spec, np_sim_plan *plan,
+                           np_error *err)
+{
+    int *seen = self;
+    np_sim_guest g;
+    (void)spec;
+    (void)plan;
+    (void)err;
+    np_sim_guest_init(&g);
+    g.start_ns = np_sim_now_ns(sim);
+    seen[0] = np_sim_add_guest(sim, &g, NULL, NULL);
+    seen[1] = np_sim_run(sim, np_sim_now_ns(sim) + 1);
+    return -ENOSPC; /* and say the guest fits nowhere */
+}
+
+static void test_policy_callbacks_cannot_reenter(void)
+{
+    static const np_sim_policy reentrant = {.name = "reentrant", .summary = "", .place = reentrant_place};
+    np_topology *t = sim_test_topo(1, 2, 4);
+    np_sim *sim = NULL;
+    np_sim_guest g;
+    np_sim_guest_metrics m;
+    int seen[2] = {0, 0};
+
+    ASSERT_EQ(np_sim_create(t, NULL, &sim), 0);
+    ASSERT_EQ(np_sim_set_policy(sim, &reentrant, seen), 0);
+    sim_test_guest(&g, "x", 1, GIB, 0.1);
+    ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    ASSERT_EQ(np_sim_run(sim, MS), 0);
+    ASSERT_EQ(seen[0], -EBUSY);
+    ASSERT_EQ(seen[1], -EBUSY);
+    ASSERT_EQ(np_sim_nr_guests(sim), 1);
+    ASSERT_EQ(np_sim_guest_metrics_get(sim, 0, &m), 0);
+    ASSERT_EQ(m.status, NP_SIM_GUEST_REJECTED); /* the policy said no */
+    np_sim_destroy(sim);
+    np_topology_destroy(t);
+}
+
 int main(void)
 {
     NP_RUN(test_builtin_policies);
     NP_RUN(test_simple_policy_places_on_one_node);
     NP_RUN(test_one_file_policy_with_runtime_step);
+    NP_RUN(test_policy_callbacks_cannot_reenter);
     return np_test_summary();
 }
