@@ -82,14 +82,8 @@ int np_emit_alloc(np_emit_format fmt, const np_topology *topo, const np_guest_sp
     return rc;
 }
 
-int np_emit(np_emit_format fmt, const np_topology *topo, const np_guest_spec *spec,
-            const np_placement *pl, unsigned flags, char *buf, size_t len, size_t *len_out,
-            np_error *err)
+int np_emit_copy_out(const char *text, char *buf, size_t len, size_t *len_out)
 {
-    char *text = NULL;
-    int rc = np_emit_alloc(fmt, topo, spec, pl, flags, &text, err);
-    if (rc < 0)
-        return rc;
     size_t n = strlen(text);
     if (len_out)
         *len_out = n;
@@ -98,6 +92,18 @@ int np_emit(np_emit_format fmt, const np_topology *topo, const np_guest_spec *sp
         memcpy(buf, text, k);
         buf[k] = '\0';
     }
-    free(text);
     return n < len ? 0 : -ENOSPC;
+}
+
+int np_emit(np_emit_format fmt, const np_topology *topo, const np_guest_spec *spec,
+            const np_placement *pl, unsigned flags, char *buf, size_t len, size_t *len_out,
+            np_error *err)
+{
+    char *text = NULL;
+    int rc = np_emit_alloc(fmt, topo, spec, pl, flags, &text, err);
+    if (rc < 0)
+        return rc;
+    rc = np_emit_copy_out(text, buf, len, len_out);
+    free(text);
+    return rc;
 }

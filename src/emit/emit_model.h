@@ -70,6 +70,11 @@ int np_emit_model_from_placement(const np_topology *topo, const np_guest_spec *s
 int np_emit_model_write(np_emit_format fmt, const np_emit_model *m, unsigned flags,
                         char **text_out, np_error *err);
 
+/* np_emit's buffer contract: copies text into buf (NUL-terminated when
+ * len > 0, truncated if need be), its full length into *len_out; 0 when
+ * it fit, -ENOSPC when not. */
+int np_emit_copy_out(const char *text, char *buf, size_t len, size_t *len_out);
+
 /* Memory in whole MiB, rounded up (xl.cfg and QEMU sizes). */
 uint64_t np_emit_mib_ceil(uint64_t bytes);
 

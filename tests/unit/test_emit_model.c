@@ -120,8 +120,25 @@ static void test_public_arguments(void)
     ASSERT_TRUE(t == NULL);
 }
 
+static void test_buffer_contract(void)
+{
+    char buf[8];
+    size_t len = 0;
+    memset(buf, 'x', sizeof(buf));
+    ASSERT_EQ(np_emit_copy_out("vcpus = 4\n", buf, sizeof(buf), &len), -ENOSPC);
+    ASSERT_EQ(len, 10);
+    ASSERT_STR_EQ(buf, "vcpus =");
+    ASSERT_EQ(np_emit_copy_out("vcpus=4", buf, sizeof(buf), &len), 0);
+    ASSERT_EQ(len, 7);
+    ASSERT_STR_EQ(buf, "vcpus=4");
+    ASSERT_EQ(np_emit_copy_out("vcpus=42", buf, sizeof(buf), &len), -ENOSPC); /* no room for NUL */
+    ASSERT_EQ(np_emit_copy_out("abc", NULL, 0, &len), -ENOSPC); /* size query */
+    ASSERT_EQ(len, 3);
+}
+
 int main(void)
 {
+    NP_RUN(test_buffer_contract);
     NP_RUN(test_checks);
     NP_RUN(test_formats);
     NP_RUN(test_public_arguments);
