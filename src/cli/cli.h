@@ -7,6 +7,7 @@
 #define NP_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -31,6 +32,7 @@ typedef struct np_cli_cmd {
 
 extern const np_cli_cmd np_cmd_topology;
 extern const np_cli_cmd np_cmd_demo;
+extern const np_cli_cmd np_cmd_dom0;
 
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -48,6 +50,11 @@ int cli_open_topology(const char *source, const char *format, np_topology **out)
 /* Topology output, shared by `topology` and `demo`. */
 void cli_print_topology(FILE *out, const np_topology *topo);
 json_t *cli_topology_json(const np_topology *topo);
+
+/* Option values: print "numaplace: OPTION: ..." and return -EINVAL when bad. */
+int cli_parse_size(const char *text, const char *option, uint64_t *bytes_out);
+int cli_parse_uint(const char *text, const char *option, uint64_t min, uint64_t max,
+                   uint64_t *out);
 
 /* Size text such as "1.5 GiB". */
 const char *cli_bytes(unsigned long long bytes, char *buf, size_t len);

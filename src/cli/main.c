@@ -11,6 +11,7 @@
 static const np_cli_cmd *const commands[] = {
     &np_cmd_topology,
     &np_cmd_demo,
+    &np_cmd_dom0,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -375,3 +375,29 @@ fail:
     json_decref(attrs);
     return NULL;
 }
+
+/* ---- option values ---------------------------------------------------------- */
+
+int cli_parse_size(const char *text, const char *option, uint64_t *bytes_out)
+{
+    if (np_size_parse(text, bytes_out) < 0) {
+        cli_errorf("%s: expected a size such as 512M or 8G, got '%s'", option, text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int cli_parse_uint(const char *text, const char *option, uint64_t min, uint64_t max,
+                   uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno == ERANGE || *end || v < min || v > max) {
+        cli_errorf("%s: expected a whole number from %llu to %llu, got '%s'", option,
+                   (unsigned long long)min, (unsigned long long)max, text);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
