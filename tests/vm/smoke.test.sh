@@ -5,6 +5,7 @@
 # and a guest that died without a status (125).
 set -u
 build=${1:?usage: smoke.test.sh BUILD_DIR}
+# shellcheck source-path=SCRIPTDIR source=vm-test-lib.sh
 . "$(dirname "$0")/vm-test-lib.sh"
 vm_require_host
 cache=$build/numa-vm

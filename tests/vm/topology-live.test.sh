@@ -10,6 +10,7 @@
 # from a broken reader. The JSON is read with json-flat.awk (no jq).
 set -u
 build=${1:?usage: topology-live.test.sh BUILD_DIR}
+# shellcheck source-path=SCRIPTDIR source=vm-test-lib.sh
 . "$(dirname "$0")/vm-test-lib.sh"
 vm_require_host
 

@@ -8,6 +8,7 @@
 # (a missing busybox, a guest that does not boot) is a failure.
 
 vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this file
 vm_runner=$vm_here/numa-vm.sh
 vm_passed=0
 vm_failed=0
