@@ -51,6 +51,9 @@ readonly DEFAULT_TIMEOUT_S=300
 # Debian's kernels use HZ=250; read from /boot/config-KVER when present.
 readonly DEFAULT_KERNEL_HZ=250
 readonly DEFAULT_TOOLS="numactl numastat migratepages memhog numad"
+# Cached pieces and kernels not used for this long are deleted (each rebuild
+# of a program under test leaves a piece behind).
+readonly CACHE_MAX_AGE_DAYS=14
 
 usage() {
     cat <<'EOF'
@@ -513,6 +516,9 @@ make_piece "$work/run.cpio" "$stage"
 rm -rf "$stage"
 pieces+=("$work/run.cpio")
 cat "${pieces[@]}" >"$work/initramfs.cpio"
+# Mark what this run used, then drop what no run used for a while.
+touch "${pieces[@]}" "$boot_kernel" 2>/dev/null || true
+find "$cache/pieces" "$cache/kernel" -type f -mtime +$CACHE_MAX_AGE_DAYS -delete 2>/dev/null || true
 say "initramfs: ${#pieces[@]} pieces, $(($(stat -c %s "$work/initramfs.cpio") / 1024)) KiB"
 
 # ---- QEMU command line -----------------------------------------------------
