@@ -228,6 +228,128 @@ static bool score_better(const np_place_ctx *ctx, uint32_t a, uint32_t b)
     return a < b;
 }
 
+static void most_memory(const np_gen *g, size_t k, np_cand *c);
+
+/* The unused CPU nodes nearest to a set (smallest distance to any of its
+ * nodes; better score, then lower index, on ties), at most `max`. */
+static size_t nearest_unused(const np_gen *g, const uint32_t *set, size_t k, uint32_t *out,
+                             size_t max)
+{
+    const np_place_ctx *ctx = g->ctx;
+    uint32_t dist[NP_PLACE_LOCAL_NEAR];
+    size_t nr = 0;
+    for (size_t p = 0; p < k; p++)
+        ctx->used[set[p]] = true;
+    for (size_t i = 0; i < g->nr_cpu; i++) {
+        uint32_t node = g->cpu_nodes[i];
+        if (ctx->used[node])
+            continue;
+        uint32_t d = UINT32_MAX;
+        for (size_t p = 0; p < k; p++) {
+            uint32_t dp = np_topology_distance(ctx->topo, set[p], node);
+            d = dp < d ? dp : d;
+        }
+        size_t at = nr;
+        while (at > 0 && (d < dist[at - 1] ||
+                          (d == dist[at - 1] && score_better(ctx, node, out[at - 1]))))
+            at--;
+        if (at >= max)
+            continue;
+        size_t last = nr < max ? nr : max - 1;
+        memmove(&out[at + 1], &out[at], (last - at) * sizeof(out[0]));
+        memmove(&dist[at + 1], &dist[at], (last - at) * sizeof(dist[0]));
+        out[at] = node;
+        dist[at] = d;
+        if (nr < max)
+            nr++;
+    }
+    for (size_t p = 0; p < k; p++)
+        ctx->used[set[p]] = false;
+    return nr;
+}
+
+/* Local search from the best set found so far: add one of the nearest
+ * unused nodes, drop one node, or swap one for a near one; take the best
+ * improving move, at most NP_PLACE_LOCAL_STEPS times. It reaches sets
+ * outside the size range (a spread that relieves overloaded CPUs) and
+ * repairs the greedy growth's early choices. Each step scores
+ * O(k * NP_PLACE_LOCAL_NEAR) sets. */
+static void local_search(const np_gen *g, const np_cand *start)
+{
+    const np_place_ctx *ctx = g->ctx;
+    uint32_t cur[NP_PLACE_MAX_SET_NODES], trial[NP_PLACE_MAX_SET_NODES];
+    uint32_t best_set[NP_PLACE_MAX_SET_NODES], near[NP_PLACE_LOCAL_NEAR];
+    size_t k = 0;
+
+    for (size_t p = 0; p < start->k; p++)
+        if (ctx->has_cpus[start->node[p]])
+            cur[k++] = start->node[p];
+    double cur_cost = start->cost;
+    size_t max_k = ctx->max_nodes < g->nr_cpu ? ctx->max_nodes : g->nr_cpu;
+    for (unsigned step = 0; step < NP_PLACE_LOCAL_STEPS; step++) {
+        size_t nr_near = nearest_unused(g, cur, k, near, NP_PLACE_LOCAL_NEAR);
+        size_t best_k = 0;
+        double best_cost = cur_cost;
+        /* add */
+        for (size_t q = 0; q < nr_near && k < max_k; q++) {
+            memcpy(trial, cur, k * sizeof(trial[0]));
+            trial[k] = near[q];
+            double c = try_set(g, trial, k + 1);
+            if (c < best_cost) {
+                best_cost = c;
+                best_k = k + 1;
+                memcpy(best_set, trial, best_k * sizeof(trial[0]));
+            }
+        }
+        /* add two: integer vCPU shares make some spreads pay off only
+         * two nodes at a time */
+        for (size_t q = 0; q < nr_near && k + 1 < max_k; q++) {
+            for (size_t r = q + 1; r < nr_near; r++) {
+                memcpy(trial, cur, k * sizeof(trial[0]));
+                trial[k] = near[q];
+                trial[k + 1] = near[r];
+                double c = try_set(g, trial, k + 2);
+                if (c < best_cost) {
+                    best_cost = c;
+                    best_k = k + 2;
+                    memcpy(best_set, trial, best_k * sizeof(trial[0]));
+                }
+            }
+        }
+        for (size_t p = 0; p < k; p++) {
+            /* drop p */
+            size_t t = 0;
+            for (size_t i = 0; i < k; i++)
+                if (i != p)
+                    trial[t++] = cur[i];
+            if (t > 0) {
+                double c = try_set(g, trial, t);
+                if (c < best_cost) {
+                    best_cost = c;
+                    best_k = t;
+                    memcpy(best_set, trial, best_k * sizeof(trial[0]));
+                }
+            }
+            /* swap p for a near node */
+            for (size_t q = 0; q < nr_near; q++) {
+                memcpy(trial, cur, k * sizeof(trial[0]));
+                trial[p] = near[q];
+                double c = try_set(g, trial, k);
+                if (c < best_cost) {
+                    best_cost = c;
+                    best_k = k;
+                    memcpy(best_set, trial, best_k * sizeof(trial[0]));
+                }
+            }
+        }
+        if (best_k == 0)
+            break; /* a local optimum */
+        k = best_k;
+        memcpy(cur, best_set, k * sizeof(cur[0]));
+        cur_cost = best_cost;
+    }
+}
+
 /* Grows a set from `seed` (see the top of the file). */
 static void grow(np_gen *g, uint32_t seed)
 {
@@ -290,8 +412,13 @@ static void grow_from_seeds(np_gen *g)
     const np_place_ctx *ctx = g->ctx;
     uint32_t seeds[NP_PLACE_SEEDS + 2];
     size_t nr = 0;
+    np_cand c;
 
-    node_scores(g);
+    /* The k_lo nodes with most free memory always hold the guest's
+     * memory: with them among the candidates, growth can only improve on
+     * a placement, never miss one. */
+    most_memory(g, g->k_lo, &c);
+    try_set(g, c.node, c.k);
     if (g->k_lo == 1) {
         for (size_t i = 0; i < g->nr_cpu; i++)
             try_set(g, &g->cpu_nodes[i], 1);
@@ -335,6 +462,37 @@ static void grow_from_seeds(np_gen *g)
         grow(g, seeds[i]);
 }
 
+/* The k CPU nodes with most free memory, for the record of why fewer
+ * nodes cannot do. */
+static void most_memory(const np_gen *g, size_t k, np_cand *c)
+{
+    const np_place_ctx *ctx = g->ctx;
+    c->k = (uint32_t)(k < g->nr_cpu ? k : g->nr_cpu);
+    for (size_t p = 0; p < c->k; p++) {
+        size_t best = g->nr_cpu;
+        for (size_t i = 0; i < g->nr_cpu; i++) {
+            uint32_t node = g->cpu_nodes[i];
+            bool taken = false;
+            for (size_t q = 0; q < p; q++)
+                taken |= c->node[q] == node;
+            if (!taken &&
+                (best == g->nr_cpu || ctx->avail_mib[node] > ctx->avail_mib[g->cpu_nodes[best]]))
+                best = i;
+        }
+        c->node[p] = g->cpu_nodes[best];
+    }
+}
+
+/* Records the best set one node smaller than k_lo: rejected, it says in
+ * the explanation how much memory fewer nodes lack. */
+static void record_smaller(const np_gen *g)
+{
+    np_cand c;
+    most_memory(g, g->k_lo - 1, &c);
+    np_place_eval(g->ctx, &c);
+    np_place_consider(g->s, &c);
+}
+
 int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, np_search *s)
 {
     np_gen g = {.ctx = ctx, .s = s};
@@ -366,32 +524,33 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
         /* vnuma=N allows fewer nodes than the memory needs: record the
          * best N nodes' shortfall for the message, nothing can fit. */
         np_cand c;
-        c.k = (uint32_t)(ctx->max_nodes < g.nr_cpu ? ctx->max_nodes : g.nr_cpu);
-        for (size_t p = 0; p < c.k; p++) {
-            size_t best = g.nr_cpu;
-            for (size_t i = 0; i < g.nr_cpu; i++) {
-                uint32_t node = g.cpu_nodes[i];
-                bool taken = false;
-                for (size_t q = 0; q < p; q++)
-                    taken |= c.node[q] == node;
-                if (!taken && (best == g.nr_cpu ||
-                               ctx->avail_mib[node] > ctx->avail_mib[g.cpu_nodes[best]]))
-                    best = i;
-            }
-            c.node[p] = g.cpu_nodes[best];
-        }
+        most_memory(&g, ctx->max_nodes, &c);
         np_place_eval(ctx, &c);
         np_place_consider(s, &c);
         goto out;
     }
+    if (g.k_lo > 1)
+        record_smaller(&g);
     uint64_t limit = opts ? opts->exhaustive_max_sets : NP_PLACE_EXHAUSTIVE_MAX_SETS;
     uint64_t sets = 0;
     for (size_t k = g.k_lo; k <= g.k_hi && sets <= limit; k++)
         sets += choose_capped(g.nr_cpu, k, limit);
-    if (sets <= limit)
+    node_scores(&g);
+    if (sets <= limit) {
         enumerate_all(&g);
-    else
+    } else {
         grow_from_seeds(&g);
+    }
+    /* From the best set and the runner-up (another basin, often), copied
+     * first: the search updates both. */
+    np_cand start[2];
+    size_t nr_start = 0;
+    if (s->found)
+        start[nr_start++] = s->best;
+    if (s->nr_alts > 0)
+        start[nr_start++] = s->alts[0];
+    for (size_t i = 0; i < nr_start; i++)
+        local_search(&g, &start[i]);
 out:
     free(g.cpu_nodes);
     free(g.less_nodes);

@@ -30,10 +30,15 @@
 #define NP_PLACE_CPU_MIN_ROOM 0.1
 
 /* Weights of the cost terms (each term is a dimensionless 0..~1 figure,
- * see docs/placement.md for the formulas and the reasoning). */
-#define NP_PLACE_W_CPU_LOAD 1.0    /* mean utilisation where the vCPUs land */
+ * see docs/placement.md for the formulas and the reasoning). The terms
+ * that stand for lost performance (remote accesses, CPU contention past
+ * the target, device and group distance) weigh 1 or more; the balance
+ * terms (utilisation and fill below the target, which slow nothing down
+ * yet) weigh a quarter: they break ties and keep room, they must not buy
+ * a spread over two nodes. */
+#define NP_PLACE_W_CPU_LOAD 0.25   /* mean utilisation where the vCPUs land */
 #define NP_PLACE_W_CPU_OVER 4.0    /* share of the demand pushed past the target */
-#define NP_PLACE_W_MEM 1.0         /* mean memory fill where the memory lands */
+#define NP_PLACE_W_MEM 0.25        /* mean memory fill where the memory lands */
 #define NP_PLACE_W_REMOTE 1.0      /* excess distance of vCPU-to-memory accesses */
 #define NP_PLACE_W_DEVICE 1.0      /* excess distance to the guest's devices */
 #define NP_PLACE_W_GROUP 1.0       /* times group_weight / 100 */
@@ -52,6 +57,10 @@
 /* At each growth step, this many of the nearest unused nodes (best by the
  * cheap score) are scored in full; the cheapest is kept. */
 #define NP_PLACE_GROW_PICKS 4u
+/* Local search after the generation: at most this many improving moves,
+ * each trying the nearest unused nodes. */
+#define NP_PLACE_LOCAL_STEPS 8u
+#define NP_PLACE_LOCAL_NEAR 6u
 /* Sizes tried above the smallest that holds the memory and the demand. */
 #define NP_PLACE_EXTRA_NODES 1u
 /* Explanation: runners-up with a cost, and rejected sets with a reason. */
