@@ -62,7 +62,8 @@ typedef struct np_bench_place_result {
     size_t fallbacks;      /* the policy gave up (xl42) */
     size_t failed;         /* -ENOSPC */
     double ns_per_decision;
-    double mean_cost;      /* numaplace's objective, over placed decisions */
+    double mean_cost;      /* numaplace's objective, over placed decisions and
+                              fallbacks (which stripe over every node) */
 } np_bench_place_result;
 
 int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const char *policy,

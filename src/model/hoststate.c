@@ -132,34 +132,27 @@ static hs_vcpu *vcpu_at(const np_host_state *st, size_t gidx, uint32_t vcpu)
 
 /* ---- creation ----------------------------------------------------------------- */
 
-typedef struct dist_sort_ctx {
-    const np_topology *topo;
-    size_t from;
-} dist_sort_ctx;
-
-/* Insertion sort by (distance from `from`, index): rows are sorted once at
- * creation, and qsort has no context argument in C11. */
-static void sort_row(uint32_t *row, size_t n, const dist_sort_ctx *c)
+static int cmp_u64(const void *a, const void *b)
 {
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = row[i];
-        uint32_t dx = np_topology_distance(c->topo, c->from, x);
-        size_t j = i;
-        while (j > 0) {
-            uint32_t y = row[j - 1];
-            uint32_t dy = np_topology_distance(c->topo, c->from, y);
-            if (dy < dx || (dy == dx && y < x))
-                break;
-            row[j] = y;
-            j--;
-        }
-        row[j] = x;
-    }
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Row `from` of the by-distance table: keys (distance << 32 | index)
+ * sorted, which orders by distance and then index; O(n log n) a row. */
+static void sort_row(const np_topology *t, size_t from, size_t n, uint64_t *keys, uint32_t *row)
+{
+    for (size_t j = 0; j < n; j++)
+        keys[j] = (uint64_t)np_topology_distance(t, from, j) << 32 | (uint64_t)j;
+    qsort(keys, n, sizeof(*keys), cmp_u64);
+    for (size_t j = 0; j < n; j++)
+        row[j] = (uint32_t)(keys[j] & UINT32_MAX);
 }
 
 int np_host_state_create(np_topology *topo, np_host_state **out)
 {
     np_host_state *st = NULL;
+    uint64_t *keys = NULL;
     int rc = 0;
 
     if (!topo || !out)
@@ -174,7 +167,8 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->free_bytes = calloc(n, sizeof(*st->free_bytes));
     st->capacity = calloc(n, sizeof(*st->capacity));
     st->by_distance = calloc(n * n, sizeof(*st->by_distance));
-    if (!st->reserved_bytes || !st->free_bytes || !st->capacity || !st->by_distance) {
+    keys = calloc(n, sizeof(*keys));
+    if (!st->reserved_bytes || !st->free_bytes || !st->capacity || !st->by_distance || !keys) {
         rc = -ENOMEM;
         goto out;
     }
@@ -184,14 +178,11 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
         uint32_t extra = ni->nr_cpus > ni->nr_cores ? ni->nr_cpus - ni->nr_cores : 0;
         st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
         st->total_capacity += st->capacity[i];
-        uint32_t *row = &st->by_distance[i * n];
-        for (size_t j = 0; j < n; j++)
-            row[j] = (uint32_t)j;
-        dist_sort_ctx c = {topo, i};
-        sort_row(row, n, &c);
+        sort_row(topo, i, n, keys, &st->by_distance[i * n]);
     }
     rc = hash_rebuild(st, 0);
 out:
+    free(keys);
     if (rc < 0) {
         np_host_state_destroy(st);
         return rc;

@@ -192,25 +192,24 @@ static void split(const np_place_ctx *ctx, np_cand *c)
     }
 }
 
-void np_place_score(const np_place_ctx *ctx, np_cand *c)
+void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *node,
+                          const uint32_t *vcpus, const uint64_t *mem_mib, double *term_out,
+                          double *cost_out)
 {
     const np_topology *t = ctx->topo;
     double V = (double)ctx->vcpus, M = (double)ctx->mem_mib, D = ctx->demand;
     double term[NP_TERM_COUNT] = {0};
-    double w[NP_PLACE_MAX_SET_NODES], mu[NP_PLACE_MAX_SET_NODES];
 
-    for (size_t p = 0; p < c->k; p++) {
-        w[p] = (double)c->vcpus[p] / V;
-        mu[p] = M > 0.0 ? (double)c->mem_mib[p] / M : 0.0;
-    }
-    for (size_t p = 0; p < c->k; p++) {
-        size_t i = c->node[p];
+    for (size_t p = 0; p < k; p++) {
+        size_t i = node[p];
         const np_node_load *l = &ctx->load[i];
-        if (c->vcpus[p] > 0 && l->cpu_capacity > 0.0) {
-            double add = ctx->vcpu_demand * (double)c->vcpus[p];
+        double w = (double)vcpus[p] / V;
+        double mu = M > 0.0 ? (double)mem_mib[p] / M : 0.0;
+        if (vcpus[p] > 0 && l->cpu_capacity > 0.0) {
+            double add = ctx->vcpu_demand * (double)vcpus[p];
             double before = l->cpu_demand / l->cpu_capacity;
             double after = (l->cpu_demand + add) / l->cpu_capacity;
-            term[NP_TERM_CPU_LOAD] += w[p] * (before + after) / 2.0;
+            term[NP_TERM_CPU_LOAD] += w * (before + after) / 2.0;
             if (D > 0.0) {
                 double line = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL;
                 double over_b = l->cpu_demand > line ? l->cpu_demand - line : 0.0;
@@ -218,40 +217,47 @@ void np_place_score(const np_place_ctx *ctx, np_cand *c)
                 term[NP_TERM_CPU_OVER] += (over_a - over_b) / D;
             }
         }
-        if (c->mem_mib[p] > 0) {
+        if (mem_mib[p] > 0) {
             uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
                                         ? l->mem_total_bytes - l->mem_reserved_bytes
                                         : 0;
             double usable = (double)(usable_bytes / NP_MiB);
             double fill_b = 1.0, fill_a = 1.0;
             if (usable > 0.0) {
+                /* signed: a baseline's split may take more than is free */
                 fill_b = 1.0 - (double)ctx->avail_mib[i] / usable;
-                fill_a = 1.0 - (double)(ctx->avail_mib[i] - c->mem_mib[p]) / usable;
+                fill_a = 1.0 - ((double)ctx->avail_mib[i] - (double)mem_mib[p]) / usable;
             }
-            term[NP_TERM_MEM] += mu[p] * (fill_b + fill_a) / 2.0;
+            term[NP_TERM_MEM] += mu * (fill_b + fill_a) / 2.0;
         }
-        if (w[p] > 0.0) {
-            for (size_t q = 0; q < c->k; q++) {
-                if (q == p || mu[q] == 0.0)
+        if (w > 0.0) {
+            for (size_t q = 0; q < k; q++) {
+                if (q == p || mem_mib[q] == 0)
                     continue;
-                double local = (double)np_topology_distance(t, c->node[q], c->node[q]);
-                double d = (double)np_topology_distance(t, i, c->node[q]);
+                double local = (double)np_topology_distance(t, node[q], node[q]);
+                double d = (double)np_topology_distance(t, i, node[q]);
                 if (d > local)
-                    term[NP_TERM_REMOTE] += w[p] * mu[q] * (d - local) / local;
+                    term[NP_TERM_REMOTE] += w * ((double)mem_mib[q] / M) * (d - local) / local;
             }
         }
-        term[NP_TERM_DEVICE] += (w[p] + mu[p]) / 2.0 * ctx->dev_cost[i];
-        term[NP_TERM_GROUP] += (w[p] + mu[p]) / 2.0 * ctx->group_cost[i];
+        term[NP_TERM_DEVICE] += (w + mu) / 2.0 * ctx->dev_cost[i];
+        term[NP_TERM_GROUP] += (w + mu) / 2.0 * ctx->group_cost[i];
     }
     static const double weight[NP_TERM_COUNT] = {
         NP_PLACE_W_CPU_LOAD, NP_PLACE_W_CPU_OVER, NP_PLACE_W_MEM,
         NP_PLACE_W_REMOTE,   NP_PLACE_W_DEVICE,   NP_PLACE_W_GROUP,
     };
-    c->cost = 0.0;
-    for (size_t k = 0; k < NP_TERM_COUNT; k++) {
-        c->term[k] = weight[k] * term[k];
-        c->cost += c->term[k];
+    double cost = 0.0;
+    for (size_t j = 0; j < NP_TERM_COUNT; j++) {
+        term_out[j] = weight[j] * term[j];
+        cost += term_out[j];
     }
+    *cost_out = cost;
+}
+
+void np_place_score(const np_place_ctx *ctx, np_cand *c)
+{
+    np_place_score_split(ctx, c->k, c->node, c->vcpus, c->mem_mib, c->term, &c->cost);
 }
 
 void np_place_eval(const np_place_ctx *ctx, np_cand *c)

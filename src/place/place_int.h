@@ -135,6 +135,11 @@ typedef struct np_cand {
 void np_place_eval(const np_place_ctx *ctx, np_cand *cand);
 /* Scores a given split (memory and vCPUs already filled in). */
 void np_place_score(const np_place_ctx *ctx, np_cand *cand);
+/* The same for a split of any size (fallbacks stripe over every node):
+ * fills term_out[NP_TERM_COUNT] and the cost. */
+void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *node,
+                          const uint32_t *vcpus, const uint64_t *mem_mib, double *term_out,
+                          double *cost_out);
 /* Strict order on feasible candidates: cost, then fewer nodes, then the
  * smaller node list. */
 bool np_cand_better(const np_cand *a, const np_cand *b);

@@ -327,6 +327,16 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
     (*out)->union_masks = true;
     (*out)->fallback = true;
     snprintf((*out)->note, sizeof((*out)->note), "%s", note);
+    /* Its cost under numaplace's objective, so a fallback compares too. */
+    np_place_ctx ctx;
+    if (np_place_ctx_init(&ctx, st, spec) == 0) {
+        double term[NP_TERM_COUNT];
+        np_place_score_split(&ctx, n, node, vcpus, mem, term, &(*out)->cost);
+        (*out)->nr_terms = NP_TERM_COUNT;
+        for (size_t i = 0; i < NP_TERM_COUNT; i++)
+            (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
+        np_place_ctx_fini(&ctx);
+    }
 out:
     free(node);
     free(vcpus);
