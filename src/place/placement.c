@@ -390,6 +390,79 @@ int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_place
     return np_place(st, spec, "oracle", out, err);
 }
 
+int np_place_keep_vnuma(const np_host_state *st, const np_guest_spec *spec,
+                        const np_vnuma *layout, np_placement **out, np_error *err)
+{
+    const np_topology *t = NULL;
+    np_vnuma *nv = NULL;
+    np_placement *pl = NULL;
+    uint32_t node[NP_VNUMA_MAX_NODES], vcpus[NP_VNUMA_MAX_NODES];
+    uint64_t mem[NP_VNUMA_MAX_NODES];
+    size_t k = 0;
+    int rc;
+
+    if (!st || !spec || !layout || !out)
+        return -EINVAL;
+    t = np_host_state_topology(st);
+    rc = np_guest_spec_validate(spec, t, err);
+    if (rc < 0)
+        return rc;
+    if (spec->name[0] && np_host_state_find_guest(st, spec->name, NULL) == 0)
+        return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
+    rc = np_vnuma_remap(layout, st, spec, &nv, err);
+    if (rc < 0)
+        return rc;
+    /* The distinct backing nodes, ascending, with their memory and vCPUs. */
+    for (size_t a = 0; a < np_vnuma_nr_vnodes(nv) && k < NP_VNUMA_MAX_NODES; a++) {
+        size_t idx;
+        np_topology_node_idx(t, np_vnuma_pnode_os_id(nv, a), &idx);
+        size_t p = 0;
+        while (p < k && node[p] < idx)
+            p++;
+        if (p == k || node[p] != idx) {
+            memmove(&node[p + 1], &node[p], (k - p) * sizeof(node[0]));
+            memmove(&mem[p + 1], &mem[p], (k - p) * sizeof(mem[0]));
+            memmove(&vcpus[p + 1], &vcpus[p], (k - p) * sizeof(vcpus[0]));
+            node[p] = (uint32_t)idx;
+            mem[p] = 0;
+            vcpus[p] = 0;
+            k++;
+        }
+        mem[p] += np_vnuma_mem_bytes(nv, a) / NP_MiB;
+        vcpus[p] += np_bitmap_count(np_vnuma_vcpus(nv, a));
+    }
+    np_guest_spec flat = *spec;
+    flat.vnuma_nodes = NP_VNUMA_OFF; /* the layout is the one given, not a new one */
+    rc = np_placement_build(st, &flat, "vnuma-remap", k, node, mem, vcpus, &pl);
+    if (rc < 0)
+        goto out;
+    /* each vCPU on its virtual node's node */
+    for (uint32_t v = 0; v < spec->vcpus; v++) {
+        size_t a, idx;
+        if (np_vnuma_vcpu_vnode(nv, v, &a) == 0 &&
+            np_topology_node_idx(t, np_vnuma_pnode_os_id(nv, a), &idx) == 0)
+            pl->vcpu_node[v] = idx;
+    }
+    pl->affinity = spec->affinity;
+    pl->vnuma = nv;
+    nv = NULL;
+    np_place_ctx ctx;
+    if (np_place_ctx_init(&ctx, st, spec) == 0) {
+        double term[NP_TERM_COUNT];
+        np_place_score_split(&ctx, k, node, vcpus, mem, term, &pl->cost);
+        pl->nr_terms = NP_TERM_COUNT;
+        for (size_t i = 0; i < NP_TERM_COUNT; i++)
+            pl->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
+        np_place_ctx_fini(&ctx);
+    }
+    *out = pl;
+    pl = NULL;
+out:
+    np_vnuma_destroy(nv);
+    np_placement_destroy(pl);
+    return rc;
+}
+
 /* ---- reading ----------------------------------------------------------------------- */
 
 const char *np_placement_policy(const np_placement *pl)
