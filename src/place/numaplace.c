@@ -45,10 +45,11 @@ typedef struct np_gen {
     size_t k_lo, k_hi;
 } np_gen;
 
-/* Adds CPU-less nodes to a set that lacks memory: nearest (by mean
- * distance from the set's nodes) first, more free memory on ties, until
- * their free memory covers the shortfall. */
-static void complete_cpuless(const np_gen *g, np_cand *c)
+/* Adds CPU-less nodes to a set that lacks memory until their free memory
+ * covers the shortfall: nearest first (mean distance from the set's
+ * nodes; more free memory on ties), or, when that would take more nodes
+ * than vnuma=N allows, largest first. */
+static void complete_cpuless(const np_gen *g, np_cand *c, bool largest_first)
 {
     const np_place_ctx *ctx = g->ctx;
     uint64_t need = c->short_mib, got = 0;
@@ -64,7 +65,7 @@ static void complete_cpuless(const np_gen *g, np_cand *c)
             if (taken)
                 continue;
             double d = 0.0;
-            for (size_t p = 0; p < k0; p++)
+            for (size_t p = 0; p < k0 && !largest_first; p++)
                 d += (double)np_topology_distance(ctx->topo, c->node[p], node);
             d /= (double)k0;
             if (best == g->nr_less || d < best_d ||
@@ -90,9 +91,18 @@ static double try_set(const np_gen *g, const uint32_t *nodes, size_t k)
     memcpy(c.node, nodes, k * sizeof(c.node[0]));
     np_place_eval(g->ctx, &c);
     np_place_consider(g->s, &c);
-    if (c.reject == NP_REJECT_MEMORY && g->nr_less > 0) {
-        /* c.node is sorted now; the CPU nodes are all of it */
-        complete_cpuless(g, &c);
+    if (c.reject != NP_REJECT_MEMORY || g->nr_less == 0)
+        return c.reject == NP_REJECT_NONE ? c.cost : INFINITY;
+    /* c.node is sorted now, and all of it CPU nodes */
+    np_cand cpu_only = c;
+    complete_cpuless(g, &c, false);
+    if (c.k > k) {
+        np_place_eval(g->ctx, &c);
+        np_place_consider(g->s, &c);
+    }
+    if (c.reject == NP_REJECT_MEMORY) {
+        c = cpu_only;
+        complete_cpuless(g, &c, true);
         if (c.k > k) {
             np_place_eval(g->ctx, &c);
             np_place_consider(g->s, &c);
@@ -135,12 +145,19 @@ static int size_range(np_gen *g)
     }
     qsort(mem, g->nr_cpu, sizeof(*mem), cmp_u64_desc);
     qsort(room, g->nr_cpu, sizeof(*room), cmp_double_desc);
-    size_t k_mem = 0, k_cpu = g->nr_cpu;
+    uint64_t less = 0;
+    for (size_t i = 0; i < g->nr_less; i++)
+        less += ctx->avail_mib[g->less_nodes[i]];
+    /* k_mem: fewest CPU nodes with all the CPU-less memory allowed;
+     * k_mem_cpu: fewest without any (0 when CPU nodes alone cannot). */
+    size_t k_mem = 0, k_mem_cpu = 0, k_cpu = g->nr_cpu;
     uint64_t sum = 0;
-    for (size_t k = 0; k < g->nr_cpu && !k_mem; k++) {
+    for (size_t k = 0; k < g->nr_cpu && !k_mem_cpu; k++) {
         sum += mem[k];
-        if (sum >= ctx->mem_mib)
+        if (!k_mem && sum + less >= ctx->mem_mib)
             k_mem = k + 1;
+        if (sum >= ctx->mem_mib)
+            k_mem_cpu = k + 1;
     }
     double dsum = 0.0;
     if (ctx->demand <= 0.0)
@@ -152,10 +169,11 @@ static int size_range(np_gen *g)
             break;
         }
     }
-    /* Without enough memory on CPU nodes the rest must come from CPU-less
-     * nodes added to each set; any number of CPU nodes may do. */
-    g->k_lo = k_mem ? k_mem : 1;
-    size_t hi = (k_cpu > g->k_lo ? k_cpu : g->k_lo) + NP_PLACE_EXTRA_NODES;
+    /* With CPU-less memory allowed, small sets of CPU nodes completed with
+     * it and larger sets of CPU nodes alone both count. */
+    g->k_lo = k_mem ? k_mem : g->nr_cpu;
+    size_t hi = k_cpu > g->k_lo ? k_cpu : g->k_lo;
+    hi = (k_mem_cpu > hi ? k_mem_cpu : hi) + NP_PLACE_EXTRA_NODES;
     if (hi > g->nr_cpu)
         hi = g->nr_cpu;
     if (hi > ctx->max_nodes)

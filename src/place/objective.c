@@ -184,6 +184,18 @@ static void split(const np_place_ctx *ctx, np_cand *c)
         c->short_mib = over;
         return;
     }
+    /* CPU-less nodes the memory did not need leave the set (a set is
+     * completed with them before its split is known). */
+    size_t kept = 0;
+    for (size_t p = 0; p < c->k; p++) {
+        if (!ctx->has_cpus[c->node[p]] && c->mem_mib[p] == 0)
+            continue;
+        c->node[kept] = c->node[p];
+        c->vcpus[kept] = c->vcpus[p];
+        c->mem_mib[kept] = c->mem_mib[p];
+        kept++;
+    }
+    c->k = (uint32_t)kept;
     for (size_t p = 0; p < c->k; p++) {
         if (c->vcpus[p] == 0 && c->mem_mib[p] == 0) {
             c->reject = NP_REJECT_UNUSED;

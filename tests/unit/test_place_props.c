@@ -395,8 +395,27 @@ static void compare_with_oracle(quality *q, tp_rng *r, unsigned trials, size_t m
                 }
             }
         }
-        else if ((a == 0) != (b == 0))
+        else if ((a == 0) != (b == 0)) {
             q->fit_mismatch++;
+            if (getenv("NP_PROPS_VERBOSE"))
+                printf("fit mismatch n=%zu vcpus=%u mem=%llu maxmem=%llu vnuma=%d cpuless=%d: "
+                       "numaplace %d, oracle %d (%s)\n",
+                       n, s.vcpus, (unsigned long long)(s.mem_bytes / MiB),
+                       (unsigned long long)(np_guest_spec_maxmem_bytes(&s) / MiB),
+                       (int)s.vnuma_nodes, (int)s.allow_cpuless_memory, a, b, err.msg);
+            if (getenv("NP_PROPS_VERBOSE")) {
+                np_node_load l[NP_PLACE_ORACLE_MAX_NODES];
+                np_host_state_node_loads(st, l);
+                for (size_t j = 0; j < n; j++)
+                    printf("   node %zu: %u cpus, %llu MiB available\n", j,
+                           np_topology_node(np_host_state_topology(st), j)->nr_cpus,
+                           (unsigned long long)(l[j].mem_available_bytes / MiB));
+                if (b == 0) {
+                    char x[64];
+                    printf("   oracle: %s\n", tp_nodes(best, x, sizeof(x)));
+                }
+            }
+        }
         np_placement_destroy(mine);
         np_placement_destroy(best);
         np_host_state_destroy(st);
