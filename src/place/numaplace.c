@@ -6,26 +6,30 @@
  * bounds the set size first, then either tries every set in that range
  * (small hosts) or grows sets outwards from a few seeds (big hosts):
  *
- *   k_lo  the fewest nodes with CPUs whose free memory holds the guest
- *         (1 when the memory can only fit with CPU-less nodes: those are
- *         added to each set afterwards, nearest first);
- *   k_hi  one more than the fewest nodes whose free CPU room (up to the
- *         85% target) holds the guest's demand, or k_lo if larger;
- *         capped by vnuma=N.
+ *   k_lo  the fewest nodes with CPUs whose free memory, with all the
+ *         CPU-less memory the guest allows, holds the guest (CPU-less
+ *         nodes are added to each set that lacks memory, nearest first);
+ *   k_hi  one more than the largest of k_lo, the fewest nodes whose free
+ *         CPU room (up to the 85% target) holds the guest's demand, and
+ *         the fewest nodes with CPUs that hold the memory alone; capped by
+ *         vnuma=N.
  *
  * Small hosts: when the sets of k_lo..k_hi nodes number at most
  * NP_PLACE_EXHAUSTIVE_MAX_SETS (an 8-node host for k <= 4), all of them.
  *
- * Big hosts: every single node (when k_lo is 1), then from each of the
- * NP_PLACE_SEEDS best seeds (by a cheap per-node score: how much of the
- * guest's memory and demand the node can take, minus its device and group
- * distance), plus the nodes nearest the guest's devices and group, grow a
- * set by distance like numad and xapi do: the next node comes from the
- * nearest tier of unused nodes (by SLIT distance from the seed); of that
- * tier the NP_PLACE_GROW_PICKS best by score are scored in full and the
- * cheapest is kept. That is O(n) for the singles and O(seeds * k_hi *
- * (tier scan + picks * k^2)) for the growth: on 256 nodes a few hundred
- * evaluations, against C(256, 3) = 2.7 million sets of 3 nodes.
+ * Big hosts: every single node (when k_lo is 1), the k_lo nodes with most
+ * free memory, then from each of the NP_PLACE_SEEDS best seeds (by a cheap
+ * per-node score: how much of the guest's memory and demand the node can
+ * take, minus its device and group distance), plus the nodes nearest the
+ * guest's devices and group, grow a set by distance like numad and xapi
+ * do: the next node comes from the nearest tier of unused nodes (by SLIT
+ * distance from the seed); of that tier the NP_PLACE_GROW_PICKS best by
+ * score are scored in full and the cheapest is kept. That is O(n) for the
+ * singles and O(seeds * k_hi * (tier scan + picks * k^2)) for the growth.
+ *
+ * Both end with a local search (add one or two near nodes, drop one, swap
+ * one) from the best set and the runner-up. On 256 nodes a decision
+ * scores a few hundred sets, against C(256, 3) = 2.7 million sets of 3.
  */
 #include <errno.h>
 #include <math.h>
