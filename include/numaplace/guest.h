@@ -72,8 +72,9 @@ typedef struct np_guest_spec {
 #define NP_VNUMA_MAX_NODES 64
 
 /* Defaults: soft affinity, vNUMA auto, demand 1.0, no group, no devices,
- * 1 vCPU, no memory (the caller must set mem_bytes), io node -1, group
- * weight NP_GROUP_WEIGHT_DEFAULT. */
+ * io node -1, group weight NP_GROUP_WEIGHT_DEFAULT; no vCPUs and no memory
+ * (the caller or reader must set both: validation rejects 0, rather than
+ * a guess of the guest's size). */
 void np_guest_spec_init(np_guest_spec *spec);
 
 /* The balloon maximum placement reserves: maxmem_bytes, or mem_bytes when

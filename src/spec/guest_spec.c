@@ -19,7 +19,6 @@
 void np_guest_spec_init(np_guest_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));
-    spec->vcpus = 1;
     spec->io_node_os_id = -1;
     spec->group_rule = NP_GROUP_NONE;
     spec->group_weight = NP_GROUP_WEIGHT_DEFAULT;

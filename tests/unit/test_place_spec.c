@@ -43,7 +43,7 @@ static void test_defaults(void)
     np_guest_spec s;
     memset(&s, 0x5a, sizeof(s));
     np_guest_spec_init(&s);
-    ASSERT_EQ(s.vcpus, 1);
+    ASSERT_EQ(s.vcpus, 0);
     ASSERT_EQ(s.affinity, NP_AFFINITY_SOFT);
     ASSERT_EQ(s.vnuma_nodes, NP_VNUMA_AUTO);
     ASSERT_EQ(s.io_node_os_id, -1);
@@ -51,8 +51,11 @@ static void test_defaults(void)
     ASSERT_EQ(s.nr_devices, 0);
     ASSERT_TRUE(s.cpu_demand == 1.0);
     ASSERT_STR_EQ(s.name, "");
-    /* no memory yet: not valid until the caller says how much */
+    /* no size yet: not valid until the caller says how big */
     np_error err = {0};
+    ASSERT_EQ(np_guest_spec_validate(&s, NULL, &err), -EINVAL);
+    ASSERT_CONTAINS(err.msg, "vcpus must be 1..4096, got 0");
+    s.vcpus = 1;
     ASSERT_EQ(np_guest_spec_validate(&s, NULL, &err), -EINVAL);
     ASSERT_CONTAINS(err.msg, "memory");
     s.mem_bytes = GiB;
