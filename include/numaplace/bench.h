@@ -49,7 +49,8 @@ int np_topology_generate(const np_topo_gen *g, np_topology **out, np_error *err)
  * state), and reports the time per decision. host is a built-in name, a
  * source np_topology_open() understands ("builtin:NAME", a file), or
  * "gen:N" for a generated host of N nodes (8 cores x 2 threads and 64 GiB
- * per node). nr_guests 0 means NP_BENCH_GUESTS_PER_NODE per node. */
+ * per node). nr_guests 0 means NP_BENCH_GUESTS_PER_NODE per node, at most
+ * one per host CPU. */
 #define NP_BENCH_GUESTS_PER_NODE 15u
 #define NP_BENCH_DECISIONS 200u
 

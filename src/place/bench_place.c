@@ -7,7 +7,8 @@
  * policy for new guests of the same mix, none of them committed, so every
  * policy sees the same state and the same requests for a given seed.
  *
- * The mix: guests take 55% of the host's memory in total and one vCPU per
+ * The mix: guests take 55% of the memory of the nodes with CPUs in total
+ * (a quarter of them may also use CPU-less memory) and one vCPU per
  * host CPU (hyper-threads included), each vCPU busy 5% to 65% of the time
  * (35% on average), so nodes run at about 60% of their capacity on
  * average, some hotter: a busy consolidation host, not an overloaded one.
@@ -36,6 +37,7 @@
 #define BENCH_SIZE_STEP_MIB 256u
 #define BENCH_DEMAND_MIN 0.05
 #define BENCH_DEMAND_SPAN 0.6
+#define BENCH_CPULESS_ONE_IN 4u /* guests that accept CPU-less memory */
 
 typedef struct bench_rng {
     uint64_t s;
@@ -74,6 +76,7 @@ static np_guest_spec random_guest(bench_rng *r, const bench_mix *mix, const char
     uint32_t vcpus = v < 1.0 ? 1 : (uint32_t)lround(v);
     s.vcpus = vcpus > mix->max_vcpus ? mix->max_vcpus : vcpus;
     s.cpu_demand = BENCH_DEMAND_MIN + BENCH_DEMAND_SPAN * rng_unit(r);
+    s.allow_cpuless_memory = rng_next(r) % BENCH_CPULESS_ONE_IN == 0;
     return s;
 }
 
@@ -124,19 +127,26 @@ int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const c
     size_t n = np_topology_nr_nodes(topo);
     snprintf(out->host, sizeof(out->host), "%s", host);
     out->nr_nodes = n;
-    if (nr_guests == 0)
+    /* Default: NP_BENCH_GUESTS_PER_NODE per node, but no more guests than
+     * CPUs, so hosts with small nodes are not loaded past their CPUs by
+     * one-vCPU guests alone. */
+    if (nr_guests == 0) {
         nr_guests = NP_BENCH_GUESTS_PER_NODE * n;
+        if (nr_guests > np_topology_nr_cpus(topo))
+            nr_guests = np_topology_nr_cpus(topo);
+    }
     if (decisions == 0)
         decisions = NP_BENCH_DECISIONS;
 
     uint32_t max_node_cpus = 0;
+    uint64_t cpu_node_mem = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t c = np_topology_node(topo, i)->nr_cpus;
-        max_node_cpus = c > max_node_cpus ? c : max_node_cpus;
+        const np_node_info *ni = np_topology_node(topo, i);
+        max_node_cpus = ni->nr_cpus > max_node_cpus ? ni->nr_cpus : max_node_cpus;
+        cpu_node_mem += ni->nr_cpus ? ni->mem_total_bytes : 0;
     }
     bench_mix mix = {
-        .mean_mib = BENCH_MEM_FILL * (double)(np_topology_mem_total_bytes(topo) >> 20) /
-                    (double)nr_guests,
+        .mean_mib = BENCH_MEM_FILL * (double)(cpu_node_mem >> 20) / (double)nr_guests,
         .mean_vcpus = BENCH_VCPUS_PER_CPU * (double)np_topology_nr_cpus(topo) /
                       (double)nr_guests,
         .max_vcpus = max_node_cpus ? max_node_cpus : 1,

@@ -94,20 +94,16 @@ static int xl42_cmp(const xl42_cand *a, const xl42_cand *b)
     return 0;
 }
 
-/* Nodes (bit per node index) that a CPU mask touches; NULL = all. */
+/* Nodes (bit per node index) that a CPU mask touches; NULL = all. One
+ * intersection test per node (at most 16), not a walk over the CPUs. */
 static uint32_t mask_nodes(const xl42 *x, const np_bitmap *mask)
 {
     uint32_t nodes = 0;
-    if (!mask) {
-        for (size_t i = 0; i < x->n; i++)
-            if (np_topology_node(x->topo, i)->nr_cpus > 0)
-                nodes |= UINT32_C(1) << i;
-        return nodes;
-    }
-    for (int c = np_bitmap_next(mask, 0); c >= 0; c = np_bitmap_next(mask, (unsigned)c + 1)) {
-        size_t cidx;
-        if (np_topology_cpu_idx(x->topo, (uint32_t)c, &cidx) == 0)
-            nodes |= UINT32_C(1) << np_topology_cpu(x->topo, cidx)->node_idx;
+    for (size_t i = 0; i < x->n; i++) {
+        const np_bitmap *cpus = np_topology_node_cpuset(x->topo, i);
+        if (np_topology_node(x->topo, i)->nr_cpus > 0 &&
+            (!mask || np_bitmap_intersects(mask, cpus)))
+            nodes |= UINT32_C(1) << i;
     }
     return nodes;
 }
