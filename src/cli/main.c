@@ -10,6 +10,7 @@
 
 static const np_cli_cmd *const commands[] = {
     &np_cmd_topology,
+    &np_cmd_place,
     &np_cmd_demo,
     &np_cmd_dom0,
 };

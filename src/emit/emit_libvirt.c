@@ -121,7 +121,8 @@ void np_emit_write_libvirt(const np_emit_model *m, unsigned flags, np_emit_buf *
     if (!(flags & NP_EMIT_NO_COMMENTS)) {
         /* An XML comment may not contain "--"; policy names never do, but check. */
         const char *policy = strstr(m->policy, "--") ? "" : m->policy;
-        np_emit_buf_printf(b, "<!-- numaplace%s%s: memory on nodes ", policy[0] ? " " : "",
+        np_emit_buf_printf(b, "<!-- numaplace placement%s%s: memory on nodes ",
+                           policy[0] ? ", policy " : "",
                            policy);
         write_nodeset(m, b);
         np_emit_buf_printf(b, ", affinity %s%s -->\n", np_affinity_mode_name(m->affinity),

@@ -101,7 +101,8 @@ void np_emit_write_xl(const np_emit_model *m, unsigned flags, np_emit_buf *b)
     }
 
     if (comments) {
-        np_emit_buf_printf(b, "# numaplace%s%s: memory on node%s", m->policy[0] ? " " : "",
+        np_emit_buf_printf(b, "# numaplace placement%s%s: memory on node%s",
+                           m->policy[0] ? ", policy " : "",
                            m->policy, m->nr_nodes > 1 ? "s" : "");
         for (size_t i = 0; i < m->nr_nodes; i++)
             np_emit_buf_printf(b, "%s %u (%" PRIu64 " MiB)", i ? "," : "", m->node_os_id[i],

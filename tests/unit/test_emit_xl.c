@@ -28,7 +28,7 @@ static void test_text_shape(void)
     char *t = emit(&m, 0);
     ASSERT_TRUE(t != NULL);
     if (t) {
-        ASSERT_CONTAINS(t, "# numaplace numaplace: memory on nodes 1 (6144 MiB), 3 (6144 MiB), "
+        ASSERT_CONTAINS(t, "# numaplace placement, policy numaplace: memory on nodes 1 (6144 MiB), 3 (6144 MiB), "
                            "affinity hard\n");
         ASSERT_CONTAINS(t, "name = \"web\"\nmemory = 8192\nmaxmem = 12288\nvcpus = 4\n");
         ASSERT_CONTAINS(t, "cpus = [\n    \"8-15\", \"8-15\", \"24-27,30\", \"24-27,30\"\n    ]\n");
