@@ -34,6 +34,7 @@ extern const np_cli_cmd np_cmd_topology;
 extern const np_cli_cmd np_cmd_demo;
 extern const np_cli_cmd np_cmd_dom0;
 extern const np_cli_cmd np_cmd_place;
+extern const np_cli_cmd np_cmd_bench;
 
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

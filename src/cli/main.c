@@ -13,6 +13,7 @@ static const np_cli_cmd *const commands[] = {
     &np_cmd_place,
     &np_cmd_demo,
     &np_cmd_dom0,
+    &np_cmd_bench,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
