@@ -35,6 +35,10 @@ const char *np_strerror(int rc);
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *np_version(void);
 
+/* Parses a size as users write it: "512M", "8G", "1.5G", "64KiB", "4096"
+ * (bytes); suffixes are binary (K = 1024). -EINVAL or -ERANGE. */
+int np_size_parse(const char *text, uint64_t *bytes_out);
+
 /* Log levels for the callbacks of subsystems that log (daemon, backends). */
 typedef enum np_log_level {
     NP_LOG_ERROR = 0,

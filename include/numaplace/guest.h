@@ -67,8 +67,19 @@ typedef struct np_guest_spec {
     double cpu_demand;        /* expected busy fraction per vCPU, 0..1 (init 1.0) */
 } np_guest_spec;
 
-/* Defaults: soft affinity, vNUMA auto, demand 1.0, no group, no devices. */
+/* Most virtual nodes a guest may ask for (vnuma=N). Each virtual node needs
+ * a vCPU and a MiB of memory, so N is also bounded by vcpus and maxmem. */
+#define NP_VNUMA_MAX_NODES 64
+
+/* Defaults: soft affinity, vNUMA auto, demand 1.0, no group, no devices,
+ * io node -1, group weight NP_GROUP_WEIGHT_DEFAULT; no vCPUs and no memory
+ * (the caller or reader must set both: validation rejects 0, rather than
+ * a guess of the guest's size). */
 void np_guest_spec_init(np_guest_spec *spec);
+
+/* The balloon maximum placement reserves: maxmem_bytes, or mem_bytes when
+ * maxmem_bytes is 0 (left unset) or smaller. */
+uint64_t np_guest_spec_maxmem_bytes(const np_guest_spec *spec);
 
 /* Checks the spec on its own and, when topo is non-NULL, against the host:
  * vCPUs >= 1, memory > 0, maxmem >= mem, devices exist on the host, io

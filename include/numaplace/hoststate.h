@@ -33,6 +33,11 @@ extern "C" {
 
 typedef struct np_host_state np_host_state;
 
+/* A hyper-thread beyond the first of a core adds this fraction of a core to
+ * its node's CPU capacity. numad's default (its -t option, 20%): a sibling
+ * thread mostly fills the stalls of the first, it does not double the core. */
+#define NP_LOAD_SMT_THREAD_CAPACITY 0.2
+
 /* What one node carries, in the units placement compares. */
 typedef struct np_node_load {
     double cpu_capacity;           /* cores + SMT_CAPACITY * extra threads */
@@ -54,6 +59,9 @@ const np_topology *np_host_state_topology(const np_host_state *st);
 int np_host_state_set_reserved(np_host_state *st, size_t node_idx, uint64_t bytes);
 /* Measured free memory; when set it caps what is available on the node. */
 int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t free_bytes);
+uint64_t np_host_state_reserved_bytes(const np_host_state *st, size_t node_idx);
+/* The measured free memory of a node, -ENODATA when none was set. */
+int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out);
 
 /* Guests. Names are unique; -EEXIST for a duplicate. */
 int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t *gidx_out);
@@ -68,10 +76,23 @@ int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
 uint64_t np_host_state_guest_mem_bytes(const np_host_state *st, size_t gidx, size_t node_idx);
 uint64_t np_host_state_guest_claimed_bytes(const np_host_state *st, size_t gidx,
                                            size_t node_idx);
+/* The share of a guest's balloon maximum kept for it on a node (what its
+ * placement set aside there). The node's balloon head-room for the guest is
+ * then max - populated - claimed. For a guest with no share recorded on any
+ * node (one found running), the head-room maxmem - (populated + claimed) is
+ * spread over its nodes in proportion to its memory there. */
+int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_idx,
+                                    uint64_t max_bytes);
+uint64_t np_host_state_guest_mem_max_bytes(const np_host_state *st, size_t gidx,
+                                           size_t node_idx);
 /* Turn all of a guest's claims into populated memory (creation finished). */
 int np_host_state_populate(np_host_state *st, size_t gidx);
 /* Balloon target (current size); the spec's maxmem is the ceiling. */
 int np_host_state_set_balloon_target(np_host_state *st, size_t gidx, uint64_t target_bytes);
+/* Placement keeps memory up to the balloon maximum on the guest's nodes
+ * whatever the target, so the target never makes room for another guest;
+ * it is kept for balancing and reporting. Starts at the spec's mem_bytes. */
+uint64_t np_host_state_balloon_target(const np_host_state *st, size_t gidx);
 
 /* vCPU facts: affinity (NULL hard = all CPUs, NULL soft = none), measured
  * demand 0..1, and the CPU it last ran on (-1 unknown). */
@@ -82,9 +103,22 @@ int np_host_state_set_vcpu_cpu(np_host_state *st, size_t gidx, uint32_t vcpu, in
 const np_bitmap *np_host_state_vcpu_hard(const np_host_state *st, size_t gidx, uint32_t vcpu);
 const np_bitmap *np_host_state_vcpu_soft(const np_host_state *st, size_t gidx, uint32_t vcpu);
 double np_host_state_vcpu_demand(const np_host_state *st, size_t gidx, uint32_t vcpu);
+int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vcpu);
+
+/* Where a vCPU's demand is attributed. Its effective mask is soft & hard
+ * when the soft mask is set and meets the hard one (Xen's rule: soft
+ * affinity is only a preference inside the hard one), else hard. A mask
+ * naming some CPUs splits the demand over their nodes in proportion to the
+ * CPUs named there. A vCPU free to run anywhere counts on the node of the
+ * CPU it last ran on when known, else on every node in proportion to its
+ * CPU capacity. */
 
 /* The load measure of one node. */
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out);
+/* The load measure of every node at once (loads_out has one entry per
+ * node): one pass over guests, O(nodes + vCPUs + guest memory entries).
+ * Policies call it once per decision. */
+int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out);
 
 #ifdef __cplusplus
 }

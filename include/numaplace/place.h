@@ -51,6 +51,15 @@ int np_place(const np_host_state *st, const np_guest_spec *spec, const char *pol
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
                     np_error *err);
 
+/* Placement of a guest that already has a vNUMA layout (resume,
+ * restore, migration to other nodes or another host): np_vnuma_remap()
+ * chooses the backing nodes, the guest's view stays as it was; memory per
+ * node follows the virtual nodes and each vCPU goes to its virtual node's
+ * node. Policy name "vnuma-remap"; cost and terms under numaplace's
+ * objective. -ENOSPC when the layout fits nowhere. */
+int np_place_keep_vnuma(const np_host_state *st, const np_guest_spec *spec,
+                        const np_vnuma *layout, np_placement **out, np_error *err);
+
 void np_placement_destroy(np_placement *pl);
 const char *np_placement_policy(const np_placement *pl);
 

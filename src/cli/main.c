@@ -1,4 +1,76 @@
-/* placeholder until the CLI lands */
+/*
+ * cli/main.c - `numaplace`: dispatch to subcommands, global --help and
+ * --version. Each subcommand lives in its own cmd_*.c file.
+ */
+#include <stdarg.h>
 #include <stdio.h>
-#include <numaplace/common.h>
-int main(void) { printf("numaplace %s\n", np_version()); return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const np_cli_cmd *const commands[] = {
+    &np_cmd_topology,
+    &np_cmd_place,
+    &np_cmd_demo,
+    &np_cmd_dom0,
+    &np_cmd_bench,
+};
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: numaplace [--version] [--help] COMMAND [OPTIONS]\n\n"
+                 "Decide where virtual machines' vCPUs and memory live on a NUMA host.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < NR_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "  %-10s %s\n", "help", "show help for a command (numaplace help COMMAND)");
+    fprintf(out, "\nEvery command takes --json for machine-readable output and --help.\n"
+                 "Exit status: 0 success, 1 a negative answer, 2 bad usage or input, "
+                 "3 internal error.\n"
+                 "See numaplace(1).\n");
+}
+
+static const np_cli_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < NR_COMMANDS; i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return NP_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("numaplace %s\n", np_version());
+        return NP_EXIT_OK;
+    }
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        usage(stdout);
+        return NP_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return NP_EXIT_OK;
+        }
+        const np_cli_cmd *cmd = find_command(argv[2]);
+        if (!cmd) {
+            cli_errorf("no command '%s'; `numaplace --help` lists them", argv[2]);
+            return NP_EXIT_USAGE;
+        }
+        cmd->usage(stdout);
+        return NP_EXIT_OK;
+    }
+    const np_cli_cmd *cmd = find_command(name);
+    if (!cmd) {
+        cli_errorf("no command '%s'; `numaplace --help` lists them", name);
+        return NP_EXIT_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}

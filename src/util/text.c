@@ -5,6 +5,8 @@
  */
 #include "util/text.h"
 
+#include <numaplace/common.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -167,6 +169,11 @@ int np_parse_size_bytes(const char *text, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+int np_size_parse(const char *text, uint64_t *bytes_out)
+{
+    return np_parse_size_bytes(text, bytes_out);
 }
 
 const char *np_format_bytes(uint64_t bytes, char *buf, size_t len)

@@ -1,0 +1,76 @@
+/*
+ * numaplace/bench.h - measuring placement: a generator of regular test
+ * hosts of any size, and a timing harness for the placement policies.
+ *
+ * The harness is the only part of the placement code that reads a clock;
+ * the policies themselves stay pure. `numaplace bench place` prints what
+ * np_bench_place() measures; docs/placement.md has the figures.
+ */
+#ifndef NUMAPLACE_BENCH_H
+#define NUMAPLACE_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/common.h>
+#include <numaplace/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A regular host: `nodes` nodes of cores_per_node cores with
+ * threads_per_core threads and mem_per_node_bytes each; nodes_per_package
+ * nodes share a package (distance dist_package between them), packages
+ * are grouped packages_per_group at a time (dist_group), and groups are
+ * dist_far apart. 0 for packages_per_group means one group. */
+typedef struct np_topo_gen {
+    const char *name;
+    size_t nodes;
+    uint32_t cores_per_node;
+    uint32_t threads_per_core;
+    uint64_t mem_per_node_bytes;
+    size_t nodes_per_package;
+    size_t packages_per_group;
+    uint32_t dist_package;
+    uint32_t dist_group;
+    uint32_t dist_far;
+} np_topo_gen;
+
+/* Defaults: 2 threads per core, 2 nodes per package (distance 12), 4
+ * packages per group (21), groups 32 apart. */
+void np_topo_gen_init(np_topo_gen *g, size_t nodes, uint32_t cores_per_node,
+                      uint64_t mem_per_node_bytes);
+int np_topology_generate(const np_topo_gen *g, np_topology **out, np_error *err);
+
+/* Runs `decisions` placements of random new guests (never committed) on a
+ * host carrying `nr_guests` running guests of a seeded random mix (placed
+ * by numaplace and committed first, so every policy is timed on the same
+ * state), and reports the time per decision. host is a built-in name, a
+ * source np_topology_open() understands ("builtin:NAME", a file), or
+ * "gen:N" for a generated host of N nodes (8 cores x 2 threads and 64 GiB
+ * per node). nr_guests 0 means NP_BENCH_GUESTS_PER_NODE per node, at most
+ * one per host CPU. */
+#define NP_BENCH_GUESTS_PER_NODE 15u
+#define NP_BENCH_DECISIONS 200u
+
+typedef struct np_bench_place_result {
+    char host[64];
+    size_t nr_nodes;
+    size_t nr_guests;      /* running guests actually placed */
+    size_t decisions;      /* timed decisions */
+    size_t placed;         /* of which found a place (not a fallback) */
+    size_t fallbacks;      /* the policy gave up (xl42) */
+    size_t failed;         /* -ENOSPC */
+    double ns_per_decision;
+    double mean_cost;      /* numaplace's objective, over placed decisions and
+                              fallbacks (which stripe over every node) */
+} np_bench_place_result;
+
+int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const char *policy,
+                   unsigned seed, np_bench_place_result *out, np_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_BENCH_H */

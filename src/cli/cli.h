@@ -1,0 +1,64 @@
+/*
+ * cli/cli.h - shared pieces of the `numaplace` command: the subcommand
+ * table, exit statuses, error reporting and output helpers. The command
+ * uses only libnumaplace's public headers (as curl's tool uses libcurl).
+ */
+#ifndef NP_CLI_H
+#define NP_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <numaplace/common.h>
+#include <numaplace/topology.h>
+
+/* Exit statuses, documented in the man page. */
+enum {
+    NP_EXIT_OK = 0,
+    NP_EXIT_FAIL = 1,     /* the command ran; the answer is "no" (verify, fits nowhere) */
+    NP_EXIT_USAGE = 2,    /* bad command line or bad input file */
+    NP_EXIT_INTERNAL = 3, /* out of memory or a system failure */
+};
+
+typedef struct np_cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    void (*usage)(FILE *out);
+} np_cli_cmd;
+
+extern const np_cli_cmd np_cmd_topology;
+extern const np_cli_cmd np_cmd_demo;
+extern const np_cli_cmd np_cmd_dom0;
+extern const np_cli_cmd np_cmd_place;
+extern const np_cli_cmd np_cmd_bench;
+
+/* "numaplace: <message>" on stderr. */
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a library error (with origin and line) and maps rc to an exit status. */
+int cli_fail(int rc, const np_error *err);
+/* Exit status for an rc from the library. */
+int cli_exit_status(int rc);
+
+/* Pretty-prints a JSON value followed by a newline; takes the reference. */
+int cli_print_json(json_t *value);
+
+/* Opens a topology source, printing the error on failure. */
+int cli_open_topology(const char *source, const char *format, np_topology **out);
+
+/* Topology output, shared by `topology` and `demo`. */
+void cli_print_topology(FILE *out, const np_topology *topo);
+json_t *cli_topology_json(const np_topology *topo);
+
+/* Option values: print "numaplace: OPTION: ..." and return -EINVAL when bad. */
+int cli_parse_size(const char *text, const char *option, uint64_t *bytes_out);
+int cli_parse_uint(const char *text, const char *option, uint64_t min, uint64_t max,
+                   uint64_t *out);
+
+/* Size text such as "1.5 GiB". */
+const char *cli_bytes(unsigned long long bytes, char *buf, size_t len);
+
+#endif

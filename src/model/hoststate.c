@@ -1,0 +1,848 @@
+/*
+ * model/hoststate.c - the host as placement and balancing see it: guests,
+ * where their memory and vCPUs are, what they demand, what is in flight.
+ *
+ * Workload assumed: hosts of 1 to 1024 nodes carrying up to some thousands
+ * of guests of 1 to a few hundred vCPUs each; the state is filled by
+ * sensing code (backends, the simulator) and read once per decision by a
+ * policy. So writes do the expensive part once: when a vCPU's affinity is
+ * set, its demand's split over nodes is worked out and cached; a guest's
+ * memory is a short list of the nodes it uses. np_host_state_node_loads()
+ * then costs one pass over vCPUs and memory entries, O(nodes + vCPUs +
+ * entries), and never walks a CPU mask.
+ */
+#include "model/hoststate_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A node index and the fraction of a vCPU's demand attributed to it. */
+typedef struct hs_share {
+    uint32_t node_idx;
+    double frac;
+} hs_share;
+
+typedef struct hs_vcpu {
+    np_bitmap *hard; /* NULL: all CPUs */
+    np_bitmap *soft; /* NULL: none */
+    double demand;
+    int32_t cpu_os_id; /* last CPU it ran on, -1 unknown */
+    hs_share *shares;  /* cached attribution; NULL with nr_shares 0: anywhere */
+    uint32_t nr_shares;
+} hs_vcpu;
+
+typedef struct hs_guest {
+    np_guest_spec spec;
+    uint64_t balloon_target_bytes;
+    np_hs_mem *mem;
+    size_t nr_mem, cap_mem;
+    hs_vcpu *vcpus; /* spec.vcpus entries */
+} hs_guest;
+
+struct np_host_state {
+    np_topology *topo;
+    size_t nr_nodes;
+    uint64_t *reserved_bytes;
+    uint64_t *free_bytes; /* measured; NO_MEASURE when unset */
+    double *capacity;
+    double total_capacity;
+    uint32_t *by_distance; /* nr_nodes rows of nr_nodes node indices */
+    hs_guest **guests;
+    size_t nr_guests, cap_guests;
+    uint32_t *hash; /* open addressing: gidx + 1, 0 = empty */
+    size_t hash_cap;
+};
+
+#define NO_MEASURE UINT64_MAX
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static uint64_t sat_sub(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* FNV-1a: guest names are short, a plain hash is enough. */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* Re-inserts every guest. The table only grows (to keep it at most half
+ * full), so a rebuild after a removal allocates nothing and cannot fail. */
+static int hash_rebuild(np_host_state *st, size_t min_entries)
+{
+    size_t cap = st->hash_cap ? st->hash_cap : 64;
+    while (cap < min_entries * 2)
+        cap *= 2;
+    if (cap != st->hash_cap) {
+        uint32_t *h = calloc(cap, sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+        free(st->hash);
+        st->hash = h;
+        st->hash_cap = cap;
+    } else {
+        memset(st->hash, 0, cap * sizeof(*st->hash));
+    }
+    for (size_t g = 0; g < st->nr_guests; g++) {
+        size_t slot = name_hash(st->guests[g]->spec.name) & (st->hash_cap - 1);
+        while (st->hash[slot])
+            slot = (slot + 1) & (st->hash_cap - 1);
+        st->hash[slot] = (uint32_t)(g + 1);
+    }
+    return 0;
+}
+
+static void vcpu_fini(hs_vcpu *v)
+{
+    np_bitmap_destroy(v->hard);
+    np_bitmap_destroy(v->soft);
+    free(v->shares);
+}
+
+static void guest_free(hs_guest *g)
+{
+    if (!g)
+        return;
+    if (g->vcpus)
+        for (uint32_t v = 0; v < g->spec.vcpus; v++)
+            vcpu_fini(&g->vcpus[v]);
+    free(g->vcpus);
+    free(g->mem);
+    free(g);
+}
+
+static hs_guest *guest_at(const np_host_state *st, size_t gidx)
+{
+    return gidx < st->nr_guests ? st->guests[gidx] : NULL;
+}
+
+static hs_vcpu *vcpu_at(const np_host_state *st, size_t gidx, uint32_t vcpu)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g && vcpu < g->spec.vcpus ? &g->vcpus[vcpu] : NULL;
+}
+
+/* ---- creation ----------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Row `from` of the by-distance table: keys (distance << 32 | index)
+ * sorted, which orders by distance and then index; O(n log n) a row. */
+static void sort_row(const np_topology *t, size_t from, size_t n, uint64_t *keys, uint32_t *row)
+{
+    for (size_t j = 0; j < n; j++)
+        keys[j] = (uint64_t)np_topology_distance(t, from, j) << 32 | (uint64_t)j;
+    qsort(keys, n, sizeof(*keys), cmp_u64);
+    for (size_t j = 0; j < n; j++)
+        row[j] = (uint32_t)(keys[j] & UINT32_MAX);
+}
+
+int np_host_state_create(np_topology *topo, np_host_state **out)
+{
+    np_host_state *st = NULL;
+    uint64_t *keys = NULL;
+    int rc = 0;
+
+    if (!topo || !out)
+        return -EINVAL;
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->topo = np_topology_ref(topo);
+    size_t n = np_topology_nr_nodes(topo);
+    st->nr_nodes = n;
+    st->reserved_bytes = calloc(n, sizeof(*st->reserved_bytes));
+    st->free_bytes = calloc(n, sizeof(*st->free_bytes));
+    st->capacity = calloc(n, sizeof(*st->capacity));
+    st->by_distance = calloc(n * n, sizeof(*st->by_distance));
+    keys = calloc(n, sizeof(*keys));
+    if (!st->reserved_bytes || !st->free_bytes || !st->capacity || !st->by_distance || !keys) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const np_node_info *ni = np_topology_node(topo, i);
+        st->free_bytes[i] = NO_MEASURE;
+        uint32_t extra = ni->nr_cpus > ni->nr_cores ? ni->nr_cpus - ni->nr_cores : 0;
+        st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
+        st->total_capacity += st->capacity[i];
+        sort_row(topo, i, n, keys, &st->by_distance[i * n]);
+    }
+    rc = hash_rebuild(st, 0);
+out:
+    free(keys);
+    if (rc < 0) {
+        np_host_state_destroy(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void np_host_state_destroy(np_host_state *st)
+{
+    if (!st)
+        return;
+    for (size_t g = 0; g < st->nr_guests; g++)
+        guest_free(st->guests[g]);
+    free(st->guests);
+    free(st->hash);
+    free(st->reserved_bytes);
+    free(st->free_bytes);
+    free(st->capacity);
+    free(st->by_distance);
+    np_topology_destroy(st->topo);
+    free(st);
+}
+
+static int bitmap_dup(const np_bitmap *src, np_bitmap **out)
+{
+    *out = NULL;
+    return src ? np_bitmap_copy(src, out) : 0;
+}
+
+static int guest_copy(const hs_guest *src, hs_guest **out)
+{
+    hs_guest *g = calloc(1, sizeof(*g));
+    int rc = 0;
+    if (!g)
+        return -ENOMEM;
+    g->spec = src->spec;
+    g->balloon_target_bytes = src->balloon_target_bytes;
+    g->vcpus = calloc(src->spec.vcpus, sizeof(*g->vcpus));
+    if (!g->vcpus) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (src->nr_mem) {
+        g->mem = malloc(src->nr_mem * sizeof(*g->mem));
+        if (!g->mem) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        memcpy(g->mem, src->mem, src->nr_mem * sizeof(*g->mem));
+        g->nr_mem = g->cap_mem = src->nr_mem;
+    }
+    for (uint32_t v = 0; v < src->spec.vcpus; v++) {
+        const hs_vcpu *sv = &src->vcpus[v];
+        hs_vcpu *dv = &g->vcpus[v];
+        dv->demand = sv->demand;
+        dv->cpu_os_id = sv->cpu_os_id;
+        if ((rc = bitmap_dup(sv->hard, &dv->hard)) < 0 ||
+            (rc = bitmap_dup(sv->soft, &dv->soft)) < 0)
+            goto out;
+        if (sv->nr_shares) {
+            dv->shares = malloc(sv->nr_shares * sizeof(*dv->shares));
+            if (!dv->shares) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            memcpy(dv->shares, sv->shares, sv->nr_shares * sizeof(*dv->shares));
+            dv->nr_shares = sv->nr_shares;
+        }
+    }
+out:
+    if (rc < 0) {
+        guest_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+int np_host_state_copy(const np_host_state *st, np_host_state **out)
+{
+    np_host_state *c = NULL;
+    int rc = np_host_state_create(st->topo, &c);
+    if (rc < 0)
+        return rc;
+    size_t n = st->nr_nodes;
+    memcpy(c->reserved_bytes, st->reserved_bytes, n * sizeof(*c->reserved_bytes));
+    memcpy(c->free_bytes, st->free_bytes, n * sizeof(*c->free_bytes));
+    if (st->nr_guests) {
+        c->guests = calloc(st->nr_guests, sizeof(*c->guests));
+        if (!c->guests) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        c->cap_guests = st->nr_guests;
+        for (size_t g = 0; g < st->nr_guests; g++) {
+            rc = guest_copy(st->guests[g], &c->guests[g]);
+            if (rc < 0)
+                goto out;
+            c->nr_guests = g + 1;
+        }
+    }
+    rc = hash_rebuild(c, c->nr_guests);
+out:
+    if (rc < 0) {
+        np_host_state_destroy(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+const np_topology *np_host_state_topology(const np_host_state *st)
+{
+    return st->topo;
+}
+
+/* ---- node facts ------------------------------------------------------------------ */
+
+int np_host_state_set_reserved(np_host_state *st, size_t node_idx, uint64_t bytes)
+{
+    if (node_idx >= st->nr_nodes)
+        return -EINVAL;
+    st->reserved_bytes[node_idx] = bytes;
+    return 0;
+}
+
+uint64_t np_host_state_reserved_bytes(const np_host_state *st, size_t node_idx)
+{
+    return node_idx < st->nr_nodes ? st->reserved_bytes[node_idx] : 0;
+}
+
+int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t free_bytes)
+{
+    if (node_idx >= st->nr_nodes || free_bytes == NO_MEASURE)
+        return -EINVAL;
+    st->free_bytes[node_idx] = free_bytes;
+    return 0;
+}
+
+int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out)
+{
+    if (node_idx >= st->nr_nodes)
+        return -EINVAL;
+    if (st->free_bytes[node_idx] == NO_MEASURE)
+        return -ENODATA;
+    *free_out = st->free_bytes[node_idx];
+    return 0;
+}
+
+double np_hs_node_capacity(const np_host_state *st, size_t node_idx)
+{
+    return node_idx < st->nr_nodes ? st->capacity[node_idx] : 0.0;
+}
+
+const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx)
+{
+    return node_idx < st->nr_nodes ? &st->by_distance[node_idx * st->nr_nodes] : NULL;
+}
+
+/* ---- guests ------------------------------------------------------------------------ */
+
+int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *gidx_out)
+{
+    if (!name)
+        return -EINVAL;
+    size_t slot = name_hash(name) & (st->hash_cap - 1);
+    while (st->hash[slot]) {
+        size_t g = st->hash[slot] - 1;
+        if (strcmp(st->guests[g]->spec.name, name) == 0) {
+            if (gidx_out)
+                *gidx_out = g;
+            return 0;
+        }
+        slot = (slot + 1) & (st->hash_cap - 1);
+    }
+    return -ENOENT;
+}
+
+int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t *gidx_out)
+{
+    hs_guest *g = NULL;
+    int rc = 0;
+
+    if (!spec || !memchr(spec->name, '\0', sizeof(spec->name)) || !spec->name[0])
+        return -EINVAL;
+    rc = np_guest_spec_validate(spec, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    if (np_host_state_find_guest(st, spec->name, NULL) == 0)
+        return -EEXIST;
+    if (st->nr_guests >= UINT32_MAX - 1)
+        return -E2BIG;
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    g->spec = *spec;
+    g->balloon_target_bytes = spec->mem_bytes;
+    g->vcpus = calloc(spec->vcpus, sizeof(*g->vcpus));
+    if (!g->vcpus) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (uint32_t v = 0; v < spec->vcpus; v++) {
+        g->vcpus[v].demand = spec->cpu_demand;
+        g->vcpus[v].cpu_os_id = -1;
+    }
+    if (st->nr_guests == st->cap_guests) {
+        size_t ncap = st->cap_guests ? st->cap_guests * 2 : 16;
+        hs_guest **ng = realloc(st->guests, ncap * sizeof(*ng));
+        if (!ng) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        st->guests = ng;
+        st->cap_guests = ncap;
+    }
+    st->guests[st->nr_guests++] = g;
+    if ((st->nr_guests + 1) * 2 > st->hash_cap) {
+        rc = hash_rebuild(st, st->nr_guests + 1);
+        if (rc < 0) {
+            st->nr_guests--;
+            goto out;
+        }
+    } else {
+        size_t slot = name_hash(spec->name) & (st->hash_cap - 1);
+        while (st->hash[slot])
+            slot = (slot + 1) & (st->hash_cap - 1);
+        st->hash[slot] = (uint32_t)st->nr_guests;
+    }
+    if (gidx_out)
+        *gidx_out = st->nr_guests - 1;
+    g = NULL;
+out:
+    guest_free(g);
+    return rc;
+}
+
+int np_host_state_remove_guest(np_host_state *st, const char *name)
+{
+    size_t g;
+    int rc = np_host_state_find_guest(st, name, &g);
+    if (rc < 0)
+        return rc;
+    guest_free(st->guests[g]);
+    memmove(&st->guests[g], &st->guests[g + 1], (st->nr_guests - g - 1) * sizeof(*st->guests));
+    st->nr_guests--;
+    /* Indices above g moved down by one: rebuild rather than patch. */
+    return hash_rebuild(st, st->nr_guests);
+}
+
+size_t np_host_state_nr_guests(const np_host_state *st)
+{
+    return st->nr_guests;
+}
+
+const np_guest_spec *np_host_state_guest_spec(const np_host_state *st, size_t gidx)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g ? &g->spec : NULL;
+}
+
+/* ---- guest memory ------------------------------------------------------------------- */
+
+static np_hs_mem *mem_entry(hs_guest *g, size_t node_idx, bool create)
+{
+    for (size_t i = 0; i < g->nr_mem; i++)
+        if (g->mem[i].node_idx == node_idx)
+            return &g->mem[i];
+    if (!create)
+        return NULL;
+    if (g->nr_mem == g->cap_mem) {
+        size_t ncap = g->cap_mem ? g->cap_mem * 2 : 2;
+        np_hs_mem *nm = realloc(g->mem, ncap * sizeof(*nm));
+        if (!nm)
+            return NULL;
+        g->mem = nm;
+        g->cap_mem = ncap;
+    }
+    np_hs_mem *e = &g->mem[g->nr_mem++];
+    memset(e, 0, sizeof(*e));
+    e->node_idx = (uint32_t)node_idx;
+    return e;
+}
+
+int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
+                                uint64_t populated_bytes, uint64_t claimed_bytes)
+{
+    hs_guest *g = guest_at(st, gidx);
+    if (!g || node_idx >= st->nr_nodes || populated_bytes > UINT64_MAX - claimed_bytes)
+        return -EINVAL;
+    np_hs_mem *e = mem_entry(g, node_idx, true);
+    if (!e)
+        return -ENOMEM;
+    e->populated_bytes = populated_bytes;
+    e->claimed_bytes = claimed_bytes;
+    return 0;
+}
+
+int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_idx,
+                                    uint64_t max_bytes)
+{
+    hs_guest *g = guest_at(st, gidx);
+    if (!g || node_idx >= st->nr_nodes)
+        return -EINVAL;
+    np_hs_mem *e = mem_entry(g, node_idx, true);
+    if (!e)
+        return -ENOMEM;
+    e->max_bytes = max_bytes;
+    e->has_max = true;
+    return 0;
+}
+
+static const np_hs_mem *mem_find(const np_host_state *st, size_t gidx, size_t node_idx)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g ? mem_entry(g, node_idx, false) : NULL;
+}
+
+uint64_t np_host_state_guest_mem_bytes(const np_host_state *st, size_t gidx, size_t node_idx)
+{
+    const np_hs_mem *e = mem_find(st, gidx, node_idx);
+    return e ? e->populated_bytes : 0;
+}
+
+uint64_t np_host_state_guest_claimed_bytes(const np_host_state *st, size_t gidx,
+                                           size_t node_idx)
+{
+    const np_hs_mem *e = mem_find(st, gidx, node_idx);
+    return e ? e->claimed_bytes : 0;
+}
+
+uint64_t np_host_state_guest_mem_max_bytes(const np_host_state *st, size_t gidx,
+                                           size_t node_idx)
+{
+    const np_hs_mem *e = mem_find(st, gidx, node_idx);
+    return e && e->has_max ? e->max_bytes : 0;
+}
+
+int np_host_state_populate(np_host_state *st, size_t gidx)
+{
+    hs_guest *g = guest_at(st, gidx);
+    if (!g)
+        return -EINVAL;
+    for (size_t i = 0; i < g->nr_mem; i++) {
+        g->mem[i].populated_bytes += g->mem[i].claimed_bytes;
+        g->mem[i].claimed_bytes = 0;
+    }
+    return 0;
+}
+
+int np_host_state_set_balloon_target(np_host_state *st, size_t gidx, uint64_t target_bytes)
+{
+    hs_guest *g = guest_at(st, gidx);
+    if (!g || target_bytes > np_guest_spec_maxmem_bytes(&g->spec))
+        return -EINVAL;
+    g->balloon_target_bytes = target_bytes;
+    return 0;
+}
+
+uint64_t np_host_state_balloon_target(const np_host_state *st, size_t gidx)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g ? g->balloon_target_bytes : 0;
+}
+
+size_t np_hs_guest_nr_mem(const np_host_state *st, size_t gidx)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g ? g->nr_mem : 0;
+}
+
+const np_hs_mem *np_hs_guest_mem(const np_host_state *st, size_t gidx, size_t i)
+{
+    hs_guest *g = guest_at(st, gidx);
+    return g && i < g->nr_mem ? &g->mem[i] : NULL;
+}
+
+/* Balloon head-room of a guest on each of its entries, written to
+ * headroom_out[i]. With recorded maxima it is max - populated - claimed per
+ * node. Without, the guest-wide head-room maxmem - (populated + claimed) is
+ * split in proportion to what it holds per node; the rounding remainder
+ * goes to its largest entry (first of equals) so the parts sum exactly. */
+static void guest_headroom(const hs_guest *g, uint64_t *headroom_out)
+{
+    bool any_max = false;
+    uint64_t held = 0;
+    for (size_t i = 0; i < g->nr_mem; i++) {
+        any_max |= g->mem[i].has_max;
+        held += g->mem[i].populated_bytes + g->mem[i].claimed_bytes;
+    }
+    if (any_max) {
+        for (size_t i = 0; i < g->nr_mem; i++) {
+            const np_hs_mem *e = &g->mem[i];
+            headroom_out[i] =
+                e->has_max ? sat_sub(e->max_bytes, e->populated_bytes + e->claimed_bytes) : 0;
+        }
+        return;
+    }
+    uint64_t room = sat_sub(np_guest_spec_maxmem_bytes(&g->spec), held);
+    uint64_t given = 0;
+    size_t largest = 0;
+    for (size_t i = 0; i < g->nr_mem; i++) {
+        uint64_t here = g->mem[i].populated_bytes + g->mem[i].claimed_bytes;
+        headroom_out[i] = held ? (uint64_t)((double)room * ((double)here / (double)held)) : 0;
+        if (headroom_out[i] > room - given)
+            headroom_out[i] = room - given;
+        given += headroom_out[i];
+        if (here > g->mem[largest].populated_bytes + g->mem[largest].claimed_bytes)
+            largest = i;
+    }
+    if (held && g->nr_mem)
+        headroom_out[largest] += room - given;
+}
+
+uint64_t np_hs_guest_mem_held_bytes(const np_host_state *st, size_t gidx, size_t i)
+{
+    hs_guest *g = guest_at(st, gidx);
+    if (!g || i >= g->nr_mem)
+        return 0;
+    uint64_t small[8];
+    uint64_t *room = g->nr_mem <= 8 ? small : malloc(g->nr_mem * sizeof(*room));
+    if (!room)
+        return g->mem[i].populated_bytes + g->mem[i].claimed_bytes;
+    guest_headroom(g, room);
+    uint64_t held = g->mem[i].populated_bytes + g->mem[i].claimed_bytes + room[i];
+    if (room != small)
+        free(room);
+    return held;
+}
+
+/* ---- vCPUs ------------------------------------------------------------------------ */
+
+/* Works out and caches where a vCPU's demand goes (see hoststate.h). */
+static int vcpu_attribute(const np_host_state *st, hs_vcpu *v)
+{
+    const np_topology *t = st->topo;
+    np_bitmap *eff = NULL;
+    uint32_t *count = NULL;
+    hs_share *shares = NULL;
+    uint32_t nr = 0;
+    int rc = 0;
+
+    if (v->soft && !np_bitmap_is_empty(v->soft) &&
+        (!v->hard || np_bitmap_intersects(v->soft, v->hard))) {
+        rc = np_bitmap_copy(v->soft, &eff);
+        if (rc < 0)
+            goto out;
+        if (v->hard)
+            np_bitmap_and(eff, v->hard);
+    } else if (v->hard) {
+        rc = np_bitmap_copy(v->hard, &eff);
+        if (rc < 0)
+            goto out;
+    }
+
+    if (eff) {
+        count = calloc(st->nr_nodes, sizeof(*count));
+        if (!count) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        uint32_t total = 0;
+        for (int c = np_bitmap_next(eff, 0); c >= 0; c = np_bitmap_next(eff, (unsigned)c + 1)) {
+            size_t cidx;
+            if (np_topology_cpu_idx(t, (uint32_t)c, &cidx) < 0)
+                continue; /* a CPU the host does not have */
+            count[np_topology_cpu(t, cidx)->node_idx]++;
+            total++;
+        }
+        /* A mask of every CPU (or of none the host has) restricts nothing. */
+        if (total > 0 && total < np_topology_nr_cpus(t)) {
+            for (size_t i = 0; i < st->nr_nodes; i++)
+                nr += count[i] ? 1 : 0;
+            shares = malloc(nr * sizeof(*shares));
+            if (!shares) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            nr = 0;
+            for (size_t i = 0; i < st->nr_nodes; i++)
+                if (count[i])
+                    shares[nr++] = (hs_share){(uint32_t)i, (double)count[i] / (double)total};
+        }
+    }
+    if (!shares && v->cpu_os_id >= 0) {
+        size_t cidx;
+        if (np_topology_cpu_idx(t, (uint32_t)v->cpu_os_id, &cidx) == 0) {
+            shares = malloc(sizeof(*shares));
+            if (!shares) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            shares[0] = (hs_share){np_topology_cpu(t, cidx)->node_idx, 1.0};
+            nr = 1;
+        }
+    }
+    free(v->shares);
+    v->shares = shares;
+    v->nr_shares = nr;
+    shares = NULL;
+out:
+    free(shares);
+    free(count);
+    np_bitmap_destroy(eff);
+    return rc;
+}
+
+int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcpu,
+                                    const np_bitmap *hard, const np_bitmap *soft)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    np_bitmap *h = NULL, *s = NULL;
+    int rc;
+
+    if (!v)
+        return -EINVAL;
+    if ((rc = bitmap_dup(hard, &h)) < 0 || (rc = bitmap_dup(soft, &s)) < 0)
+        goto out;
+    /* Swap in the new masks, keeping the old ones to restore on failure. */
+    np_bitmap *old_h = v->hard, *old_s = v->soft;
+    v->hard = h;
+    v->soft = s;
+    rc = vcpu_attribute(st, v);
+    if (rc < 0) {
+        v->hard = old_h;
+        v->soft = old_s;
+        goto out;
+    }
+    h = old_h;
+    s = old_s;
+out:
+    np_bitmap_destroy(h);
+    np_bitmap_destroy(s);
+    return rc;
+}
+
+int np_host_state_set_vcpu_demand(np_host_state *st, size_t gidx, uint32_t vcpu, double demand)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    if (!v || !(demand >= 0.0 && demand <= 1.0))
+        return -EINVAL;
+    v->demand = demand;
+    return 0;
+}
+
+int np_host_state_set_vcpu_cpu(np_host_state *st, size_t gidx, uint32_t vcpu, int32_t cpu_os_id)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    if (!v || cpu_os_id < -1)
+        return -EINVAL;
+    int32_t old = v->cpu_os_id;
+    v->cpu_os_id = cpu_os_id;
+    int rc = vcpu_attribute(st, v);
+    if (rc < 0)
+        v->cpu_os_id = old;
+    return rc;
+}
+
+const np_bitmap *np_host_state_vcpu_hard(const np_host_state *st, size_t gidx, uint32_t vcpu)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    return v ? v->hard : NULL;
+}
+
+const np_bitmap *np_host_state_vcpu_soft(const np_host_state *st, size_t gidx, uint32_t vcpu)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    return v ? v->soft : NULL;
+}
+
+double np_host_state_vcpu_demand(const np_host_state *st, size_t gidx, uint32_t vcpu)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    return v ? v->demand : 0.0;
+}
+
+int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vcpu)
+{
+    hs_vcpu *v = vcpu_at(st, gidx, vcpu);
+    return v ? v->cpu_os_id : -1;
+}
+
+/* ---- the load measure ----------------------------------------------------------------- */
+
+int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
+{
+    size_t n = st->nr_nodes;
+    double anywhere = 0.0; /* demand of vCPUs free to run on any node */
+    uint64_t small[8];
+    uint64_t *room = small;
+    size_t room_cap = 8;
+    int rc = 0;
+
+    memset(loads_out, 0, n * sizeof(*loads_out));
+    for (size_t g = 0; g < st->nr_guests; g++) {
+        const hs_guest *gu = st->guests[g];
+        for (uint32_t v = 0; v < gu->spec.vcpus; v++) {
+            const hs_vcpu *vc = &gu->vcpus[v];
+            if (vc->nr_shares == 0)
+                anywhere += vc->demand;
+            for (uint32_t s = 0; s < vc->nr_shares; s++)
+                loads_out[vc->shares[s].node_idx].cpu_demand += vc->demand * vc->shares[s].frac;
+        }
+        if (gu->nr_mem > room_cap) {
+            uint64_t *nr = malloc(gu->nr_mem * sizeof(*nr));
+            if (!nr) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            if (room != small)
+                free(room);
+            room = nr;
+            room_cap = gu->nr_mem;
+        }
+        guest_headroom(gu, room);
+        for (size_t i = 0; i < gu->nr_mem; i++) {
+            np_node_load *l = &loads_out[gu->mem[i].node_idx];
+            l->mem_populated_bytes += gu->mem[i].populated_bytes;
+            l->mem_claimed_bytes += gu->mem[i].claimed_bytes;
+            l->mem_balloon_bytes += room[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        np_node_load *l = &loads_out[i];
+        const np_node_info *ni = np_topology_node(st->topo, i);
+        l->cpu_capacity = st->capacity[i];
+        if (st->total_capacity > 0.0)
+            l->cpu_demand += anywhere * st->capacity[i] / st->total_capacity;
+        l->mem_total_bytes = ni->mem_total_bytes;
+        l->mem_reserved_bytes = st->reserved_bytes[i];
+        uint64_t committed = l->mem_populated_bytes + l->mem_claimed_bytes + l->mem_balloon_bytes;
+        uint64_t avail = sat_sub(sat_sub(ni->mem_total_bytes, st->reserved_bytes[i]), committed);
+        if (st->free_bytes[i] != NO_MEASURE) {
+            /* Measured free memory already excludes what is populated and
+             * what the hypervisor and dom0 use, not what is only claimed or
+             * kept for balloons. */
+            uint64_t measured = sat_sub(st->free_bytes[i],
+                                        l->mem_claimed_bytes + l->mem_balloon_bytes);
+            if (measured < avail)
+                avail = measured;
+        }
+        l->mem_available_bytes = avail;
+    }
+out:
+    if (room != small)
+        free(room);
+    return rc;
+}
+
+int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out)
+{
+    if (node_idx >= st->nr_nodes || !out)
+        return -EINVAL;
+    np_node_load *all = malloc(st->nr_nodes * sizeof(*all));
+    if (!all)
+        return -ENOMEM;
+    int rc = np_host_state_node_loads(st, all);
+    if (rc == 0)
+        *out = all[node_idx];
+    free(all);
+    return rc;
+}

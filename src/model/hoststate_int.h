@@ -1,0 +1,43 @@
+/*
+ * model/hoststate_int.h - read access to a host state's per-guest memory
+ * entries for the policies (placement, balancing), below the public API.
+ *
+ * A guest's memory is kept sparse: one entry per node it has memory on
+ * (most guests sit on one or two nodes of hosts that may have hundreds), so
+ * a policy that scans every guest pays for the nodes each guest uses, not
+ * for every node of the host.
+ */
+#ifndef NP_MODEL_HOSTSTATE_INT_H
+#define NP_MODEL_HOSTSTATE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/hoststate.h>
+
+typedef struct np_hs_mem {
+    uint32_t node_idx;
+    uint64_t populated_bytes;
+    uint64_t claimed_bytes;
+    uint64_t max_bytes; /* share of the balloon maximum kept here */
+    bool has_max;
+} np_hs_mem;
+
+/* Entries of a guest, in the order they were first set (not sorted). */
+size_t np_hs_guest_nr_mem(const np_host_state *st, size_t gidx);
+const np_hs_mem *np_hs_guest_mem(const np_host_state *st, size_t gidx, size_t i);
+
+/* What a guest holds on the node of entry i: populated + claimed + its
+ * balloon head-room there (the same figure np_host_state_node_loads adds). */
+uint64_t np_hs_guest_mem_held_bytes(const np_host_state *st, size_t gidx, size_t i);
+
+/* CPU capacity of a node (cores + NP_LOAD_SMT_THREAD_CAPACITY per extra
+ * thread), precomputed at creation. */
+double np_hs_node_capacity(const np_host_state *st, size_t node_idx);
+
+/* Nodes ordered by distance from `node_idx` (itself first, ties by index),
+ * precomputed at creation for the policies that grow node sets outwards. */
+const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * place/context.c - the per-decision context: everything a placement
+ * search needs that does not depend on the candidate node set.
+ *
+ * Computed once per decision in O(nodes + guests' vCPUs + guests' memory
+ * entries) plus O(nodes x device nodes) and O(nodes x group nodes) for the
+ * device and group terms, so that scoring one candidate of k nodes costs
+ * O(k^2) and never walks the guest list again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/hoststate_int.h"
+#include "place/place_int.h"
+
+/* Excess distance from a to b relative to b's local distance:
+ * 0 for local, 1.1 for SLIT 21 against 10. */
+static double excess_distance(const np_topology *t, size_t a, size_t b)
+{
+    double local = (double)np_topology_distance(t, b, b);
+    double d = (double)np_topology_distance(t, a, b);
+    return local > 0.0 && d > local ? (d - local) / local : 0.0;
+}
+
+/* Device term per node: mean excess distance from the node to the nodes
+ * of the guest's passthrough devices and its IO node (devices whose node
+ * the platform does not report are left out). */
+static void device_costs(np_place_ctx *ctx)
+{
+    const np_guest_spec *s = ctx->spec;
+    size_t dev_nodes[NP_GUEST_MAX_DEVICES + 1];
+    size_t nr = 0;
+
+    for (size_t i = 0; i < s->nr_devices; i++) {
+        size_t didx;
+        if (np_topology_device_find(ctx->topo, s->devices[i], &didx) < 0)
+            continue;
+        int32_t node = np_topology_device(ctx->topo, didx)->node_idx;
+        if (node >= 0)
+            dev_nodes[nr++] = (size_t)node;
+    }
+    size_t io;
+    if (s->io_node_os_id >= 0 &&
+        np_topology_node_idx(ctx->topo, (uint32_t)s->io_node_os_id, &io) == 0)
+        dev_nodes[nr++] = io;
+    for (size_t i = 0; i < ctx->n; i++) {
+        double sum = 0.0;
+        for (size_t d = 0; d < nr; d++)
+            sum += excess_distance(ctx->topo, i, dev_nodes[d]);
+        ctx->dev_cost[i] = nr ? sum / (double)nr : 0.0;
+    }
+}
+
+/* Group term per node. colocate: mean excess distance from the node to
+ * where the group's other members hold memory (weighted by that memory);
+ * spread: the number of other members holding memory on the node. Both
+ * scaled by group_weight / 100. Members not placed yet count nowhere. */
+static int group_costs(np_place_ctx *ctx)
+{
+    const np_guest_spec *s = ctx->spec;
+    double *held = NULL;
+    uint32_t *members = NULL;
+    int rc = 0;
+
+    memset(ctx->group_cost, 0, ctx->n * sizeof(*ctx->group_cost));
+    if (!s->group[0] || s->group_rule == NP_GROUP_NONE)
+        return 0;
+    held = calloc(ctx->n, sizeof(*held));
+    members = calloc(ctx->n, sizeof(*members));
+    if (!held || !members) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    double total = 0.0;
+    size_t nr_guests = np_host_state_nr_guests(ctx->st);
+    for (size_t g = 0; g < nr_guests; g++) {
+        const np_guest_spec *gs = np_host_state_guest_spec(ctx->st, g);
+        if (strcmp(gs->group, s->group) != 0 || strcmp(gs->name, s->name) == 0)
+            continue;
+        size_t nm = np_hs_guest_nr_mem(ctx->st, g);
+        for (size_t i = 0; i < nm; i++) {
+            const np_hs_mem *e = np_hs_guest_mem(ctx->st, g, i);
+            uint64_t b = np_hs_guest_mem_held_bytes(ctx->st, g, i);
+            if (b == 0)
+                continue;
+            held[e->node_idx] += (double)b;
+            members[e->node_idx]++;
+            total += (double)b;
+        }
+    }
+    double scale = (double)s->group_weight / (double)NP_GROUP_WEIGHT_MAX;
+    if (s->group_rule == NP_GROUP_SPREAD) {
+        for (size_t i = 0; i < ctx->n; i++)
+            ctx->group_cost[i] = scale * (double)members[i];
+    } else if (total > 0.0) {
+        for (size_t j = 0; j < ctx->n; j++) {
+            if (held[j] == 0.0)
+                continue;
+            double share = held[j] / total;
+            for (size_t i = 0; i < ctx->n; i++)
+                ctx->group_cost[i] += scale * share * excess_distance(ctx->topo, i, j);
+        }
+    }
+out:
+    free(held);
+    free(members);
+    return rc;
+}
+
+int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec)
+{
+    int rc = 0;
+
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->st = st;
+    ctx->topo = np_host_state_topology(st);
+    ctx->spec = spec;
+    ctx->n = np_topology_nr_nodes(ctx->topo);
+    size_t n = ctx->n;
+    ctx->load = calloc(n, sizeof(*ctx->load));
+    ctx->avail_mib = calloc(n, sizeof(*ctx->avail_mib));
+    ctx->has_cpus = calloc(n, sizeof(*ctx->has_cpus));
+    ctx->dev_cost = calloc(n, sizeof(*ctx->dev_cost));
+    ctx->group_cost = calloc(n, sizeof(*ctx->group_cost));
+    ctx->used = calloc(n, sizeof(*ctx->used));
+    ctx->score = calloc(n, sizeof(*ctx->score));
+    if (!ctx->load || !ctx->avail_mib || !ctx->has_cpus || !ctx->dev_cost ||
+        !ctx->group_cost || !ctx->used || !ctx->score) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = np_host_state_node_loads(st, ctx->load);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        ctx->avail_mib[i] = ctx->load[i].mem_available_bytes / NP_MiB;
+        ctx->has_cpus[i] = np_topology_node(ctx->topo, i)->nr_cpus > 0;
+    }
+    ctx->vcpus = spec->vcpus;
+    ctx->vcpu_demand = spec->cpu_demand;
+    ctx->demand = (double)spec->vcpus * spec->cpu_demand;
+    uint64_t maxmem = np_guest_spec_maxmem_bytes(spec);
+    ctx->mem_mib = maxmem / NP_MiB + (maxmem % NP_MiB ? 1 : 0);
+    ctx->max_nodes = NP_PLACE_MAX_SET_NODES;
+    if (spec->vnuma_nodes > 0 && (size_t)spec->vnuma_nodes < ctx->max_nodes)
+        ctx->max_nodes = (size_t)spec->vnuma_nodes;
+    ctx->cpuless_ok = spec->allow_cpuless_memory;
+    device_costs(ctx);
+    rc = group_costs(ctx);
+out:
+    if (rc < 0)
+        np_place_ctx_fini(ctx);
+    return rc;
+}
+
+void np_place_ctx_fini(np_place_ctx *ctx)
+{
+    free(ctx->load);
+    free(ctx->avail_mib);
+    free(ctx->has_cpus);
+    free(ctx->dev_cost);
+    free(ctx->group_cost);
+    free(ctx->used);
+    free(ctx->score);
+    memset(ctx, 0, sizeof(*ctx));
+}

@@ -1,0 +1,241 @@
+/*
+ * place/place_int.h - what the placement policies share: the per-decision
+ * context (node loads and the guest's needs, computed once), a candidate
+ * (a node set with its memory and vCPU split), the objective that splits
+ * and scores a candidate, the search bookkeeping (best, runners-up,
+ * rejections) and the placement object they all produce.
+ *
+ * Every search has one shape: np_place_ctx_init() does all the work that
+ * does not depend on the candidate (O(nodes + guests' vCPUs)), then the
+ * policy generates node sets and hands each to np_place_eval() (split and
+ * score, O(k^2) for k nodes, k small) and np_place_consider() (keep the
+ * best, the runners-up and a few rejections).
+ */
+#ifndef NP_PLACE_INT_H
+#define NP_PLACE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/place.h>
+
+/* ---- knobs of the objective ------------------------------------------------------ */
+
+/* CPU utilisation a node should stay under: numad's default target (-u 85). */
+#define NP_PLACE_CPU_TARGET_UTIL 0.85
+/* When a node is already past the target its free room counts as this
+ * fraction of its capacity, so shares stay defined (never 0/0) and busy
+ * nodes still take a little of a guest that must span them. */
+#define NP_PLACE_CPU_MIN_ROOM 0.1
+
+/* Weights of the cost terms (each term is a dimensionless 0..~1 figure,
+ * see docs/placement.md for the formulas and the reasoning). The terms
+ * that stand for lost performance (remote accesses, CPU contention past
+ * the target, device and group distance) weigh 1 or more; the balance
+ * terms (utilisation and fill below the target, which slow nothing down
+ * yet) weigh a quarter: they break ties and keep room, they must not buy
+ * a spread over two nodes. */
+#define NP_PLACE_W_CPU_LOAD 0.25   /* mean utilisation where the vCPUs land */
+#define NP_PLACE_W_CPU_OVER 4.0    /* share of the demand pushed past the target */
+#define NP_PLACE_W_MEM 0.25        /* mean memory fill where the memory lands */
+#define NP_PLACE_W_REMOTE 1.0      /* excess distance of vCPU-to-memory accesses */
+#define NP_PLACE_W_DEVICE 1.0      /* excess distance to the guest's devices */
+#define NP_PLACE_W_GROUP 1.0       /* times group_weight / 100 */
+
+/* ---- knobs of the search ---------------------------------------------------------- */
+
+/* Largest node set a placement may use (a vnuma layout has at most
+ * NP_VNUMA_MAX_NODES virtual nodes, each on one physical node). */
+#define NP_PLACE_MAX_SET_NODES 64u
+/* Up to this many node sets in the size range, numaplace tries them all
+ * (8 nodes, sizes 1-4: 162 sets); above, it grows sets from seeds. */
+#define NP_PLACE_EXHAUSTIVE_MAX_SETS 256u
+/* Seeds grown outwards on big hosts: the best by a cheap score, plus the
+ * nodes of the guest's devices and group. */
+#define NP_PLACE_SEEDS 8u
+/* At each growth step, this many of the nearest unused nodes (best by the
+ * cheap score) are scored in full; the cheapest is kept. */
+#define NP_PLACE_GROW_PICKS 4u
+/* Local search after the generation: at most this many improving moves,
+ * each trying the nearest unused nodes. */
+#define NP_PLACE_LOCAL_STEPS 8u
+#define NP_PLACE_LOCAL_NEAR 6u
+/* Sizes tried above the smallest that holds the memory and the demand. */
+#define NP_PLACE_EXTRA_NODES 1u
+/* Explanation: runners-up with a cost, and rejected sets with a reason. */
+#define NP_PLACE_MAX_ALTS 5u
+#define NP_PLACE_MAX_REJECTS 3u
+#define NP_PLACE_MAX_TERMS 8u
+#define NP_PLACE_NOTE_MAX 384u
+
+#define NP_MiB (UINT64_C(1) << 20)
+
+/* ---- context ------------------------------------------------------------------------ */
+
+typedef struct np_place_ctx {
+    const np_host_state *st;
+    const np_topology *topo;
+    const np_guest_spec *spec;
+    size_t n;             /* nodes of the host */
+    np_node_load *load;   /* per node */
+    uint64_t *avail_mib;  /* per node: whole MiB a new guest may take */
+    bool *has_cpus;       /* per node */
+    double *dev_cost;     /* per node: device term of a share placed there */
+    double *group_cost;   /* per node: group term of a share placed there */
+    uint32_t vcpus;
+    double vcpu_demand;   /* per vCPU, 0..1 */
+    double demand;        /* vcpus * vcpu_demand */
+    uint64_t mem_mib;     /* balloon maximum, rounded up to whole MiB */
+    size_t max_nodes;     /* vnuma=N caps the set size at N */
+    bool cpuless_ok;      /* memory may go to CPU-less nodes */
+    /* scratch for the searches, n entries each */
+    bool *used;
+    double *score;        /* cheap per-node score for seeds and growth */
+} np_place_ctx;
+
+int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec);
+void np_place_ctx_fini(np_place_ctx *ctx);
+
+/* ---- candidate ---------------------------------------------------------------------- */
+
+typedef enum np_reject {
+    NP_REJECT_NONE = 0,
+    NP_REJECT_MEMORY,   /* short_mib more memory needed */
+    NP_REJECT_NO_CPU,   /* only CPU-less nodes */
+    NP_REJECT_UNUSED,   /* a node would get neither memory nor vCPUs */
+    NP_REJECT_TOO_MANY, /* more nodes than vnuma=N allows */
+    NP_REJECT_CPUS,     /* fewer pCPUs than vCPUs (xl42's rule) */
+} np_reject;
+
+enum {
+    NP_TERM_CPU_LOAD = 0,
+    NP_TERM_CPU_OVER,
+    NP_TERM_MEM,
+    NP_TERM_REMOTE,
+    NP_TERM_DEVICE,
+    NP_TERM_GROUP,
+    NP_TERM_COUNT,
+};
+extern const char *const np_place_term_names[NP_TERM_COUNT];
+
+typedef struct np_cand {
+    uint32_t k;
+    uint32_t node[NP_PLACE_MAX_SET_NODES]; /* ascending node indices */
+    uint32_t vcpus[NP_PLACE_MAX_SET_NODES];
+    uint64_t mem_mib[NP_PLACE_MAX_SET_NODES];
+    np_reject reject;
+    uint64_t short_mib;
+    double cost;
+    double term[NP_TERM_COUNT]; /* weighted: they sum to cost */
+} np_cand;
+
+/* Sorts cand->node, splits memory and vCPUs over the set and scores it;
+ * sets cand->reject when the set cannot hold the guest. */
+void np_place_eval(const np_place_ctx *ctx, np_cand *cand);
+/* Scores a given split (memory and vCPUs already filled in). */
+void np_place_score(const np_place_ctx *ctx, np_cand *cand);
+/* The same for a split of any size (fallbacks stripe over every node):
+ * fills term_out[NP_TERM_COUNT] and the cost. */
+void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *node,
+                          const uint32_t *vcpus, const uint64_t *mem_mib, double *term_out,
+                          double *cost_out);
+/* Strict order on feasible candidates: cost, then fewer nodes, then the
+ * smaller node list. */
+bool np_cand_better(const np_cand *a, const np_cand *b);
+bool np_cand_same_set(const np_cand *a, const np_cand *b);
+
+/* ---- search bookkeeping ------------------------------------------------------------- */
+
+typedef struct np_search {
+    bool found;
+    np_cand best;
+    size_t nr_alts;
+    np_cand alts[NP_PLACE_MAX_ALTS]; /* ascending cost */
+    size_t nr_rejects;
+    np_cand rejects[NP_PLACE_MAX_REJECTS]; /* smallest shortfall first */
+    uint64_t evaluated;
+} np_search;
+
+void np_search_init(np_search *s);
+/* Next k-combination of positions 0..n-1 in lexicographic order (start
+ * from {0, 1, ..., k-1}); false after the last. */
+bool np_comb_next(size_t *pos, size_t k, size_t n);
+void np_place_consider(np_search *s, const np_cand *cand);
+
+/* Formats why nothing fits into err->msg and returns -ENOSPC. */
+int np_place_no_fit(const np_place_ctx *ctx, const np_search *s, np_error *err);
+
+/* ---- the policies ------------------------------------------------------------------- */
+
+typedef struct np_numaplace_opts {
+    unsigned exhaustive_max_sets; /* NP_PLACE_EXHAUSTIVE_MAX_SETS; 0 forces growth */
+} np_numaplace_opts;
+
+int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, np_search *s);
+int np_place_oracle_search(const np_place_ctx *ctx, np_search *s);
+int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
+                  np_error *err);
+/* numaplace with explicit options (tests compare the growth path with the
+ * oracle on small hosts). */
+int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
+                            const np_numaplace_opts *opts, np_placement **out, np_error *err);
+
+/* ---- the placement object ------------------------------------------------------------ */
+
+typedef struct np_place_term {
+    const char *name;
+    double value;
+} np_place_term;
+
+typedef struct np_place_alt_rec {
+    np_bitmap *nodes_os;
+    double cost;
+    char why_not[160];
+} np_place_alt_rec;
+
+struct np_placement {
+    const char *policy;
+    size_t nr_topo_nodes;
+    size_t nr_nodes;
+    size_t *nodes;            /* ascending indices */
+    uint64_t *node_mem_bytes; /* per host node */
+    uint32_t nr_vcpus;
+    size_t *vcpu_node;
+    np_affinity_mode affinity;
+    np_bitmap **node_cpus; /* per chosen node (same order as nodes) */
+    bool union_masks;      /* every vCPU gets the union (libxl's way) */
+    np_bitmap *cpus_all;   /* union of the chosen nodes' CPUs */
+    np_vnuma *vnuma;
+    bool fallback;
+    char note[NP_PLACE_NOTE_MAX];
+    double cost;
+    size_t nr_terms;
+    np_place_term terms[NP_PLACE_MAX_TERMS];
+    size_t nr_alts;
+    np_place_alt_rec alts[NP_PLACE_MAX_ALTS + NP_PLACE_MAX_REJECTS];
+};
+
+/* Builds a placement from a split: nodes (ascending), MiB and vCPUs per
+ * node; the vCPUs are numbered contiguously node after node. Builds the
+ * vNUMA layout when the spec asks for one. */
+int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
+                       size_t k, const uint32_t *node, const uint64_t *mem_mib,
+                       const uint32_t *vcpus, np_placement **out);
+/* The hypervisor's own answer when nobody places the guest: every node,
+ * memory striped evenly (a node that runs out passes its stripe on),
+ * every vCPU allowed everywhere; flagged as a fallback with `note`.
+ * -ENOSPC when the host as a whole lacks the memory. */
+int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const char *policy,
+                      const char *note, np_placement **out, np_error *err);
+/* Copies the search's terms and runners-up into the placement. */
+int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_search *s);
+int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32_t *node,
+                         size_t k, double cost, const char *why_not);
+
+/* Largest-remainder rounding: splits `total` units in proportion to
+ * weights[0..k) (non-negative, not all zero) into out[0..k), summing to
+ * total exactly; ties go to the lower position. */
+void np_split_largest_remainder(uint64_t total, const double *weights, size_t k, uint64_t *out);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * place/xl42.c - a faithful model of the NUMA placement libxl has done at
+ * domain creation since Xen 4.2 (libxl__get_numa_candidate() and
+ * numa_cmpf(); docs/placement.md walks through it with examples).
+ *
+ * Kept as the baseline numaplace is measured against, blind spots
+ * included: it ignores distances, devices, real CPU load, claims of
+ * creations in flight and balloon maxima, because libxl does.
+ *
+ *   - gives up on hosts with at most 1 or more than 16 nodes, and when no
+ *     candidate exists ("NUMA placement failed"): the domain keeps
+ *     all-node affinity and Xen stripes its memory over every node;
+ *   - suitable nodes: those with a CPU (no cpupools modelled: all CPUs are
+ *     in the domain's pool);
+ *   - min_nodes = ceil(vcpus / cpus_per_node) when count_cpus_per_node()
+ *     finds every node equal, else 1. libxl's loop sets cpus_per_node from
+ *     the first node with CPUs and gives up (0) on the next node that
+ *     differs, so leading CPU-less nodes are skipped but later ones turn
+ *     the shortcut off; modelled as is;
+ *   - every k-combination of suitable nodes in lexicographic order of node
+ *     index, k from min_nodes up; the first k with a valid candidate ends
+ *     the search;
+ *   - valid: free memory of the set >= the memory need, and CPUs of the
+ *     set >= vcpus. Free memory is what Xen reports per node: the measured
+ *     free figure when the host state has one, else total - reserved -
+ *     populated (claims and balloon head-room are invisible to libxl). The
+ *     need is libxl__domain_need_memory() for a PV guest: memory + 1 MiB
+ *     (LIBXL_PV_EXTRA_MEMORY), rounded up to 2 MiB;
+ *   - better: fewer nr_vcpus, then more free memory; strictly better
+ *     replaces, so the first found wins ties. nr_vcpus of a node counts
+ *     each vCPU of each guest at most once when its hard affinity has a
+ *     CPU on the node and the node is in the guest's node affinity (Xen's
+ *     automatic rule: the nodes of the union of hard & soft masks, or of
+ *     hard alone when that is empty). An unpinned guest counts on every
+ *     node. The guest being created exists already when libxl counts
+ *     (unpinned, all nodes), so its vCPUs add vcpus to every node, as in
+ *     libxl's debug log ("nr_vcpus=4" for a 2-vCPU guest beside a 2-vCPU
+ *     dom0).
+ *
+ * Not modelled: libxl's 32-bit KiB sum of free memory (it wraps above
+ * 4 TiB per candidate) and numa_cmpf's int-truncated difference; 64-bit
+ * arithmetic is used instead.
+ *
+ * The result: memory split evenly over the chosen nodes (Xen's allocator
+ * round-robins over a domain's node affinity; a node that runs out passes
+ * its stripe on), all vCPUs with one mask, the union of the nodes' CPUs:
+ * pinned (hard, Xen 4.2) or preferred (soft, Xen 4.5+) as the spec says.
+ * libxl builds no vNUMA layout. The cost reported is numaplace's objective
+ * of this split, so both policies are measured with one ruler.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "place/place_int.h"
+#include "util/error.h"
+#include "util/text.h"
+
+/* libxl refuses to enumerate candidates above this many nodes. */
+#define XL42_MAX_NODES 16u
+/* LIBXL_PV_EXTRA_MEMORY, KiB, and the 2 MiB rounding of the need. */
+#define XL42_PV_EXTRA_KIB UINT64_C(1024)
+#define XL42_NEED_ALIGN_KIB UINT64_C(2048)
+/* Runners-up kept for the explanation. */
+#define XL42_MAX_ALTS NP_PLACE_MAX_ALTS
+
+typedef struct xl42_cand {
+    size_t k;
+    uint32_t node[XL42_MAX_NODES];
+    uint64_t free_kib;
+    uint32_t nr_cpus;
+    uint64_t nr_vcpus;
+} xl42_cand;
+
+typedef struct xl42 {
+    const np_host_state *st;
+    const np_topology *topo;
+    const np_guest_spec *spec;
+    size_t n;
+    uint64_t free_kib[XL42_MAX_NODES];
+    uint64_t vcpus_on_node[XL42_MAX_NODES];
+    bool suitable[XL42_MAX_NODES];
+} xl42;
+
+/* libxl's numa_cmpf: negative when a is better. */
+static int xl42_cmp(const xl42_cand *a, const xl42_cand *b)
+{
+    if (a->nr_vcpus != b->nr_vcpus)
+        return a->nr_vcpus < b->nr_vcpus ? -1 : 1;
+    if (a->free_kib != b->free_kib)
+        return a->free_kib > b->free_kib ? -1 : 1;
+    return 0;
+}
+
+/* Nodes (bit per node index) that a CPU mask touches; NULL = all. One
+ * intersection test per node (at most 16), not a walk over the CPUs. */
+static uint32_t mask_nodes(const xl42 *x, const np_bitmap *mask)
+{
+    uint32_t nodes = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        const np_bitmap *cpus = np_topology_node_cpuset(x->topo, i);
+        if (np_topology_node(x->topo, i)->nr_cpus > 0 &&
+            (!mask || np_bitmap_intersects(mask, cpus)))
+            nodes |= UINT32_C(1) << i;
+    }
+    return nodes;
+}
+
+/* Xen's automatic node affinity of guest g (see the top of the file). */
+static uint32_t node_affinity(const xl42 *x, size_t g)
+{
+    const np_guest_spec *gs = np_host_state_guest_spec(x->st, g);
+    uint32_t hard = 0, hard_soft = 0;
+    for (uint32_t v = 0; v < gs->vcpus; v++) {
+        const np_bitmap *h = np_host_state_vcpu_hard(x->st, g, v);
+        const np_bitmap *s = np_host_state_vcpu_soft(x->st, g, v);
+        uint32_t hn = mask_nodes(x, h);
+        hard |= hn;
+        /* soft NULL is Xen's default soft affinity: all CPUs */
+        uint32_t sn = s ? mask_nodes(x, s) : mask_nodes(x, NULL);
+        if (!s || !h) {
+            hard_soft |= hn & sn;
+        } else {
+            /* the CPUs in both masks, then their nodes */
+            np_bitmap *both = NULL;
+            if (np_bitmap_copy(h, &both) == 0) {
+                np_bitmap_and(both, s);
+                hard_soft |= mask_nodes(x, both);
+                np_bitmap_destroy(both);
+            }
+        }
+    }
+    return hard_soft ? hard_soft : hard;
+}
+
+static int xl42_init(xl42 *x, const np_host_state *st, const np_guest_spec *spec)
+{
+    np_node_load loads[XL42_MAX_NODES];
+    int rc;
+
+    x->st = st;
+    x->topo = np_host_state_topology(st);
+    x->spec = spec;
+    x->n = np_topology_nr_nodes(x->topo);
+    rc = np_host_state_node_loads(st, loads);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < x->n; i++) {
+        uint64_t free_bytes;
+        if (np_host_state_node_free(st, i, &free_bytes) < 0) {
+            uint64_t usable = loads[i].mem_total_bytes > loads[i].mem_reserved_bytes
+                                  ? loads[i].mem_total_bytes - loads[i].mem_reserved_bytes
+                                  : 0;
+            free_bytes = usable > loads[i].mem_populated_bytes
+                             ? usable - loads[i].mem_populated_bytes
+                             : 0;
+        }
+        x->free_kib[i] = free_bytes / 1024;
+        x->suitable[i] = np_topology_node(x->topo, i)->nr_cpus > 0;
+        /* the domain being built: unpinned, node affinity all */
+        x->vcpus_on_node[i] = x->suitable[i] ? spec->vcpus : 0;
+    }
+    size_t nr_guests = np_host_state_nr_guests(st);
+    for (size_t g = 0; g < nr_guests; g++) {
+        const np_guest_spec *gs = np_host_state_guest_spec(st, g);
+        uint32_t aff = node_affinity(x, g);
+        for (uint32_t v = 0; v < gs->vcpus; v++) {
+            uint32_t nodes = mask_nodes(x, np_host_state_vcpu_hard(st, g, v)) & aff;
+            for (size_t i = 0; i < x->n; i++)
+                if ((nodes & (UINT32_C(1) << i)) && x->suitable[i])
+                    x->vcpus_on_node[i]++;
+        }
+    }
+    return 0;
+}
+
+/* count_cpus_per_node() as libxl writes it (see the top of the file). */
+static uint32_t cpus_per_node(const xl42 *x)
+{
+    uint32_t per = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        uint32_t cur = np_topology_node(x->topo, i)->nr_cpus;
+        per = per == 0 ? cur : per;
+        if (per != cur)
+            return 0;
+    }
+    return per;
+}
+
+/* Splits maxmem evenly (whole MiB) over the set, capped by each node's
+ * free memory as libxl sees it; what does not fit anywhere stays striped
+ * evenly (Xen would spill it to other nodes: a blind spot of libxl, which
+ * checks only the memory target). vCPUs in proportion to the CPUs. */
+static void xl42_split(const xl42 *x, const xl42_cand *c, uint64_t *mem_mib, uint32_t *vcpus)
+{
+    double w[XL42_MAX_NODES], wc[XL42_MAX_NODES];
+    uint64_t units[XL42_MAX_NODES];
+    uint64_t maxmem = np_guest_spec_maxmem_bytes(x->spec);
+    uint64_t mib = maxmem / NP_MiB + (maxmem % NP_MiB ? 1 : 0);
+    for (size_t p = 0; p < c->k; p++) {
+        w[p] = 1.0;
+        wc[p] = (double)np_topology_node(x->topo, c->node[p])->nr_cpus;
+    }
+    np_split_largest_remainder(mib, w, c->k, mem_mib);
+    uint64_t over = 0;
+    for (size_t p = 0; p < c->k; p++) {
+        uint64_t cap = x->free_kib[c->node[p]] / 1024;
+        if (mem_mib[p] > cap) {
+            over += mem_mib[p] - cap;
+            mem_mib[p] = cap;
+        }
+    }
+    while (over > 0) {
+        size_t best = c->k;
+        uint64_t best_room = 0;
+        for (size_t p = 0; p < c->k; p++) {
+            uint64_t room = x->free_kib[c->node[p]] / 1024 - mem_mib[p];
+            if (room > best_room) {
+                best_room = room;
+                best = p;
+            }
+        }
+        if (best == c->k)
+            break;
+        uint64_t put = over < best_room ? over : best_room;
+        mem_mib[best] += put;
+        over -= put;
+    }
+    for (size_t p = 0; over > 0; p = (p + 1) % c->k, over--)
+        mem_mib[p]++;
+    np_split_largest_remainder(x->spec->vcpus, wc, c->k, units);
+    for (size_t p = 0; p < c->k; p++)
+        vcpus[p] = (uint32_t)units[p];
+}
+
+/* numaplace's objective of xl42's split of a candidate. */
+static double objective(const xl42 *x, const np_place_ctx *ctx, const xl42_cand *c,
+                        np_cand *out)
+{
+    out->k = (uint32_t)c->k;
+    for (size_t p = 0; p < c->k; p++)
+        out->node[p] = c->node[p];
+    xl42_split(x, c, out->mem_mib, out->vcpus);
+    out->reject = NP_REJECT_NONE;
+    np_place_score(ctx, out);
+    return out->cost;
+}
+
+static void format_nodes_mib(char *buf, size_t len, uint64_t kib)
+{
+    snprintf(buf, len, "%llu MiB", (unsigned long long)(kib / 1024));
+}
+
+int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
+                  np_error *err)
+{
+    xl42 x;
+    np_place_ctx ctx;
+    bool have_ctx = false;
+    xl42_cand best, alts[XL42_MAX_ALTS];
+    size_t nr_alts = 0;
+    np_placement *pl = NULL;
+    char note[NP_PLACE_NOTE_MAX];
+    int rc = 0;
+
+    size_t n = np_topology_nr_nodes(np_host_state_topology(st));
+    if (n <= 1)
+        return np_place_fallback(st, spec, "xl42",
+                                 "libxl skips placement on a host with a single node", out, err);
+    if (n > XL42_MAX_NODES) {
+        snprintf(note, sizeof(note),
+                 "libxl skips placement on hosts with more than %u nodes (this one has %zu): "
+                 "memory striped over all nodes",
+                 XL42_MAX_NODES, n);
+        return np_place_fallback(st, spec, "xl42", note, out, err);
+    }
+    rc = xl42_init(&x, st, spec);
+    if (rc < 0)
+        return rc;
+
+    size_t suit[XL42_MAX_NODES], nr_suit = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x.suitable[i])
+            suit[nr_suit++] = i;
+    uint64_t mem_kib = spec->mem_bytes / 1024 + (spec->mem_bytes % 1024 ? 1 : 0);
+    uint64_t need_kib = mem_kib + XL42_PV_EXTRA_KIB;
+    if (need_kib % XL42_NEED_ALIGN_KIB)
+        need_kib += XL42_NEED_ALIGN_KIB - need_kib % XL42_NEED_ALIGN_KIB;
+    uint32_t per = cpus_per_node(&x);
+    size_t min_nodes = per ? (spec->vcpus + per - 1) / per : 1;
+    if (min_nodes > nr_suit)
+        min_nodes = nr_suit;
+    if (min_nodes == 0)
+        min_nodes = 1;
+
+    bool found = false;
+    for (size_t k = min_nodes; k <= nr_suit && !found; k++) {
+        size_t pos[XL42_MAX_NODES];
+        for (size_t i = 0; i < k; i++)
+            pos[i] = i;
+        do {
+            xl42_cand c = {.k = k};
+            for (size_t i = 0; i < k; i++) {
+                size_t node = suit[pos[i]];
+                c.node[i] = (uint32_t)node;
+                c.free_kib += x.free_kib[node];
+                c.nr_cpus += np_topology_node(x.topo, node)->nr_cpus;
+                c.nr_vcpus += x.vcpus_on_node[node];
+            }
+            if (c.free_kib < need_kib || c.nr_cpus < spec->vcpus)
+                continue;
+            if (!found) {
+                best = c;
+                found = true;
+                continue;
+            }
+            if (xl42_cmp(&c, &best) < 0) { /* strictly better: the old best loses */
+                xl42_cand prev = best;
+                best = c;
+                c = prev;
+            }
+            /* keep the runners-up in libxl's order (stable: earlier first) */
+            size_t at = nr_alts;
+            while (at > 0 && xl42_cmp(&c, &alts[at - 1]) < 0)
+                at--;
+            if (at < XL42_MAX_ALTS) {
+                size_t last = nr_alts < XL42_MAX_ALTS ? nr_alts : XL42_MAX_ALTS - 1;
+                memmove(&alts[at + 1], &alts[at], (last - at) * sizeof(alts[0]));
+                alts[at] = c;
+                if (nr_alts < XL42_MAX_ALTS)
+                    nr_alts++;
+            }
+        } while (np_comb_next(pos, k, nr_suit));
+    }
+    if (!found) {
+        char need[32];
+        snprintf(note, sizeof(note),
+                 "NUMA placement failed, performance might be affected: no set of nodes has "
+                 "%s free and %u CPUs; memory striped over all nodes",
+                 np_format_bytes(need_kib * 1024, need, sizeof(need)), spec->vcpus);
+        return np_place_fallback(st, spec, "xl42", note, out, err);
+    }
+
+    rc = np_place_ctx_init(&ctx, st, spec);
+    if (rc < 0)
+        goto out;
+    have_ctx = true;
+    np_cand *cand = malloc(sizeof(*cand));
+    if (!cand) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    objective(&x, &ctx, &best, cand);
+    np_guest_spec flat = *spec;
+    flat.vnuma_nodes = NP_VNUMA_OFF; /* libxl builds no layout */
+    rc = np_placement_build(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib, cand->vcpus,
+                            &pl);
+    if (rc < 0) {
+        free(cand);
+        goto out;
+    }
+    pl->union_masks = true;
+    pl->cost = cand->cost;
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        pl->terms[pl->nr_terms++] = (np_place_term){np_place_term_names[i], cand->term[i]};
+    pl->terms[pl->nr_terms++] = (np_place_term){"libxl_nr_vcpus", (double)best.nr_vcpus};
+    pl->terms[pl->nr_terms++] = (np_place_term){"libxl_free_mib", (double)(best.free_kib / 1024)};
+    for (size_t a = 0; a < nr_alts && rc == 0; a++) {
+        char why[160], fa[32], fb[32];
+        if (alts[a].nr_vcpus != best.nr_vcpus) {
+            snprintf(why, sizeof(why), "libxl: nr_vcpus %llu > %llu",
+                     (unsigned long long)alts[a].nr_vcpus, (unsigned long long)best.nr_vcpus);
+        } else if (alts[a].free_kib != best.free_kib) {
+            format_nodes_mib(fa, sizeof(fa), alts[a].free_kib);
+            format_nodes_mib(fb, sizeof(fb), best.free_kib);
+            snprintf(why, sizeof(why), "libxl: free memory %s < %s", fa, fb);
+        } else {
+            snprintf(why, sizeof(why), "libxl: tie, found later");
+        }
+        double cost = objective(&x, &ctx, &alts[a], cand);
+        rc = np_placement_add_alt(pl, x.topo, alts[a].node, alts[a].k, cost, why);
+    }
+    free(cand);
+    if (rc < 0)
+        goto out;
+    snprintf(pl->note, sizeof(pl->note),
+             "libxl: %zu node(s), %u cpus, nr_vcpus=%llu, %llu MiB free", best.k, best.nr_cpus,
+             (unsigned long long)best.nr_vcpus, (unsigned long long)(best.free_kib / 1024));
+    *out = pl;
+    pl = NULL;
+out:
+    np_placement_destroy(pl);
+    if (have_ctx)
+        np_place_ctx_fini(&ctx);
+    return rc;
+}

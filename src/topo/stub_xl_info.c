@@ -1,5 +1,0 @@
-/* Temporary stub until the xl info -n reader lands. */
-#include <numaplace/topology.h>
-#include "util/error.h"
-int np_topology_read_xl_info(const char *t, size_t l, const char *o, np_topology **out, np_error *e)
-{ (void)t; (void)l; (void)out; return np_error_set(e, o, 0, "xl info reader not built yet"); }

@@ -1,0 +1,30 @@
+/*
+ * fuzz_libvirt_xml.c - np_guest_spec_read_libvirt_xml (libxml2 underneath)
+ * on arbitrary bytes given as a byte range.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <numaplace/guest.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size ? size : 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    np_guest_spec spec;
+    np_error err = {0};
+    int rc = np_guest_spec_read_libvirt_xml(text, size, "fuzz.xml", &spec, &err);
+    if (rc == -EINVAL && err.msg[0] == '\0')
+        abort();
+    if (rc == 0 && (strnlen(spec.name, sizeof(spec.name)) == sizeof(spec.name) ||
+                    spec.nr_devices > NP_GUEST_MAX_DEVICES))
+        abort();
+    free(text);
+    return 0;
+}

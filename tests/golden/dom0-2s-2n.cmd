@@ -1,0 +1,1 @@
+dom0 --from builtin:2s-2n

@@ -1,0 +1,1 @@
+dom0 --from builtin:epyc-8n --json

@@ -1,0 +1,1 @@
+topology --format nosuch --from builtin:small-2n

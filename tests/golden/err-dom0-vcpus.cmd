@@ -1,0 +1,1 @@
+dom0 --from builtin:small-2n --vcpus 0

@@ -1,0 +1,1 @@
+topology --from fixtures/does-not-exist.txt

@@ -1,0 +1,1 @@
+topology --from fixtures/malformed/numactl-4096-nodes.txt

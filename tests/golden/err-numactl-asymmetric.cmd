@@ -1,0 +1,1 @@
+topology --from fixtures/malformed/numactl-asymmetric.txt

@@ -1,0 +1,1 @@
+topology --from fixtures/malformed/numactl-binary.txt

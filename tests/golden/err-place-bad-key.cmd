@@ -1,0 +1,1 @@
+place --from builtin:small-2n --vm name=x,vcpus=2,memry=1G

@@ -1,0 +1,1 @@
+place --from builtin:small-2n --guest fixtures/malformed/guest-unterminated-list.cfg

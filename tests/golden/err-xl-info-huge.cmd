@@ -1,0 +1,1 @@
+topology --from fixtures/malformed/xl-info-huge.txt

@@ -1,0 +1,1 @@
+topology --from fixtures/numactl/power9-ac922-sparse.txt

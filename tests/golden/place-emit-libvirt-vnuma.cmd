@@ -1,0 +1,1 @@
+place --from builtin:epyc-8n --emit libvirt --vm name=wide,vcpus=40,memory=150G,vnuma=auto

@@ -1,0 +1,1 @@
+place --from builtin:epyc-8n --policy xl42 --explain --vm name=ml,vcpus=16,memory=48G,dev=0000:61:00.0

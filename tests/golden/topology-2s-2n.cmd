@@ -1,0 +1,1 @@
+topology --from builtin:2s-2n

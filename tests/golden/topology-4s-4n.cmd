@@ -1,0 +1,1 @@
+topology --from builtin:4s-4n

@@ -1,0 +1,1 @@
+topology --from builtin:big-32n --json

@@ -1,0 +1,1 @@
+topology --from builtin:cxl-4n --json

@@ -1,0 +1,1 @@
+topology --from builtin:epyc-8n

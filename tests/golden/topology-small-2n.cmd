@@ -1,0 +1,1 @@
+topology --from builtin:small-2n

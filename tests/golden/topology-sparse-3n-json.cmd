@@ -1,0 +1,1 @@
+topology --from builtin:sparse-3n --json

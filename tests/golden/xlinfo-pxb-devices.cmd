@@ -1,0 +1,1 @@
+topology --from fixtures/xl-info/qemu-2n-pxb-devices.txt

@@ -1,0 +1,556 @@
+/* The numaplace policy: what it chooses and why, where it differs from
+ * xl42 (and why it is right there), its explanations, its errors, and
+ * np_placement_commit(). */
+#include <errno.h>
+#include <math.h>
+
+#include "np_test.h"
+#include "test_place_util.h"
+
+static np_placement *place(const np_host_state *st, const np_guest_spec *s, const char *policy)
+{
+    np_placement *pl = NULL;
+    np_error err = {0};
+    int rc = np_place(st, s, policy, &pl, &err);
+    if (rc < 0)
+        fprintf(stderr, "np_place(%s): %d %s\n", policy, rc, err.msg);
+    ASSERT_EQ(rc, 0);
+    return pl;
+}
+
+static const char *nodes_of(const np_placement *pl, char *buf, size_t len)
+{
+    return pl ? tp_nodes(pl, buf, len) : "(none)";
+}
+
+/* 4 nodes of 4 CPUs and 8 GiB; 0-1 and 2-3 share a package (12), the
+ * packages are 32 apart. */
+static const uint32_t two_pkg_dist[16] = {10, 12, 32, 32, 12, 10, 32, 32,
+                                          32, 32, 10, 12, 32, 32, 12, 10};
+
+static np_host_state *two_packages(void)
+{
+    uint32_t c[4] = {4, 4, 4, 4};
+    uint64_t m[4] = {8192, 8192, 8192, 8192};
+    return tp_state(tp_host(4, c, m, two_pkg_dist));
+}
+
+static void test_small_guest_goes_to_least_loaded_node(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec busy = tp_guest("busy", 3, 1024);
+    size_t g;
+    np_host_state_add_guest(st, &busy, &g);
+    for (uint32_t v = 0; v < 3; v++)
+        np_host_state_set_vcpu_cpu(st, g, v, 0); /* runs on node 0 */
+    np_host_state_set_guest_mem(st, g, 0, 1024 * MiB, 0);
+    for (size_t i = 1; i < 4; i++) /* nodes 1-3 equally busy with memory */
+        np_host_state_set_reserved(st, i, 2048 * MiB);
+    np_guest_spec s = tp_guest("web", 2, 2048);
+    np_placement *pl = place(st, &s, NULL);
+    char buf[64];
+    if (pl) {
+        ASSERT_STR_EQ(np_placement_policy(pl), "numaplace");
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "1");
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 1), 2048 * MiB);
+        ASSERT_STR_EQ(tp_mask(np_placement_vcpu_soft(pl, 1), buf, sizeof(buf)), "4-7");
+        ASSERT_TRUE(np_placement_cpus_hard(pl) == NULL);
+        ASSERT_TRUE(np_placement_vnuma(pl) == NULL); /* one node: no layout */
+        ASSERT_TRUE(!np_placement_is_fallback(pl));
+        ASSERT_STR_EQ(np_placement_note(pl), "");
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* A guest larger than any node spans the nearest pair, with a vNUMA
+ * layout mirroring their distance. */
+static void test_big_guest_spans_near_nodes_with_vnuma(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec s = tp_guest("db", 6, 12288);
+    s.maxmem_bytes = 14336 * MiB;
+    np_placement *pl = place(st, &s, NULL);
+    char buf[64];
+    if (!pl)
+        goto out;
+    ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1");
+    uint64_t sum = 0;
+    for (size_t i = 0; i < 4; i++)
+        sum += np_placement_node_mem_bytes(pl, i);
+    ASSERT_U64_EQ(sum, 14336 * MiB);
+    ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 0), 7168 * MiB);
+    const np_vnuma *v = np_placement_vnuma(pl);
+    ASSERT_TRUE(v != NULL);
+    if (v) {
+        ASSERT_EQ(np_vnuma_nr_vnodes(v), 2);
+        ASSERT_U64_EQ(np_vnuma_total_mem_bytes(v), 14336 * MiB);
+        ASSERT_EQ(np_vnuma_distance(v, 0, 1), 12);
+        ASSERT_EQ(np_vnuma_distance(v, 1, 1), 10);
+        ASSERT_STR_EQ(tp_mask(np_vnuma_vcpus(v, 0), buf, sizeof(buf)), "0-2");
+        ASSERT_STR_EQ(tp_mask(np_vnuma_vcpus(v, 1), buf, sizeof(buf)), "3-5");
+        ASSERT_EQ(np_vnuma_pnode_os_id(v, 1), 1);
+    }
+    /* per-vCPU soft masks follow the vCPU's node; the overall mask is the union */
+    ASSERT_EQ(np_placement_vcpu_node(pl, 0), 0);
+    ASSERT_EQ(np_placement_vcpu_node(pl, 5), 1);
+    ASSERT_STR_EQ(tp_mask(np_placement_vcpu_soft(pl, 0), buf, sizeof(buf)), "0-3");
+    ASSERT_STR_EQ(tp_mask(np_placement_vcpu_soft(pl, 5), buf, sizeof(buf)), "4-7");
+    ASSERT_STR_EQ(tp_mask(np_placement_cpus_soft(pl), buf, sizeof(buf)), "0-7");
+    /* vnuma=off: same nodes, no layout */
+    s.vnuma_nodes = NP_VNUMA_OFF;
+    np_placement *off = place(st, &s, NULL);
+    if (off)
+        ASSERT_TRUE(np_placement_vnuma(off) == NULL);
+    np_placement_destroy(off);
+    /* hard mode pins each vCPU to its node */
+    s.vnuma_nodes = NP_VNUMA_AUTO;
+    s.affinity = NP_AFFINITY_HARD;
+    np_placement *hard = place(st, &s, NULL);
+    if (hard)
+        ASSERT_STR_EQ(tp_mask(np_placement_vcpu_hard(hard, 5), buf, sizeof(buf)), "4-7");
+    np_placement_destroy(hard);
+    np_placement_destroy(pl);
+out:
+    np_host_state_destroy(st);
+}
+
+/* The explanation adds up: the terms sum to the cost, runners-up cost
+ * more, rejected sets say what they lack. */
+static void test_explanation(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec s = tp_guest("db", 4, 10240);
+    np_placement *pl = place(st, &s, NULL);
+    if (!pl)
+        goto out;
+    double sum = 0.0;
+    ASSERT_EQ(np_placement_nr_terms(pl), 6);
+    for (size_t i = 0; i < np_placement_nr_terms(pl); i++) {
+        const char *name;
+        double value;
+        ASSERT_EQ(np_placement_term(pl, i, &name, &value), 0);
+        ASSERT_TRUE(value >= 0.0);
+        sum += value;
+    }
+    ASSERT_TRUE(fabs(sum - np_placement_cost(pl)) < 1e-9);
+    const char *name;
+    double value;
+    ASSERT_EQ(np_placement_term(pl, 3, &name, &value), 0);
+    ASSERT_STR_EQ(name, "remote_memory");
+    ASSERT_TRUE(value > 0.0); /* it spans two nodes */
+    ASSERT_EQ(np_placement_term(pl, 6, &name, &value), -ENOENT);
+    size_t n = np_placement_nr_alternatives(pl);
+    ASSERT_TRUE(n >= 3);
+    bool saw_reject = false;
+    for (size_t i = 0; i < n; i++) {
+        np_place_alt alt;
+        ASSERT_EQ(np_placement_alternative(pl, i, &alt), 0);
+        if (alt.why_not[0]) {
+            saw_reject = true;
+            ASSERT_TRUE(isinf(alt.cost));
+            ASSERT_CONTAINS(alt.why_not, "short of memory");
+        } else {
+            ASSERT_TRUE(alt.cost >= np_placement_cost(pl));
+        }
+    }
+    ASSERT_TRUE(saw_reject); /* single nodes cannot hold 10 GiB */
+    np_placement_destroy(pl);
+out:
+    np_host_state_destroy(st);
+}
+
+static void test_no_room_says_what_is_missing(void)
+{
+    uint32_t c[3] = {2, 2, 0};
+    uint64_t m[3] = {4096, 4096, 16384};
+    np_host_state *st = tp_state(tp_host(3, c, m, NULL));
+    np_placement *pl = NULL;
+    np_error err = {0};
+    np_guest_spec s = tp_guest("big", 2, 10240);
+    /* fits only with the CPU-less node, which the guest did not allow */
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
+    ASSERT_CONTAINS(err.msg, "needs 10 GiB of memory");
+    ASSERT_CONTAINS(err.msg, "cpuless-memory=yes");
+    /* with it: vCPUs on the CPU nodes, the rest of the memory on node 2 */
+    s.allow_cpuless_memory = true;
+    pl = place(st, &s, NULL);
+    char buf[64];
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1,2");
+        ASSERT_TRUE(np_placement_node_mem_bytes(pl, 2) >= 2048 * MiB);
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_TRUE(np_placement_vcpu_node(pl, v) != 2);
+        ASSERT_STR_EQ(tp_mask(np_placement_cpus_soft(pl), buf, sizeof(buf)), "0-3");
+        const np_vnuma *v = np_placement_vnuma(pl);
+        if (v) /* the CPU-less vnode has memory and no vCPUs */
+            ASSERT_TRUE(np_bitmap_is_empty(np_vnuma_vcpus(v, 2)));
+    }
+    np_placement_destroy(pl);
+    /* more than the host has at all */
+    s = tp_guest("huge", 2, 30000);
+    s.allow_cpuless_memory = true;
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -EINVAL); /* larger than the host */
+    np_host_state_set_reserved(st, 2, 8192 * MiB);
+    s = tp_guest("huge", 2, 20000);
+    s.allow_cpuless_memory = true;
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
+    ASSERT_CONTAINS(err.msg, "but the host has only 16 GiB available");
+    /* vnuma=1 caps the guest at one node */
+    s = tp_guest("wide", 2, 5000);
+    s.vnuma_nodes = 1;
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
+    ASSERT_CONTAINS(err.msg, "on at most 1 nodes (vnuma=1)");
+    ASSERT_CONTAINS(err.msg, "is 4 GiB");
+    np_host_state_destroy(st);
+}
+
+static void test_policy_table_and_bad_calls(void)
+{
+    ASSERT_EQ(np_place_policy_count(), 3);
+    ASSERT_STR_EQ(np_place_policy_name(0), NP_PLACE_DEFAULT_POLICY);
+    ASSERT_STR_EQ(np_place_policy_name(1), "xl42");
+    ASSERT_TRUE(np_place_policy_summary(2) != NULL);
+    ASSERT_TRUE(np_place_policy_name(3) == NULL);
+    np_host_state *st = two_packages();
+    np_guest_spec s = tp_guest("a", 2, 1024);
+    np_placement *pl = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_place(st, &s, "best", &pl, &err), -EINVAL);
+    ASSERT_CONTAINS(err.msg, "unknown placement policy \"best\"");
+    s.vcpus = 0;
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -EINVAL);
+    ASSERT_CONTAINS(err.msg, "vcpus");
+    s = tp_guest("a", 2, 1024);
+    pl = place(st, &s, NULL);
+    if (pl)
+        ASSERT_EQ(np_placement_commit(st, &s, pl, NULL), 0);
+    np_placement_destroy(pl);
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -EINVAL);
+    ASSERT_CONTAINS(err.msg, "already on the host");
+    /* opting out: the hypervisor's default, flagged */
+    np_guest_spec o = tp_guest("own", 2, 1024);
+    o.no_autoplace = true;
+    pl = place(st, &o, NULL);
+    if (pl) {
+        ASSERT_TRUE(np_placement_is_fallback(pl));
+        ASSERT_CONTAINS(np_placement_note(pl), "autoplace=no");
+        ASSERT_EQ(np_placement_nr_nodes(pl), 4);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+    /* the oracle refuses big hosts */
+    np_topo_gen g;
+    np_topo_gen_init(&g, 13, 2, 4 * GiB);
+    np_topology *t = NULL;
+    ASSERT_EQ(np_topology_generate(&g, &t, &err), 0);
+    st = tp_state(t);
+    ASSERT_EQ(np_place_oracle(st, &s, &pl, &err), -E2BIG);
+    ASSERT_CONTAINS(err.msg, "at most 12 nodes");
+    np_host_state_destroy(st);
+}
+
+/* Commit records claims, balloon head-room and affinities; the next
+ * guest sees them. */
+static void test_commit(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec s = tp_guest("db", 6, 12288);
+    s.maxmem_bytes = 14336 * MiB;
+    s.cpu_demand = 0.5;
+    np_placement *pl = place(st, &s, NULL);
+    size_t g = 99;
+    if (!pl)
+        goto out;
+    ASSERT_EQ(np_placement_commit(st, &s, pl, &g), 0);
+    ASSERT_EQ(g, 0);
+    ASSERT_U64_EQ(np_host_state_guest_claimed_bytes(st, g, 0), 6144 * MiB);
+    ASSERT_U64_EQ(np_host_state_guest_claimed_bytes(st, g, 1), 6144 * MiB);
+    ASSERT_U64_EQ(np_host_state_guest_mem_max_bytes(st, g, 0), 7168 * MiB);
+    np_node_load l[4];
+    ASSERT_EQ(np_host_state_node_loads(st, l), 0);
+    ASSERT_U64_EQ(l[0].mem_claimed_bytes, 6144 * MiB);
+    ASSERT_U64_EQ(l[0].mem_balloon_bytes, 1024 * MiB);
+    ASSERT_U64_EQ(l[0].mem_available_bytes, 1024 * MiB);
+    ASSERT_TRUE(fabs(l[0].cpu_demand - 1.5) < 1e-9);
+    ASSERT_TRUE(fabs(l[2].cpu_demand) < 1e-9);
+    char buf[32];
+    ASSERT_STR_EQ(tp_mask(np_host_state_vcpu_soft(st, g, 4), buf, sizeof(buf)), "4-7");
+    ASSERT_TRUE(np_host_state_vcpu_hard(st, g, 4) == NULL);
+    /* a second big guest now goes to the other package */
+    np_guest_spec s2 = tp_guest("db2", 6, 12288);
+    np_placement *p2 = place(st, &s2, NULL);
+    if (p2)
+        ASSERT_STR_EQ(nodes_of(p2, buf, sizeof(buf)), "2,3");
+    np_placement_destroy(p2);
+    /* a spec that does not match the placement is refused */
+    s2.vcpus = 5;
+    ASSERT_EQ(np_placement_commit(st, &s2, pl, NULL), -EINVAL);
+    ASSERT_EQ(np_placement_commit(st, &s, pl, NULL), -EEXIST);
+    np_placement_destroy(pl);
+out:
+    np_host_state_destroy(st);
+}
+
+/* ---- where numaplace and xl42 differ ----------------------------------------------- */
+
+/* Distance: xl42 takes the pair with most free memory, across packages;
+ * numaplace takes a pair inside one package. */
+static void test_distance_xl42_picks_far_pair(void)
+{
+    np_host_state *st = two_packages();
+    static const uint64_t fr[4] = {6000, 5000, 5900, 5000};
+    for (size_t i = 0; i < 4; i++)
+        np_host_state_set_node_free(st, i, fr[i] * MiB);
+    np_guest_spec s = tp_guest("db", 4, 10240);
+    np_placement *x = place(st, &s, "xl42"), *n = place(st, &s, NULL);
+    char buf[32];
+    if (x && n) {
+        ASSERT_STR_EQ(nodes_of(x, buf, sizeof(buf)), "0,2");
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "0,1");
+        /* measured with numaplace's ruler, xl42's pair costs more, and the
+         * gap is the remote-memory term */
+        ASSERT_TRUE(np_placement_cost(x) > np_placement_cost(n) + 0.5);
+    }
+    np_placement_destroy(x);
+    np_placement_destroy(n);
+    np_host_state_destroy(st);
+}
+
+/* Device: xl42 ignores where the NIC is. */
+static void test_device_xl42_ignores_device_node(void)
+{
+    np_topology_builder *b = NULL;
+    np_topology *t = NULL;
+    np_error err = {0};
+    np_topology_builder_create(&b);
+    for (uint32_t i = 0; i < 2; i++) {
+        np_topology_builder_add_node(b, i, 8 * GiB, 8 * GiB);
+        for (uint32_t c = 0; c < 4; c++)
+            np_topology_builder_add_cpu(b, i * 4 + c, i, i, c);
+    }
+    np_pci_info nic = {0};
+    nic.bus = 0x81;
+    np_topology_builder_add_device(b, &nic, 1);
+    ASSERT_EQ(np_topology_builder_finish(b, &t, &err), 0);
+    np_topology_builder_destroy(b);
+    np_host_state *st = tp_state(t);
+    np_host_state_set_reserved(st, 1, 1024 * MiB); /* node 0 has more free */
+    np_guest_spec s = tp_guest("router", 2, 2048);
+    s.nr_devices = 1;
+    snprintf(s.devices[0], NP_BDF_TEXT_MAX, "0000:81:00.0");
+    np_placement *x = place(st, &s, "xl42"), *n = place(st, &s, NULL);
+    char buf[32];
+    if (x && n) {
+        ASSERT_STR_EQ(nodes_of(x, buf, sizeof(buf)), "0");
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "1");
+        const char *name;
+        double value;
+        ASSERT_EQ(np_placement_term(x, 4, &name, &value), 0);
+        ASSERT_STR_EQ(name, "device");
+        ASSERT_TRUE(value > 0.5);
+    }
+    np_placement_destroy(x);
+    np_placement_destroy(n);
+    /* io-node works the same way without a passthrough device */
+    s.nr_devices = 0;
+    s.io_node_os_id = 1;
+    n = place(st, &s, NULL);
+    if (n)
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "1");
+    np_placement_destroy(n);
+    np_host_state_destroy(st);
+}
+
+/* Load: xl42 counts vCPUs, idle or not; numaplace counts demand. */
+static void test_load_xl42_counts_idle_vcpus(void)
+{
+    uint32_t c[2] = {4, 4};
+    uint64_t m[2] = {8192, 8192};
+    np_host_state *st = tp_state(tp_host(2, c, m, NULL));
+    np_bitmap *n0 = NULL, *n1 = NULL;
+    np_bitmap_create(&n0);
+    np_bitmap_create(&n1);
+    np_bitmap_parse(n0, "0-3");
+    np_bitmap_parse(n1, "4-7");
+    np_guest_spec idle = tp_guest("idle", 8, 1024), busy = tp_guest("busy", 2, 1024);
+    idle.cpu_demand = 0.05;
+    size_t gi, gb;
+    np_host_state_add_guest(st, &idle, &gi);
+    np_host_state_add_guest(st, &busy, &gb);
+    for (uint32_t v = 0; v < 8; v++)
+        np_host_state_set_vcpu_affinity(st, gi, v, NULL, n0);
+    for (uint32_t v = 0; v < 2; v++)
+        np_host_state_set_vcpu_affinity(st, gb, v, NULL, n1);
+    np_host_state_set_guest_mem(st, gi, 0, 1024 * MiB, 0);
+    np_host_state_set_guest_mem(st, gb, 1, 1024 * MiB, 0);
+    np_guest_spec s = tp_guest("new", 2, 2048);
+    np_placement *x = place(st, &s, "xl42"), *n = place(st, &s, NULL);
+    char buf[32];
+    if (x && n) {
+        ASSERT_STR_EQ(nodes_of(x, buf, sizeof(buf)), "1"); /* nr_vcpus 4 < 10 */
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "0"); /* demand 0.4 < 2.0 */
+        ASSERT_TRUE(np_placement_cost(x) > np_placement_cost(n));
+    }
+    np_placement_destroy(x);
+    np_placement_destroy(n);
+    np_bitmap_destroy(n0);
+    np_bitmap_destroy(n1);
+    np_host_state_destroy(st);
+}
+
+/* Groups: colocate goes near the members, but not onto a node it would
+ * overload; spread avoids the members' nodes. xl42 knows no groups. */
+static void test_groups(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec app = tp_guest("app1", 2, 2048);
+    snprintf(app.group, sizeof(app.group), "shop");
+    app.group_rule = NP_GROUP_COLOCATE;
+    app.cpu_demand = 0.3;
+    size_t g;
+    np_host_state_add_guest(st, &app, &g);
+    np_host_state_set_guest_mem(st, g, 2, 2048 * MiB, 0);
+    for (uint32_t v = 0; v < 2; v++)
+        np_host_state_set_vcpu_cpu(st, g, v, 8);
+    np_host_state_set_reserved(st, 2, 1024 * MiB); /* node 2 a bit fuller than 0, 1, 3 */
+    np_guest_spec db = tp_guest("db1", 2, 2048);
+    snprintf(db.group, sizeof(db.group), "shop");
+    db.group_rule = NP_GROUP_COLOCATE;
+    db.group_weight = 100;
+    np_placement *n = place(st, &db, NULL), *x = place(st, &db, "xl42");
+    char buf[32];
+    if (n && x) {
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "2");
+        ASSERT_STR_EQ(nodes_of(x, buf, sizeof(buf)), "0"); /* most free memory */
+    }
+    np_placement_destroy(n);
+    np_placement_destroy(x);
+    /* node 2 saturated by a busy guest: colocate moves next door (node 3,
+     * same package) rather than pile on */
+    np_guest_spec hog = tp_guest("hog", 4, 512);
+    np_host_state_add_guest(st, &hog, &g);
+    for (uint32_t v = 0; v < 4; v++)
+        np_host_state_set_vcpu_cpu(st, g, v, 9);
+    n = place(st, &db, NULL);
+    if (n)
+        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "3");
+    np_placement_destroy(n);
+    /* spread: replicas avoid each other's nodes */
+    np_host_state_remove_guest(st, "hog");
+    np_guest_spec r1 = tp_guest("r1", 2, 1024);
+    snprintf(r1.group, sizeof(r1.group), "replicas");
+    r1.group_rule = NP_GROUP_SPREAD;
+    np_guest_spec r2 = r1, r3 = r1;
+    snprintf(r2.name, sizeof(r2.name), "r2");
+    snprintf(r3.name, sizeof(r3.name), "r3");
+    np_placement *p1 = place(st, &r1, NULL);
+    if (p1)
+        np_placement_commit(st, &r1, p1, NULL);
+    np_placement *p2 = place(st, &r2, NULL);
+    if (p2)
+        np_placement_commit(st, &r2, p2, NULL);
+    np_placement *p3 = place(st, &r3, NULL);
+    if (p1 && p2 && p3) {
+        ASSERT_TRUE(np_placement_node(p1, 0) != np_placement_node(p2, 0));
+        ASSERT_TRUE(np_placement_node(p3, 0) != np_placement_node(p1, 0));
+        ASSERT_TRUE(np_placement_node(p3, 0) != np_placement_node(p2, 0));
+    }
+    np_placement_destroy(p1);
+    np_placement_destroy(p2);
+    np_placement_destroy(p3);
+    np_host_state_destroy(st);
+}
+
+/* Hyper-threads count 20% of a core: 8 busy vCPUs do not fit a node of 4
+ * cores x 2 threads (capacity 4.8), 8 idle ones do. */
+static void test_smt_capacity(void)
+{
+    np_topo_gen gen;
+    np_topo_gen_init(&gen, 2, 4, 16 * GiB);
+    gen.nodes_per_package = 1;
+    np_topology *t = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_topology_generate(&gen, &t, &err), 0);
+    np_host_state *st = tp_state(t);
+    np_guest_spec s = tp_guest("batch", 8, 4096);
+    np_placement *busy = place(st, &s, NULL);
+    s.cpu_demand = 0.1;
+    np_placement *idle = place(st, &s, NULL);
+    if (busy && idle) {
+        ASSERT_EQ(np_placement_nr_nodes(busy), 2);
+        ASSERT_EQ(np_placement_nr_nodes(idle), 1);
+    }
+    np_placement_destroy(busy);
+    np_placement_destroy(idle);
+    np_host_state_destroy(st);
+}
+
+/* The balloon maximum is reserved, not just the start size. */
+static void test_balloon_maximum_is_reserved(void)
+{
+    uint32_t c[2] = {4, 4};
+    uint64_t m[2] = {4096, 8192};
+    np_host_state *st = tp_state(tp_host(2, c, m, NULL));
+    np_host_state_set_reserved(st, 1, 4096 * MiB); /* node 0 has a bit more */
+    np_guest_spec s = tp_guest("elastic", 2, 1024);
+    s.maxmem_bytes = 4096 * MiB + 512 * 1024; /* not whole MiB: rounded up */
+    np_placement *pl = place(st, &s, NULL);
+    char buf[32];
+    if (pl) {
+        /* 4097 MiB fit on neither node alone */
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1");
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 0) + np_placement_node_mem_bytes(pl, 1),
+                      4097 * MiB);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* vnuma=N: N virtual nodes, here 4 on 2 physical nodes. */
+static void test_vnuma_count(void)
+{
+    np_host_state *st = two_packages();
+    np_guest_spec s = tp_guest("hpc", 8, 12288);
+    s.vnuma_nodes = 4;
+    np_placement *pl = place(st, &s, NULL);
+    if (pl) {
+        const np_vnuma *v = np_placement_vnuma(pl);
+        ASSERT_TRUE(v != NULL);
+        ASSERT_EQ(np_vnuma_nr_vnodes(v), 4);
+        ASSERT_U64_EQ(np_vnuma_total_mem_bytes(v), 12288 * MiB);
+        ASSERT_EQ(np_vnuma_distance(v, 0, 1), NP_VNUMA_SAME_PNODE_DISTANCE);
+        ASSERT_EQ(np_vnuma_distance(v, 0, 2), 12);
+        for (size_t i = 0; i < 4; i++)
+            ASSERT_EQ(np_bitmap_count(np_vnuma_vcpus(v, i)), 2);
+    }
+    np_placement_destroy(pl);
+    /* vnuma=2 on a guest that fits one node: 2 vnodes on that node */
+    s = tp_guest("small", 2, 1024);
+    s.vnuma_nodes = 2;
+    pl = place(st, &s, NULL);
+    if (pl) {
+        ASSERT_EQ(np_placement_nr_nodes(pl), 1);
+        ASSERT_EQ(np_vnuma_nr_vnodes(np_placement_vnuma(pl)), 2);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+int main(void)
+{
+    NP_RUN(test_small_guest_goes_to_least_loaded_node);
+    NP_RUN(test_big_guest_spans_near_nodes_with_vnuma);
+    NP_RUN(test_explanation);
+    NP_RUN(test_no_room_says_what_is_missing);
+    NP_RUN(test_policy_table_and_bad_calls);
+    NP_RUN(test_commit);
+    NP_RUN(test_distance_xl42_picks_far_pair);
+    NP_RUN(test_device_xl42_ignores_device_node);
+    NP_RUN(test_load_xl42_counts_idle_vcpus);
+    NP_RUN(test_groups);
+    NP_RUN(test_smt_capacity);
+    NP_RUN(test_balloon_maximum_is_reserved);
+    NP_RUN(test_vnuma_count);
+    return np_test_summary();
+}

@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# vm-test-lib.sh - shared helpers of the tests/vm/*.test.sh scripts (sourced).
+#
+# A VM test boots guests with numa-vm.sh, checks what it sees and ends with
+# the line "N passed, M failed"; its exit status is 0 only when nothing
+# failed. It is skipped (exit 0, "SKIP: ...", "0 passed, 0 failed") only when
+# QEMU or a kernel image is not installed; anything else that goes wrong
+# (a missing busybox, a guest that does not boot) is a failure.
+
+vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this file
+vm_runner=$vm_here/numa-vm.sh
+vm_passed=0
+vm_failed=0
+
+# vm_require_host: skip the whole test when the host cannot boot guests.
+vm_require_host() {
+    local why=""
+    command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+        why="qemu-system-x86_64 is not installed (Debian: qemu-system-x86)"
+    if [ -z "$why" ] && ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
+        why="no kernel image /boot/vmlinuz-* (Debian: linux-image-amd64)"
+    fi
+    if [ -n "$why" ]; then
+        echo "SKIP: $why"
+        echo "0 passed, 0 failed"
+        exit 0
+    fi
+}
+
+# vm_check NAME COMMAND...: run COMMAND, count and report the outcome.
+vm_check() {
+    local name=$1
+    shift
+    if "$@"; then
+        vm_passed=$((vm_passed + 1))
+        echo "PASS $name"
+    else
+        vm_failed=$((vm_failed + 1))
+        echo "FAIL $name"
+    fi
+}
+
+# vm_has_line TEXT LINE: TEXT contains LINE as a whole line.
+vm_has_line() { printf '%s\n' "$1" | grep -qxF -- "$2"; }
+
+# vm_finish: print the summary line and exit with the verdict.
+vm_finish() {
+    echo "$vm_passed passed, $vm_failed failed"
+    [ "$vm_failed" = 0 ]
+    exit
+}
