@@ -66,5 +66,8 @@ int main(int argc, char **argv)
     printf("events/s      %.0f per wall-clock second, %.0f per CPU second\n", res.events_per_s,
            res.events_per_cpu_s);
     printf("heap events/s %.0f (event queue alone, same number of timers)\n", res.heap_events_per_s);
+    printf("work          %.1f vCPU-equivalents, remote ratio %.3f, CPU use %.3f, fairness %.3f, "
+           "cross-node vCPU moves %" PRIu64 "\n",
+           res.work_rate, res.remote_ratio, res.cpu_util, res.fairness_progress, res.node_migrations);
     return 0;
 }

@@ -27,6 +27,7 @@
 
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
+#include <numaplace/hoststate.h>
 #include <numaplace/topology.h>
 
 #ifdef __cplusplus
@@ -34,7 +35,6 @@ extern "C" {
 #endif
 
 typedef struct np_backend np_backend;
-struct np_host_state;
 
 /* Version of the operations table this header describes. Version 1 holds
  * every operation up to and including `log`. New operations are appended
@@ -62,7 +62,11 @@ typedef struct np_backend_guest {
     uint64_t *node_mem_bytes; /* memory of the guest on each node_idx */
     uint64_t mem_target_bytes; /* current (balloon) size */
     uint64_t maxmem_bytes;     /* balloon ceiling */
+    uint64_t start_ns;         /* when it started, on the backend's clock;
+                                  NP_BACKEND_TIME_UNKNOWN when not known */
 } np_backend_guest;
+
+#define NP_BACKEND_TIME_UNKNOWN UINT64_MAX
 
 /* The operations. `impl` is the pointer given to np_backend_create(). Every
  * fallible operation returns 0 or a negative errno. */
@@ -125,10 +129,16 @@ int np_backend_guests_alloc(size_t nr, np_backend_guest **out);
 int np_backend_guest_alloc(np_backend_guest *g, uint32_t nr_vcpus, size_t nr_nodes);
 void np_backend_guests_free(np_backend_guest *guests, size_t nr);
 
-/* Fills a new host state from what the backend reports (topology, guests,
- * per-node memory, affinities, free memory). Not implemented yet: it needs
- * the host-state implementation and returns -ENOSYS until that lands. */
-int np_backend_sense(np_backend *be, struct np_host_state **out);
+/* A new host state filled from what the backend reports: its topology,
+ * each node's free memory, and every running guest with its per-node
+ * memory (populated), balloon target and maximum, vCPU affinities, the CPU
+ * each vCPU last ran on, and each vCPU's demand measured as CPU time over
+ * time alive (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its
+ * start is unknown). Guest names that are empty or repeat get "#<id>"
+ * appended (host states need unique names). Needs the topology and
+ * list_guests operations; missing ones give -ENOSYS. */
+#define NP_SENSE_MIN_AGE_NS UINT64_C(1000000000) /* 1 s: shorter lives measure noise */
+int np_backend_sense(np_backend *be, np_host_state **out);
 
 #ifdef __cplusplus
 }

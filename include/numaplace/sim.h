@@ -93,6 +93,9 @@ typedef struct np_sim_config {
     bool internal_follow_plan;  /* place it where the plan says (else default node) */
     size_t internal_default_node; /* where it goes without a plan: the toolstack's node */
 
+    /* guests with virtual NUMA */
+    double vnuma_locality; /* share of a vCPU's accesses to its virtual node's memory */
+
     /* page sharing */
     np_sim_share_mode share_mode;
     uint64_t share_scan_ns;
@@ -164,6 +167,10 @@ int np_sim_plan_set_node_mem(np_sim_plan *plan, size_t node_idx, uint64_t bytes)
 int np_sim_plan_set_vcpu_affinity(np_sim_plan *plan, uint32_t vcpu, const np_bitmap *hard,
                                   const np_bitmap *soft);
 int np_sim_plan_set_vcpu_internal_node(np_sim_plan *plan, uint32_t vcpu, size_t node_idx);
+/* vNUMA: the node backing the vCPU's virtual node. A guest that sees its
+ * NUMA layout keeps config.vnuma_locality of a vCPU's accesses on that
+ * node; without vNUMA a guest's vCPUs access all of its memory alike. */
+int np_sim_plan_set_vcpu_vnode_node(np_sim_plan *plan, uint32_t vcpu, size_t node_idx);
 /* Node os_ids new memory comes from (balloon growth, striping); NULL = any. */
 int np_sim_plan_set_node_affinity(np_sim_plan *plan, const np_bitmap *nodes);
 
@@ -182,9 +189,11 @@ typedef struct np_sim_policy {
 } np_sim_policy;
 
 /* Built-in policies: "none" (striped memory, no affinity: Xen before 4.2),
- * "first-touch" (Linux without numad), and "simple-hard"/"simple-soft"
- * (one node when it fits, by free memory and planned vCPUs; stand-ins
- * until the place.h policies are wired in). */
+ * "first-touch" (Linux without numad), "simple-hard"/"simple-soft" (one
+ * node when it fits, by free memory and planned vCPUs: a cheap stand-in for
+ * tests and the engine benchmark), and place.h's policies on the host as
+ * sensed through the backend: "xl42-hard" (Xen 4.2), "xl42-soft" (Xen
+ * 4.3+), "numaplace-soft". */
 size_t np_sim_policy_count(void);
 const np_sim_policy *np_sim_policy_get(size_t i);
 int np_sim_policy_find(const char *name, const np_sim_policy **out);
@@ -314,6 +323,12 @@ typedef struct np_sim_bench_result {
     size_t vcpus;
     size_t guests_running;
     double heap_events_per_s; /* the event heap alone, same mix of timers */
+    /* what the run produced, to compare policies on the same mix */
+    double work_rate;     /* vCPU-equivalents of work at full local speed */
+    double remote_ratio;
+    double cpu_util;
+    double fairness_progress;
+    uint64_t node_migrations;
 } np_sim_bench_result;
 
 void np_sim_bench_config_init(np_sim_bench_config *cfg);

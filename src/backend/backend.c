@@ -158,6 +158,7 @@ int np_backend_guest_alloc(np_backend_guest *g, uint32_t nr_vcpus, size_t nr_nod
     }
     g->nr_vcpus = nr_vcpus;
     g->nr_nodes = nr_nodes;
+    g->start_ns = NP_BACKEND_TIME_UNKNOWN;
     for (uint32_t v = 0; v < nr_vcpus; v++)
         g->vcpus[v].last_cpu_os_id = -1;
     return 0;
@@ -177,14 +178,4 @@ void np_backend_guests_free(np_backend_guest *guests, size_t nr)
         free(g->node_mem_bytes);
     }
     free(guests);
-}
-
-int np_backend_sense(np_backend *be, struct np_host_state **out)
-{
-    /* Waits for src/model/hoststate.c (another work item): the contract
-     * is in backend.h; until then callers learn it is missing. */
-    (void)be;
-    if (out)
-        *out = NULL;
-    return -ENOSYS;
 }

@@ -53,6 +53,7 @@ static int fill_guest(np_sim *sim, uint32_t gidx, np_backend_guest *out)
         out->node_mem_bytes[k] = g->node_pages[k] * sim->cfg.page_bytes;
     out->mem_target_bytes = (g->total_pages + g->pending_pages) * sim->cfg.page_bytes;
     out->maxmem_bytes = g->spec.maxmem_bytes;
+    out->start_ns = g->admitted_ns;
     for (uint32_t i = 0; i < g->nr_vcpus; i++) {
         const sim_vcpu *v = &sim->vcpus[g->first_vcpu + i];
         np_backend_vcpu *bv = &out->vcpus[i];

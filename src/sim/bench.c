@@ -188,6 +188,11 @@ int np_sim_bench_engine(const np_sim_bench_config *cfg, np_sim_bench_result *out
     out->guests_running = hm.guests_running;
     out->events_per_s = out->wall_s > 0 ? (double)out->events / out->wall_s : 0;
     out->events_per_cpu_s = out->cpu_s > 0 ? (double)out->events / out->cpu_s : 0;
+    out->work_rate = hm.now_ns ? hm.work_ns / (double)hm.now_ns : 0;
+    out->remote_ratio = hm.remote_ratio;
+    out->cpu_util = hm.cpu_util;
+    out->fairness_progress = hm.fairness_progress;
+    out->node_migrations = hm.node_migrations;
     out->heap_events_per_s =
         bench_heap((uint32_t)(cfg->nodes * cfg->cpus_per_node + out->vcpus + cfg->guests), cfg->seed);
 out:

@@ -34,6 +34,12 @@
  * state; it takes ~8 dependent misses into it. */
 #define SIM_CTXSW_BASE_NS UINT64_C(1000)
 #define SIM_CTXSW_MISSES 8u
+/* A guest kernel that sees vNUMA allocates a task's memory on the task's
+ * virtual node and its scheduler keeps tasks there: most, not all, of a
+ * vCPU's accesses stay on its virtual node (shared kernel data, page cache
+ * and cross-node sharing in the application make the rest). An
+ * assumption, not a measurement: a knob for scenarios. */
+#define SIM_VNUMA_LOCALITY 0.9
 /* KSM's default pace merges a few thousand pages per second; one scan a
  * second of the whole picture is an upper bound on its effect. */
 #define SIM_SHARE_SCAN_NS UINT64_C(1000000000)
@@ -73,6 +79,7 @@ void np_sim_config_init(np_sim_config *cfg)
     cfg->ctxsw_misses = SIM_CTXSW_MISSES;
     cfg->internal_follow_plan = true;
     cfg->internal_default_node = 0;
+    cfg->vnuma_locality = SIM_VNUMA_LOCALITY;
     cfg->share_mode = NP_SIM_SHARE_OFF;
     cfg->share_scan_ns = SIM_SHARE_SCAN_NS;
     cfg->sample_ns = SIM_SAMPLE_NS;

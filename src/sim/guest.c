@@ -201,6 +201,7 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
         v->rq_prev = v->rq_next = SIM_NONE;
         v->soft = v->soft_eff = SIM_NONE;
         v->internal_node = SIM_NONE;
+        v->vnode_node = SIM_NONE;
         v->rate = 1.0;
         v->timer = sim->nr_handles + 1 + i;
         v->run_node = SIM_NONE;
@@ -391,6 +392,7 @@ static void start_vcpus(np_sim *sim, sim_guest *g, const np_sim_plan *plan)
         if (sim->cfg.internal_follow_plan && plan->internal_node[i] != UINT32_MAX)
             node = plan->internal_node[i];
         v->internal_node = sim_mem_alloc_internal(sim, node);
+        v->vnode_node = plan->vnode_node[i] != UINT32_MAX ? plan->vnode_node[i] : SIM_NONE;
 
         uint32_t pref = v->soft_eff != SIM_NONE ? v->soft_eff : v->hard;
         uint32_t home = sim->masks[pref].single_node;

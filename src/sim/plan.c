@@ -26,12 +26,13 @@ int np_sim_plan_create(size_t nr_nodes, uint32_t nr_vcpus, np_sim_plan **out)
     p->hard = calloc(nr_vcpus, sizeof(*p->hard));
     p->soft = calloc(nr_vcpus, sizeof(*p->soft));
     p->internal_node = malloc(nr_vcpus * sizeof(*p->internal_node));
-    if (!p->node_bytes || !p->hard || !p->soft || !p->internal_node) {
+    p->vnode_node = malloc(nr_vcpus * sizeof(*p->vnode_node));
+    if (!p->node_bytes || !p->hard || !p->soft || !p->internal_node || !p->vnode_node) {
         np_sim_plan_destroy(p);
         return -ENOMEM;
     }
     for (uint32_t v = 0; v < nr_vcpus; v++)
-        p->internal_node[v] = UINT32_MAX;
+        p->internal_node[v] = p->vnode_node[v] = UINT32_MAX;
     *out = p;
     return 0;
 }
@@ -48,6 +49,7 @@ void np_sim_plan_destroy(np_sim_plan *p)
     free(p->soft);
     free(p->node_bytes);
     free(p->internal_node);
+    free(p->vnode_node);
     np_bitmap_destroy(p->node_aff);
     free(p);
 }
@@ -79,6 +81,7 @@ int np_sim_plan_copy(const np_sim_plan *src, np_sim_plan **out)
     p->mode = src->mode;
     memcpy(p->node_bytes, src->node_bytes, src->nr_nodes * sizeof(*p->node_bytes));
     memcpy(p->internal_node, src->internal_node, src->nr_vcpus * sizeof(*p->internal_node));
+    memcpy(p->vnode_node, src->vnode_node, src->nr_vcpus * sizeof(*p->vnode_node));
     for (uint32_t v = 0; v < src->nr_vcpus && !rc; v++) {
         rc = copy_map(src->hard[v], &p->hard[v]);
         if (!rc)
@@ -130,6 +133,14 @@ int np_sim_plan_set_vcpu_internal_node(np_sim_plan *p, uint32_t vcpu, size_t nod
     if (!p || vcpu >= p->nr_vcpus || node_idx >= p->nr_nodes)
         return -EINVAL;
     p->internal_node[vcpu] = (uint32_t)node_idx;
+    return 0;
+}
+
+int np_sim_plan_set_vcpu_vnode_node(np_sim_plan *p, uint32_t vcpu, size_t node_idx)
+{
+    if (!p || vcpu >= p->nr_vcpus || node_idx >= p->nr_nodes)
+        return -EINVAL;
+    p->vnode_node[vcpu] = (uint32_t)node_idx;
     return 0;
 }
 

@@ -14,6 +14,7 @@ struct np_sim_plan {
     uint64_t *node_bytes;    /* relative amounts for NP_SIM_MEM_PLAN */
     np_bitmap **hard, **soft; /* per vCPU, NULL = all / none */
     uint32_t *internal_node; /* per vCPU, UINT32_MAX = not said */
+    uint32_t *vnode_node;    /* per vCPU, node backing its virtual node, UINT32_MAX = no vNUMA */
     np_bitmap *node_aff;     /* node os_ids, NULL = any */
 };
 

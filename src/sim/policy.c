@@ -46,6 +46,9 @@ static const np_sim_policy *const policies[] = {
     &np_sim_policy_first_touch,
     &np_sim_policy_simple_hard,
     &np_sim_policy_simple_soft,
+    &np_sim_policy_xl42_hard,
+    &np_sim_policy_xl42_soft,
+    &np_sim_policy_numaplace_soft,
 };
 
 size_t np_sim_policy_count(void)

@@ -14,5 +14,8 @@ extern const np_sim_policy np_sim_policy_none;
 extern const np_sim_policy np_sim_policy_first_touch;
 extern const np_sim_policy np_sim_policy_simple_hard;
 extern const np_sim_policy np_sim_policy_simple_soft;
+extern const np_sim_policy np_sim_policy_xl42_hard;
+extern const np_sim_policy np_sim_policy_xl42_soft;
+extern const np_sim_policy np_sim_policy_numaplace_soft;
 
 #endif

@@ -35,6 +35,7 @@ static int check_config(const np_sim_config *c, size_t nr_nodes)
         !c->page_bytes || (c->page_bytes & (c->page_bytes - 1)) || !c->epoch_ns ||
         !c->migrate_copy_bps || !(c->local_latency_ns > 0) || !(c->latency_per_distance >= 0) ||
         !(c->remote_bandwidth_ratio > 0) || !c->node_bandwidth_bps ||
+        !(c->vnuma_locality >= 0 && c->vnuma_locality <= 1) ||
         c->internal_default_node >= nr_nodes ||
         (c->share_mode != NP_SIM_SHARE_OFF && c->share_mode != NP_SIM_SHARE_NODE_LOCAL &&
          c->share_mode != NP_SIM_SHARE_CROSS_NODE) ||

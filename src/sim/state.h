@@ -92,6 +92,7 @@ typedef struct sim_vcpu {
     uint32_t soft_node; /* the same for soft_eff */
     uint32_t timer;     /* handle of its wake timer */
     uint32_t internal_node;
+    uint32_t vnode_node; /* node backing its virtual node (vNUMA), SIM_NONE */
     uint32_t run_node;  /* node of run_node_ns, not yet added to the guest's */
     int64_t credit_ns;
     /* the current run interval (line 2) */

@@ -71,6 +71,12 @@ static void guest_factors(np_sim *sim, const sim_guest *g, uint32_t node, double
     *io_out = g->io_node != SIM_NONE ? sim_lat(sim, node, g->io_node) : 1.0;
 }
 
+static inline double cont_of(const np_sim *sim, uint32_t mem_node, uint32_t node)
+{
+    const sim_node *n = &sim->nodes[mem_node];
+    return mem_node == node ? n->cont_local : n->cont_remote;
+}
+
 double sim_vcpu_rate_on(np_sim *sim, const sim_vcpu *v, uint32_t node, double *remote_out)
 {
     const sim_guest *g = &sim->guests[v->guest];
@@ -79,16 +85,18 @@ double sim_vcpu_rate_on(np_sim *sim, const sim_vcpu *v, uint32_t node, double *r
     double compute = 1.0 - g->comm_frac - g->io_frac;
 
     guest_factors(sim, g, node, &mem, &comm, &io, &remote);
+    if (v->vnode_node != SIM_NONE && g->total_pages) {
+        /* vNUMA: `locality` of its accesses go to its virtual node's node,
+         * the rest spread like the guest's memory. */
+        double loc = sim->cfg.vnuma_locality;
+        uint32_t h = v->vnode_node;
+        mem = loc * sim_lat(sim, node, h) * cont_of(sim, h, node) + (1.0 - loc) * mem;
+        remote = loc * (h != node ? 1.0 : 0.0) + (1.0 - loc) * remote;
+    }
     double per_work = compute * ((1.0 - m) + m * mem) + g->comm_frac * comm + g->io_frac * io;
     if (remote_out)
         *remote_out = remote;
     return per_work > 0 ? 1.0 / per_work : 1.0;
-}
-
-static inline double cont_of(const np_sim *sim, uint32_t mem_node, uint32_t node)
-{
-    const sim_node *n = &sim->nodes[mem_node];
-    return mem_node == node ? n->cont_local : n->cont_remote;
 }
 
 /* Fill a cache entry for running on `node`. */
@@ -102,7 +110,8 @@ static void rate_fill(np_sim *sim, const sim_vcpu *v, uint32_t node, sim_rate *r
     r->mem_node = SIM_NONE;
     r->rate = sim_vcpu_rate_on(sim, v, node, &r->remote_frac);
     bool cross = sim->cfg.share_mode == NP_SIM_SHARE_CROSS_NODE && g->share_node >= 0;
-    if (g->nr_mem_nodes == 1 && !cross) {
+    if (g->nr_mem_nodes == 1 && !cross &&
+        (v->vnode_node == SIM_NONE || v->vnode_node == g->mem_nodes[0])) {
         /* per work = base + coef x contention: split the exact value. */
         uint32_t k = g->mem_nodes[0];
         double compute = 1.0 - g->comm_frac - g->io_frac;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <numaplace/backend.h>
+#include <numaplace/hoststate.h>
 
 #include "np_test.h"
 #include "sim_test_util.h"
@@ -48,7 +49,10 @@ static void test_versions_and_missing_operations(void)
     ASSERT_U64_EQ(v, 0);
     ASSERT_EQ(np_backend_random(be, &v), -ENOSYS);
     np_backend_log(be, NP_LOG_INFO, "test", "dropped"); /* no log op: no crash */
-    ASSERT_EQ(np_backend_sense(be, NULL), -ENOSYS);
+    np_host_state *st = NULL;
+    ASSERT_EQ(np_backend_sense(be, &st), -ENOSYS); /* no topology operation */
+    ASSERT_TRUE(st == NULL);
+    ASSERT_EQ(np_backend_sense(be, NULL), -EINVAL);
     ASSERT_EQ(np_backend_now_ns(NULL, &v), -EINVAL);
     np_backend_destroy(be);
     np_backend_destroy(NULL);
@@ -148,10 +152,64 @@ static void test_sim_backend_operations(void)
     np_topology_destroy(t);
 }
 
+static void test_sense_fills_host_state(void)
+{
+    np_topology *t = sim_test_topo(2, 4, 8);
+    np_sim *sim = NULL;
+    np_sim_guest g;
+    np_sim_plan *pa = sim_test_plan(t, 2, 0, 0, 1), *pb = sim_test_plan(t, 1, 1, 1, 0);
+    np_host_state *st = NULL;
+    np_node_load l0, l1;
+    size_t gi;
+
+    ASSERT_EQ(np_sim_create(t, NULL, &sim), 0);
+    sim_test_guest(&g, "web", 2, 2 * GIB, 0.3);
+    g.spec.maxmem_bytes = 3 * GIB;
+    g.plan = pa;
+    ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    sim_test_guest(&g, "web", 1, GIB, 0.3); /* the same name again */
+    np_sim_vcpu_load_init(&g.load, NP_SIM_BURSTY);
+    g.load.duty = 0.25;
+    g.load.burst_work_ns = MS;
+    g.load.mem_intensity = 0.0;
+    g.plan = pb;
+    ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    ASSERT_EQ(np_sim_run(sim, 10 * SEC), 0);
+
+    ASSERT_EQ(np_backend_sense(np_sim_backend(sim), &st), 0);
+    ASSERT_EQ(np_host_state_nr_guests(st), 2);
+    ASSERT_EQ(np_host_state_find_guest(st, "web", &gi), 0);
+    ASSERT_U64_EQ(np_host_state_guest_mem_bytes(st, gi, 0), 2 * GIB);
+    ASSERT_U64_EQ(np_host_state_guest_mem_bytes(st, gi, 1), 0);
+    ASSERT_TRUE(np_bitmap_equal(np_host_state_vcpu_hard(st, gi, 1), np_topology_node_cpuset(t, 0)));
+    ASSERT_TRUE(np_host_state_vcpu_demand(st, gi, 0) > 0.999);
+    ASSERT_EQ(np_host_state_find_guest(st, "web#1", &gi), 0);
+    ASSERT_TRUE(np_host_state_vcpu_hard(st, gi, 0) == NULL);
+    ASSERT_TRUE(np_bitmap_equal(np_host_state_vcpu_soft(st, gi, 0), np_topology_node_cpuset(t, 1)));
+    double d = np_host_state_vcpu_demand(st, gi, 0);
+    ASSERT_TRUE(d > 0.2 && d < 0.3); /* measured: CPU time / time alive */
+    int32_t cpu = np_host_state_vcpu_cpu(st, gi, 0);
+    ASSERT_TRUE(cpu >= 4 && cpu <= 7);
+
+    ASSERT_EQ(np_host_state_node_load(st, 0, &l0), 0);
+    ASSERT_EQ(np_host_state_node_load(st, 1, &l1), 0);
+    ASSERT_U64_EQ(l0.mem_populated_bytes, 2 * GIB);
+    ASSERT_U64_EQ(l1.mem_populated_bytes, GIB);
+    ASSERT_TRUE(l0.cpu_demand > 1.99 && l0.cpu_demand < 2.01);
+    /* The free memory the simulator reports bounds what is available. */
+    ASSERT_TRUE(l0.mem_available_bytes <= np_sim_node_free_bytes(sim, 0));
+    np_host_state_destroy(st);
+    np_sim_plan_destroy(pa);
+    np_sim_plan_destroy(pb);
+    np_sim_destroy(sim);
+    np_topology_destroy(t);
+}
+
 int main(void)
 {
     NP_RUN(test_versions_and_missing_operations);
     NP_RUN(test_guest_list_helpers);
     NP_RUN(test_sim_backend_operations);
+    NP_RUN(test_sense_fills_host_state);
     return np_test_summary();
 }

@@ -12,7 +12,7 @@
 static void test_builtin_policies(void)
 {
     const np_sim_policy *p = NULL;
-    ASSERT_EQ(np_sim_policy_count(), 4);
+    ASSERT_EQ(np_sim_policy_count(), 7);
     for (size_t i = 0; i < np_sim_policy_count(); i++) {
         ASSERT_EQ(np_sim_policy_find(np_sim_policy_get(i)->name, &p), 0);
         ASSERT_TRUE(p == np_sim_policy_get(i));
@@ -196,11 +196,72 @@ static void test_policy_callbacks_cannot_reenter(void)
     np_topology_destroy(t);
 }
 
+/* place.h's policies through the slot: every vCPU bound (hard or soft) to
+ * one node's CPUs where its guest has memory, the load spread over both
+ * nodes, the hypervisor state beside the vCPUs. */
+static void run_place_policy(const char *name, int hard, double max_remote)
+{
+    np_topology *t = sim_test_topo(2, 4, 16);
+    np_sim *sim = NULL;
+    const np_sim_policy *pol = NULL;
+    np_backend_guest *list = NULL;
+    size_t nr = 0, vcpus_on[2] = {0, 0};
+    np_sim_host_metrics hm;
+
+    ASSERT_EQ(np_sim_create(t, NULL, &sim), 0);
+    ASSERT_EQ(np_sim_policy_find(name, &pol), 0);
+    ASSERT_EQ(np_sim_set_policy(sim, pol, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        np_sim_guest g;
+        sim_test_guest(&g, "", 2, 4 * GIB, 0.4);
+        g.start_ns = (uint64_t)i * 100 * MS;
+        ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    }
+    ASSERT_EQ(np_sim_run(sim, 2 * SEC), 0);
+    ASSERT_EQ(np_backend_list_guests(np_sim_backend(sim), &list, &nr), 0);
+    ASSERT_EQ(nr, 4);
+    for (size_t i = 0; i < nr; i++) {
+        ASSERT_U64_EQ(list[i].node_mem_bytes[0] + list[i].node_mem_bytes[1], 4 * GIB);
+        for (uint32_t v = 0; v < 2; v++) {
+            const np_bitmap *mask = hard ? list[i].vcpus[v].hard : list[i].vcpus[v].soft;
+            ASSERT_TRUE(hard || list[i].vcpus[v].hard == NULL);
+            size_t node = mask && np_bitmap_equal(mask, np_topology_node_cpuset(t, 1)) ? 1 : 0;
+            ASSERT_TRUE(mask && np_bitmap_equal(mask, np_topology_node_cpuset(t, node)));
+            ASSERT_TRUE(list[i].node_mem_bytes[node] > 0);
+            vcpus_on[node]++;
+        }
+    }
+    ASSERT_EQ(vcpus_on[0], 4);
+    ASSERT_EQ(vcpus_on[1], 4);
+    np_backend_guests_free(list, nr);
+    ASSERT_EQ(np_sim_host_metrics_get(sim, &hm), 0);
+    ASSERT_TRUE(hm.remote_ratio <= max_remote);
+    for (size_t g = 0; g < 4; g++) {
+        np_sim_guest_metrics m;
+        ASSERT_EQ(np_sim_guest_metrics_get(sim, g, &m), 0);
+        ASSERT_TRUE(m.internal_remote_ratio == 0.0);
+    }
+    np_sim_destroy(sim);
+    np_topology_destroy(t);
+}
+
+static void test_place_h_policies(void)
+{
+    /* xl42 puts each guest whole on one node: nothing remote. */
+    run_place_policy("xl42-hard", 1, 0.0);
+    run_place_policy("xl42-soft", 0, 0.0);
+    /* numaplace may split a guest over both nodes with a vNUMA layout: a
+     * vCPU then reaches the other node for 1 - vnuma_locality of its
+     * accesses, and only for the guests split. */
+    run_place_policy("numaplace-soft", 0, 0.5 * (1.0 - 0.9) + 1e-9);
+}
+
 int main(void)
 {
     NP_RUN(test_builtin_policies);
     NP_RUN(test_simple_policy_places_on_one_node);
     NP_RUN(test_one_file_policy_with_runtime_step);
     NP_RUN(test_policy_callbacks_cannot_reenter);
+    NP_RUN(test_place_h_policies);
     return np_test_summary();
 }

@@ -147,11 +147,52 @@ static void test_throughput_is_in_vcpu_equivalents(void)
     np_topology_destroy(t);
 }
 
+/* A guest split over two nodes, one vCPU pinned on each. */
+static double split_remote(int vnuma)
+{
+    np_topology *t = sim_test_topo(2, 2, 8);
+    np_sim *sim = NULL;
+    np_sim_plan *p = NULL;
+    np_sim_guest g;
+    np_sim_guest_metrics m;
+
+    ASSERT_EQ(np_sim_create(t, NULL, &sim), 0);
+    ASSERT_EQ(np_sim_plan_create(2, 2, &p), 0);
+    for (uint32_t v = 0; v < 2; v++) {
+        ASSERT_EQ(np_sim_plan_set_node_mem(p, v, GIB), 0);
+        ASSERT_EQ(np_sim_plan_set_vcpu_affinity(p, v, np_topology_node_cpuset(t, v), NULL), 0);
+        if (vnuma)
+            ASSERT_EQ(np_sim_plan_set_vcpu_vnode_node(p, v, v), 0);
+    }
+    ASSERT_EQ(np_sim_plan_set_vcpu_vnode_node(p, 2, 0), -EINVAL);
+    sim_test_guest(&g, "wide", 2, 2 * GIB, 0.5);
+    g.plan = p;
+    ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    ASSERT_EQ(np_sim_run(sim, SEC), 0);
+    ASSERT_EQ(np_sim_guest_metrics_get(sim, 0, &m), 0);
+    np_sim_plan_destroy(p);
+    np_sim_destroy(sim);
+    np_topology_destroy(t);
+    return m.remote_ratio;
+}
+
+static void test_vnuma_keeps_accesses_on_the_virtual_node(void)
+{
+    np_sim_config c;
+    np_sim_config_init(&c);
+    /* Without vNUMA each vCPU reaches all of the guest's memory alike:
+     * half of it is on the other node. With it, only what the guest does
+     * not keep on its virtual node. */
+    ASSERT_TRUE(fabs(split_remote(0) - 0.5) < 1e-9);
+    ASSERT_TRUE(fabs(split_remote(1) - 0.5 * (1.0 - c.vnuma_locality)) < 1e-9);
+}
+
 int main(void)
 {
     NP_RUN(test_duty_sets_cpu_use);
     NP_RUN(test_traffic_costs_more_with_distance);
     NP_RUN(test_io_guest_is_faster_near_its_device);
     NP_RUN(test_throughput_is_in_vcpu_equivalents);
+    NP_RUN(test_vnuma_keeps_accesses_on_the_virtual_node);
     return np_test_summary();
 }

@@ -1,0 +1,114 @@
+/*
+ * sim/policy_place.c - the placement policies of place.h in the
+ * simulator's policy slot:
+ *   "xl42-hard"       Xen 4.2's libxl heuristic, vCPUs pinned (Xen 4.2);
+ *   "xl42-soft"       the same nodes as soft affinity (Xen 4.3 and later);
+ *   "numaplace-soft"  numaplace's placement with soft affinity.
+ * Each arrival senses the host through the simulator's backend, exactly
+ * as the daemon senses a real host (np_backend_sense), asks np_place()
+ * and copies the placement into the simulator's plan: memory per node,
+ * each vCPU's hard and soft masks, each vCPU's hypervisor state on the
+ * vCPU's node, the chosen nodes as node affinity, and with a vNUMA layout
+ * the node behind each vCPU's virtual node. A fallback (xl42 gives
+ * up above 16 nodes or without a candidate) is what the hypervisor then
+ * does: memory striped over every node, no affinity.
+ */
+#include "sim/policy.h"
+
+#include <errno.h>
+
+#include <numaplace/hoststate.h>
+#include <numaplace/place.h>
+#include <numaplace/vnuma.h>
+
+static int copy_placement(np_sim *sim, const np_guest_spec *spec, const np_placement *pl,
+                          np_sim_plan *plan)
+{
+    const np_topology *topo = np_sim_topology(sim);
+    np_bitmap *nodes = NULL;
+    int rc;
+
+    if (np_placement_is_fallback(pl))
+        return np_sim_plan_set_mem_mode(plan, NP_SIM_MEM_STRIPED);
+    rc = np_bitmap_create(&nodes);
+    for (size_t i = 0; i < np_placement_nr_nodes(pl) && !rc; i++) {
+        size_t k = np_placement_node(pl, i);
+        rc = np_sim_plan_set_node_mem(plan, k, np_placement_node_mem_bytes(pl, k));
+        if (!rc)
+            rc = np_bitmap_set(nodes, np_topology_node(topo, k)->os_id);
+    }
+    if (!rc)
+        rc = np_sim_plan_set_node_affinity(plan, nodes);
+    const np_vnuma *vn = np_placement_vnuma(pl);
+    for (uint32_t v = 0; v < spec->vcpus && !rc; v++) {
+        rc = np_sim_plan_set_vcpu_affinity(plan, v, np_placement_vcpu_hard(pl, v),
+                                           np_placement_vcpu_soft(pl, v));
+        if (!rc)
+            rc = np_sim_plan_set_vcpu_internal_node(plan, v, np_placement_vcpu_node(pl, v));
+        size_t vnode, pnode;
+        if (!rc && vn && !np_vnuma_vcpu_vnode(vn, v, &vnode) &&
+            !np_topology_node_idx(topo, np_vnuma_pnode_os_id(vn, vnode), &pnode))
+            rc = np_sim_plan_set_vcpu_vnode_node(plan, v, pnode);
+    }
+    np_bitmap_destroy(nodes);
+    return rc;
+}
+
+static int place_with(np_sim *sim, const np_guest_spec *spec, const char *policy,
+                      np_affinity_mode affinity, np_sim_plan *plan, np_error *err)
+{
+    np_host_state *st = NULL;
+    np_placement *pl = NULL;
+    np_guest_spec s = *spec;
+    int rc;
+
+    s.affinity = affinity;
+    s.no_autoplace = false;
+    rc = np_backend_sense(np_sim_backend(sim), &st);
+    if (!rc)
+        rc = np_place(st, &s, policy, &pl, err);
+    if (!rc)
+        rc = copy_placement(sim, &s, pl, plan);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+    return rc;
+}
+
+static int place_xl42_hard(void *self, np_sim *sim, const np_guest_spec *spec, np_sim_plan *plan,
+                           np_error *err)
+{
+    (void)self;
+    return place_with(sim, spec, "xl42", NP_AFFINITY_HARD, plan, err);
+}
+
+static int place_xl42_soft(void *self, np_sim *sim, const np_guest_spec *spec, np_sim_plan *plan,
+                           np_error *err)
+{
+    (void)self;
+    return place_with(sim, spec, "xl42", NP_AFFINITY_SOFT, plan, err);
+}
+
+static int place_numaplace_soft(void *self, np_sim *sim, const np_guest_spec *spec,
+                                np_sim_plan *plan, np_error *err)
+{
+    (void)self;
+    return place_with(sim, spec, "numaplace", NP_AFFINITY_SOFT, plan, err);
+}
+
+const np_sim_policy np_sim_policy_xl42_hard = {
+    .name = "xl42-hard",
+    .summary = "Xen 4.2's libxl placement, vCPUs pinned to its nodes",
+    .place = place_xl42_hard,
+};
+
+const np_sim_policy np_sim_policy_xl42_soft = {
+    .name = "xl42-soft",
+    .summary = "Xen 4.2's libxl placement as soft affinity (Xen 4.3+)",
+    .place = place_xl42_soft,
+};
+
+const np_sim_policy np_sim_policy_numaplace_soft = {
+    .name = "numaplace-soft",
+    .summary = "numaplace placement with soft affinity",
+    .place = place_numaplace_soft,
+};
