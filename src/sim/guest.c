@@ -202,6 +202,8 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
         v->soft = v->soft_eff = SIM_NONE;
         v->internal_node = SIM_NONE;
         v->vnode_node = SIM_NONE;
+        v->mem_node1 = SIM_NONE;
+        v->plain = !(in->comm_fraction > 0) && !(in->io_fraction > 0);
         v->rate = 1.0;
         v->timer = sim->nr_handles + 1 + i;
         v->run_node = SIM_NONE;
@@ -236,7 +238,7 @@ int np_sim_set_vcpu_load(np_sim *sim, size_t gidx, uint32_t vcpu, const np_sim_v
     return 0;
 }
 
-static int add_peer(sim_guest *g, uint32_t peer, double w)
+static int add_peer(np_sim *sim, sim_guest *g, uint32_t peer, double w)
 {
     uint32_t *p = realloc(g->peers, (g->nr_peers + 1) * sizeof(*p));
     if (!p)
@@ -246,6 +248,8 @@ static int add_peer(sim_guest *g, uint32_t peer, double w)
     if (!pw)
         return -ENOMEM;
     g->peer_w = pw;
+    for (uint32_t i = 0; i < g->nr_vcpus; i++)
+        sim->vcpus[g->first_vcpu + i].plain = false;
     g->peers[g->nr_peers] = peer;
     g->peer_w[g->nr_peers] = w;
     g->nr_peers++;
@@ -261,9 +265,9 @@ int np_sim_add_traffic(np_sim *sim, size_t a, size_t b, double weight)
         return -EINVAL;
     if (sim->in_run)
         return -EBUSY;
-    rc = add_peer(&sim->guests[a], (uint32_t)b, weight);
+    rc = add_peer(sim, &sim->guests[a], (uint32_t)b, weight);
     if (!rc)
-        rc = add_peer(&sim->guests[b], (uint32_t)a, weight);
+        rc = add_peer(sim, &sim->guests[b], (uint32_t)a, weight);
     sim->mem_gen++; /* every vCPU's speed may change */
     return rc;
 }

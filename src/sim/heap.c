@@ -231,6 +231,11 @@ bool np_timerq_peek(const np_timerq *q, uint64_t *time_out)
     return true;
 }
 
+uint32_t np_timerq_peek_handle(const np_timerq *q)
+{
+    return q->size ? q->heap[0].handle : UINT32_MAX;
+}
+
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out)
 {
     if (!q->size)

@@ -32,6 +32,8 @@ uint64_t np_timerq_when(const np_timerq *q, uint32_t handle); /* armed handles o
 size_t np_timerq_size(const np_timerq *q);
 /* Earliest entry: false when empty. */
 bool np_timerq_peek(const np_timerq *q, uint64_t *time_out);
+/* Handle of the earliest entry, UINT32_MAX when empty. */
+uint32_t np_timerq_peek_handle(const np_timerq *q);
 /* Removes the earliest entry and returns its handle and time. */
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out);
 

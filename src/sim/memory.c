@@ -87,9 +87,13 @@ static void guest_sub(np_sim *sim, sim_guest *g, uint32_t node, uint64_t pages)
     sim->mem_gen++;
 }
 
-/* The node with most of the guest's pages (lowest index on ties). */
-static void update_home(sim_guest *g)
+/* The node with most of the guest's pages (lowest index on ties), and
+ * the single memory node its vCPUs keep for their fast speed path. */
+static void update_home(np_sim *sim, sim_guest *g)
 {
+    uint32_t only = g->nr_mem_nodes == 1 ? g->mem_nodes[0] : SIM_NONE;
+    for (uint32_t i = 0; i < g->nr_vcpus; i++)
+        sim->vcpus[g->first_vcpu + i].mem_node1 = only;
     uint32_t best = SIM_NONE;
     uint64_t most = 0;
     for (uint32_t i = 0; i < g->nr_mem_nodes; i++) {
@@ -121,7 +125,7 @@ static uint64_t alloc_near_raw(np_sim *sim, sim_guest *g, uint32_t node, uint64_
 uint64_t sim_mem_alloc_near(np_sim *sim, sim_guest *g, uint32_t node, uint64_t pages)
 {
     uint64_t got = alloc_near_raw(sim, g, node, pages);
-    update_home(g);
+    update_home(sim, g);
     return got;
 }
 
@@ -162,7 +166,7 @@ uint64_t sim_mem_alloc_striped(np_sim *sim, sim_guest *g, const uint64_t *node_b
     }
     if (left)
         left -= alloc_near_raw(sim, g, first != SIM_NONE ? first : 0, left);
-    update_home(g);
+    update_home(sim, g);
     return pages - left;
 }
 
@@ -206,7 +210,7 @@ void sim_mem_release(np_sim *sim, sim_guest *g, uint64_t pages)
         left -= take;
     }
     free(nodes);
-    update_home(g);
+    update_home(sim, g);
 }
 
 void sim_mem_free_guest(np_sim *sim, sim_guest *g)
@@ -217,7 +221,7 @@ void sim_mem_free_guest(np_sim *sim, sim_guest *g)
     }
     g->pending_pages = 0;
     g->boot_pages = 0;
-    g->home_node = SIM_NONE;
+    update_home(sim, g);
 }
 
 uint32_t sim_mem_alloc_internal(np_sim *sim, uint32_t node)
@@ -315,7 +319,7 @@ int sim_mem_migrate(np_sim *sim, uint32_t gidx, uint32_t from, uint32_t to, uint
 
     guest_sub(sim, g, from, pages);
     guest_add(sim, g, to, pages);
-    update_home(g);
+    update_home(sim, g);
     uint64_t moved = pages * pb;
     sim->mig_tokens_bytes -= (double)moved;
     g->pages_migrated += pages;

@@ -93,6 +93,8 @@ typedef struct sim_vcpu {
     uint32_t timer;     /* handle of its wake timer */
     uint32_t internal_node;
     uint32_t vnode_node; /* node backing its virtual node (vNUMA), SIM_NONE */
+    uint32_t mem_node1;  /* its guest's only memory node, SIM_NONE when 0 or several */
+    bool plain;          /* its guest neither talks to peers nor does IO */
     uint32_t run_node;  /* node of run_node_ns, not yet added to the guest's */
     int64_t credit_ns;
     /* the current run interval (line 2) */

@@ -102,12 +102,23 @@ double sim_vcpu_rate_on(np_sim *sim, const sim_vcpu *v, uint32_t node, double *r
 /* Fill a cache entry for running on `node`. */
 static void rate_fill(np_sim *sim, const sim_vcpu *v, uint32_t node, sim_rate *r)
 {
-    const sim_guest *g = &sim->guests[v->guest];
-
     r->node = node;
     r->gen = sim->mem_gen;
     r->epoch = sim->epoch;
     r->mem_node = SIM_NONE;
+    if (v->plain && v->mem_node1 != SIM_NONE && sim->cfg.share_mode != NP_SIM_SHARE_CROSS_NODE &&
+        (v->vnode_node == SIM_NONE || v->vnode_node == v->mem_node1)) {
+        /* The usual case, without touching the guest: all of memory on one
+         * node, no peers, no IO: per work (1 - m) + m x ratio x contention. */
+        uint32_t k = v->mem_node1;
+        r->mem_node = k;
+        r->coef = v->intensity * sim_lat(sim, node, k);
+        r->base = 1.0 - v->intensity;
+        r->rate = 1.0 / (r->base + r->coef * cont_of(sim, k, node));
+        r->remote_frac = k != node ? 1.0 : 0.0;
+        return;
+    }
+    const sim_guest *g = &sim->guests[v->guest];
     r->rate = sim_vcpu_rate_on(sim, v, node, &r->remote_frac);
     bool cross = sim->cfg.share_mode == NP_SIM_SHARE_CROSS_NODE && g->share_node >= 0;
     if (g->nr_mem_nodes == 1 && !cross &&
