@@ -276,8 +276,8 @@ static void arm_guest(np_sim *sim, sim_guest *g)
 {
     uint64_t t = UINT64_MAX;
     if (g->status == NP_SIM_GUEST_PENDING)
-        t = g->start_ns;
-    if (g->next_balloon < g->nr_balloon && g->balloon[g->next_balloon].at_ns < t)
+        t = g->start_ns; /* balloon steps due before then apply at arrival */
+    else if (g->next_balloon < g->nr_balloon)
         t = g->balloon[g->next_balloon].at_ns;
     if (t == UINT64_MAX)
         np_timerq_cancel(sim->tq, g->timer);
@@ -488,7 +488,8 @@ void sim_guest_timer(np_sim *sim, uint32_t gidx)
 
     if (g->status == NP_SIM_GUEST_PENDING && g->start_ns <= sim->now_ns)
         admit(sim, gidx);
-    while (g->next_balloon < g->nr_balloon && g->balloon[g->next_balloon].at_ns <= sim->now_ns) {
+    while (g->status != NP_SIM_GUEST_PENDING && g->next_balloon < g->nr_balloon &&
+           g->balloon[g->next_balloon].at_ns <= sim->now_ns) {
         if (g->status == NP_SIM_GUEST_RUNNING)
             sim_mem_balloon(sim, g, g->balloon[g->next_balloon].target_bytes);
         g->next_balloon++;

@@ -204,6 +204,19 @@ static void test_ballooned_pages_leave_node_counts(void)
     ASSERT_U64_EQ(grown1.guest_pages, 2 * GIB / 4096);
     ASSERT_U64_EQ(np_sim_guest_node_pages(sim, 0, 0), pages_1g);
 
+    /* A step due before a guest arrives applies when it arrives. */
+    sim_test_guest(&g, "late", 1, 2 * GIB, 0.2);
+    g.start_ns = 6 * SEC;
+    g.plan = p;
+    size_t late;
+    ASSERT_EQ(np_sim_add_guest(sim, &g, &late, NULL), 0);
+    ASSERT_EQ(np_sim_balloon_at(sim, late, 5 * SEC, GIB), 0);
+    ASSERT_EQ(np_sim_run(sim, 5500 * MS), 0);
+    ASSERT_U64_EQ(np_sim_guest_node_pages(sim, late, 0), 0); /* not arrived yet */
+    ASSERT_EQ(np_sim_run(sim, 7 * SEC), 0);
+    ASSERT_U64_EQ(np_sim_guest_node_pages(sim, late, 0), pages_1g);
+    ASSERT_U64_EQ(np_sim_guest_node_pages(sim, late, 1), 0);
+
     /* Above maxmem is refused. */
     ASSERT_EQ(np_sim_balloon_at(sim, 0, 5 * SEC, 7 * GIB), -EINVAL);
     np_bitmap_destroy(node1);
