@@ -438,8 +438,12 @@ static void admit(np_sim *sim, uint32_t gidx)
             np_sim_plan_set_mem_mode(plan, NP_SIM_MEM_STRIPED);
         }
     }
-    if (apply_masks(sim, g, plan) || apply_node_affinity(sim, g, plan)) {
-        reject(sim, g, "out of memory for its masks");
+    rc = apply_masks(sim, g, plan);
+    if (!rc)
+        rc = apply_node_affinity(sim, g, plan);
+    if (rc) {
+        reject(sim, g, rc == -EINVAL ? "a hard affinity names no CPU of the host"
+                                     : "out of memory for its masks");
         return;
     }
 

@@ -122,6 +122,45 @@ static void test_guest_that_does_not_fit_is_rejected_cleanly(void)
     np_topology_destroy(t);
 }
 
+static void keep_last(void *opaque, np_log_level level, const char *subsys, const char *msg)
+{
+    (void)level;
+    (void)subsys;
+    snprintf((char *)opaque, 256, "%s", msg);
+}
+
+static void test_plan_without_host_cpus_is_rejected(void)
+{
+    np_topology *t = sim_test_topo(2, 2, 4);
+    np_sim_config cfg;
+    char last[256] = "";
+    np_sim_config_init(&cfg);
+    cfg.log = keep_last;
+    cfg.log_opaque = last;
+    np_sim *sim = make_sim(t, &cfg);
+    np_sim_plan *p = NULL;
+    np_bitmap *far = NULL;
+    np_sim_guest g;
+    np_sim_guest_metrics m;
+
+    ASSERT_EQ(np_bitmap_create(&far), 0);
+    ASSERT_EQ(np_bitmap_set(far, 99), 0);
+    ASSERT_EQ(np_sim_plan_create(2, 1, &p), 0);
+    ASSERT_EQ(np_sim_plan_set_vcpu_affinity(p, 0, far, NULL), 0);
+    sim_test_guest(&g, "nowhere", 1, GIB, 0.3);
+    g.plan = p;
+    ASSERT_EQ(np_sim_add_guest(sim, &g, NULL, NULL), 0);
+    ASSERT_EQ(np_sim_run(sim, MS), 0);
+    ASSERT_EQ(np_sim_guest_metrics_get(sim, 0, &m), 0);
+    ASSERT_EQ(m.status, NP_SIM_GUEST_REJECTED);
+    ASSERT_CONTAINS(last, "guest nowhere rejected: a hard affinity names no CPU");
+    ASSERT_U64_EQ(m.mem_pages, 0);
+    np_bitmap_destroy(far);
+    np_sim_plan_destroy(p);
+    np_sim_destroy(sim);
+    np_topology_destroy(t);
+}
+
 static void test_first_touch_follows_the_vcpus(void)
 {
     np_topology *t = sim_test_topo(2, 2, 8);
@@ -343,6 +382,7 @@ int main(void)
     NP_RUN(test_striped_memory_is_split_evenly);
     NP_RUN(test_plan_proportions_and_spill_to_nearest);
     NP_RUN(test_guest_that_does_not_fit_is_rejected_cleanly);
+    NP_RUN(test_plan_without_host_cpus_is_rejected);
     NP_RUN(test_first_touch_follows_the_vcpus);
     NP_RUN(test_migration_is_rate_limited_and_costs_a_stall);
     NP_RUN(test_page_sharing_within_and_across_nodes);
