@@ -1,0 +1,342 @@
+/*
+ * numaplace/linux.h - the Linux system-access layer under the Linux/KVM
+ * backend: what a daemon (numaplaced) needs to sense and steer QEMU guests
+ * on a NUMA host.
+ *
+ * Sense: find QEMU processes (libvirt's and plain ones) and their vCPU
+ * threads, processes of a cgroup v2, memory per node of a process (from
+ * /proc/PID/numa_maps, or by asking move_pages(2) where each page is),
+ * threads' CPU time and last CPU, free memory and CPUs per node, KSM's
+ * merge_across_nodes. Act: thread affinity, cgroup v2 cpuset.cpus/mems,
+ * memory migration in short rate-limited batches with move_pages(2) (the
+ * default) or a whole-process migrate_pages(2) when asked.
+ *
+ * Every /proc and /sys read (and the cgroup/KSM writes) goes through a
+ * root directory file descriptor, so tests replay trees captured from real
+ * multi-node hosts. System calls that act on processes (move_pages,
+ * migrate_pages, sched_setaffinity) are only made when the root is the live
+ * "/": on a fixture tree they return -EOPNOTSUPP, so a test can never move a
+ * real process by a PID it read from a capture.
+ *
+ * The system calls are made directly (syscall(2) with the constants of
+ * <numaif.h>); libnuma is not linked, because its constructor initialises
+ * hidden global state in every program that loads it.
+ *
+ * The library never reads a clock by itself in the migration logic: the
+ * caller passes a now_ns/sleep_ns pair (np_linux_clock_now_ns and
+ * np_linux_clock_sleep_ns are the real ones), and a single batch
+ * (np_linux_mover_step) says when the next one may start.
+ *
+ * Node and CPU numbers here are OS ids (the kernel's, possibly sparse).
+ */
+#ifndef NUMAPLACE_LINUX_H
+#define NUMAPLACE_LINUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <numaplace/bitmap.h>
+#include <numaplace/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct np_linux_ctx np_linux_ctx;
+
+/* Highest node os_id the layer accepts: the kernel's MAX_NUMNODES - 1 with
+ * CONFIG_NODES_SHIFT=10, the x86-64 maximum. */
+#define NP_LINUX_NODE_MAX_OS_ID 1023u
+
+/* Pages per move_pages(2) call of the chunked mover (4 KiB pages: 16 MiB).
+ * Why: katalyst replaced whole-process migrate_pages with move_pages chunks
+ * sized to about 20 ms and saw the migrating process's blocking drop from
+ * minutes to milliseconds (anchors.md section 3, katalyst PR #477). A 4 KiB
+ * migration costs about 2-5 us on current servers (copy plus unmap, TLB
+ * flush, remap), so 4096 pages is 8-20 ms; the mover also halves the batch
+ * whenever one batch takes longer than NP_LINUX_MOVE_TARGET_BATCH_NS. */
+#define NP_LINUX_MOVE_BATCH_PAGES 4096u
+/* The batch duration the mover aims to stay under (20 ms, katalyst). */
+#define NP_LINUX_MOVE_TARGET_BATCH_NS 20000000ull
+/* Smallest batch the adaptive halving goes down to: below 64 pages the
+ * system-call overhead dominates and batches stop getting shorter. */
+#define NP_LINUX_MOVE_MIN_BATCH_PAGES 64u
+/* Pages per move_pages(2) status query when sensing (no migration, so no
+ * stall: the size only bounds the arrays, 8192 * 16 bytes = 128 KiB). */
+#define NP_LINUX_QUERY_BATCH_PAGES 8192u
+
+/* ---- context -------------------------------------------------------- */
+
+/* Opens `root` ("/" for the live system, or a directory holding a captured
+ * proc/ and sys/ tree) as the directory every path is read relative to.
+ * `log` may be NULL. -ENOENT / -ENOTDIR when root is not a directory. */
+int np_linux_ctx_create(const char *root, np_log_fn log, void *opaque, np_linux_ctx **out);
+void np_linux_ctx_destroy(np_linux_ctx *ctx);
+/* True when the root is the live "/" (system calls on PIDs are allowed). */
+bool np_linux_ctx_is_live(const np_linux_ctx *ctx);
+/* The last parse error (origin = path under the root, line, message): set
+ * whenever a function returned -EINVAL for malformed /proc or /sys text. */
+const np_error *np_linux_ctx_last_error(const np_linux_ctx *ctx);
+/* Base page size the query and migration walk steps by (sysconf). */
+size_t np_linux_ctx_page_size(const np_linux_ctx *ctx);
+
+/* The real clock for the callbacks below: CLOCK_MONOTONIC in ns, and a
+ * nanosleep that resumes after signals. `opaque` is unused. */
+uint64_t np_linux_clock_now_ns(void *opaque);
+void np_linux_clock_sleep_ns(void *opaque, uint64_t ns);
+
+/* ---- nodes (sysfs) --------------------------------------------------- */
+
+/* Online nodes (sys/devices/system/node/online). */
+int np_linux_nodes_online(np_linux_ctx *ctx, np_bitmap **nodes_out);
+/* CPUs of a node (nodeN/cpulist); empty for a CPU-less node. */
+int np_linux_node_cpus(np_linux_ctx *ctx, unsigned node_os_id, np_bitmap **cpus_out);
+
+typedef struct np_linux_node_meminfo {
+    uint64_t total_bytes;          /* MemTotal */
+    uint64_t free_bytes;           /* MemFree */
+    uint64_t inactive_file_bytes;  /* Inactive(file): reclaimable page cache */
+} np_linux_node_meminfo;
+
+/* nodeN/meminfo. -EINVAL (last_error set) when MemTotal/MemFree missing. */
+int np_linux_node_meminfo_read(np_linux_ctx *ctx, unsigned node_os_id,
+                               np_linux_node_meminfo *out);
+/* The parser alone: "Node N MemFree:  123 kB" lines for node_os_id. */
+int np_linux_node_meminfo_parse(const char *text, size_t len, unsigned node_os_id,
+                                const char *origin, np_linux_node_meminfo *out, np_error *err);
+
+/* ---- KSM ------------------------------------------------------------- */
+
+typedef struct np_linux_ksm {
+    bool present;              /* sys/kernel/mm/ksm exists */
+    int run;                   /* 0 stopped, 1 running, 2 unmerge all */
+    int merge_across_nodes;    /* 1 merges pages of different nodes (default) */
+    uint64_t pages_shared;     /* shared KSM pages; non-zero blocks the change */
+    uint64_t pages_sharing;    /* how many more sites share them */
+} np_linux_ksm;
+
+int np_linux_ksm_read(np_linux_ctx *ctx, np_linux_ksm *out);
+/* Sets merge_across_nodes. The kernel only lets it change while no pages
+ * are shared: with pages_shared > 0 this writes nothing, logs the note
+ * below as a warning and returns -EBUSY (so does a kernel EBUSY). */
+int np_linux_ksm_set_merge_across_nodes(np_linux_ctx *ctx, bool merge);
+/* What changing merge_across_nodes needs, for logs and --help. */
+const char *np_linux_ksm_merge_note(void);
+
+/* ---- processes, guests, threads -------------------------------------- */
+
+/* What runs a process, as far as /proc shows it. */
+typedef enum np_linux_proc_kind {
+    NP_LINUX_PROC_OTHER = 0,    /* not QEMU */
+    NP_LINUX_PROC_QEMU,         /* QEMU started by hand or a script */
+    NP_LINUX_PROC_QEMU_LIBVIRT, /* QEMU started by libvirt (-name guest=, machine cgroup) */
+} np_linux_proc_kind;
+
+typedef struct np_linux_proc {
+    pid_t pid;
+    char comm[16];             /* /proc/PID/comm (the kernel keeps 15 bytes) */
+    np_linux_proc_kind kind;
+    char *guest_name;          /* QEMU -name value, NULL when absent */
+    char *cgroup;              /* cgroup v2 path ("/machine.slice/..."), NULL if none */
+} np_linux_proc;
+
+void np_linux_proc_fini(np_linux_proc *p);
+void np_linux_procs_free(np_linux_proc *procs, size_t n);
+/* Describes any PID (the user may name one): -ESRCH when it is gone. */
+int np_linux_proc_describe(np_linux_ctx *ctx, pid_t pid, np_linux_proc *out);
+/* Every QEMU process under proc/, sorted by PID. Processes that vanish
+ * during the scan are skipped. */
+int np_linux_find_guests(np_linux_ctx *ctx, np_linux_proc **procs_out, size_t *n_out);
+/* PIDs listed in <cgroup2 mount>/<cgroup>/cgroup.procs, sorted. `cgroup` is
+ * an absolute cgroup path ("/machine.slice/x.scope"); ".." is refused. */
+int np_linux_cgroup_procs(np_linux_ctx *ctx, const char *cgroup, pid_t **pids_out,
+                          size_t *n_out);
+
+typedef struct np_linux_thread {
+    pid_t tid;
+    char comm[16];
+    int32_t vcpu;              /* N of a "CPU N/KVM" (or /TCG, ...) thread, else -1 */
+    uint64_t cpu_time_ns;      /* utime + stime */
+    int32_t last_cpu;          /* stat field 39: CPU it last ran on */
+} np_linux_thread;
+
+/* Threads of a process with their CPU time, sorted by TID. Threads that
+ * exit during the scan are skipped; -ESRCH when the process is gone. */
+int np_linux_threads(np_linux_ctx *ctx, pid_t pid, np_linux_thread **threads_out, size_t *n_out);
+
+/* Parsers, exposed for tests and fuzzing. */
+typedef struct np_linux_task_stat {
+    pid_t tid;
+    char state;
+    uint64_t utime_ticks, stime_ticks;
+    int32_t processor;
+} np_linux_task_stat;
+/* One /proc/PID/task/TID/stat line; comm may hold spaces and parentheses. */
+int np_linux_task_stat_parse(const char *text, size_t len, const char *origin,
+                             np_linux_task_stat *out, np_error *err);
+/* QEMU's guest name from a NUL-separated /proc/PID/cmdline: the value of
+ * -name (or --name), "guest=NAME,..." or "NAME,...", with ",," meaning ",".
+ * Heap string in *name_out; -ENOENT when there is no -name. */
+int np_linux_qemu_name_parse(const char *cmdline, size_t len, char **name_out);
+/* vCPU index from a thread comm "CPU 3/KVM": 0 and *vcpu_out, or -EINVAL. */
+int np_linux_vcpu_from_comm(const char *comm, int32_t *vcpu_out);
+
+/* ---- memory per node ------------------------------------------------- */
+
+/* Where a process's memory is, by node os_id. Arrays have nr_node_slots
+ * entries (highest node seen + 1); free with np_linux_mem_fini. */
+typedef struct np_linux_mem {
+    size_t nr_node_slots;
+    uint64_t *bytes_by_node_os_id;       /* resident bytes per node, all mappings */
+    uint64_t *anon_bytes_by_node_os_id;  /* of which in mappings without a file */
+    uint64_t total_bytes;
+    uint64_t huge_bytes;                 /* hugetlbfs pages, all nodes */
+    uint64_t mappings;                   /* mappings looked at */
+    uint64_t pages_queried;              /* query method: page addresses asked */
+    uint64_t pages_absent;               /* query method: not present (-ENOENT)
+                                            or the zero page (-EFAULT) */
+    uint64_t pages_error;                /* query method: other negative status */
+} np_linux_mem;
+
+void np_linux_mem_fini(np_linux_mem *mem);
+
+/* Which mappings of /proc/PID/maps a query or a move walks. */
+typedef enum np_linux_map_filter {
+    /* Private mappings without a file: heap, stack, anonymous mmap (QEMU's
+     * default guest RAM, memory-backend-ram). */
+    NP_LINUX_MAPS_ANON = 0,
+    /* Plus writable file and shared mappings (memfd, /dev/shm, hugetlbfs
+     * guest RAM: memory-backend-memfd/file). */
+    NP_LINUX_MAPS_WRITABLE,
+    /* Every readable mapping, as numa_maps counts (for sensing). */
+    NP_LINUX_MAPS_ALL,
+} np_linux_map_filter;
+
+/* Method 1: parse /proc/PID/numa_maps. -ESRCH when the process is gone. */
+int np_linux_mem_numa_maps(np_linux_ctx *ctx, pid_t pid, np_linux_mem *out);
+/* The numa_maps parser alone (fills out only on success). */
+int np_linux_numa_maps_parse(const char *text, size_t len, const char *origin,
+                             np_linux_mem *out, np_error *err);
+/* Method 2: ask move_pages(2) where each page of the chosen mappings is,
+ * NP_LINUX_QUERY_BATCH_PAGES at a time (live root only). */
+int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
+                       np_linux_mem *out);
+
+/* ---- acting ---------------------------------------------------------- */
+
+/* sched_setaffinity / sched_getaffinity of one thread (live root only). */
+int np_linux_thread_set_affinity(np_linux_ctx *ctx, pid_t tid, const np_bitmap *cpus);
+int np_linux_thread_get_affinity(np_linux_ctx *ctx, pid_t tid, np_bitmap **cpus_out);
+/* Writes cpuset.cpus and/or cpuset.mems (NULL = leave) of a cgroup v2
+ * through the root. Writing cpuset.mems makes the kernel migrate the
+ * tasks' memory before the write returns. */
+int np_linux_cgroup_set_cpuset(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
+                               const np_bitmap *mems);
+/* Whole-process migrate_pages(2) from `from` to `to` nodes: one call that
+ * blocks until done. Use only when asked (see the chunked mover). The
+ * kernel's count of pages it could not move goes to *pages_left_out. */
+int np_linux_migrate_process(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from,
+                             const np_bitmap *to, uint64_t *pages_left_out);
+
+/* ---- chunked, rate-limited migration ---------------------------------- */
+
+typedef uint64_t (*np_linux_now_fn)(void *opaque);
+typedef void (*np_linux_sleep_fn)(void *opaque, uint64_t ns);
+
+typedef struct np_linux_move_opts {
+    np_linux_now_fn now_ns;          /* required: times batches */
+    np_linux_sleep_fn sleep_ns;      /* used by np_linux_mover_run only */
+    void *clock_opaque;
+    uint32_t batch_pages;            /* 0 = NP_LINUX_MOVE_BATCH_PAGES */
+    uint64_t target_batch_ns;        /* 0 = NP_LINUX_MOVE_TARGET_BATCH_NS; halve above */
+    uint64_t budget_bytes_per_s;     /* 0 = no rate limit */
+    uint64_t max_bytes;              /* stop after moving this much; 0 = all */
+    np_linux_map_filter filter;      /* default NP_LINUX_MAPS_ANON */
+    bool move_all;                   /* MPOL_MF_MOVE_ALL: also pages shared with
+                                        other processes (needs CAP_SYS_NICE) */
+} np_linux_move_opts;
+
+typedef struct np_linux_move_stats {
+    uint64_t pages_queried;          /* page addresses whose node was asked */
+    uint64_t pages_absent;           /* not present (never touched, swapped)
+                                        or the zero page */
+    uint64_t pages_on_source;        /* found on a source node: tried to move */
+    uint64_t pages_moved;            /* now on the target node */
+    uint64_t pages_failed;           /* sum of the four below */
+    uint64_t pages_busy;             /* -EBUSY: locked, under IO, pinned */
+    uint64_t pages_nomem;            /* -ENOMEM: target node full */
+    uint64_t pages_fault;            /* -EFAULT / -EACCES (shared, needs move_all) */
+    uint64_t pages_other;            /* other error, or landed on another node */
+    uint64_t bytes_moved;
+    uint64_t batches;                /* move_pages query+move rounds */
+    uint64_t longest_batch_ns;       /* longest single query+move round */
+    uint64_t busy_ns;                /* time spent inside batches */
+    uint32_t batch_pages_now;        /* current (adapted) batch size */
+} np_linux_move_stats;
+
+typedef struct np_linux_mover np_linux_mover;
+
+/* Prepares moving pid's pages that sit on a node of `from` (NULL = any node
+ * but the target) to node `to`: reads /proc/PID/maps once. -ESRCH when the
+ * process is gone, -EINVAL for bad options. */
+int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, unsigned to,
+                          const np_linux_move_opts *opts, np_linux_mover **out);
+void np_linux_mover_destroy(np_linux_mover *mv);
+/* One batch: query up to batch_pages page addresses, move those on a
+ * source node. Returns 0 with *done_out (nothing left, or max_bytes
+ * reached) and *next_at_ns_out (the earliest time the rate budget allows the
+ * next batch; compare with opts.now_ns). -EAGAIN (nothing done) when called
+ * before that time; -ESRCH when the process exited (the mover is then done:
+ * a daemon logs it and carries on); other negative errno on failure. */
+int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out);
+/* Steps and sleeps (opts.sleep_ns) until done. 0, -ESRCH, or an error. */
+int np_linux_mover_run(np_linux_mover *mv);
+const np_linux_move_stats *np_linux_mover_stats(const np_linux_mover *mv);
+
+/* The pacing rule, pure: a batch that started at start_ns and moved `bytes`
+ * lets the next one start at max(prev_next_ns, start_ns) + bytes / budget.
+ * No credit is saved while idle, so there are never bursts. budget 0 = no
+ * limit (returns start_ns). */
+uint64_t np_linux_pace_next_ns(uint64_t budget_bytes_per_s, uint64_t prev_next_ns,
+                               uint64_t start_ns, uint64_t bytes);
+
+/* Convenience: create, run, copy the stats, destroy. */
+int np_linux_move_pages_chunked(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, unsigned to,
+                                const np_linux_move_opts *opts, np_linux_move_stats *stats_out);
+
+/* ---- benchmark (for `numaplace bench`) -------------------------------- */
+
+typedef struct np_linux_bench_sense {
+    unsigned reps;
+    uint64_t numa_maps_ns;        /* median time of one numa_maps read+parse */
+    uint64_t query_ns;            /* median time of one move_pages query walk */
+    uint64_t numa_maps_bytes;     /* resident bytes each method found */
+    uint64_t query_bytes;
+    uint64_t query_pages;         /* page addresses asked per walk */
+} np_linux_bench_sense;
+
+/* Sensing cost per process: `reps` rounds of each method on pid. */
+int np_linux_bench_sense_run(np_linux_ctx *ctx, pid_t pid, unsigned reps, np_linux_now_fn now,
+                             void *clock_opaque, np_linux_bench_sense *out);
+
+typedef struct np_linux_bench_move {
+    uint64_t chunked_bytes;       /* moved from -> to by the chunked mover */
+    uint64_t chunked_ns;
+    uint64_t chunked_longest_batch_ns;
+    uint64_t chunked_batches;
+    uint64_t migrate_bytes;       /* moved back to -> from by migrate_pages */
+    uint64_t migrate_ns;          /* one call: also its longest stall */
+} np_linux_bench_move;
+
+/* Moves pid's anonymous memory from node `from` to `to` with the chunked
+ * mover (no rate limit), then back with one migrate_pages(2); bytes are
+ * counted by move_pages queries before and after each. */
+int np_linux_bench_move_run(np_linux_ctx *ctx, pid_t pid, unsigned from, unsigned to,
+                            np_linux_now_fn now, void *clock_opaque, np_linux_bench_move *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_LINUX_H */

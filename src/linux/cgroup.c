@@ -1,0 +1,227 @@
+/*
+ * linux/cgroup.c - cgroup v2 access: where the unified hierarchy is
+ * mounted, which processes a cgroup holds (cgroup.procs), and writing its
+ * cpuset.cpus / cpuset.mems.
+ *
+ * The mount point comes from the root's proc/self/mounts (first "cgroup2"
+ * line; "/sys/fs/cgroup" on a pure v2 system, "/sys/fs/cgroup/unified" on
+ * a hybrid one), so a fixture tree can put it anywhere. Cgroup paths are
+ * the kernel's ("/machine.slice/x.scope", as /proc/PID/cgroup shows them);
+ * ".." components are refused because the daemon takes paths from its
+ * control socket.
+ *
+ * In cgroup v2, writing cpuset.mems migrates the tasks' memory before the
+ * write returns (there is no memory_migrate switch), and a wider set moves
+ * nothing (numa-guest.md section 6).
+ */
+#include "linux/linux_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/text.h"
+
+#define SUBSYS "linux/cgroup"
+#define NP_LINUX_CGROUP2_DEFAULT "sys/fs/cgroup"
+/* Longest cgroup path accepted (the kernel's PATH_MAX). */
+#define NP_LINUX_CGROUP_PATH_MAX 4096u
+
+/* Undo the octal escapes (\040 for space) of a mounts field in place. */
+static void unescape_octal(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+            r[3] >= '0' && r[3] <= '7') {
+            *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+            r += 4;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
+static int find_cgroup2_mount(np_linux_ctx *ctx, const char **mount_out)
+{
+    static const char *const sources[] = {"proc/self/mounts", "proc/mounts"};
+    char *text = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    if (ctx->cgroup2_mount) {
+        *mount_out = ctx->cgroup2_mount;
+        return 0;
+    }
+    for (size_t i = 0; i < 2 && !ctx->cgroup2_mount; i++) {
+        if (np_linux_read_at(ctx, sources[i], &text, &len) < 0)
+            continue;
+        np_line_scanner sc;
+        const char *line;
+        np_scanner_init(&sc, text, len);
+        while (np_scanner_next(&sc, &line) > 0 && !ctx->cgroup2_mount) {
+            char dev[256], mnt[NP_LINUX_CGROUP_PATH_MAX], type[64];
+            /* "dev mountpoint type options freq passno" */
+            if (sscanf(line, "%255s %4095s %63s", dev, mnt, type) != 3 ||
+                strcmp(type, "cgroup2") != 0)
+                continue;
+            unescape_octal(mnt);
+            const char *rel = mnt;
+            while (*rel == '/')
+                rel++;
+            ctx->cgroup2_mount = strdup(*rel ? rel : ".");
+            if (!ctx->cgroup2_mount)
+                rc = -ENOMEM;
+        }
+        np_scanner_fini(&sc);
+        free(text);
+        text = NULL;
+        if (rc < 0)
+            return rc;
+    }
+    if (!ctx->cgroup2_mount) {
+        ctx->cgroup2_mount = strdup(NP_LINUX_CGROUP2_DEFAULT);
+        if (!ctx->cgroup2_mount)
+            return -ENOMEM;
+    }
+    *mount_out = ctx->cgroup2_mount;
+    return 0;
+}
+
+/* "<mount>/<cgroup>/<file>" relative to the root, after checking the path. */
+static int cgroup_file(np_linux_ctx *ctx, const char *cgroup, const char *file, char *buf,
+                       size_t len)
+{
+    const char *mnt;
+    if (!cgroup || cgroup[0] != '/' || strlen(cgroup) >= NP_LINUX_CGROUP_PATH_MAX)
+        return -EINVAL;
+    for (const char *p = cgroup; *p;) {
+        while (*p == '/')
+            p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return -EINVAL;
+        p += n;
+    }
+    int rc = find_cgroup2_mount(ctx, &mnt);
+    if (rc < 0)
+        return rc;
+    if (cgroup[1] == '\0') /* the root cgroup "/" */
+        return np_linux_path(buf, len, "%s/%s", mnt, file);
+    return np_linux_path(buf, len, "%s%s/%s", mnt, cgroup, file);
+}
+
+int np_linux_cgroup_procs(np_linux_ctx *ctx, const char *cgroup, pid_t **pids_out,
+                          size_t *n_out)
+{
+    char path[NP_LINUX_CGROUP_PATH_MAX + 256], *text = NULL;
+    size_t len = 0, n = 0, cap = 0;
+    pid_t *pids = NULL;
+    np_line_scanner sc;
+    const char *line;
+    int rc, r;
+
+    if (!ctx || !pids_out || !n_out)
+        return -EINVAL;
+    rc = cgroup_file(ctx, cgroup, "cgroup.procs", path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    rc = np_linux_read_at(ctx, path, &text, &len);
+    if (rc < 0)
+        return rc;
+    np_scanner_init(&sc, text, len);
+    while ((r = np_scanner_next(&sc, &line)) > 0) {
+        uint64_t v;
+        if (np_is_blank(line))
+            continue;
+        if (sc.too_long || sc.has_nul || np_parse_u64_full(line, INT32_MAX, &v) < 0 || v == 0) {
+            np_error err = {0};
+            np_error_set(&err, path, sc.lineno, "expected one process id per line");
+            rc = np_linux_parse_failed(ctx, SUBSYS, &err);
+            goto out;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            pid_t *np_ = realloc(pids, ncap * sizeof(*np_));
+            if (!np_) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            pids = np_;
+            cap = ncap;
+        }
+        pids[n++] = (pid_t)v;
+    }
+    if (r < 0) {
+        rc = r;
+        goto out;
+    }
+    /* The kernel lists cgroup.procs unsorted (and may repeat a PID). */
+    for (size_t i = 1; i < n; i++) {
+        pid_t v = pids[i];
+        size_t j = i;
+        while (j > 0 && pids[j - 1] > v) {
+            pids[j] = pids[j - 1];
+            j--;
+        }
+        pids[j] = v;
+    }
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || pids[u - 1] != pids[i])
+            pids[u++] = pids[i];
+    *pids_out = pids;
+    *n_out = u;
+    pids = NULL;
+out:
+    np_scanner_fini(&sc);
+    free(text);
+    free(pids);
+    return rc;
+}
+
+static int write_list(np_linux_ctx *ctx, const char *cgroup, const char *file,
+                      const np_bitmap *map)
+{
+    char path[NP_LINUX_CGROUP_PATH_MAX + 256];
+    char *text = NULL;
+    int rc = cgroup_file(ctx, cgroup, file, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    size_t need = np_bitmap_format(map, NULL, 0);
+    text = malloc(need + 2);
+    if (!text)
+        return -ENOMEM;
+    np_bitmap_format(map, text, need + 1);
+    text[need] = '\n';
+    text[need + 1] = '\0';
+    rc = np_linux_write_at(ctx, path, text);
+    text[need] = '\0';
+    if (rc < 0)
+        np_linux_log(ctx, NP_LOG_WARNING, SUBSYS, "writing \"%s\" to %s: %s", text, path,
+                     np_strerror(rc));
+    else
+        np_linux_log(ctx, NP_LOG_INFO, SUBSYS, "%s%s%s = %s", cgroup, cgroup[1] ? "/" : "", file,
+                     text);
+    free(text);
+    return rc;
+}
+
+int np_linux_cgroup_set_cpuset(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
+                               const np_bitmap *mems)
+{
+    int rc = 0;
+    if (!ctx || !cgroup)
+        return -EINVAL;
+    /* CPUs first: the tasks then run near the memory the mems write is about
+     * to move, instead of faulting on the old node during the move. */
+    if (cpus)
+        rc = write_list(ctx, cgroup, "cpuset.cpus", cpus);
+    if (rc == 0 && mems)
+        rc = write_list(ctx, cgroup, "cpuset.mems", mems);
+    return rc;
+}

@@ -1,0 +1,161 @@
+/*
+ * linux/linux_internal.h - what the files of src/linux share: the context,
+ * the table of system calls (replaceable so unit tests can drive the
+ * chunked mover against a fake multi-node process), file access relative to
+ * the root directory fd, and the /proc/PID/maps parser.
+ */
+#ifndef NP_LINUX_INTERNAL_H
+#define NP_LINUX_INTERNAL_H
+
+#include <numaplace/linux.h>
+
+#include <stdarg.h>
+
+/* Largest /proc or /sys file read in one piece. numa_maps and maps of a
+ * QEMU with many mappings stay far below; the cap protects against a
+ * runaway fixture. */
+#define NP_LINUX_FILE_MAX_BYTES (64u << 20)
+
+/* A run of present pages [start, end), laid out as the kernel's struct
+ * page_region of the PAGEMAP_SCAN ioctl (Linux 6.7+). */
+typedef struct np_linux_region {
+    uint64_t start, end;
+    uint64_t categories;
+} np_linux_region;
+
+/* System calls, returning the raw result (>= 0) or -errno (never -1 with
+ * errno), so a fake needs no errno juggling. Node masks are bitmaps of
+ * `maxnode` bits in unsigned longs, as the kernel takes them. */
+typedef struct np_linux_sys {
+    long (*move_pages)(void *opaque, pid_t pid, unsigned long count, void **pages,
+                       const int *nodes, int *status, int flags);
+    long (*migrate_pages)(void *opaque, pid_t pid, unsigned long maxnode,
+                          const unsigned long *old_nodes, const unsigned long *new_nodes);
+    /* cpus: set of `nbits` bits in unsigned longs */
+    int (*set_affinity)(void *opaque, pid_t tid, size_t nbits, const unsigned long *cpus);
+    int (*get_affinity)(void *opaque, pid_t tid, size_t nbits, unsigned long *cpus);
+    /* PAGEMAP_SCAN on an open /proc/PID/pagemap: the present pages of
+     * [start, end) as up to vec_len regions; *walk_end_out = where the scan
+     * stopped. Returns the region count. NULL = not available. */
+    long (*scan_present)(void *opaque, int pagemap_fd, uint64_t start, uint64_t end,
+                         np_linux_region *vec, size_t vec_len, uint64_t *walk_end_out);
+    void *opaque;
+} np_linux_sys;
+
+struct np_linux_ctx {
+    int root_fd;
+    bool live;              /* root is the real "/" */
+    bool sys_ok;            /* live, or a fake table was installed */
+    np_linux_sys sys;
+    np_log_fn log;
+    void *log_opaque;
+    size_t page_size;
+    char *cgroup2_mount;    /* relative to root, found lazily; NULL = not yet */
+    np_error last_error;
+};
+
+/* Replace the system calls (tests). Also allows them on a fixture root. */
+void np_linux_ctx_set_sys(np_linux_ctx *ctx, const np_linux_sys *sys);
+/* The real ones. */
+extern const np_linux_sys np_linux_sys_real;
+
+void np_linux_log(np_linux_ctx *ctx, np_log_level level, const char *subsys, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Record a parse error in ctx->last_error and log it as a warning. Returns -EINVAL. */
+int np_linux_parse_failed(np_linux_ctx *ctx, const char *subsys, const np_error *err);
+
+/* Read/write a file given relative to the root ("proc/1/maps"; a leading
+ * '/' is ignored). Reads NUL-terminate the buffer. -errno on failure. */
+int np_linux_read_at(np_linux_ctx *ctx, const char *path, char **buf_out, size_t *len_out);
+int np_linux_write_at(np_linux_ctx *ctx, const char *path, const char *text);
+/* Same for /proc/PID/...: a missing process (ENOENT/ESRCH) becomes -ESRCH. */
+int np_linux_read_pid(np_linux_ctx *ctx, pid_t pid, const char *file, char **buf_out,
+                      size_t *len_out);
+/* Read a one-line file and trim trailing blanks/newlines. */
+int np_linux_read_line_at(np_linux_ctx *ctx, const char *path, char *buf, size_t len);
+/* snprintf into buf, -ENAMETOOLONG when it does not fit. */
+int np_linux_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether a process is gone or a zombie (no memory left to act on). */
+bool np_linux_pid_gone(np_linux_ctx *ctx, pid_t pid);
+
+/* ---- /proc/PID/maps ---- */
+
+typedef struct np_linux_map {
+    uint64_t start, end;    /* [start, end) */
+    char perms[5];          /* "rw-p" */
+    uint64_t offset;
+    uint64_t inode;
+    const char *path;       /* points into the parsed line; "" when anonymous */
+} np_linux_map;
+
+/* Parses one maps line (the line buffer must outlive out->path). */
+int np_linux_maps_parse_line(const char *line, np_linux_map *out);
+/* Whether a mapping is walked under a filter. */
+bool np_linux_map_selected(const np_linux_map *m, np_linux_map_filter filter);
+/* Whether a mapping counts as anonymous (no file behind it). */
+bool np_linux_map_is_anon(const np_linux_map *m);
+
+typedef struct np_linux_range {
+    uint64_t start, end;
+    bool anon;
+} np_linux_range;
+
+/* Reads proc/PID/maps and keeps the ranges the filter selects, in address
+ * order. -ESRCH when the process is gone; -EINVAL (last_error set) when a
+ * line is malformed. */
+int np_linux_maps_ranges(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
+                         np_linux_range **ranges_out, size_t *n_out);
+/* The same on text already read (origin names it in errors). */
+int np_linux_maps_ranges_parse(const char *text, size_t len, const char *origin,
+                               np_linux_map_filter filter, np_linux_range **ranges_out,
+                               size_t *n_out, np_error *err);
+
+/* ---- walking a process's pages ---- */
+
+/* Regions asked from PAGEMAP_SCAN per call (256 * 24 bytes = 6 KiB). */
+#define NP_LINUX_SCAN_REGIONS 256u
+
+/* Yields the page addresses of the selected mappings of a process, in
+ * address order: only the present ones when the kernel has PAGEMAP_SCAN
+ * (Linux 6.7+), which skips holes at page-table level, else every page.
+ * Without it, a huge sparse mapping (an address-sanitizer shadow, a large
+ * guest that touched little) costs one query per page of its size. */
+typedef struct np_linux_walk {
+    np_linux_ctx *ctx;
+    pid_t pid;
+    np_linux_range *ranges;
+    size_t nr_ranges;
+    size_t idx;             /* current range */
+    uint64_t addr;          /* next address to yield */
+    int pagemap_fd;         /* -1: no scan */
+    bool scan;              /* PAGEMAP_SCAN works */
+    np_linux_region vec[NP_LINUX_SCAN_REGIONS];
+    size_t vec_n, vec_pos;
+    uint64_t scanned_to;    /* the scan covered the current range below this */
+} np_linux_walk;
+
+/* Reads the maps (-ESRCH when the process is gone) and opens pagemap. */
+int np_linux_walk_init(np_linux_walk *w, np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter);
+void np_linux_walk_fini(np_linux_walk *w);
+/* Up to `want` next addresses into pages[] (anon[i]: from an anonymous
+ * mapping). Returns how many (0 at the end) or -errno. */
+long np_linux_walk_next(np_linux_walk *w, void **pages, unsigned char *anon, size_t want);
+/* Cursor for retrying a batch: save before np_linux_walk_next, restore
+ * after a failed system call. */
+typedef struct np_linux_walk_pos {
+    size_t idx;
+    uint64_t addr;
+} np_linux_walk_pos;
+np_linux_walk_pos np_linux_walk_tell(const np_linux_walk *w);
+void np_linux_walk_seek(np_linux_walk *w, np_linux_walk_pos pos);
+bool np_linux_walk_at_end(np_linux_walk *w);
+
+/* Grow the node arrays of mem to hold node_os_id. */
+int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id);
+
+/* Nodemask helpers for the system calls: a bitmap as unsigned longs of
+ * `nbits` bits (nbits rounded up to a whole long, at least one). */
+int np_linux_mask_from_bitmap(const np_bitmap *map, unsigned long **mask_out, size_t *nbits_out);
+
+#endif
