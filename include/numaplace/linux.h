@@ -170,6 +170,7 @@ int np_linux_threads(np_linux_ctx *ctx, pid_t pid, np_linux_thread **threads_out
 typedef struct np_linux_task_stat {
     pid_t tid;
     char state;
+    uint32_t flags;            /* field 9: PF_* (PF_EXITING 0x4 while dying) */
     uint64_t utime_ticks, stime_ticks;
     int32_t processor;
 } np_linux_task_stat;

@@ -337,6 +337,10 @@ int np_linux_read_line_at(np_linux_ctx *ctx, const char *path, char *buf, size_t
     return 0;
 }
 
+/* The kernel's PF_EXITING (include/linux/sched.h): set at the start of
+ * do_exit(), before the memory is released, and never cleared. */
+#define NP_LINUX_PF_EXITING 0x4u
+
 bool np_linux_pid_gone(np_linux_ctx *ctx, pid_t pid)
 {
     char *text = NULL;
@@ -344,8 +348,10 @@ bool np_linux_pid_gone(np_linux_ctx *ctx, pid_t pid)
     if (np_linux_read_pid(ctx, pid, "stat", &text, &len) < 0)
         return true;
     np_linux_task_stat st;
+    /* A zombie, or a task on its way out: between releasing its memory
+     * and becoming a zombie it still shows R or D. */
     bool gone = np_linux_task_stat_parse(text, len, "stat", &st, NULL) < 0 || st.state == 'Z' ||
-                st.state == 'X' || st.state == 'x';
+                st.state == 'X' || st.state == 'x' || (st.flags & NP_LINUX_PF_EXITING);
     free(text);
     return gone;
 }

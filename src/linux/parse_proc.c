@@ -437,6 +437,10 @@ int np_linux_task_stat_parse(const char *text, size_t len, const char *origin,
             if (tl != 1)
                 return np_error_set(err, origin, 1, "expected a one-letter state after comm");
             st.state = tok[0];
+        } else if (idx == STAT_IDX(9)) {
+            if (token_u64(tok, tl, UINT32_MAX, &v) < 0)
+                return np_error_set(err, origin, 1, "expected task flags in field 9");
+            st.flags = (uint32_t)v;
         } else if (idx == STAT_IDX(14) || idx == STAT_IDX(15)) {
             if (token_u64(tok, tl, UINT64_MAX, &v) < 0)
                 return np_error_set(err, origin, 1, "expected clock ticks in field %u",

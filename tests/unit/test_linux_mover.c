@@ -28,13 +28,13 @@
 #define B_PAGES 256u
 #define BIG_PAGES 16384u
 
-static const char *stat_line(char state)
+static const char *stat_line(char state, unsigned flags)
 {
     static char buf[512];
     snprintf(buf, sizeof(buf),
-             "%d (fake) %c 1 1 1 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "
+             "%d (fake) %c 1 1 1 0 -1 %u 0 0 0 0 5 5 0 0 20 0 1 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "
              "1 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-             PID, state);
+             PID, state, flags);
     return buf;
 }
 
@@ -245,7 +245,7 @@ static np_linux_ctx *setup(bool big)
                  "30000000-30010000 r--p 00000000 fe:01 12   /usr/lib/x.so\n",
                  (unsigned long long)B_BASE, (unsigned long long)(B_BASE + B_PAGES * F.page));
     tree_write(root, "proc/4242/maps", maps);
-    tree_write(root, "proc/4242/stat", stat_line('S'));
+    tree_write(root, "proc/4242/stat", stat_line('S', 0x400100));
     tree_write(root, "proc/4242/pagemap", "");
     if (np_linux_ctx_create(root, NULL, NULL, &ctx) < 0)
         return NULL;
@@ -386,8 +386,18 @@ static void test_zombie_einval_is_esrch(void)
     ASSERT_U64_EQ(np_linux_mover_stats(mv)->pages_queried, 256);
     ASSERT_U64_EQ(np_linux_mover_stats(mv)->pages_moved, 192);
     /* A zombie (no mm): the kernel says EINVAL, we say the process exited. */
-    tree_write(root, "proc/4242/stat", stat_line('Z'));
+    tree_write(root, "proc/4242/stat", stat_line('Z', 0x400104));
     F.einval_at_call = 4;
+    ASSERT_EQ(np_linux_mover_step(mv, &done, &next), -ESRCH);
+    ASSERT_TRUE(done);
+    np_linux_mover_destroy(mv);
+    /* Killed but not yet a zombie: still "R", with PF_EXITING set (the
+     * race the 2-node VM test hit). */
+    mv = NULL;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);
+    tree_write(root, "proc/4242/stat", stat_line('R', 0x400104));
+    F.calls = 0;
+    F.einval_at_call = 1;
     ASSERT_EQ(np_linux_mover_step(mv, &done, &next), -ESRCH);
     ASSERT_TRUE(done);
     np_linux_mover_destroy(mv);

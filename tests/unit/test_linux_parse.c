@@ -275,6 +275,7 @@ static void test_task_stat(void)
     ASSERT_EQ(np_linux_task_stat_parse(text, len, "stat", &st, &err), 0);
     ASSERT_EQ(st.tid, 3107);
     ASSERT_EQ(st.state, 'S');
+    ASSERT_EQ(st.flags, 4194560);
     ASSERT_U64_EQ(st.utime_ticks, 10);
     ASSERT_U64_EQ(st.stime_ticks, 20);
     ASSERT_EQ(st.processor, 0);
@@ -286,6 +287,7 @@ static void test_task_stat(void)
     ASSERT_EQ(np_linux_task_stat_parse(text, len, "stat", &st, &err), 0);
     ASSERT_EQ(st.tid, 16190);
     ASSERT_EQ(st.processor, 1);
+    ASSERT_EQ(st.flags, 138412224); /* the real capture's PF_* bits */
     free(text);
 
     const char *cut = "42 (x) R 1 1 1 0 -1 0 0 0 0 0 7 8 0 0 20 0 1\n";
