@@ -516,6 +516,8 @@ static void test_bad_arguments(void)
     ASSERT_EQ(np_linux_mover_create(ctx, 0, NULL, 1, &o, &mv), -EINVAL);
     o.now_ns = NULL;
     ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), -EINVAL);
+    o = opts_batch(UINT32_MAX);
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), -EINVAL);
     o = opts_batch(256);
     o.sleep_ns = NULL;
     ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);

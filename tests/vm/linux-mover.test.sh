@@ -14,7 +14,9 @@
 #   4. kill a third workload while a slow (4 MiB/s) move is under way: the
 #      mover stops with -ESRCH (exit 3), not an error or a hang;
 #   5. set a thread's affinity and read it back;
-#   6. run the benchmark (chunked vs migrate_pages, numa_maps vs query).
+#   6. run the benchmark (chunked vs migrate_pages, numa_maps vs query);
+#   7. put a fourth workload in a cgroup v2, list it from cgroup.procs, write
+#      cpuset.cpus/mems = 1 through the layer: the kernel moves its pages.
 # The workloads report the longest 1 MiB slice of their write loop, the stall
 # each migration path caused (the tools run on CPU 0, the workload on CPU 1,
 # so they do not take turns on one CPU); those and the benchmark numbers are
@@ -89,6 +91,15 @@ start /tmp/w4.log; W4=$!; ready /tmp/w4.log
 echo "@@bench-sense"; numactl -C 0 np-linux-tool bench-sense $W4 5
 echo "@@bench-move"; numactl -C 0 np-linux-tool bench-move $W4 0 1
 kill -TERM $W4; wait $W4
+grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+echo +cpuset > /sys/fs/cgroup/cgroup.subtree_control; mkdir -p /sys/fs/cgroup/t
+start /tmp/w5.log; W5=$!; ready /tmp/w5.log
+echo $W5 > /sys/fs/cgroup/t/cgroup.procs
+echo "@@cgroup-procs"; np-linux-tool cgroup-procs /t; echo "want=$W5"
+echo "@@cpuset"; np-linux-tool cpuset /t 1 1; grep -E "^(Cpus|Mems)_allowed_list" /proc/$W5/status
+sleep 1; kill -TERM $W5; wait $W5
+echo "@@w5"; tail -2 /tmp/w5.log
+echo "@@ksm"; np-linux-tool ksm
 echo "@@nodes"; np-linux-tool nodes
 echo "@@end"'
 
@@ -179,6 +190,18 @@ vm_check "bench-sense: both methods saw >= 64 MiB" \
 vm_check "bench-move: chunked moved >= 64 MiB there, migrate_pages >= 64 MiB back" \
     all "$(num "$(field "$bm" chunked_bytes)") -ge $bytes" "$(num "$(field "$bm" migrate_bytes)") -ge $bytes"
 vm_check "nodes: 2 nodes listed" [ "$(section nodes | grep -c '^node=')" = 2 ]
+
+cgp=$(section cgroup-procs)
+vm_check "cgroup.procs of /t lists the workload" \
+    vm_has_line "$cgp" "pid=$(printf '%s\n' "$cgp" | sed -n 's/^want=//p')"
+cs=$(section cpuset)
+vm_check "cpuset.cpus/mems of /t written through the layer" vm_has_line "$cs" "rc=0 elapsed_ms=$(field "$cs" elapsed_ms)"
+vm_check "the kernel applied them: Cpus_allowed_list 1, Mems_allowed_list 1" \
+    all "$(printf '%s\n' "$cs" | grep -c -E '^(Cpus|Mems)_allowed_list:[[:space:]]*1$') = 2"
+w5=$(section w5 | grep '^FINAL')
+vm_check "writing cpuset.mems migrated the workload's pages to node 1 ($w5)" \
+    all "$(num "$(field "$w5" N0)") = 0" "$(num "$(field "$w5" N1)") = $pages"
+vm_check "ksm readable (present or not)" [ -n "$(field "$(section ksm)" present)" ]
 
 echo "stalls seen by the workload (max_slice_us): chunked $(field "$w1" max_slice_us), migrate_pages $(field "$w2" max_slice_us)"
 echo "benchmark: $bs"

@@ -11,6 +11,8 @@
  *   np-linux-tool migrate PID FROM TO
  *   np-linux-tool affinity TID [CPULIST]
  *   np-linux-tool ksm
+ *   np-linux-tool cgroup-procs CGROUP
+ *   np-linux-tool cpuset CGROUP CPULIST|- MEMLIST|-
  *   np-linux-tool bench-sense PID REPS
  *   np-linux-tool bench-move PID FROM TO
  *
@@ -225,6 +227,42 @@ static int cmd_affinity(np_linux_ctx *ctx, pid_t tid, const char *list)
     return rc;
 }
 
+static int cmd_cgroup_procs(np_linux_ctx *ctx, const char *cgroup)
+{
+    pid_t *pids = NULL;
+    size_t n = 0;
+    int rc = np_linux_cgroup_procs(ctx, cgroup, &pids, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        printf("pid=%d\n", (int)pids[i]);
+    free(pids);
+    return rc;
+}
+
+static int cmd_cpuset(np_linux_ctx *ctx, const char *cgroup, const char *cpus_s,
+                      const char *mems_s)
+{
+    np_bitmap *cpus = NULL, *mems = NULL;
+    int rc = 0;
+    if (strcmp(cpus_s, "-") != 0) {
+        rc = np_bitmap_create(&cpus);
+        if (rc == 0 && np_bitmap_parse(cpus, cpus_s) < 0)
+            rc = -EINVAL;
+    }
+    if (rc == 0 && strcmp(mems_s, "-") != 0) {
+        rc = np_bitmap_create(&mems);
+        if (rc == 0 && np_bitmap_parse(mems, mems_s) < 0)
+            rc = -EINVAL;
+    }
+    uint64_t t0 = np_linux_clock_now_ns(NULL);
+    if (rc == 0)
+        rc = np_linux_cgroup_set_cpuset(ctx, cgroup, cpus, mems);
+    printf("rc=%d elapsed_ms=%llu\n", rc,
+           (unsigned long long)((np_linux_clock_now_ns(NULL) - t0) / 1000000));
+    np_bitmap_destroy(cpus);
+    np_bitmap_destroy(mems);
+    return rc;
+}
+
 static int cmd_ksm(np_linux_ctx *ctx)
 {
     np_linux_ksm k;
@@ -274,7 +312,7 @@ int main(int argc, char **argv)
 
     if (argc < 2) {
         fprintf(stderr, "usage: np-linux-tool nodes|guests|threads|sense|move|migrate|affinity|"
-                        "ksm|bench-sense|bench-move ...\n");
+                        "ksm|cgroup-procs|cpuset|bench-sense|bench-move ...\n");
         return 2;
     }
     rc = np_linux_ctx_create(root ? root : "/", log_stderr, NULL, &ctx);
@@ -299,6 +337,10 @@ int main(int argc, char **argv)
         rc = cmd_affinity(ctx, (pid_t)num(a[0]), n == 2 ? a[1] : NULL);
     else if (strcmp(cmd, "ksm") == 0)
         rc = cmd_ksm(ctx);
+    else if (strcmp(cmd, "cgroup-procs") == 0 && n == 1)
+        rc = cmd_cgroup_procs(ctx, a[0]);
+    else if (strcmp(cmd, "cpuset") == 0 && n == 3)
+        rc = cmd_cpuset(ctx, a[0], a[1], a[2]);
     else if (strcmp(cmd, "bench-sense") == 0 && n == 2)
         rc = cmd_bench_sense(ctx, (pid_t)num(a[0]), (unsigned)num(a[1]));
     else if (strcmp(cmd, "bench-move") == 0 && n == 3)
