@@ -58,9 +58,11 @@ typedef struct np_balance_actions np_balance_actions;
  * chunks of ~20 ms so the guest never stalls long; at a few GB/s of copy
  * speed 20 ms is ~64 MiB. */
 #define NP_BALANCE_MIGRATE_CHUNK_BYTES (UINT64_C(64) << 20)
-/* A round's decision stays short: at most this many actions (a move is
- * three: soft affinity, node affinity, a first chunk). */
-#define NP_BALANCE_MAX_ACTIONS 32u
+/* A round's list stays short: at most this many actions. A move is two
+ * (soft affinity, node affinity) and moves stop when fewer than two are
+ * left; migration chunks take the rest. A full default budget is 40
+ * chunks (2.56 GB / 64 MiB), so 64 leaves room for a dozen moves. */
+#define NP_BALANCE_MAX_ACTIONS 64u
 
 typedef struct np_balance_config {
     uint64_t period_ns;          /* how often np_balance runs; sizes a round's budget */
