@@ -127,6 +127,32 @@ static void test_bad_documents(void)
     expect_bad("{\"version\": 1, \"version\": 1}", 1, "expected JSON");
 }
 
+/* The malformed corpus the fuzz replayer also runs: every file refused
+ * with a message, none half-loaded. */
+static void test_malformed_fixtures(void)
+{
+    static const char *const names[] = {
+        "balance-state-duplicate-guest.json", "balance-state-home-range.json",
+        "balance-state-no-version.json",      "balance-state-float.json",
+        "balance-state-trailing-comma.json",  "balance-state-nul-name.json",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[512], buf[4096];
+        snprintf(path, sizeof(path), "%s/malformed/%s", NP_FIXTURES_DIR, names[i]);
+        FILE *f = fopen(path, "rb");
+        ASSERT_TRUE(f != NULL);
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        np_balance_state *bs = NULL;
+        np_error err = {0};
+        ASSERT_EQ(np_balance_state_load(buf, n, names[i], &bs, &err), -EINVAL);
+        ASSERT_TRUE(bs == NULL);
+        ASSERT_TRUE(err.msg[0] != '\0' && err.line >= 1);
+    }
+}
+
 static const np_guest_spec *find_spec(void *opaque, const char *name)
 {
     np_guest_spec *s = opaque;
@@ -179,6 +205,7 @@ int main(void)
     NP_RUN(test_round_trip);
     NP_RUN(test_reloaded_state_keeps_hold_off);
     NP_RUN(test_bad_documents);
+    NP_RUN(test_malformed_fixtures);
     NP_RUN(test_restate);
     return np_test_summary();
 }
