@@ -51,6 +51,12 @@ typedef struct np_balance_actions np_balance_actions;
  * settle: 60 s is 30 periods, and covers moving a 64 GiB guest at the
  * default budget (about 54 s) before it can be moved again. */
 #define NP_BALANCE_HOLD_OFF_NS UINT64_C(60000000000)
+/* Locality must stay below target this many rounds in a row before the
+ * balancer acts on it: where a vCPU last ran is one sample, and a vCPU
+ * that stole an idle CPU for a moment is not a reason to move 8 GiB. The
+ * kernel's NUMA balancing filters the same way (a page migrates only on a
+ * repeated task-node relationship, commit e42c8ff2999d). 3 rounds = 6 s. */
+#define NP_BALANCE_CONFIRM_ROUNDS 3u
 /* The kernel's historic NUMA-migration cap: 128 MB per 100 ms per node,
  * "1280M per second" (mm/migrate.c numamigrate_update_ratelimit). */
 #define NP_BALANCE_MIGRATE_BUDGET_BPS UINT64_C(1280000000)
@@ -72,6 +78,7 @@ typedef struct np_balance_config {
     uint64_t migrate_budget_bps; /* memory migration, bytes per second, host-wide */
     uint64_t migrate_chunk_bytes; /* largest single migration action */
     size_t max_actions;          /* per round */
+    uint32_t confirm_rounds;     /* rounds of low locality before acting (>= 1) */
 } np_balance_config;
 
 void np_balance_config_init(np_balance_config *cfg);
@@ -86,6 +93,7 @@ typedef struct np_balance_guest_info {
     int32_t home_node_os_id;  /* node it was moved to, -1 when none */
     uint64_t pending_bytes;   /* memory still off its home at the last round */
     uint32_t moves;           /* moves since the state was created */
+    uint32_t low_rounds;      /* consecutive rounds with locality below target */
 } np_balance_guest_info;
 
 int np_balance_state_create(np_balance_state **out);
@@ -96,7 +104,7 @@ int np_balance_state_guest(const np_balance_state *state, const char *name,
                            np_balance_guest_info *out);
 /* The state as a JSON document (malloc'd, NUL-terminated; free() it):
  *   {"version":1,"last_round_ns":N,"guests":[{"name":"web","last_move_ns":N,
- *    "home":0,"pending_bytes":N,"moves":1}, ...]}
+ *    "home":0,"pending_bytes":N,"moves":1,"low_rounds":0}, ...]}
  * last_move_ns is omitted for a guest never moved, last_round_ns before a
  * first round. */
 int np_balance_state_save(const np_balance_state *state, char **json_out);
@@ -138,7 +146,8 @@ const char *np_balance_action_kind_name(np_balance_action_kind kind);
 
 /* One round. Guests left alone: no_autoplace (opt-out), affinity HARD, or a
  * vCPU whose hard mask is narrower than the host (pinned by someone);
- * affinity NONE guests get memory moves only. The state is updated as if
+ * affinity NONE guests get memory moves only. Guests whose affinity spans
+ * several nodes (placed wide on purpose) are not re-homed. The state is updated as if
  * the actions were applied (moves recorded, guests gone dropped); what the
  * host really did shows in the next snapshot. -EINVAL for bad arguments. */
 int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns,

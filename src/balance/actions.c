@@ -21,6 +21,7 @@ void np_balance_config_init(np_balance_config *cfg)
     cfg->migrate_budget_bps = NP_BALANCE_MIGRATE_BUDGET_BPS;
     cfg->migrate_chunk_bytes = NP_BALANCE_MIGRATE_CHUNK_BYTES;
     cfg->max_actions = NP_BALANCE_MAX_ACTIONS;
+    cfg->confirm_rounds = NP_BALANCE_CONFIRM_ROUNDS;
 }
 
 int np_balance_actions_create(np_balance_actions **out)

@@ -41,6 +41,7 @@ typedef struct gview {
     np_balance_entry *entry;
     bool managed;     /* may be touched at all */
     bool memory_only; /* affinity NONE: memory moves, no vCPU affinity */
+    bool wide;        /* its affinity spans several nodes: placed wide */
     double demand;    /* sum of its vCPUs' demand */
     size_t pref_node; /* where its affinity sends it (NONE: unknown) */
     double pref_demand; /* demand attributed to pref_node */
@@ -132,15 +133,28 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
             placed = spread_mask(c, soft, d, c->scratch_pref);
         if (!placed && hard)
             placed = spread_mask(c, hard, d, c->scratch_pref);
+        /* Where it runs: its soft affinity when it has one (the scheduler
+         * keeps it there while it can; where it last ran is one sample, and
+         * a vCPU that woke on an idle remote CPU for a moment would look
+         * remote), else the CPU it last ran on (a vCPU free to run
+         * anywhere: the only evidence), else its hard mask. */
         size_t k = cpu_node(c, np_host_state_vcpu_cpu(st, gi, i));
-        if (k != NONE) {
+        bool ran = false;
+        if (soft && (!hard || np_bitmap_intersects(soft, hard)))
+            ran = spread_mask(c, soft, w, c->scratch_run);
+        if (!ran && k != NONE) {
             c->scratch_run[k] += w;
-        } else if (soft && (!hard || np_bitmap_intersects(soft, hard))) {
-            spread_mask(c, soft, w, c->scratch_run);
+            ran = true;
         }
+        if (!ran && hard)
+            spread_mask(c, hard, w, c->scratch_run);
     }
     for (size_t k = 0; k < c->nn; k++)
         run_sum += c->scratch_run[k];
+    size_t pref_nodes = 0;
+    for (size_t k = 0; k < c->nn; k++)
+        pref_nodes += c->scratch_pref[k] > 0;
+    v->wide = pref_nodes > 1;
     v->run_node = argmax_d(c->scratch_run, c->nn);
     v->pref_node = argmax_d(c->scratch_pref, c->nn);
     if (v->pref_node == NONE)
@@ -262,6 +276,7 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
     in->home_node_os_id = (int32_t)node->os_id;
     in->pending_bytes = off;
     in->moves++;
+    in->low_rounds = 0;
     return 0;
 }
 
@@ -279,7 +294,8 @@ static int fix_locality(round_ctx *c, gview *v)
     const np_balance_config *cfg = c->cfg;
     char why[NP_BALANCE_REASON_MAX];
 
-    if (v->locality >= cfg->locality_target || v->mem_node == NONE || v->run_node == NONE)
+    if (v->locality >= cfg->locality_target || v->mem_node == NONE || v->run_node == NONE ||
+        v->entry->info.low_rounds < cfg->confirm_rounds)
         return 0;
     size_t m = v->mem_node, t = v->run_node;
     double mem_share = (double)np_host_state_guest_mem_bytes(c->st, v->gidx, m) /
@@ -349,7 +365,7 @@ static int fix_load_once(round_ctx *c)
     const np_node_load *ls = &c->loads[src];
     for (size_t i = 0; i < c->ng; i++) {
         gview *v = &c->g[i];
-        if (!v->managed || v->memory_only || v->pref_node != src || held_off(c, v) ||
+        if (!v->managed || v->memory_only || v->wide || v->pref_node != src || held_off(c, v) ||
             v->demand <= 0)
             continue;
         /* Candidates: nodes holding some of its memory, and the least
@@ -459,7 +475,10 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             sent += n;
             budget_bytes -= n;
         }
-        ent->info.pending_bytes = off - sent;
+        /* What the snapshot still shows off home, not what this round
+         * asked for: a backend may move less (rate limit, full node), and
+         * the guest stays held off until its memory has arrived. */
+        ent->info.pending_bytes = off;
     }
     return 0;
 }
@@ -480,7 +499,7 @@ static bool config_ok(const np_balance_config *cfg)
 {
     return cfg->period_ns && cfg->imbalance_threshold >= 0 && cfg->imbalance_threshold < 1 &&
            cfg->locality_target >= 0 && cfg->locality_target <= 1 && cfg->migrate_chunk_bytes &&
-           cfg->max_actions;
+           cfg->max_actions && cfg->confirm_rounds;
 }
 
 int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns,
@@ -519,10 +538,18 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
     if (rc)
         goto out;
 
+    /* Rounds in a row each guest's locality has been low. */
+    for (size_t i = 0; i < c.ng; i++) {
+        np_balance_guest_info *in = &c.g[i].entry->info;
+        if (c.g[i].locality >= cfg->locality_target)
+            in->low_rounds = 0;
+        else if (in->low_rounds < UINT32_MAX)
+            in->low_rounds++;
+    }
     /* 1: locality, guests in snapshot order. A move takes up to two
      * actions; keep the room. */
     for (size_t i = 0; i < c.ng && !rc && room_for_actions(&c) >= 2; i++)
-        if (c.g[i].managed && !held_off(&c, &c.g[i]))
+        if (c.g[i].managed && !c.g[i].wide && !held_off(&c, &c.g[i]))
             rc = fix_locality(&c, &c.g[i]);
     /* 2: load, one move at a time until no move gains enough. Each guest
      * moves at most once (it is then held off), so this ends. */

@@ -145,7 +145,8 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
              json_object_set_new(g, "last_move_ns", json_integer((json_int_t)e->info.last_move_ns))) ||
             json_object_set_new(g, "home", json_integer(e->info.home_node_os_id)) ||
             json_object_set_new(g, "pending_bytes", json_integer((json_int_t)e->info.pending_bytes)) ||
-            json_object_set_new(g, "moves", json_integer(e->info.moves)))
+            json_object_set_new(g, "moves", json_integer(e->info.moves)) ||
+            json_object_set_new(g, "low_rounds", json_integer(e->info.low_rounds)))
             goto out;
     }
     if (json_object_set(root, "guests", guests))
@@ -236,9 +237,13 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
             if ((rc = get_int(c, v, key, 0, UINT32_MAX, &x)))
                 return rc;
             tmp.info.moves = (uint32_t)x;
+        } else if (!strcmp(key, "low_rounds")) {
+            if ((rc = get_int(c, v, key, 0, UINT32_MAX, &x)))
+                return rc;
+            tmp.info.low_rounds = (uint32_t)x;
         } else {
             return fail(c, key, "unknown key (expected name, last_move_ns, home, pending_bytes, "
-                                "moves)");
+                                "moves, low_rounds)");
         }
     }
     c->depth = 2;
