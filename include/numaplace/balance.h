@@ -71,14 +71,14 @@ typedef struct np_balance_actions np_balance_actions;
 #define NP_BALANCE_MAX_ACTIONS 64u
 
 typedef struct np_balance_config {
-    uint64_t period_ns;          /* how often np_balance runs; sizes a round's budget */
-    double imbalance_threshold;  /* 0..1: least CPU-load gain worth a move */
-    double locality_target;      /* 0..1: local share a guest should reach */
-    uint64_t hold_off_ns;        /* least time between two moves of a guest */
-    uint64_t migrate_budget_bps; /* memory migration, bytes per second, host-wide */
+    uint64_t period_ns;           /* how often np_balance runs; sizes a round's budget */
+    double imbalance_threshold;   /* 0..1: least CPU-load gain worth a move */
+    double locality_target;       /* 0..1: local share a guest should reach */
+    uint64_t hold_off_ns;         /* least time between two moves of a guest */
+    uint64_t migrate_budget_bps;  /* memory migration, bytes per second, host-wide */
     uint64_t migrate_chunk_bytes; /* largest single migration action */
-    size_t max_actions;          /* per round */
-    uint32_t confirm_rounds;     /* rounds of low locality before acting (>= 1) */
+    size_t max_actions;           /* per round */
+    uint32_t confirm_rounds;      /* rounds of low locality before acting (>= 1) */
 } np_balance_config;
 
 void np_balance_config_init(np_balance_config *cfg);
@@ -89,11 +89,11 @@ void np_balance_config_init(np_balance_config *cfg);
 
 /* What the state remembers of one guest. */
 typedef struct np_balance_guest_info {
-    uint64_t last_move_ns;    /* NP_BALANCE_NEVER when never moved */
-    int32_t home_node_os_id;  /* node it was moved to, -1 when none */
-    uint64_t pending_bytes;   /* memory still off its home at the last round */
-    uint32_t moves;           /* moves since the state was created */
-    uint32_t low_rounds;      /* consecutive rounds with locality below target */
+    uint64_t last_move_ns;   /* NP_BALANCE_NEVER when never moved */
+    int32_t home_node_os_id; /* node it was moved to, -1 when none */
+    uint64_t pending_bytes;  /* memory still off its home at the last round */
+    uint32_t moves;          /* moves since the state was created */
+    uint32_t low_rounds;     /* consecutive rounds with locality below target */
 } np_balance_guest_info;
 
 int np_balance_state_create(np_balance_state **out);
@@ -110,8 +110,8 @@ int np_balance_state_guest(const np_balance_state *state, const char *name,
 int np_balance_state_save(const np_balance_state *state, char **json_out);
 /* Reads what np_balance_state_save wrote. Bad input: -EINVAL, err filled
  * (origin, line, what was expected), no state. */
-int np_balance_state_load(const char *text, size_t len, const char *origin,
-                          np_balance_state **out, np_error *err);
+int np_balance_state_load(const char *text, size_t len, const char *origin, np_balance_state **out,
+                          np_error *err);
 
 /* ---- actions ------------------------------------------------------------------- */
 
@@ -126,13 +126,13 @@ typedef enum np_balance_action_kind {
 
 typedef struct np_balance_action {
     np_balance_action_kind kind;
-    size_t gidx;                 /* guest index in the snapshot */
+    size_t gidx; /* guest index in the snapshot */
     char guest[NP_GUEST_NAME_MAX];
-    uint32_t vcpu;               /* SET_SOFT_AFFINITY: one vCPU or NP_BALANCE_ALL_VCPUS */
-    const np_bitmap *cpus;       /* SET_SOFT_AFFINITY: CPU os_ids */
-    const np_bitmap *nodes;      /* SET_NODE_AFFINITY: node os_ids */
+    uint32_t vcpu;                     /* SET_SOFT_AFFINITY: one vCPU or NP_BALANCE_ALL_VCPUS */
+    const np_bitmap *cpus;             /* SET_SOFT_AFFINITY: CPU os_ids */
+    const np_bitmap *nodes;            /* SET_NODE_AFFINITY: node os_ids */
     size_t from_node_idx, to_node_idx; /* MIGRATE_MEMORY */
-    uint64_t bytes;              /* MIGRATE_MEMORY */
+    uint64_t bytes;                    /* MIGRATE_MEMORY */
     char reason[NP_BALANCE_REASON_MAX];
 } np_balance_action;
 

@@ -88,12 +88,9 @@ void np_balance_actions_destroy(np_balance_actions *acts)
 const char *np_balance_action_kind_name(np_balance_action_kind kind)
 {
     switch (kind) {
-    case NP_BALANCE_SET_SOFT_AFFINITY:
-        return "set-soft-affinity";
-    case NP_BALANCE_SET_NODE_AFFINITY:
-        return "set-node-affinity";
-    case NP_BALANCE_MIGRATE_MEMORY:
-        return "migrate-memory";
+    case NP_BALANCE_SET_SOFT_AFFINITY: return "set-soft-affinity";
+    case NP_BALANCE_SET_NODE_AFFINITY: return "set-node-affinity";
+    case NP_BALANCE_MIGRATE_MEMORY: return "migrate-memory";
     }
     return "unknown";
 }

@@ -39,16 +39,16 @@ typedef struct gview {
     size_t gidx;
     const np_guest_spec *spec;
     np_balance_entry *entry;
-    bool managed;     /* may be touched at all */
-    bool memory_only; /* affinity NONE: memory moves, no vCPU affinity */
-    bool wide;        /* its affinity spans several nodes: placed wide */
-    double demand;    /* sum of its vCPUs' demand */
-    size_t pref_node; /* where its affinity sends it (NONE: unknown) */
+    bool managed;       /* may be touched at all */
+    bool memory_only;   /* affinity NONE: memory moves, no vCPU affinity */
+    bool wide;          /* its affinity spans several nodes: placed wide */
+    double demand;      /* sum of its vCPUs' demand */
+    size_t pref_node;   /* where its affinity sends it (NONE: unknown) */
     double pref_demand; /* demand attributed to pref_node */
-    size_t run_node;  /* where its vCPUs ran most */
-    size_t mem_node;  /* where most of its memory is */
+    size_t run_node;    /* where its vCPUs ran most */
+    size_t mem_node;    /* where most of its memory is */
     uint64_t mem_total;
-    double locality;  /* expected local share of accesses */
+    double locality;   /* expected local share of accesses */
     double run_on_mem; /* weight share running on mem_node */
 } gview;
 
@@ -268,9 +268,8 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
         v->pref_node = to;
         v->pref_demand = v->demand;
     }
-    c->loads[to].mem_available_bytes -= off <= c->loads[to].mem_available_bytes
-                                            ? off
-                                            : c->loads[to].mem_available_bytes;
+    c->loads[to].mem_available_bytes -=
+        off <= c->loads[to].mem_available_bytes ? off : c->loads[to].mem_available_bytes;
     np_balance_guest_info *in = &v->entry->info;
     in->last_move_ns = c->now_ns;
     in->home_node_os_id = (int32_t)node->os_id;
@@ -298,8 +297,8 @@ static int fix_locality(round_ctx *c, gview *v)
         v->entry->info.low_rounds < cfg->confirm_rounds)
         return 0;
     size_t m = v->mem_node, t = v->run_node;
-    double mem_share = (double)np_host_state_guest_mem_bytes(c->st, v->gidx, m) /
-                       (double)v->mem_total;
+    double mem_share =
+        (double)np_host_state_guest_mem_bytes(c->st, v->gidx, m) / (double)v->mem_total;
 
     /* Cheap fix: vCPUs to the memory. Only when that changes something
      * (their preference is not already there) and gains enough. */
@@ -400,7 +399,8 @@ static int fix_load_once(round_ctx *c)
     if (!best)
         return 0;
     char why[NP_BALANCE_REASON_MAX];
-    snprintf(why, sizeof(why), "node %u CPU demand %.2f > capacity %.2f by over %.0f%%: "
+    snprintf(why, sizeof(why),
+             "node %u CPU demand %.2f > capacity %.2f by over %.0f%%: "
              "re-home on node %u",
              np_topology_node(c->topo, src)->os_id, ls->cpu_demand, ls->cpu_capacity, thr * 100,
              np_topology_node(c->topo, best_dst)->os_id);
@@ -466,9 +466,8 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             a.from_node_idx = from;
             a.to_node_idx = home;
             a.bytes = n;
-            snprintf(a.reason, sizeof(a.reason),
-                     "home is node %d: %llu bytes still elsewhere", ent->info.home_node_os_id,
-                     (unsigned long long)(off - sent));
+            snprintf(a.reason, sizeof(a.reason), "home is node %d: %llu bytes still elsewhere",
+                     ent->info.home_node_os_id, (unsigned long long)(off - sent));
             int rc = np_balance_actions_push(c->acts, &a, NULL);
             if (rc)
                 return rc;

@@ -15,7 +15,7 @@ typedef struct np_balance_entry {
 } np_balance_entry;
 
 struct np_balance_state {
-    uint64_t last_round_ns; /* NP_BALANCE_NEVER before the first round */
+    uint64_t last_round_ns;    /* NP_BALANCE_NEVER before the first round */
     np_balance_entry *entries; /* sorted by name */
     size_t nr, cap;
 };

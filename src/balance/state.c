@@ -142,9 +142,11 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
             goto out;
         if (json_object_set_new(g, "name", json_string(e->name)) ||
             (e->info.last_move_ns != NP_BALANCE_NEVER &&
-             json_object_set_new(g, "last_move_ns", json_integer((json_int_t)e->info.last_move_ns))) ||
+             json_object_set_new(g, "last_move_ns",
+                                 json_integer((json_int_t)e->info.last_move_ns))) ||
             json_object_set_new(g, "home", json_integer(e->info.home_node_os_id)) ||
-            json_object_set_new(g, "pending_bytes", json_integer((json_int_t)e->info.pending_bytes)) ||
+            json_object_set_new(g, "pending_bytes",
+                                json_integer((json_int_t)e->info.pending_bytes)) ||
             json_object_set_new(g, "moves", json_integer(e->info.moves)) ||
             json_object_set_new(g, "low_rounds", json_integer(e->info.low_rounds)))
             goto out;
@@ -210,7 +212,8 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
     tmp.info.last_move_ns = NP_BALANCE_NEVER;
     tmp.info.home_node_os_id = -1;
     c->depth = 3;
-    json_object_foreach((json_t *)g, key, v) {
+    json_object_foreach((json_t *)g, key, v)
+    {
         c->path[2].key = key;
         if (!strcmp(key, "name")) {
             const char *name = json_string_value(v);
@@ -242,8 +245,9 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
                 return rc;
             tmp.info.low_rounds = (uint32_t)x;
         } else {
-            return fail(c, key, "unknown key (expected name, last_move_ns, home, pending_bytes, "
-                                "moves, low_rounds)");
+            return fail(c, key,
+                        "unknown key (expected name, last_move_ns, home, pending_bytes, "
+                        "moves, low_rounds)");
         }
     }
     c->depth = 2;
@@ -260,8 +264,8 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
     return 0;
 }
 
-int np_balance_state_load(const char *text, size_t len, const char *origin,
-                          np_balance_state **out, np_error *err)
+int np_balance_state_load(const char *text, size_t len, const char *origin, np_balance_state **out,
+                          np_error *err)
 {
     np_balance_state *s = NULL;
     json_t *root = NULL;
@@ -292,7 +296,8 @@ int np_balance_state_load(const char *text, size_t len, const char *origin,
     rc = np_balance_state_create(&s);
     if (rc)
         goto out;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         json_int_t x;
         c.path[0].key = key;
         c.depth = 1;

@@ -154,8 +154,8 @@ static int apply(np_sim_balance_policy *p, np_backend *be, const np_host_state *
     case NP_BALANCE_SET_SOFT_AFFINITY:
         for (uint32_t v = 0; v < spec->vcpus && !rc; v++)
             if (a->vcpu == NP_BALANCE_ALL_VCPUS || a->vcpu == v)
-                rc = np_backend_set_vcpu_affinity(be, id, v, np_host_state_vcpu_hard(st, a->gidx, v),
-                                                  a->cpus);
+                rc = np_backend_set_vcpu_affinity(be, id, v,
+                                                  np_host_state_vcpu_hard(st, a->gidx, v), a->cpus);
         break;
     case NP_BALANCE_SET_NODE_AFFINITY:
         rc = np_backend_set_guest_node_affinity(be, id, a->nodes);
