@@ -431,6 +431,16 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
         }
         uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, gi, home);
         uint64_t sent = 0;
+        /* Room at home: a guest moved this round reserved it in rehome();
+         * an older move takes what is still available. A home that has
+         * filled up (other guests, ballooning) ends the migration: the
+         * guest is no longer held off and may be moved elsewhere. */
+        bool moved_now = ent->info.last_move_ns == c->now_ns;
+        uint64_t *avail = &c->loads[home].mem_available_bytes;
+        if (!moved_now && off && !*avail) {
+            ent->info.pending_bytes = 0;
+            continue;
+        }
         /* From the node holding most, as numad does; ties: lowest index. */
         while (off > sent && budget_bytes && room_for_actions(c)) {
             size_t from = NONE;
@@ -458,6 +468,10 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
                 n = c->cfg->migrate_chunk_bytes;
             if (n > budget_bytes)
                 n = budget_bytes;
+            if (!moved_now && n > *avail)
+                n = *avail;
+            if (!n)
+                break;
             np_balance_action a;
             memset(&a, 0, sizeof(a));
             a.kind = NP_BALANCE_MIGRATE_MEMORY;
@@ -473,6 +487,8 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
                 return rc;
             sent += n;
             budget_bytes -= n;
+            if (!moved_now)
+                *avail -= n;
         }
         /* What the snapshot still shows off home, not what this round
          * asked for: a backend may move less (rate limit, full node), and

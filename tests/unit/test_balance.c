@@ -116,6 +116,48 @@ static void test_memory_follows_vcpus_when_memory_node_is_full(void)
     np_host_state_destroy(st);
 }
 
+/* A home that filled up since the move ends the migration: no chunk,
+ * nothing pending, so the guest is not held off for ever. */
+static void test_full_home_ends_migration(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
+    np_balance_actions_destroy(a);
+    /* 2 s later node 2 (idx 1) has no free memory left */
+    np_host_state_set_node_free(st, 1, 0);
+    ASSERT_EQ(np_balance(st, bs, 2 * SEC, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_MIGRATE_MEMORY), 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    np_balance_actions_destroy(a);
+
+    /* Again from the start, but with 100 MiB free at home in round two:
+     * exactly that much moves, and the rest stays pending. */
+    np_balance_state_destroy(bs);
+    bs = NULL;
+    np_host_state_set_node_free(st, 1, 16 * GiB);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    np_balance_actions_destroy(a);
+    np_host_state_set_node_free(st, 1, 100 * MiB);
+    ASSERT_EQ(np_balance(st, bs, 2 * SEC, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 100 * MiB);
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 4 * GiB);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 /* The same host seen through soft affinity: web prefers node 0 with the
  * hog, so node 0 carries 6 vCPUs of demand on 4 cores; the load stage
  * re-homes web on node 2 at once and its memory follows. */
@@ -447,6 +489,7 @@ int main(void)
     NP_RUN(test_config_defaults_and_checks);
     NP_RUN(test_memory_follows_vcpus_when_memory_node_is_full);
     NP_RUN(test_overloaded_node_rehomes_and_memory_follows);
+    NP_RUN(test_full_home_ends_migration);
     NP_RUN(test_vcpus_follow_memory_when_it_has_room);
     NP_RUN(test_wide_guests_are_left_alone);
     NP_RUN(test_local_guests_are_left_alone);
