@@ -400,9 +400,9 @@ int np_topology_builder_finish(np_topology_builder *b, np_topology **out, np_err
                          order[i - 1].core_id == order[i].core_id;
         uint32_t thread = same_core ? order[i - 1].thread_idx + 1 : 0;
         order[i].thread_idx = thread;
-        size_t cidx;
-        np_topology_cpu_idx(t, order[i].os_id, &cidx);
-        t->cpus[cidx].thread_idx = thread;
+        size_t cidx = 0;
+        if (np_topology_cpu_idx(t, order[i].os_id, &cidx) == 0) /* always found */
+            t->cpus[cidx].thread_idx = thread;
         if (!same_core)
             t->nodes[order[i].node_idx].nr_cores++;
         else if (order[i - 1].node_idx != order[i].node_idx) {
