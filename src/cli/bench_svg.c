@@ -14,7 +14,7 @@
 #define SVG_MARGIN_LEFT 70.0
 #define SVG_MARGIN_RIGHT 20.0
 #define SVG_MARGIN_TOP 50.0
-#define SVG_MARGIN_BOTTOM 150.0 /* room for slanted scenario names */
+#define SVG_MARGIN_BOTTOM 110.0 /* room for slanted scenario names */
 #define SVG_BAR_WIDTH 9.0
 #define SVG_GROUP_GAP 14.0
 #define SVG_LINE_WIDTH 900.0
@@ -41,16 +41,18 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-/* A round axis maximum above max: 1, 2 or 5 times a power of ten. */
+/* A round axis maximum at or above max: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6
+ * or 8 times a power of ten, so bars fill most of the plot. */
 static double nice_max(double max)
 {
+    static const double steps[] = {1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0};
     if (!(max > 0))
         return 1.0;
     double p = pow(10.0, floor(log10(max)));
-    for (double m = 1.0;; m = m == 1.0 ? 2.0 : m == 2.0 ? 5.0 : 10.0) {
-        if (m * p >= max)
-            return m * p;
-    }
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        if (steps[i] * p >= max)
+            return steps[i] * p;
+    return 10.0 * p;
 }
 
 static void header(FILE *f, double w, double h, const char *title, const char *ylabel)

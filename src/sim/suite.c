@@ -23,6 +23,7 @@
 
 #include "sim/builtin_scenarios.h"
 #include "sim/scenario_int.h"
+#include "sim/sense_cache.h"
 #include "util/error.h"
 
 /* Generated hosts ("gen:N"), as in `numaplace bench place`: 8 cores x 2
@@ -159,6 +160,7 @@ int np_sim_scenario_run(const np_sim_scenario *sc, const char *policy, uint64_t 
     np_sim *sim = NULL;
     size_t *gidx = NULL;
     const np_sim_policy *pol = NULL;
+    sim_sense_cache cache = {0};
     np_sim_config cfg;
     int rc;
 
@@ -179,7 +181,7 @@ int np_sim_scenario_run(const np_sim_scenario *sc, const char *policy, uint64_t 
     cfg.sample_ns = sc->sample_ns;
     rc = np_sim_create(topo, &cfg, &sim);
     if (!rc)
-        rc = np_sim_set_policy(sim, pol, NULL);
+        rc = np_sim_set_policy(sim, pol, sim_policy_takes_sense_cache(pol) ? &cache : NULL);
     gidx = calloc(sc->nr_guests ? sc->nr_guests : 1, sizeof(*gidx));
     if (!rc && !gidx)
         rc = -ENOMEM;
@@ -204,6 +206,7 @@ out:
         np_sim_run_result_fini(out);
     free(gidx);
     np_sim_destroy(sim);
+    sim_sense_cache_fini(&cache);
     np_topology_destroy(topo);
     return rc;
 }
