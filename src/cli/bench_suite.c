@@ -333,8 +333,6 @@ int bench_suite(int argc, char **argv)
         const np_sim_policy *bal;
         if (np_sim_policy_find("numaplace-balance", &bal) != 0) {
             skipped = "numaplace-balance (runtime balancing is not built in yet)";
-            if (!json)
-                fprintf(stderr, "numaplace: note: column %s skipped\n", skipped);
         }
     }
     s.ref = s.nr_pol;
@@ -369,6 +367,8 @@ int bench_suite(int argc, char **argv)
             rc = print_json(&s, skipped);
         else
             print_table(&s);
+        if (!json && skipped)
+            printf("column %s skipped.\n", skipped);
     }
 out:
     for (size_t i = 0; s.res && i < s.nr_sc * cols(&s); i++)
