@@ -21,6 +21,7 @@
 #define SVG_PLOT_HEIGHT 320.0
 #define SVG_Y_TICKS 5
 #define SVG_LEGEND_ROW 18.0
+#define SVG_MIN_PLOT_WIDTH 520.0 /* room for the title with few scenarios */
 
 /* One color per policy column, distinguishable in grey print as well. */
 static const char *const palette[] = {"#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c",
@@ -110,13 +111,18 @@ int bench_svg_bars(const char *path, const char *title, const char *ylabel,
     double ymax = nice_max(max);
     double group_w = SVG_BAR_WIDTH * (double)nr_series + SVG_GROUP_GAP;
     double plot_w = group_w * (double)nr_groups;
+    if (plot_w < SVG_MIN_PLOT_WIDTH) {
+        group_w = SVG_MIN_PLOT_WIDTH / (double)(nr_groups ? nr_groups : 1);
+        plot_w = SVG_MIN_PLOT_WIDTH;
+    }
     double legend_w = 170;
     double w = SVG_MARGIN_LEFT + plot_w + SVG_MARGIN_RIGHT + legend_w;
     double h = SVG_MARGIN_TOP + SVG_PLOT_HEIGHT + SVG_MARGIN_BOTTOM;
     header(f, w, h, title, ylabel);
     y_axis(f, SVG_MARGIN_LEFT, ymax, plot_w, ymax <= 2 ? 2 : 1);
     for (size_t g = 0; g < nr_groups; g++) {
-        double gx = SVG_MARGIN_LEFT + group_w * (double)g + SVG_GROUP_GAP / 2;
+        double g0 = SVG_MARGIN_LEFT + group_w * (double)g;
+        double gx = g0 + (group_w - SVG_BAR_WIDTH * (double)nr_series) / 2; /* bars centred */
         for (size_t s = 0; s < nr_series; s++) {
             double v = values[g * nr_series + s];
             if (!isfinite(v) || v < 0)
@@ -128,7 +134,7 @@ int bench_svg_bars(const char *path, const char *title, const char *ylabel,
                     gx + SVG_BAR_WIDTH * (double)s, SVG_MARGIN_TOP + SVG_PLOT_HEIGHT - bh,
                     SVG_BAR_WIDTH - 1, bh, palette[s % NR_COLORS], groups[g], series[s], v);
         }
-        double lx = gx + group_w / 2 - SVG_GROUP_GAP / 2;
+        double lx = g0 + group_w / 2;
         double ly = SVG_MARGIN_TOP + SVG_PLOT_HEIGHT + 12;
         fprintf(f, "<text transform=\"translate(%.1f,%.1f) rotate(-40)\" text-anchor=\"end\">",
                 lx, ly);
