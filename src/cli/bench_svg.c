@@ -27,6 +27,9 @@
 static const char *const palette[] = {"#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c",
                                       "#9467bd", "#8c564b"};
 #define NR_COLORS (sizeof(palette) / sizeof(palette[0]))
+/* Line charts: a dash pattern per policy too, so policies with the same
+ * series (xl42 falling back to none) stay visible on top of each other. */
+static const char *const dashes[] = {"none", "10 5", "3 4", "none", "12 4 3 4", "6 2", "1 3"};
 
 static void xml_text(FILE *f, const char *s)
 {
@@ -190,8 +193,10 @@ int bench_svg_lines(const char *path, const char *title, const char *ylabel,
     for (size_t s = 0; s < nr_series; s++) {
         if (!lens[s])
             continue;
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-                palette[s % NR_COLORS]);
+        fprintf(f,
+                "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" "
+                "stroke-dasharray=\"%s\" points=\"",
+                palette[s % NR_COLORS], s == 0 ? "4" : "2", dashes[s % NR_COLORS]);
         for (size_t i = 0; i < lens[s]; i++) {
             double y = isfinite(ys[s][i]) ? ys[s][i] : 0;
             fprintf(f, "%.1f,%.1f ", SVG_MARGIN_LEFT + SVG_LINE_WIDTH * xs[s][i] / xmax,
