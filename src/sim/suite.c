@@ -73,10 +73,12 @@ int np_sim_scenario_open(const char *name_or_path, np_sim_scenario **out, np_err
                                          np_embedded_scenarios[i].len,
                                          np_embedded_scenarios[i].file, out, err);
     }
-    if (!strchr(name_or_path, '/') && !strstr(name_or_path, ".json"))
+    int rc = np_sim_scenario_load(name_or_path, out, err);
+    /* A bare word that is no file was meant as a built-in's name. */
+    if (rc == -ENOENT && !strchr(name_or_path, '/') && !strstr(name_or_path, ".json"))
         return np_error_set(err, name_or_path, 0,
                             "no built-in scenario of that name (numaplace bench --list)");
-    return np_sim_scenario_load(name_or_path, out, err);
+    return rc;
 }
 
 static int open_host(const char *host, np_topology **out, np_error *err)
