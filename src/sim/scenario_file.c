@@ -35,6 +35,10 @@
 #define SC_MAX_COUNT 20000u
 #define SC_MAX_MEM_MIB (UINT64_C(16) << 20) /* 16 TiB per guest */
 #define SC_MIN_SAMPLE_MS 1.0
+/* A guest entry's name, short enough for "-NNNNN" in NP_GUEST_NAME_MAX. */
+#define SC_GUEST_BASE_MAX 40
+#define SC_MAX_WEIGHT 65535u   /* Xen's credit scheduler accepts 1..65535 */
+#define SC_MAX_BURST_MS 10000u /* 10 s bursts: longer is "steady" */
 /* Default sampling period of the time series: 40 points in 10 s. */
 #define SC_DEFAULT_SAMPLE_MS 250.0
 #define NS_PER_S 1e9
@@ -126,8 +130,11 @@ static int get_str(const reader *r, json_t *obj, const char *key, bool required,
             return np_error_set(r->err, r->origin, line_at(r, NULL), "missing key '%s'", key);
         return 0;
     }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap)
-        return bad(r, key, "a non-empty string");
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap) {
+        char what[64];
+        snprintf(what, sizeof(what), "a string of 1 to %zu characters", cap - 1);
+        return bad(r, key, what);
+    }
     memcpy(buf, json_string_value(v), json_string_length(v) + 1);
     return 0;
 }
@@ -202,7 +209,8 @@ static int add_instance(reader *r, const sc_guest *proto, size_t i, double lifet
     *g = *proto;
     g->balloon = NULL;
     g->nr_balloon = 0;
-    snprintf(g->g.spec.name, sizeof(g->g.spec.name), "%.40s-%zu", proto->g.spec.name, i);
+    snprintf(g->g.spec.name, sizeof(g->g.spec.name), "%.*s-%zu", SC_GUEST_BASE_MAX,
+             proto->g.spec.name, i);
     if (lifetime_s > 0) {
         /* lifetime x (1 +- jitter): departures in a different order than
          * arrivals, which is what leaves nodes fragmented. */
@@ -239,7 +247,7 @@ static int read_guest(reader *r, json_t *obj, size_t idx)
     np_sim_guest_init(&proto.g);
     rc = check_keys(r, obj, guest_keys);
     if (!rc)
-        rc = get_str(r, obj, "name", true, proto.g.spec.name, 40);
+        rc = get_str(r, obj, "name", true, proto.g.spec.name, SC_GUEST_BASE_MAX + 1);
     if (!rc)
         rc = get_uint(r, obj, "count", 1, SC_MAX_COUNT, &count);
     if (!rc)
@@ -269,7 +277,7 @@ static int read_guest(reader *r, json_t *obj, size_t idx)
     if (!rc && duty > 0)
         proto.g.load.duty = duty;
     if (!rc)
-        rc = get_uint(r, obj, "burst_ms", 1, 10000, &burst_ms);
+        rc = get_uint(r, obj, "burst_ms", 1, SC_MAX_BURST_MS, &burst_ms);
     if (!rc && burst_ms)
         proto.g.load.burst_work_ns = burst_ms * (uint64_t)NS_PER_MS;
     if (!rc)
@@ -279,7 +287,7 @@ static int read_guest(reader *r, json_t *obj, size_t idx)
     if (!rc && ws_mib)
         proto.g.load.working_set_bytes = ws_mib * MIB;
     if (!rc)
-        rc = get_uint(r, obj, "weight", 1, 65535, &weight);
+        rc = get_uint(r, obj, "weight", 1, SC_MAX_WEIGHT, &weight);
     if (!rc)
         rc = get_uint(r, obj, "talk_group_size", 2, SC_MAX_COUNT, &group_size);
     if (!rc)
