@@ -223,6 +223,11 @@ int np_sim_add_traffic(np_sim *sim, size_t a, size_t b, double weight);
 /* At at_ns the guest's balloon target becomes target_bytes (<= maxmem). */
 int np_sim_balloon_at(np_sim *sim, size_t gidx, uint64_t at_ns, uint64_t target_bytes);
 
+/* At at_ns (>= its arrival) the guest leaves the host: its memory is
+ * freed at once, its vCPUs stop at the end of their current run. -EBUSY
+ * from a policy callback. */
+int np_sim_depart_at(np_sim *sim, size_t gidx, uint64_t at_ns);
+
 /* Runs until until_ns (may be called again to go on); -EBUSY when called
  * from a policy callback. */
 int np_sim_run(np_sim *sim, uint64_t until_ns);
@@ -246,6 +251,7 @@ typedef enum np_sim_guest_status {
     NP_SIM_GUEST_PENDING = 0, /* not arrived yet */
     NP_SIM_GUEST_RUNNING,
     NP_SIM_GUEST_REJECTED, /* placement failed or the host had no memory */
+    NP_SIM_GUEST_DEPARTED, /* left the host (np_sim_depart_at) */
 } np_sim_guest_status;
 
 typedef struct np_sim_guest_metrics {

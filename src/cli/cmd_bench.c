@@ -6,6 +6,8 @@
  *
  *   bench place   time per placement decision, numaplace vs xl42, and the
  *                 cost of their choices under numaplace's objective
+ *   bench [suite] simulator scenarios under each policy (bench_suite.c)
+ *   bench engine  the simulator's events per second (bench_suite.c)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include <numaplace/bench.h>
 
+#include "bench_suite.h"
 #include "cli.h"
 
 /* The default host ladder of `bench place`: generated hosts of 2..256 nodes
@@ -154,27 +157,39 @@ static int bench_place(int argc, char **argv)
 
 static void bench_usage(FILE *out)
 {
-    fprintf(out, "usage: numaplace bench place [OPTIONS]   (numaplace help bench for more)\n\n"
+    fprintf(out, "usage: numaplace bench [suite|place|engine] [OPTIONS]\n\n"
                  "Benchmarks:\n"
-                 "  place    placement decision time and quality, numaplace vs xl42\n\n");
+                 "  suite    simulator scenarios under each placement policy (the default)\n"
+                 "  place    placement decision time and quality, numaplace vs xl42\n"
+                 "  engine   the simulator's events per second\n\n");
+    bench_suite_usage(out);
+    fprintf(out, "\n");
     usage(out);
+    fprintf(out, "\n");
+    bench_engine_usage(out);
 }
 
 static int run(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        bench_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? NP_EXIT_USAGE : NP_EXIT_OK;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        bench_usage(stdout);
+        return NP_EXIT_OK;
     }
+    if (argc < 2 || argv[1][0] == '-')
+        return bench_suite(argc, argv);
+    if (strcmp(argv[1], "suite") == 0)
+        return bench_suite(argc - 1, argv + 1);
     if (strcmp(argv[1], "place") == 0)
         return bench_place(argc - 1, argv + 1);
-    cli_errorf("bench: no benchmark '%s'; expected place", argv[1]);
+    if (strcmp(argv[1], "engine") == 0)
+        return bench_engine(argc - 1, argv + 1);
+    cli_errorf("bench: no benchmark '%s'; expected suite, place or engine", argv[1]);
     return NP_EXIT_USAGE;
 }
 
 const np_cli_cmd np_cmd_bench = {
     .name = "bench",
-    .summary = "benchmarks: placement time and quality (bench place)",
+    .summary = "benchmarks: policies on simulated scenarios, placement time, simulator speed",
     .run = run,
     .usage = bench_usage,
 };

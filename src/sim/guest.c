@@ -177,6 +177,7 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
     g->nr_vcpus = in->spec.vcpus;
     g->weight = in->weight ? in->weight : sim->cfg.default_weight;
     g->start_ns = in->start_ns;
+    g->depart_ns = UINT64_MAX;
     g->home_node = SIM_NONE;
     g->share_node = -1;
     g->comm_frac = in->comm_fraction;
@@ -279,6 +280,8 @@ static void arm_guest(np_sim *sim, sim_guest *g)
         t = g->start_ns; /* balloon steps due before then apply at arrival */
     else if (g->next_balloon < g->nr_balloon)
         t = g->balloon[g->next_balloon].at_ns;
+    if (g->status == NP_SIM_GUEST_RUNNING && g->depart_ns < t)
+        t = g->depart_ns;
     if (t == UINT64_MAX)
         np_timerq_cancel(sim->tq, g->timer);
     else
@@ -308,6 +311,39 @@ int np_sim_balloon_at(np_sim *sim, size_t gidx, uint64_t at_ns, uint64_t target_
     g->nr_balloon++;
     arm_guest(sim, g);
     return 0;
+}
+
+int np_sim_depart_at(np_sim *sim, size_t gidx, uint64_t at_ns)
+{
+    if (!sim || gidx >= sim->nr_guests || at_ns < sim->now_ns)
+        return -EINVAL;
+    if (sim->in_run)
+        return -EBUSY;
+    sim_guest *g = &sim->guests[gidx];
+    if (g->status == NP_SIM_GUEST_DEPARTED || at_ns < g->start_ns)
+        return -EINVAL;
+    g->depart_ns = at_ns;
+    arm_guest(sim, g);
+    return 0;
+}
+
+/* The guest leaves: its memory goes back to the nodes at once (the pages
+ * of a destroyed domain are scrubbed and freed), its vCPUs finish the run
+ * they are in (at most a time slice) and never wake again. */
+static void depart(np_sim *sim, sim_guest *g)
+{
+    g->status = NP_SIM_GUEST_DEPARTED;
+    sim_mem_free_guest(sim, g);
+    for (uint32_t i = 0; i < g->nr_vcpus; i++) {
+        uint32_t vid = g->first_vcpu + i;
+        sim_vcpu *v = &sim->vcpus[vid];
+        v->flags |= SIM_VF_GONE;
+        v->remaining = 0;
+        if (v->state == SIM_V_BLOCKED) {
+            np_timerq_cancel(sim->tq, sim_vcpu_handle(sim, vid));
+            v->state = SIM_V_OFFLINE;
+        }
+    }
 }
 
 /* ---- admission --------------------------------------------------------------------- */
@@ -498,5 +534,7 @@ void sim_guest_timer(np_sim *sim, uint32_t gidx)
             sim_mem_balloon(sim, g, g->balloon[g->next_balloon].target_bytes);
         g->next_balloon++;
     }
+    if (g->status == NP_SIM_GUEST_RUNNING && g->depart_ns <= sim->now_ns)
+        depart(sim, g);
     arm_guest(sim, g);
 }

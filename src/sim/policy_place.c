@@ -12,8 +12,12 @@
  * the node behind each vCPU's virtual node. A fallback (xl42 gives
  * up above 16 nodes or without a candidate) is what the hypervisor then
  * does: memory striped over every node, no affinity.
+ * With a sim_sense_cache as self (sense_cache.h) the snapshot is reused
+ * for SIM_SENSE_REFRESH_NS and the policy's own decisions are committed
+ * into it.
  */
 #include "sim/policy.h"
+#include "sim/sense_cache.h"
 
 #include <errno.h>
 
@@ -54,8 +58,26 @@ static int copy_placement(np_sim *sim, const np_guest_spec *spec, const np_place
     return rc;
 }
 
-static int place_with(np_sim *sim, const np_guest_spec *spec, const char *policy,
-                      np_affinity_mode affinity, np_sim_plan *plan, np_error *err)
+/* The host as sensed now, or the cached snapshot while it is fresh. */
+static int sensed_state(np_sim *sim, sim_sense_cache *cache, np_host_state **st_out)
+{
+    uint64_t now = np_sim_now_ns(sim);
+    if (cache && cache->st && now - cache->sensed_ns < SIM_SENSE_REFRESH_NS) {
+        *st_out = cache->st;
+        return 0;
+    }
+    int rc = np_backend_sense(np_sim_backend(sim), st_out);
+    if (!rc && cache) {
+        np_host_state_destroy(cache->st);
+        cache->st = *st_out;
+        cache->sensed_ns = now;
+    }
+    return rc;
+}
+
+static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *spec,
+                      const char *policy, np_affinity_mode affinity, np_sim_plan *plan,
+                      np_error *err)
 {
     np_host_state *st = NULL;
     np_placement *pl = NULL;
@@ -64,35 +86,40 @@ static int place_with(np_sim *sim, const np_guest_spec *spec, const char *policy
 
     s.affinity = affinity;
     s.no_autoplace = false;
-    rc = np_backend_sense(np_sim_backend(sim), &st);
+    rc = sensed_state(sim, cache, &st);
     if (!rc)
         rc = np_place(st, &s, policy, &pl, err);
     if (!rc)
         rc = copy_placement(sim, &s, pl, plan);
+    /* Remember the decision until the next sense; a snapshot that cannot
+     * take it (a name seen twice) is dropped and sensed again. */
+    if (!rc && cache && !np_placement_is_fallback(pl) &&
+        np_placement_commit(st, &s, pl, NULL) != 0) {
+        np_host_state_destroy(cache->st);
+        cache->st = NULL;
+    }
     np_placement_destroy(pl);
-    np_host_state_destroy(st);
+    if (!cache)
+        np_host_state_destroy(st);
     return rc;
 }
 
 static int place_xl42_hard(void *self, np_sim *sim, const np_guest_spec *spec, np_sim_plan *plan,
                            np_error *err)
 {
-    (void)self;
-    return place_with(sim, spec, "xl42", NP_AFFINITY_HARD, plan, err);
+    return place_with(self, sim, spec, "xl42", NP_AFFINITY_HARD, plan, err);
 }
 
 static int place_xl42_soft(void *self, np_sim *sim, const np_guest_spec *spec, np_sim_plan *plan,
                            np_error *err)
 {
-    (void)self;
-    return place_with(sim, spec, "xl42", NP_AFFINITY_SOFT, plan, err);
+    return place_with(self, sim, spec, "xl42", NP_AFFINITY_SOFT, plan, err);
 }
 
 static int place_numaplace_soft(void *self, np_sim *sim, const np_guest_spec *spec,
                                 np_sim_plan *plan, np_error *err)
 {
-    (void)self;
-    return place_with(sim, spec, "numaplace", NP_AFFINITY_SOFT, plan, err);
+    return place_with(self, sim, spec, "numaplace", NP_AFFINITY_SOFT, plan, err);
 }
 
 const np_sim_policy np_sim_policy_xl42_hard = {
@@ -112,3 +139,17 @@ const np_sim_policy np_sim_policy_numaplace_soft = {
     .summary = "numaplace placement with soft affinity",
     .place = place_numaplace_soft,
 };
+
+bool sim_policy_takes_sense_cache(const np_sim_policy *policy)
+{
+    return policy == &np_sim_policy_xl42_hard || policy == &np_sim_policy_xl42_soft ||
+           policy == &np_sim_policy_numaplace_soft;
+}
+
+void sim_sense_cache_fini(sim_sense_cache *c)
+{
+    if (!c)
+        return;
+    np_host_state_destroy(c->st);
+    c->st = NULL;
+}

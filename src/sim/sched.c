@@ -606,6 +606,12 @@ static void do_schedule(np_sim *sim, uint32_t cpu)
 static void block(np_sim *sim, uint32_t vid)
 {
     sim_vcpu *v = &sim->vcpus[vid];
+    if (v->flags & SIM_VF_GONE) {
+        if (v->flags & SIM_VF_ACTIVE)
+            acct_stop(sim, vid);
+        v->state = SIM_V_OFFLINE; /* its guest departed: no more wakes */
+        return;
+    }
     v->state = SIM_V_BLOCKED;
     np_timerq_set(sim->tq, sim_vcpu_handle(sim, vid), sim->now_ns + sim_vcpu_think_ns(v));
 }

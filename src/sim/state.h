@@ -42,6 +42,7 @@ typedef enum sim_vstate {
 #define SIM_VF_ACTIVE 0x1u    /* on the credit accounting list */
 #define SIM_VF_MIGRATING 0x2u /* moved by the scheduler: no boost on this wake */
 #define SIM_VF_TOUCHED 0x4u   /* first-touch allocation done */
+#define SIM_VF_GONE 0x8u      /* its guest departed: blocks for good at the end of its run */
 
 /* An interned CPU mask over scheduling indices. */
 typedef struct sim_mask {
@@ -167,6 +168,7 @@ typedef struct sim_guest {
 
     sim_balloon_step *balloon;
     uint32_t nr_balloon, next_balloon;
+    uint64_t depart_ns; /* when it leaves the host, UINT64_MAX = never */
 
     /* metrics */
     uint64_t *node_run_ns; /* flushed from the vCPUs' run_node_ns */

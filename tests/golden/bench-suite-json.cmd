@@ -1,0 +1,1 @@
+bench --scenario fixtures/sim/tiny.json --json

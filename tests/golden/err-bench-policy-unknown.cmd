@@ -1,0 +1,1 @@
+bench --policy xl42

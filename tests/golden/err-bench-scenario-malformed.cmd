@@ -1,0 +1,1 @@
+bench --scenario fixtures/malformed/sim-scenario-unknown-key.json

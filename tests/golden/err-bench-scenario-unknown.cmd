@@ -1,0 +1,1 @@
+bench --scenario no-such-scenario
