@@ -35,12 +35,13 @@
  *    machines on the whole host, not in its own cgroup.
  *
  * hwloc's XML and synthetic parsers print nothing unless HWLOC_XML_VERBOSE
- * or HWLOC_SYNTHETIC_VERBOSE are set, and this build of hwloc has no
- * libxml2 importer, so XML is first checked with libxml2 here to report
- * where it is malformed. hwloc still prints one "critical error" banner per
- * process for some inconsistent XML (out-of-order or intersecting objects);
- * only HWLOC_HIDE_ERRORS=2 in the environment silences it, which is the
- * program's choice: the library never reads or writes the environment.
+ * or HWLOC_SYNTHETIC_VERBOSE are set. XML goes through hwloc_xml_check.c
+ * first, which reports malformed XML with its line and refuses what hwloc
+ * 2.9 would crash on, leak on or half-read. hwloc still prints one
+ * "critical error" banner per process for some inconsistent XML
+ * (out-of-order or intersecting objects); only HWLOC_HIDE_ERRORS=2 in the
+ * environment silences it, which is the program's choice: the library
+ * never reads or writes the environment.
  */
 #include <numaplace/topology.h>
 
@@ -53,14 +54,12 @@
 #include <string.h>
 
 #include <hwloc.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-#include <libxml/xmlreader.h>
 
+#include "topo/hwloc_xml_check.h"
 #include "util/error.h"
 
 /* hwloc takes the XML buffer length as an int. */
-#define NP_HWLOC_XML_MAX_BYTES ((size_t)INT_MAX)
+#define NP_HWLOC_XML_MAX_BYTES ((size_t)INT_MAX - 1)
 /* Real synthetic descriptions are a few dozen characters. */
 #define NP_HWLOC_SYNTH_MAX_LEN 1024u
 /* CPUs a synthetic description may create: CONFIG_NR_CPUS of distribution
@@ -75,17 +74,7 @@
 #define NP_SLIT_MAX 255u
 /* The name hwloc's Linux backend gives the SLIT matrix. */
 #define NP_HWLOC_SLIT_NAME "NUMALatency"
-/* hwloc XML format versions this hwloc reads (1.x and 2.x). */
-#define NP_HWLOC_XML_MAX_MAJOR 2u
-/* Characters of a libxml2 message kept in an error. */
-#define NP_XML_MSG_MAX 200
 
-/* libxml2 2.12 made structured-error callbacks take a const error. */
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *np_xml_error_ptr;
-#else
-typedef xmlErrorPtr np_xml_error_ptr;
-#endif
 
 /* ---- conversion ----------------------------------------------------------- */
 
@@ -597,124 +586,6 @@ out:
 
 /* ---- hwloc XML ----------------------------------------------------------------- */
 
-typedef struct xml_check {
-    bool failed;
-    unsigned line;
-    char msg[NP_XML_MSG_MAX];
-    unsigned long nr_pus, nr_nodes; /* <object type="PU"> and "NUMANode" elements */
-} xml_check;
-
-/* Keeps libxml2's first error; libxml2 would otherwise print it. */
-static void xml_error(void *arg, np_xml_error_ptr e)
-{
-    xml_check *chk = arg;
-    size_t n;
-
-    if (chk->failed || !e || e->level < XML_ERR_ERROR)
-        return;
-    chk->failed = true;
-    chk->line = e->line > 0 ? (unsigned)e->line : 0;
-    snprintf(chk->msg, sizeof(chk->msg), "%s", e->message ? e->message : "parse error");
-    n = strlen(chk->msg);
-    while (n > 0 && (chk->msg[n - 1] == '\n' || chk->msg[n - 1] == ' '))
-        chk->msg[--n] = '\0';
-}
-
-static unsigned reader_line(xmlTextReaderPtr r)
-{
-    xmlNodePtr node = xmlTextReaderCurrentNode(r);
-    long line = node ? xmlGetLineNo(node) : 0;
-    return line > 0 ? (unsigned)line : 0;
-}
-
-/* Checks the root element: <topology>, in a format version hwloc 2 reads.
- * Returns 0, or fills err. */
-static int xml_check_root(xmlTextReaderPtr r, const char *origin, np_error *err)
-{
-    const xmlChar *name = xmlTextReaderConstName(r);
-    xmlChar *version = NULL;
-    unsigned major = 0;
-    int rc = 0;
-
-    if (!name || strcmp((const char *)name, "topology") != 0)
-        return np_error_set(err, origin, reader_line(r),
-                            "root element is <%.64s>; expected <topology> of an hwloc XML "
-                            "export (`lstopo --of xml`)",
-                            name ? (const char *)name : "?");
-    version = xmlTextReaderGetAttribute(r, (const xmlChar *)"version");
-    if (version) {
-        for (const xmlChar *p = version; *p >= '0' && *p <= '9' && major < 1000; p++)
-            major = major * 10 + (unsigned)(*p - '0');
-        if (major > NP_HWLOC_XML_MAX_MAJOR)
-            rc = np_error_set(err, origin, reader_line(r),
-                              "hwloc XML format version %.16s is newer than this hwloc reads "
-                              "(version %u and older); export it for hwloc 2 with "
-                              "`lstopo --of v2xml`",
-                              (const char *)version, NP_HWLOC_XML_MAX_MAJOR);
-        xmlFree(version);
-    }
-    return rc;
-}
-
-/* Counts CPU and NUMA node objects, to notice objects hwloc drops. */
-static void xml_count_object(xmlTextReaderPtr r, xml_check *chk)
-{
-    const xmlChar *name = xmlTextReaderConstName(r);
-    xmlChar *type;
-
-    if (!name || strcmp((const char *)name, "object") != 0)
-        return;
-    type = xmlTextReaderGetAttribute(r, (const xmlChar *)"type");
-    if (!type)
-        return;
-    if (strcmp((const char *)type, "PU") == 0)
-        chk->nr_pus++;
-    else if (strcmp((const char *)type, "NUMANode") == 0)
-        chk->nr_nodes++;
-    xmlFree(type);
-}
-
-/* Reads the whole text with libxml2 so that malformed XML is reported with
- * its line, which hwloc's own minimal parser cannot do. */
-static int xml_precheck(const char *text, size_t len, const char *origin, xml_check *chk,
-                        np_error *err)
-{
-    xmlTextReaderPtr r = NULL;
-    bool seen_root = false;
-    int ret, rc = 0;
-
-    xmlInitParser();
-    r = xmlReaderForMemory(text, (int)len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!r) {
-        np_error_set(err, origin, 0, "cannot start the XML parser: out of memory");
-        return -ENOMEM;
-    }
-    xmlTextReaderSetStructuredErrorHandler(r, xml_error, chk);
-    while ((ret = xmlTextReaderRead(r)) == 1) {
-        if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT)
-            continue;
-        if (!seen_root) {
-            seen_root = true;
-            rc = xml_check_root(r, origin, err);
-            if (rc < 0)
-                goto out;
-        }
-        xml_count_object(r, chk);
-    }
-    if (ret < 0 || chk->failed)
-        rc = np_error_set(err, origin, chk->line,
-                          "not well-formed XML (%s); expected an hwloc XML topology",
-                          chk->failed ? chk->msg : "parse error");
-    else if (!seen_root)
-        rc = np_error_set(err, origin, 0,
-                          "no XML element found; expected an hwloc XML topology "
-                          "(`lstopo --of xml`)");
-out:
-    xmlFreeTextReader(r);
-    return rc;
-}
-
 static bool all_blank(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -727,7 +598,9 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
                                np_topology **out, np_error *err)
 {
     hwloc_topology_t topo = NULL;
-    xml_check chk = {0};
+    np_hwloc_xml_counts chk = {0};
+    char *xml = NULL;
+    size_t xml_len = 0;
     int rc;
 
     if (!origin)
@@ -737,13 +610,14 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
                             "empty input; expected an hwloc XML topology (`lstopo --of xml`)");
     if (len > NP_HWLOC_XML_MAX_BYTES)
         return np_error_set(err, origin, 0, "input of %zu bytes is too large for hwloc", len);
-    rc = xml_precheck(text, len, origin, &chk, err);
+    rc = np_hwloc_xml_check(text, len, origin, &xml, &xml_len, &chk, err);
     if (rc < 0)
         return rc;
     rc = topology_new(&topo, origin, err);
     if (rc < 0)
-        return rc;
-    if (hwloc_topology_set_xmlbuffer(topo, text, (int)len) < 0 || hwloc_topology_load(topo) < 0) {
+        goto out;
+    if (hwloc_topology_set_xmlbuffer(topo, xml, (int)xml_len) < 0 ||
+        hwloc_topology_load(topo) < 0) {
         rc = np_error_set(err, origin, 0,
                           "not a valid hwloc XML topology: hwloc rejected it (%s); "
                           "`HWLOC_XML_VERBOSE=1 lstopo -i FILE` shows hwloc's reason",
@@ -763,7 +637,9 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
     }
     rc = convert(topo, origin, origin, out, err);
 out:
-    hwloc_topology_destroy(topo);
+    if (topo)
+        hwloc_topology_destroy(topo);
+    free(xml);
     return rc;
 }
 
