@@ -278,6 +278,43 @@ static bool is_io_type(const char *type)
     return false;
 }
 
+/* The elements hwloc reads inside an <object> before inserting it, with
+ * their attributes: any other attribute makes hwloc 2.9 fail and leak the
+ * object (fixed after 2.x by open-mpi/hwloc commit 5dbc7b752, "xml: free
+ * not-yet-inserted object on invalid child"). */
+static const struct {
+    const char *name;
+    const char *attrs; /* blank-separated, with blanks around */
+} object_parts[] = {
+    {"info", " name value "},
+    {"userdata", " name length encoding "},
+    {"page_type", " size count "},
+};
+
+static int xml_check_attr_names(xmlTextReaderPtr r, const char *element, const char *allowed,
+                                const char *origin, np_error *err)
+{
+    unsigned line = reader_line(r);
+    int rc = 0;
+
+    if (xmlTextReaderMoveToFirstAttribute(r) != 1)
+        return 0;
+    do {
+        const char *name = (const char *)xmlTextReaderConstName(r);
+        char key[72];
+        snprintf(key, sizeof(key), " %.64s ", name ? name : "");
+        if (!strstr(allowed, key))
+            rc = np_error_set(err, origin, line,
+                              "<%.32s> has an attribute %.64s; hwloc's XML format gives it "
+                              "only:%.*s",
+                              element, name ? name : "?", (int)strlen(allowed) - 1, allowed);
+    } while (rc == 0 && xmlTextReaderMoveToNextAttribute(r) == 1);
+    xmlTextReaderMoveToElement(r);
+    if (rc == 0 && strcmp(element, "info") == 0 && (!has_attr(r, "name") || !has_attr(r, "value")))
+        rc = np_error_set(err, origin, line, "<info> needs both a name and a value attribute");
+    return rc;
+}
+
 /* Checks one element for what hwloc 2.9's importer mishandles, and counts
  * CPU and NUMA node objects to notice objects hwloc drops. hwloc 2.9
  * crashes on an object with a CPU set but no complete one (or the reverse,
@@ -300,12 +337,9 @@ static int xml_check_element(xmlTextReaderPtr r, xml_check *chk, const char *ori
     rc = xml_check_bitmaps(r, origin, err);
     if (rc < 0)
         return rc;
-    if (strcmp(name, "info") == 0) {
-        if (!has_attr(r, "name") || !has_attr(r, "value"))
-            return np_error_set(err, origin, reader_line(r),
-                                "<info> needs both a name and a value attribute");
-        return 0;
-    }
+    for (size_t i = 0; i < sizeof(object_parts) / sizeof(object_parts[0]); i++)
+        if (strcmp(name, object_parts[i].name) == 0)
+            return xml_check_attr_names(r, name, object_parts[i].attrs, origin, err);
     if (str_has_prefix(name, "distances")) {
         rc = attr_u64(r, "nbobjs", NP_HWLOC_XML_MAX_DIST_OBJS, &nbobjs);
         if (rc < 0 && rc != -ENOENT)
@@ -339,6 +373,14 @@ static int xml_check_element(xmlTextReaderPtr r, xml_check *chk, const char *ori
     }
     xmlFree(type);
     return rc;
+}
+
+static bool is_numa_node(xmlTextReaderPtr r)
+{
+    xmlChar *type = xmlTextReaderGetAttribute(r, (const xmlChar *)"type");
+    bool numa = type && strcmp((const char *)type, "NUMANode") == 0;
+    xmlFree(type);
+    return numa;
 }
 
 /* Which elements hwloc 2's XML format nests in which ("<topology>" is the
@@ -383,6 +425,7 @@ static int xml_precheck(const char *text, size_t len, const char *origin, xml_ch
                         np_error *err)
 {
     const char *open[NP_XML_MAX_DEPTH] = {NULL}; /* names of the enclosing elements */
+    bool holds_pages[NP_XML_MAX_DEPTH] = {false}; /* may hold <page_type> */
     xmlTextReaderPtr r = NULL;
     xmlGenericErrorFunc saved_fn;
     void *saved_ctx;
@@ -439,6 +482,13 @@ static int xml_precheck(const char *text, size_t len, const char *origin, xml_ch
         rc = xml_check_element(r, chk, origin, err);
         if (rc < 0)
             goto out;
+        /* page sizes belong to NUMA nodes, or to the root object */
+        holds_pages[depth] = strcmp(name, "object") == 0 && (depth == 1 || is_numa_node(r));
+        if (strcmp(name, "page_type") == 0 && !holds_pages[depth - 1]) {
+            rc = np_error_set(err, origin, reader_line(r),
+                              "<page_type> outside a NUMA node or the root object");
+            goto out;
+        }
     }
     if (ret < 0 || chk->failed)
         rc = np_error_set(err, origin,

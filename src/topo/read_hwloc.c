@@ -69,6 +69,13 @@
 #define NP_HWLOC_SYNTH_MAX_CPUS 8192u
 /* Objects of all levels together, for the same reason. */
 #define NP_HWLOC_SYNTH_MAX_OBJS 65536u
+/* Children of one object: hwloc inserts each object among its siblings one
+ * at a time, so n siblings cost n^2 CPU-set operations ("pack:256 core:32
+ * pu:1" loads in 1 s, "core:8192 pu:1" in 30 s). Real machines stay far
+ * below: a few packages, at most a few hundred cores per package. */
+#define NP_HWLOC_SYNTH_MAX_ARITY 256u
+/* Levels below the machine: hwloc 2.9 holds 128 levels, machine included. */
+#define NP_HWLOC_SYNTH_MAX_LEVELS 127u
 /* ACPI SLIT: local distance 10, entries are one byte. */
 #define NP_SLIT_LOCAL 10u
 #define NP_SLIT_MAX 255u
@@ -645,28 +652,114 @@ out:
 
 /* ---- hwloc synthetic ------------------------------------------------------------- */
 
-/* Skips "(...)" at p; NULL when unterminated. */
-static const char *skip_parens(const char *p)
+/* Checks the "(attributes)" at p (memory=..., indexes=...) and returns the
+ * text after them; NULL with err filled when they are refused. An
+ * "indexes=" list gives the objects' OS numbers, which hwloc sizes bitmaps
+ * by, so each must stay below NP_TOPO_MAX_CPUS; the interleaved form
+ * ("indexes=pack:core") makes hwloc 2.9 assert on some descriptions and is
+ * refused. */
+static const char *synthetic_attrs(const char *p, const char *origin, np_error *err)
 {
     const char *close = strchr(p, ')');
-    return close ? close + 1 : NULL;
+    const char *q = p + 1;
+
+    if (!close) {
+        np_error_set(err, origin, 0, "unterminated \"(\" in the synthetic description");
+        return NULL;
+    }
+    while (q < close) {
+        const char *v;
+        if (strncmp(q, "indexes=", 8) != 0) {
+            q++;
+            continue;
+        }
+        for (v = q + 8; v < close && *v != ' '; v++) {
+            if (*v == ':') {
+                np_error_set(err, origin, 0,
+                             "interleaved indexes (indexes=TYPE:TYPE) are not supported; give "
+                             "the OS numbers as a list, like indexes=0,2,1,3");
+                return NULL;
+            }
+            if (*v >= '0' && *v <= '9') {
+                uint64_t index = 0;
+                for (; v < close && *v >= '0' && *v <= '9' && index < NP_TOPO_MAX_CPUS; v++)
+                    index = index * 10 + (uint64_t)(*v - '0');
+                if (index >= NP_TOPO_MAX_CPUS) {
+                    np_error_set(err, origin, 0, "index in indexes= must be below %u",
+                                 NP_TOPO_MAX_CPUS);
+                    return NULL;
+                }
+                v--;
+            }
+        }
+        q = v;
+    }
+    return close + 1;
 }
 
-/* Bounds the size of the machine a description asks hwloc to build, by
- * reading it the way hwloc 2.9's synthetic backend does: an optional
- * "(attributes)" for the machine, then levels "[TYPE:]COUNT[(attributes)]"
- * separated by blanks, with "[numa...]" attached-memory tokens between
- * them. The CPU count is the product of the counts: "pack:2 core:4 pu:2"
- * makes 2, 8 and 16 objects, 16 CPUs. Text this scan does not follow is
- * left for hwloc to reject. */
-static int synthetic_check_size(const char *desc, const char *origin, np_error *err)
+/* The level structure rules hwloc 2.9 checks once a description is read;
+ * it leaks when they fail after a "[numa]" token, so they are checked here
+ * first. levels[] holds each level's type, typed[] whether it was named. */
+static int synthetic_check_levels(const hwloc_obj_type_t *levels, const bool *typed, size_t n,
+                                  bool numa_attached, const char *origin, np_error *err)
 {
+    static const struct {
+        hwloc_obj_type_t type;
+        const char *name;
+    } single[] = {{HWLOC_OBJ_PU, "pu"},     {HWLOC_OBJ_PACKAGE, "package"},
+                  {HWLOC_OBJ_DIE, "die"},   {HWLOC_OBJ_NUMANODE, "numa"},
+                  {HWLOC_OBJ_CORE, "core"}};
+    size_t untyped_inner = 0;
+
+    if (n == 0)
+        return np_error_set(err, origin, 0, "no level in the synthetic description");
+    if (typed[n - 1] && levels[n - 1] != HWLOC_OBJ_PU)
+        return np_error_set(err, origin, 0,
+                            "the last level of a synthetic description must be the CPUs "
+                            "(pu:COUNT)");
+    for (size_t k = 0; k < sizeof(single) / sizeof(single[0]); k++) {
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++)
+            seen += (i == n - 1 && !typed[i]) ? single[k].type == HWLOC_OBJ_PU
+                                              : typed[i] && levels[i] == single[k].type;
+        if (seen > 1)
+            return np_error_set(err, origin, 0, "more than one %s level", single[k].name);
+        if (seen && single[k].type == HWLOC_OBJ_NUMANODE && numa_attached)
+            return np_error_set(err, origin, 0,
+                                "NUMA nodes both as a level and attached with [numa]");
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        untyped_inner += !typed[i];
+    if (untyped_inner && untyped_inner != n - 1)
+        return np_error_set(err, origin, 0,
+                            "levels with and without a type; name them all (pack:2 core:4 "
+                            "pu:2) or none (2 4 2)");
+    return 0;
+}
+
+/* Reads a description the way hwloc 2.9's synthetic backend does: an
+ * optional "(attributes)" for the machine, then levels
+ * "[TYPE:]COUNT[(attributes)]" separated by blanks, with "[numa...]"
+ * attached-memory tokens between them. It refuses, with a reason hwloc
+ * would not give, what hwloc would refuse at the level structure, unknown
+ * types, and machines too large to build quickly. The CPU count is the
+ * product of the counts: "pack:2 core:4 pu:2" makes 2, 8 and 16 objects,
+ * 16 CPUs. What this scan does not follow (attribute contents) is left for
+ * hwloc to refuse. */
+static int synthetic_precheck(const char *desc, const char *origin, np_error *err)
+{
+    hwloc_obj_type_t levels[NP_HWLOC_SYNTH_MAX_LEVELS];
+    bool typed[NP_HWLOC_SYNTH_MAX_LEVELS];
     const char *p = desc;
     uint64_t width = 1, objs = 1;
+    bool numa_attached = false;
+    union hwloc_obj_attr_u attr;
+    size_t n = 0;
 
-    if (*p == '(' && !(p = skip_parens(p)))
-        return 0;
+    if (*p == '(' && !(p = synthetic_attrs(p, origin, err)))
+        return -EINVAL;
     while (*p) {
+        hwloc_obj_type_t type = HWLOC_OBJ_PU;
         unsigned long long count;
         char *end;
 
@@ -674,36 +767,58 @@ static int synthetic_check_size(const char *desc, const char *origin, np_error *
             p++;
         if (!*p)
             break;
+        if (n >= NP_HWLOC_SYNTH_MAX_LEVELS)
+            return np_error_set(err, origin, 0, "more than %u levels",
+                                NP_HWLOC_SYNTH_MAX_LEVELS - 1);
         if (*p == '[') {
-            p = strchr(p, ']');
-            if (!p)
-                return 0;
-            p++;
+            if (hwloc_type_sscanf(p + 1, &type, &attr, sizeof(attr)) < 0 ||
+                type != HWLOC_OBJ_NUMANODE)
+                return np_error_set(err, origin, 0,
+                                    "only NUMA nodes can be attached with [numa...], at "
+                                    "\"%.32s\"",
+                                    p);
+            end = strchr(p, ']');
+            if (!end)
+                return np_error_set(err, origin, 0, "unterminated \"[\" in the synthetic "
+                                                    "description");
+            p = strchr(p, '(');
+            if (p && p < end && !synthetic_attrs(p, origin, err))
+                return -EINVAL;
+            numa_attached = true;
+            p = end + 1;
             continue;
         }
-        if (*p < '0' || *p > '9') {
+        typed[n] = *p < '0' || *p > '9';
+        if (typed[n]) {
+            if (hwloc_type_sscanf(p, &type, &attr, sizeof(attr)) < 0)
+                return np_error_set(err, origin, 0,
+                                    "unknown object type at \"%.32s\"; expected pack, die, "
+                                    "numa, l3, core, pu, group, ...",
+                                    p);
             p = strchr(p, ':');
             if (!p)
-                return 0;
+                return np_error_set(err, origin, 0, "a level type without \":COUNT\"");
             p++;
         }
         errno = 0;
         count = strtoull(p, &end, 0); /* hwloc reads counts with strtoul(.., 0) */
         if (end == p || count == 0)
-            return 0;
-        if (errno == ERANGE || count > NP_HWLOC_SYNTH_MAX_CPUS ||
+            return np_error_set(err, origin, 0, "expected a count above 0 at \"%.32s\"", p);
+        if (errno == ERANGE || count > NP_HWLOC_SYNTH_MAX_ARITY ||
             width * count > NP_HWLOC_SYNTH_MAX_CPUS || objs + width * count > NP_HWLOC_SYNTH_MAX_OBJS)
             return np_error_set(err, origin, 0,
-                                "synthetic machine too large: at most %u CPUs and %u objects "
-                                "in all levels",
-                                NP_HWLOC_SYNTH_MAX_CPUS, NP_HWLOC_SYNTH_MAX_OBJS);
+                                "synthetic machine too large: at most %u CPUs, %u objects in "
+                                "all levels and %u children per object",
+                                NP_HWLOC_SYNTH_MAX_CPUS, NP_HWLOC_SYNTH_MAX_OBJS,
+                                NP_HWLOC_SYNTH_MAX_ARITY);
         width *= count;
         objs += width;
+        levels[n++] = type;
         p = end;
-        if (*p == '(' && !(p = skip_parens(p)))
-            return 0;
+        if (*p == '(' && !(p = synthetic_attrs(p, origin, err)))
+            return -EINVAL;
     }
-    return 0;
+    return synthetic_check_levels(levels, typed, n, numa_attached, origin, err);
 }
 
 int np_topology_read_hwloc_synthetic(const char *desc, np_topology **out, np_error *err)
@@ -721,7 +836,7 @@ int np_topology_read_hwloc_synthetic(const char *desc, np_topology **out, np_err
                             "synthetic description longer than %u characters",
                             NP_HWLOC_SYNTH_MAX_LEN);
     snprintf(name, sizeof(name), "synthetic:%s", desc);
-    rc = synthetic_check_size(desc, name, err);
+    rc = synthetic_precheck(desc, name, err);
     if (rc < 0)
         return rc;
     rc = topology_new(&topo, name, err);

@@ -471,6 +471,8 @@ static void test_xml_malformed(void)
         /* hwloc 2.9 fails on these and leaks the object around them */
         {"hwloc-text-in-object.xml", 6, "text inside <object>"},
         {"hwloc-unknown-element.xml", 11, "<note> inside <object> is not part"},
+        {"hwloc-info-extra-attribute.xml", 12, "<info> has an attribute nodeset"},
+        {"hwloc-page-type-in-cpu.xml", 22, "<page_type> outside a NUMA node"},
         {"hwloc-asymmetric-distances.xml", 0, "not symmetric"},
         {"hwloc-bad-pci-address.xml", 0, "0000:00:3f.0"},
     };
@@ -622,6 +624,15 @@ static void test_synthetic(void)
         np_topology_destroy(t);
         t = NULL;
     }
+    /* indexes= gives sparse OS numbers */
+    ASSERT_EQ(np_topology_read_hwloc_synthetic("numa:2(indexes=0,2) pu:2", &t, &err), 0);
+    if (t) {
+        ASSERT_EQ(np_topology_nr_nodes(t), 2);
+        ASSERT_STR_EQ(cpus_of(t, 2, buf, sizeof(buf)), "2,3");
+        ASSERT_TRUE(node_os(t, 1) == NULL);
+        np_topology_destroy(t);
+        t = NULL;
+    }
     /* 8192 CPUs is the limit, and fine */
     ASSERT_EQ(np_topology_read_hwloc_synthetic("pack:8 core:64 pu:16", &t, &err), 0);
     ASSERT_EQ(t ? np_topology_nr_cpus(t) : 0, 8192);
@@ -634,13 +645,25 @@ static void test_synthetic_errors(void)
         const char *desc, *says;
     } bad[] = {
         {"", "empty synthetic description"},
-        {"pack:2 numa:1 core:4", "not a valid hwloc synthetic description"},
-        {"pack:0 pu:2", "not a valid hwloc synthetic description"},
-        {"foo:2 pu:2", "not a valid hwloc synthetic description"},
-        {"pack:2 pack:2 pu:1", "not a valid hwloc synthetic description"},
-        {"pack:2 core:2 pu:2(", "not a valid hwloc synthetic description"},
+        {"pack:2 numa:1 core:4", "the last level of a synthetic description must be the CPUs"},
+        {"die:2[numa(memory=4GiB)]", "the last level"}, /* hwloc 2.9 leaks on this one */
+        {"pack:0 pu:2", "expected a count above 0 at \"0 pu:2\""},
+        {"pack:2(foo=1) pu:2", "not a valid hwloc synthetic description"}, /* hwloc says so */
+        {"foo:2 pu:2", "unknown object type at \"foo:2 pu:2\""},
+        {"pack:2 [core] pu:2", "only NUMA nodes can be attached"},
+        {"   ", "no level"},
+        /* a node per hyper-thread: valid for hwloc, not a Linux machine */
+        {"pack:2 core:2 pu:2 [numa]", "share package 0 core 0 but sit on different nodes"},
+        {"pack:2 pack:2 pu:1", "more than one package level"},
+        {"pu:2 pu:2", "more than one pu level"},
+        {"numa:2 [numa] pu:2", "NUMA nodes both as a level and attached"},
+        {"pack:2 32 2 [numa] pu:2", "levels with and without a type"}, /* hwloc leaks */
+        {"pack:2 core:2 pu:2(", "unterminated \"(\""},
+        {"2 3(indexes=pack:core)2 32", "interleaved indexes"}, /* hwloc 2.9 asserts */
+        {"numa:2 pu:2(indexes=0,1,2,4000000000)", "must be below 65536"},
         {"pack:100 core:100 pu:100", "too large"},
         {"pack:2 core:8192 pu:1", "too large"},
+        {"2221 2 1", "too large"}, /* 2221 siblings take hwloc seconds */
         {"pu:99999999999999999999999", "too large"},
         {"pack:-1 pu:1", "too large"},
     };
