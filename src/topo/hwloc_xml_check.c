@@ -56,9 +56,10 @@ static bool str_has_prefix(const char *s, const char *prefix)
 /* ---- pass 2: libxml2 ------------------------------------------------------------ */
 
 typedef struct xml_check {
-    bool failed;
-    unsigned line;
-    char msg[NP_XML_MSG_MAX];
+    bool failed;                      /* the reader reported an error */
+    unsigned line;                    /* its line, 0 if unknown */
+    char msg[NP_XML_MSG_MAX];         /* its message */
+    char generic_msg[NP_XML_MSG_MAX]; /* first message on the generic channel */
     np_hwloc_xml_counts counts;
 } xml_check;
 
@@ -89,7 +90,7 @@ static void xml_error(void *arg, np_xml_error_ptr e)
 
 /* Keeps the first message libxml2 sends to its generic channel (encoding
  * errors go there, not to the reader's handler), which would otherwise go
- * to stderr. */
+ * to stderr. It only explains a failed parse; alone it refuses nothing. */
 static void xml_generic_error(void *arg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void xml_generic_error(void *arg, const char *fmt, ...)
@@ -97,13 +98,12 @@ static void xml_generic_error(void *arg, const char *fmt, ...)
     xml_check *chk = arg;
     va_list ap;
 
-    if (chk->failed)
+    if (chk->generic_msg[0])
         return;
-    chk->failed = true;
     va_start(ap, fmt);
-    vsnprintf(chk->msg, sizeof(chk->msg), fmt, ap);
+    vsnprintf(chk->generic_msg, sizeof(chk->generic_msg), fmt, ap);
     va_end(ap);
-    tidy_message(chk->msg);
+    tidy_message(chk->generic_msg);
 }
 
 static unsigned reader_line(xmlTextReaderPtr r)
@@ -204,14 +204,14 @@ static int xml_check_os_index(xmlTextReaderPtr r, const char *type, uint64_t lim
     return 0;
 }
 
-/* Whether an attribute holds an hwloc bitmap: cpuset, nodeset,
- * complete_cpuset, allowed_nodeset, initiator_cpuset, ... */
 static bool str_has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Whether an attribute holds an hwloc bitmap: cpuset, nodeset,
+ * complete_cpuset, allowed_nodeset, initiator_cpuset, ... */
 static bool is_bitmap_attr(const char *name)
 {
     return strcmp(name, "cpuset") == 0 || strcmp(name, "nodeset") == 0 ||
@@ -291,6 +291,8 @@ static const struct {
     {"page_type", " size count "},
 };
 
+/* Refuses attributes of the current element (named element) that are not
+ * in allowed; an <info> also needs both of its own. */
 static int xml_check_attr_names(xmlTextReaderPtr r, const char *element, const char *allowed,
                                 const char *origin, np_error *err)
 {
@@ -494,7 +496,9 @@ static int xml_precheck(const char *text, size_t len, const char *origin, xml_ch
         rc = np_error_set(err, origin,
                           chk->line ? chk->line : (unsigned)xmlTextReaderGetParserLineNumber(r),
                           "not well-formed XML (%s); expected an hwloc XML topology",
-                          chk->failed ? chk->msg : "parse error");
+                          chk->failed            ? chk->msg
+                          : chk->generic_msg[0] ? chk->generic_msg
+                                                : "parse error");
     else if (!seen_root)
         rc = np_error_set(err, origin, 0,
                           "no XML element found; expected an hwloc XML topology "

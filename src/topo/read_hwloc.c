@@ -82,7 +82,6 @@
 /* The name hwloc's Linux backend gives the SLIT matrix. */
 #define NP_HWLOC_SLIT_NAME "NUMALatency"
 
-
 /* ---- conversion ----------------------------------------------------------- */
 
 typedef struct conv {
@@ -138,7 +137,8 @@ static np_mem_kind node_kind(hwloc_obj_t node)
 
     if (str_has_prefix(sub, "CXL") || hwloc_obj_get_info_by_name(node, "CXLDevice"))
         return NP_MEM_CXL;
-    if (str_is(sub, "NVM") || str_is(dax_type, "NVM") || (dax_parent && strstr(dax_parent, "ndbus")))
+    if (str_is(sub, "NVM") || str_is(dax_type, "NVM") ||
+        (dax_parent && strstr(dax_parent, "ndbus")))
         return NP_MEM_PMEM;
     if (dax_parent && strstr(dax_parent, "/region"))
         return NP_MEM_CXL;
@@ -385,7 +385,8 @@ static int add_distances(conv *c)
         const char *name = hwloc_distances_get_name(c->topo, all[i]);
         if (!covers_all_nodes(c, all[i]))
             continue;
-        if (!chosen || (str_is(name, NP_HWLOC_SLIT_NAME) && !str_is(chosen_name, NP_HWLOC_SLIT_NAME))) {
+        bool slit = str_is(name, NP_HWLOC_SLIT_NAME);
+        if (!chosen || (slit && !str_is(chosen_name, NP_HWLOC_SLIT_NAME))) {
             chosen = all[i];
             chosen_name = name;
         }
@@ -571,8 +572,18 @@ static int topology_new(hwloc_topology_t *topo_out, const char *origin, np_error
     return 0;
 }
 
+/* hwloc's reason for a failure, from errno right after it. */
+static const char *hwloc_reason(int saved_errno)
+{
+    return saved_errno ? np_strerror(-saved_errno) : "no reason given";
+}
+
 /* ---- this machine ------------------------------------------------------------ */
 
+/* hwloc's Linux backend reads /sys and /proc, or the tree HWLOC_FSROOT
+ * names; hwloc also honours HWLOC_COMPONENTS, HWLOC_XMLFILE and the like
+ * for this source. numaplace itself reads no environment variable; the
+ * tests replay captured sysfs trees this way. */
 int np_topology_read_live(np_topology **out, np_error *err)
 {
     hwloc_topology_t topo = NULL;
@@ -580,9 +591,10 @@ int np_topology_read_live(np_topology **out, np_error *err)
 
     if (rc < 0)
         return rc;
+    errno = 0;
     if (hwloc_topology_load(topo) < 0) {
         rc = np_error_set(err, "live", 0, "hwloc could not read this machine's topology: %s",
-                          strerror(errno));
+                          hwloc_reason(errno));
         goto out;
     }
     rc = convert(topo, "live", "live", out, err);
@@ -623,12 +635,13 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
     rc = topology_new(&topo, origin, err);
     if (rc < 0)
         goto out;
+    errno = 0;
     if (hwloc_topology_set_xmlbuffer(topo, xml, (int)xml_len) < 0 ||
         hwloc_topology_load(topo) < 0) {
         rc = np_error_set(err, origin, 0,
                           "not a valid hwloc XML topology: hwloc rejected it (%s); "
                           "`HWLOC_XML_VERBOSE=1 lstopo -i FILE` shows hwloc's reason",
-                          strerror(errno));
+                          hwloc_reason(errno));
         goto out;
     }
     /* hwloc drops, without a word, objects that do not fit in their parent
@@ -805,7 +818,8 @@ static int synthetic_precheck(const char *desc, const char *origin, np_error *er
         if (end == p || count == 0)
             return np_error_set(err, origin, 0, "expected a count above 0 at \"%.32s\"", p);
         if (errno == ERANGE || count > NP_HWLOC_SYNTH_MAX_ARITY ||
-            width * count > NP_HWLOC_SYNTH_MAX_CPUS || objs + width * count > NP_HWLOC_SYNTH_MAX_OBJS)
+            width * count > NP_HWLOC_SYNTH_MAX_CPUS ||
+            objs + width * count > NP_HWLOC_SYNTH_MAX_OBJS)
             return np_error_set(err, origin, 0,
                                 "synthetic machine too large: at most %u CPUs, %u objects in "
                                 "all levels and %u children per object",
