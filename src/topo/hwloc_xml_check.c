@@ -15,6 +15,7 @@
 #include "topo/hwloc_xml_check.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 
 #include <numaplace/topology.h>
 
+#include <hwloc.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
@@ -268,14 +270,49 @@ static int xml_check_bitmaps(xmlTextReaderPtr r, const char *origin, np_error *e
     return rc;
 }
 
-/* Objects that have no CPU or node sets in hwloc 2's XML. */
-static bool is_io_type(const char *type)
+/* An object's type the way hwloc's importer reads it (hwloc_type_sscanf()
+ * takes abbreviations: "NUMAN" is a NUMA node); -EINVAL when unknown. */
+static int object_type(xmlTextReaderPtr r, hwloc_obj_type_t *type_out)
 {
-    static const char *const io[] = {"Bridge", "PCIDev", "OSDev", "Misc"};
-    for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++)
-        if (strcmp(type, io[i]) == 0)
-            return true;
-    return false;
+    xmlChar *type = xmlTextReaderGetAttribute(r, (const xmlChar *)"type");
+    int rc = type && hwloc_type_sscanf((const char *)type, type_out, NULL, 0) == 0 ? 0 : -EINVAL;
+    xmlFree(type);
+    return rc;
+}
+
+/* Objects that have no CPU or node sets in hwloc 2's XML. */
+static bool is_io_or_misc(hwloc_obj_type_t type)
+{
+    return type == HWLOC_OBJ_BRIDGE || type == HWLOC_OBJ_PCI_DEVICE ||
+           type == HWLOC_OBJ_OS_DEVICE || type == HWLOC_OBJ_MISC;
+}
+
+/* First (lowest) CPU in a bitmap text that bitmap_text_ok() accepted, the
+ * way hwloc orders sibling objects; LLONG_MAX for an empty set, which hwloc
+ * orders last. "0x00000100,0x00000000" -> 40. */
+static long long bitmap_first(const char *v)
+{
+    bool infinite = strncmp(v, "0xf...f", 7) == 0;
+    size_t end;
+    long long base = 0;
+
+    if (infinite) {
+        if (v[7] == '\0')
+            return 0;
+        v += 8;
+    }
+    /* words are most significant first: walk them from the end */
+    for (end = strlen(v); end > 0; base += 32) {
+        size_t start = end;
+        unsigned long word;
+        while (start > 0 && v[start - 1] != ',')
+            start--;
+        word = strtoul(v + start + 2, NULL, 16); /* after "0x" */
+        if (word)
+            return base + __builtin_ctzl(word);
+        end = start > 0 ? start - 1 : 0;
+    }
+    return infinite ? base : LLONG_MAX;
 }
 
 /* The elements hwloc reads inside an <object> before inserting it, with
@@ -317,6 +354,58 @@ static int xml_check_attr_names(xmlTextReaderPtr r, const char *element, const c
     return rc;
 }
 
+/* What the reader remembers of each open element, by depth. */
+typedef struct xml_level {
+    const char *name;     /* element name, owned by the reader */
+    bool holds_pages;     /* an <object> that may hold <page_type> */
+    bool has_prev;        /* a CPU-side <object> child was seen below it */
+    long long prev_first; /* that child's first CPU (bitmap_first) */
+} xml_level;
+
+/* Checks an <object> whose type hwloc reads as type at depth, below the
+ * element levels[depth - 1]. hwloc orders CPU-side siblings by their first
+ * CPU and prints a banner to stderr when an XML lists them otherwise;
+ * such XML is refused instead. */
+static int xml_check_object(xmlTextReaderPtr r, hwloc_obj_type_t type, xml_level *levels,
+                            int depth, xml_check *chk, const char *origin, np_error *err)
+{
+    xmlChar *complete = NULL;
+    long long first;
+    int rc = 0;
+
+    levels[depth].holds_pages = depth == 1 || type == HWLOC_OBJ_NUMANODE;
+    if (is_io_or_misc(type))
+        return 0;
+    if (!has_attr(r, "cpuset") || !has_attr(r, "nodeset"))
+        return np_error_set(err, origin, reader_line(r),
+                            "<object type=\"%.32s\"> without cpuset and nodeset; hwloc 2 writes "
+                            "both for every object that is not an I/O or Misc object",
+                            hwloc_obj_type_string(type));
+    if (type == HWLOC_OBJ_PU) {
+        chk->counts.nr_pus++;
+        rc = xml_check_os_index(r, "PU", NP_TOPO_MAX_CPUS, origin, err);
+    } else if (type == HWLOC_OBJ_NUMANODE) {
+        chk->counts.nr_nodes++;
+        rc = xml_check_os_index(r, "NUMANode", NP_TOPO_MAX_NODES, origin, err);
+        return rc; /* memory objects are not ordered among CPU-side ones */
+    }
+    if (rc < 0)
+        return rc;
+    complete = xmlTextReaderGetAttribute(r, (const xmlChar *)"complete_cpuset");
+    first = complete ? bitmap_first((const char *)complete) : LLONG_MAX;
+    xmlFree(complete);
+    if (depth == 1 && first == LLONG_MAX)
+        return np_error_set(err, origin, reader_line(r), "the root object has no CPU");
+    if (levels[depth - 1].has_prev && first < levels[depth - 1].prev_first)
+        return np_error_set(err, origin, reader_line(r),
+                            "<object type=\"%.32s\"> comes after a sibling with higher CPUs; "
+                            "hwloc lists objects in CPU order",
+                            hwloc_obj_type_string(type));
+    levels[depth - 1].has_prev = true;
+    levels[depth - 1].prev_first = first;
+    return 0;
+}
+
 /* Checks one element for what hwloc 2.9's importer mishandles, and counts
  * CPU and NUMA node objects to notice objects hwloc drops. hwloc 2.9
  * crashes on an object with a CPU set but no complete one (or the reverse,
@@ -324,21 +413,22 @@ static int xml_check_attr_names(xmlTextReaderPtr r, const char *element, const c
  * an <info> without a name or value, and allocates by the numbers it is
  * given (CPU and node OS numbers, distance matrix sizes); those are refused
  * here, with their line. */
-static int xml_check_element(xmlTextReaderPtr r, xml_check *chk, const char *origin,
-                             np_error *err)
+static int xml_check_element(xmlTextReaderPtr r, xml_level *levels, int depth, xml_check *chk,
+                             const char *origin, np_error *err)
 {
     static const char *const pairs[][2] = {{"cpuset", "complete_cpuset"},
                                            {"nodeset", "complete_nodeset"}};
-    const char *name = (const char *)xmlTextReaderConstName(r);
-    xmlChar *type;
+    const char *name = levels[depth].name;
+    hwloc_obj_type_t type;
     uint64_t nbobjs;
     int rc = 0;
 
-    if (!name)
-        return 0;
     rc = xml_check_bitmaps(r, origin, err);
     if (rc < 0)
         return rc;
+    if (strcmp(name, "page_type") == 0 && !levels[depth - 1].holds_pages)
+        return np_error_set(err, origin, reader_line(r),
+                            "<page_type> outside a NUMA node or the root object");
     for (size_t i = 0; i < sizeof(object_parts) / sizeof(object_parts[0]); i++)
         if (strcmp(name, object_parts[i].name) == 0)
             return xml_check_attr_names(r, name, object_parts[i].attrs, origin, err);
@@ -358,31 +448,11 @@ static int xml_check_element(xmlTextReaderPtr r, xml_check *chk, const char *ori
                                 "<object> has %s without %s; hwloc needs both or neither",
                                 has_attr(r, pairs[i][0]) ? pairs[i][0] : pairs[i][1],
                                 has_attr(r, pairs[i][0]) ? pairs[i][1] : pairs[i][0]);
-    type = xmlTextReaderGetAttribute(r, (const xmlChar *)"type");
-    if (!type)
-        return np_error_set(err, origin, reader_line(r), "<object> without a type attribute");
-    if (!is_io_type((const char *)type) && (!has_attr(r, "cpuset") || !has_attr(r, "nodeset")))
-        rc = np_error_set(err, origin, reader_line(r),
-                          "<object type=\"%.32s\"> without cpuset and nodeset; hwloc 2 writes "
-                          "both for every object that is not an I/O or Misc object",
-                          (const char *)type);
-    else if (strcmp((const char *)type, "PU") == 0) {
-        chk->counts.nr_pus++;
-        rc = xml_check_os_index(r, "PU", NP_TOPO_MAX_CPUS, origin, err);
-    } else if (strcmp((const char *)type, "NUMANode") == 0) {
-        chk->counts.nr_nodes++;
-        rc = xml_check_os_index(r, "NUMANode", NP_TOPO_MAX_NODES, origin, err);
-    }
-    xmlFree(type);
-    return rc;
-}
-
-static bool is_numa_node(xmlTextReaderPtr r)
-{
-    xmlChar *type = xmlTextReaderGetAttribute(r, (const xmlChar *)"type");
-    bool numa = type && strcmp((const char *)type, "NUMANode") == 0;
-    xmlFree(type);
-    return numa;
+    if (object_type(r, &type) < 0)
+        return np_error_set(err, origin, reader_line(r),
+                            "<object> without a type hwloc knows (Machine, Package, Core, PU, "
+                            "NUMANode, ...)");
+    return xml_check_object(r, type, levels, depth, chk, origin, err);
 }
 
 /* Which elements hwloc 2's XML format nests in which ("<topology>" is the
@@ -426,8 +496,7 @@ static int xml_check_nesting(xmlTextReaderPtr r, const char *parent, const char 
 static int xml_precheck(const char *text, size_t len, const char *origin, xml_check *chk,
                         np_error *err)
 {
-    const char *open[NP_XML_MAX_DEPTH] = {NULL}; /* names of the enclosing elements */
-    bool holds_pages[NP_XML_MAX_DEPTH] = {false}; /* may hold <page_type> */
+    xml_level levels[NP_XML_MAX_DEPTH + 1]; /* the open elements, by depth */
     xmlTextReaderPtr r = NULL;
     xmlGenericErrorFunc saved_fn;
     void *saved_ctx;
@@ -453,7 +522,8 @@ static int xml_precheck(const char *text, size_t len, const char *origin, xml_ch
         if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
             /* hwloc reads text only as the numbers of a distance matrix
              * and as user data; anywhere else its reader fails (and leaks) */
-            const char *parent = depth > 0 && depth <= NP_XML_MAX_DEPTH ? open[depth - 1] : NULL;
+            const char *parent =
+                depth > 0 && depth <= NP_XML_MAX_DEPTH ? levels[depth - 1].name : NULL;
             if (!parent || (strcmp(parent, "indexes") != 0 && strcmp(parent, "u64values") != 0 &&
                             strcmp(parent, "userdata") != 0)) {
                 rc = np_error_set(err, origin, text_line(r),
@@ -470,27 +540,22 @@ static int xml_precheck(const char *text, size_t len, const char *origin, xml_ch
             rc = np_error_set(err, origin, reader_line(r), "elements nested too deep");
             goto out;
         }
-        open[depth] = name;
+        levels[depth] = (xml_level){.name = name};
+        levels[depth + 1].has_prev = false; /* a new parent for the next depth */
         if (!seen_root) {
             seen_root = true;
             rc = xml_check_root(r, origin, err);
         } else if (depth == 0) {
             rc = np_error_set(err, origin, reader_line(r), "a second root element");
         } else {
-            rc = xml_check_nesting(r, open[depth - 1], name, origin, err);
+            rc = xml_check_nesting(r, levels[depth - 1].name, name, origin, err);
         }
         if (rc < 0)
             goto out;
-        rc = xml_check_element(r, chk, origin, err);
+        if (depth > 0)
+            rc = xml_check_element(r, levels, depth, chk, origin, err);
         if (rc < 0)
             goto out;
-        /* page sizes belong to NUMA nodes, or to the root object */
-        holds_pages[depth] = strcmp(name, "object") == 0 && (depth == 1 || is_numa_node(r));
-        if (strcmp(name, "page_type") == 0 && !holds_pages[depth - 1]) {
-            rc = np_error_set(err, origin, reader_line(r),
-                              "<page_type> outside a NUMA node or the root object");
-            goto out;
-        }
     }
     if (ret < 0 || chk->failed)
         rc = np_error_set(err, origin,
