@@ -14,7 +14,7 @@
  * does: memory striped over every node, no affinity.
  * With a sim_sense_cache as self (sense_cache.h) the snapshot is reused
  * for SIM_SENSE_REFRESH_NS and the policy's own decisions are committed
- * into it, and puts the specs of the guests it placed back into every
+ * into it; the cache also puts the specs of the guests it placed back into every
  * fresh snapshot, since a sensed state knows no specs and so no affinity
  * groups. sim_place_numaplace_restated() does the same for a caller that
  * keeps its own specs (the "numaplace-balance" policy).
