@@ -130,7 +130,9 @@ static int place_balance(void *self, np_sim *sim, const np_guest_spec *spec, np_
     int rc = p ? record_spec(p, spec) : 0;
     if (rc)
         return rc;
-    return np_sim_policy_numaplace_soft.place(NULL, sim, spec, plan, err);
+    if (!p)
+        return np_sim_policy_numaplace_soft.place(NULL, sim, spec, plan, err);
+    return sim_place_numaplace_restated(sim, spec, lookup_spec, p, plan, err);
 }
 
 static void log_action(np_backend *be, const np_balance_action *a, int rc)

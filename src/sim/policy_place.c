@@ -14,13 +14,20 @@
  * does: memory striped over every node, no affinity.
  * With a sim_sense_cache as self (sense_cache.h) the snapshot is reused
  * for SIM_SENSE_REFRESH_NS and the policy's own decisions are committed
- * into it.
+ * into it; the cache also puts the specs of the guests it placed back into every
+ * fresh snapshot, since a sensed state knows no specs and so no affinity
+ * groups. sim_place_numaplace_restated() does the same for a caller that
+ * keeps its own specs (the "numaplace-balance" policy).
  */
 #include "sim/policy.h"
 #include "sim/sense_cache.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <numaplace/balance.h>
 #include <numaplace/hoststate.h>
 #include <numaplace/place.h>
 #include <numaplace/vnuma.h>
@@ -58,21 +65,58 @@ static int copy_placement(np_sim *sim, const np_guest_spec *spec, const np_place
     return rc;
 }
 
-/* The host as sensed now, or the cached snapshot while it is fresh. */
+static const np_guest_spec *cache_lookup(void *opaque, const char *name)
+{
+    const sim_sense_cache *c = opaque;
+    for (size_t i = 0; i < c->nr_specs; i++)
+        if (!strcmp(c->specs[i].name, name))
+            return &c->specs[i];
+    return NULL;
+}
+
+static int cache_record(sim_sense_cache *c, const np_guest_spec *spec)
+{
+    np_guest_spec *have = (np_guest_spec *)(uintptr_t)cache_lookup(c, spec->name);
+    if (have) {
+        *have = *spec;
+        return 0;
+    }
+    if (c->nr_specs == c->cap_specs) {
+        size_t cap = c->cap_specs ? c->cap_specs * 2 : 16;
+        np_guest_spec *n = realloc(c->specs, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->specs = n;
+        c->cap_specs = cap;
+    }
+    c->specs[c->nr_specs++] = *spec;
+    return 0;
+}
+
+/* The host as sensed now, or the cached snapshot while it is fresh. A
+ * fresh snapshot gets the specs of the guests this cache placed back. */
 static int sensed_state(np_sim *sim, sim_sense_cache *cache, np_host_state **st_out)
 {
     uint64_t now = np_sim_now_ns(sim);
+    np_host_state *sensed = NULL, *st = NULL;
     if (cache && cache->st && now - cache->sensed_ns < SIM_SENSE_REFRESH_NS) {
         *st_out = cache->st;
         return 0;
     }
-    int rc = np_backend_sense(np_sim_backend(sim), st_out);
-    if (!rc && cache) {
-        np_host_state_destroy(cache->st);
-        cache->st = *st_out;
-        cache->sensed_ns = now;
+    int rc = np_backend_sense(np_sim_backend(sim), &sensed);
+    if (rc || !cache) {
+        *st_out = sensed;
+        return rc;
     }
-    return rc;
+    rc = np_balance_restate(sensed, cache_lookup, cache, &st);
+    np_host_state_destroy(sensed);
+    if (rc)
+        return rc;
+    np_host_state_destroy(cache->st);
+    cache->st = st;
+    cache->sensed_ns = now;
+    *st_out = st;
+    return 0;
 }
 
 static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *spec,
@@ -86,7 +130,9 @@ static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *
 
     s.affinity = affinity;
     s.no_autoplace = false;
-    rc = sensed_state(sim, cache, &st);
+    rc = cache ? cache_record(cache, &s) : 0;
+    if (!rc)
+        rc = sensed_state(sim, cache, &st);
     if (!rc)
         rc = np_place(st, &s, policy, &pl, err);
     if (!rc)
@@ -101,6 +147,30 @@ static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *
     np_placement_destroy(pl);
     if (!cache)
         np_host_state_destroy(st);
+    return rc;
+}
+
+int sim_place_numaplace_restated(np_sim *sim, const np_guest_spec *spec,
+                                 np_balance_spec_lookup lookup, void *opaque, np_sim_plan *plan,
+                                 np_error *err)
+{
+    np_host_state *sensed = NULL, *st = NULL;
+    np_placement *pl = NULL;
+    np_guest_spec s = *spec;
+    int rc;
+
+    s.affinity = NP_AFFINITY_SOFT;
+    s.no_autoplace = false;
+    rc = np_backend_sense(np_sim_backend(sim), &sensed);
+    if (!rc)
+        rc = np_balance_restate(sensed, lookup, opaque, &st);
+    if (!rc)
+        rc = np_place(st, &s, "numaplace", &pl, err);
+    if (!rc)
+        rc = copy_placement(sim, &s, pl, plan);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+    np_host_state_destroy(sensed);
     return rc;
 }
 
@@ -151,5 +221,6 @@ void sim_sense_cache_fini(sim_sense_cache *c)
     if (!c)
         return;
     np_host_state_destroy(c->st);
-    c->st = NULL;
+    free(c->specs);
+    memset(c, 0, sizeof(*c));
 }

@@ -11,7 +11,12 @@
  * (np_placement_commit), which is what a placement daemon knows anyway.
  * Between refreshes it misses departures, balloon changes and demand
  * measured since; 100 ms is far below the seconds those take to matter.
- * With self NULL the policies sense at every arrival, as before.
+ * A sensed state knows no specs (np_backend_sense marks every guest
+ * no_autoplace), so the cache also keeps the spec of every guest it
+ * placed and puts them back into each fresh snapshot
+ * (np_balance_restate): without them an arriving guest placed right after
+ * a refresh would not see its affinity group's members.
+ * With self NULL the policies sense at every arrival and know no groups.
  */
 #ifndef NP_SIM_SENSE_CACHE_H
 #define NP_SIM_SENSE_CACHE_H
@@ -27,6 +32,8 @@
 typedef struct sim_sense_cache {
     np_host_state *st; /* NULL until the first arrival */
     uint64_t sensed_ns;
+    np_guest_spec *specs; /* of the guests placed; names unique (last wins) */
+    size_t nr_specs, cap_specs;
 } sim_sense_cache;
 
 /* Whether the policy takes a sim_sense_cache as its self. */
