@@ -1,0 +1,94 @@
+/*
+ * numaplace/xen.h - the Xen backend (libxenlight) and what it reads from Xen.
+ *
+ * Two parts. The first is pure and always built: a reader for the text Xen
+ * prints on debug key `u` ("dumping numa info"), the only place Xen 4.17
+ * tells how much of each domain's memory sits on each node. The second talks
+ * to the hypervisor through libxl and exists only when numaplace was built
+ * with libxen-dev (NP_HAVE_XEN defined): the backend operations of
+ * numaplace/backend.h, and the host topology as Xen sees it, which a PV
+ * dom0's hwloc does not (dom0 sees its own vCPUs, not the host).
+ *
+ * Index spaces: the dump names nodes by Xen's node id (os_id) and domains by
+ * domid; the backend reports per-node memory by the topology's node_idx.
+ */
+#ifndef NUMAPLACE_XEN_H
+#define NUMAPLACE_XEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/common.h>
+#include <numaplace/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Xen on x86 counts domain memory in 4 KiB pages in the `u` dump. */
+#define NP_XEN_PAGE_BYTES UINT64_C(4096)
+
+/* ---- the debug-key `u` dump (pure) --------------------------------------- */
+
+typedef struct np_xen_numa_dump np_xen_numa_dump;
+
+/* Reads the last `u` dump in a text: the console ring as libxl returns it,
+ * `xl dmesg`, or a serial log (lines may carry "(XEN) " and a "[time]"
+ * stamp). Other lines between the dump's lines are skipped; a line that
+ * starts like a dump line but does not parse is an error naming it. -EINVAL
+ * with err filled when there is no dump or it is malformed. */
+int np_xen_numa_dump_parse(const char *text, size_t len, const char *origin,
+                           np_xen_numa_dump **out, np_error *err);
+void np_xen_numa_dump_destroy(np_xen_numa_dump *dump); /* NULL ok */
+
+/* Nodes the dump lists ("NODEn start->... size->... free->..."), in order. */
+size_t np_xen_numa_dump_nr_nodes(const np_xen_numa_dump *dump);
+/* The i-th node: its Xen node id, size and free pages. -ENOENT past the end. */
+int np_xen_numa_dump_node(const np_xen_numa_dump *dump, size_t i, uint32_t *node_os_id_out,
+                          uint64_t *size_pages_out, uint64_t *free_pages_out);
+/* Domains the dump lists, in order. */
+size_t np_xen_numa_dump_nr_domains(const np_xen_numa_dump *dump);
+/* The i-th domain: domid and total pages. -ENOENT past the end. */
+int np_xen_numa_dump_domain(const np_xen_numa_dump *dump, size_t i, uint32_t *domid_out,
+                            uint64_t *total_pages_out);
+/* Pages of domain `domid` on node `node_os_id`; -ENOENT when either is not
+ * in the dump. */
+int np_xen_numa_dump_pages(const np_xen_numa_dump *dump, uint32_t domid, uint32_t node_os_id,
+                           uint64_t *pages_out);
+
+/* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
+
+typedef struct np_xen np_xen;
+
+/* Opens libxl. Its log lines, and this backend's, go to `log` (may be NULL:
+ * dropped) with subsystem "xen/libxl" or "xen". -EPERM/-ENOENT-style errors
+ * when this is not a Xen dom0 (libxl's code is logged). */
+int np_xen_open(np_log_fn log, void *log_opaque, np_xen **out);
+void np_xen_close(np_xen *xen); /* NULL ok */
+
+/* The backend operations over an open np_xen (pass it as `impl` to
+ * np_backend_create). migrate_memory is absent: Xen 4.17 cannot move a
+ * running domain's memory between nodes. Guest ids are domids; a guest's
+ * per-node memory comes from a fresh `u` dump read through the console
+ * ring (libxl_send_debug_keys + libxl_xen_console_read_*). */
+const struct np_backend_ops *np_xen_backend_ops(void);
+
+/* Host topology from libxl: numainfo (memory, free, distances), cpu
+ * topology (socket, core, node of each CPU) and PCI topology. Name "xen". */
+int np_xen_topology(np_xen *xen, np_topology **out, np_error *err);
+/* Same, opening and closing libxl around it: the "xen" topology source. */
+int np_topology_read_xen(np_topology **out, np_error *err);
+/* Asks Xen for a `u` dump and reads it back from the console ring. */
+int np_xen_numa_dump_read(np_xen *xen, np_xen_numa_dump **out, np_error *err);
+/* Node affinity a domain's future allocations follow (node os_ids). */
+int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes);
+
+/* 1 when this machine is a Xen control domain (/proc/xen/capabilities says
+ * control_d), 0 otherwise. Pure file read; available without libxl too. */
+int np_xen_is_dom0(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_XEN_H */
