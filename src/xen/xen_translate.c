@@ -149,18 +149,25 @@ int np_xen_topology_from_libxl(const libxl_numainfo *numa, int nr_nodes,
             goto out;
         }
     }
+    /* Devices Xen places on no node are left out, as `xl info -n` leaves
+     * them out: on a host without PCI proximity data that is every device,
+     * and a list of them says nothing about placement. */
     for (int i = 0; devs && i < nr_devs; i++) {
         np_pci_info dev;
         uint32_t node = devs[i].node;
+        if (node == LIBXL_PCITOPOLOGY_INVALID_ENTRY)
+            continue;
+        if (node >= (uint32_t)nr_nodes || !numa_valid(numa[node].size)) {
+            rc = np_error_set(err, "xen", 0, "PCI device %d is on node %u, which libxl does "
+                              "not list", i, (unsigned)node);
+            goto out;
+        }
         memset(&dev, 0, sizeof(dev));
         dev.domain = devs[i].seg;
         dev.bus = devs[i].bus;
         dev.dev = (uint8_t)(devs[i].devfn >> 3);
         dev.fn = (uint8_t)(devs[i].devfn & 7);
         dev.node_idx = -1;
-        if (node == LIBXL_PCITOPOLOGY_INVALID_ENTRY || node >= (uint32_t)nr_nodes ||
-            !numa_valid(numa[node].size))
-            node = NP_TOPO_ID_UNKNOWN;
         rc = np_topology_builder_add_device(b, &dev, node);
         if (rc) {
             rc = rc == -ENOMEM ? rc

@@ -47,13 +47,13 @@ static void test_topology_4node(void)
 {
     libxl_numainfo n[4];
     libxl_cputopology c[8];
-    libxl_pcitopology p[2] = {{0, 8, 0, 1}, {0, 9, (1 << 3) | 0, INV}};
+    libxl_pcitopology p[3] = {{0, 8, 0, 1}, {0, 0, (1 << 3) | 1, INV}, {0, 9, (1 << 3) | 0, 3}};
     np_topology *t = NULL;
     np_error err = {0};
     char buf[64];
     numa4(n);
     cpus4(c);
-    ASSERT_EQ(np_xen_topology_from_libxl(n, 4, c, 8, p, 2, &t, &err), 0);
+    ASSERT_EQ(np_xen_topology_from_libxl(n, 4, c, 8, p, 3, &t, &err), 0);
     if (!t) {
         fprintf(stderr, "  %s\n", err.msg);
         return;
@@ -69,9 +69,11 @@ static void test_topology_4node(void)
     ASSERT_STR_EQ(buf, "4-5");
     ASSERT_EQ(np_topology_cpu(t, 5)->core_id, 1);
     ASSERT_EQ(np_topology_cpu(t, 5)->package_id, 2);
+    /* the device without a node is left out, as xl info -n does */
     ASSERT_EQ(np_topology_nr_devices(t), 2);
     ASSERT_EQ(np_topology_device(t, 0)->node_idx, 1);
-    ASSERT_EQ(np_topology_device(t, 1)->node_idx, -1);
+    ASSERT_EQ(np_topology_device(t, 1)->node_idx, 3);
+    ASSERT_EQ(np_topology_device(t, 1)->bus, 9);
     ASSERT_EQ(np_topology_device(t, 1)->dev, 1);
     np_topology_destroy(t);
 }
@@ -121,6 +123,12 @@ static void test_topology_bad(void)
     expect_topo_error(n, 4, c, 0, "no CPUs");
     c[7].node = 6;
     expect_topo_error(n, 4, c, 8, "CPU 7 is on node 6");
+    cpus4(c);
+    libxl_pcitopology bad_dev = {0, 1, 0, 9};
+    np_topology *t0 = NULL;
+    np_error err0 = {0};
+    ASSERT_EQ(np_xen_topology_from_libxl(n, 4, c, 8, &bad_dev, 1, &t0, &err0), -EINVAL);
+    ASSERT_CONTAINS(err0.msg, "PCI device 0 is on node 9");
     cpus4(c);
     n[1].free = n[1].size + 1;
     expect_topo_error(n, 4, c, 8, "free memory");
