@@ -57,6 +57,31 @@ int np_xen_numa_dump_domain(const np_xen_numa_dump *dump, size_t i, uint32_t *do
 int np_xen_numa_dump_pages(const np_xen_numa_dump *dump, uint32_t domid, uint32_t node_os_id,
                            uint64_t *pages_out);
 
+/* ---- per-node reservations across numaplace processes (pure) ------------- */
+
+/* Xen 4.17 claims memory host-wide, not per node. numaplace keeps its own
+ * ledger of per-node memory promised to creations still in flight (DIR/ledger
+ * under an flock on DIR/lock; default DIR NP_RESERVE_DIR), so two creations
+ * at once never count the same node's free memory twice. */
+#define NP_RESERVE_DIR "/run/numaplace"
+#define NP_RESERVE_TAG_MAX 64 /* a guest name without blanks */
+
+typedef struct np_reserve np_reserve;
+
+/* Creates DIR if needed, takes the exclusive lock (waits for it) and reads
+ * the ledger, dropping the lines of processes that are gone. */
+int np_reserve_lock(const char *dir, np_reserve **out);
+/* Bytes reserved on a node by the entries read and added. */
+uint64_t np_reserve_node_bytes(const np_reserve *r, uint32_t node_os_id);
+/* Adds a reservation of this process; -EINVAL for an empty tag or one with
+ * blanks. Written by np_reserve_commit. */
+int np_reserve_add(np_reserve *r, const char *tag, uint32_t node_os_id, uint64_t bytes);
+int np_reserve_commit(np_reserve *r);
+/* Releases the lock (without writing). NULL ok. */
+void np_reserve_unlock(np_reserve *r);
+/* Lock, drop this process's entries tagged `tag`, write, unlock. */
+int np_reserve_release(const char *dir, const char *tag);
+
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
 
 typedef struct np_xen np_xen;
@@ -83,6 +108,21 @@ int np_topology_read_xen(np_topology **out, np_error *err);
 int np_xen_numa_dump_read(np_xen *xen, np_xen_numa_dump **out, np_error *err);
 /* Node affinity a domain's future allocations follow (node os_ids). */
 int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes);
+
+/* Creates and unpauses a domain through libxl from an xl.cfg text and the
+ * placement decided for it: libxl's own NUMA placement is switched off,
+ * the plan's nodes become the node affinity, its CPUs the soft (or hard)
+ * affinity of each vCPU, and a placement spanning nodes gets its vNUMA
+ * layout (PVH only: libxl 4.17 refuses vNUMA for PV). Only the keys name,
+ * type (pv, pvh), memory, maxmem, vcpus, maxvcpus, kernel, ramdisk,
+ * cmdline, extra, root, on_poweroff/on_reboot/on_crash and numaplace's own
+ * cpus, cpus_soft, vnuma are understood; any other key is refused with
+ * -ENOTSUP naming it (use `numaplace place --emit xl` and xl create then). */
+struct np_placement;
+struct np_guest_spec;
+int np_xen_create_domain(np_xen *xen, const char *cfg_text, size_t len, const char *origin,
+                         const np_topology *topo, const struct np_guest_spec *spec,
+                         const struct np_placement *pl, uint32_t *domid_out, np_error *err);
 
 /* 1 when this machine is a Xen control domain (/proc/xen/capabilities says
  * control_d), 0 otherwise. Pure file read; available without libxl too. */

@@ -64,7 +64,7 @@ static void xen_log(np_xen *x, np_log_level level, const char *subsys, const cha
 }
 
 /* The boundary: a libxl code into an errno, logged with the original. */
-static int xen_fail(np_xen *x, const char *what, int libxl_rc)
+int np_xen_fail(np_xen *x, const char *what, int libxl_rc)
 {
     xen_log(x, NP_LOG_ERROR, "xen", "%s failed: libxl error %d (%s)", what, libxl_rc,
             np_xen_error_name(libxl_rc));
@@ -112,12 +112,17 @@ int np_xen_open(np_log_fn log, void *log_opaque, np_xen **out)
     x->logger.xen = x;
     lrc = libxl_ctx_alloc(&x->ctx, LIBXL_VERSION, 0, &x->logger.vtable);
     if (lrc) {
-        int rc = xen_fail(x, "libxl_ctx_alloc (is this a Xen dom0?)", lrc);
+        int rc = np_xen_fail(x, "libxl_ctx_alloc (is this a Xen dom0?)", lrc);
         free(x);
         return rc;
     }
     *out = x;
     return 0;
+}
+
+libxl_ctx *np_xen_ctx(np_xen *xen)
+{
+    return xen->ctx;
 }
 
 void np_xen_close(np_xen *xen)
@@ -182,7 +187,7 @@ static int read_conring(np_xen *x, char **text_out, size_t *len_out)
     int lrc, rc = 0;
 
     if (!cr)
-        return xen_fail(x, "libxl_xen_console_read_start", ERROR_FAIL);
+        return np_xen_fail(x, "libxl_xen_console_read_start", ERROR_FAIL);
     while ((lrc = libxl_xen_console_read_line(x->ctx, cr, &chunk)) > 0 && chunk) {
         size_t n = strlen(chunk);
         if (len + n + 1 > XEN_CONRING_MAX_BYTES) {
@@ -205,7 +210,7 @@ static int read_conring(np_xen *x, char **text_out, size_t *len_out)
         len += n;
     }
     if (lrc < 0) {
-        rc = xen_fail(x, "libxl_xen_console_read_line", lrc);
+        rc = np_xen_fail(x, "libxl_xen_console_read_line", lrc);
         goto out;
     }
 out:
@@ -228,7 +233,7 @@ int np_xen_numa_dump_read(np_xen *x, np_xen_numa_dump **out, np_error *err)
 
     lrc = libxl_send_debug_keys(x->ctx, keys);
     if (lrc) {
-        rc = xen_fail(x, "libxl_send_debug_keys(u)", lrc);
+        rc = np_xen_fail(x, "libxl_send_debug_keys(u)", lrc);
         np_error_set(err, "xen", 0, "cannot send debug key u: %s", np_strerror(rc));
         return rc;
     }
@@ -257,13 +262,13 @@ int np_xen_set_node_affinity(np_xen *x, uint32_t domid, const np_bitmap *nodes)
     libxl_bitmap map = {0, NULL};
     int nr_nodes = libxl_get_max_nodes(x->ctx), rc, lrc;
     if (nr_nodes <= 0)
-        return xen_fail(x, "libxl_get_max_nodes", nr_nodes ? nr_nodes : ERROR_FAIL);
+        return np_xen_fail(x, "libxl_get_max_nodes", nr_nodes ? nr_nodes : ERROR_FAIL);
     rc = np_xen_bitmap_from_np(nodes, (uint32_t)nr_nodes, &map);
     if (rc)
         return rc;
     lrc = libxl_domain_set_nodeaffinity(x->ctx, domid, &map);
     free(map.map);
-    return lrc ? xen_fail(x, "libxl_domain_set_nodeaffinity", lrc) : 0;
+    return lrc ? np_xen_fail(x, "libxl_domain_set_nodeaffinity", lrc) : 0;
 }
 
 /* ---- the operations ---------------------------------------------------- */
@@ -287,7 +292,7 @@ static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *top
 
     vcpus = libxl_list_vcpu(x->ctx, di->domid, &nr_vcpus, &nr_cpus);
     if (!vcpus)
-        return xen_fail(x, "libxl_list_vcpu", ERROR_FAIL);
+        return np_xen_fail(x, "libxl_list_vcpu", ERROR_FAIL);
     rc = np_backend_guest_alloc(g, (uint32_t)nr_vcpus, np_topology_nr_nodes(topo));
     if (rc)
         goto out;
@@ -335,7 +340,7 @@ static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_
         goto out;
     doms = libxl_list_domain(x->ctx, &nr_doms);
     if (!doms) {
-        rc = xen_fail(x, "libxl_list_domain", ERROR_FAIL);
+        rc = np_xen_fail(x, "libxl_list_domain", ERROR_FAIL);
         goto out;
     }
     rc = np_backend_guests_alloc((size_t)nr_doms, &list);
@@ -401,11 +406,11 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
     if (guest_id > UINT32_MAX)
         return -ENOENT;
     if (nr_cpus <= 0)
-        return xen_fail(x, "libxl_get_max_cpus", nr_cpus ? nr_cpus : ERROR_FAIL);
+        return np_xen_fail(x, "libxl_get_max_cpus", nr_cpus ? nr_cpus : ERROR_FAIL);
     libxl_dominfo_init(&info);
     lrc = libxl_domain_info(x->ctx, &info, (uint32_t)guest_id);
     if (lrc) {
-        rc = xen_fail(x, "libxl_domain_info", lrc);
+        rc = np_xen_fail(x, "libxl_domain_info", lrc);
         goto out;
     }
     if (vcpu > info.vcpu_max_id) {
@@ -423,7 +428,7 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
         goto out;
     lrc = libxl_set_vcpuaffinity(x->ctx, (uint32_t)guest_id, vcpu, &lhard, &lsoft);
     if (lrc)
-        rc = xen_fail(x, "libxl_set_vcpuaffinity", lrc);
+        rc = np_xen_fail(x, "libxl_set_vcpuaffinity", lrc);
 out:
     free(lhard.map);
     free(lsoft.map);
@@ -443,7 +448,7 @@ static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bi
     /* NULL = any node: every node id Xen may have */
     int max = libxl_get_max_nodes(x->ctx);
     if (max <= 0)
-        return xen_fail(x, "libxl_get_max_nodes", max ? max : ERROR_FAIL);
+        return np_xen_fail(x, "libxl_get_max_nodes", max ? max : ERROR_FAIL);
     rc = np_bitmap_create(&all);
     if (rc == 0)
         rc = np_bitmap_set_range(all, 0, (unsigned)max - 1);

@@ -42,4 +42,9 @@ int np_xen_vcpu_from_libxl(const libxl_vcpuinfo *vi, const np_topology *topo,
 int np_xen_guest_node_mem(const np_xen_numa_dump *dump, uint32_t domid,
                           const np_topology *topo, uint64_t *node_mem_bytes);
 
+/* The libxl context of an open np_xen (backend_xen.c). */
+libxl_ctx *np_xen_ctx(np_xen *xen);
+/* Logs "what failed: libxl error N (NAME)" and returns np_xen_errno(N). */
+int np_xen_fail(np_xen *xen, const char *what, int libxl_rc);
+
 #endif
