@@ -108,15 +108,47 @@ static int write_plan(const char *path, const np_topology *topo, const np_guest_
         fprintf(f, "node %u %llu\n", (unsigned)np_topology_node(topo, k)->os_id,
                 (unsigned long long)np_placement_node_mem_bytes(pl, k));
     }
-    if (np_placement_cpus_soft(pl)) {
-        np_bitmap_format(np_placement_cpus_soft(pl), buf, sizeof(buf));
-        fprintf(f, "cpus_soft %s\n", buf);
-    }
-    if (np_placement_cpus_hard(pl)) {
-        np_bitmap_format(np_placement_cpus_hard(pl), buf, sizeof(buf));
-        fprintf(f, "cpus %s\n", buf);
+    /* Each vCPU's masks: with vNUMA they differ per vCPU. */
+    for (uint32_t v = 0; v < spec->vcpus; v++) {
+        const np_bitmap *soft = np_placement_vcpu_soft(pl, v), *hard = np_placement_vcpu_hard(pl, v);
+        if (!soft)
+            soft = np_placement_cpus_soft(pl);
+        if (!hard)
+            hard = np_placement_cpus_hard(pl);
+        if (soft && spec->affinity == NP_AFFINITY_SOFT) {
+            np_bitmap_format(soft, buf, sizeof(buf));
+            fprintf(f, "vcpu_soft %u %s\n", (unsigned)v, buf);
+        }
+        if (hard && spec->affinity == NP_AFFINITY_HARD) {
+            np_bitmap_format(hard, buf, sizeof(buf));
+            fprintf(f, "vcpu_hard %u %s\n", (unsigned)v, buf);
+        }
     }
     return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* True when the xl.cfg asks for a PV guest (type="pv", or no type: xl's
+ * default). libxl 4.17 refuses vNUMA for PV, so such a guest is placed
+ * with vNUMA off (it may still span nodes; it then sees one node). */
+static bool is_pv(const char *text)
+{
+    const char *p = text;
+    while (p && *p) {
+        const char *line = p;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (strncmp(line, "type", 4) == 0) {
+            const char *q = line + 4;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q == '=')
+                return strncmp(q + 1 + strspn(q + 1, " \t\"'"), "pv", 2) == 0 &&
+                       (q + 1 + strspn(q + 1, " \t\"'"))[2] != 'h';
+        }
+    }
+    return true;
 }
 
 /* Places under the reservation lock and records the reservation. */
@@ -168,6 +200,7 @@ static int run(int argc, char **argv)
     np_placement *pl = NULL;
     uint32_t domid = UINT32_MAX;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines appear as they happen */
     while ((c = getopt_long(argc, argv, "d:nvh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
@@ -188,6 +221,8 @@ static int run(int argc, char **argv)
     rc = read_text(path, CREATE_CFG_MAX_BYTES, &text, &len);
     if (rc)
         goto fail;
+    if (is_pv(text))
+        spec.vnuma_nodes = NP_VNUMA_OFF;
     rc = np_xen_open(log_stderr, verbose ? (void *)1 : NULL, &xen);
     if (rc) {
         cli_errorf("create: cannot open libxl (%s): run this on a Xen dom0 as root",
@@ -221,7 +256,8 @@ static int run(int argc, char **argv)
     free(joined);
     if (rc)
         goto fail;
-    printf("placed %s: %s\n", spec.name, np_placement_note(pl)[0] ? np_placement_note(pl) : "");
+    printf("placement of %s%s%s:\n", spec.name, np_placement_note(pl)[0] ? ": " : "",
+           np_placement_note(pl));
     fputs(emitted, stdout);
     if (dry_run) {
         rc = write_plan(plan_path, topo, &spec, pl, UINT32_MAX);

@@ -25,6 +25,7 @@
 #define VERIFY_SLACK_PERCENT 2u
 #define PLAN_MAX_NODES 1024u
 #define PLAN_LINE_MAX 4200
+#define PLAN_MAX_VCPUS 512u
 
 static void usage(FILE *out)
 {
@@ -45,13 +46,16 @@ typedef struct plan {
     size_t nr_nodes;
     uint32_t node_os_id[PLAN_MAX_NODES];
     uint64_t node_bytes[PLAN_MAX_NODES];
-    np_bitmap *soft, *hard;
+    uint32_t nr_vcpus;
+    np_bitmap *soft[PLAN_MAX_VCPUS], *hard[PLAN_MAX_VCPUS]; /* NULL: no plan */
 } plan;
 
 static void plan_free(plan *p)
 {
-    np_bitmap_destroy(p->soft);
-    np_bitmap_destroy(p->hard);
+    for (size_t v = 0; v < PLAN_MAX_VCPUS; v++) {
+        np_bitmap_destroy(p->soft[v]);
+        np_bitmap_destroy(p->hard[v]);
+    }
 }
 
 static int read_plan(const char *path, plan *p)
@@ -78,10 +82,13 @@ static int read_plan(const char *path, plan *p)
                    p->nr_nodes < PLAN_MAX_NODES) {
             p->node_os_id[p->nr_nodes] = a;
             p->node_bytes[p->nr_nodes++] = b;
-        } else if (strcmp(word, "cpus_soft") == 0 || strcmp(word, "cpus") == 0) {
-            np_bitmap **m = word[4] == '_' ? &p->soft : &p->hard;
+        } else if ((strcmp(word, "vcpu_soft") == 0 || strcmp(word, "vcpu_hard") == 0) &&
+                   sscanf(arg, "%u %4100s", &a, line) == 2 && a < PLAN_MAX_VCPUS) {
+            np_bitmap **m = word[5] == 's' ? &p->soft[a] : &p->hard[a];
+            np_bitmap_destroy(*m);
+            *m = NULL;
             rc = np_bitmap_create(m);
-            if (rc == 0 && np_bitmap_parse(*m, arg) != 0)
+            if (rc == 0 && np_bitmap_parse(*m, line) != 0)
                 rc = -EINVAL;
         }
     }
@@ -165,7 +172,9 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
     }
     for (uint32_t v = 0; v < g->nr_vcpus; v++) {
         const np_backend_vcpu *bv = &g->vcpus[v];
-        bool soft_ok = masks_match(p.soft, bv->soft), hard_ok = masks_match(p.hard, bv->hard);
+        const np_bitmap *want_soft = v < PLAN_MAX_VCPUS ? p.soft[v] : NULL;
+        const np_bitmap *want_hard = v < PLAN_MAX_VCPUS ? p.hard[v] : NULL;
+        bool soft_ok = masks_match(want_soft, bv->soft), hard_ok = masks_match(want_hard, bv->hard);
         if (bv->soft)
             np_bitmap_format(bv->soft, buf, sizeof(buf));
         else

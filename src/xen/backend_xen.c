@@ -283,6 +283,29 @@ static int op_topology(void *impl, np_topology **out)
     return rc;
 }
 
+/* When a domain started, on now_ns's clock (CLOCK_MONOTONIC). libxl keeps
+ * the wall-clock second a domain started (libxl_vm_get_start_time); the
+ * age is that second's distance from the wall clock now. Dom0 has no
+ * recorded start: it started with this kernel, at the monotonic clock's
+ * origin. Without this every vCPU's demand reads 1.0 (numaplace/backend.h)
+ * and dom0's two mostly idle vCPUs look like two busy CPUs. */
+static uint64_t guest_start_ns(np_xen *x, uint32_t domid)
+{
+    struct timespec mono, real;
+    uint32_t start_s;
+    uint64_t age_ns, mono_ns;
+    if (domid == 0)
+        return 0;
+    start_s = libxl_vm_get_start_time(x->ctx, domid);
+    if (start_s == 0 || clock_gettime(CLOCK_MONOTONIC, &mono) ||
+        clock_gettime(CLOCK_REALTIME, &real) || real.tv_sec < (time_t)start_s)
+        return NP_BACKEND_TIME_UNKNOWN;
+    age_ns = (uint64_t)(real.tv_sec - (time_t)start_s) * UINT64_C(1000000000) +
+             (uint64_t)real.tv_nsec;
+    mono_ns = (uint64_t)mono.tv_sec * UINT64_C(1000000000) + (uint64_t)mono.tv_nsec;
+    return age_ns < mono_ns ? mono_ns - age_ns : 0;
+}
+
 static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *topo,
                       const np_xen_numa_dump *dump, np_backend_guest *g)
 {
@@ -301,8 +324,7 @@ static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *top
     snprintf(g->name, sizeof(g->name), "%s", name ? name : "");
     g->mem_target_bytes = di->current_memkb * 1024;
     g->maxmem_bytes = di->max_memkb * 1024;
-    /* libxl keeps no start time on a clock this backend's now_ns shares */
-    g->start_ns = NP_BACKEND_TIME_UNKNOWN;
+    g->start_ns = guest_start_ns(x, di->domid);
     for (int i = 0; i < nr_vcpus; i++) {
         rc = np_xen_vcpu_from_libxl(&vcpus[i], topo, &g->vcpus[i]);
         if (rc)

@@ -94,6 +94,7 @@ build_rootfs() {
         "$root"/usr/lib/x86_64-linux-gnu/gconv "$root"/usr/bin/perl "$root"/usr/bin/perl5* \
         "$root"/usr/lib/x86_64-linux-gnu/perl-base "$root"/usr/share/perl5
     write_init "$root"
+    build_guest_initrd "$root/guest/initrd.gz"
     (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/dom0.cpio.tmp" ||
         die "packing the dom0 cpio failed"
     mv "$cache/dom0.cpio.tmp" "$cache/dom0.cpio"
@@ -119,6 +120,31 @@ install_rootfs() {
     touch "$root/.np-packages-done"
 }
 
+# The guests' initramfs (/guest/initrd.gz in dom0, with /guest/vmlinuz):
+# static busybox; init prints the NUMA view on the guest console (kept by
+# xenconsoled in /var/log/xen/console/guest-NAME.log) and idles.
+build_guest_initrd() {
+    g=$cache/guest-initrd
+    rm -rf "$g"
+    mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/dev"
+    cp /bin/busybox "$g/bin/busybox"
+    cat >"$g/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+echo "GUEST: online nodes: $(cat /sys/devices/system/node/online 2>/dev/null)"
+for n in /sys/devices/system/node/node*; do
+    [ -d "$n" ] || continue
+    echo "GUEST: ${n##*/} cpulist=$(cat "$n/cpulist") $(grep MemTotal "$n/meminfo" | tr -s ' ')"
+done
+dmesg | grep -E "SRAT|NUMA" | sed 's/^/GUEST-DMESG: /'
+echo "GUEST: ready"
+while :; do sleep 3600; done
+EOF
+    chmod 755 "$g/init"
+    (cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) >"$1"
+}
+
 write_init() {
     cat >"$1/np-init" <<'EOF'
 #!/bin/sh
@@ -139,8 +165,10 @@ xen-init-dom0 >/dev/null 2>&1
 xenconsoled --log=guest
 echo "NP-XEN-READY"
 echo "NP-XEN-OUT-BEGIN"
-cd /np && LD_LIBRARY_PATH=/np/lib sh /np/run.sh 2>&1
-rc=$?
+# Every line of the script gets "NP|": the serial log also carries what Xen
+# itself prints (debug-key dumps, warnings), which is not the script's output.
+{ cd /np && LD_LIBRARY_PATH=/np/lib sh /np/run.sh 2>&1; echo $? >/tmp/np-rc; } | sed 's/^/NP|/'
+rc=$(cat /tmp/np-rc)
 echo "NP-XEN-OUT-END rc=$rc"
 busybox poweroff -f
 EOF
@@ -148,7 +176,7 @@ EOF
 }
 
 # Raise when the packing or dom0's init changes: cached cpios are repacked.
-rootfs_version=3
+rootfs_version=5
 [ -s "$cache/dom0.cpio" ] && [ "$(cat "$cache/dom0.version" 2>/dev/null)" = $rootfs_version ] ||
     { build_rootfs && echo $rootfs_version >"$cache/dom0.version"; }
 [ -s "$cache/xen" ] || { gzip -dc "$xen_gz" >"$cache/xen.tmp" && mv "$cache/xen.tmp" "$cache/xen"; }
@@ -220,7 +248,7 @@ qrc=$?
 qpid=""
 set -e
 end=$(date +%s)
-tr -d '\r' <"$log" | sed -n '/^NP-XEN-OUT-BEGIN/,/^NP-XEN-OUT-END/p' | sed '1d;$d'
+tr -d '\r' <"$log" | sed -n '/^NP-XEN-OUT-BEGIN/,/^NP-XEN-OUT-END/p' | sed -n 's/^NP|//p'
 rc=$(tr -d '\r' <"$log" | sed -n 's/^NP-XEN-OUT-END rc=\([0-9]*\).*/\1/p' | tail -n 1)
 echo "xen-host.sh: ${nodes}x${cpus} CPUs, ${mib} MiB/node: QEMU exit $qrc after $((end - start)) s" >&2
 if [ -z "$rc" ]; then
