@@ -24,6 +24,7 @@
 #include <numaplace/guest.h>
 #include <numaplace/hoststate.h>
 #include <numaplace/place.h>
+#include <numaplace/vnuma.h>
 #include <numaplace/xen.h>
 
 #include "cli.h"
@@ -101,8 +102,9 @@ static int write_plan(const char *path, const np_topology *topo, const np_guest_
     char buf[4096];
     if (!f)
         return -errno;
-    fprintf(f, "# numaplace plan (numaplace verify reads it)\nname %s\ndomid %u\n", spec->name,
-            (unsigned)domid);
+    fprintf(f, "# numaplace plan (numaplace verify reads it)\nname %s\ndomid %u\nvnodes %zu\n",
+            spec->name, (unsigned)domid,
+            np_placement_vnuma(pl) ? np_vnuma_nr_vnodes(np_placement_vnuma(pl)) : (size_t)0);
     for (size_t i = 0; i < np_placement_nr_nodes(pl); i++) {
         size_t k = np_placement_node(pl, i);
         fprintf(f, "node %u %llu\n", (unsigned)np_topology_node(topo, k)->os_id,
