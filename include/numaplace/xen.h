@@ -118,6 +118,10 @@ int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes
  * cmdline, extra, root, on_poweroff/on_reboot/on_crash and numaplace's own
  * cpus, cpus_soft, vnuma are understood; any other key is refused with
  * -ENOTSUP naming it (use `numaplace place --emit xl` and xl create then). */
+/* Most virtual nodes a PVH guest built through libxl 4.17 can have: from 3
+ * on, libxl undersizes the vNUMA distance buffer and Xen overwrites the
+ * heap (docs/xen.md). */
+#define NP_XEN_VNUMA_MAX_VNODES 2u
 struct np_placement;
 struct np_guest_spec;
 int np_xen_create_domain(np_xen *xen, const char *cfg_text, size_t len, const char *origin,

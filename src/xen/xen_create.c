@@ -19,10 +19,19 @@
  * libxenlight's call to this definition, which calls libxenctrl's and turns
  * exactly that probe's ENOBUFS (all three buffers NULL) into success.
  * Every other call passes through unchanged.
+ *
+ * A second bug in the same function: the distance buffer of the second
+ * call is allocated with nr_vnodes entries instead of nr_vnodes squared.
+ * With 2 vnodes malloc's 24-byte minimum chunk absorbs the 16 bytes Xen
+ * writes; with 3 Xen writes 36 bytes into a 24-byte chunk and the heap is
+ * corrupted ("malloc(): unaligned tcache chunk detected", seen on the
+ * emulated host). So numaplace builds at most NP_XEN_VNUMA_MAX_VNODES
+ * vnodes on Xen 4.17, and the interposer refuses an undersized buffer.
  */
 #include "xen/xen_int.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +73,16 @@ int xc_domain_getvnuma(struct xc_interface_core *xch, uint32_t domid, uint32_t *
     int r;
     if (!real) {
         errno = ENOSYS;
+        return -1;
+    }
+    /* libxl 4.17 sizes the distance buffer nr_vnodes entries, not
+     * nr_vnodes squared; Xen writes the whole matrix. malloc's smallest
+     * chunk hides that for 2 vnodes; from 3 on the heap is overwritten.
+     * Refuse rather than corrupt (numaplace create never asks for more
+     * than NP_XEN_VNUMA_MAX_VNODES; this guards every other caller). */
+    if (vdistance && nr_vnodes &&
+        malloc_usable_size(vdistance) < (size_t)*nr_vnodes * *nr_vnodes * sizeof(*vdistance)) {
+        errno = E2BIG;
         return -1;
     }
     r = real(xch, domid, nr_vnodes, nr_vmemranges, nr_vcpus, vmemrange, vdistance,
@@ -268,6 +287,13 @@ static int build_config(np_xen *x, libxl_ctx *ctx, const XLU_Config *cfg,
                               "the placement spans %zu nodes and gives the guest vNUMA, which "
                               "libxl 4.17 refuses for PV guests: use type=\"pvh\" or vnuma=0",
                               np_placement_nr_nodes(pl));
+        else if (np_vnuma_nr_vnodes(np_placement_vnuma(pl)) > NP_XEN_VNUMA_MAX_VNODES)
+            rc = np_error_set(err, origin, 0,
+                              "the placement gives the guest %zu virtual nodes; libxl 4.17 "
+                              "corrupts its heap building more than %u (docs/xen.md): give "
+                              "it fewer vCPUs or less memory, or place it with vnuma off",
+                              np_vnuma_nr_vnodes(np_placement_vnuma(pl)),
+                              NP_XEN_VNUMA_MAX_VNODES);
         else
             rc = set_vnuma(np_placement_vnuma(pl), b);
     }
