@@ -289,13 +289,18 @@ static int op_topology(void *impl, np_topology **out)
  * recorded start: it started with this kernel, at the monotonic clock's
  * origin. Without this every vCPU's demand reads 1.0 (numaplace/backend.h)
  * and dom0's two mostly idle vCPUs look like two busy CPUs. */
-static uint64_t guest_start_ns(np_xen *x, uint32_t domid)
+static uint64_t guest_start_ns(np_xen *x, const libxl_dominfo *di)
 {
+    uint32_t domid = di->domid;
     struct timespec mono, real;
     uint32_t start_s;
     uint64_t age_ns, mono_ns;
     if (domid == 0)
         return 0;
+    /* a domain still being built has no start time yet (libxl would log
+     * an error for asking) */
+    if (di->paused)
+        return NP_BACKEND_TIME_UNKNOWN;
     start_s = libxl_vm_get_start_time(x->ctx, domid);
     if (start_s == 0 || clock_gettime(CLOCK_MONOTONIC, &mono) ||
         clock_gettime(CLOCK_REALTIME, &real) || real.tv_sec < (time_t)start_s)
@@ -324,7 +329,7 @@ static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *top
     snprintf(g->name, sizeof(g->name), "%s", name ? name : "");
     g->mem_target_bytes = di->current_memkb * 1024;
     g->maxmem_bytes = di->max_memkb * 1024;
-    g->start_ns = guest_start_ns(x, di->domid);
+    g->start_ns = guest_start_ns(x, di);
     for (int i = 0; i < nr_vcpus; i++) {
         rc = np_xen_vcpu_from_libxl(&vcpus[i], topo, &g->vcpus[i]);
         if (rc)
