@@ -154,7 +154,7 @@ static bool is_pv(const char *text)
 }
 
 /* Places under the reservation lock and records the reservation. */
-static int place_reserved(np_host_state *st, const np_guest_spec *spec, const char *dir,
+static int place_reserved(np_host_state *st, np_guest_spec *spec, const char *dir,
                           np_placement **pl_out, np_error *err)
 {
     const np_topology *topo = np_host_state_topology(st);
@@ -172,6 +172,16 @@ static int place_reserved(np_host_state *st, const np_guest_spec *spec, const ch
     }
     if (rc == 0)
         rc = np_place(st, spec, NULL, pl_out, err);
+    /* libxl 4.17 builds at most NP_XEN_VNUMA_MAX_VNODES virtual nodes
+     * (docs/xen.md): a layout with more is placed again on at most that
+     * many nodes (vnuma_nodes = N caps the nodes placement may use). */
+    if (rc == 0 && spec->vnuma_nodes == NP_VNUMA_AUTO && np_placement_vnuma(*pl_out) &&
+        np_vnuma_nr_vnodes(np_placement_vnuma(*pl_out)) > NP_XEN_VNUMA_MAX_VNODES) {
+        np_placement_destroy(*pl_out);
+        *pl_out = NULL;
+        spec->vnuma_nodes = (int32_t)NP_XEN_VNUMA_MAX_VNODES;
+        rc = np_place(st, spec, NULL, pl_out, err);
+    }
     for (size_t i = 0; rc == 0 && i < np_placement_nr_nodes(*pl_out); i++) {
         size_t k = np_placement_node(*pl_out, i);
         rc = np_reserve_add(r, spec->name, np_topology_node(topo, k)->os_id,
