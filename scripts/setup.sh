@@ -32,6 +32,14 @@ install_deps() {
     log "installing Debian packages: ${missing[*]}"
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
+    # xen-hypervisor-common's /etc/default/grub.d/xen.cfg makes GRUB boot
+    # Xen by default unless XEN_OVERRIDE_GRUB_DEFAULT is set: keep this
+    # machine's default entry (the tests boot Xen under QEMU, never here).
+    if [ -d /boot/grub ] && [ ! -e /etc/default/grub.d/numaplace-keep-default.cfg ]; then
+        $sudo mkdir -p /etc/default/grub.d
+        echo 'XEN_OVERRIDE_GRUB_DEFAULT=${XEN_OVERRIDE_GRUB_DEFAULT:-0}' |
+            $sudo tee /etc/default/grub.d/numaplace-keep-default.cfg >/dev/null
+    fi
     $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
@@ -82,7 +90,10 @@ test)
     install_deps
     log "build with warnings as errors"
     build build -DNP_WERROR=ON
-    (cd build && ctest --output-on-failure -j "$jobs")
+    # Guests booted under TCG share two cores: a boot that stalls is retried
+    # once before it counts as a failure. The Xen scenarios that create
+    # guests (label xen-long, minutes each) are run by hand: docs/xen.md.
+    (cd build && ctest --output-on-failure -j "$jobs" -LE xen-long --repeat until-pass:2)
     log "sanitizer build (ASan + UBSan)"
     build build-asan -DNP_WERROR=ON -DNP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     # The multi-node guest tests (label vm) ran above; in the sanitizer build

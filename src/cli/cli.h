@@ -35,6 +35,8 @@ extern const np_cli_cmd np_cmd_demo;
 extern const np_cli_cmd np_cmd_dom0;
 extern const np_cli_cmd np_cmd_place;
 extern const np_cli_cmd np_cmd_bench;
+extern const np_cli_cmd np_cmd_create;
+extern const np_cli_cmd np_cmd_verify;
 
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -60,5 +62,12 @@ int cli_parse_uint(const char *text, const char *option, uint64_t min, uint64_t 
 
 /* Size text such as "1.5 GiB". */
 const char *cli_bytes(unsigned long long bytes, char *buf, size_t len);
+
+#ifdef NP_HAVE_XEN
+#include <numaplace/xen.h>
+/* `numaplace verify`'s check of a plan file against the Xen host; prints
+ * the comparison to out and returns NP_EXIT_OK or NP_EXIT_FAIL. */
+int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out);
+#endif
 
 #endif

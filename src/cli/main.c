@@ -14,6 +14,8 @@ static const np_cli_cmd *const commands[] = {
     &np_cmd_demo,
     &np_cmd_dom0,
     &np_cmd_bench,
+    &np_cmd_create,
+    &np_cmd_verify,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,9 +1,11 @@
 /*
  * topo/open.c - one entry point for every topology source a user can name:
- * "live", "builtin:NAME", "synthetic:DESC" or a file, whose format is
- * detected from its first meaningful line unless forced.
+ * "live", "xen", "builtin:NAME", "synthetic:DESC" or a file, whose format is
+ * detected from its first meaningful line unless forced. On a Xen dom0,
+ * "live" means "xen": hwloc there sees dom0's own vCPUs, not the host.
  */
 #include <numaplace/topology.h>
+#include <numaplace/xen.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,6 +79,16 @@ int np_topology_open(const char *source, np_topo_format fmt, np_topology **out, 
 
     if (!source || !*source)
         return np_error_set(err, "", 0, "no topology source given");
+    if (strcmp(source, "xen") == 0 || (strcmp(source, "live") == 0 && np_xen_is_dom0())) {
+#ifdef NP_HAVE_XEN
+        return np_topology_read_xen(out, err);
+#else
+        if (strcmp(source, "xen") == 0)
+            return np_error_set(err, "xen", 0,
+                                "this numaplace was built without Xen support (libxen-dev)");
+        /* a dom0 without Xen support: hwloc's view of dom0 is all there is */
+#endif
+    }
     if (strcmp(source, "live") == 0)
         return np_topology_read_live(out, err);
     if (strncmp(source, "builtin:", 8) == 0)

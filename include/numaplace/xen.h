@@ -1,0 +1,138 @@
+/*
+ * numaplace/xen.h - the Xen backend (libxenlight) and what it reads from Xen.
+ *
+ * Two parts. The first is pure and always built: a reader for the text Xen
+ * prints on debug key `u` ("dumping numa info"), the only place Xen 4.17
+ * tells how much of each domain's memory sits on each node. The second talks
+ * to the hypervisor through libxl and exists only when numaplace was built
+ * with libxen-dev (NP_HAVE_XEN defined): the backend operations of
+ * numaplace/backend.h, and the host topology as Xen sees it, which a PV
+ * dom0's hwloc does not (dom0 sees its own vCPUs, not the host).
+ *
+ * Index spaces: the dump names nodes by Xen's node id (os_id) and domains by
+ * domid; the backend reports per-node memory by the topology's node_idx.
+ */
+#ifndef NUMAPLACE_XEN_H
+#define NUMAPLACE_XEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/common.h>
+#include <numaplace/topology.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Xen on x86 counts domain memory in 4 KiB pages in the `u` dump. */
+#define NP_XEN_PAGE_BYTES UINT64_C(4096)
+
+/* ---- the debug-key `u` dump (pure) --------------------------------------- */
+
+typedef struct np_xen_numa_dump np_xen_numa_dump;
+
+/* Reads the last `u` dump in a text: the console ring as libxl returns it,
+ * `xl dmesg`, or a serial log (lines may carry "(XEN) " and a "[time]"
+ * stamp). Other lines between the dump's lines are skipped; a line that
+ * starts like a dump line but does not parse is an error naming it. -EINVAL
+ * with err filled when there is no dump or it is malformed. */
+int np_xen_numa_dump_parse(const char *text, size_t len, const char *origin,
+                           np_xen_numa_dump **out, np_error *err);
+void np_xen_numa_dump_destroy(np_xen_numa_dump *dump); /* NULL ok */
+
+/* Nodes the dump lists ("NODEn start->... size->... free->..."), in order. */
+size_t np_xen_numa_dump_nr_nodes(const np_xen_numa_dump *dump);
+/* The i-th node: its Xen node id, size and free pages. -ENOENT past the end. */
+int np_xen_numa_dump_node(const np_xen_numa_dump *dump, size_t i, uint32_t *node_os_id_out,
+                          uint64_t *size_pages_out, uint64_t *free_pages_out);
+/* Domains the dump lists, in order. */
+size_t np_xen_numa_dump_nr_domains(const np_xen_numa_dump *dump);
+/* The i-th domain: domid and total pages. -ENOENT past the end. */
+int np_xen_numa_dump_domain(const np_xen_numa_dump *dump, size_t i, uint32_t *domid_out,
+                            uint64_t *total_pages_out);
+/* Pages of domain `domid` on node `node_os_id`; -ENOENT when either is not
+ * in the dump. */
+int np_xen_numa_dump_pages(const np_xen_numa_dump *dump, uint32_t domid, uint32_t node_os_id,
+                           uint64_t *pages_out);
+
+/* ---- per-node reservations across numaplace processes (pure) ------------- */
+
+/* Xen 4.17 claims memory host-wide, not per node. numaplace keeps its own
+ * ledger of per-node memory promised to creations still in flight (DIR/ledger
+ * under an flock on DIR/lock; default DIR NP_RESERVE_DIR), so two creations
+ * at once never count the same node's free memory twice. */
+#define NP_RESERVE_DIR "/run/numaplace"
+#define NP_RESERVE_TAG_MAX 64 /* a guest name without blanks */
+
+typedef struct np_reserve np_reserve;
+
+/* Creates DIR if needed, takes the exclusive lock (waits for it) and reads
+ * the ledger, dropping the lines of processes that are gone. */
+int np_reserve_lock(const char *dir, np_reserve **out);
+/* Bytes reserved on a node by the entries read and added. */
+uint64_t np_reserve_node_bytes(const np_reserve *r, uint32_t node_os_id);
+/* Adds a reservation of this process; -EINVAL for an empty tag or one with
+ * blanks. Written by np_reserve_commit. */
+int np_reserve_add(np_reserve *r, const char *tag, uint32_t node_os_id, uint64_t bytes);
+int np_reserve_commit(np_reserve *r);
+/* Releases the lock (without writing). NULL ok. */
+void np_reserve_unlock(np_reserve *r);
+/* Lock, drop this process's entries tagged `tag`, write, unlock. */
+int np_reserve_release(const char *dir, const char *tag);
+
+/* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
+
+typedef struct np_xen np_xen;
+
+/* Opens libxl. Its log lines, and this backend's, go to `log` (may be NULL:
+ * dropped) with subsystem "xen/libxl" or "xen". -EPERM/-ENOENT-style errors
+ * when this is not a Xen dom0 (libxl's code is logged). */
+int np_xen_open(np_log_fn log, void *log_opaque, np_xen **out);
+void np_xen_close(np_xen *xen); /* NULL ok */
+
+/* The backend operations over an open np_xen (pass it as `impl` to
+ * np_backend_create). migrate_memory is absent: Xen 4.17 cannot move a
+ * running domain's memory between nodes. Guest ids are domids; a guest's
+ * per-node memory comes from a fresh `u` dump read through the console
+ * ring (libxl_send_debug_keys + libxl_xen_console_read_*). */
+const struct np_backend_ops *np_xen_backend_ops(void);
+
+/* Host topology from libxl: numainfo (memory, free, distances), cpu
+ * topology (socket, core, node of each CPU) and PCI topology. Name "xen". */
+int np_xen_topology(np_xen *xen, np_topology **out, np_error *err);
+/* Same, opening and closing libxl around it: the "xen" topology source. */
+int np_topology_read_xen(np_topology **out, np_error *err);
+/* Asks Xen for a `u` dump and reads it back from the console ring. */
+int np_xen_numa_dump_read(np_xen *xen, np_xen_numa_dump **out, np_error *err);
+/* Node affinity a domain's future allocations follow (node os_ids). */
+int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes);
+
+/* Creates and unpauses a domain through libxl from an xl.cfg text and the
+ * placement decided for it: libxl's own NUMA placement is switched off,
+ * the plan's nodes become the node affinity, its CPUs the soft (or hard)
+ * affinity of each vCPU, and a placement spanning nodes gets its vNUMA
+ * layout (PVH only: libxl 4.17 refuses vNUMA for PV). Only the keys name,
+ * type (pv, pvh), memory, maxmem, vcpus, maxvcpus, kernel, ramdisk,
+ * cmdline, extra, root, on_poweroff/on_reboot/on_crash and numaplace's own
+ * cpus, cpus_soft, vnuma are understood; any other key is refused with
+ * -ENOTSUP naming it (use `numaplace place --emit xl` and xl create then). */
+/* Most virtual nodes a PVH guest built through libxl 4.17 can have: from 3
+ * on, libxl undersizes the vNUMA distance buffer and Xen overwrites the
+ * heap (docs/xen.md). */
+#define NP_XEN_VNUMA_MAX_VNODES 2u
+struct np_placement;
+struct np_guest_spec;
+int np_xen_create_domain(np_xen *xen, const char *cfg_text, size_t len, const char *origin,
+                         const np_topology *topo, const struct np_guest_spec *spec,
+                         const struct np_placement *pl, uint32_t *domid_out, np_error *err);
+
+/* 1 when this machine is a Xen control domain (/proc/xen/capabilities says
+ * control_d), 0 otherwise. Pure file read; available without libxl too. */
+int np_xen_is_dom0(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NUMAPLACE_XEN_H */

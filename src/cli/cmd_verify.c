@@ -1,0 +1,267 @@
+/*
+ * cli/cmd_verify.c - `numaplace verify DOMAIN`: plan against reality on a
+ * Xen host. The plan is what `numaplace create` wrote (DIR/NAME.plan: the
+ * nodes with the memory planned on each, cpus_soft, cpus); the reality is
+ * what the Xen backend reads now: the domain's pages on each node (debug
+ * key `u`) and each vCPU's hard and soft affinity (libxl_list_vcpu).
+ * `create` runs the same check right after the build, since Xen's
+ * allocator falls back to other nodes without saying so.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/xen.h>
+
+#include "cli.h"
+
+/* Memory a domain may have off plan before verify says so: Xen adds a few
+ * pages of its own per domain (32785 pages for a 32768-page PVH guest), so
+ * 4 MiB or 2% of the plan, whichever is more. */
+#define VERIFY_SLACK_MIN_BYTES (UINT64_C(4) << 20)
+#define VERIFY_SLACK_PERCENT 2u
+#define PLAN_MAX_NODES 1024u
+#define PLAN_LINE_MAX 4200
+#define PLAN_MAX_VCPUS 512u
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: numaplace verify [--dir DIR] DOMAIN\n\n"
+            "On a Xen dom0: compare the plan `numaplace create` made for DOMAIN (a name)\n"
+            "with where its memory is now (per node, from Xen's debug key u) and the\n"
+            "vCPUs' hard and soft affinity (libxl). Exit 0 when they agree, 1 when not.\n\n"
+            "  --dir DIR   where create wrote NAME.plan (default /run/numaplace)\n"
+            "  --help      this text\n");
+}
+
+#ifdef NP_HAVE_XEN
+
+typedef struct plan {
+    char name[NP_BACKEND_NAME_MAX];
+    uint32_t domid;
+    size_t nr_nodes;
+    uint32_t node_os_id[PLAN_MAX_NODES];
+    uint64_t node_bytes[PLAN_MAX_NODES];
+    unsigned vnodes; /* virtual nodes of the plan; 0 or 1: no vNUMA */
+    np_bitmap *soft[PLAN_MAX_VCPUS], *hard[PLAN_MAX_VCPUS]; /* NULL: no plan */
+} plan;
+
+static void plan_free(plan *p)
+{
+    for (size_t v = 0; v < PLAN_MAX_VCPUS; v++) {
+        np_bitmap_destroy(p->soft[v]);
+        np_bitmap_destroy(p->hard[v]);
+    }
+}
+
+static int read_plan(const char *path, plan *p)
+{
+    FILE *f = fopen(path, "re");
+    char line[PLAN_LINE_MAX], word[32], arg[PLAN_LINE_MAX];
+    int rc = 0;
+    memset(p, 0, sizeof(*p));
+    p->domid = UINT32_MAX;
+    if (!f)
+        return -errno;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        unsigned a;
+        unsigned long long b;
+        if (line[0] == '#' || sscanf(line, "%31s %4199[^\n]", word, arg) != 2)
+            continue;
+        if (strcmp(word, "name") == 0) {
+            size_t n = strnlen(arg, sizeof(p->name) - 1);
+            memcpy(p->name, arg, n);
+            p->name[n] = '\0';
+        } else if (strcmp(word, "vnodes") == 0 && sscanf(arg, "%u", &a) == 1) {
+            p->vnodes = a;
+        } else if (strcmp(word, "domid") == 0 && sscanf(arg, "%u", &a) == 1) {
+            p->domid = a;
+        } else if (strcmp(word, "node") == 0 && sscanf(arg, "%u %llu", &a, &b) == 2 &&
+                   p->nr_nodes < PLAN_MAX_NODES) {
+            p->node_os_id[p->nr_nodes] = a;
+            p->node_bytes[p->nr_nodes++] = b;
+        } else if ((strcmp(word, "vcpu_soft") == 0 || strcmp(word, "vcpu_hard") == 0) &&
+                   sscanf(arg, "%u %4100s", &a, line) == 2 && a < PLAN_MAX_VCPUS) {
+            np_bitmap **m = word[5] == 's' ? &p->soft[a] : &p->hard[a];
+            np_bitmap_destroy(*m);
+            *m = NULL;
+            rc = np_bitmap_create(m);
+            if (rc == 0 && np_bitmap_parse(*m, line) != 0)
+                rc = -EINVAL;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static const np_backend_guest *find_guest(const np_backend_guest *g, size_t nr, const plan *p)
+{
+    for (size_t i = 0; i < nr; i++)
+        if (strcmp(g[i].name, p->name) == 0)
+            return &g[i];
+    return NULL;
+}
+
+static bool masks_match(const np_bitmap *want, const np_bitmap *have)
+{
+    return !want || (have && np_bitmap_equal(want, have));
+}
+
+int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
+{
+    plan p;
+    np_backend *be = NULL;
+    np_topology *topo = NULL;
+    np_backend_guest *guests = NULL;
+    size_t nr = 0;
+    const np_backend_guest *g;
+    uint64_t planned = 0, off_plan = 0, short_total = 0, in_plan_total = 0, slack;
+    /* Without vNUMA Xen is given only the set of nodes (node affinity) and
+     * spreads the memory over them as its allocator likes: then only the
+     * set is checked, not the amount on each node. */
+    bool per_node;
+    bool ok = true;
+    char buf[4096], a[32], b[32];
+    int rc = read_plan(plan_path, &p);
+    if (rc) {
+        cli_errorf("verify: cannot read the plan %s: %s", plan_path, np_strerror(rc));
+        plan_free(&p);
+        return NP_EXIT_USAGE;
+    }
+    if ((rc = np_backend_create(np_xen_backend_ops(), xen, &be)) ||
+        (rc = np_backend_topology(be, &topo)) ||
+        (rc = np_backend_list_guests(be, &guests, &nr))) {
+        cli_errorf("verify: cannot read the Xen host: %s", np_strerror(rc));
+        rc = NP_EXIT_INTERNAL;
+        goto out;
+    }
+    per_node = p.nr_nodes <= 1 || p.vnodes > 1;
+    g = find_guest(guests, nr, &p);
+    if (!g) {
+        cli_errorf("verify: no domain named '%s' is running", p.name);
+        rc = NP_EXIT_FAIL;
+        goto out;
+    }
+    fprintf(out, "domain %s (id %llu): plan vs reality\n", p.name, (unsigned long long)g->id);
+    fprintf(out, "node    planned     actual\n");
+    for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
+        uint32_t os = np_topology_node(topo, k)->os_id;
+        uint64_t want = 0, have = g->node_mem_bytes[k];
+        bool in_plan = false;
+        for (size_t i = 0; i < p.nr_nodes; i++) {
+            if (p.node_os_id[i] == os) {
+                want = p.node_bytes[i];
+                in_plan = true;
+            }
+        }
+        planned += want;
+        if (!in_plan)
+            off_plan += have;
+        else
+            in_plan_total += have;
+        if (in_plan && per_node && have < want)
+            short_total += want - have;
+        fprintf(out, "%4u %10s %10s\n", (unsigned)os, cli_bytes(want, a, sizeof(a)),
+                cli_bytes(have, b, sizeof(b)));
+    }
+    if (!per_node && in_plan_total < planned)
+        short_total = planned - in_plan_total;
+    slack = planned / 100 * VERIFY_SLACK_PERCENT;
+    if (slack < VERIFY_SLACK_MIN_BYTES)
+        slack = VERIFY_SLACK_MIN_BYTES;
+    if (off_plan > slack || short_total > slack) {
+        ok = false;
+        fprintf(out, "memory: MISMATCH: %s on nodes outside the plan, %s missing on planned "
+                     "nodes (Xen's allocator fell back)\n",
+                cli_bytes(off_plan, a, sizeof(a)), cli_bytes(short_total, b, sizeof(b)));
+    } else if (per_node) {
+        fprintf(out, "memory: as planned\n");
+    } else {
+        fprintf(out, "memory: on the planned nodes (without vNUMA Xen chooses the split)\n");
+    }
+    for (uint32_t v = 0; v < g->nr_vcpus; v++) {
+        const np_backend_vcpu *bv = &g->vcpus[v];
+        const np_bitmap *want_soft = v < PLAN_MAX_VCPUS ? p.soft[v] : NULL;
+        const np_bitmap *want_hard = v < PLAN_MAX_VCPUS ? p.hard[v] : NULL;
+        bool soft_ok = masks_match(want_soft, bv->soft), hard_ok = masks_match(want_hard, bv->hard);
+        if (bv->soft)
+            np_bitmap_format(bv->soft, buf, sizeof(buf));
+        else
+            snprintf(buf, sizeof(buf), "all");
+        fprintf(out, "vcpu %u: soft %s%s%s\n", (unsigned)v, buf, soft_ok ? "" : " (MISMATCH)",
+                hard_ok ? "" : ", hard affinity differs from the plan (MISMATCH)");
+        ok = ok && soft_ok && hard_ok;
+    }
+    fprintf(out, "verify: %s\n", ok ? "OK" : "MISMATCH");
+    rc = ok ? NP_EXIT_OK : NP_EXIT_FAIL;
+out:
+    np_backend_guests_free(guests, nr);
+    np_topology_destroy(topo);
+    np_backend_destroy(be);
+    plan_free(&p);
+    return rc;
+}
+
+static void log_stderr(void *opaque, np_log_level level, const char *subsys, const char *msg)
+{
+    (void)opaque;
+    if (level <= NP_LOG_WARNING)
+        fprintf(stderr, "numaplace: %s: %s\n", subsys, msg);
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = NP_RESERVE_DIR;
+    char path[4096];
+    np_xen *xen = NULL;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'h': usage(stdout); return NP_EXIT_OK;
+        default: usage(stderr); return NP_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || strchr(argv[optind], '/')) {
+        usage(stderr);
+        return NP_EXIT_USAGE;
+    }
+    snprintf(path, sizeof(path), "%s/%s.plan", dir, argv[optind]);
+    rc = np_xen_open(log_stderr, NULL, &xen);
+    if (rc) {
+        cli_errorf("verify: cannot open libxl (%s): run this on a Xen dom0 as root",
+                   np_strerror(rc));
+        return NP_EXIT_INTERNAL;
+    }
+    rc = cli_xen_check_plan(xen, path, stdout);
+    np_xen_close(xen);
+    return rc;
+}
+
+#else /* !NP_HAVE_XEN */
+
+static int run(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    cli_errorf("verify: this numaplace was built without Xen support (libxen-dev)");
+    return NP_EXIT_USAGE;
+}
+
+#endif
+
+const np_cli_cmd np_cmd_verify = {
+    .name = "verify",
+    .summary = "compare a created guest's plan with where it runs (Xen)",
+    .run = run,
+    .usage = usage,
+};
