@@ -124,16 +124,20 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
             return;
         }
         g->inflight_left_bytes -= moved < g->inflight_left_bytes ? moved : g->inflight_left_bytes;
-        dlog(NP_LOG_INFO, "guest %s: moved %s node %d -> %d (%s left)", g->name,
-             fmt_mib(moved, b1, sizeof(b1)), g->inflight_from_os_id, g->home_node_os_id,
+        dlog(NP_LOG_INFO, "guest %s (pid %lld): moved %s node %d -> %d (%s left)", g->name,
+             (long long)g->pid, fmt_mib(moved, b1, sizeof(b1)), g->inflight_from_os_id, g->home_node_os_id,
              fmt_mib(g->inflight_left_bytes, b2, sizeof(b2)));
         if (moved < step) /* nothing more of it sits on the source node */
             g->inflight = false;
     }
-    if (!g->inflight)
+    if (!g->inflight) {
+        dlog(NP_LOG_INFO, "guest %s (pid %lld): migration node %d -> %d done, %llu bytes moved",
+             g->name, (long long)g->pid, g->inflight_from_os_id, g->home_node_os_id,
+             (unsigned long long)g->moved_bytes);
         dstate_note(&d->st, "%s: memory node %d -> %d done, %s moved in total", g->name,
                     g->inflight_from_os_id, g->home_node_os_id,
                     fmt_mib(g->moved_bytes, b1, sizeof(b1)));
+    }
 }
 
 /* The decision for one guest; see the file comment. */
@@ -234,6 +238,17 @@ static void drop_unseen(dstate *s)
     for (size_t i = 0; i < s->nr_guests; i++) {
         if (s->guests[i].seen) {
             s->guests[w++] = s->guests[i];
+        } else if (s->guests[i].inflight) {
+            /* It exited between two steps of a migration: same outcome as
+             * an -ESRCH inside a step. */
+            char b[32];
+            dlog(NP_LOG_WARNING,
+                 "guest %s (pid %lld) exited during a migration after %s: carrying on",
+                 s->guests[i].name, (long long)s->guests[i].pid,
+                 fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
+            dstate_note(s, "%s: exited during migration (%s moved)", s->guests[i].name,
+                        fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
+            free(s->guests[i].mem_by_node_idx);
         } else {
             dlog(NP_LOG_INFO, "guest %s (pid %lld) is gone", s->guests[i].name,
                  (long long)s->guests[i].pid);

@@ -405,6 +405,16 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     rc = np_linux_move_pages_chunked(lb->ctx, (pid_t)guest_id, from_set, to->os_id, &mo,
                                      &lb->last_move);
     *moved_out = lb->last_move.bytes_moved;
+    if (rc == 0 && lb->last_move.bytes_moved < bytes) {
+        /* Short: nothing more on the source node, or the process is exiting
+         * (its maps are already empty, so the mover saw nothing). Tell the
+         * two apart: a dying or zombie process counts as gone. */
+        np_linux_thread *th = NULL;
+        size_t nth = 0;
+        if (np_linux_threads(lb->ctx, (pid_t)guest_id, &th, &nth) == -ESRCH || nth == 0)
+            rc = -ESRCH;
+        free(th);
+    }
 out:
     np_bitmap_destroy(from_set);
     return rc;
