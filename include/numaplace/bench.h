@@ -46,7 +46,8 @@ int np_topology_generate(const np_topo_gen *g, np_topology **out, np_error *err)
 /* Runs `decisions` placements of random new guests (never committed) on a
  * host carrying `nr_guests` running guests of a seeded random mix (placed
  * by numaplace and committed first, so every policy is timed on the same
- * state), and reports the time per decision. host is a built-in name, a
+ * state), and reports the time per decision: CPU time of the whole batch
+ * (one clock read before and after it), the fastest of a few runs. host is a built-in name, a
  * source np_topology_open() understands ("builtin:NAME", a file), or
  * "gen:N" for a generated host of N nodes (8 cores x 2 threads and 64 GiB
  * per node). nr_guests 0 means NP_BENCH_GUESTS_PER_NODE per node, at most

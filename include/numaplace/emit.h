@@ -44,7 +44,8 @@ int np_emit_format_parse(const char *name, np_emit_format *out);
 
 /* Writes the fragment for (topo, spec, pl). -EINVAL with err->msg when the
  * three do not belong together (a placement node the topology lacks, a
- * vNUMA layout that does not cover every vCPU, ...). */
+ * vNUMA layout that does not cover every vCPU, ...) or the format cannot
+ * express the layout (xl.cfg: a virtual node without vCPUs). */
 int np_emit(np_emit_format fmt, const np_topology *topo, const np_guest_spec *spec,
             const np_placement *pl, unsigned flags, char *buf, size_t len, size_t *len_out,
             np_error *err);

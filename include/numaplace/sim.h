@@ -186,6 +186,12 @@ typedef struct np_sim_policy {
     /* Runtime step every config.rebalance_ns, acting through the backend
      * (NULL = none). */
     int (*rebalance)(void *self, np_backend *be);
+    /* A policy that keeps state between calls (a balancer's hold-off)
+     * makes it here when np_sim_set_policy gets self = NULL, as the bench
+     * and the CLI pass when they select a policy by name; destroy frees it
+     * when the policy is replaced or the simulator destroyed. NULL = none. */
+    int (*create)(np_sim *sim, void **self_out);
+    void (*destroy)(void *self);
 } np_sim_policy;
 
 /* Built-in policies: "none" (striped memory, no affinity: Xen before 4.2),
@@ -193,7 +199,8 @@ typedef struct np_sim_policy {
  * node when it fits, by free memory and planned vCPUs: a cheap stand-in for
  * tests and the engine benchmark), and place.h's policies on the host as
  * sensed through the backend: "xl42-hard" (Xen 4.2), "xl42-soft" (Xen
- * 4.3+), "numaplace-soft". */
+ * 4.3+), "numaplace-soft"; and "numaplace-balance" (numaplace-soft at
+ * arrival, then the balancer of balance.h every rebalance period). */
 size_t np_sim_policy_count(void);
 const np_sim_policy *np_sim_policy_get(size_t i);
 int np_sim_policy_find(const char *name, const np_sim_policy **out);

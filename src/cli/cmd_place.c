@@ -136,9 +136,11 @@ static void print_decision(const np_topology *topo, const np_guest_spec *spec,
         printf("  vnuma        %zu virtual nodes:", np_vnuma_nr_vnodes(v));
         for (size_t i = 0; i < np_vnuma_nr_vnodes(v); i++) {
             char *vc = cpus_text(np_vnuma_vcpus(v, i));
-            printf(" [vnode %zu: %s, vCPUs %s, on node %u]", i,
-                   cli_bytes(np_vnuma_mem_bytes(v, i), b1, sizeof(b1)), vc ? vc : "?",
-                   np_vnuma_pnode_os_id(v, i));
+            bool none = vc && !vc[0]; /* memory only (a CPU-less node) */
+            const char *list = vc ? vc : "?";
+            printf(" [vnode %zu: %s, %s%s, on node %u]", i,
+                   cli_bytes(np_vnuma_mem_bytes(v, i), b1, sizeof(b1)),
+                   none ? "no vCPUs" : "vCPUs ", none ? "" : list, np_vnuma_pnode_os_id(v, i));
             free(vc);
         }
         printf("\n");

@@ -18,10 +18,11 @@ static const struct {
     np_emit_format fmt;
     const char *name;
     void (*write)(const np_emit_model *m, unsigned flags, np_emit_buf *b);
+    int (*check)(const np_emit_model *m, np_error *err); /* NULL: the model check is enough */
 } formats[] = {
-    {NP_EMIT_XL_CFG, "xl", np_emit_write_xl},
-    {NP_EMIT_LIBVIRT_XML, "libvirt", np_emit_write_libvirt},
-    {NP_EMIT_QEMU_ARGS, "qemu", np_emit_write_qemu},
+    {NP_EMIT_XL_CFG, "xl", np_emit_write_xl, np_emit_check_xl},
+    {NP_EMIT_LIBVIRT_XML, "libvirt", np_emit_write_libvirt, NULL},
+    {NP_EMIT_QEMU_ARGS, "qemu", np_emit_write_qemu, NULL},
 };
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -54,6 +55,8 @@ int np_emit_model_write(np_emit_format fmt, const np_emit_model *m, unsigned fla
     if (i == NR_FORMATS)
         return np_error_set(err, NULL, 0, "unknown output format %d", (int)fmt);
     int rc = np_emit_model_check(m, err);
+    if (rc == 0 && formats[i].check)
+        rc = formats[i].check(m, err);
     if (rc < 0)
         return rc;
     np_emit_buf_init(&b);

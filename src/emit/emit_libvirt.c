@@ -5,7 +5,7 @@
  *   <cputune><vcpupin vcpu='0' cpuset='8-11'/>...         when vCPU masks differ
  *   <numatune><memory mode=.. nodeset=../>
  *             <memnode cellid='0' mode=.. nodeset='1'/>   one per vNUMA cell
- *   <cpu><numa><cell id='0' cpus='0-1' memory='..' unit='KiB'>
+ *   <cpu><numa><cell id='0' cpus='0-1' memory='..' unit='KiB'>  no cpus= when memory only
  *          <distances><sibling id='0' value='10'/>...
  *
  * libvirt has no soft vCPU affinity: a soft placement leaves vCPUs unpinned
@@ -96,9 +96,14 @@ static void write_cells(const np_emit_model *m, np_emit_buf *b)
     size_t n = m->nr_vnodes;
     np_emit_buf_printf(b, "<cpu>\n  <numa>\n");
     for (size_t i = 0; i < n; i++) {
-        np_emit_buf_printf(b, "    <cell id='%zu' cpus='", i);
-        np_emit_buf_bitmap(b, m->vnodes[i].vcpus);
-        np_emit_buf_printf(b, "' memory='%" PRIu64 "' unit='KiB'>\n",
+        np_emit_buf_printf(b, "    <cell id='%zu'", i);
+        /* cpus is optional in libvirt's schema: a memory-only cell */
+        if (!np_bitmap_is_empty(m->vnodes[i].vcpus)) {
+            np_emit_buf_printf(b, " cpus='");
+            np_emit_buf_bitmap(b, m->vnodes[i].vcpus);
+            np_emit_buf_printf(b, "'");
+        }
+        np_emit_buf_printf(b, " memory='%" PRIu64 "' unit='KiB'>\n",
                            m->vnodes[i].mem_bytes / NP_KIB_BYTES);
         np_emit_buf_printf(b, "      <distances>\n");
         for (size_t j = 0; j < n; j++)

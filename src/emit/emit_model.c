@@ -98,12 +98,14 @@ static int check_vnuma(const np_emit_model *m, np_error *err)
             return np_error_set(err, NULL, 0,
                                 "vnode %zu: backing node %u holds none of the guest's memory", v,
                                 vn->pnode_os_id);
-        if (np_bitmap_is_empty(vn->vcpus))
-            return np_error_set(err, NULL, 0, "vnode %zu has no vCPU", v);
+        /* A vnode without vCPUs is memory only (a CPU-less CXL or HBM node,
+         * or a node the split gave memory and no vCPU): QEMU and libvirt
+         * take it; xl.cfg cannot say it (np_emit_check_xl). */
         int last = -1;
-        for (int c = np_bitmap_next(vn->vcpus, 0); c >= 0; c = np_bitmap_next(vn->vcpus, (unsigned)c + 1))
+        for (int c = np_bitmap_next(vn->vcpus, 0); c >= 0;
+             c = np_bitmap_next(vn->vcpus, (unsigned)c + 1))
             last = c;
-        if ((uint32_t)last >= m->nr_vcpus)
+        if (last >= 0 && (uint32_t)last >= m->nr_vcpus)
             return np_error_set(err, NULL, 0, "vnode %zu names vCPU %d; the guest has %u", v,
                                 last, m->nr_vcpus);
         for (size_t w = v + 1; w < n; w++)
@@ -193,7 +195,7 @@ int np_emit_model_from_placement(const np_topology *topo, const np_guest_spec *s
     snprintf(m.name, sizeof(m.name), "%s", spec->name);
     snprintf(m.policy, sizeof(m.policy), "%s", np_placement_policy(pl) ? np_placement_policy(pl) : "");
     m.mem_bytes = spec->mem_bytes;
-    m.maxmem_bytes = spec->maxmem_bytes;
+    m.maxmem_bytes = np_guest_spec_maxmem_bytes(spec); /* 0 in the spec: equal to memory */
     m.affinity = spec->affinity;
     /* Topology nodes are sorted by os_id, so this list is ascending. */
     size_t k = 0;

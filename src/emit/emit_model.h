@@ -59,7 +59,8 @@ void np_emit_model_fini(np_emit_model *m);
 
 /* Checks what every writer relies on: nodes ascending and distinct, memory
  * on them summing to maxmem (rounded up to MiB), vnodes covering each vCPU
- * exactly once with MiB sizes summing to the same, distances positive. */
+ * exactly once with MiB sizes summing to the same, distances positive. A
+ * vnode may have no vCPUs (memory only). */
 int np_emit_model_check(const np_emit_model *m, np_error *err);
 
 /* The adapter from the public placement API. */

@@ -7,6 +7,7 @@
  *   -smp 4
  *   -object memory-backend-ram,id=mem0,size=6144M,host-nodes=1,policy=bind
  *   -numa node,nodeid=0,cpus=0-1,memdev=mem0         one pair per vNUMA node
+ *                                                     (no cpus= for a memory-only one)
  *   -numa dist,src=0,dst=1,val=21                     every ordered pair
  *   # vcpu 0: 8-15                                    thread affinity advice
  *
@@ -118,8 +119,11 @@ void np_emit_write_qemu(const np_emit_model *m, unsigned flags, np_emit_buf *b)
             b->failed = true;
         write_backend(b, i, vn->mem_bytes / NP_MIB_BYTES, nodes, policy);
         np_emit_buf_printf(b, "-numa node,nodeid=%zu,", i);
-        write_repeated(b, "cpus", vn->vcpus);
-        np_emit_buf_printf(b, ",memdev=mem%zu\n", i);
+        if (!np_bitmap_is_empty(vn->vcpus)) { /* a memory-only node has no cpus= */
+            write_repeated(b, "cpus", vn->vcpus);
+            np_emit_buf_printf(b, ",");
+        }
+        np_emit_buf_printf(b, "memdev=mem%zu\n", i);
     }
     np_bitmap_destroy(nodes);
     /* QEMU assumes 10 on the diagonal and wants nothing else there. */

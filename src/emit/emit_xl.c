@@ -23,6 +23,7 @@
 #include "emit/emit_buf.h"
 #include "emit/emit_model.h"
 #include "emit/emit_writers.h"
+#include "util/error.h"
 
 /* Items per line of a per-vCPU list, to keep lines readable. */
 #define NP_XL_ITEMS_PER_LINE 8u
@@ -87,6 +88,31 @@ static bool soft_adds_nothing(const np_emit_model *m)
             return false;
     }
     return true;
+}
+
+/* xl.cfg(5) (Xen 4.5 to 4.17) lists pnode, size, vcpus and vdistances as
+ * "all mandatory at the moment" in every vnode, and xl stops at an empty
+ * "vcpus=" ("failed to split ... into pair"). xl's parser would take a row
+ * without the key, and libxl__vnuma_config_check() only wants each vCPU in
+ * exactly one vnode, but that is outside the documented syntax and
+ * untested on Xen. Leaving the vnode out would move its memory: the text
+ * would no longer be the placement. So a memory-only vnode is an error
+ * that names the ways out (docs/emit.md). */
+int np_emit_check_xl(const np_emit_model *m, np_error *err)
+{
+    for (size_t i = 0; i < m->nr_vnodes; i++) {
+        const np_emit_vnode *vn = &m->vnodes[i];
+        if (!np_bitmap_is_empty(vn->vcpus))
+            continue;
+        return np_error_set(err, NULL, 0,
+                            "xl.cfg vnuma cannot express virtual node %zu (%" PRIu64
+                            " MiB on node %u) without vCPUs: xl.cfg(5) makes vcpus= "
+                            "mandatory in every vnode; place with cpuless-memory=no or "
+                            "vnuma=off (Xen then takes the memory from the vCPUs' nodes), "
+                            "or emit libvirt or qemu, which can",
+                            i, vn->mem_bytes / NP_MIB_BYTES, vn->pnode_os_id);
+    }
+    return 0;
 }
 
 void np_emit_write_xl(const np_emit_model *m, unsigned flags, np_emit_buf *b)

@@ -3,9 +3,10 @@
  *
  * The one file of the placement code that reads a clock. It builds a host
  * (built-in, from a file, or generated), fills it with a seeded random mix
- * of running guests placed by numaplace, then times single decisions of a
- * policy for new guests of the same mix, none of them committed, so every
- * policy sees the same state and the same requests for a given seed.
+ * of running guests placed by numaplace, then times a batch of decisions
+ * of a policy for new guests of the same mix, none of them committed, so
+ * every policy sees the same state and the same requests for a given
+ * seed. The batch runs BENCH_REPEATS times and the fastest run counts.
  *
  * The mix: guests take 55% of the memory of the nodes with CPUs in total
  * (a quarter of them may also use CPU-less memory) and one vCPU per
@@ -38,6 +39,9 @@
 #define BENCH_DEMAND_MIN 0.05
 #define BENCH_DEMAND_SPAN 0.6
 #define BENCH_CPULESS_ONE_IN 4u /* guests that accept CPU-less memory */
+/* Timed batches per policy; the fastest counts (the machine is shared:
+ * the other tenants only ever add time). */
+#define BENCH_REPEATS 5u
 
 typedef struct bench_rng {
     uint64_t s;
@@ -113,6 +117,9 @@ int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const c
 {
     np_topology *topo = NULL;
     np_host_state *st = NULL;
+    np_guest_spec *specs = NULL;
+    np_placement **pls = NULL;
+    int *rcs = NULL;
     int rc;
 
     if (!host || !out)
@@ -166,37 +173,62 @@ int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const c
         np_placement_destroy(pl);
     }
 
-    /* The timed decisions. */
-    double total_ns = 0.0, cost = 0.0;
-    for (size_t i = 0; i < decisions; i++) {
-        np_guest_spec s = random_guest(&r, &mix, "new", i);
-        np_placement *pl = NULL;
-        np_error derr = {0};
+    /* The timed decisions: the batch of new guests is placed
+     * BENCH_REPEATS times and the fastest batch counts; the clock is
+     * read around the batch, not around each decision (a read costs a
+     * system call, about half a microsecond here: as much as a decision
+     * on a two-node host), and the placements are destroyed after it. */
+    specs = malloc(decisions * sizeof(*specs));
+    pls = calloc(decisions, sizeof(*pls));
+    rcs = malloc(decisions * sizeof(*rcs));
+    if (!specs || !pls || !rcs) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < decisions; i++)
+        specs[i] = random_guest(&r, &mix, "new", i);
+    double best_ns = INFINITY, cost = 0.0;
+    for (unsigned rep = 0; rep < BENCH_REPEATS; rep++) {
         double t0 = now_ns();
-        int drc = np_place(st, &s, policy, &pl, &derr);
-        total_ns += now_ns() - t0;
-        if (drc == 0 && np_placement_is_fallback(pl)) {
-            out->fallbacks++;
-            cost += np_placement_cost(pl);
-        } else if (drc == 0) {
-            out->placed++;
-            cost += np_placement_cost(pl);
-        } else if (drc == -ENOSPC) {
-            out->failed++;
-        } else {
-            rc = drc;
-            if (err)
-                *err = derr;
-            np_placement_destroy(pl);
-            goto out;
+        for (size_t i = 0; i < decisions; i++)
+            rcs[i] = np_place(st, &specs[i], policy, &pls[i], NULL);
+        double batch_ns = now_ns() - t0;
+        best_ns = batch_ns < best_ns ? batch_ns : best_ns;
+        for (size_t i = 0; i < decisions && rep == 0; i++) {
+            if (rcs[i] == 0 && np_placement_is_fallback(pls[i])) {
+                out->fallbacks++;
+                cost += np_placement_cost(pls[i]);
+            } else if (rcs[i] == 0) {
+                out->placed++;
+                cost += np_placement_cost(pls[i]);
+            } else if (rcs[i] == -ENOSPC) {
+                out->failed++;
+            } else if (rc == 0) {
+                /* the decision again, for its message (decisions are pure) */
+                np_placement *again = NULL;
+                rc = np_place(st, &specs[i], policy, &again, err);
+                np_placement_destroy(again);
+                rc = rc < 0 ? rc : rcs[i];
+            }
         }
-        np_placement_destroy(pl);
+        for (size_t i = 0; i < decisions; i++) {
+            np_placement_destroy(pls[i]);
+            pls[i] = NULL;
+        }
+        if (rc < 0)
+            goto out;
     }
     out->decisions = decisions;
-    out->ns_per_decision = total_ns / (double)decisions;
+    out->ns_per_decision = best_ns / (double)decisions;
     size_t scored = out->placed + out->fallbacks;
     out->mean_cost = scored ? cost / (double)scored : 0.0;
 out:
+    if (pls)
+        for (size_t i = 0; i < decisions; i++)
+            np_placement_destroy(pls[i]);
+    free(pls);
+    free(specs);
+    free(rcs);
     np_host_state_destroy(st);
     np_topology_destroy(topo);
     return rc;

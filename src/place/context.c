@@ -14,6 +14,14 @@
 #include "model/hoststate_int.h"
 #include "place/place_int.h"
 
+/* The per-node arrays of the context share one block; each starts on a
+ * multiple of CTX_ALIGN bytes (enough for doubles and 64-bit integers). */
+#define CTX_ALIGN sizeof(uint64_t)
+#define ROUND_ALIGN(bytes) (((bytes) + CTX_ALIGN - 1) / CTX_ALIGN * CTX_ALIGN)
+/* dev_cost, group_cost, share, util_before, cpu_line, over_before,
+ * usable_mib, fill_before, local_dist, score */
+#define CTX_NR_DOUBLES 10u
+
 /* Excess distance from a to b relative to b's local distance:
  * 0 for local, 1.1 for SLIT 21 against 10. */
 static double excess_distance(const np_topology *t, size_t a, size_t b)
@@ -108,6 +116,16 @@ out:
     return rc;
 }
 
+/* Carves `count` items of `size` bytes from *cursor, keeping every array
+ * aligned for doubles and 64-bit integers. */
+static void *carve(unsigned char **cursor, size_t count, size_t size)
+{
+    void *p = *cursor;
+    size_t bytes = count * size;
+    *cursor += (bytes + CTX_ALIGN - 1) / CTX_ALIGN * CTX_ALIGN;
+    return p;
+}
+
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec)
 {
     int rc = 0;
@@ -118,18 +136,31 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->spec = spec;
     ctx->n = np_topology_nr_nodes(ctx->topo);
     size_t n = ctx->n;
-    ctx->load = calloc(n, sizeof(*ctx->load));
-    ctx->avail_mib = calloc(n, sizeof(*ctx->avail_mib));
-    ctx->has_cpus = calloc(n, sizeof(*ctx->has_cpus));
-    ctx->dev_cost = calloc(n, sizeof(*ctx->dev_cost));
-    ctx->group_cost = calloc(n, sizeof(*ctx->group_cost));
-    ctx->used = calloc(n, sizeof(*ctx->used));
-    ctx->score = calloc(n, sizeof(*ctx->score));
-    if (!ctx->load || !ctx->avail_mib || !ctx->has_cpus || !ctx->dev_cost ||
-        !ctx->group_cost || !ctx->used || !ctx->score) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    /* One allocation per decision for every per-node array (a decision on
+     * a small host is a few microseconds; a dozen mallocs and frees were a
+     * tenth of it). */
+    size_t bytes = ROUND_ALIGN(n * sizeof(np_node_load)) + ROUND_ALIGN(n * sizeof(uint64_t)) +
+                   CTX_NR_DOUBLES * ROUND_ALIGN(n * sizeof(double)) +
+                   2 * ROUND_ALIGN(n * sizeof(uint32_t)) + 2 * ROUND_ALIGN(n * sizeof(bool));
+    unsigned char *cursor = malloc(bytes ? bytes : 1);
+    if (!cursor)
+        return -ENOMEM;
+    ctx->block = cursor;
+    ctx->load = carve(&cursor, n, sizeof(*ctx->load));
+    ctx->avail_mib = carve(&cursor, n, sizeof(*ctx->avail_mib));
+    double **doubles[CTX_NR_DOUBLES] = {
+        &ctx->dev_cost,    &ctx->group_cost, &ctx->share,       &ctx->util_before, &ctx->cpu_line,
+        &ctx->over_before, &ctx->usable_mib, &ctx->fill_before, &ctx->local_dist,  &ctx->score,
+    };
+    for (size_t i = 0; i < CTX_NR_DOUBLES; i++)
+        *doubles[i] = carve(&cursor, n, sizeof(double));
+    ctx->nodes_a = carve(&cursor, n, sizeof(*ctx->nodes_a));
+    ctx->nodes_b = carve(&cursor, n, sizeof(*ctx->nodes_b));
+    ctx->has_cpus = carve(&cursor, n, sizeof(*ctx->has_cpus));
+    ctx->used = carve(&cursor, n, sizeof(*ctx->used));
+    memset(ctx->used, 0, n * sizeof(*ctx->used));
+    memset(ctx->score, 0, n * sizeof(*ctx->score));
+
     rc = np_host_state_node_loads(st, ctx->load);
     if (rc < 0)
         goto out;
@@ -148,6 +179,9 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->cpuless_ok = spec->allow_cpuless_memory;
     device_costs(ctx);
     rc = group_costs(ctx);
+    if (rc < 0)
+        goto out;
+    np_place_objective_prepare(ctx);
 out:
     if (rc < 0)
         np_place_ctx_fini(ctx);
@@ -156,12 +190,6 @@ out:
 
 void np_place_ctx_fini(np_place_ctx *ctx)
 {
-    free(ctx->load);
-    free(ctx->avail_mib);
-    free(ctx->has_cpus);
-    free(ctx->dev_cost);
-    free(ctx->group_cost);
-    free(ctx->used);
-    free(ctx->score);
+    free(ctx->block);
     memset(ctx, 0, sizeof(*ctx));
 }

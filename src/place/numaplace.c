@@ -39,6 +39,50 @@
 #include "model/hoststate_int.h"
 #include "place/place_int.h"
 
+/* Memo of try_set's answers on hosts of at most NP_PLACE_MEMO_MAX_NODES
+ * nodes, keyed by the node set as a bit mask of node indices. The local
+ * search tries many sets again (a one-node best plus a near node is a
+ * pair every small host has enumerated; each step re-tries most of the
+ * previous step's neighbours). try_set is a pure function of the set and
+ * np_place_consider() ignores a set it has seen, so answering from the
+ * memo changes nothing but the time. */
+#define NP_PLACE_MEMO_MAX_NODES 64u
+/* Slots: a power of two, at least twice the sets the search is expected
+ * to try (the enumerated ones plus NP_PLACE_MEMO_LOCAL_GUESS for the local
+ * search), between the two bounds below; clearing them is part of every
+ * decision, so a two-node host gets a small table. Past 3/4 full, new sets
+ * are scored and not kept: slower, never different. */
+#define NP_PLACE_MEMO_MIN_SLOTS 32u
+#define NP_PLACE_MEMO_MAX_SLOTS 512u
+#define NP_PLACE_MEMO_LOCAL_GUESS 32u
+#define NP_PLACE_MEMO_HASH_MUL UINT64_C(0x9e3779b97f4a7c15) /* Fibonacci hashing */
+
+typedef struct np_memo {
+    size_t slots;   /* 0: off */
+    unsigned shift; /* 64 - log2(slots) */
+    size_t used;
+    uint64_t mask[NP_PLACE_MEMO_MAX_SLOTS]; /* 0: empty (a set is never empty) */
+    double cost[NP_PLACE_MEMO_MAX_SLOTS];
+} np_memo;
+
+/* Sizes and clears the memo for about `sets` sets (see above). */
+static void memo_init(np_memo *m, size_t nr_nodes, uint64_t sets)
+{
+    m->slots = 0;
+    m->used = 0;
+    if (nr_nodes > NP_PLACE_MEMO_MAX_NODES)
+        return;
+    size_t slots = NP_PLACE_MEMO_MIN_SLOTS;
+    unsigned bits = 5; /* log2(NP_PLACE_MEMO_MIN_SLOTS) */
+    while (slots < NP_PLACE_MEMO_MAX_SLOTS && slots < 2 * (sets + NP_PLACE_MEMO_LOCAL_GUESS)) {
+        slots *= 2;
+        bits++;
+    }
+    m->slots = slots;
+    m->shift = 64u - bits;
+    memset(m->mask, 0, slots * sizeof(m->mask[0]));
+}
+
 typedef struct np_gen {
     const np_place_ctx *ctx;
     np_search *s;
@@ -47,7 +91,31 @@ typedef struct np_gen {
     uint32_t *less_nodes; /* CPU-less nodes with memory, when allowed */
     size_t nr_less;
     size_t k_lo, k_hi;
+    np_memo *memo;
+    bool shortcuts; /* the memo, the lower bound and the early exit */
 } np_gen;
+
+/* The memo's slot for a set: where it is, or the empty slot where it
+ * would go; SIZE_MAX when the set cannot be keyed (a big host, or a node
+ * listed twice). */
+static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64_t *mask_out)
+{
+    const np_memo *m = g->memo;
+    uint64_t mask = 0;
+    if (m->slots == 0)
+        return SIZE_MAX;
+    for (size_t p = 0; p < k; p++) {
+        uint64_t bit = UINT64_C(1) << nodes[p];
+        if (mask & bit)
+            return SIZE_MAX;
+        mask |= bit;
+    }
+    size_t at = (size_t)((mask * NP_PLACE_MEMO_HASH_MUL) >> m->shift);
+    while (m->mask[at] != 0 && m->mask[at] != mask)
+        at = (at + 1) & (m->slots - 1);
+    *mask_out = mask;
+    return at;
+}
 
 /* Adds CPU-less nodes to a set that lacks memory until their free memory
  * covers the shortfall: nearest first (mean distance from the set's
@@ -87,8 +155,9 @@ static void complete_cpuless(const np_gen *g, np_cand *c, bool largest_first)
 
 /* Evaluates a set of CPU nodes, and its completion with CPU-less nodes
  * when it lacks memory and the guest allows that. Returns the cost of the
- * feasible version, or INFINITY. */
-static double try_set(const np_gen *g, const uint32_t *nodes, size_t k)
+ * feasible version, or INFINITY. try_set() answers from the memo when it
+ * can. */
+static double try_set_scored(const np_gen *g, const uint32_t *nodes, size_t k)
 {
     np_cand c;
     c.k = (uint32_t)k;
@@ -98,14 +167,15 @@ static double try_set(const np_gen *g, const uint32_t *nodes, size_t k)
     if (c.reject != NP_REJECT_MEMORY || g->nr_less == 0)
         return c.reject == NP_REJECT_NONE ? c.cost : INFINITY;
     /* c.node is sorted now, and all of it CPU nodes */
-    np_cand cpu_only = c;
+    np_cand cpu_only;
+    np_cand_copy(&cpu_only, &c);
     complete_cpuless(g, &c, false);
     if (c.k > k) {
         np_place_eval(g->ctx, &c);
         np_place_consider(g->s, &c);
     }
     if (c.reject == NP_REJECT_MEMORY) {
-        c = cpu_only;
+        np_cand_copy(&c, &cpu_only);
         complete_cpuless(g, &c, true);
         if (c.k > k) {
             np_place_eval(g->ctx, &c);
@@ -113,6 +183,32 @@ static double try_set(const np_gen *g, const uint32_t *nodes, size_t k)
         }
     }
     return c.reject == NP_REJECT_NONE ? c.cost : INFINITY;
+}
+
+/* try_set_scored() unless the memo knows the set or the set provably
+ * costs more than both the last runner-up kept and `bar`, the cost the
+ * caller needs to beat (-INFINITY when it only collects candidates): such
+ * a set would change nothing in the search, and the caller gets INFINITY
+ * (not kept in the memo, whose answers are real costs). */
+static double try_set(const np_gen *g, const uint32_t *nodes, size_t k, double bar)
+{
+    uint64_t mask = 0;
+    size_t at = memo_slot(g, nodes, k, &mask);
+    if (at != SIZE_MAX && g->memo->mask[at] == mask)
+        return g->memo->cost[at];
+    const np_search *s = g->s;
+    if (g->shortcuts && s->found && s->nr_alts == NP_PLACE_MAX_ALTS) {
+        double last = s->alts[NP_PLACE_MAX_ALTS - 1].cost;
+        if (np_place_cannot_beat(g->ctx, nodes, k, bar > last ? bar : last))
+            return INFINITY;
+    }
+    double cost = try_set_scored(g, nodes, k);
+    if (at != SIZE_MAX && g->memo->used < g->memo->slots / 4 * 3) {
+        g->memo->mask[at] = mask;
+        g->memo->cost[at] = cost;
+        g->memo->used++;
+    }
+    return cost;
 }
 
 static int cmp_u64_desc(const void *a, const void *b)
@@ -127,16 +223,42 @@ static int cmp_double_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
+/* Up to this many CPU nodes, size_range() sorts on the stack by insertion
+ * (qsort's set-up costs more than the sort); above, malloc and qsort. The
+ * sorted values are the same either way. */
+#define SIZE_RANGE_SMALL 32u
+
+static void sort_desc_small(uint64_t *mem, double *room, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t m = mem[i];
+        double r = room[i];
+        size_t j = i;
+        while (j > 0 && mem[j - 1] < m) {
+            mem[j] = mem[j - 1];
+            j--;
+        }
+        mem[j] = m;
+        j = i;
+        while (j > 0 && room[j - 1] < r) {
+            room[j] = room[j - 1];
+            j--;
+        }
+        room[j] = r;
+    }
+}
+
 /* The size range (see the top of the file). */
 static int size_range(np_gen *g)
 {
     const np_place_ctx *ctx = g->ctx;
-    uint64_t *mem = NULL;
-    double *room = NULL;
+    uint64_t mem_small[SIZE_RANGE_SMALL];
+    double room_small[SIZE_RANGE_SMALL];
+    bool small = g->nr_cpu <= SIZE_RANGE_SMALL;
+    uint64_t *mem = small ? mem_small : malloc(g->nr_cpu * sizeof(*mem));
+    double *room = small ? room_small : malloc(g->nr_cpu * sizeof(*room));
     int rc = 0;
 
-    mem = malloc(g->nr_cpu * sizeof(*mem));
-    room = malloc(g->nr_cpu * sizeof(*room));
     if (!mem || !room) {
         rc = -ENOMEM;
         goto out;
@@ -147,8 +269,12 @@ static int size_range(np_gen *g)
         double r = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL - l->cpu_demand;
         room[i] = r > 0.0 ? r : 0.0;
     }
-    qsort(mem, g->nr_cpu, sizeof(*mem), cmp_u64_desc);
-    qsort(room, g->nr_cpu, sizeof(*room), cmp_double_desc);
+    if (small) {
+        sort_desc_small(mem, room, g->nr_cpu);
+    } else {
+        qsort(mem, g->nr_cpu, sizeof(*mem), cmp_u64_desc);
+        qsort(room, g->nr_cpu, sizeof(*room), cmp_double_desc);
+    }
     uint64_t less = 0;
     for (size_t i = 0; i < g->nr_less; i++)
         less += ctx->avail_mib[g->less_nodes[i]];
@@ -184,8 +310,10 @@ static int size_range(np_gen *g)
         hi = ctx->max_nodes;
     g->k_hi = hi;
 out:
-    free(mem);
-    free(room);
+    if (mem != mem_small)
+        free(mem);
+    if (room != room_small)
+        free(room);
     return rc;
 }
 
@@ -216,7 +344,7 @@ static void enumerate_all(np_gen *g)
         for (;;) {
             for (size_t i = 0; i < k; i++)
                 nodes[i] = g->cpu_nodes[pos[i]];
-            try_set(g, nodes, k);
+            try_set(g, nodes, k, -INFINITY);
             if (!np_comb_next(pos, k, n))
                 break;
         }
@@ -316,7 +444,7 @@ static void local_search(const np_gen *g, const np_cand *start)
         for (size_t q = 0; q < nr_near && k < max_k; q++) {
             memcpy(trial, cur, k * sizeof(trial[0]));
             trial[k] = near[q];
-            double c = try_set(g, trial, k + 1);
+            double c = try_set(g, trial, k + 1, best_cost);
             if (c < best_cost) {
                 best_cost = c;
                 best_k = k + 1;
@@ -330,7 +458,7 @@ static void local_search(const np_gen *g, const np_cand *start)
                 memcpy(trial, cur, k * sizeof(trial[0]));
                 trial[k] = near[q];
                 trial[k + 1] = near[r];
-                double c = try_set(g, trial, k + 2);
+                double c = try_set(g, trial, k + 2, best_cost);
                 if (c < best_cost) {
                     best_cost = c;
                     best_k = k + 2;
@@ -345,7 +473,7 @@ static void local_search(const np_gen *g, const np_cand *start)
                 if (i != p)
                     trial[t++] = cur[i];
             if (t > 0) {
-                double c = try_set(g, trial, t);
+                double c = try_set(g, trial, t, best_cost);
                 if (c < best_cost) {
                     best_cost = c;
                     best_k = t;
@@ -356,7 +484,7 @@ static void local_search(const np_gen *g, const np_cand *start)
             for (size_t q = 0; q < nr_near; q++) {
                 memcpy(trial, cur, k * sizeof(trial[0]));
                 trial[p] = near[q];
-                double c = try_set(g, trial, k);
+                double c = try_set(g, trial, k, best_cost);
                 if (c < best_cost) {
                     best_cost = c;
                     best_k = k;
@@ -415,7 +543,7 @@ static void grow(np_gen *g, uint32_t seed)
             double best = INFINITY;
             for (size_t i = 0; i < nr_picks; i++) {
                 set[k] = picks[i];
-                double cost = try_set(g, set, k + 1);
+                double cost = try_set(g, set, k + 1, best);
                 if (cost < best) {
                     best = cost;
                     chosen = picks[i];
@@ -440,10 +568,10 @@ static void grow_from_seeds(np_gen *g)
      * memory: with them among the candidates, growth can only improve on
      * a placement, never miss one. */
     most_memory(g, g->k_lo, &c);
-    try_set(g, c.node, c.k);
+    try_set(g, c.node, c.k, -INFINITY);
     if (g->k_lo == 1) {
         for (size_t i = 0; i < g->nr_cpu; i++)
-            try_set(g, &g->cpu_nodes[i], 1);
+            try_set(g, &g->cpu_nodes[i], 1, -INFINITY);
     }
     if (g->k_hi < 2)
         return;
@@ -520,12 +648,14 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
     np_gen g = {.ctx = ctx, .s = s};
     int rc = 0;
 
-    g.cpu_nodes = malloc(ctx->n * sizeof(*g.cpu_nodes));
-    g.less_nodes = malloc(ctx->n * sizeof(*g.less_nodes));
-    if (!g.cpu_nodes || !g.less_nodes) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    /* The memo (8 KiB) and the caller's np_search (10 KiB) live on the
+     * stack: on a two-node host a decision takes about a microsecond, and
+     * each large malloc made glibc consolidate its free lists. */
+    np_memo memo;
+    g.memo = &memo;
+    memo.slots = 0; /* sized below, once the search's size is known */
+    g.cpu_nodes = ctx->nodes_a;
+    g.less_nodes = ctx->nodes_b;
     for (size_t i = 0; i < ctx->n; i++) {
         if (ctx->has_cpus[i])
             g.cpu_nodes[g.nr_cpu++] = (uint32_t)i;
@@ -557,10 +687,20 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
     uint64_t sets = 0;
     for (size_t k = g.k_lo; k <= g.k_hi && sets <= limit; k++)
         sets += choose_capped(g.nr_cpu, k, limit);
-    node_scores(&g);
+    g.shortcuts = !(opts && opts->no_shortcuts);
+    if (g.shortcuts)
+        memo_init(g.memo, ctx->n, sets <= limit ? sets : NP_PLACE_MEMO_MAX_SLOTS);
     if (sets <= limit) {
         enumerate_all(&g);
+        /* Early exit: when every set of CPU nodes the local search could
+         * reach (1 node up to the most it may use) has been enumerated,
+         * it can only revisit them (two- and three-node hosts, mostly). */
+        size_t max_k = ctx->max_nodes < g.nr_cpu ? ctx->max_nodes : g.nr_cpu;
+        if (g.shortcuts && g.k_lo == 1 && g.k_hi >= max_k)
+            goto out;
+        node_scores(&g);
     } else {
+        node_scores(&g);
         grow_from_seeds(&g);
     }
     /* From the best set and the runner-up (another basin, often), copied
@@ -568,14 +708,12 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
     np_cand start[2];
     size_t nr_start = 0;
     if (s->found)
-        start[nr_start++] = s->best;
+        np_cand_copy(&start[nr_start++], &s->best);
     if (s->nr_alts > 0)
-        start[nr_start++] = s->alts[0];
+        np_cand_copy(&start[nr_start++], &s->alts[0]);
     for (size_t i = 0; i < nr_start; i++)
         local_search(&g, &start[i]);
 out:
-    free(g.cpu_nodes);
-    free(g.less_nodes);
     return rc;
 }
 

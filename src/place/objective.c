@@ -36,21 +36,47 @@ const char *const np_place_term_names[NP_TERM_COUNT] = {
     "cpu_load", "cpu_overload", "mem_pressure", "remote_memory", "device", "group",
 };
 
-void np_split_largest_remainder(uint64_t total, const double *weights, size_t k, uint64_t *out)
+/* Up to this many positions, the rounding keeps each position's exact
+ * share and its floor instead of computing them again for every unit of
+ * the remainder (sets have at most NP_PLACE_MAX_SET_NODES nodes; longer
+ * splits, over every node of a big host, recompute: the same expression
+ * gives the same value). */
+#define SPLIT_CACHED_POSITIONS NP_PLACE_MAX_SET_NODES
+
+/* Conversions that give what floor() and (double) of a uint64_t give,
+ * through the signed 64-bit instructions: x86-64 has no unsigned ones,
+ * and the inlined floor() was a fifth of a split. Outside 0..2^62 they
+ * fall back to the slow forms. */
+#define FAST_CONVERT_MAX 0x1p62
+
+static inline double floor_fast(double x)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < k; i++)
-        sum += weights[i];
-    if (k == 0)
-        return;
-    if (!(sum > 0.0)) { /* no weights: even split */
-        for (size_t i = 0; i < k; i++)
-            out[i] = total / k + (i < total % k ? 1 : 0);
-        return;
-    }
+    return x >= 0.0 && x < FAST_CONVERT_MAX ? (double)(int64_t)x : floor(x);
+}
+
+static inline double u64_to_double(uint64_t x)
+{
+    return x < (UINT64_C(1) << 62) ? (double)(int64_t)x : (double)x;
+}
+
+/* The rounding of np_split_largest_remainder, for sum > 0 and k >= 2.
+ * ratio[i] is weights[i] / sum when the caller has it (the split rounds
+ * vCPUs and memory over the same weights), else NULL. */
+static void round_shares(uint64_t total, const double *weights, double sum, const double *ratio,
+                         size_t k, uint64_t *out)
+{
+    double exact_buf[SPLIT_CACHED_POSITIONS], floor_buf[SPLIT_CACHED_POSITIONS];
+    bool cached = k <= SPLIT_CACHED_POSITIONS;
+    double t = u64_to_double(total);
     uint64_t given = 0;
     for (size_t i = 0; i < k; i++) {
-        out[i] = (uint64_t)floor((double)total * (weights[i] / sum));
+        double exact = t * (ratio ? ratio[i] : weights[i] / sum);
+        double fl = floor_fast(exact);
+        if (cached) {
+            exact_buf[i] = exact;
+            floor_buf[i] = fl;
+        }
+        out[i] = (uint64_t)fl;
         if (out[i] > total - given)
             out[i] = total - given;
         given += out[i];
@@ -62,12 +88,13 @@ void np_split_largest_remainder(uint64_t total, const double *weights, size_t k,
         size_t best = k;
         double best_frac = -1.0;
         for (size_t i = 0; i < k; i++) {
-            double exact = (double)total * (weights[i] / sum);
-            double fl = floor(exact);
-            if ((double)out[i] > fl)
+            double exact = cached ? exact_buf[i] : t * (ratio ? ratio[i] : weights[i] / sum);
+            double fl = cached ? floor_buf[i] : floor_fast(exact);
+            double have = u64_to_double(out[i]);
+            if (have > fl)
                 continue;
-            if (exact - (double)out[i] > best_frac) {
-                best_frac = exact - (double)out[i];
+            if (exact - have > best_frac) {
+                best_frac = exact - have;
                 best = i;
             }
         }
@@ -78,12 +105,82 @@ void np_split_largest_remainder(uint64_t total, const double *weights, size_t k,
     }
 }
 
+void np_split_largest_remainder(uint64_t total, const double *weights, size_t k, uint64_t *out)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < k; i++)
+        sum += weights[i];
+    if (k == 0)
+        return;
+    if (k == 1) {
+        /* One position takes everything: total * (w / w) is total, and
+         * the even split gives it too. */
+        out[0] = total;
+        return;
+    }
+    if (!(sum > 0.0)) { /* no weights: even split */
+        for (size_t i = 0; i < k; i++)
+            out[i] = total / k + (i < total % k ? 1 : 0);
+        return;
+    }
+    round_shares(total, weights, sum, NULL, k, out);
+}
+
+/* np_split_largest_remainder of two totals over the same weights (k at
+ * most NP_PLACE_MAX_SET_NODES), each weight's ratio to the sum worked out
+ * once. */
+static void split_two(uint64_t total_a, uint64_t total_b, const double *weights, size_t k,
+                      uint64_t *out_a, uint64_t *out_b)
+{
+    double ratio[NP_PLACE_MAX_SET_NODES];
+    double sum = 0.0;
+    for (size_t i = 0; i < k; i++)
+        sum += weights[i];
+    if (k <= 1 || !(sum > 0.0)) {
+        np_split_largest_remainder(total_a, weights, k, out_a);
+        np_split_largest_remainder(total_b, weights, k, out_b);
+        return;
+    }
+    for (size_t i = 0; i < k; i++)
+        ratio[i] = weights[i] / sum;
+    round_shares(total_a, weights, sum, ratio, k, out_a);
+    round_shares(total_b, weights, sum, ratio, k, out_b);
+}
+
 /* Free CPU room of a node up to the target, never below the minimum. */
 static double cpu_room(const np_node_load *l)
 {
     double room = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL - l->cpu_demand;
     double floor_room = l->cpu_capacity * NP_PLACE_CPU_MIN_ROOM;
     return room > floor_room ? room : floor_room;
+}
+
+void np_place_objective_prepare(np_place_ctx *ctx)
+{
+    double M = (double)ctx->mem_mib, D = ctx->demand;
+    for (size_t i = 0; i < ctx->n; i++) {
+        const np_node_load *l = &ctx->load[i];
+        /* The split's weight: the smaller of the part of the guest's
+         * memory and the part of its demand the node can take. */
+        double r = (double)ctx->avail_mib[i] / M;
+        if (D > 0.0) {
+            double cr = cpu_room(l) / D;
+            r = cr < r ? cr : r;
+        }
+        ctx->share[i] = ctx->has_cpus[i] ? r : 0.0;
+        ctx->util_before[i] = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
+        ctx->cpu_line[i] = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL;
+        ctx->over_before[i] =
+            l->cpu_demand > ctx->cpu_line[i] ? l->cpu_demand - ctx->cpu_line[i] : 0.0;
+        uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
+                                    ? l->mem_total_bytes - l->mem_reserved_bytes
+                                    : 0;
+        ctx->usable_mib[i] = (double)(usable_bytes / NP_MiB);
+        /* signed: a baseline's split may take more than is free */
+        ctx->fill_before[i] =
+            ctx->usable_mib[i] > 0.0 ? 1.0 - (double)ctx->avail_mib[i] / ctx->usable_mib[i] : 1.0;
+        ctx->local_dist[i] = (double)np_topology_distance(ctx->topo, i, i);
+    }
 }
 
 /* Pours `over` MiB into the positions in `pos` with room left, the one
@@ -112,26 +209,23 @@ static uint64_t spill(const np_place_ctx *ctx, np_cand *c, const size_t *pos, si
     return over;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The split described at the top; sets c->reject when it cannot be done. */
 static void split(const np_place_ctx *ctx, np_cand *c)
 {
     size_t cpu_pos[NP_PLACE_MAX_SET_NODES], less_pos[NP_PLACE_MAX_SET_NODES];
     size_t nr_cpu = 0, nr_less = 0;
     double share[NP_PLACE_MAX_SET_NODES];
-    uint64_t units[NP_PLACE_MAX_SET_NODES];
+    uint64_t units[NP_PLACE_MAX_SET_NODES], vcpu_units[NP_PLACE_MAX_SET_NODES];
+    uint64_t set_avail = 0;
 
     c->reject = NP_REJECT_NONE;
     c->short_mib = 0;
     for (size_t p = 0; p < c->k; p++) {
+        uint32_t node = c->node[p];
         c->vcpus[p] = 0;
         c->mem_mib[p] = 0;
-        if (ctx->has_cpus[c->node[p]])
+        set_avail += ctx->avail_mib[node];
+        if (ctx->has_cpus[node])
             cpu_pos[nr_cpu++] = p;
         else
             less_pos[nr_less++] = p;
@@ -148,17 +242,19 @@ static void split(const np_place_ctx *ctx, np_cand *c)
         c->reject = NP_REJECT_NO_CPU;
         return;
     }
-    double M = (double)ctx->mem_mib, D = ctx->demand, sum = 0.0;
+    /* Early exit, exact: the spills below fill every node of the set
+     * before they give up, so the set falls short by exactly the memory
+     * the guest needs beyond what the whole set has available; and when
+     * the set has enough, they place all of it. */
+    if (set_avail < ctx->mem_mib) {
+        c->reject = NP_REJECT_MEMORY;
+        c->short_mib = ctx->mem_mib - set_avail;
+        return;
+    }
+    double sum = 0.0;
     for (size_t i = 0; i < nr_cpu; i++) {
-        const np_node_load *l = &ctx->load[c->node[cpu_pos[i]]];
-        double mem_room = (double)ctx->avail_mib[c->node[cpu_pos[i]]] / M;
-        double r = mem_room;
-        if (D > 0.0) {
-            double cr = cpu_room(l) / D;
-            r = cr < r ? cr : r;
-        }
-        share[i] = r;
-        sum += r;
+        share[i] = ctx->share[c->node[cpu_pos[i]]];
+        sum += share[i];
     }
     if (sum <= 0.0) {
         /* No CPU node has free memory (it all goes to CPU-less nodes):
@@ -166,36 +262,39 @@ static void split(const np_place_ctx *ctx, np_cand *c)
         for (size_t i = 0; i < nr_cpu; i++)
             share[i] = cpu_room(&ctx->load[c->node[cpu_pos[i]]]);
     }
-    np_split_largest_remainder(ctx->vcpus, share, nr_cpu, units);
-    for (size_t i = 0; i < nr_cpu; i++)
-        c->vcpus[cpu_pos[i]] = (uint32_t)units[i];
-    np_split_largest_remainder(ctx->mem_mib, share, nr_cpu, units);
+    split_two(ctx->vcpus, ctx->mem_mib, share, nr_cpu, vcpu_units, units);
     uint64_t over = 0;
     for (size_t i = 0; i < nr_cpu; i++) {
-        uint64_t avail = ctx->avail_mib[c->node[cpu_pos[i]]];
+        size_t p = cpu_pos[i];
+        uint64_t avail = ctx->avail_mib[c->node[p]];
         uint64_t m = units[i] < avail ? units[i] : avail;
-        c->mem_mib[cpu_pos[i]] = m;
+        c->vcpus[p] = (uint32_t)vcpu_units[i];
+        c->mem_mib[p] = m;
         over += units[i] - m;
     }
-    over = spill(ctx, c, cpu_pos, nr_cpu, over);
-    over = spill(ctx, c, less_pos, nr_less, over);
     if (over > 0) {
+        over = spill(ctx, c, cpu_pos, nr_cpu, over);
+        over = spill(ctx, c, less_pos, nr_less, over);
+    }
+    if (over > 0) { /* cannot happen after the check above; be safe */
         c->reject = NP_REJECT_MEMORY;
         c->short_mib = over;
         return;
     }
     /* CPU-less nodes the memory did not need leave the set (a set is
      * completed with them before its split is known). */
-    size_t kept = 0;
-    for (size_t p = 0; p < c->k; p++) {
-        if (!ctx->has_cpus[c->node[p]] && c->mem_mib[p] == 0)
-            continue;
-        c->node[kept] = c->node[p];
-        c->vcpus[kept] = c->vcpus[p];
-        c->mem_mib[kept] = c->mem_mib[p];
-        kept++;
+    if (nr_less > 0) {
+        size_t kept = 0;
+        for (size_t p = 0; p < c->k; p++) {
+            if (!ctx->has_cpus[c->node[p]] && c->mem_mib[p] == 0)
+                continue;
+            c->node[kept] = c->node[p];
+            c->vcpus[kept] = c->vcpus[p];
+            c->mem_mib[kept] = c->mem_mib[p];
+            kept++;
+        }
+        c->k = (uint32_t)kept;
     }
-    c->k = (uint32_t)kept;
     for (size_t p = 0; p < c->k; p++) {
         if (c->vcpus[p] == 0 && c->mem_mib[p] == 0) {
             c->reject = NP_REJECT_UNUSED;
@@ -219,34 +318,28 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
         double mu = M > 0.0 ? (double)mem_mib[p] / M : 0.0;
         if (vcpus[p] > 0 && l->cpu_capacity > 0.0) {
             double add = ctx->vcpu_demand * (double)vcpus[p];
-            double before = l->cpu_demand / l->cpu_capacity;
+            double before = ctx->util_before[i];
             double after = (l->cpu_demand + add) / l->cpu_capacity;
             term[NP_TERM_CPU_LOAD] += w * (before + after) / 2.0;
             if (D > 0.0) {
-                double line = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL;
-                double over_b = l->cpu_demand > line ? l->cpu_demand - line : 0.0;
+                double line = ctx->cpu_line[i];
+                double over_b = ctx->over_before[i];
                 double over_a = l->cpu_demand + add > line ? l->cpu_demand + add - line : 0.0;
                 term[NP_TERM_CPU_OVER] += (over_a - over_b) / D;
             }
         }
         if (mem_mib[p] > 0) {
-            uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
-                                        ? l->mem_total_bytes - l->mem_reserved_bytes
-                                        : 0;
-            double usable = (double)(usable_bytes / NP_MiB);
-            double fill_b = 1.0, fill_a = 1.0;
-            if (usable > 0.0) {
-                /* signed: a baseline's split may take more than is free */
-                fill_b = 1.0 - (double)ctx->avail_mib[i] / usable;
+            double usable = ctx->usable_mib[i];
+            double fill_b = ctx->fill_before[i], fill_a = 1.0;
+            if (usable > 0.0)
                 fill_a = 1.0 - ((double)ctx->avail_mib[i] - (double)mem_mib[p]) / usable;
-            }
             term[NP_TERM_MEM] += mu * (fill_b + fill_a) / 2.0;
         }
         if (w > 0.0) {
             for (size_t q = 0; q < k; q++) {
                 if (q == p || mem_mib[q] == 0)
                     continue;
-                double local = (double)np_topology_distance(t, node[q], node[q]);
+                double local = ctx->local_dist[node[q]];
                 double d = (double)np_topology_distance(t, i, node[q]);
                 if (d > local)
                     term[NP_TERM_REMOTE] += w * ((double)mem_mib[q] / M) * (d - local) / local;
@@ -267,6 +360,77 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
     *cost_out = cost;
 }
 
+/* The bound below skips sets only when it beats the limit by this
+ * relative margin: the bound and the cost are sums of a few dozen
+ * rounded operations (relative error ~1e-15 each), so a set whose bound
+ * exceeds the limit by less might score at or under it in floating point. */
+#define PRUNE_MARGIN 1e-9
+/* The bound relies on the memory rounding never cutting a node below the
+ * floor of its exact share, true while the guest's MiB times the
+ * rounding error of the shares stays under one MiB: up to 2^40 MiB. */
+#define PRUNE_MAX_MEM_MIB (UINT64_C(1) << 40)
+
+bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t k, double limit)
+{
+    double M = (double)ctx->mem_mib;
+    double share_sum = 0.0;
+    uint64_t set_avail = 0;
+
+    if (k < 2 || k > ctx->max_nodes || k > NP_PLACE_MAX_SET_NODES || ctx->mem_mib == 0 ||
+        ctx->mem_mib >= PRUNE_MAX_MEM_MIB || !(limit < INFINITY))
+        return false;
+    for (size_t p = 0; p < k; p++) {
+        if (!ctx->has_cpus[node[p]])
+            return false;
+        set_avail += ctx->avail_mib[node[p]];
+        share_sum += ctx->share[node[p]];
+    }
+    /* A set short of memory is a rejection the search records; without
+     * shares the split spreads by CPU room: score those in full. */
+    if (set_avail < ctx->mem_mib || !(share_sum > 0.0))
+        return false;
+    /* cpu_load, mem_pressure, device and group are means over the set
+     * (weights summing to 1) of figures at least the node's "before"
+     * utilisation, fill, device and group terms; cpu_overload is never
+     * negative. */
+    double min_util = INFINITY, min_fill = INFINITY, min_dev = INFINITY, min_grp = INFINITY;
+    double mem_lo[NP_PLACE_MAX_SET_NODES];
+    for (size_t p = 0; p < k; p++) {
+        uint32_t i = node[p];
+        min_util = ctx->util_before[i] < min_util ? ctx->util_before[i] : min_util;
+        min_fill = ctx->fill_before[i] < min_fill ? ctx->fill_before[i] : min_fill;
+        min_dev = ctx->dev_cost[i] < min_dev ? ctx->dev_cost[i] : min_dev;
+        min_grp = ctx->group_cost[i] < min_grp ? ctx->group_cost[i] : min_grp;
+        /* The split gives the node at least the floor of its exact share
+         * of the memory, or all it has available, and the spill only adds
+         * to that; one MiB less covers the summation order. */
+        double fl = floor_fast(M * (ctx->share[i] / share_sum));
+        double lo = fl >= 1.0 ? fl - 1.0 : 0.0;
+        double avail = u64_to_double(ctx->avail_mib[i]);
+        mem_lo[p] = (lo < avail ? lo : avail) / M;
+    }
+    /* remote_memory: every vCPU sees at least the memory the other nodes
+     * hold at their least, so the vCPU-weighted mean is at least the
+     * smallest node's figure. */
+    double min_remote = INFINITY;
+    for (size_t p = 0; p < k; p++) {
+        double r = 0.0;
+        for (size_t q = 0; q < k; q++) {
+            if (q == p)
+                continue;
+            double local = ctx->local_dist[node[q]];
+            double d = (double)np_topology_distance(ctx->topo, node[p], node[q]);
+            if (d > local)
+                r += mem_lo[q] * (d - local) / local;
+        }
+        min_remote = r < min_remote ? r : min_remote;
+    }
+    double bound = NP_PLACE_W_CPU_LOAD * min_util + NP_PLACE_W_MEM * min_fill +
+                   NP_PLACE_W_REMOTE * min_remote + NP_PLACE_W_DEVICE * min_dev +
+                   NP_PLACE_W_GROUP * min_grp;
+    return bound * (1.0 - PRUNE_MARGIN) > limit;
+}
+
 void np_place_score(const np_place_ctx *ctx, np_cand *c)
 {
     np_place_score_split(ctx, c->k, c->node, c->vcpus, c->mem_mib, c->term, &c->cost);
@@ -274,17 +438,21 @@ void np_place_score(const np_place_ctx *ctx, np_cand *c)
 
 void np_place_eval(const np_place_ctx *ctx, np_cand *c)
 {
-    qsort(c->node, c->k, sizeof(c->node[0]), cmp_u32);
+    /* Insertion sort: a set has a handful of distinct nodes. */
+    for (size_t p = 1; p < c->k; p++) {
+        uint32_t v = c->node[p];
+        size_t q = p;
+        while (q > 0 && c->node[q - 1] > v) {
+            c->node[q] = c->node[q - 1];
+            q--;
+        }
+        c->node[q] = v;
+    }
     split(ctx, c);
     if (c->reject == NP_REJECT_NONE)
         np_place_score(ctx, c);
     else
         c->cost = INFINITY;
-}
-
-bool np_cand_same_set(const np_cand *a, const np_cand *b)
-{
-    return a->k == b->k && memcmp(a->node, b->node, a->k * sizeof(a->node[0])) == 0;
 }
 
 bool np_cand_better(const np_cand *a, const np_cand *b)

@@ -83,6 +83,16 @@ typedef struct np_place_ctx {
     bool *has_cpus;       /* per node */
     double *dev_cost;     /* per node: device term of a share placed there */
     double *group_cost;   /* per node: group term of a share placed there */
+    /* Per node, what the split and the score would otherwise work out
+     * again for every candidate holding the node (same expressions, so
+     * the same values): */
+    double *share;       /* the split's weight of a CPU node (objective.c) */
+    double *util_before; /* cpu_demand / cpu_capacity (0 without capacity) */
+    double *cpu_line;    /* cpu_capacity * NP_PLACE_CPU_TARGET_UTIL */
+    double *over_before; /* demand already past the line */
+    double *usable_mib;  /* total - reserved, whole MiB */
+    double *fill_before; /* memory fill before the guest (1 without usable memory) */
+    double *local_dist;  /* the node's SLIT distance to itself */
     uint32_t vcpus;
     double vcpu_demand;   /* per vCPU, 0..1 */
     double demand;        /* vcpus * vcpu_demand */
@@ -92,10 +102,16 @@ typedef struct np_place_ctx {
     /* scratch for the searches, n entries each */
     bool *used;
     double *score;        /* cheap per-node score for seeds and growth */
+    uint32_t *nodes_a;    /* node lists of the policies (CPU / CPU-less nodes) */
+    uint32_t *nodes_b;
+    void *block; /* the one allocation behind the arrays above */
 } np_place_ctx;
 
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec);
 void np_place_ctx_fini(np_place_ctx *ctx);
+/* Fills the context's per-node figures of the objective (share,
+ * util_before, ... local_dist); np_place_ctx_init calls it. */
+void np_place_objective_prepare(np_place_ctx *ctx);
 
 /* ---- candidate ---------------------------------------------------------------------- */
 
@@ -140,10 +156,43 @@ void np_place_score(const np_place_ctx *ctx, np_cand *cand);
 void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *node,
                           const uint32_t *vcpus, const uint64_t *mem_mib, double *term_out,
                           double *cost_out);
+/* True when a set of k nodes with CPUs, holding the guest's memory,
+ * provably costs more than `limit` (a lower bound of the objective that
+ * needs no split, O(k^2)); false when it might not, or cannot tell. The
+ * searches skip such sets when they could neither become a runner-up nor
+ * improve on what the caller has. */
+bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t k, double limit);
 /* Strict order on feasible candidates: cost, then fewer nodes, then the
  * smaller node list. */
 bool np_cand_better(const np_cand *a, const np_cand *b);
-bool np_cand_same_set(const np_cand *a, const np_cand *b);
+
+static inline bool np_cand_same_set(const np_cand *a, const np_cand *b)
+{
+    if (a->k != b->k)
+        return false;
+    for (uint32_t p = 0; p < a->k; p++)
+        if (a->node[p] != b->node[p])
+            return false;
+    return true;
+}
+
+/* *dst = *src for the first k entries of the arrays, the only ones that
+ * mean anything: a whole np_cand is over a kilobyte, a set a few nodes. */
+static inline void np_cand_copy(np_cand *dst, const np_cand *src)
+{
+    dst->k = src->k;
+    for (uint32_t p = 0; p < src->k; p++) {
+        dst->node[p] = src->node[p];
+        dst->vcpus[p] = src->vcpus[p];
+        dst->mem_mib[p] = src->mem_mib[p];
+    }
+    dst->reject = src->reject;
+    dst->short_mib = src->short_mib;
+    dst->cost = src->cost;
+    if (src->reject == NP_REJECT_NONE) /* a rejected set is never scored */
+        for (size_t t = 0; t < NP_TERM_COUNT; t++)
+            dst->term[t] = src->term[t];
+}
 
 /* ---- search bookkeeping ------------------------------------------------------------- */
 
@@ -170,6 +219,8 @@ int np_place_no_fit(const np_place_ctx *ctx, const np_search *s, np_error *err);
 
 typedef struct np_numaplace_opts {
     unsigned exhaustive_max_sets; /* NP_PLACE_EXHAUSTIVE_MAX_SETS; 0 forces growth */
+    bool no_shortcuts; /* no memo, no lower bound, no early exit: the plain search
+                          the shortcuts must match (tests) */
 } np_numaplace_opts;
 
 int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, np_search *s);

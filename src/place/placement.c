@@ -54,10 +54,6 @@ void np_placement_destroy(np_placement *pl)
     if (pl->node_cpus)
         for (size_t i = 0; i < pl->nr_nodes; i++)
             np_bitmap_destroy(pl->node_cpus[i]);
-    free(pl->node_cpus);
-    free(pl->nodes);
-    free(pl->node_mem_bytes);
-    free(pl->vcpu_node);
     np_bitmap_destroy(pl->cpus_all);
     np_vnuma_destroy(pl->vnuma);
     for (size_t i = 0; i < pl->nr_alts; i++)
@@ -70,26 +66,31 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
                        const uint32_t *vcpus, np_placement **out)
 {
     const np_topology *t = np_host_state_topology(st);
-    np_placement *pl = calloc(1, sizeof(*pl));
-    size_t *idx = NULL;
-    uint64_t *mem_bytes = NULL;
+    size_t n = np_topology_nr_nodes(t);
+    /* One block: the placement, its arrays and the vNUMA builder's
+     * scratch, 64-bit arrays first (the struct's size is a multiple of
+     * their alignment), then the size_t and pointer ones.
+     * np_placement_destroy frees it with the placement. */
+    np_placement *pl =
+        calloc(1, sizeof(*pl) + n * sizeof(*pl->node_mem_bytes) + k * sizeof(uint64_t) +
+                      k * sizeof(*pl->nodes) + spec->vcpus * sizeof(*pl->vcpu_node) +
+                      k * sizeof(size_t) + k * sizeof(*pl->node_cpus));
     int rc = 0;
 
     if (!pl)
         return -ENOMEM;
     pl->policy = policy;
-    pl->nr_topo_nodes = np_topology_nr_nodes(t);
+    pl->nr_topo_nodes = n;
     pl->nr_nodes = k;
     pl->nr_vcpus = spec->vcpus;
     pl->affinity = spec->affinity;
-    pl->nodes = calloc(k, sizeof(*pl->nodes));
-    pl->node_mem_bytes = calloc(pl->nr_topo_nodes, sizeof(*pl->node_mem_bytes));
-    pl->vcpu_node = calloc(spec->vcpus, sizeof(*pl->vcpu_node));
-    pl->node_cpus = calloc(k, sizeof(*pl->node_cpus));
-    idx = calloc(k, sizeof(*idx));
-    mem_bytes = calloc(k, sizeof(*mem_bytes));
-    if (!mem_bytes || !pl->nodes || !pl->node_mem_bytes || !pl->vcpu_node || !pl->node_cpus || !idx ||
-        np_bitmap_create(&pl->cpus_all) < 0) {
+    pl->node_mem_bytes = (uint64_t *)(pl + 1);
+    uint64_t *mem_bytes = pl->node_mem_bytes + n;
+    pl->nodes = (size_t *)(mem_bytes + k);
+    pl->vcpu_node = pl->nodes + k;
+    size_t *idx = pl->vcpu_node + spec->vcpus;
+    pl->node_cpus = (np_bitmap **)(idx + k);
+    if (np_bitmap_create(&pl->cpus_all) < 0) {
         rc = -ENOMEM;
         goto out;
     }
@@ -120,8 +121,6 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
     *out = pl;
     pl = NULL;
 out:
-    free(idx);
-    free(mem_bytes);
     np_placement_destroy(pl);
     return rc;
 }
@@ -141,7 +140,11 @@ int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32
         return rc;
     }
     a->cost = cost;
-    snprintf(a->why_not, sizeof(a->why_not), "%s", why_not ? why_not : "");
+    /* a bounded copy (snprintf's format parsing was a tenth of a small
+     * host's decision: most runners-up have no reason text) */
+    size_t len = why_not ? strnlen(why_not, sizeof(a->why_not) - 1) : 0;
+    memcpy(a->why_not, why_not ? why_not : "", len);
+    a->why_not[len] = '\0';
     pl->nr_alts++;
     return 0;
 }
@@ -176,16 +179,12 @@ int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
                             const np_numaplace_opts *opts, np_placement **out, np_error *err)
 {
     np_place_ctx ctx;
-    np_search *s = NULL;
+    np_search search; /* on the stack, see np_place_numaplace() */
+    np_search *s = &search;
     np_placement *pl = NULL;
     int rc = np_place_ctx_init(&ctx, st, spec);
     if (rc < 0)
         return rc;
-    s = malloc(sizeof(*s));
-    if (!s) {
-        rc = -ENOMEM;
-        goto out;
-    }
     np_search_init(s);
     rc = np_place_numaplace(&ctx, opts, s);
     if (rc < 0)
@@ -204,7 +203,6 @@ int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
     }
 out:
     np_placement_destroy(pl);
-    free(s);
     np_place_ctx_fini(&ctx);
     return rc;
 }
@@ -213,16 +211,12 @@ static int place_oracle(const np_host_state *st, const np_guest_spec *spec, np_p
                         np_error *err)
 {
     np_place_ctx ctx;
-    np_search *s = NULL;
+    np_search search; /* on the stack, see np_place_numaplace() */
+    np_search *s = &search;
     np_placement *pl = NULL;
     int rc = np_place_ctx_init(&ctx, st, spec);
     if (rc < 0)
         return rc;
-    s = malloc(sizeof(*s));
-    if (!s) {
-        rc = -ENOMEM;
-        goto out;
-    }
     np_search_init(s);
     rc = np_place_oracle_search(&ctx, s);
     if (rc == -E2BIG) {
@@ -247,7 +241,6 @@ static int place_oracle(const np_host_state *st, const np_guest_spec *spec, np_p
     }
 out:
     np_placement_destroy(pl);
-    free(s);
     np_place_ctx_fini(&ctx);
     return rc;
 }

@@ -48,19 +48,22 @@ static bool in_list(const np_cand *list, size_t nr, const np_cand *c)
     return false;
 }
 
-/* Inserts c into the ascending list of runners-up, dropping the worst. */
+/* Inserts c into the ascending list of runners-up, dropping the worst.
+ * Where c would go is found first: most sets score worse than every
+ * runner-up and leave at once, without the duplicate check. */
 static void alt_insert(np_search *s, const np_cand *c)
 {
-    if (in_list(s->alts, s->nr_alts, c))
-        return;
     size_t pos = s->nr_alts;
     while (pos > 0 && np_cand_better(c, &s->alts[pos - 1]))
         pos--;
     if (pos >= NP_PLACE_MAX_ALTS)
         return;
+    if (in_list(s->alts, s->nr_alts, c))
+        return;
     size_t last = s->nr_alts < NP_PLACE_MAX_ALTS ? s->nr_alts : NP_PLACE_MAX_ALTS - 1;
-    memmove(&s->alts[pos + 1], &s->alts[pos], (last - pos) * sizeof(s->alts[0]));
-    s->alts[pos] = *c;
+    for (size_t i = last; i > pos; i--)
+        np_cand_copy(&s->alts[i], &s->alts[i - 1]);
+    np_cand_copy(&s->alts[pos], c);
     if (s->nr_alts < NP_PLACE_MAX_ALTS)
         s->nr_alts++;
 }
@@ -81,16 +84,17 @@ static bool reject_closer(const np_cand *a, const np_cand *b)
 
 static void reject_insert(np_search *s, const np_cand *c)
 {
-    if (in_list(s->rejects, s->nr_rejects, c))
-        return;
     size_t pos = s->nr_rejects;
     while (pos > 0 && reject_closer(c, &s->rejects[pos - 1]))
         pos--;
     if (pos >= NP_PLACE_MAX_REJECTS)
         return;
+    if (in_list(s->rejects, s->nr_rejects, c))
+        return;
     size_t last = s->nr_rejects < NP_PLACE_MAX_REJECTS ? s->nr_rejects : NP_PLACE_MAX_REJECTS - 1;
-    memmove(&s->rejects[pos + 1], &s->rejects[pos], (last - pos) * sizeof(s->rejects[0]));
-    s->rejects[pos] = *c;
+    for (size_t i = last; i > pos; i--)
+        np_cand_copy(&s->rejects[i], &s->rejects[i - 1]);
+    np_cand_copy(&s->rejects[pos], c);
     if (s->nr_rejects < NP_PLACE_MAX_REJECTS)
         s->nr_rejects++;
 }
@@ -104,7 +108,7 @@ void np_place_consider(np_search *s, const np_cand *c)
         return;
     }
     if (!s->found) {
-        s->best = *c;
+        np_cand_copy(&s->best, c);
         s->found = true;
         return;
     }
@@ -112,7 +116,7 @@ void np_place_consider(np_search *s, const np_cand *c)
         return;
     if (np_cand_better(c, &s->best)) {
         alt_insert(s, &s->best);
-        s->best = *c;
+        np_cand_copy(&s->best, c);
     } else {
         alt_insert(s, c);
     }

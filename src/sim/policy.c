@@ -5,6 +5,7 @@
  * where the vCPU that first touches it runs (Linux/KVM without numad).
  */
 #include "sim/policy.h"
+#include "sim/policy_balance.h"
 
 #include <errno.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static const np_sim_policy *const policies[] = {
     &np_sim_policy_xl42_hard,
     &np_sim_policy_xl42_soft,
     &np_sim_policy_numaplace_soft,
+    &np_sim_policy_numaplace_balance,
 };
 
 size_t np_sim_policy_count(void)

@@ -152,10 +152,19 @@ out:
     return rc;
 }
 
+static void drop_policy_self(np_sim *sim)
+{
+    if (sim->policy_self_owned && sim->policy->destroy)
+        sim->policy->destroy(sim->policy_self);
+    sim->policy_self = NULL;
+    sim->policy_self_owned = false;
+}
+
 void np_sim_destroy(np_sim *sim)
 {
     if (!sim)
         return;
+    drop_policy_self(sim);
     for (size_t i = 0; i < sim->nr_guests; i++)
         sim_guest_fini(&sim->guests[i]);
     free(sim->guests);
@@ -188,10 +197,19 @@ void np_sim_destroy(np_sim *sim)
 
 int np_sim_set_policy(np_sim *sim, const np_sim_policy *policy, void *self)
 {
+    void *made = NULL;
+
     if (!sim || !policy)
         return -EINVAL;
+    if (!self && policy->create) {
+        int rc = policy->create(sim, &made);
+        if (rc)
+            return rc;
+    }
+    drop_policy_self(sim);
     sim->policy = policy;
-    sim->policy_self = self;
+    sim->policy_self = made ? made : self;
+    sim->policy_self_owned = made != NULL;
     if (policy->rebalance)
         np_timerq_set(sim->tq, SIM_T_POLICY, sim->now_ns + sim->cfg.rebalance_ns);
     else

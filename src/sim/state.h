@@ -290,6 +290,7 @@ struct np_sim {
     /* policy and backend */
     const np_sim_policy *policy;
     void *policy_self;
+    bool policy_self_owned; /* made by policy->create, freed by policy->destroy */
     np_backend *backend;
 
     /* metrics */

@@ -66,6 +66,44 @@ static inline int t_model_vnuma(np_emit_model *m, np_affinity_mode aff, int pnod
     return 0;
 }
 
+/* Two vCPUs and two vnodes of `mib` MiB: vnode 0 holds both vCPUs on host
+ * node 1, vnode 1 is memory only on host node 3 (a CPU-less CXL node, say);
+ * mem = maxmem. pnode_override >= 0 backs both by that node instead (QEMU
+ * on a one-node machine). */
+static inline int t_model_memory_only(np_emit_model *m, np_affinity_mode aff, int pnode_override,
+                                      uint64_t mib)
+{
+    int rc = np_emit_model_init(m, 2, pnode_override >= 0 ? 1 : 2, 2);
+    if (rc < 0)
+        return rc;
+    snprintf(m->name, sizeof(m->name), "tier");
+    snprintf(m->policy, sizeof(m->policy), "numaplace");
+    m->affinity = aff;
+    m->mem_bytes = m->maxmem_bytes = 2 * mib * T_MIB;
+    if (pnode_override >= 0) {
+        m->node_os_id[0] = (uint32_t)pnode_override;
+        m->node_mem_bytes[0] = m->maxmem_bytes;
+    } else {
+        m->node_os_id[0] = 1;
+        m->node_os_id[1] = 3;
+        m->node_mem_bytes[0] = m->node_mem_bytes[1] = mib * T_MIB;
+    }
+    for (uint32_t v = 0; v < 2; v++) {
+        if (aff == NP_AFFINITY_HARD)
+            m->vcpu_hard[v] = t_mask("8-15");
+        if (aff != NP_AFFINITY_NONE)
+            m->vcpu_soft[v] = t_mask("8-15");
+    }
+    for (size_t i = 0; i < 2; i++) {
+        m->vnodes[i].pnode_os_id = pnode_override >= 0 ? (uint32_t)pnode_override : (i ? 3u : 1u);
+        m->vnodes[i].mem_bytes = mib * T_MIB;
+    }
+    np_bitmap_set_range(m->vnodes[0].vcpus, 0, 1);
+    m->vdistance[0] = m->vdistance[3] = 10;
+    m->vdistance[1] = m->vdistance[2] = 24;
+    return 0;
+}
+
 /* Two vCPUs without vNUMA on the given nodes (ascending), every vCPU with
  * the same mask `cpus`, mem = maxmem = mib. */
 static inline int t_model_flat(np_emit_model *m, np_affinity_mode aff, const uint32_t *nodes,

@@ -121,6 +121,10 @@ static void test_fragments(void)
         ASSERT_EQ(t_model_flat(&m, modes[k], two, 2, "0-7,32-39", 3000), 0);
         check_model(&m, validator);
         np_emit_model_fini(&m);
+        /* a memory-only cell: no cpus= (optional in libvirt's schema) */
+        ASSERT_EQ(t_model_memory_only(&m, modes[k], -1, 4096), 0);
+        check_model(&m, validator);
+        np_emit_model_fini(&m);
     }
 }
 

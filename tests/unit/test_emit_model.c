@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <numaplace/emit.h>
+#include <numaplace/hoststate.h>
+#include <numaplace/place.h>
 
 #include "np_test.h"
 #include "test_emit_common.h"
@@ -56,7 +58,7 @@ static void test_checks(void)
         {vnode_overlap, "share a vCPU"},
         {vnode_missing_vcpu, "cover 3 of the guest's 4 vCPUs"},
         {vnode_beyond, "names vCPU 9"},
-        {vnode_empty, "vnode 0 has no vCPU"},
+        {vnode_empty, "cover 2 of the guest's 4 vCPUs"}, /* memory only is fine, losing vCPUs not */
         {local_not_10, "a local distance is 10"},
         {remote_too_far, "expected 10 to 255"},
         {remote_below_10, "expected 10 to 255"},
@@ -82,6 +84,80 @@ static void test_checks(void)
         m.nr_vcpus = nr; /* so fini frees every mask */
         np_emit_model_fini(&m);
     }
+}
+
+/* A vnode without vCPUs (memory only: CPU-less CXL or HBM memory) passes
+ * the model check; QEMU and libvirt write it, xl.cfg refuses it with the
+ * reason and the ways out. */
+static void test_memory_only_vnode(void)
+{
+    np_emit_model m;
+    np_error e = {0};
+    char *t = NULL;
+    ASSERT_EQ(t_model_memory_only(&m, NP_AFFINITY_SOFT, -1, 4096), 0);
+    ASSERT_EQ(np_emit_model_check(&m, &e), 0);
+    ASSERT_EQ(np_emit_model_write(NP_EMIT_QEMU_ARGS, &m, 0, &t, &e), 0);
+    ASSERT_CONTAINS(t, "-numa node,nodeid=0,cpus=0-1,memdev=mem0\n");
+    ASSERT_CONTAINS(t, "-object memory-backend-ram,id=mem1,size=4096M,host-nodes=3,"
+                       "policy=preferred\n-numa node,nodeid=1,memdev=mem1\n");
+    free(t);
+    t = NULL;
+    ASSERT_EQ(np_emit_model_write(NP_EMIT_LIBVIRT_XML, &m, 0, &t, &e), 0);
+    ASSERT_CONTAINS(t, "<cell id='0' cpus='0-1' memory='4194304' unit='KiB'>");
+    ASSERT_CONTAINS(t, "<cell id='1' memory='4194304' unit='KiB'>");
+    ASSERT_CONTAINS(t, "<memnode cellid='1' mode='preferred' nodeset='3'/>");
+    free(t);
+    t = NULL;
+    memset(&e, 0, sizeof(e));
+    ASSERT_EQ(np_emit_model_write(NP_EMIT_XL_CFG, &m, 0, &t, &e), -EINVAL);
+    ASSERT_TRUE(t == NULL);
+    ASSERT_STR_EQ(e.msg, "xl.cfg vnuma cannot express virtual node 1 (4096 MiB on node 3) "
+                         "without vCPUs: xl.cfg(5) makes vcpus= mandatory in every vnode; "
+                         "place with cpuless-memory=no or vnuma=off (Xen then takes the "
+                         "memory from the vCPUs' nodes), or emit libvirt or qemu, which can");
+    np_emit_model_fini(&m);
+}
+
+/* A spec that leaves maxmem_bytes at 0 means "equal to memory"
+ * (np_guest_spec_maxmem_bytes): every format writes it as such. */
+static void test_maxmem_unset(void)
+{
+    np_topology *topo = NULL;
+    np_host_state *st = NULL;
+    np_placement *pl = NULL;
+    np_error e = {0};
+    ASSERT_EQ(np_topology_builtin("small-2n", &topo, &e), 0);
+    ASSERT_EQ(np_host_state_create(topo, &st), 0);
+    np_guest_spec s;
+    np_guest_spec_init(&s);
+    snprintf(s.name, sizeof(s.name), "lean");
+    s.vcpus = 2;
+    s.mem_bytes = UINT64_C(1) << 30;
+    s.vnuma_nodes = NP_VNUMA_OFF; /* with vNUMA, xl writes the vnode sum as maxmem */
+    ASSERT_EQ(s.maxmem_bytes, 0);
+    ASSERT_EQ(np_place(st, &s, "numaplace", &pl, &e), 0);
+    static const struct {
+        np_emit_format fmt;
+        const char *want;
+        const char *not_there;
+    } cases[] = {
+        {NP_EMIT_XL_CFG, "memory = 1024\nvcpus = 2\n", "maxmem"},
+        {NP_EMIT_LIBVIRT_XML,
+         "<memory unit='KiB'>1048576</memory>\n<currentMemory unit='KiB'>1048576</currentMemory>",
+         NULL},
+        {NP_EMIT_QEMU_ARGS, "-m 1024M\n", "balloon"},
+    };
+    for (size_t i = 0; pl && i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = NULL;
+        ASSERT_EQ(np_emit_alloc(cases[i].fmt, topo, &s, pl, 0, &t, &e), 0);
+        ASSERT_CONTAINS(t, cases[i].want);
+        if (t && cases[i].not_there)
+            ASSERT_TRUE(strstr(t, cases[i].not_there) == NULL);
+        free(t);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+    np_topology_destroy(topo);
 }
 
 static void test_formats(void)
@@ -141,6 +217,8 @@ int main(void)
     NP_RUN(test_buffer_contract);
     NP_RUN(test_checks);
     NP_RUN(test_formats);
+    NP_RUN(test_memory_only_vnode);
+    NP_RUN(test_maxmem_unset);
     NP_RUN(test_public_arguments);
     return np_test_summary();
 }

@@ -138,6 +138,10 @@ static void test_qemu_starts(void)
         ASSERT_EQ(t_model_flat(&m, modes[k], node0, 1, "0", 256), 0);
         start_qemu(&m);
         np_emit_model_fini(&m);
+        /* a memory-only node (-numa node without cpus=), as for CXL memory */
+        ASSERT_EQ(t_model_memory_only(&m, modes[k], 0, 128), 0);
+        start_qemu(&m);
+        np_emit_model_fini(&m);
     }
 }
 

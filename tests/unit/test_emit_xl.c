@@ -59,6 +59,26 @@ static void test_text_shape(void)
     np_emit_model_fini(&m);
 }
 
+/* xl.cfg has no way to write a vnode without vCPUs (xl.cfg(5) makes
+ * vcpus= mandatory; xl stops at an empty one): refused, not rewritten. */
+static void test_memory_only_vnode_refused(void)
+{
+    static const np_affinity_mode modes[] = {NP_AFFINITY_HARD, NP_AFFINITY_SOFT, NP_AFFINITY_NONE};
+    for (size_t k = 0; k < 3; k++) {
+        np_emit_model m;
+        np_error e = {0};
+        char *t = NULL;
+        ASSERT_EQ(t_model_memory_only(&m, modes[k], -1, 2048), 0);
+        ASSERT_EQ(np_emit_model_write(NP_EMIT_XL_CFG, &m, 0, &t, &e), -EINVAL);
+        ASSERT_TRUE(t == NULL);
+        ASSERT_CONTAINS(e.msg, "xl.cfg vnuma cannot express virtual node 1 (2048 MiB on node 3) "
+                               "without vCPUs");
+        ASSERT_CONTAINS(e.msg, "cpuless-memory=no");
+        ASSERT_CONTAINS(e.msg, "emit libvirt or qemu");
+        np_emit_model_fini(&m);
+    }
+}
+
 #ifdef NP_HAVE_XEN
 #include <libxlutil.h>
 
@@ -193,6 +213,7 @@ static void test_many_vcpus(void)
 int main(void)
 {
     NP_RUN(test_text_shape);
+    NP_RUN(test_memory_only_vnode_refused);
 #ifdef NP_HAVE_XEN
     NP_RUN(test_libxlutil_reads_it_back);
     NP_RUN(test_many_vcpus);

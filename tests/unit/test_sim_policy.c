@@ -12,7 +12,7 @@
 static void test_builtin_policies(void)
 {
     const np_sim_policy *p = NULL;
-    ASSERT_EQ(np_sim_policy_count(), 7);
+    ASSERT_EQ(np_sim_policy_count(), 8);
     for (size_t i = 0; i < np_sim_policy_count(); i++) {
         ASSERT_EQ(np_sim_policy_find(np_sim_policy_get(i)->name, &p), 0);
         ASSERT_TRUE(p == np_sim_policy_get(i));

@@ -1,0 +1,1 @@
+place --from builtin:cxl-4n --emit xl --vm name=tier,vcpus=8,memory=200G,cpuless-memory=yes

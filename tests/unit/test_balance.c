@@ -1,0 +1,505 @@
+/*
+ * test_balance.c - np_balance on hand-built host states: locality (memory
+ * follows vCPUs when their memory's node is full, vCPUs follow memory when
+ * it has room), load (an overloaded node gives away the guest that gains
+ * most, preferring one with memory at the destination), hysteresis
+ * (hold-off, threshold), the migration budget split across rounds,
+ * opt-out and pinned guests, group rules, and determinism.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "np_test.h"
+#include "test_balance_util.h"
+
+static void opt_out(np_guest_spec *s)
+{
+    s->no_autoplace = true;
+}
+
+static void hard(np_guest_spec *s)
+{
+    s->affinity = NP_AFFINITY_HARD;
+}
+
+static np_balance_config defaults(void)
+{
+    np_balance_config c;
+    np_balance_config_init(&c);
+    return c;
+}
+
+static void test_config_defaults_and_checks(void)
+{
+    np_balance_config c = defaults();
+    np_host_state *st = bt_host();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    ASSERT_U64_EQ(c.period_ns, 2 * SEC);
+    ASSERT_TRUE(c.imbalance_threshold == 0.10);
+    ASSERT_TRUE(c.locality_target == 0.90);
+    ASSERT_U64_EQ(c.hold_off_ns, 60 * SEC);
+    ASSERT_U64_EQ(c.migrate_budget_bps, 1280000000);
+    ASSERT_U64_EQ(c.migrate_chunk_bytes, 64 * MiB);
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    c.locality_target = 1.5;
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), -EINVAL);
+    c = defaults();
+    c.period_ns = 0;
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), -EINVAL);
+    ASSERT_EQ(np_balance(NULL, bs, 0, &c, &a), -EINVAL);
+    ASSERT_TRUE(a == NULL);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* The known answer of issue 5 as a locality case: web's vCPUs have no
+ * soft affinity and run on node 2 (node 0's CPUs are the hog's), its
+ * memory is on node 0, which has no CPU room: its memory goes to node 2,
+ * its vCPUs are told to prefer node 2, after the locality has been low for
+ * confirm_rounds rounds, and one round moves exactly the budget. */
+static void test_memory_follows_vcpus_when_memory_node_is_full(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, -1, 1, 4 * GiB, 0, NULL);
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint64_t r = 1; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, (100 - 2 * (c.confirm_rounds - r)) * SEC, &c, &a), 0);
+        ASSERT_EQ(np_balance_actions_count(a), 0); /* not confirmed yet */
+        np_balance_actions_destroy(a);
+    }
+    ASSERT_EQ(np_balance(st, bs, 100 * SEC, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_SOFT_AFFINITY), 1);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 1);
+    ASSERT_EQ(bt_count(a, "hog", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+    /* one period of budget: 1.28 GB/s x 2 s */
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
+    for (size_t i = 0; i < np_balance_actions_count(a); i++) {
+        const np_balance_action *x = np_balance_actions_get(a, i);
+        ASSERT_TRUE(x->kind != NP_BALANCE_MIGRATE_MEMORY || x->bytes <= c.migrate_chunk_bytes);
+        if (x->kind == NP_BALANCE_SET_SOFT_AFFINITY) {
+            ASSERT_EQ(x->vcpu, NP_BALANCE_ALL_VCPUS);
+            ASSERT_TRUE(np_bitmap_test(x->cpus, 4) && !np_bitmap_test(x->cpus, 0));
+            ASSERT_CONTAINS(x->reason, "memory follows vCPUs");
+        }
+        if (x->kind == NP_BALANCE_SET_NODE_AFFINITY)
+            ASSERT_TRUE(np_bitmap_test(x->nodes, 2) && np_bitmap_count(x->nodes) == 1);
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_EQ(info.home_node_os_id, 2);
+    ASSERT_U64_EQ(info.last_move_ns, 100 * SEC);
+    ASSERT_U64_EQ(info.pending_bytes, 4 * GiB); /* what the snapshot shows off home */
+    ASSERT_EQ(info.moves, 1);
+    np_balance_actions_destroy(a);
+
+    /* Next round, 1 s later, the host moved what was asked: the rest
+     * continues at 1 s of budget, no new decision. */
+    np_host_state *st2 = bt_host();
+    bt_guest(st2, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
+    bt_guest(st2, "web", 2, 1.0, 1, 1, 4 * GiB - 2560000000u, 2560000000u, NULL);
+    ASSERT_EQ(np_balance(st2, bs, 101 * SEC, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 1280000000u);
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 4 * GiB - 2560000000u);
+    ASSERT_EQ(info.moves, 1);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st2);
+    np_host_state_destroy(st);
+}
+
+/* A home that filled up since the move ends the migration: no chunk,
+ * nothing pending, so the guest is not held off for ever. */
+static void test_full_home_ends_migration(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
+    np_balance_actions_destroy(a);
+    /* 2 s later node 2 (idx 1) has no free memory left */
+    np_host_state_set_node_free(st, 1, 0);
+    ASSERT_EQ(np_balance(st, bs, 2 * SEC, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_MIGRATE_MEMORY), 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    np_balance_actions_destroy(a);
+
+    /* Again from the start, but with 100 MiB free at home in round two:
+     * exactly that much moves, and the rest stays pending. */
+    np_balance_state_destroy(bs);
+    bs = NULL;
+    np_host_state_set_node_free(st, 1, 16 * GiB);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    np_balance_actions_destroy(a);
+    np_host_state_set_node_free(st, 1, 100 * MiB);
+    ASSERT_EQ(np_balance(st, bs, 2 * SEC, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 100 * MiB);
+    ASSERT_EQ(np_balance_state_guest(bs, "web", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 4 * GiB);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* The same host seen through soft affinity: web prefers node 0 with the
+ * hog, so node 0 carries 6 vCPUs of demand on 4 cores; the load stage
+ * re-homes web on node 2 at once and its memory follows. */
+static void test_overloaded_node_rehomes_and_memory_follows(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_SOFT_AFFINITY), 1);
+    ASSERT_CONTAINS(np_balance_actions_get(a, 0)->reason, "re-home on node 2");
+    ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* Memory on node 0 with CPU room; vCPUs prefer node 2: the cheap fix
+ * steers the vCPUs, no byte moves, once the low locality is confirmed. */
+static void test_vcpus_follow_memory_when_it_has_room(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "db", 2, 1.0, 1, 1, 6 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    for (uint32_t r = 1; r <= c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        if (r < c.confirm_rounds) {
+            ASSERT_EQ(np_balance_actions_count(a), 0);
+            np_balance_actions_destroy(a);
+        }
+    }
+    ASSERT_EQ(np_balance_actions_count(a), 2);
+    const np_balance_action *x = np_balance_actions_get(a, 0);
+    ASSERT_TRUE(x != NULL);
+    if (x) {
+        ASSERT_EQ(x->kind, NP_BALANCE_SET_SOFT_AFFINITY);
+        ASSERT_TRUE(np_bitmap_test(x->cpus, 0) && !np_bitmap_test(x->cpus, 4));
+        ASSERT_CONTAINS(x->reason, "vCPUs follow memory");
+    }
+    ASSERT_EQ(bt_count(a, "db", NP_BALANCE_MIGRATE_MEMORY), 0);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* A guest placed wide (soft affinity over both nodes, memory split) is
+ * left as placement made it. */
+static void test_wide_guests_are_left_alone(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    const np_topology *t = np_host_state_topology(st);
+
+    size_t g = bt_guest(st, "wide", 2, 1.0, -1, -1, 4 * GiB, 4 * GiB, NULL);
+    np_host_state_set_vcpu_affinity(st, g, 0, NULL, np_topology_node_cpuset(t, 0));
+    np_host_state_set_vcpu_affinity(st, g, 1, NULL, np_topology_node_cpuset(t, 1));
+    np_balance_state_create(&bs);
+    for (uint64_t r = 0; r < 10; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(np_balance_actions_count(a), 0);
+        np_balance_actions_destroy(a);
+    }
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* Good locality: nothing to do, and a guest whose few vCPUs strayed while
+ * its preference is already its memory's node is left alone too. */
+static void test_local_guests_are_left_alone(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "a", 2, 1.0, 0, 0, 4 * GiB, 0, NULL);
+    size_t g = bt_guest(st, "b", 3, 0.5, 1, 1, 0, 4 * GiB, NULL);
+    np_host_state_set_vcpu_cpu(st, g, 0, 1); /* one vCPU stole a node-0 CPU */
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(np_balance_actions_count(a), 0);
+    ASSERT_EQ(np_balance_state_nr_guests(bs), 2);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* Opted out, hard in the spec, or pinned by a narrow hard mask: the same
+ * bad locality as above, and no action. */
+static void test_opted_out_and_pinned_guests_are_never_touched(void)
+{
+    np_host_state *st = bt_host();
+    const np_topology *t = np_host_state_topology(st);
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 1 * GiB, 0, opt_out);
+    bt_guest(st, "optout", 1, 1.0, 0, 1, 2 * GiB, 0, opt_out);
+    bt_guest(st, "hard", 1, 1.0, 0, 1, 2 * GiB, 0, hard);
+    size_t g = bt_guest(st, "pinned", 2, 1.0, -1, 1, 2 * GiB, 0, NULL);
+    np_bitmap *m = NULL;
+    np_bitmap_copy(np_topology_node_cpuset(t, 1), &m);
+    np_host_state_set_vcpu_affinity(st, g, 1, m, NULL);
+    np_balance_state_create(&bs);
+    for (uint64_t r = 0; r < 40; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(np_balance_actions_count(a), 0);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    np_bitmap_destroy(m);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* Node 0 carries 6 vCPUs of demand on 4 cores; node 2 is idle. One guest
+ * moves: "b", which already has memory on node 2, though "a" comes first. */
+static void test_load_moves_the_guest_with_memory_at_destination(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+
+    bt_guest(st, "a", 2, 1.0, 0, 0, 2 * GiB, 0, NULL);
+    bt_guest(st, "b", 2, 1.0, 0, 0, 1 * GiB, 1 * GiB, NULL);
+    bt_guest(st, "c", 2, 1.0, 0, 0, 2 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "b", NP_BALANCE_SET_SOFT_AFFINITY), 1);
+    ASSERT_EQ(bt_count(a, "a", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+    ASSERT_EQ(bt_count(a, "c", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "b", 0, 1), 1 * GiB);
+    ASSERT_EQ(np_balance_state_guest(bs, "b", &info), 0);
+    ASSERT_EQ(info.home_node_os_id, 2);
+    ASSERT_CONTAINS(np_balance_actions_get(a, 0)->reason, "CPU demand");
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* A move must gain more than the threshold: one guest of 4.5 vCPUs of
+ * demand overloads node 0, but moving it overloads node 2 as much. */
+static void test_no_move_without_gain_above_threshold(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "big", 5, 0.9, 0, 0, 4 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(np_balance_actions_count(a), 0);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* Hold-off: after a move the guest's vCPUs end up away from its memory
+ * again (its new node filled up); within the hold-off nothing happens,
+ * after it the balancer may act again. */
+static void test_hold_off_prevents_ping_pong(void)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_host_state *st = bt_host();
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 1 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, 0, 1, 1 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 1);
+    np_balance_actions_destroy(a);
+    np_host_state_destroy(st);
+
+    /* Done moving; now node 2 is full and the vCPUs run on node 0. */
+    for (uint64_t t = 2; t <= 70; t += 2) {
+        st = bt_host();
+        bt_guest(st, "hog2", 4, 1.0, 1, 1, 0, 1 * GiB, opt_out);
+        bt_guest(st, "web", 2, 1.0, 1, 0, 0, 1 * GiB, NULL);
+        ASSERT_EQ(np_balance(st, bs, t * SEC, &c, &a), 0);
+        size_t moves = bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY);
+        if (t < 60)
+            ASSERT_EQ(moves, 0);
+        else if (t == 60)
+            ASSERT_EQ(moves, 1); /* hold-off over: it may go back once */
+        else
+            ASSERT_EQ(moves, 0);
+        np_balance_actions_destroy(a);
+        np_host_state_destroy(st);
+    }
+    np_balance_state_destroy(bs);
+}
+
+static void spread(np_guest_spec *s)
+{
+    snprintf(s->group, sizeof(s->group), "replicas");
+    s->group_rule = NP_GROUP_SPREAD;
+}
+
+static void colocate(np_guest_spec *s)
+{
+    snprintf(s->group, sizeof(s->group), "app");
+    s->group_rule = NP_GROUP_COLOCATE;
+}
+
+/* Node 0 is overloaded by r1 (spread with r2 on node 2), c1 and c2
+ * (colocated): none of them may go, so the plain guest "x" does, though
+ * the others come first and have memory on node 2. */
+static void test_group_rules_are_respected(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "c1", 2, 1.0, 0, 0, 1 * GiB, 1 * GiB, colocate);
+    bt_guest(st, "c2", 2, 1.0, 0, 0, 1 * GiB, 1 * GiB, colocate);
+    bt_guest(st, "r1", 1, 1.0, 0, 0, 1 * GiB, 1 * GiB, spread);
+    bt_guest(st, "r2", 1, 1.0, 1, 1, 0, 1 * GiB, spread);
+    bt_guest(st, "x", 1, 1.0, 0, 0, 1 * GiB, 0, NULL);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "c1", NP_BALANCE_SET_NODE_AFFINITY), 0);
+    ASSERT_EQ(bt_count(a, "c2", NP_BALANCE_SET_NODE_AFFINITY), 0);
+    ASSERT_EQ(bt_count(a, "r1", NP_BALANCE_SET_NODE_AFFINITY), 0);
+    ASSERT_EQ(bt_count(a, "x", NP_BALANCE_SET_NODE_AFFINITY), 1);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* The action cap holds, and moves stop before it leaves no room. */
+static void test_max_actions(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "hog", 4, 1.0, 0, 0, 1 * GiB, 0, opt_out);
+    bt_guest(st, "web", 2, 1.0, 0, 1, 8 * GiB, 0, NULL);
+    c.max_actions = 5;
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    ASSERT_EQ(np_balance_actions_count(a), 5);
+    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_MIGRATE_MEMORY), 3);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+static void fill_busy(np_host_state *st)
+{
+    bt_guest(st, "a", 2, 1.0, 0, 0, 2 * GiB, 0, NULL);
+    bt_guest(st, "b", 2, 1.0, 0, 0, 2 * GiB, 0, NULL);
+    bt_guest(st, "c", 2, 1.0, 0, 1, 2 * GiB, 0, NULL);
+    bt_guest(st, "d", 1, 0.3, 1, 0, 0, 3 * GiB, NULL);
+}
+
+/* Same input, same output, action by action. */
+static void test_deterministic(void)
+{
+    np_balance_config c = defaults();
+    np_balance_actions *a[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        np_host_state *st = bt_host();
+        np_balance_state *bs = NULL;
+        fill_busy(st);
+        np_balance_state_create(&bs);
+        ASSERT_EQ(np_balance(st, bs, 5 * SEC, &c, &a[i]), 0);
+        np_balance_state_destroy(bs);
+        np_host_state_destroy(st);
+    }
+    ASSERT_TRUE(np_balance_actions_count(a[0]) > 0);
+    ASSERT_EQ(np_balance_actions_count(a[0]), np_balance_actions_count(a[1]));
+    for (size_t i = 0; i < np_balance_actions_count(a[0]); i++) {
+        const np_balance_action *x = np_balance_actions_get(a[0], i);
+        const np_balance_action *y = np_balance_actions_get(a[1], i);
+        ASSERT_EQ(x->kind, y->kind);
+        ASSERT_STR_EQ(x->guest, y->guest);
+        ASSERT_U64_EQ(x->bytes, y->bytes);
+        ASSERT_STR_EQ(x->reason, y->reason);
+    }
+    np_balance_actions_destroy(a[0]);
+    np_balance_actions_destroy(a[1]);
+}
+
+/* Guests that left are forgotten. */
+static void test_state_drops_departed_guests(void)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    np_host_state *st = bt_host();
+
+    fill_busy(st);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    np_balance_actions_destroy(a);
+    ASSERT_EQ(np_balance_state_nr_guests(bs), 4);
+    np_host_state_remove_guest(st, "b");
+    ASSERT_EQ(np_balance(st, bs, 2 * SEC, &c, &a), 0);
+    np_balance_actions_destroy(a);
+    ASSERT_EQ(np_balance_state_nr_guests(bs), 3);
+    ASSERT_EQ(np_balance_state_guest(bs, "b", &info), -ENOENT);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+int main(void)
+{
+    NP_RUN(test_config_defaults_and_checks);
+    NP_RUN(test_memory_follows_vcpus_when_memory_node_is_full);
+    NP_RUN(test_overloaded_node_rehomes_and_memory_follows);
+    NP_RUN(test_full_home_ends_migration);
+    NP_RUN(test_vcpus_follow_memory_when_it_has_room);
+    NP_RUN(test_wide_guests_are_left_alone);
+    NP_RUN(test_local_guests_are_left_alone);
+    NP_RUN(test_opted_out_and_pinned_guests_are_never_touched);
+    NP_RUN(test_load_moves_the_guest_with_memory_at_destination);
+    NP_RUN(test_no_move_without_gain_above_threshold);
+    NP_RUN(test_hold_off_prevents_ping_pong);
+    NP_RUN(test_group_rules_are_respected);
+    NP_RUN(test_max_actions);
+    NP_RUN(test_deterministic);
+    NP_RUN(test_state_drops_departed_guests);
+    return np_test_summary();
+}
