@@ -15,6 +15,7 @@
 
 #include <numaplace/backend.h>
 #include <numaplace/backend_linux.h>
+#include <numaplace/balance.h>
 #include <numaplace/ctl.h>
 #include <numaplace/linux.h>
 
@@ -77,10 +78,12 @@ dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create);
 bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid);
 int dstate_exclude(dstate *s, const char *name, bool exclude);
 void dstate_note(dstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Saves atomically (temp file, fsync, rename). */
-int dstate_save(const dstate *s, const char *path);
-/* Loads; -ENOENT when there is no file yet. */
-int dstate_load(dstate *s, const char *path, np_error *err);
+/* Saves atomically (temp file, fsync, rename), with the balancer's state
+ * (NULL: none). */
+int dstate_save(const dstate *s, const np_balance_state *bal, const char *path);
+/* Loads; -ENOENT when there is no file yet. *bal_out: the balancer's
+ * state when the file holds one, else NULL. */
+int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out);
 json_t *dstate_status_json(const dstate *s, const np_topology *topo);
 
 /* ---- the daemon ------------------------------------------------------------ */
@@ -91,6 +94,7 @@ typedef struct daemon {
     np_linux_ctx *ctx;
     np_linux_backend *lb;
     dstate st;
+    np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     int listen_fd;
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
     bool reload_asked;
@@ -99,6 +103,10 @@ typedef struct daemon {
 
 /* One round: sense, decide, act (or report in dry-run). */
 int daemon_round(daemon_t *d);
+/* One np_balance() round over the guests marked managed (balance_glue.c);
+ * budget_bps: the migration budget left for it. */
+int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
+                   const bool *managed, uint64_t now_ns, uint64_t budget_bps);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
 

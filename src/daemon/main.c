@@ -232,7 +232,7 @@ int main(int argc, char **argv)
         goto out;
     }
     np_error err = {0};
-    rc = dstate_load(&d.st, d.cfg.state_path, &err);
+    rc = dstate_load(&d.st, d.cfg.state_path, &err, &d.bal);
     if (rc == 0) {
         dlog(NP_LOG_INFO, "state loaded from %s: %zu guests, %zu excluded", d.cfg.state_path,
              d.st.nr_guests, d.st.nr_excluded);
@@ -293,7 +293,7 @@ int main(int argc, char **argv)
         if (r > 0 && (pf[0].revents & POLLIN))
             ctl_serve_one(&d);
         if (d.state_dirty && !d.cfg.dry_run) {
-            dstate_save(&d.st, d.cfg.state_path);
+            dstate_save(&d.st, d.bal, d.cfg.state_path);
             d.state_dirty = false;
         }
         if (d.reload_asked) {
@@ -315,13 +315,14 @@ int main(int argc, char **argv)
     }
     status = 0;
     if (!d.cfg.dry_run)
-        dstate_save(&d.st, d.cfg.state_path);
+        dstate_save(&d.st, d.bal, d.cfg.state_path);
 out:
     ctl_close(&d);
     if (sfd >= 0)
         close(sfd);
     np_linux_backend_destroy(d.lb);
     np_linux_ctx_destroy(d.ctx);
+    np_balance_state_destroy(d.bal);
     dstate_fini(&d.st);
     return status;
 }

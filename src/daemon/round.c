@@ -73,7 +73,7 @@ static bool pinned_by_someone(const np_backend_guest *bg)
 
 static int save(daemon_t *d)
 {
-    int rc = dstate_save(&d->st, d->cfg.state_path);
+    int rc = dstate_save(&d->st, d->bal, d->cfg.state_path);
     if (rc)
         dlog(NP_LOG_WARNING, "cannot save the state to %s: %s", d->cfg.state_path,
              np_strerror(rc));
@@ -281,21 +281,42 @@ int daemon_round(daemon_t *d)
     /* Host-wide budget for this round: migrate_budget bytes/s over one period. */
     double per_round = (double)d->cfg.migrate_budget_bps * ((double)d->cfg.period_ns / 1e9);
     uint64_t budget = per_round > 1.8e19 ? UINT64_MAX : (uint64_t)per_round;
+    bool *managed = calloc(n ? n : 1, sizeof(*managed));
+    if (!managed) {
+        rc = -ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
         if (!g || update_guest(g, &gs[i])) {
             rc = -ENOMEM;
             goto out;
         }
+        int run = run_node_idx(topo, &gs[i]);
+        if (run >= 0 && g->total_bytes)
+            g->locality = (double)gs[i].node_mem_bytes[run] / (double)g->total_bytes;
         if (dstate_is_excluded(&d->st, g->name, g->pid)) {
-            int run = run_node_idx(topo, &gs[i]);
-            if (run >= 0 && g->total_bytes)
-                g->locality = (double)gs[i].node_mem_bytes[run] / (double)g->total_bytes;
             dlog(NP_LOG_DEBUG, "guest %s (pid %lld) is excluded: not touched", g->name,
                  (long long)g->pid);
             continue;
         }
-        decide_guest(d, be, topo, g, &gs[i], now_ns, &budget);
+        /* Pinned by someone else: memory follows the threads (this file's
+         * rule). Free to move: the balancer decides. A migration the rule
+         * started before continues under the rule. */
+        if (pinned_by_someone(&gs[i]) || g->inflight)
+            decide_guest(d, be, topo, g, &gs[i], now_ns, &budget);
+        else
+            managed[i] = true;
+    }
+    daemon_balance(d, be, gs, n, managed, now_ns,
+                   (uint64_t)((double)budget / ((double)d->cfg.period_ns / 1e9)));
+    free(managed);
+    for (size_t i = 0; i < n; i++) {
+        np_balance_guest_info info;
+        dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);
+        if (g && d->bal && !pinned_by_someone(&gs[i]) &&
+            np_balance_state_guest(d->bal, gs[i].name, &info) == 0 && info.home_node_os_id >= 0)
+            g->home_node_os_id = info.home_node_os_id;
     }
     drop_unseen(&d->st);
     d->st.rounds++;

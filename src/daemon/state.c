@@ -119,7 +119,7 @@ static json_t *recent_json(const dstate *s)
     return a;
 }
 
-int dstate_save(const dstate *s, const char *path)
+int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
 {
     char tmp[300];
     json_t *root = NULL, *gs = NULL, *ex = NULL;
@@ -155,6 +155,13 @@ int dstate_save(const dstate *s, const char *path)
     gs = ex = NULL;
     if (!root)
         goto out;
+    if (bal) {
+        char *bj = NULL;
+        json_error_t jerr;
+        if (np_balance_state_save(bal, &bj) == 0)
+            json_object_set_new(root, "balance", json_loads(bj, 0, &jerr));
+        free(bj);
+    }
     text = json_dumps(root, JSON_INDENT(1));
     if (!text)
         goto out;
@@ -197,12 +204,13 @@ out:
     return rc;
 }
 
-int dstate_load(dstate *s, const char *path, np_error *err)
+int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out)
 {
     json_error_t jerr;
     json_t *root, *gs, *ex, *g, *v;
     size_t i;
 
+    *bal_out = NULL;
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         if (access(path, F_OK) != 0)
@@ -246,6 +254,14 @@ int dstate_load(dstate *s, const char *path, np_error *err)
             d->inflight_left_bytes =
                 (uint64_t)json_integer_value(json_object_get(inf, "left_bytes"));
         }
+    }
+    *bal_out = NULL;
+    json_t *bal = json_object_get(root, "balance");
+    if (json_is_object(bal)) {
+        char *bj = json_dumps(bal, JSON_COMPACT);
+        if (bj && np_balance_state_load(bj, strlen(bj), path, bal_out, err) != 0)
+            *bal_out = NULL; /* a bad balancer state starts afresh */
+        free(bj);
     }
     json_t *rec = json_object_get(root, "recent");
     json_array_foreach(rec, i, v) {
