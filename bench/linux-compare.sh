@@ -36,6 +36,8 @@ guest_cmd='
 S='"$secs"'
 wait_for() { i=0; while ! grep -q -- "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -lt 3000 ] || return 1; done; }
 migr() { sed -n "s/^pgmigrate_success //p" /proc/vmstat; }
+# Milliseconds of guest uptime (busybox date has no %N; 10 ms resolution).
+up() { awk "{ printf \"%d\", \$1 * 1000 }" /proc/uptime; }
 run() { # run NAME: workload for S seconds under what the caller started
     echo "@@run $1"
     m0=$(migr)
@@ -60,11 +62,11 @@ echo "@@movers"
 np-wrongnode 256 0 1 600 > /tmp/mv.log 2>&1 & W=$!
 wait_for /tmp/mv.log ^READY
 sleep 2
-t0=$(date +%s%N); numactl -C 0 numaplace migrate $W --to 1 --quiet; t1=$(date +%s%N)
-echo "chunked_wall_ns=$((t1 - t0))"
+t0=$(up); numactl -C 0 numaplace migrate $W --to 1 --quiet; t1=$(up)
+echo "chunked_wall_ms=$((t1 - t0))"
 sleep 2; tail -1 /tmp/mv.log | sed "s/^/after_chunked /"
-t0=$(date +%s%N); numactl -C 0 migratepages $W 1 0; t1=$(date +%s%N)
-echo "migratepages_wall_ns=$((t1 - t0))"
+t0=$(up); numactl -C 0 migratepages $W 1 0; t1=$(up)
+echo "migratepages_wall_ms=$((t1 - t0))"
 sleep 2; kill -TERM $W; wait $W; tail -1 /tmp/mv.log | sed "s/^/after_migratepages /"
 grep -E "^t=" /tmp/mv.log | sed "s/^/mv /"
 echo "@@end"'
@@ -76,15 +78,18 @@ printf '%s\n' "$out" | sed 's/^/guest| /' >&2
 
 section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
-echo "== locality (share of the workload's pages on node 1, where it runs) by guest second"
+echo "== locality (share of the workload's pages on the node of the CPU it ran on that second;"
+echo "   CPUs 0-1 are node 0, 2-3 node 1) by guest second"
 printf '%-6s' t
 for r in none kernel numad numaplaced; do printf ' %11s' "$r"; done
 echo
 tables=""
 for r in none kernel numad numaplaced; do
-    tables="$tables $(section "run $r" | awk '/^t=/ { split($0, a, " "); t = substr(a[1], 3); n0 = n1 = 0;
-        for (i in a) { if (a[i] ~ /^N0=/) n0 = substr(a[i], 4); if (a[i] ~ /^N1=/) n1 = substr(a[i], 4) }
-        printf "%d:%.3f,", int(t + 0.5), (n0 + n1) ? n1 / (n0 + n1) : 0 }')"
+    tables="$tables $(section "run $r" | awk '/^t=/ { split($0, a, " "); t = substr(a[1], 3); n0 = n1 = 0; cpu = 0;
+        for (i in a) { if (a[i] ~ /^N0=/) n0 = substr(a[i], 4); if (a[i] ~ /^N1=/) n1 = substr(a[i], 4);
+                       if (a[i] ~ /^cpu=/) cpu = substr(a[i], 5) }
+        here = (int(cpu / 2) == 0) ? n0 : n1
+        printf "%d:%.3f,", int(t + 0.5), (n0 + n1) ? here / (n0 + n1) : 0 }')"
 done
 for t in $(seq 1 "$secs"); do
     printf '%-6s' "$t"
@@ -104,9 +109,10 @@ section "run numad" | grep -E "Advising|moved to" | sed 's/^/numad: /'
 section "run numaplaced" | grep -E "done|locality" | sed 's/^/numaplaced: /'
 echo "== movers on 256 MiB (65536 pages), node 0 -> 1 chunked, 1 -> 0 migratepages"
 mv=$(section movers)
-printf '%s\n' "$mv" | grep -E '^(method=|chunked_wall_ns=|migratepages_wall_ns=|after_)'
-c_ns=$(field "$(printf '%s\n' "$mv" | grep '^chunked_wall_ns=')" chunked_wall_ns)
-m_ns=$(field "$(printf '%s\n' "$mv" | grep '^migratepages_wall_ns=')" migratepages_wall_ns)
-if [ -n "$c_ns" ] && [ -n "$m_ns" ] && [ "$c_ns" -gt 0 ]; then
-    echo "throughput_ratio_chunked_over_migratepages=$(awk -v c="$c_ns" -v m="$m_ns" 'BEGIN { printf "%.2f", m / c }')"
+printf '%s\n' "$mv" | grep -E '^(method=|chunked_wall_ms=|migratepages_wall_ms=|after_)'
+c_ms=$(field "$(printf '%s\n' "$mv" | grep '^chunked_wall_ms=')" chunked_wall_ms)
+m_ms=$(field "$(printf '%s\n' "$mv" | grep '^migratepages_wall_ms=')" migratepages_wall_ms)
+if [ -n "$c_ms" ] && [ -n "$m_ms" ] && [ "$c_ms" -gt 0 ]; then
+    echo "throughput_ratio_chunked_over_migratepages=$(awk -v c="$c_ms" -v m="$m_ms" 'BEGIN { printf "%.2f", m / c }')"
+    echo "longest_stall: chunked = its longest batch (above), migratepages = its whole call ($m_ms ms)"
 fi
