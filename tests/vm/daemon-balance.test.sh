@@ -19,7 +19,9 @@
 #      exited during a migration and carries on (later rounds, status works);
 #   5. WX (excluded) never moves: all its pages stay on node 0, no log line
 #      about moving it; `numaplace status` shows it excluded;
-#   6. the control socket: nobody (uid 65534) cannot connect to the 0600
+#   6. W4 (16 MiB, free to run anywhere) is the pure balancer's guest: at the
+#      end `numaplace verify W4` passes and no balancer round failed;
+#   7. the control socket: nobody (uid 65534) cannot connect to the 0600
 #      socket; with the socket opened to all, nobody may read status but an
 #      exclude is refused (and logged); malformed messages (junk, an
 #      unknown command, an over-long line, an empty connection) each get an
@@ -77,7 +79,7 @@ exclude = $WX
 socket = $S
 state_file = $ST
 EOF
-start_daemon() { numactl -C 0 numaplaced -c /tmp/np.conf --pid $W1 --pid $WX ${W3:+--pid $W3} 2>> /tmp/d$1.log & D=$!; wait_for /tmp/d$1.log "started" 100; }
+start_daemon() { numactl -C 0 numaplaced -c /tmp/np.conf --pid $W1 --pid $WX ${W3:+--pid $W3} ${W4:+--pid $W4} 2>> /tmp/d$1.log & D=$!; wait_for /tmp/d$1.log "started" 100; }
 start_daemon 1
 wait_for /tmp/d1.log "pid $W1): moved" 300
 kill -TERM $D; wait $D; r=$?; echo "@@stop1"; echo "exit=$r"
@@ -88,7 +90,8 @@ echo "@@verify-after"; numaplace verify $W1 -s $S; echo "exit=$?"
 echo "@@status1"; numaplace status -s $S; echo "exit=$?"
 kill -TERM $D; wait $D
 np-wrongnode 32 0 1 900 > /tmp/w3.log 2>&1 & W3=$!
-wait_for /tmp/w3.log ^READY
+np-wrongnode 16 0 -1 900 > /tmp/w4.log 2>&1 & W4=$!
+wait_for /tmp/w3.log ^READY; wait_for /tmp/w4.log ^READY
 start_daemon 3
 wait_for /tmp/d3.log "pid $W3): moved" 300
 kill -KILL $W3; wait $W3 2>/dev/null
@@ -109,9 +112,10 @@ printf "\\001\\002\\377\\376\n" | np-rawctl $S
 printf "" | np-rawctl $S
 printf "{\"cmd\":\"ping\"}\n" | np-rawctl $S
 echo "@@status2"; numaplace status -s $S; echo "exit=$?"
+echo "@@w4"; echo "W4=$W4"; numaplace verify $W4 -s $S; echo "exit=$?"
 kill -TERM $D; wait $D; r=$?; echo "@@stop3"; echo "exit=$r"
 sleep 1.5
-kill -TERM $W1 $WX; wait $W1; wait $WX
+kill -TERM $W1 $WX $W4; wait $W1; wait $WX; wait $W4
 echo "@@w1"; tail -1 /tmp/w1.log
 echo "@@wx"; tail -1 /tmp/wx.log
 echo "@@dlog"; cat /tmp/d1.log /tmp/d2.log /tmp/d3.log
@@ -167,6 +171,9 @@ vm_check "WX (excluded): no move logged for its PID" test "$(printf '%s\n' "$dlo
 st2=$(section status2)
 vm_check "status after all that: exit 0" vm_has_line "$st2" "exit=0"
 vm_check "status shows WX excluded" has_e "$st2" "^np-wrongnode +$WX .*excluded"
+w4=$(section w4)
+vm_check "W4 (free to move: the balancer's guest) passes verify (it ran where its memory is; the balancer left it)" vm_has_line "$w4" "exit=0"
+vm_check "no balancer round failed" test "$(printf '%s\n' "$dlog" | grep -c 'balancer round failed')" = 0
 vm_check "daemon stopped cleanly at the end (exit 0)" vm_has_line "$(section stop3)" "exit=0"
 
 sock=$(section sock)
