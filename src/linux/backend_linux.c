@@ -25,6 +25,7 @@ typedef struct lb_guest {
     size_t nr_tids;
     pid_t *tids;            /* vCPU order */
     np_bitmap *soft;        /* last soft mask steered to, NULL = none */
+    uint32_t batch_pages;   /* the mover's adapted batch size, 0 = default */
     bool seen;              /* found by the last list_guests */
 } lb_guest;
 
@@ -402,8 +403,14 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     mo.budget_bytes_per_s = lb->opts.migrate_budget_bps;
     mo.max_bytes = bytes;
     mo.filter = lb->opts.move_filter;
+    /* Start where the last step's halving ended: a new mover would start at
+     * the full batch again and stall the guest once more per step. */
+    lb_guest *g = lb_find(lb, (pid_t)guest_id);
+    mo.batch_pages = g ? g->batch_pages : 0;
     rc = np_linux_move_pages_chunked(lb->ctx, (pid_t)guest_id, from_set, to->os_id, &mo,
                                      &lb->last_move);
+    if (g && lb->last_move.batch_pages_now)
+        g->batch_pages = lb->last_move.batch_pages_now;
     *moved_out = lb->last_move.bytes_moved;
     if (rc == 0 && lb->last_move.bytes_moved < bytes) {
         /* Short: nothing more on the source node, or the process is exiting
