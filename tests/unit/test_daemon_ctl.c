@@ -8,6 +8,7 @@
  * refused on a fixture root).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,31 @@ static void test_config(void)
     ASSERT_EQ(np_duration_parse("18446744073709551615m", &ns), -ERANGE);
 }
 
+/* The example shipped in contrib/ parses, and says what the defaults are. */
+static void test_config_example(void)
+{
+    np_daemon_config c, def;
+    np_error e = {0};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = fopen(NP_FIXTURES_DIR "/../../contrib/config/numaplaced.conf", "r");
+    ASSERT_TRUE(f != NULL);
+    if (!f)
+        return;
+    text = malloc(65536);
+    if (text)
+        len = fread(text, 1, 65535, f);
+    fclose(f);
+    np_daemon_config_init(&c);
+    def = c;
+    ASSERT_EQ(np_daemon_config_parse(text ? text : "", len, "numaplaced.conf", &c, &e), 0);
+    ASSERT_U64_EQ(c.period_ns, def.period_ns);
+    ASSERT_U64_EQ(c.migrate_budget_bps, def.migrate_budget_bps);
+    ASSERT_STR_EQ(c.state_path, def.state_path);
+    ASSERT_EQ(c.discover, def.discover);
+    free(text);
+}
+
 static const np_backend_guest *by_id(const np_backend_guest *g, size_t n, uint64_t id)
 {
     for (size_t i = 0; i < n; i++)
@@ -257,6 +283,7 @@ int main(void)
     NP_RUN(test_requests);
     NP_RUN(test_bad_requests);
     NP_RUN(test_config);
+    NP_RUN(test_config_example);
     NP_RUN(test_backend_fixture);
     return np_test_summary();
 }
