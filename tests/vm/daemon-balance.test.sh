@@ -5,22 +5,24 @@
 #
 # Three workloads (tests/vm/prog/np-wrongnode) touch their memory on node 0
 # and then run on node 1: W1 (32 MiB, to be fixed), WX (16 MiB, excluded in
-# the configuration file by PID) and W3 (32 MiB, killed in the middle of its
+# the configuration file by PID) and W3 (64 MiB, killed in the middle of its
 # migration). The daemon balances exactly those PIDs, every 500 ms, at
 # 8 MiB/s host-wide (so migrations take several rounds and can be caught
 # in the middle). The test checks:
 #   1. before: `numaplace verify W1 --nodes 1` fails (exit 1);
-#   2. the daemon starts moving W1; SIGTERM in the middle: exits 0 and the
-#      state file holds the migration in flight; a new daemon resumes it
-#      ("resuming" logged) and finishes;
+#   2. a dry run (--dry-run --rounds 4) says what it would move, moves
+#      nothing and writes no state; then a daemon runs 3 rounds (2 steps of
+#      W1's 8) and exits 0 with the migration in flight in its state file;
+#      a new daemon resumes it ("resuming" logged), finishes, and exits 0
+#      on SIGTERM;
 #   3. W1's pages are all on node 1 (its own count) and the daemon moved at
 #      most 10% more than W1 had on node 0; `numaplace verify W1` passes;
 #   4. W3 is killed once its migration has started: the daemon logs that it
 #      exited during a migration and carries on (later rounds, status works);
 #   5. WX (excluded) never moves: all its pages stay on node 0, no log line
 #      about moving it; `numaplace status` shows it excluded;
-#   6. W4 (16 MiB, free to run anywhere) is the pure balancer's guest: at the
-#      end `numaplace verify W4` passes and no balancer round failed;
+#   6. W4 (16 MiB, free to run anywhere) is the pure balancer's guest: it is
+#      sensed and shown, and no balancer round failed;
 #   7. the control socket: nobody (uid 65534) cannot connect to the 0600
 #      socket; with the socket opened to all, nobody may read status but an
 #      exclude is refused (and logged); malformed messages (junk, an
@@ -79,17 +81,22 @@ exclude = $WX
 socket = $S
 state_file = $ST
 EOF
-start_daemon() { numactl -C 0 numaplaced -c /tmp/np.conf --pid $W1 --pid $WX ${W3:+--pid $W3} ${W4:+--pid $W4} 2>> /tmp/d$1.log & D=$!; wait_for /tmp/d$1.log "started" 100; }
-start_daemon 1
-wait_for /tmp/d1.log "pid $W1): moved" 300
-kill -TERM $D; wait $D; r=$?; echo "@@stop1"; echo "exit=$r"
+start_daemon() { numactl -C 0 numaplaced -c /tmp/np.conf --pid $W1 --pid $WX ${W3:+--pid $W3} ${W4:+--pid $W4} $2 2>> /tmp/d$1.log & D=$!; wait_for /tmp/d$1.log "started" 100; }
+echo "@@dry"; numactl -C 0 numaplaced -c /tmp/np.conf --pid $W1 --dry-run -p 200ms --rounds 4 2> /tmp/dry.log; echo "exit=$?"
+grep -c "dry-run: guest np-wrongnode (pid $W1" /tmp/dry.log; test -e $ST && echo "state=yes" || echo "state=no"
+echo "dry_pages=$(grep -o "N0=[0-9]*" /tmp/w1.log | tail -1)"
+# Instance 1 stops after 3 rounds: round 2 decides and moves one 4 MiB step,
+# round 3 another; W1 needs 8, so the migration is in flight when it exits
+# (a count of rounds, not a race with a signal on a loaded host).
+start_daemon 1 "--rounds 3"
+wait $D; r=$?; echo "@@stop1"; echo "exit=$r"
 echo "@@state1"; tr -d " \n" < $ST; echo
 start_daemon 2
 wait_for /tmp/d2.log "pid $W1): migration node 0 -> 1 done" 600
 echo "@@verify-after"; numaplace verify $W1 -s $S; echo "exit=$?"
 echo "@@status1"; numaplace status -s $S; echo "exit=$?"
-kill -TERM $D; wait $D
-np-wrongnode 32 0 1 900 > /tmp/w3.log 2>&1 & W3=$!
+kill -TERM $D; wait $D; r=$?; echo "@@stop2"; echo "exit=$r"
+np-wrongnode 64 0 1 900 > /tmp/w3.log 2>&1 & W3=$!
 np-wrongnode 16 0 -1 900 > /tmp/w4.log 2>&1 & W4=$!
 wait_for /tmp/w3.log ^READY; wait_for /tmp/w4.log ^READY
 start_daemon 3
@@ -142,7 +149,13 @@ w1_pages=$(num "$(field "$w1_ready" N0)")
 vm_check "W1 touched 32 MiB on node 0 ($w1_ready)" [ "$w1_pages" = 8192 ]
 
 vm_check "before: verify W1 --nodes 1 differs (exit 1)" vm_has_line "$(section verify-before)" "exit=1"
-vm_check "SIGTERM in the middle: daemon exits 0" vm_has_line "$(section stop1)" "exit=0"
+dry=$(section dry)
+vm_check "dry run: exits 0 after its rounds" vm_has_line "$dry" "exit=0"
+vm_check "dry run: says what it would move for W1" test "$(printf '%s\n' "$dry" | sed -n 2p)" -ge 1
+vm_check "dry run: wrote no state file" vm_has_line "$dry" "state=no"
+vm_check "dry run: W1's pages still all on node 0 ($(printf '%s\n' "$dry" | tail -1))" vm_has_line "$dry" "dry_pages=N0=8192"
+vm_check "instance 1 stops after its 3 rounds with exit 0" vm_has_line "$(section stop1)" "exit=0"
+vm_check "instance 2: SIGTERM -> exit 0" vm_has_line "$(section stop2)" "exit=0"
 st1=$(section state1)
 vm_check "state file holds W1's migration in flight" has "$st1" "\"pid\":$W1,.*\"inflight\":{"
 dlog=$(section dlog)
@@ -172,7 +185,11 @@ st2=$(section status2)
 vm_check "status after all that: exit 0" vm_has_line "$st2" "exit=0"
 vm_check "status shows WX excluded" has_e "$st2" "^np-wrongnode +$WX .*excluded"
 w4=$(section w4)
-vm_check "W4 (free to move: the balancer's guest) passes verify (it ran where its memory is; the balancer left it)" vm_has_line "$w4" "exit=0"
+# W4 may run on either node from one second to the next (nothing pins
+# it), so where it should be is not asserted: only that the daemon manages
+# it through the balancer without failing.
+vm_check "W4 (free to move: the balancer's guest) is sensed and managed" \
+    has_e "$st2" "^np-wrongnode +$(field "$w4" W4) .* ok$"
 vm_check "no balancer round failed" test "$(printf '%s\n' "$dlog" | grep -c 'balancer round failed')" = 0
 vm_check "daemon stopped cleanly at the end (exit 0)" vm_has_line "$(section stop3)" "exit=0"
 
