@@ -36,7 +36,22 @@ extern const np_cli_cmd np_cmd_dom0;
 extern const np_cli_cmd np_cmd_place;
 extern const np_cli_cmd np_cmd_bench;
 extern const np_cli_cmd np_cmd_create;
+extern const np_cli_cmd np_cmd_status;
 extern const np_cli_cmd np_cmd_verify;
+extern const np_cli_cmd np_cmd_migrate;
+extern const np_cli_cmd np_cmd_exclude;
+extern const np_cli_cmd np_cmd_include;
+
+/* numaplaced's control socket (cmd_status.c): one request, one JSON reply.
+ * cli_ctl_ok prints the error and returns an exit status unless the reply
+ * says ok. */
+struct np_ctl_request;
+int cli_ctl_call(const char *socket_path, const struct np_ctl_request *req, json_t **reply_out);
+int cli_ctl_ok(const char *socket_path, const struct np_ctl_request *req, json_t **reply_out);
+
+/* `verify` for Linux guests and processes (cmd_verify_linux.c). */
+int cli_verify_linux(int argc, char **argv);
+void cli_verify_linux_usage(FILE *out);
 
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

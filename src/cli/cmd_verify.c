@@ -6,6 +6,9 @@
  * key `u`) and each vCPU's hard and soft affinity (libxl_list_vcpu).
  * `create` runs the same check right after the build, since Xen's
  * allocator falls back to other nodes without saying so.
+ *
+ * Off Xen (or given a PID) the same command checks a Linux guest or process
+ * against the plan numaplaced keeps (cmd_verify_linux.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +30,7 @@
 #define PLAN_LINE_MAX 4200
 #define PLAN_MAX_VCPUS 512u
 
-static void usage(FILE *out)
+static void verify_xen_usage(FILE *out)
 {
     fprintf(out,
             "usage: numaplace verify [--dir DIR] DOMAIN\n\n"
@@ -213,7 +216,7 @@ static void log_stderr(void *opaque, np_log_level level, const char *subsys, con
         fprintf(stderr, "numaplace: %s: %s\n", subsys, msg);
 }
 
-static int run(int argc, char **argv)
+static int verify_xen(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
@@ -227,12 +230,12 @@ static int run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
-        case 'h': usage(stdout); return NP_EXIT_OK;
-        default: usage(stderr); return NP_EXIT_USAGE;
+        case 'h': verify_xen_usage(stdout); return NP_EXIT_OK;
+        default: verify_xen_usage(stderr); return NP_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || strchr(argv[optind], '/')) {
-        usage(stderr);
+        verify_xen_usage(stderr);
         return NP_EXIT_USAGE;
     }
     snprintf(path, sizeof(path), "%s/%s.plan", dir, argv[optind]);
@@ -249,7 +252,7 @@ static int run(int argc, char **argv)
 
 #else /* !NP_HAVE_XEN */
 
-static int run(int argc, char **argv)
+static int verify_xen(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
@@ -259,9 +262,38 @@ static int run(int argc, char **argv)
 
 #endif
 
+static bool is_pid(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* On a Xen dom0 a name is a domain; anywhere else, or given a PID, the
+ * guest is a Linux process. */
+static int run(int argc, char **argv)
+{
+    bool any_pid = false;
+    for (int i = 1; i < argc; i++)
+        any_pid |= is_pid(argv[i]);
+    if (np_xen_is_dom0() && !any_pid)
+        return verify_xen(argc, argv);
+    return cli_verify_linux(argc, argv);
+}
+
+static void usage(FILE *out)
+{
+    cli_verify_linux_usage(out);
+    fprintf(out, "\nOn a Xen dom0, with a domain name:\n");
+    verify_xen_usage(out);
+}
+
 const np_cli_cmd np_cmd_verify = {
     .name = "verify",
-    .summary = "compare a created guest's plan with where it runs (Xen)",
+    .summary = "compare a guest's plan with where its memory and vCPUs are (Linux, Xen)",
     .run = run,
     .usage = usage,
 };

@@ -15,7 +15,11 @@ static const np_cli_cmd *const commands[] = {
     &np_cmd_dom0,
     &np_cmd_bench,
     &np_cmd_create,
+    &np_cmd_status,
     &np_cmd_verify,
+    &np_cmd_migrate,
+    &np_cmd_exclude,
+    &np_cmd_include,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

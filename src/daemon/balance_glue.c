@@ -1,0 +1,197 @@
+/*
+ * daemon/balance_glue.c - numaplaced's use of the pure balancer
+ * (numaplace/balance.h): sense a host state through the backend, give the
+ * guests the daemon manages a spec that lets the balancer act (soft
+ * affinity, not opted out), run np_balance(), and apply its actions
+ * through the backend (or, in dry-run mode, log them).
+ *
+ * Which guests go where (round.c decides): excluded guests are never given
+ * to the balancer as managed (their spec stays no_autoplace); guests whose
+ * vCPU threads someone else pinned (a kernel affinity narrower than the
+ * host that the daemon did not set) are left to round.c's "memory follows
+ * pinned threads" rule, since the balancer leaves pinned guests alone.
+ *
+ * The balancer's state (per guest: home, last move, pending bytes) is kept
+ * in the daemon's state file, so a restart continues rather than redoes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <numaplace/balance.h>
+
+#include "daemon.h"
+
+typedef struct lookup_ctx {
+    daemon_t *d;
+    const np_host_state *sensed;
+    const bool *managed_by_gidx;
+    np_guest_spec spec; /* returned by lookup(): valid until the next call */
+} lookup_ctx;
+
+static const np_guest_spec *lookup(void *opaque, const char *name)
+{
+    lookup_ctx *lc = opaque;
+    size_t gi;
+    if (np_host_state_find_guest(lc->sensed, name, &gi) || !lc->managed_by_gidx[gi])
+        return NULL;
+    lc->spec = *np_host_state_guest_spec(lc->sensed, gi);
+    lc->spec.no_autoplace = false;
+    lc->spec.affinity = NP_AFFINITY_SOFT;
+    return &lc->spec;
+}
+
+/* The listed guest a host-state name stands for: np_backend_sense names a
+ * guest by its name, or "name#id" when the name is empty or taken. */
+static const np_backend_guest *resolve(const char *name, const np_backend_guest *gs, size_t n)
+{
+    const char *hash = strrchr(name, '#');
+    if (hash) {
+        char *end = NULL;
+        unsigned long long id = strtoull(hash + 1, &end, 10);
+        if (end && !*end)
+            for (size_t i = 0; i < n; i++)
+                if (gs[i].id == id)
+                    return &gs[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(gs[i].name, name) == 0)
+            return &gs[i];
+    return NULL;
+}
+
+static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
+                  const np_balance_action *a, const np_backend_guest *bg)
+{
+    char list[256];
+    int rc = 0;
+    dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
+
+    switch (a->kind) {
+    case NP_BALANCE_SET_SOFT_AFFINITY:
+        np_bitmap_format(a->cpus, list, sizeof(list));
+        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): steer vCPU(s) to CPUs %s: %s",
+             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list,
+             a->reason);
+        if (d->cfg.dry_run)
+            break;
+        for (uint32_t v = 0; v < bg->nr_vcpus && rc != -ESRCH; v++)
+            if (a->vcpu == NP_BALANCE_ALL_VCPUS || a->vcpu == v)
+                rc = np_backend_set_vcpu_affinity(be, bg->id, v, NULL, a->cpus);
+        break;
+    case NP_BALANCE_SET_NODE_AFFINITY:
+        np_bitmap_format(a->nodes, list, sizeof(list));
+        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): new memory from nodes %s",
+             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list);
+        if (!d->cfg.dry_run)
+            rc = np_backend_set_guest_node_affinity(be, bg->id, a->nodes);
+        if (g && !d->cfg.dry_run && np_bitmap_count(a->nodes) == 1)
+            g->home_node_os_id = np_bitmap_next(a->nodes, 0);
+        break;
+    case NP_BALANCE_MIGRATE_MEMORY: {
+        unsigned from = np_topology_node(topo, a->from_node_idx)->os_id;
+        unsigned to = np_topology_node(topo, a->to_node_idx)->os_id;
+        uint64_t moved = 0;
+        if (d->cfg.dry_run) {
+            dlog(NP_LOG_INFO, "dry-run: guest %s (pid %llu) would move %llu bytes node %u -> %u",
+                 bg->name, (unsigned long long)bg->id, (unsigned long long)a->bytes, from, to);
+            break;
+        }
+        rc = np_backend_migrate_memory(be, bg->id, a->from_node_idx, a->to_node_idx, a->bytes,
+                                       &moved);
+        if (g) {
+            g->moved_bytes += moved;
+            g->home_node_os_id = (int32_t)to;
+        }
+        dlog(NP_LOG_INFO, "guest %s (pid %llu): moved %llu of %llu bytes node %u -> %u",
+             bg->name, (unsigned long long)bg->id, (unsigned long long)moved,
+             (unsigned long long)a->bytes, from, to);
+        break;
+    }
+    }
+    if (rc == -ESRCH) {
+        dlog(NP_LOG_WARNING, "guest %s (pid %llu) exited during a migration: carrying on",
+             bg->name, (unsigned long long)bg->id);
+        dstate_note(&d->st, "%s: exited during migration", bg->name);
+    } else if (rc) {
+        dlog(NP_LOG_WARNING, "guest %s: %s failed: %s", bg->name,
+             np_balance_action_kind_name(a->kind), np_strerror(rc));
+    } else if (!d->cfg.dry_run) {
+        dstate_note(&d->st, "%s: %s (%s)", bg->name, np_balance_action_kind_name(a->kind),
+                    a->reason);
+    }
+}
+
+int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
+                   const bool *managed, uint64_t now_ns, uint64_t budget_bps)
+{
+    np_host_state *sensed = NULL, *st = NULL;
+    np_balance_actions *acts = NULL;
+    np_balance_state *work = NULL;
+    np_topology *topo = NULL;
+    bool *by_gidx = NULL;
+    bool any = false;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        any |= managed[i];
+    if (!any)
+        return 0;
+    if (!d->bal && (rc = np_balance_state_create(&d->bal)))
+        return rc;
+    rc = np_backend_sense(be, &sensed);
+    if (!rc)
+        rc = np_backend_topology(be, &topo);
+    if (rc)
+        goto out;
+    size_t ng = np_host_state_nr_guests(sensed);
+    by_gidx = calloc(ng ? ng : 1, sizeof(*by_gidx));
+    if (!by_gidx) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t gi = 0; gi < ng; gi++) {
+        const np_backend_guest *bg = resolve(np_host_state_guest_spec(sensed, gi)->name, gs, n);
+        by_gidx[gi] = bg && managed[bg - gs];
+    }
+    lookup_ctx lc = {.d = d, .sensed = sensed, .managed_by_gidx = by_gidx};
+    rc = np_balance_restate(sensed, lookup, &lc, &st);
+    if (rc)
+        goto out;
+    np_balance_config cfg;
+    np_balance_config_init(&cfg);
+    cfg.period_ns = d->cfg.period_ns;
+    cfg.locality_target = d->cfg.locality_target;
+    cfg.migrate_budget_bps = budget_bps ? budget_bps : 1;
+    /* Dry run: decide on a copy of the state, so nothing counts as done. */
+    if (d->cfg.dry_run) {
+        char *json = NULL;
+        np_error err = {0};
+        rc = np_balance_state_save(d->bal, &json);
+        if (!rc)
+            rc = np_balance_state_load(json, strlen(json), "<copy>", &work, &err);
+        free(json);
+        if (rc)
+            goto out;
+    }
+    rc = np_balance(st, work ? work : d->bal, now_ns, &cfg, &acts);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < np_balance_actions_count(acts); i++) {
+        const np_balance_action *a = np_balance_actions_get(acts, i);
+        const np_backend_guest *bg = resolve(a->guest, gs, n);
+        if (!bg || !managed[bg - gs])
+            continue; /* never act on a guest the daemon does not manage */
+        apply(d, be, topo, a, bg);
+    }
+out:
+    if (rc)
+        dlog(NP_LOG_WARNING, "balancer round failed: %s", np_strerror(rc));
+    np_balance_actions_destroy(acts);
+    np_balance_state_destroy(work);
+    np_host_state_destroy(st);
+    np_host_state_destroy(sensed);
+    np_topology_destroy(topo);
+    free(by_gidx);
+    return rc;
+}

@@ -1,0 +1,118 @@
+/*
+ * daemon/daemon.h - the pieces of numaplaced, the balancing daemon for
+ * Linux/KVM hosts: logging (log.c), the persistent state (state.c), one
+ * sense -> decide -> act round (round.c), the control socket
+ * (ctl_server.c) and the main loop (main.c). Internal to the daemon.
+ */
+#ifndef NP_DAEMON_H
+#define NP_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/backend_linux.h>
+#include <numaplace/balance.h>
+#include <numaplace/ctl.h>
+#include <numaplace/linux.h>
+
+/* ---- logging (stderr; systemd's journal reads the "<N>" prefixes) ---------- */
+void dlog_init(np_log_level level);
+void dlog_set_level(np_log_level level);
+void dlog(np_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The np_log_fn the library's contexts get. */
+void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char *msg);
+
+/* ---- what the daemon remembers per guest --------------------------------- */
+
+/* Rounds of low locality before the daemon acts: one last-CPU sample is
+ * noise (the kernel's NUMA balancing likewise waits for a repeated fault). */
+#define DAEMON_CONFIRM_ROUNDS 2u
+/* Least time between two moves of one guest's home (a guest must settle). */
+#define DAEMON_HOLD_OFF_NS UINT64_C(30000000000)
+/* Largest single migration step: 64 MiB, about 20 ms of copying (katalyst). */
+#define DAEMON_CHUNK_BYTES (UINT64_C(64) << 20)
+/* Recent actions kept for `numaplace status`. */
+#define DAEMON_RECENT_MAX 32u
+
+typedef struct dguest {
+    char name[NP_CTL_GUEST_MAX];
+    int64_t pid;
+    int32_t home_node_os_id;  /* -1 = none yet */
+    uint32_t low_rounds;
+    uint64_t last_move_ns;    /* monotonic; 0 = never */
+    uint64_t moved_bytes;     /* total moved by the daemon */
+    /* In flight: a migration toward home that is not finished. */
+    bool inflight;
+    int32_t inflight_from_os_id;
+    uint64_t inflight_left_bytes;
+    /* Last sensed. */
+    double locality;
+    uint64_t total_bytes;
+    uint64_t *mem_by_node_idx;
+    size_t nr_nodes;
+    uint32_t nr_vcpus;
+    bool seen;
+} dguest;
+
+typedef struct drecent {
+    uint64_t wall_s;          /* realtime seconds */
+    char text[200];
+} drecent;
+
+typedef struct dstate {
+    dguest *guests;
+    size_t nr_guests, cap_guests;
+    char (*excluded)[NP_CTL_GUEST_MAX];
+    size_t nr_excluded, cap_excluded;
+    drecent recent[DAEMON_RECENT_MAX];
+    size_t nr_recent, recent_head;
+    uint64_t rounds;
+} dstate;
+
+void dstate_fini(dstate *s);
+dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create);
+bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid);
+int dstate_exclude(dstate *s, const char *name, bool exclude);
+void dstate_note(dstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Saves atomically (temp file, fsync, rename), with the balancer's state
+ * (NULL: none). */
+int dstate_save(const dstate *s, const np_balance_state *bal, const char *path);
+/* Loads; -ENOENT when there is no file yet. *bal_out: the balancer's
+ * state when the file holds one, else NULL. */
+int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out);
+json_t *dstate_status_json(const dstate *s, const np_topology *topo);
+
+/* ---- the daemon ------------------------------------------------------------ */
+
+typedef struct daemon {
+    np_daemon_config cfg;
+    const char *config_path;  /* NULL: none */
+    np_linux_ctx *ctx;
+    np_linux_backend *lb;
+    dstate st;
+    np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
+    int listen_fd;
+    gid_t socket_gid;         /* group allowed to connect (read-only commands) */
+    bool reload_asked;
+    bool state_dirty;
+} daemon_t;
+
+/* One round: sense, decide, act (or report in dry-run). */
+int daemon_round(daemon_t *d);
+/* One np_balance() round over the guests marked managed (balance_glue.c);
+ * budget_bps: the migration budget left for it. */
+int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
+                   const bool *managed, uint64_t now_ns, uint64_t budget_bps);
+/* Backend options from the configuration. */
+int daemon_apply_source(daemon_t *d);
+
+int ctl_listen(daemon_t *d);
+void ctl_close(daemon_t *d);
+/* Serves one connection waiting on listen_fd. */
+void ctl_serve_one(daemon_t *d);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * daemon/state.c - what numaplaced remembers across rounds and across its
+ * own restarts: per guest its home node, low-locality streak, last move
+ * and any migration in flight; the guests excluded at run time; the recent
+ * actions. Saved as JSON by writing a temporary file next to the target,
+ * fsync'ing it and renaming it over the target, so a crash leaves either
+ * the old or the new state, never half of one.
+ *
+ * Why a restart moves nothing twice: a resumed in-flight migration asks the
+ * mover for pages still on the source node only, and a guest's hold-off
+ * (last_move_ns) survives, so the new process does not re-decide a move the
+ * old one already made. Times are CLOCK_MONOTONIC, which a daemon restart
+ * does not reset (a reboot does: then every process is new anyway).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define STATE_VERSION 1
+#define STATE_MAX_BYTES (8u << 20)
+
+void dstate_fini(dstate *s)
+{
+    for (size_t i = 0; i < s->nr_guests; i++)
+        free(s->guests[i].mem_by_node_idx);
+    free(s->guests);
+    free(s->excluded);
+    memset(s, 0, sizeof(*s));
+}
+
+dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create)
+{
+    for (size_t i = 0; i < s->nr_guests; i++)
+        if (s->guests[i].pid == pid && strcmp(s->guests[i].name, name) == 0)
+            return &s->guests[i];
+    if (!create)
+        return NULL;
+    if (s->nr_guests == s->cap_guests) {
+        size_t cap = s->cap_guests ? 2 * s->cap_guests : 16;
+        dguest *n = realloc(s->guests, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        s->guests = n;
+        s->cap_guests = cap;
+    }
+    dguest *g = &s->guests[s->nr_guests++];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    g->pid = pid;
+    g->home_node_os_id = -1;
+    return g;
+}
+
+bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid)
+{
+    char pidtxt[24];
+    snprintf(pidtxt, sizeof(pidtxt), "%lld", (long long)pid);
+    for (size_t i = 0; i < s->nr_excluded; i++)
+        if (strcmp(s->excluded[i], name) == 0 || strcmp(s->excluded[i], pidtxt) == 0)
+            return true;
+    return false;
+}
+
+int dstate_exclude(dstate *s, const char *name, bool exclude)
+{
+    size_t i;
+    for (i = 0; i < s->nr_excluded && strcmp(s->excluded[i], name) != 0; i++)
+        ;
+    if (!exclude) {
+        if (i == s->nr_excluded)
+            return -ENOENT;
+        memmove(&s->excluded[i], &s->excluded[i + 1],
+                (s->nr_excluded - i - 1) * sizeof(s->excluded[0]));
+        s->nr_excluded--;
+        return 0;
+    }
+    if (i < s->nr_excluded)
+        return 0;
+    if (s->nr_excluded == s->cap_excluded) {
+        size_t cap = s->cap_excluded ? 2 * s->cap_excluded : 8;
+        char(*n)[NP_CTL_GUEST_MAX] = realloc(s->excluded, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        s->excluded = n;
+        s->cap_excluded = cap;
+    }
+    snprintf(s->excluded[s->nr_excluded++], NP_CTL_GUEST_MAX, "%s", name);
+    return 0;
+}
+
+void dstate_note(dstate *s, const char *fmt, ...)
+{
+    drecent *r = &s->recent[s->recent_head];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->text, sizeof(r->text), fmt, ap);
+    va_end(ap);
+    r->wall_s = (uint64_t)time(NULL);
+    s->recent_head = (s->recent_head + 1) % DAEMON_RECENT_MAX;
+    if (s->nr_recent < DAEMON_RECENT_MAX)
+        s->nr_recent++;
+}
+
+static json_t *recent_json(const dstate *s)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; a && k < s->nr_recent; k++) {
+        size_t i = (s->recent_head + DAEMON_RECENT_MAX - s->nr_recent + k) % DAEMON_RECENT_MAX;
+        json_array_append_new(a, json_pack("{s:I, s:s}", "time", (json_int_t)s->recent[i].wall_s,
+                                           "what", s->recent[i].text));
+    }
+    return a;
+}
+
+int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
+{
+    char tmp[300];
+    json_t *root = NULL, *gs = NULL, *ex = NULL;
+    char *text = NULL;
+    int fd = -1, rc;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    gs = json_array();
+    ex = json_array();
+    rc = -ENOMEM;
+    if (!gs || !ex)
+        goto out;
+    for (size_t i = 0; i < s->nr_guests; i++) {
+        const dguest *g = &s->guests[i];
+        json_t *o = json_pack("{s:s, s:I, s:i, s:i, s:I, s:I}", "name", g->name, "pid",
+                              (json_int_t)g->pid, "home", g->home_node_os_id, "low_rounds",
+                              (int)g->low_rounds, "last_move_ns", (json_int_t)g->last_move_ns,
+                              "moved_bytes", (json_int_t)g->moved_bytes);
+        if (o && g->inflight)
+            json_object_set_new(o, "inflight",
+                                json_pack("{s:i, s:i, s:I}", "from", g->inflight_from_os_id, "to",
+                                          g->home_node_os_id, "left_bytes",
+                                          (json_int_t)g->inflight_left_bytes));
+        if (!o || json_array_append_new(gs, o))
+            goto out;
+    }
+    for (size_t i = 0; i < s->nr_excluded; i++)
+        json_array_append_new(ex, json_string(s->excluded[i]));
+    root = json_pack("{s:i, s:I, s:o, s:o, s:o}", "version", STATE_VERSION, "rounds",
+                     (json_int_t)s->rounds, "guests", gs, "excluded", ex, "recent",
+                     recent_json(s));
+    gs = ex = NULL;
+    if (!root)
+        goto out;
+    if (bal) {
+        char *bj = NULL;
+        json_error_t jerr;
+        if (np_balance_state_save(bal, &bj) == 0)
+            json_object_set_new(root, "balance", json_loads(bj, 0, &jerr));
+        free(bj);
+    }
+    text = json_dumps(root, JSON_INDENT(1));
+    if (!text)
+        goto out;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = w < 0 ? -errno : -EIO;
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        rc = -errno;
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        unlink(tmp);
+    free(text);
+    json_decref(gs);
+    json_decref(ex);
+    json_decref(root);
+    return rc;
+}
+
+int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out)
+{
+    json_error_t jerr;
+    json_t *root, *gs, *ex, *g, *v;
+    size_t i;
+
+    *bal_out = NULL;
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (access(path, F_OK) != 0)
+            return -ENOENT;
+        snprintf(err->origin, sizeof(err->origin), "%s", path);
+        err->line = (unsigned)(jerr.line > 0 ? jerr.line : 0);
+        snprintf(err->msg, sizeof(err->msg), "a JSON state file (%s)", jerr.text);
+        return -EINVAL;
+    }
+    gs = json_object_get(root, "guests");
+    ex = json_object_get(root, "excluded");
+    if (json_integer_value(json_object_get(root, "version")) != STATE_VERSION ||
+        !json_is_array(gs) || !json_is_array(ex)) {
+        snprintf(err->origin, sizeof(err->origin), "%s", path);
+        snprintf(err->msg, sizeof(err->msg),
+                 "a version 1 state with \"guests\" and \"excluded\" arrays");
+        json_decref(root);
+        return -EINVAL;
+    }
+    s->rounds = (uint64_t)json_integer_value(json_object_get(root, "rounds"));
+    json_array_foreach(ex, i, v) {
+        if (json_is_string(v) && json_string_length(v) < NP_CTL_GUEST_MAX)
+            dstate_exclude(s, json_string_value(v), true);
+    }
+    json_array_foreach(gs, i, g) {
+        const char *name = json_string_value(json_object_get(g, "name"));
+        json_int_t pid = json_integer_value(json_object_get(g, "pid"));
+        if (!name || strlen(name) >= NP_CTL_GUEST_MAX || pid <= 0)
+            continue;
+        dguest *d = dstate_guest(s, name, pid, true);
+        if (!d)
+            break;
+        d->home_node_os_id = (int32_t)json_integer_value(json_object_get(g, "home"));
+        d->low_rounds = (uint32_t)json_integer_value(json_object_get(g, "low_rounds"));
+        d->last_move_ns = (uint64_t)json_integer_value(json_object_get(g, "last_move_ns"));
+        d->moved_bytes = (uint64_t)json_integer_value(json_object_get(g, "moved_bytes"));
+        json_t *inf = json_object_get(g, "inflight");
+        if (json_is_object(inf)) {
+            d->inflight = true;
+            d->inflight_from_os_id = (int32_t)json_integer_value(json_object_get(inf, "from"));
+            d->inflight_left_bytes =
+                (uint64_t)json_integer_value(json_object_get(inf, "left_bytes"));
+        }
+    }
+    *bal_out = NULL;
+    json_t *bal = json_object_get(root, "balance");
+    if (json_is_object(bal)) {
+        char *bj = json_dumps(bal, JSON_COMPACT);
+        if (bj && np_balance_state_load(bj, strlen(bj), path, bal_out, err) != 0)
+            *bal_out = NULL; /* a bad balancer state starts afresh */
+        free(bj);
+    }
+    json_t *rec = json_object_get(root, "recent");
+    json_array_foreach(rec, i, v) {
+        const char *what = json_string_value(json_object_get(v, "what"));
+        if (what)
+            dstate_note(s, "%s", what);
+    }
+    json_decref(root);
+    return 0;
+}
+
+json_t *dstate_status_json(const dstate *s, const np_topology *topo)
+{
+    json_t *gs = json_array();
+    for (size_t i = 0; gs && i < s->nr_guests; i++) {
+        const dguest *g = &s->guests[i];
+        if (!g->seen)
+            continue;
+        json_t *mem = json_object();
+        for (size_t k = 0; mem && k < g->nr_nodes; k++) {
+            char key[16];
+            snprintf(key, sizeof(key), "%u", np_topology_node(topo, k)->os_id);
+            json_object_set_new(mem, key, json_integer((json_int_t)g->mem_by_node_idx[k]));
+        }
+        json_array_append_new(
+            gs, json_pack("{s:s, s:I, s:i, s:f, s:I, s:o, s:i, s:b, s:b, s:I}", "name", g->name,
+                          "pid", (json_int_t)g->pid, "home", g->home_node_os_id, "locality",
+                          g->locality, "total_bytes", (json_int_t)g->total_bytes, "mem_by_node",
+                          mem, "vcpus", (int)g->nr_vcpus, "excluded",
+                          dstate_is_excluded(s, g->name, g->pid), "inflight", g->inflight,
+                          "moved_bytes", (json_int_t)g->moved_bytes));
+    }
+    json_t *ex = json_array();
+    for (size_t i = 0; ex && i < s->nr_excluded; i++)
+        json_array_append_new(ex, json_string(s->excluded[i]));
+    return json_pack("{s:b, s:I, s:o, s:o, s:o}", "ok", 1, "rounds", (json_int_t)s->rounds,
+                     "guests", gs, "excluded", ex, "recent", recent_json(s));
+}

@@ -1,0 +1,552 @@
+/*
+ * linux/backend_linux.c - the Linux/KVM implementation of np_backend_ops
+ * (numaplace/backend_linux.h): guests are processes, vCPUs their threads,
+ * sensing and acting go through the Linux access layer of this directory.
+ *
+ * The backend keeps, per guest PID, the thread ids in vCPU order from the
+ * last list_guests (so set_vcpu_affinity(guest, vcpu) names a thread) and
+ * the soft mask it last steered the guest to (so the next sense reports a
+ * steered guest as "soft", not as pinned by someone).
+ */
+#include <numaplace/backend_linux.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linux/linux_internal.h"
+
+#define SUBSYS "linux/backend"
+
+typedef struct lb_guest {
+    pid_t pid;
+    char *cgroup;           /* NULL: none known */
+    size_t nr_tids;
+    pid_t *tids;            /* vCPU order */
+    np_bitmap *soft;        /* last soft mask steered to, NULL = none */
+    uint32_t batch_pages;   /* the mover's adapted batch size, 0 = default */
+    bool seen;              /* found by the last list_guests */
+} lb_guest;
+
+struct np_linux_backend {
+    np_linux_ctx *ctx;
+    np_topology *topo;
+    np_backend *be;
+    np_linux_backend_opts opts;
+    char *cgroup;           /* owned copy of opts.cgroup */
+    pid_t *pids;            /* owned copy of opts.pids */
+    lb_guest *guests;
+    size_t nr_guests, cap_guests;
+    np_bitmap *all_cpus;
+    uint64_t rng;
+    np_linux_move_stats last_move;
+};
+
+static void lb_guest_fini(lb_guest *g)
+{
+    free(g->cgroup);
+    free(g->tids);
+    np_bitmap_destroy(g->soft);
+    memset(g, 0, sizeof(*g));
+}
+
+static lb_guest *lb_find(np_linux_backend *lb, pid_t pid)
+{
+    for (size_t i = 0; i < lb->nr_guests; i++)
+        if (lb->guests[i].pid == pid)
+            return &lb->guests[i];
+    return NULL;
+}
+
+static lb_guest *lb_get(np_linux_backend *lb, pid_t pid)
+{
+    lb_guest *g = lb_find(lb, pid);
+    if (g)
+        return g;
+    if (lb->nr_guests == lb->cap_guests) {
+        size_t cap = lb->cap_guests ? lb->cap_guests * 2 : 8;
+        lb_guest *n = realloc(lb->guests, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        lb->guests = n;
+        lb->cap_guests = cap;
+    }
+    g = &lb->guests[lb->nr_guests++];
+    memset(g, 0, sizeof(*g));
+    g->pid = pid;
+    return g;
+}
+
+/* Drops guests the last scan did not see (exited processes). */
+static void lb_prune(np_linux_backend *lb)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < lb->nr_guests; i++) {
+        if (lb->guests[i].seen)
+            lb->guests[w++] = lb->guests[i];
+        else
+            lb_guest_fini(&lb->guests[i]);
+    }
+    lb->nr_guests = w;
+}
+
+/* ---- topology ---------------------------------------------------------- */
+
+static int build_topology(np_linux_ctx *ctx, np_topology **out)
+{
+    np_topology_builder *b = NULL;
+    np_bitmap *nodes = NULL, *cpus = NULL;
+    np_error err = {0};
+    int rc;
+
+    rc = np_topology_builder_create(&b);
+    if (!rc)
+        rc = np_topology_builder_set_name(b, "linux");
+    if (!rc)
+        rc = np_linux_nodes_online(ctx, &nodes);
+    for (int n = rc ? -1 : np_bitmap_next(nodes, 0); n >= 0 && !rc;
+         n = np_bitmap_next(nodes, (unsigned)n + 1)) {
+        np_linux_node_meminfo mi;
+        rc = np_linux_node_meminfo_read(ctx, (unsigned)n, &mi);
+        if (!rc)
+            rc = np_topology_builder_add_node(b, (uint32_t)n, mi.total_bytes,
+                                              mi.free_bytes > mi.total_bytes ? mi.total_bytes
+                                                                             : mi.free_bytes);
+        if (!rc)
+            rc = np_linux_node_cpus(ctx, (unsigned)n, &cpus);
+        for (int c = rc ? -1 : np_bitmap_next(cpus, 0); c >= 0 && !rc;
+             c = np_bitmap_next(cpus, (unsigned)c + 1))
+            rc = np_topology_builder_add_cpu(b, (uint32_t)c, (uint32_t)n, NP_TOPO_ID_UNKNOWN,
+                                             NP_TOPO_ID_UNKNOWN);
+        np_bitmap_destroy(cpus);
+        cpus = NULL;
+    }
+    if (!rc) {
+        rc = np_topology_builder_finish(b, out, &err);
+        if (rc)
+            np_linux_log(ctx, NP_LOG_ERROR, SUBSYS, "topology: %s", err.msg);
+    }
+    np_bitmap_destroy(nodes);
+    np_topology_builder_destroy(b);
+    return rc;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static int op_topology(void *impl, np_topology **out)
+{
+    np_linux_backend *lb = impl;
+    *out = np_topology_ref(lb->topo);
+    return 0;
+}
+
+static int op_node_free_bytes(void *impl, size_t node_idx, uint64_t *free_out)
+{
+    np_linux_backend *lb = impl;
+    const np_node_info *ni = np_topology_node(lb->topo, node_idx);
+    np_linux_node_meminfo mi;
+    if (!ni)
+        return -ENOENT;
+    int rc = np_linux_node_meminfo_read(lb->ctx, ni->os_id, &mi);
+    if (!rc)
+        *free_out = mi.free_bytes;
+    return rc;
+}
+
+/* The PIDs to look at and what each runs. */
+static int scan_procs(np_linux_backend *lb, np_linux_proc **procs_out, size_t *n_out)
+{
+    np_linux_proc *procs = NULL;
+    pid_t *pids = NULL;
+    size_t n = 0, np = 0;
+    int rc = 0;
+
+    if (lb->opts.source == NP_LINUX_GUESTS_QEMU)
+        return np_linux_find_guests(lb->ctx, procs_out, n_out);
+    if (lb->opts.source == NP_LINUX_GUESTS_CGROUP) {
+        rc = np_linux_cgroup_procs(lb->ctx, lb->cgroup, &pids, &np);
+        if (rc)
+            goto out;
+    } else {
+        np = lb->opts.nr_pids;
+    }
+    procs = calloc(np ? np : 1, sizeof(*procs));
+    if (!procs) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < np; i++) {
+        pid_t pid = pids ? pids[i] : lb->pids[i];
+        int r = np_linux_proc_describe(lb->ctx, pid, &procs[n]);
+        if (r == -ESRCH || r == -ENOENT)
+            continue; /* gone, or never there: nothing to balance */
+        if (r) {
+            rc = r;
+            goto out;
+        }
+        n++;
+    }
+    *procs_out = procs;
+    *n_out = n;
+    procs = NULL;
+    n = 0;
+out:
+    np_linux_procs_free(procs, n);
+    free(pids);
+    return rc;
+}
+
+/* Fills one guest of the list; -ESRCH when the process went away. */
+static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_guest *bg)
+{
+    np_linux_thread *th = NULL;
+    np_linux_mem mem = {0};
+    size_t nth = 0, nv = 0;
+    pid_t *tids = NULL;
+    lb_guest *g;
+    int rc;
+
+    rc = np_linux_threads(lb->ctx, p->pid, &th, &nth);
+    if (!rc)
+        rc = np_linux_mem_numa_maps(lb->ctx, p->pid, &mem);
+    if (rc)
+        goto out;
+    /* vCPU threads in vCPU order for QEMU; every thread otherwise. */
+    tids = calloc(nth ? nth : 1, sizeof(*tids));
+    size_t *order = calloc(nth ? nth : 1, sizeof(*order));
+    if (!tids || !order) {
+        free(order);
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (p->kind != NP_LINUX_PROC_OTHER) {
+        for (int32_t want = 0; nv < nth; want++) {
+            size_t k;
+            for (k = 0; k < nth && th[k].vcpu != want; k++)
+                ;
+            if (k == nth)
+                break;
+            order[nv++] = k;
+        }
+    }
+    if (nv == 0)
+        for (; nv < nth; nv++)
+            order[nv] = nv;
+    rc = np_backend_guest_alloc(bg, (uint32_t)nv, np_topology_nr_nodes(lb->topo));
+    if (rc) {
+        free(order);
+        goto out;
+    }
+    g = lb_get(lb, p->pid);
+    if (!g) {
+        free(order);
+        rc = -ENOMEM;
+        goto out;
+    }
+    g->seen = true;
+    bg->id = (uint64_t)p->pid;
+    snprintf(bg->name, sizeof(bg->name), "%s", p->guest_name ? p->guest_name : p->comm);
+    bg->start_ns = NP_BACKEND_TIME_UNKNOWN;
+    for (size_t v = 0; v < nv; v++) {
+        const np_linux_thread *t = &th[order[v]];
+        np_backend_vcpu *bv = &bg->vcpus[v];
+        np_bitmap *aff = NULL;
+        tids[v] = t->tid;
+        bv->cpu_time_ns = t->cpu_time_ns;
+        bv->last_cpu_os_id = t->last_cpu;
+        if (np_linux_ctx_is_live(lb->ctx) &&
+            np_linux_thread_get_affinity(lb->ctx, t->tid, &aff) == 0) {
+            /* What we steered to is soft, not a pin; the whole host is no limit. */
+            bool steered = g->soft && np_bitmap_equal(aff, g->soft);
+            if (steered || np_bitmap_equal(aff, lb->all_cpus)) {
+                np_bitmap_destroy(aff);
+                aff = NULL;
+            }
+            bv->hard = aff;
+        }
+        if (g->soft && np_bitmap_copy(g->soft, &bv->soft)) {
+            free(order);
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    free(order);
+    for (size_t s = 0; s < mem.nr_node_slots; s++) {
+        size_t idx;
+        if (mem.bytes_by_node_os_id[s] &&
+            np_topology_node_idx(lb->topo, (uint32_t)s, &idx) == 0)
+            bg->node_mem_bytes[idx] += mem.bytes_by_node_os_id[s];
+    }
+    bg->mem_target_bytes = mem.total_bytes;
+    bg->maxmem_bytes = mem.total_bytes;
+    free(g->tids);
+    g->tids = tids;
+    g->nr_tids = nv;
+    tids = NULL;
+    free(g->cgroup);
+    g->cgroup = p->cgroup ? strdup(p->cgroup) : NULL;
+out:
+    free(tids);
+    free(th);
+    np_linux_mem_fini(&mem);
+    return rc;
+}
+
+static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_out)
+{
+    np_linux_backend *lb = impl;
+    np_linux_proc *procs = NULL;
+    np_backend_guest *gs = NULL;
+    size_t n = 0, w = 0;
+    int rc;
+
+    rc = scan_procs(lb, &procs, &n);
+    if (rc)
+        return rc;
+    rc = np_backend_guests_alloc(n, &gs);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < lb->nr_guests; i++)
+        lb->guests[i].seen = false;
+    for (size_t i = 0; i < n; i++) {
+        int r = fill_guest(lb, &procs[i], &gs[w]);
+        if (r == -ESRCH || r == -ENOENT)
+            continue; /* exited during the scan: nothing was allocated, reuse the slot */
+        if (r) {
+            rc = r;
+            goto out;
+        }
+        w++;
+    }
+    lb_prune(lb);
+    *guests_out = gs;
+    *nr_out = w;
+    gs = NULL;
+out:
+    np_backend_guests_free(gs, n);
+    np_linux_procs_free(procs, n);
+    return rc;
+}
+
+static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
+                                const np_bitmap *hard, const np_bitmap *soft)
+{
+    np_linux_backend *lb = impl;
+    lb_guest *g = lb_find(lb, (pid_t)guest_id);
+    np_bitmap *mask = NULL;
+    int rc;
+
+    if (!g || vcpu >= g->nr_tids)
+        return -ENOENT;
+    /* Steering: the kernel's (hard) affinity becomes soft within hard. */
+    rc = np_bitmap_copy(soft ? soft : hard ? hard : lb->all_cpus, &mask);
+    if (rc)
+        return rc;
+    if (soft && hard) {
+        np_bitmap_and(mask, hard);
+        if (np_bitmap_is_empty(mask)) {
+            np_bitmap_destroy(mask);
+            rc = np_bitmap_copy(hard, &mask);
+            if (rc)
+                return rc;
+        }
+    }
+    rc = np_linux_thread_set_affinity(lb->ctx, g->tids[vcpu], mask);
+    if (rc == 0) {
+        np_bitmap_destroy(g->soft);
+        g->soft = NULL;
+        if (soft)
+            rc = np_bitmap_copy(mask, &g->soft);
+    }
+    np_bitmap_destroy(mask);
+    return rc;
+}
+
+static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+{
+    np_linux_backend *lb = impl;
+    lb_guest *g = lb_find(lb, (pid_t)guest_id);
+
+    if (!g)
+        return -ENOENT;
+    if (lb->opts.use_cgroup_cpuset && g->cgroup && strcmp(g->cgroup, "/") != 0 && nodes)
+        return np_linux_cgroup_set_cpuset(lb->ctx, g->cgroup, NULL, nodes);
+    np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
+                 "pid %d: node affinity recorded only (no cgroup to write; new pages are "
+                 "placed where the steered threads touch them)",
+                 (int)guest_id);
+    return 0;
+}
+
+static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx,
+                             size_t to_node_idx, uint64_t bytes, uint64_t *moved_out)
+{
+    np_linux_backend *lb = impl;
+    const np_node_info *from = np_topology_node(lb->topo, from_node_idx);
+    const np_node_info *to = np_topology_node(lb->topo, to_node_idx);
+    np_bitmap *from_set = NULL;
+    np_linux_move_opts mo = {0};
+    int rc;
+
+    memset(&lb->last_move, 0, sizeof(lb->last_move));
+    *moved_out = 0;
+    if (!from || !to || from_node_idx == to_node_idx)
+        return -EINVAL;
+    rc = np_bitmap_create(&from_set);
+    if (!rc)
+        rc = np_bitmap_set(from_set, from->os_id);
+    if (rc)
+        goto out;
+    mo.now_ns = np_linux_clock_now_ns;
+    mo.sleep_ns = np_linux_clock_sleep_ns;
+    mo.budget_bytes_per_s = lb->opts.migrate_budget_bps;
+    mo.max_bytes = bytes;
+    mo.filter = lb->opts.move_filter;
+    /* Start where the last step's halving ended: a new mover would start at
+     * the full batch again and stall the guest once more per step. */
+    lb_guest *g = lb_find(lb, (pid_t)guest_id);
+    mo.batch_pages = g ? g->batch_pages : 0;
+    rc = np_linux_move_pages_chunked(lb->ctx, (pid_t)guest_id, from_set, to->os_id, &mo,
+                                     &lb->last_move);
+    if (g && lb->last_move.batch_pages_now)
+        g->batch_pages = lb->last_move.batch_pages_now;
+    *moved_out = lb->last_move.bytes_moved;
+    if (rc == 0 && lb->last_move.bytes_moved < bytes) {
+        /* Short: nothing more on the source node, or the process is exiting
+         * (its maps are already empty, so the mover saw nothing). Tell the
+         * two apart: a dying or zombie process counts as gone. */
+        np_linux_thread *th = NULL;
+        size_t nth = 0;
+        if (np_linux_threads(lb->ctx, (pid_t)guest_id, &th, &nth) == -ESRCH || nth == 0)
+            rc = -ESRCH;
+        free(th);
+    }
+out:
+    np_bitmap_destroy(from_set);
+    return rc;
+}
+
+static int op_now_ns(void *impl, uint64_t *now_out)
+{
+    (void)impl;
+    *now_out = np_linux_clock_now_ns(NULL);
+    return 0;
+}
+
+static int op_random(void *impl, uint64_t *out)
+{
+    np_linux_backend *lb = impl;
+    /* splitmix64: balancing needs tie-breaking, not secrecy. */
+    uint64_t z = (lb->rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    *out = z ^ (z >> 31);
+    return 0;
+}
+
+static void op_log(void *impl, np_log_level level, const char *subsys, const char *msg)
+{
+    np_linux_backend *lb = impl;
+    np_linux_log(lb->ctx, level, subsys, "%s", msg);
+}
+
+static const struct np_backend_ops linux_ops = {
+    .version = 1,
+    .name = "linux",
+    .topology = op_topology,
+    .list_guests = op_list_guests,
+    .node_free_bytes = op_node_free_bytes,
+    .set_vcpu_affinity = op_set_vcpu_affinity,
+    .set_guest_node_affinity = op_set_guest_node_affinity,
+    .migrate_memory = op_migrate_memory,
+    .now_ns = op_now_ns,
+    .random = op_random,
+    .log = op_log,
+};
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opts *opts)
+{
+    char *cg = NULL;
+    pid_t *pids = NULL;
+
+    if (!lb || !opts)
+        return -EINVAL;
+    if (opts->source == NP_LINUX_GUESTS_CGROUP && !opts->cgroup)
+        return -EINVAL;
+    if (opts->cgroup && !(cg = strdup(opts->cgroup)))
+        return -ENOMEM;
+    if (opts->nr_pids) {
+        pids = malloc(opts->nr_pids * sizeof(*pids));
+        if (!pids) {
+            free(cg);
+            return -ENOMEM;
+        }
+        memcpy(pids, opts->pids, opts->nr_pids * sizeof(*pids));
+    }
+    free(lb->cgroup);
+    free(lb->pids);
+    lb->cgroup = cg;
+    lb->pids = pids;
+    lb->opts = *opts;
+    lb->opts.cgroup = cg;
+    lb->opts.pids = pids;
+    return 0;
+}
+
+int np_linux_backend_create(np_linux_ctx *ctx, const np_linux_backend_opts *opts,
+                            np_linux_backend **out)
+{
+    np_linux_backend *lb = NULL;
+    int rc;
+
+    if (!ctx || !opts || !out)
+        return -EINVAL;
+    lb = calloc(1, sizeof(*lb));
+    if (!lb)
+        return -ENOMEM;
+    lb->ctx = ctx;
+    lb->rng = UINT64_C(0x6e756d61706c6163); /* fixed seed: reproducible runs */
+    rc = np_linux_backend_set_source(lb, opts);
+    if (!rc)
+        rc = build_topology(ctx, &lb->topo);
+    if (!rc)
+        rc = np_bitmap_create(&lb->all_cpus);
+    for (size_t i = 0; !rc && i < np_topology_nr_cpus(lb->topo); i++)
+        rc = np_bitmap_set(lb->all_cpus, np_topology_cpu(lb->topo, i)->os_id);
+    if (!rc)
+        rc = np_backend_create(&linux_ops, lb, &lb->be);
+    if (rc) {
+        np_linux_backend_destroy(lb);
+        return rc;
+    }
+    *out = lb;
+    return 0;
+}
+
+void np_linux_backend_destroy(np_linux_backend *lb)
+{
+    if (!lb)
+        return;
+    for (size_t i = 0; i < lb->nr_guests; i++)
+        lb_guest_fini(&lb->guests[i]);
+    free(lb->guests);
+    np_backend_destroy(lb->be);
+    np_topology_destroy(lb->topo);
+    np_bitmap_destroy(lb->all_cpus);
+    free(lb->cgroup);
+    free(lb->pids);
+    free(lb);
+}
+
+np_backend *np_linux_backend_get(np_linux_backend *lb)
+{
+    return lb ? lb->be : NULL;
+}
+
+const np_linux_move_stats *np_linux_backend_last_move(const np_linux_backend *lb)
+{
+    return &lb->last_move;
+}
