@@ -9,6 +9,7 @@
  * name processes of another machine.
  */
 #include "linux/linux_internal.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -230,57 +231,11 @@ static const char *rel_path(const char *path)
 
 int np_linux_read_at(np_linux_ctx *ctx, const char *path, char **buf_out, size_t *len_out)
 {
-    int fd = -1, rc = 0;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    fd = openat(ctx->root_fd, rel_path(path), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    for (;;) {
-        /* /proc and /sys files report size 0: read until EOF. */
-        if (len + 1 >= cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len > NP_LINUX_FILE_MAX_BYTES) {
-            rc = -EFBIG;
-            goto out;
-        }
-    }
-    if (!buf) {
-        buf = malloc(1);
-        if (!buf) {
-            rc = -ENOMEM;
-            goto out;
-        }
-    }
-    buf[len] = '\0';
-    *buf_out = buf;
-    *len_out = len;
-    buf = NULL;
-out:
-    if (fd >= 0)
-        close(fd);
-    free(buf);
+    int fd = openat(ctx->root_fd, rel_path(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = np_read_fd(fd, NP_LINUX_FILE_MAX_BYTES, buf_out, len_out);
+    close(fd);
     return rc;
 }
 

@@ -257,22 +257,15 @@ const char *np_format_bytes(uint64_t bytes, char *buf, size_t len)
     return buf;
 }
 
-int np_read_file(const char *path, size_t max_bytes, char **buf_out, size_t *len_out)
+int np_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out)
 {
-    int fd = -1, rc = 0;
+    int rc = 0;
     char *buf = NULL;
     size_t len = 0, cap = 0;
 
-    if (strcmp(path, "-") == 0) {
-        fd = STDIN_FILENO;
-    } else {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            rc = -errno;
-            goto out;
-        }
-    }
     for (;;) {
+        /* /proc and /sys files report size 0 and pipes have none: read until
+         * EOF, doubling the buffer. */
         if (len + 4096 + 1 > cap) {
             size_t ncap = cap ? cap * 2 : 65536;
             char *nb = realloc(buf, ncap);
@@ -303,8 +296,18 @@ int np_read_file(const char *path, size_t max_bytes, char **buf_out, size_t *len
     *len_out = len;
     buf = NULL;
 out:
-    if (fd > 2)
-        close(fd);
     free(buf);
+    return rc;
+}
+
+int np_read_file(const char *path, size_t max_bytes, char **buf_out, size_t *len_out)
+{
+    if (strcmp(path, "-") == 0)
+        return np_read_fd(STDIN_FILENO, max_bytes, buf_out, len_out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = np_read_fd(fd, max_bytes, buf_out, len_out);
+    close(fd);
     return rc;
 }

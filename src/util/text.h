@@ -53,6 +53,9 @@ int np_parse_size_bytes(const char *text, uint64_t *out);
 /* Formats bytes as "1.5 GiB" / "512 MiB" / "0 B". */
 const char *np_format_bytes(uint64_t bytes, char *buf, size_t len);
 
+/* Read an open descriptor to EOF into a NUL-terminated heap buffer, at most
+ * max_bytes (-EFBIG beyond). The descriptor stays open. */
+int np_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out);
 /* Read a whole file ("-" = stdin) into a heap buffer, at most max_bytes.
  * -errno on failure, -EFBIG when larger. */
 int np_read_file(const char *path, size_t max_bytes, char **buf_out, size_t *len_out);
