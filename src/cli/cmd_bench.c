@@ -100,7 +100,7 @@ static int bench_place(int argc, char **argv)
     bool progress = !json && isatty(STDERR_FILENO);
     json_t *rows = json ? json_array() : NULL;
     if (!json)
-        printf("%-14s %5s %6s %13s %13s %7s %9s %9s %7s %s\n", "host", "nodes", "guests",
+        printf("%-20s %5s %6s %13s %13s %7s %9s %9s %7s %s\n", "host", "nodes", "guests",
                "numaplace_ns", "xl42_ns", "ratio", "np_cost", "xl42_cost", "ratio",
                "xl42 gave up");
     for (size_t h = 0; h < n; h++) {
@@ -137,7 +137,7 @@ static int bench_place(int argc, char **argv)
             json_object_set_new(o, "numaplace_failed", json_integer((json_int_t)np.failed));
             json_array_append_new(rows, o);
         } else {
-            printf("%-14s %5zu %6zu %13.0f %13.0f %7.2f %9.4f %9.4f %7.2f %zu/%zu\n", np.host,
+            printf("%-20s %5zu %6zu %13.0f %13.0f %7.2f %9.4f %9.4f %7.2f %zu/%zu\n", np.host,
                    np.nr_nodes, np.nr_guests, np.ns_per_decision, xl.ns_per_decision, t_ratio,
                    np.mean_cost, xl.mean_cost, c_ratio, xl.fallbacks, xl.decisions);
             fflush(stdout);
