@@ -533,19 +533,9 @@ static int parse(nc_ctx *c)
 static int build(nc_ctx *c, np_topology **out)
 {
     np_topology_builder *b = NULL;
-    np_topology *t = NULL;
-    char *name = NULL;
-    size_t name_len = strlen(c->origin) + sizeof("numactl:");
-    int rc = np_topology_builder_create(&b);
+    int rc = np_tt_builder_create("numactl", c->origin, &b);
     if (rc < 0)
-        goto out;
-    name = malloc(name_len);
-    if (!name) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    snprintf(name, name_len, "numactl:%s", c->origin);
-    rc = np_topology_builder_set_name(b, name);
+        return rc;
     for (size_t i = 0; rc == 0 && i < c->nr_nodes; i++)
         rc = np_topology_builder_add_node(b, c->nodes[i].os_id,
                                           c->nodes[i].size_mib << NUMACTL_MIB_SHIFT,
@@ -557,18 +547,11 @@ static int build(nc_ctx *c, np_topology **out)
         for (size_t j = 0; rc == 0 && j < c->nr_nodes; j++)
             rc = np_topology_builder_set_distance(b, c->nodes[i].os_id, c->nodes[j].os_id,
                                                   c->dist[i * c->nr_nodes + j]);
-    if (rc < 0) /* everything was checked above: only -ENOMEM is left */
-        goto out;
-    rc = np_topology_builder_finish(b, &t, c->err);
-    if (rc == -EINVAL) /* e.g. no CPU on any node */
-        np_tt_set_origin(c->err, c->origin);
-    if (rc < 0)
-        goto out;
-    *out = t;
-out:
-    free(name);
-    np_topology_builder_destroy(b);
-    return rc;
+    if (rc < 0) { /* everything was checked above: only -ENOMEM is left */
+        np_topology_builder_destroy(b);
+        return rc;
+    }
+    return np_tt_builder_finish(b, c->origin, c->err, out);
 }
 
 int np_topology_read_numactl(const char *text, size_t len, const char *origin,

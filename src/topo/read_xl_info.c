@@ -654,20 +654,10 @@ static int check_all(xl_ctx *c)
 static int build(xl_ctx *c, np_topology **out)
 {
     np_topology_builder *b = NULL;
-    np_topology *t = NULL;
-    char *name = NULL;
-    size_t name_len = strlen(c->origin) + sizeof("xl-info:");
     size_t w = c->nr_dists;
-    int rc = np_topology_builder_create(&b);
+    int rc = np_tt_builder_create("xl-info", c->origin, &b);
     if (rc < 0)
-        goto out;
-    name = malloc(name_len);
-    if (!name) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    snprintf(name, name_len, "xl-info:%s", c->origin);
-    rc = np_topology_builder_set_name(b, name);
+        return rc;
     for (size_t i = 0; rc == 0 && i < c->nr_nodes_rows; i++)
         rc = np_topology_builder_add_node(b, c->nodes[i].os_id,
                                           c->nodes[i].size_mib << XL_MIB_SHIFT,
@@ -684,18 +674,11 @@ static int build(xl_ctx *c, np_topology **out)
                                             c->devs[i].node == XL_INVALID
                                                 ? NP_TOPO_ID_UNKNOWN
                                                 : (uint32_t)c->devs[i].node);
-    if (rc < 0) /* everything was checked above: only -ENOMEM is left */
-        goto out;
-    rc = np_topology_builder_finish(b, &t, c->err);
-    if (rc == -EINVAL) /* e.g. two CPUs of one core on two nodes */
-        np_tt_set_origin(c->err, c->origin);
-    if (rc < 0)
-        goto out;
-    *out = t;
-out:
-    free(name);
-    np_topology_builder_destroy(b);
-    return rc;
+    if (rc < 0) { /* everything was checked above: only -ENOMEM is left */
+        np_topology_builder_destroy(b);
+        return rc;
+    }
+    return np_tt_builder_finish(b, c->origin, c->err, out);
 }
 
 int np_topology_read_xl_info(const char *text, size_t len, const char *origin,

@@ -118,4 +118,14 @@ static inline void np_tt_set_origin(np_error *err, const char *origin)
         snprintf(err->origin, sizeof(err->origin), "%s", origin);
 }
 
+#include <numaplace/topology.h>
+
+/* A builder named "PREFIX:ORIGIN" (e.g. "numactl:host.txt"), the name both
+ * text readers give their topologies. */
+int np_tt_builder_create(const char *prefix, const char *origin, np_topology_builder **out);
+/* Finishes the builder (a builder error gets the origin on it), destroys it
+ * in every case, and hands back the topology. */
+int np_tt_builder_finish(np_topology_builder *b, const char *origin, np_error *err,
+                         np_topology **out);
+
 #endif
