@@ -10,6 +10,8 @@
 
 #include <numaplace/backend.h>
 #include <numaplace/bitmap.h>
+#include <numaplace/guest.h>
+#include <numaplace/place.h>
 #include <numaplace/topology.h>
 #include <numaplace/xen.h>
 
@@ -46,5 +48,17 @@ int np_xen_guest_node_mem(const np_xen_numa_dump *dump, uint32_t domid,
 libxl_ctx *np_xen_ctx(np_xen *xen);
 /* Logs "what failed: libxl error N (NAME)" and returns np_xen_errno(N). */
 int np_xen_fail(np_xen *xen, const char *what, int libxl_rc);
+
+/* The libxl domain configuration `numaplace create` builds (xen_config.c):
+ * the xl.cfg `text` (name, type, memory, maxmem, vcpus, kernel, ramdisk,
+ * cmdline/extra/root, disk, pci, on_* actions; any other key is refused by
+ * name with its line) and the placement (nodemap, vCPU soft or hard
+ * affinity, vnuma, numa_placement off). nr_cpus/nr_nodes: the sizes of
+ * libxl's CPU and node bitmaps. `dc` comes initialised
+ * (libxl_domain_config_init) and is disposed by the caller, also on error.
+ * Bad input: -EINVAL or -ENOTSUP with err naming the line. */
+int np_xen_config_build(const char *text, size_t len, const char *origin, int nr_cpus,
+                        int nr_nodes, const np_topology *topo, const np_guest_spec *spec,
+                        const np_placement *pl, libxl_domain_config *dc, np_error *err);
 
 #endif
