@@ -6,7 +6,10 @@
 # from inside it, for the topology readers' round-trip tests (numactl text
 # and hwloc XML of the same host must read to the same model):
 #   numactl-hardware.txt   `numactl --hardware`
-#   hwloc.xml              `lstopo-no-graphics --of xml`
+#   hwloc.xml              `lstopo-no-graphics --disallowed --of xml` (with
+#                          the nodes and CPUs the capturing process's cpuset
+#                          leaves out: cpuset.mems never holds a memory-less
+#                          node, and without --disallowed hwloc drops it)
 #   sys/devices/system/node/{online,possible,has_cpu,has_memory,has_normal_memory}
 #   sys/devices/system/node/nodeN/{cpulist,cpumap,distance,meminfo}
 #   pci.txt                one line per PCI device: address, class, vendor,
@@ -104,7 +107,7 @@ o=/tmp/capture
 nd=/sys/devices/system/node
 mkdir -p "$o$nd"
 numactl --hardware >"$o/numactl-hardware.txt"
-/usr/local/bin/lstopo-no-graphics --of xml >"$o/hwloc.xml"
+/usr/local/bin/lstopo-no-graphics --disallowed --of xml >"$o/hwloc.xml"
 for f in online possible has_cpu has_memory has_normal_memory; do
     cat "$nd/$f" >"$o$nd/$f"
 done
@@ -172,7 +175,7 @@ for shape in "$@"; do
         echo '```'
         echo
         echo "Files: \`numactl-hardware.txt\` (numactl --hardware), \`hwloc.xml\`"
-        echo "(lstopo-no-graphics --of xml), \`sys/devices/system/node/...\` (copies of the"
+        echo "(lstopo-no-graphics --disallowed --of xml), \`sys/devices/system/node/...\` (copies of the"
         echo "sysfs files), \`pci.txt\` (every PCI device: class, ids, numa_node, local_cpulist),"
         echo "\`kernel-release.txt\` (uname -r). Memory sizes and free counts are those of this boot."
     } >"$dest.new/README.md"
