@@ -9,7 +9,9 @@
  * thousand CPUs, a few dozen nodes, a few hundred PCI devices.
  *
  * What the converter decides, since hwloc's model and ours differ:
- *  - Free memory: hwloc reports none for any source, so free = total.
+ *  - Free memory: hwloc reports none. For "live" it is read from each
+ *    node's meminfo in the tree hwloc read (/sys, or HWLOC_FSROOT's);
+ *    for XML and synthetic sources free = total.
  *  - A CPU's node: hwloc attaches NUMA nodes to the object whose CPUs are
  *    local to them (package, die, group or the machine), and CPU-less
  *    memory (CXL, HBM, NVDIMM) is attached there too. A CPU belongs to the
@@ -44,6 +46,7 @@
  * never reads or writes the environment.
  */
 #include <numaplace/topology.h>
+#include <numaplace/linux.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -93,6 +96,7 @@ typedef struct conv {
     hwloc_bitmap_t *node_cpus; /* by NUMA logical index: the CPUs it won */
     bool pkg_logical;          /* package ids are logical indexes */
     bool core_logical;         /* core ids are logical indexes */
+    np_linux_ctx *sys;         /* live: the tree hwloc read, for free memory */
 } conv;
 
 /* Fills err for input that does not make a topology; -ENOMEM stays itself.
@@ -258,8 +262,12 @@ static int add_nodes(conv *c)
         if (n->os_index == HWLOC_UNKNOWN_INDEX || n->os_index >= NP_TOPO_MAX_NODES)
             return fail(c, -EINVAL, "NUMA node L#%u has OS number %u; expected a number below %u",
                         n->logical_index, n->os_index, NP_TOPO_MAX_NODES);
-        /* hwloc does not know free memory for any source: see file comment */
-        rc = np_topology_builder_add_node(c->b, n->os_index, mem, mem);
+        /* hwloc does not know free memory: see file comment */
+        uint64_t free_bytes = mem;
+        np_linux_node_meminfo mi;
+        if (c->sys && np_linux_node_meminfo_read(c->sys, n->os_index, &mi) == 0)
+            free_bytes = mi.free_bytes < mem ? mi.free_bytes : mem;
+        rc = np_topology_builder_add_node(c->b, n->os_index, mem, free_bytes);
         if (rc == -EEXIST)
             return fail(c, rc, "NUMA node %u is listed twice", n->os_index);
         if (rc < 0)
@@ -520,9 +528,9 @@ static int add_memattrs(conv *c)
 
 /* hwloc topology -> np_topology named `name`; errors name `origin`. */
 static int convert(hwloc_topology_t topo, const char *name, const char *origin,
-                   np_topology **out, np_error *err)
+                   np_linux_ctx *sys, np_topology **out, np_error *err)
 {
-    conv c = {.topo = topo, .origin = origin, .err = err};
+    conv c = {.topo = topo, .origin = origin, .err = err, .sys = sys};
     int nr_nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
     int rc;
 
@@ -582,8 +590,8 @@ static const char *hwloc_reason(int saved_errno)
 
 /* hwloc's Linux backend reads /sys and /proc, or the tree HWLOC_FSROOT
  * names; hwloc also honours HWLOC_COMPONENTS, HWLOC_XMLFILE and the like
- * for this source. numaplace itself reads no environment variable; the
- * tests replay captured sysfs trees this way. */
+ * for this source. numaplace reads HWLOC_FSROOT only to take free memory
+ * from the same tree; the tests replay captured sysfs trees this way. */
 int np_topology_read_live(np_topology **out, np_error *err)
 {
     hwloc_topology_t topo = NULL;
@@ -597,7 +605,15 @@ int np_topology_read_live(np_topology **out, np_error *err)
                           hwloc_reason(errno));
         goto out;
     }
-    rc = convert(topo, "live", "live", out, err);
+    /* Free memory from the node meminfo files of the tree hwloc read
+     * (HWLOC_FSROOT when a test set it, else "/"); without them free
+     * stays equal to total. */
+    const char *root = getenv("HWLOC_FSROOT");
+    np_linux_ctx *sys = NULL;
+    if (np_linux_ctx_create(root && *root ? root : "/", NULL, NULL, &sys) < 0)
+        sys = NULL;
+    rc = convert(topo, "live", "live", sys, out, err);
+    np_linux_ctx_destroy(sys);
 out:
     hwloc_topology_destroy(topo);
     return rc;
@@ -655,7 +671,7 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
                           hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE), chk.nr_nodes);
         goto out;
     }
-    rc = convert(topo, origin, origin, out, err);
+    rc = convert(topo, origin, origin, NULL, out, err);
 out:
     if (topo)
         hwloc_topology_destroy(topo);
@@ -863,7 +879,7 @@ int np_topology_read_hwloc_synthetic(const char *desc, np_topology **out, np_err
                           example);
         goto out;
     }
-    rc = convert(topo, name, name, out, err);
+    rc = convert(topo, name, name, NULL, out, err);
 out:
     hwloc_topology_destroy(topo);
     return rc;

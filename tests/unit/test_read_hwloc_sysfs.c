@@ -264,6 +264,10 @@ static void test_sysfs_amd_8n(void)
     ASSERT_EQ(np_topology_nr_nodes(t), 8);
     ASSERT_EQ(np_topology_nr_cpus(t), 16);
     ASSERT_EQ(node_of_cpu(t, 15), 7);
+    /* Free memory comes from the tree's nodeN/meminfo (hwloc has none):
+     * node 7 says MemTotal 8388608 kB, MemFree 8249784 kB. */
+    ASSERT_EQ(node_os(t, 7)->mem_free_bytes, UINT64_C(8249784) * 1024);
+    ASSERT_TRUE(node_os(t, 7)->mem_free_bytes < node_os(t, 7)->mem_total_bytes);
     np_topology_destroy(t);
 }
 
