@@ -313,12 +313,16 @@ typedef struct np_linux_bench_sense {
     unsigned reps;
     uint64_t numa_maps_ns;        /* median time of one numa_maps read+parse */
     uint64_t query_ns;            /* median time of one move_pages query walk */
+    uint64_t numa_maps_min_ns, numa_maps_max_ns; /* spread of the rounds */
+    uint64_t query_min_ns, query_max_ns;
     uint64_t numa_maps_bytes;     /* resident bytes each method found */
     uint64_t query_bytes;
     uint64_t query_pages;         /* page addresses asked per walk */
 } np_linux_bench_sense;
 
-/* Sensing cost per process: `reps` rounds of each method on pid. */
+/* Sensing cost per process: `reps` rounds of each method on pid (numa_maps
+ * then the query of every readable mapping, NP_LINUX_MAPS_ALL, alternating),
+ * medians and spread. The bytes are those of the last round. */
 int np_linux_bench_sense_run(np_linux_ctx *ctx, pid_t pid, unsigned reps, np_linux_now_fn now,
                              void *clock_opaque, np_linux_bench_sense *out);
 
