@@ -235,6 +235,22 @@ int np_linux_thread_get_affinity(np_linux_ctx *ctx, pid_t tid, np_bitmap **cpus_
  * tasks' memory before the write returns. */
 int np_linux_cgroup_set_cpuset(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
                                const np_bitmap *mems);
+/* A cgroup's cpuset.cpus (its own request; empty = the parent's set) or,
+ * with `effective`, cpuset.cpus.effective (what its threads may use). */
+int np_linux_cgroup_cpus(np_linux_ctx *ctx, const char *cgroup, bool effective,
+                         np_bitmap **cpus_out);
+/* Makes cpus usable by the cgroup's threads before they are steered there:
+ * when cpuset.cpus.effective lacks some of them, writes cpuset.cpus = its
+ * own set (or, when empty, the effective set) plus cpus. Never removes a
+ * CPU; *written_out says whether it wrote. Logs a warning when the parent's
+ * effective set lacks some of cpus (this does not write above the cgroup).
+ * -EINVAL for the root cgroup "/". */
+int np_linux_cgroup_widen_cpus(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
+                               bool *written_out);
+/* The cgroup v2 path of one thread (proc/PID/task/TID/cgroup): libvirt
+ * puts each vCPU thread in its own cgroup (.../libvirt/vcpuN). Heap string;
+ * -ENOENT when the file has no v2 line, -ESRCH when the process is gone. */
+int np_linux_thread_cgroup(np_linux_ctx *ctx, pid_t pid, pid_t tid, char **cgroup_out);
 /* Whole-process migrate_pages(2) from `from` to `to` nodes: one call that
  * blocks until done. Use only when asked (see the chunked mover). The
  * kernel's count of pages it could not move goes to *pages_left_out. */
