@@ -6,7 +6,9 @@
  * The backend keeps, per guest PID, the thread ids in vCPU order from the
  * last list_guests (so set_vcpu_affinity(guest, vcpu) names a thread) and
  * the soft mask it last steered the guest to (so the next sense reports a
- * steered guest as "soft", not as pinned by someone).
+ * steered guest as "soft", not as pinned by someone), and the hard pins it
+ * set per thread (so a whole-guest pin can narrow the guest cgroup's
+ * cpuset.cpus; docs/linux.md "The guest's cgroup").
  */
 #include <numaplace/backend_linux.h>
 
