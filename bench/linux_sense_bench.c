@@ -1,26 +1,38 @@
 /*
- * linux_sense_bench.c - what sensing one guest costs numaplaced, for guests
- * of 1, 16 and 256 GiB.
+ * linux_sense_bench.c - what sensing one guest costs numaplaced, measured
+ * (not extrapolated) at 1, 16 and 256 GiB-equivalent page counts.
  *
- *   linux_sense_bench [REAL_MIB...]      (default: 256 1024)
+ *   linux_sense_bench [--reps N] [--backing-gib B] [--anon-gib A] [GIB_EQ...]
+ *       defaults: --reps 5 --backing-gib 2 --anon-gib 1, GIB_EQ = 1 16 256
  *
- * Real part: for each REAL_MIB, a child process touches that much anonymous
- * memory (4 KiB pages, THP off) and waits; the parent times the two ways the
- * Linux layer senses it (np_linux_bench_sense_run, median of 5): reading and
- * parsing /proc/PID/numa_maps (the daemon's way: the kernel walks the page
- * tables), and asking move_pages(2) where each page is. Printed per run and
- * per 4 KiB page.
+ * Both sensing methods of the Linux layer walk page-table entries: reading
+ * /proc/PID/numa_maps makes the kernel visit every present PTE of every
+ * mapping; the move_pages query asks the node of every present page (found
+ * with PAGEMAP_SCAN on Linux 6.7+, else every address). Their cost follows
+ * the number of present PTEs, not the number of distinct physical pages.
  *
- * Synthetic part: a host rarely has 256 GiB to spare for a benchmark, so
- * for 1, 16 and 256 GiB the numa_maps *text* of a QEMU-like process (300
- * small mappings of binaries and libraries, plus guest RAM as one mapping
- * split over two nodes, as the kernel prints it) is generated and parsed:
- * the parse cost does not grow with the page count (a count is one number),
- * only the kernel's walk does. The per-GiB estimate adds the walk cost
- * measured per page in the real part, times the page count. Both parts are
- * printed; docs/results-linux.md explains.
+ * So a "G GiB-equivalent" process is made without G GiB of memory: a child
+ * creates a memfd of B GiB (B <= G), allocates it (fallocate), and maps it
+ * G/B times with MAP_SHARED|MAP_POPULATE, so its page tables hold
+ * G GiB / 4 KiB present 4 KiB PTEs (shmem THP must be off:
+ * /sys/kernel/mm/transparent_hugepage/shmem_enabled = never) over B GiB of
+ * physical pages. Resident memory is B GiB plus the page tables (8 bytes a
+ * PTE: 512 MiB at 256 GiB-equivalent).
+ *
+ * Before timing, the parent checks that the kernel really walks each
+ * mapping: /proc/PID/numa_maps must list G/B memfd mappings, each counting
+ * exactly B GiB of 4 KiB pages (every line parsed alone by the library's
+ * parser), and each method must find at least G GiB. Then
+ * np_linux_bench_sense_run times `reps` rounds of each method (median,
+ * min, max), printed per run and per 4 KiB PTE.
+ *
+ * A plain anonymous process of A GiB (MAP_PRIVATE, touched, THP off) is
+ * measured too, as a check that a shared-file PTE costs about what a guest
+ * RAM PTE costs. --anon-gib 0 skips it. docs/results-linux.md reports the
+ * numbers and what differs from a real 256 GiB guest.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,142 +44,288 @@
 
 #include <numaplace/linux.h>
 
-#define REPS 5u
-#define SYNTH_LIBS 300u /* mappings of a QEMU process besides guest RAM */
+#define DEFAULT_REPS 5u
+#define REPS_MAX 100u
+/* memfd size: 2 GiB + 512 MiB of page tables at 256 GiB-equivalent keeps
+ * the benchmark under the 4 GiB a shared build machine can spare. */
+#define DEFAULT_BACKING_GIB 2u
+#define DEFAULT_ANON_GIB 1u
+/* Largest size accepted: 1 TiB-equivalent is 2 GiB of page tables. */
+#define GIB_EQ_MAX 1024u
+#define SIZES_MAX 8u
+#define PAGE_4K 4096ull
+#define GIB (1ull << 30)
+#define MEMFD_NAME "np-sense-bench"
 
-static pid_t spawn_toucher(size_t mib, int ready_fd)
+typedef struct child {
+    pid_t pid;
+    int err; /* errno the child reported; 0 when ready */
+} child;
+
+/* Child side: build the process and wait to be killed. Reports 0 or an
+ * errno through the pipe. */
+static void child_main(int ready_fd, uint64_t backing_bytes, unsigned maps, bool anon)
 {
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    size_t len = mib << 20;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        _exit(1);
-    madvise(p, len, MADV_NOHUGEPAGE);
-    for (size_t off = 0; off < len; off += 4096)
-        p[off] = 1;
+    int err = 0, fd = -1;
+
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (write(ready_fd, "r", 1) != 1)
+    if (anon) {
+        char *p = mmap(NULL, backing_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED) {
+            err = errno;
+        } else {
+            madvise(p, backing_bytes, MADV_NOHUGEPAGE);
+            for (uint64_t off = 0; off < backing_bytes; off += PAGE_4K)
+                p[off] = 1;
+        }
+    } else {
+        fd = memfd_create(MEMFD_NAME, MFD_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)backing_bytes) < 0 ||
+            fallocate(fd, 0, 0, (off_t)backing_bytes) < 0)
+            err = errno;
+        for (unsigned k = 0; k < maps && !err; k++) {
+            void *p = mmap(NULL, backing_bytes, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_POPULATE, fd, 0);
+            if (p == MAP_FAILED)
+                err = errno;
+        }
+    }
+    if (write(ready_fd, &err, sizeof(err)) != (ssize_t)sizeof(err))
         _exit(1);
-    pause();
+    if (!err)
+        pause();
     _exit(0);
 }
 
-static char *synth_numa_maps(uint64_t guest_pages, size_t *len_out)
+static int spawn(uint64_t backing_bytes, unsigned maps, bool anon, child *out)
 {
-    size_t cap = (SYNTH_LIBS + 2) * 160, len = 0;
-    char *t = malloc(cap);
-    if (!t)
-        return NULL;
-    for (unsigned i = 0; i < SYNTH_LIBS; i++)
-        len += (size_t)snprintf(t + len, cap - len,
-                                "7f%08x000 default file=/usr/lib/x86_64-linux-gnu/lib%u.so "
-                                "mapped=%u mapmax=3 N0=%u kernelpagesize_kB=4\n",
-                                i * 64, i, 20 + i % 50, 20 + i % 50);
-    len += (size_t)snprintf(t + len, cap - len,
-                            "7e0000000000 bind:0-1 anon=%llu dirty=%llu N0=%llu N1=%llu "
-                            "kernelpagesize_kB=4\n",
-                            (unsigned long long)guest_pages, (unsigned long long)guest_pages,
-                            (unsigned long long)(guest_pages / 2),
-                            (unsigned long long)(guest_pages - guest_pages / 2));
-    *len_out = len;
-    return t;
+    int fds[2];
+    if (pipe(fds))
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(fds[1], backing_bytes, maps, anon);
+    }
+    close(fds[1]);
+    out->pid = pid;
+    out->err = EPIPE;
+    ssize_t r = read(fds[0], &out->err, sizeof(out->err));
+    close(fds[0]);
+    if (r != (ssize_t)sizeof(out->err))
+        out->err = EPIPE;
+    return out->err ? -out->err : 0;
+}
+
+static void reap(child *c)
+{
+    if (c->pid > 0) {
+        kill(c->pid, SIGKILL);
+        waitpid(c->pid, NULL, 0);
+        c->pid = 0;
+    }
+}
+
+/* Counts the memfd mappings of pid's numa_maps and checks that each one
+ * counts exactly want_bytes (parsed line by line with the library parser).
+ * Returns the number of mappings, or -1 with a message. */
+static long check_memfd_mappings(pid_t pid, uint64_t want_bytes)
+{
+    static const char needle[] = "file=/memfd:" MEMFD_NAME;
+    char path[64], *text = NULL;
+    size_t len = 0, cap = 0;
+    long maps = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/numa_maps", (int)pid);
+    f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    for (;;) {
+        if (len + 65536 > cap) {
+            char *n = realloc(text, cap + (1u << 20));
+            if (!n) {
+                fclose(f);
+                free(text);
+                return -1;
+            }
+            text = n;
+            cap += 1u << 20;
+        }
+        size_t r = fread(text + len, 1, cap - len, f);
+        if (r == 0)
+            break;
+        len += r;
+    }
+    fclose(f);
+    for (size_t pos = 0; pos < len && maps >= 0;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) + 1 : len;
+        if (memmem(text + pos, end - pos, needle, sizeof(needle) - 1)) {
+            np_linux_mem m = {0};
+            np_error err = {0};
+            int rc = np_linux_numa_maps_parse(text + pos, end - pos, path, &m, &err);
+            if (rc || m.total_bytes != want_bytes) {
+                fprintf(stderr,
+                        "linux_sense_bench: %s: a memfd mapping counts %llu bytes, not %llu "
+                        "(%s)\n",
+                        path, (unsigned long long)m.total_bytes, (unsigned long long)want_bytes,
+                        rc ? err.msg : "shmem THP on, or pages not present?");
+                maps = -1;
+            } else {
+                maps++;
+            }
+            np_linux_mem_fini(&m);
+        }
+        pos = end;
+    }
+    free(text);
+    return maps;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || !end || end == s || *end || v > max)
+        return -EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: linux_sense_bench [--reps N] [--backing-gib B] [--anon-gib A] "
+                    "[GIB_EQ...]\n");
+}
+
+static void print_row(const char *kind, unsigned gib_eq, unsigned backing, unsigned maps,
+                      const np_linux_bench_sense *b)
+{
+    double ptes = (double)((uint64_t)gib_eq * GIB / PAGE_4K);
+    printf("%-6s %7u %8u %5u %10.0f | %9.1f %9.1f %9.1f %7.1f | %9.1f %9.1f %9.1f %7.1f\n", kind,
+           gib_eq, backing, maps, ptes, b->numa_maps_ns / 1e6, b->numa_maps_min_ns / 1e6,
+           b->numa_maps_max_ns / 1e6, (double)b->numa_maps_ns / ptes, b->query_ns / 1e6,
+           b->query_min_ns / 1e6, b->query_max_ns / 1e6, (double)b->query_ns / ptes);
+    fflush(stdout);
+}
+
+/* Spawns, checks and measures one process; 0 or 1 (error printed). */
+static int measure(np_linux_ctx *ctx, unsigned reps, unsigned gib_eq, unsigned backing_gib,
+                   bool anon)
+{
+    uint64_t backing_bytes = (uint64_t)backing_gib * GIB, want = (uint64_t)gib_eq * GIB;
+    unsigned maps = anon ? 1 : gib_eq / backing_gib;
+    child c = {0};
+    np_linux_bench_sense b;
+    int rc = spawn(backing_bytes, maps, anon, &c), ret = 1;
+
+    if (rc) {
+        fprintf(stderr, "linux_sense_bench: child for %u GiB-equivalent: %s\n", gib_eq,
+                strerror(-rc));
+        goto out;
+    }
+    if (!anon) {
+        long seen = check_memfd_mappings(c.pid, backing_bytes);
+        if (seen < 0)
+            goto out;
+        if ((unsigned long)seen != maps) {
+            fprintf(stderr, "linux_sense_bench: %ld memfd mappings in numa_maps, want %u\n", seen,
+                    maps);
+            goto out;
+        }
+    }
+    rc = np_linux_bench_sense_run(ctx, c.pid, reps, np_linux_clock_now_ns, NULL, &b);
+    if (rc) {
+        fprintf(stderr, "linux_sense_bench: %s\n", np_strerror(rc));
+        goto out;
+    }
+    if (b.numa_maps_bytes < want || b.query_bytes < want) {
+        fprintf(stderr,
+                "linux_sense_bench: %u GiB-equivalent: numa_maps found %llu bytes, the query "
+                "%llu: fewer than %llu\n",
+                gib_eq, (unsigned long long)b.numa_maps_bytes, (unsigned long long)b.query_bytes,
+                (unsigned long long)want);
+        goto out;
+    }
+    print_row(anon ? "anon" : "memfd", gib_eq, backing_gib, maps, &b);
+    ret = 0;
+out:
+    reap(&c);
+    return ret;
 }
 
 int main(int argc, char **argv)
 {
+    static const unsigned default_sizes[] = {1, 16, 256};
+    unsigned reps = DEFAULT_REPS, backing_gib = DEFAULT_BACKING_GIB, anon_gib = DEFAULT_ANON_GIB;
+    unsigned sizes[SIZES_MAX];
+    size_t nsizes = 0;
     np_linux_ctx *ctx = NULL;
-    double walk_ns_per_page = 0;
-    double prev_pages = 0, prev_ns = 0, last_pages = 0, last_ns = 0;
-    size_t sizes[8] = {256, 1024};
-    size_t nsizes = 2;
+    int ret = 0;
 
-    if (argc > 1) {
-        nsizes = 0;
-        for (int i = 1; i < argc && nsizes < 8; i++) {
-            char *end = NULL;
-            unsigned long v = strtoul(argv[i], &end, 10);
-            if (!end || *end || v == 0) {
-                fprintf(stderr, "usage: linux_sense_bench [REAL_MIB...]\n");
+    for (int i = 1; i < argc; i++) {
+        unsigned *opt = strcmp(argv[i], "--reps") == 0          ? &reps
+                        : strcmp(argv[i], "--backing-gib") == 0 ? &backing_gib
+                        : strcmp(argv[i], "--anon-gib") == 0    ? &anon_gib
+                                                                : NULL;
+        if (opt) {
+            if (i + 1 >= argc || parse_uint(argv[++i], GIB_EQ_MAX, opt) < 0) {
+                usage();
                 return 2;
             }
-            sizes[nsizes++] = v;
+            continue;
+        }
+        if (nsizes == SIZES_MAX || parse_uint(argv[i], GIB_EQ_MAX, &sizes[nsizes]) < 0 ||
+            sizes[nsizes] == 0) {
+            usage();
+            return 2;
+        }
+        nsizes++;
+    }
+    if (reps == 0 || reps > REPS_MAX || backing_gib == 0) {
+        usage();
+        return 2;
+    }
+    if (nsizes == 0) {
+        for (; nsizes < sizeof(default_sizes) / sizeof(default_sizes[0]); nsizes++)
+            sizes[nsizes] = default_sizes[nsizes];
+    }
+    for (size_t i = 0; i < nsizes; i++) {
+        unsigned b = sizes[i] < backing_gib ? sizes[i] : backing_gib;
+        if (sizes[i] % b) {
+            fprintf(stderr, "linux_sense_bench: %u GiB is not a multiple of the %u GiB memfd\n",
+                    sizes[i], b);
+            return 2;
         }
     }
     if (np_linux_ctx_create("/", NULL, NULL, &ctx)) {
         fprintf(stderr, "linux_sense_bench: cannot open /\n");
         return 1;
     }
-    printf("real processes (median of %u):\n", REPS);
-    printf("%10s %14s %14s %14s %14s\n", "MiB", "numa_maps_us", "ns/page", "query_us",
-           "ns/page");
-    for (size_t i = 0; i < nsizes; i++) {
-        int fds[2];
-        char c;
-        if (pipe(fds))
-            return 1;
-        pid_t pid = spawn_toucher(sizes[i], fds[1]);
-        if (pid < 0 || read(fds[0], &c, 1) != 1) {
-            fprintf(stderr, "linux_sense_bench: child for %zu MiB failed\n", sizes[i]);
-            return 1;
-        }
-        close(fds[0]);
-        close(fds[1]);
-        np_linux_bench_sense b;
-        int rc = np_linux_bench_sense_run(ctx, pid, REPS, np_linux_clock_now_ns, NULL, &b);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        if (rc) {
-            fprintf(stderr, "linux_sense_bench: %s\n", np_strerror(rc));
-            return 1;
-        }
-        double pages = (double)b.numa_maps_bytes / 4096.0;
-        walk_ns_per_page = (double)b.numa_maps_ns / pages;
-        prev_pages = last_pages;
-        prev_ns = last_ns;
-        last_pages = pages;
-        last_ns = (double)b.numa_maps_ns;
-        printf("%10zu %14.1f %14.2f %14.1f %14.2f\n", sizes[i], b.numa_maps_ns / 1e3,
-               walk_ns_per_page, b.query_ns / 1e3, (double)b.query_ns / (double)b.query_pages);
-    }
-    /* The walk has a fixed part: extrapolate along the slope between the
-     * two largest real runs (their marginal cost per page), from the
-     * largest; with one run, its average cost per page. */
-    double slope = walk_ns_per_page, base_pages = 0, base_ns = 0;
-    if (prev_pages > 0 && last_pages > prev_pages && last_ns > prev_ns) {
-        slope = (last_ns - prev_ns) / (last_pages - prev_pages);
-        base_pages = last_pages;
-        base_ns = last_ns;
-    }
-    printf("\nsynthetic numa_maps of a QEMU guest (%u library mappings + guest RAM on 2 nodes),"
-           " parse only; estimate = parse + the kernel's walk extrapolated at %.2f ns/page "
-           "(marginal cost between the two largest real runs):\n",
-           SYNTH_LIBS, slope);
-    printf("%10s %14s %14s %16s\n", "GiB", "pages", "parse_us", "estimate_ms");
-    static const unsigned gib[] = {1, 16, 256};
-    for (size_t i = 0; i < 3; i++) {
-        uint64_t pages = (uint64_t)gib[i] << 18; /* 4 KiB pages per GiB */
-        size_t len = 0;
-        char *text = synth_numa_maps(pages, &len);
-        uint64_t best = UINT64_MAX;
-        for (unsigned r = 0; r < REPS && text; r++) {
-            np_linux_mem m = {0};
-            np_error err = {0};
-            uint64_t t0 = np_linux_clock_now_ns(NULL);
-            int rc = np_linux_numa_maps_parse(text, len, "synthetic", &m, &err);
-            uint64_t dt = np_linux_clock_now_ns(NULL) - t0;
-            if (rc || m.total_bytes < pages * 4096) {
-                fprintf(stderr, "linux_sense_bench: synthetic parse failed: %s\n", err.msg);
-                return 1;
-            }
-            np_linux_mem_fini(&m);
-            best = dt < best ? dt : best;
-        }
-        free(text);
-        printf("%10u %14llu %14.1f %16.1f\n", gib[i], (unsigned long long)pages, best / 1e3,
-               (best + base_ns + slope * ((double)pages - base_pages)) / 1e6);
-    }
+    if (np_linux_ctx_page_size(ctx) != PAGE_4K)
+        fprintf(stderr, "linux_sense_bench: base pages are not 4 KiB; per-PTE figures assume "
+                        "they are\n");
+    printf("sensing cost, median (min max) of %u rounds; ms per reading, ns per 4 KiB PTE\n",
+           reps);
+    printf("%-6s %7s %8s %5s %10s | %9s %9s %9s %7s | %9s %9s %9s %7s\n", "kind", "GiB_eq",
+           "real_GiB", "maps", "ptes", "nmaps_ms", "min", "max", "ns/pte", "query_ms", "min",
+           "max", "ns/pte");
+    if (anon_gib)
+        ret |= measure(ctx, reps, anon_gib, anon_gib, true);
+    for (size_t i = 0; i < nsizes; i++)
+        ret |= measure(ctx, reps, sizes[i], sizes[i] < backing_gib ? sizes[i] : backing_gib,
+                       false);
     np_linux_ctx_destroy(ctx);
-    return 0;
+    return ret;
 }

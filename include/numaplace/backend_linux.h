@@ -17,7 +17,12 @@
  *    (a whole node's CPUs, never one CPU) intersected with the hard mask, and
  *    the backend remembers the soft mask so the next sense reports it as
  *    soft, not hard. The daemon widens it again when the node is saturated
- *    (docs/daemon.md "Soft affinity on Linux").
+ *    (docs/daemon.md "Soft affinity on Linux"). With use_cgroup_cpuset and
+ *    a thread in a cgroup other than the root, the cgroup's cpuset.cpus is
+ *    widened first to allow the new mask (the kernel refuses or narrows an
+ *    affinity outside it); it is narrowed only when every vCPU of the guest
+ *    is pinned hard (to the union of the pins), never by steering
+ *    (docs/linux.md "Soft affinity on Linux").
  *  - set_guest_node_affinity: writes cpuset.mems of the guest's cgroup when
  *    allowed (use_cgroup_cpuset and the guest lives in a cgroup other than
  *    the root); otherwise only records it: a process's memory policy cannot
@@ -54,7 +59,9 @@ typedef struct np_linux_backend_opts {
     size_t nr_pids;
     uint64_t migrate_budget_bps;     /* 0 = no rate limit */
     np_linux_map_filter move_filter; /* mappings the mover walks */
-    bool use_cgroup_cpuset;          /* node affinity through cpuset.mems */
+    bool use_cgroup_cpuset;          /* write the guest cgroup's cpuset.mems (node
+                                        affinity) and cpuset.cpus (widen for steering,
+                                        narrow for a whole-guest hard pin) */
 } np_linux_backend_opts;
 
 /* Builds the backend on `ctx` (borrowed: it must outlive the backend),

@@ -105,7 +105,8 @@ typedef struct np_daemon_config {
     np_log_level log_level;          /* log_level = error|warning|info|debug */
     uint64_t migrate_budget_bps;     /* migrate_budget = 64M (bytes per second) */
     double locality_target;          /* locality_target = 0.9 */
-    bool use_cgroup_cpuset;          /* cgroup_cpuset = yes: write cpuset.mems */
+    bool use_cgroup_cpuset;          /* cgroup_cpuset = yes: write cpuset.mems,
+                                        widen cpuset.cpus for steering */
 } np_daemon_config;
 
 void np_daemon_config_init(np_daemon_config *cfg);

@@ -235,6 +235,22 @@ int np_linux_thread_get_affinity(np_linux_ctx *ctx, pid_t tid, np_bitmap **cpus_
  * tasks' memory before the write returns. */
 int np_linux_cgroup_set_cpuset(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
                                const np_bitmap *mems);
+/* A cgroup's cpuset.cpus (its own request; empty = the parent's set) or,
+ * with `effective`, cpuset.cpus.effective (what its threads may use). */
+int np_linux_cgroup_cpus(np_linux_ctx *ctx, const char *cgroup, bool effective,
+                         np_bitmap **cpus_out);
+/* Makes cpus usable by the cgroup's threads before they are steered there:
+ * when cpuset.cpus.effective lacks some of them, writes cpuset.cpus = its
+ * own set (or, when empty, the effective set) plus cpus. Never removes a
+ * CPU; *written_out says whether it wrote. Logs a warning when the parent's
+ * effective set lacks some of cpus (this does not write above the cgroup).
+ * -EINVAL for the root cgroup "/". */
+int np_linux_cgroup_widen_cpus(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
+                               bool *written_out);
+/* The cgroup v2 path of one thread (proc/PID/task/TID/cgroup): libvirt
+ * puts each vCPU thread in its own cgroup (.../libvirt/vcpuN). Heap string;
+ * -ENOENT when the file has no v2 line, -ESRCH when the process is gone. */
+int np_linux_thread_cgroup(np_linux_ctx *ctx, pid_t pid, pid_t tid, char **cgroup_out);
 /* Whole-process migrate_pages(2) from `from` to `to` nodes: one call that
  * blocks until done. Use only when asked (see the chunked mover). The
  * kernel's count of pages it could not move goes to *pages_left_out. */
@@ -313,12 +329,16 @@ typedef struct np_linux_bench_sense {
     unsigned reps;
     uint64_t numa_maps_ns;        /* median time of one numa_maps read+parse */
     uint64_t query_ns;            /* median time of one move_pages query walk */
+    uint64_t numa_maps_min_ns, numa_maps_max_ns; /* spread of the rounds */
+    uint64_t query_min_ns, query_max_ns;
     uint64_t numa_maps_bytes;     /* resident bytes each method found */
     uint64_t query_bytes;
     uint64_t query_pages;         /* page addresses asked per walk */
 } np_linux_bench_sense;
 
-/* Sensing cost per process: `reps` rounds of each method on pid. */
+/* Sensing cost per process: `reps` rounds of each method on pid (numa_maps
+ * then the query of every readable mapping, NP_LINUX_MAPS_ALL, alternating),
+ * medians and spread. The bytes are those of the last round. */
 int np_linux_bench_sense_run(np_linux_ctx *ctx, pid_t pid, unsigned reps, np_linux_now_fn now,
                              void *clock_opaque, np_linux_bench_sense *out);
 

@@ -6,7 +6,9 @@
  * The backend keeps, per guest PID, the thread ids in vCPU order from the
  * last list_guests (so set_vcpu_affinity(guest, vcpu) names a thread) and
  * the soft mask it last steered the guest to (so the next sense reports a
- * steered guest as "soft", not as pinned by someone).
+ * steered guest as "soft", not as pinned by someone), and the hard pins it
+ * set per thread (so a whole-guest pin can narrow the guest cgroup's
+ * cpuset.cpus; docs/linux.md "The guest's cgroup").
  */
 #include <numaplace/backend_linux.h>
 
@@ -19,12 +21,21 @@
 
 #define SUBSYS "linux/backend"
 
+/* A vCPU thread pinned hard (set_vcpu_affinity with a hard mask and no
+ * soft one), by TID so a changed thread list cannot misattribute it. */
+typedef struct lb_pin {
+    pid_t tid;
+    np_bitmap *hard;
+} lb_pin;
+
 typedef struct lb_guest {
     pid_t pid;
     char *cgroup;           /* NULL: none known */
     size_t nr_tids;
     pid_t *tids;            /* vCPU order */
     np_bitmap *soft;        /* last soft mask steered to, NULL = none */
+    lb_pin *pins;           /* hard pins in force */
+    size_t nr_pins;
     uint32_t batch_pages;   /* the mover's adapted batch size, 0 = default */
     bool seen;              /* found by the last list_guests */
 } lb_guest;
@@ -48,6 +59,9 @@ static void lb_guest_fini(lb_guest *g)
     free(g->cgroup);
     free(g->tids);
     np_bitmap_destroy(g->soft);
+    for (size_t i = 0; i < g->nr_pins; i++)
+        np_bitmap_destroy(g->pins[i].hard);
+    free(g->pins);
     memset(g, 0, sizeof(*g));
 }
 
@@ -329,12 +343,120 @@ out:
     return rc;
 }
 
+/* ---- affinity and the guest's cgroup ------------------------------------ */
+
+/* The cgroup whose cpuset bounds a vCPU thread, when the backend may write
+ * it (use_cgroup_cpuset and not the root cgroup); NULL otherwise. The
+ * thread's own cgroup (libvirt puts vCPUs in .../libvirt/vcpuN), else the
+ * process's. Heap string. */
+static char *managed_cgroup(np_linux_backend *lb, const lb_guest *g, pid_t tid)
+{
+    char *cg = NULL;
+    if (!lb->opts.use_cgroup_cpuset)
+        return NULL;
+    if (np_linux_thread_cgroup(lb->ctx, g->pid, tid, &cg) < 0)
+        cg = g->cgroup ? strdup(g->cgroup) : NULL;
+    if (cg && strcmp(cg, "/") == 0) {
+        free(cg);
+        cg = NULL;
+    }
+    return cg;
+}
+
+static lb_pin *pin_find(lb_guest *g, pid_t tid)
+{
+    for (size_t i = 0; i < g->nr_pins; i++)
+        if (g->pins[i].tid == tid)
+            return &g->pins[i];
+    return NULL;
+}
+
+/* Records (hard != NULL) or forgets the hard pin of a thread. */
+static int pin_record(lb_guest *g, pid_t tid, const np_bitmap *hard)
+{
+    lb_pin *p = pin_find(g, tid);
+    np_bitmap *copy = NULL;
+    if (!hard) {
+        if (p) {
+            np_bitmap_destroy(p->hard);
+            *p = g->pins[--g->nr_pins];
+        }
+        return 0;
+    }
+    int rc = np_bitmap_copy(hard, &copy);
+    if (rc < 0)
+        return rc;
+    if (!p) {
+        lb_pin *n = realloc(g->pins, (g->nr_pins + 1) * sizeof(*n));
+        if (!n) {
+            np_bitmap_destroy(copy);
+            return -ENOMEM;
+        }
+        g->pins = n;
+        p = &g->pins[g->nr_pins++];
+        p->tid = tid;
+        p->hard = NULL;
+    }
+    np_bitmap_destroy(p->hard);
+    p->hard = copy;
+    return 0;
+}
+
+/* When every vCPU of the guest is pinned hard, narrows each vCPU cgroup's
+ * cpuset.cpus to the union of the pins of the vCPUs it holds (one guest
+ * cgroup: the union of all pins). Emulator and I/O threads of the same
+ * cgroup are confined to that union too, as a whole-guest pin means. */
+static int narrow_if_all_pinned(np_linux_backend *lb, lb_guest *g)
+{
+    char **cgs = NULL;
+    np_bitmap *want = NULL, *own = NULL;
+    int rc = 0;
+
+    for (size_t v = 0; v < g->nr_tids; v++)
+        if (!pin_find(g, g->tids[v]))
+            return 0; /* not a whole-guest pin: leave the cgroup as it is */
+    cgs = calloc(g->nr_tids ? g->nr_tids : 1, sizeof(*cgs));
+    if (!cgs)
+        return -ENOMEM;
+    for (size_t v = 0; v < g->nr_tids; v++)
+        cgs[v] = managed_cgroup(lb, g, g->tids[v]);
+    for (size_t v = 0; v < g->nr_tids && rc == 0; v++) {
+        bool first = cgs[v] != NULL;
+        for (size_t u = 0; u < v && first; u++)
+            first = !(cgs[u] && strcmp(cgs[u], cgs[v]) == 0);
+        if (!first)
+            continue; /* no cgroup, or already done with an earlier vCPU */
+        rc = np_bitmap_create(&want);
+        for (size_t u = v; u < g->nr_tids && rc == 0; u++)
+            if (cgs[u] && strcmp(cgs[u], cgs[v]) == 0)
+                rc = np_bitmap_or(want, pin_find(g, g->tids[u])->hard);
+        /* Skip a write that changes nothing (each vCPU's pin calls this). */
+        if (rc == 0 && (np_linux_cgroup_cpus(lb->ctx, cgs[v], false, &own) < 0 ||
+                        !np_bitmap_equal(own, want)))
+            rc = np_linux_cgroup_set_cpuset(lb->ctx, cgs[v], want, NULL);
+        np_bitmap_destroy(own);
+        np_bitmap_destroy(want);
+        own = want = NULL;
+    }
+    for (size_t v = 0; v < g->nr_tids; v++)
+        free(cgs[v]);
+    free(cgs);
+    return rc;
+}
+
+/* Steers or pins one vCPU thread. The thread's kernel affinity becomes the
+ * soft mask within the hard one (steering), or the hard mask (a pin), or
+ * every CPU (neither). With use_cgroup_cpuset and a guest cgroup, the
+ * cgroup's cpuset.cpus is first widened to allow that mask (the kernel
+ * would otherwise refuse it or narrow it); it is narrowed only when the
+ * whole guest is pinned hard (narrow_if_all_pinned), never by steering. */
 static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
                                 const np_bitmap *hard, const np_bitmap *soft)
 {
     np_linux_backend *lb = impl;
     lb_guest *g = lb_find(lb, (pid_t)guest_id);
     np_bitmap *mask = NULL;
+    char *cg = NULL;
     int rc;
 
     if (!g || vcpu >= g->nr_tids)
@@ -352,6 +474,17 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
                 return rc;
         }
     }
+    cg = managed_cgroup(lb, g, g->tids[vcpu]);
+    if (cg) {
+        bool written = false;
+        int r = np_linux_cgroup_widen_cpus(lb->ctx, cg, mask, &written);
+        /* A cgroup we cannot read or write does not stop the steering: the
+         * kernel applies what the cpuset allows, and the log says why. */
+        if (r < 0 && r != -ESRCH)
+            np_linux_log(lb->ctx, NP_LOG_WARNING, SUBSYS,
+                         "pid %d vCPU %u: cannot widen cpuset.cpus of %s: %s", (int)guest_id,
+                         vcpu, cg, np_strerror(r));
+    }
     rc = np_linux_thread_set_affinity(lb->ctx, g->tids[vcpu], mask);
     if (rc == 0) {
         np_bitmap_destroy(g->soft);
@@ -359,6 +492,11 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
         if (soft)
             rc = np_bitmap_copy(mask, &g->soft);
     }
+    if (rc == 0)
+        rc = pin_record(g, g->tids[vcpu], hard && !soft ? hard : NULL);
+    if (rc == 0 && cg && hard && !soft)
+        rc = narrow_if_all_pinned(lb, g);
+    free(cg);
     np_bitmap_destroy(mask);
     return rc;
 }

@@ -25,6 +25,7 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts v and returns its median (mean of the middle two for even n). */
 static uint64_t median(uint64_t *v, unsigned n)
 {
     qsort(v, n, sizeof(*v), cmp_u64);
@@ -66,6 +67,11 @@ int np_linux_bench_sense_run(np_linux_ctx *ctx, pid_t pid, unsigned reps, np_lin
     res.reps = reps;
     res.numa_maps_ns = median(t_maps, reps);
     res.query_ns = median(t_query, reps);
+    /* median() sorted the arrays. */
+    res.numa_maps_min_ns = t_maps[0];
+    res.numa_maps_max_ns = t_maps[reps - 1];
+    res.query_min_ns = t_query[0];
+    res.query_max_ns = t_query[reps - 1];
     *out = res;
 out:
     np_linux_mem_fini(&mem);

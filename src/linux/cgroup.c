@@ -13,6 +13,14 @@
  * In cgroup v2, writing cpuset.mems migrates the tasks' memory before the
  * write returns (there is no memory_migrate switch), and a wider set moves
  * nothing (numa-guest.md section 6).
+ *
+ * cpuset.cpus bounds thread affinity: the kernel intersects every
+ * sched_setaffinity mask with the cgroup's cpuset.cpus.effective (EINVAL
+ * when nothing is left, silently narrower otherwise). So before a thread is
+ * steered outside its cgroup's CPUs, np_linux_cgroup_widen_cpus adds them
+ * to the cgroup's own cpuset.cpus (never removes any); narrowing is a plain
+ * np_linux_cgroup_set_cpuset, which the backend does only for a guest
+ * pinned hard as a whole (docs/linux.md, "Soft affinity on Linux").
  */
 #include "linux/linux_internal.h"
 
@@ -223,5 +231,146 @@ int np_linux_cgroup_set_cpuset(np_linux_ctx *ctx, const char *cgroup, const np_b
         rc = write_list(ctx, cgroup, "cpuset.cpus", cpus);
     if (rc == 0 && mems)
         rc = write_list(ctx, cgroup, "cpuset.mems", mems);
+    return rc;
+}
+
+/* A cgroup CPU list file as a bitmap; -EINVAL (last_error set) when it is
+ * not a cpulist. */
+static int read_list(np_linux_ctx *ctx, const char *cgroup, const char *file,
+                     np_bitmap **map_out)
+{
+    char path[NP_LINUX_CGROUP_PATH_MAX + 256], *text = NULL;
+    size_t len = 0;
+    np_bitmap *map = NULL;
+    int rc = cgroup_file(ctx, cgroup, file, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    rc = np_linux_read_at(ctx, path, &text, &len);
+    if (rc < 0)
+        return rc;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        text[--len] = '\0';
+    rc = np_bitmap_create(&map);
+    if (rc < 0)
+        goto out;
+    if (strlen(text) != len || np_bitmap_parse(map, text) < 0) {
+        np_error err = {0};
+        np_error_set(&err, path, 1, "expected a CPU list like \"0-3,8\" (or nothing)");
+        rc = np_linux_parse_failed(ctx, SUBSYS, &err);
+        goto out;
+    }
+    *map_out = map;
+    map = NULL;
+out:
+    np_bitmap_destroy(map);
+    free(text);
+    return rc;
+}
+
+int np_linux_cgroup_cpus(np_linux_ctx *ctx, const char *cgroup, bool effective,
+                         np_bitmap **cpus_out)
+{
+    if (!ctx || !cgroup || !cpus_out)
+        return -EINVAL;
+    return read_list(ctx, cgroup, effective ? "cpuset.cpus.effective" : "cpuset.cpus", cpus_out);
+}
+
+/* Whether every id of a is in b. */
+static bool is_subset(const np_bitmap *a, const np_bitmap *b)
+{
+    for (int i = np_bitmap_next(a, 0); i >= 0; i = np_bitmap_next(a, (unsigned)i + 1))
+        if (!np_bitmap_test(b, (unsigned)i))
+            return false;
+    return true;
+}
+
+/* The parent of a cgroup path, into buf ("/a/b" -> "/a", "/a" -> "/"). */
+static void parent_of(const char *cgroup, char *buf, size_t len)
+{
+    size_t n = strlen(cgroup);
+    while (n > 1 && cgroup[n - 1] == '/')
+        n--;
+    while (n > 0 && cgroup[n - 1] != '/')
+        n--;
+    while (n > 1 && cgroup[n - 1] == '/')
+        n--;
+    if (n == 0)
+        n = 1;
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, cgroup, n);
+    buf[n] = '\0';
+}
+
+int np_linux_cgroup_widen_cpus(np_linux_ctx *ctx, const char *cgroup, const np_bitmap *cpus,
+                               bool *written_out)
+{
+    np_bitmap *eff = NULL, *own = NULL, *parent_eff = NULL;
+    char parent[NP_LINUX_CGROUP_PATH_MAX];
+    int rc;
+
+    if (!ctx || !cgroup || !cpus || !written_out)
+        return -EINVAL;
+    *written_out = false;
+    if (cgroup[0] == '/' && cgroup[1] == '\0')
+        return -EINVAL; /* the root cgroup has no cpuset.cpus to write */
+    rc = read_list(ctx, cgroup, "cpuset.cpus.effective", &eff);
+    if (rc < 0)
+        goto out;
+    if (is_subset(cpus, eff))
+        goto out; /* already allowed: nothing to write */
+    rc = read_list(ctx, cgroup, "cpuset.cpus", &own);
+    if (rc < 0)
+        goto out;
+    /* An empty cpuset.cpus means "whatever the parent has": start from what
+     * the cgroup gets now, so the write adds CPUs and removes none. */
+    if (np_bitmap_is_empty(own))
+        rc = np_bitmap_or(own, eff);
+    if (rc == 0)
+        rc = np_bitmap_or(own, cpus);
+    if (rc < 0)
+        goto out;
+    /* The effective set is cpuset.cpus within the parent's effective set:
+     * the daemon does not write above the guest's cgroup, so say when the
+     * parent is what stands in the way. */
+    parent_of(cgroup, parent, sizeof(parent));
+    if (read_list(ctx, parent, "cpuset.cpus.effective", &parent_eff) == 0 &&
+        !is_subset(cpus, parent_eff)) {
+        char want[256], have[256];
+        np_bitmap_format(cpus, want, sizeof(want));
+        np_bitmap_format(parent_eff, have, sizeof(have));
+        np_linux_log(ctx, NP_LOG_WARNING, SUBSYS,
+                     "%s: the parent cgroup %s allows only CPUs %s, not all of %s: threads "
+                     "will be confined to the overlap",
+                     cgroup, parent, have, want);
+    }
+    rc = write_list(ctx, cgroup, "cpuset.cpus", own);
+    if (rc == 0)
+        *written_out = true;
+out:
+    np_bitmap_destroy(eff);
+    np_bitmap_destroy(own);
+    np_bitmap_destroy(parent_eff);
+    return rc;
+}
+
+int np_linux_thread_cgroup(np_linux_ctx *ctx, pid_t pid, pid_t tid, char **cgroup_out)
+{
+    char file[64], *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!ctx || !cgroup_out || pid <= 0 || tid <= 0)
+        return -EINVAL;
+    rc = np_linux_path(file, sizeof(file), "task/%d/cgroup", (int)tid);
+    if (rc < 0)
+        return rc;
+    rc = np_linux_read_pid(ctx, pid, file, &text, &len);
+    if (rc < 0)
+        return rc;
+    rc = np_linux_cgroup_of(text, len, cgroup_out);
+    free(text);
+    if (rc == 0 && !*cgroup_out)
+        rc = -ENOENT;
     return rc;
 }

@@ -76,6 +76,10 @@ int np_linux_read_line_at(np_linux_ctx *ctx, const char *path, char *buf, size_t
 /* snprintf into buf, -ENAMETOOLONG when it does not fit. */
 int np_linux_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The cgroup v2 path ("0::/path" line) of a /proc/PID/cgroup text as a heap
+ * string in *out, or NULL when there is none (procs.c). */
+int np_linux_cgroup_of(const char *text, size_t len, char **out);
+
 /* Whether a process is gone or a zombie (no memory left to act on). */
 bool np_linux_pid_gone(np_linux_ctx *ctx, pid_t pid);
 

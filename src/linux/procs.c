@@ -76,8 +76,7 @@ static bool is_qemu_name(const char *name, size_t len)
            (len >= 8 && memcmp(name, "qemu-kvm", 8) == 0);
 }
 
-/* The cgroup v2 path ("0::/path" line) of /proc/PID/cgroup, or NULL. */
-static int cgroup_of(const char *text, size_t len, char **out)
+int np_linux_cgroup_of(const char *text, size_t len, char **out)
 {
     const char *p = text, *end = text + len;
     while (p < end) {
@@ -129,7 +128,7 @@ int np_linux_proc_describe(np_linux_ctx *ctx, pid_t pid, np_linux_proc *out)
 
     rc = np_linux_read_pid(ctx, pid, "cgroup", &cgtext, &cglen);
     if (rc == 0)
-        rc = cgroup_of(cgtext, cglen, &p.cgroup);
+        rc = np_linux_cgroup_of(cgtext, cglen, &p.cgroup);
     else if (rc != -ESRCH)
         rc = 0; /* no cgroup file (kernel without cgroups): not an error */
     if (rc < 0)

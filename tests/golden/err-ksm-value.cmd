@@ -1,0 +1,1 @@
+ksm --merge-across-nodes 2
