@@ -109,7 +109,11 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         break;
     }
     }
-    if (rc == -ESRCH) {
+    if (rc == -ENOTSUP && a->kind == NP_BALANCE_MIGRATE_MEMORY) {
+        /* Xen without xen_memory_move: the backend said once how to enable it */
+        dlog(NP_LOG_DEBUG, "guest %s: memory not moved (the backend does not move memory)",
+             bg->name);
+    } else if (rc == -ESRCH) {
         dlog(NP_LOG_WARNING, "guest %s (pid %llu) exited during a migration: carrying on",
              bg->name, (unsigned long long)bg->id);
         dstate_note(&d->st, "%s: exited during migration", bg->name);

@@ -258,9 +258,30 @@ static void drop_unseen(dstate *s)
     s->nr_guests = w;
 }
 
+/* On Xen a save/restore move gives a domain a new domid under the same
+ * name (numaplace/xen.h), and Xen domain names are unique: the guest
+ * remembered under its old domid is this one. NULL when not Xen or none. */
+static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
+{
+    if (d->backend != NP_DAEMON_BACKEND_XEN || !bg->name[0])
+        return NULL;
+    for (size_t i = 0; i < d->st.nr_guests; i++) {
+        dguest *g = &d->st.guests[i];
+        if (strcmp(g->name, bg->name) != 0)
+            continue;
+        if (g->pid != (int64_t)bg->id) {
+            dlog(NP_LOG_INFO, "guest %s: domid %lld -> %llu", g->name, (long long)g->pid,
+                 (unsigned long long)bg->id);
+            g->pid = (int64_t)bg->id;
+        }
+        return g;
+    }
+    return NULL;
+}
+
 int daemon_round(daemon_t *d)
 {
-    np_backend *be = np_linux_backend_get(d->lb);
+    np_backend *be = d->be;
     np_topology *topo = NULL;
     np_backend_guest *gs = NULL;
     size_t n = 0;
@@ -287,7 +308,11 @@ int daemon_round(daemon_t *d)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
+        if (d->backend == NP_DAEMON_BACKEND_XEN && gs[i].id == 0)
+            continue; /* dom0 runs the host: never managed */
+        dguest *g = xen_rekey(d, &gs[i]);
+        if (!g)
+            g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
         if (!g || update_guest(g, &gs[i])) {
             rc = -ENOMEM;
             goto out;
@@ -332,6 +357,9 @@ int daemon_apply_source(daemon_t *d)
 {
     np_linux_backend_opts o = {0};
     pid_t pids[NP_DAEMON_MAX_LIST];
+
+    if (d->backend == NP_DAEMON_BACKEND_XEN)
+        return daemon_backend_apply_xen(d);
 
     for (uint32_t i = 0; i < d->cfg.nr_pids; i++)
         pids[i] = (pid_t)d->cfg.pids[i];
