@@ -320,6 +320,9 @@ static uint64_t guest_start_ns(np_xen *x, const libxl_dominfo *di)
      * an error for asking) */
     if (di->paused)
         return NP_BACKEND_TIME_UNKNOWN;
+    /* restored by a move of ours: libxl lost its start time (xen_move.c) */
+    if (np_xen_move_start_ns(&x->move, domid, &mono_ns) == 0)
+        return mono_ns;
     start_s = libxl_vm_get_start_time(x->ctx, domid);
     if (start_s == 0 || clock_gettime(CLOCK_MONOTONIC, &mono) ||
         clock_gettime(CLOCK_REALTIME, &real) || real.tv_sec < (time_t)start_s)

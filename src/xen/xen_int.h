@@ -50,7 +50,10 @@ int np_xen_guest_node_mem(const np_xen_numa_dump *dump, uint32_t domid,
 
 typedef struct xen_move_rec {
     char name[NP_BACKEND_NAME_MAX];
-    uint64_t last_ns; /* CLOCK_MONOTONIC */
+    uint64_t last_ns;     /* CLOCK_MONOTONIC, when the last move started */
+    uint32_t old_domid;   /* the domain that move saved */
+    uint32_t domid;       /* the domain it restored, 0 = none (failed) */
+    uint64_t restored_ns; /* CLOCK_MONOTONIC, when that domain started */
 } xen_move_rec;
 
 typedef struct xen_move_state {
@@ -65,9 +68,23 @@ typedef struct xen_move_state {
  * less than min_interval_ns ago (*wait_ns_out: how long still). Pure. */
 int np_xen_move_admit(const xen_move_state *ms, const char *name, uint64_t now_ns,
                       uint64_t min_interval_ns, uint64_t *wait_ns_out);
-/* Remembers a move of `name` at now_ns (replacing the oldest record when
- * the table is full). Pure. */
-void np_xen_move_note(xen_move_state *ms, const char *name, uint64_t now_ns);
+/* Remembers a move of `name` (domain old_domid) at now_ns, replacing the
+ * oldest record when the table is full. Pure. */
+void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid,
+                      uint64_t now_ns);
+/* True when domid is a domain a move of this np_xen saved and replaced:
+ * a caller still holding it asks about a guest that lives on under a new
+ * domid. Pure. */
+bool np_xen_move_replaced(const xen_move_state *ms, uint32_t domid);
+/* Records that the move of `name` restored it as domain `domid` at
+ * restored_ns. Pure; no-op when `name` has no record. */
+void np_xen_move_restored(xen_move_state *ms, const char *name, uint32_t domid,
+                          uint64_t restored_ns);
+/* When domain `domid` was started by a move of this np_xen (it shares its
+ * UUID with the domain it replaced, whose destruction removed libxl's
+ * record of the start time under /vm/UUID): 0 and *start_ns_out, or
+ * -ENOENT. Pure. */
+int np_xen_move_start_ns(const xen_move_state *ms, uint32_t domid, uint64_t *start_ns_out);
 /* Bytes that went from the source node to the target node, from the
  * guest's bytes on each before and after: the smaller of the source's loss
  * and the target's gain (a whole-guest restore also brings in memory from

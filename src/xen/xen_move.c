@@ -9,14 +9,17 @@
  *      affinity (nodemap) = the target node, libxl's own placement off,
  *      each vCPU's hard affinity as it is now (libxl_list_vcpu: a runtime
  *      `xl vcpu-pin` is not in the stored configuration) and its soft
- *      affinity = the target node's CPUs, name NAME--np-incoming;
- *   2. libxl_domain_suspend into SAVE_DIR/NAME.save (the guest stops);
+ *      affinity = the target node's CPUs;
+ *   2. libxl_domain_suspend into SAVE_DIR/NAME.save (the guest stops), and
+ *      rename the suspended domain NAME--np-saved (two domains cannot
+ *      share a name; the new one gets NAME from the start, so xenconsoled
+ *      keeps logging to guest-NAME.log);
  *   3. libxl_domain_create_restore from that file with the edited
  *      configuration: Xen allocates the new domain on the target node while
  *      the old, suspended one still holds its memory on the source node;
- *   4. destroy the old domain, rename the new one to NAME, unpause it.
- * If step 3 fails, the old domain is resumed (libxl_domain_resume with
- * suspend_cancel) and nothing is lost; this is why the new domain is built
+ *   4. destroy the old domain, unpause the new one.
+ * If step 3 fails, the old domain gets its name back and is resumed
+ * (libxl_domain_resume with suspend_cancel) and nothing is lost; this is why the new domain is built
  * before the old is destroyed, at the price of holding the guest's memory
  * twice for the length of the restore (once on each node).
  *
@@ -46,9 +49,9 @@
  * per-domain structures (page tables, grant tables, p2m) come from it too;
  * 16 MiB covers them for guests of a few GiB. */
 #define XEN_MOVE_FREE_SLACK_BYTES (UINT64_C(16) << 20)
-/* Suffix of the restored domain's name until the old domain is gone (two
- * domains cannot share a name); xl's local migration uses "--incoming". */
-#define XEN_MOVE_INCOMING_SUFFIX "--np-incoming"
+/* Suffix of the saved domain's name until it is destroyed (two domains
+ * cannot share a name); xl's migration uses "--migratedaway" likewise. */
+#define XEN_MOVE_SAVED_SUFFIX "--np-saved"
 /* libxl's migration stream format written by libxl_domain_suspend in 4.17
  * (LIBXL_HAVE_SRM_V2). */
 #define XEN_MOVE_STREAM_VERSION 2u
@@ -75,7 +78,8 @@ int np_xen_move_admit(const xen_move_state *ms, const char *name, uint64_t now_n
     return 0;
 }
 
-void np_xen_move_note(xen_move_state *ms, const char *name, uint64_t now_ns)
+void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid,
+                      uint64_t now_ns)
 {
     size_t slot = ms->nr_recs;
     for (size_t i = 0; i < ms->nr_recs; i++)
@@ -94,6 +98,38 @@ void np_xen_move_note(xen_move_state *ms, const char *name, uint64_t now_ns)
     }
     snprintf(ms->recs[slot].name, sizeof(ms->recs[slot].name), "%s", name);
     ms->recs[slot].last_ns = now_ns;
+    ms->recs[slot].old_domid = old_domid;
+    ms->recs[slot].domid = 0;
+    ms->recs[slot].restored_ns = 0;
+}
+
+void np_xen_move_restored(xen_move_state *ms, const char *name, uint32_t domid,
+                          uint64_t restored_ns)
+{
+    for (size_t i = 0; i < ms->nr_recs; i++)
+        if (strcmp(ms->recs[i].name, name) == 0) {
+            ms->recs[i].domid = domid;
+            ms->recs[i].restored_ns = restored_ns;
+            return;
+        }
+}
+
+bool np_xen_move_replaced(const xen_move_state *ms, uint32_t domid)
+{
+    for (size_t i = 0; i < ms->nr_recs; i++)
+        if (ms->recs[i].domid != 0 && ms->recs[i].old_domid == domid)
+            return true;
+    return false;
+}
+
+int np_xen_move_start_ns(const xen_move_state *ms, uint32_t domid, uint64_t *start_ns_out)
+{
+    for (size_t i = 0; domid != 0 && i < ms->nr_recs; i++)
+        if (ms->recs[i].domid == domid) {
+            *start_ns_out = ms->recs[i].restored_ns;
+            return 0;
+        }
+    return -ENOENT;
 }
 
 uint64_t np_xen_moved_bytes(uint64_t from_before, uint64_t from_after, uint64_t to_before,
@@ -183,7 +219,7 @@ static void bitmaps_free(libxl_bitmap *maps, int n)
 }
 
 /* Step 1: the configuration the domain is restored with. */
-static int edit_config(np_xen *x, uint32_t domid, const char *name, uint32_t to_os,
+static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os,
                        const np_topology *topo, size_t to_idx, libxl_domain_config *dc)
 {
     libxl_ctx *ctx = np_xen_ctx(x);
@@ -192,7 +228,6 @@ static int edit_config(np_xen *x, uint32_t domid, const char *name, uint32_t to_
     libxl_bitmap *hard = NULL, *soft = NULL;
     const np_bitmap *node_cpus = np_topology_node_cpuset(topo, to_idx);
     int nr_vcpus = 0, nr_cpus = 0, n = 0, rc = 0, lrc;
-    char incoming[NP_BACKEND_NAME_MAX + sizeof(XEN_MOVE_INCOMING_SUFFIX)];
 
     lrc = libxl_retrieve_domain_configuration(ctx, domid, dc, NULL);
     if (lrc)
@@ -240,11 +275,6 @@ static int edit_config(np_xen *x, uint32_t domid, const char *name, uint32_t to_
     }
     libxl_bitmap_set_none(&b->nodemap);
     libxl_bitmap_set(&b->nodemap, (int)to_os);
-    snprintf(incoming, sizeof(incoming), "%s%s", name, XEN_MOVE_INCOMING_SUFFIX);
-    free(dc->c_info.name);
-    dc->c_info.name = strdup(incoming);
-    if (!dc->c_info.name)
-        rc = -ENOMEM;
 out:
     bitmaps_free(hard, n);
     bitmaps_free(soft, n);
@@ -254,15 +284,18 @@ out:
 }
 
 /* Steps 2-4. *new_domid_out: the restored domain (the old one on failure);
- * *paused_ns_out: how long the guest did not run. */
+ * *paused_ns_out: how long the guest did not run; *restored_ns_out: when
+ * the restored domain came to be (its vCPU time counts from there). */
 static int save_restore(np_xen *x, uint32_t domid, const char *name, libxl_domain_config *dc,
-                        const char *image, uint32_t *new_domid_out, uint64_t *paused_ns_out)
+                        const char *image, uint32_t *new_domid_out, uint64_t *paused_ns_out,
+                        uint64_t *restored_ns_out)
 {
     libxl_ctx *ctx = np_xen_ctx(x);
     libxl_domain_restore_params params;
     uint32_t new_domid = INVALID_DOMID;
     uint64_t t0, t_saved, t_restored;
     int fd = -1, rc = 0, lrc;
+    char saved[NP_BACKEND_NAME_MAX + sizeof(XEN_MOVE_SAVED_SUFFIX)];
 
     libxl_domain_restore_params_init(&params);
     *new_domid_out = domid;
@@ -282,8 +315,15 @@ static int save_restore(np_xen *x, uint32_t domid, const char *name, libxl_domai
         libxl_domain_resume(ctx, domid, 1, NULL);
         goto out;
     }
+    snprintf(saved, sizeof(saved), "%s%s", name, XEN_MOVE_SAVED_SUFFIX);
     if (lseek(fd, 0, SEEK_SET) != 0) {
         rc = -errno;
+        libxl_domain_resume(ctx, domid, 1, NULL);
+        goto out;
+    }
+    lrc = libxl_domain_rename(ctx, domid, name, saved);
+    if (lrc) {
+        rc = np_xen_fail(x, "libxl_domain_rename of the saved domain", lrc);
         libxl_domain_resume(ctx, domid, 1, NULL);
         goto out;
     }
@@ -291,10 +331,14 @@ static int save_restore(np_xen *x, uint32_t domid, const char *name, libxl_domai
     params.stream_version = XEN_MOVE_STREAM_VERSION;
     lrc = libxl_domain_create_restore(ctx, dc, &new_domid, fd, -1, &params, NULL, NULL);
     t_restored = mono_ns();
+    *restored_ns_out = t_saved;
     if (lrc) {
         rc = np_xen_fail(x, "libxl_domain_create_restore", lrc);
         np_xen_logf(x, NP_LOG_WARNING, "move: resuming domain %u (%s) where it was",
                     (unsigned)domid, name);
+        lrc = libxl_domain_rename(ctx, domid, saved, name);
+        if (lrc)
+            np_xen_fail(x, "libxl_domain_rename back", lrc);
         lrc = libxl_domain_resume(ctx, domid, 1, NULL);
         if (lrc)
             np_xen_fail(x, "libxl_domain_resume (the guest stays suspended)", lrc);
@@ -302,10 +346,7 @@ static int save_restore(np_xen *x, uint32_t domid, const char *name, libxl_domai
     }
     lrc = libxl_domain_destroy(ctx, domid, NULL);
     if (lrc)
-        np_xen_fail(x, "libxl_domain_destroy of the old domain", lrc);
-    lrc = libxl_domain_rename(ctx, new_domid, dc->c_info.name, name);
-    if (lrc)
-        np_xen_fail(x, "libxl_domain_rename", lrc);
+        np_xen_fail(x, "libxl_domain_destroy of the saved domain", lrc);
     lrc = libxl_domain_unpause(ctx, new_domid, NULL);
     *paused_ns_out = mono_ns() - t0;
     *new_domid_out = new_domid;
@@ -361,7 +402,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     char *name = NULL;
     char image[XEN_MOVE_PATH_MAX];
     uint64_t from_b = 0, to_b = 0, total_b = 0, from_a = 0, to_a = 0, total_a = 0;
-    uint64_t wait_ns = 0, paused_ns = 0, free_b = 0;
+    uint64_t wait_ns = 0, paused_ns = 0, free_b = 0, restored_ns = 0;
     uint32_t domid = (uint32_t)guest_id, new_domid = (uint32_t)guest_id, from_os, to_os;
     int lock_fd = -1, rc;
 
@@ -401,6 +442,12 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     from_os = np_topology_node(topo, from_node_idx)->os_id;
     to_os = np_topology_node(topo, to_node_idx)->os_id;
     free_b = np_topology_node(topo, to_node_idx)->mem_free_bytes;
+    if (np_xen_move_replaced(ms, domid)) {
+        /* the caller's list predates our own move (the balancer asks for
+         * several chunks in one round): the guest moved whole already */
+        rc = -EAGAIN;
+        goto out;
+    }
     name = libxl_domid_to_name(np_xen_ctx(x), domid);
     if (!name || !name[0]) {
         rc = -ESRCH;
@@ -431,7 +478,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = -ENOSPC;
         goto out;
     }
-    rc = edit_config(x, domid, name, to_os, topo, to_node_idx, &dc);
+    rc = edit_config(x, domid, to_os, topo, to_node_idx, &dc);
     if (rc)
         goto out;
     snprintf(image, sizeof(image), "%s/%s.save", ms->save_dir, name);
@@ -442,8 +489,10 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                 (unsigned long long)(total_b >> 20), from_os, to_os,
                 (unsigned long long)(bytes >> 20));
     /* counted from the attempt: a failing guest is not retried every round */
-    np_xen_move_note(ms, name, mono_ns());
-    rc = save_restore(x, domid, name, &dc, image, &new_domid, &paused_ns);
+    np_xen_move_note(ms, name, domid, mono_ns());
+    rc = save_restore(x, domid, name, &dc, image, &new_domid, &paused_ns, &restored_ns);
+    if (new_domid != domid)
+        np_xen_move_restored(ms, name, new_domid, restored_ns);
     if (rc)
         goto out;
     if (dump_bytes(x, new_domid, from_os, to_os, &from_a, &to_a, &total_a) == 0) {
