@@ -117,6 +117,13 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
             g->seen = false;
             return;
         }
+        if (rc == -EAGAIN || rc == -EBUSY) {
+            /* the backend's rate limit (Xen save/restore): not now */
+            dlog(NP_LOG_DEBUG, "guest %s: migration node %d -> %d deferred: %s", g->name,
+                 g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));
+            g->inflight = false;
+            return;
+        }
         if (rc) {
             dlog(NP_LOG_WARNING, "guest %s: migration node %d -> %d failed: %s", g->name,
                  g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,6 +404,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     char image[XEN_MOVE_PATH_MAX];
     uint64_t from_b = 0, to_b = 0, total_b = 0, from_a = 0, to_a = 0, total_a = 0;
     uint64_t wait_ns = 0, paused_ns = 0, free_b = 0, restored_ns = 0;
+    struct statvfs vfs;
     uint32_t domid = (uint32_t)guest_id, new_domid = (uint32_t)guest_id, from_os, to_os;
     int lock_fd = -1, rc;
 
@@ -454,7 +456,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         goto out;
     }
     if (np_xen_move_admit(ms, name, mono_ns(), NP_XEN_MOVE_MIN_INTERVAL_NS, &wait_ns)) {
-        np_xen_logf(x, NP_LOG_INFO, "move: %s was moved less than %llu s ago: next in %llu s",
+        np_xen_logf(x, NP_LOG_DEBUG, "move: %s was moved less than %llu s ago: next in %llu s",
                     name, (unsigned long long)(NP_XEN_MOVE_MIN_INTERVAL_NS / 1000000000u),
                     (unsigned long long)(wait_ns / 1000000000u));
         rc = -EAGAIN;
@@ -470,11 +472,25 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = 0; /* nothing of it on the source node: nothing to do */
         goto out;
     }
+    /* counted from the attempt: a guest whose move fails (no room, a guest
+     * that does not answer the suspend request) is not retried every round */
+    np_xen_move_note(ms, name, domid, mono_ns());
     if (free_b < total_b + XEN_MOVE_FREE_SLACK_BYTES) {
         np_xen_logf(x, NP_LOG_WARNING,
                     "move: node %u has %llu MiB free, %s needs %llu MiB: not moved", to_os,
                     (unsigned long long)(free_b >> 20), name,
                     (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
+        rc = -ENOSPC;
+        goto out;
+    }
+    if (statvfs(ms->save_dir, &vfs) == 0 &&
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < total_b + XEN_MOVE_FREE_SLACK_BYTES) {
+        /* the image holds every page of the guest, and a full disk fails
+         * the save only after the guest was stopped for it */
+        np_xen_logf(x, NP_LOG_WARNING,
+                    "move: %s has %llu MiB free, the save image of %s needs %llu MiB: not moved",
+                    ms->save_dir, (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20),
+                    name, (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
         rc = -ENOSPC;
         goto out;
     }
@@ -488,8 +504,6 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                 name, (unsigned)domid, (unsigned long long)(from_b >> 20),
                 (unsigned long long)(total_b >> 20), from_os, to_os,
                 (unsigned long long)(bytes >> 20));
-    /* counted from the attempt: a failing guest is not retried every round */
-    np_xen_move_note(ms, name, domid, mono_ns());
     rc = save_restore(x, domid, name, &dc, image, &new_domid, &paused_ns, &restored_ns);
     if (new_domid != domid)
         np_xen_move_restored(ms, name, new_domid, restored_ns);

@@ -4,8 +4,9 @@
 # vCPUs are pinned to, by saving and restoring the whole guest.
 #
 # The host (tests/xen/xen-host.sh): 2 nodes x 2 CPUs x 1280 MiB (dom0's
-# 768 MiB sit mostly on node 1, which must still hold the moved guest and
-# Xen's slack). In dom0: `numaplace create` builds a PV guest np2 (1 vCPU,
+# 768 MiB sit mostly on one node, which may have to hold the moved guest
+# and Xen's slack; nodes and dom0 grow with NP_MOVE_GUEST_MIB, dom0
+# because the save image lives in a tmpfs of its memory). In dom0: `numaplace create` builds a PV guest np2 (1 vCPU,
 # 128 MiB) with its memory on one node, A; once the guest has booted (its
 # kernel must answer the suspend request), `xl vcpu-pin np2 all <B's CPUs>
 # all` hard-pins its vCPU to the other node, B. numaplaced (--backend xen,
@@ -69,7 +70,10 @@ echo "@@booted $(($(date +%s) - t))"
 xl vcpu-pin np2 all "$((2 * b))-$((2 * b + 1))" all
 echo "@@dump-before"; dump
 echo "@@end-dump"
-mkdir -p /tmp/npd
+mkdir -p /tmp/npd/save
+# the save image lives in dom0's memory: a tmpfs sized for it (the default
+# /tmp takes half of dom0's memory, too little for a large guest)
+mount -t tmpfs -o size=$((GUEST_MIB + 64))m tmpfs /tmp/npd/save
 printf 'backend = xen\nperiod = 1s\nxen_memory_move = save-restore\nxen_save_dir = /tmp/npd/save\nsocket = /tmp/npd/sock\nstate_file = /tmp/npd/state.json\nlog_level = debug\n' >/tmp/npd/conf
 ./numaplaced -c /tmp/npd/conf >/tmp/npd/log 2>&1 &
 dpid=$!
@@ -92,14 +96,18 @@ echo "@@status"; ./numaplace status --socket /tmp/npd/sock --json
 kill $dpid
 wait $dpid
 echo "@@daemon-rc $?"
-echo "@@save-dir"; ls /tmp/npd/save | grep -v '^lock$'
+echo "@@save-dir"; ls /tmp/npd/save | grep -v -e '^lock$' -e '^lost+found$'
 echo "@@log"; cat /tmp/npd/log
 sleep 2
 echo "@@console"; for f in /var/log/xen/console/guest-np2*.log; do echo "== $f"; tail -n 8 "$f"; done
 echo "@@end"
 DOM0
 start=$(date +%s)
-out=$("$here/xen-host.sh" -n 2 -c 2 -m 1280 -t 840 -b "$build" -f "$build/numaplaced" \
+# dom0 keeps the save image in its tmpfs: it needs the guest's size on top
+# of its usual 768 MiB, and the nodes grow with it.
+dom0_mib=$((768 + guest_mib - 128))
+out=$("$here/xen-host.sh" -n 2 -c 2 -m $((1024 + 2 * guest_mib)) -t 840 -b "$build" \
+    -d "dom0_mem=${dom0_mib}M,max:${dom0_mib}M dom0_max_vcpus=2" -f "$build/numaplaced" \
     "$dom0_script")
 rc=$?
 [ $rc = 77 ] && skip "the Xen test host cannot boot here"
