@@ -134,7 +134,7 @@ typedef struct np_daemon_config {
      * names it. */
     unsigned linux_keys_line;
     np_daemon_xen_move xen_memory_move; /* xen_memory_move = off | save-restore */
-    char xen_save_dir[256];          /* xen_save_dir = /var/lib/numaplace/xen-save */
+    char xen_save_dir[256];             /* xen_save_dir = /var/lib/numaplace/xen-save */
 } np_daemon_config;
 
 void np_daemon_config_init(np_daemon_config *cfg);
@@ -153,8 +153,7 @@ int np_daemon_backend_parse(const char *text, np_daemon_backend *out);
 /* The backend `want` stands for on this machine: auto is xen when
  * numaplace has Xen support (xen_built) and this is a control domain
  * (is_dom0), else linux; linux and xen stand for themselves. Never auto. */
-np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built,
-                                            bool is_dom0);
+np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built, bool is_dom0);
 int np_log_level_parse(const char *text, np_log_level *out);
 
 #ifdef __cplusplus

@@ -143,8 +143,7 @@ static bool is_linux_key(const char *key)
     return !strcmp(key, "discover") || !strcmp(key, "cgroup") || !strcmp(key, "pid");
 }
 
-np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built,
-                                            bool is_dom0)
+np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built, bool is_dom0)
 {
     if (want != NP_DAEMON_BACKEND_AUTO)
         return want;

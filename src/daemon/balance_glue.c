@@ -109,8 +109,7 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         break;
     }
     }
-    if ((rc == -ENOTSUP || rc == -EAGAIN || rc == -EBUSY) &&
-        a->kind == NP_BALANCE_MIGRATE_MEMORY) {
+    if ((rc == -ENOTSUP || rc == -EAGAIN || rc == -EBUSY) && a->kind == NP_BALANCE_MIGRATE_MEMORY) {
         /* Xen: moves off (the backend said once how to enable them), or its
          * rate limit / a whole-guest move already done this round */
         dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", bg->name, np_strerror(rc));

@@ -92,13 +92,13 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo);
 
 typedef struct daemon {
     np_daemon_config cfg;
-    const char *config_path;  /* NULL: none */
+    const char *config_path;   /* NULL: none */
     np_daemon_backend backend; /* linux or xen (resolved, never auto) */
-    np_backend *be;           /* what rounds and the socket use */
-    np_backend *own_be;       /* be when the daemon created it (Xen) */
-    np_linux_ctx *ctx;        /* Linux backend only */
+    np_backend *be;            /* what rounds and the socket use */
+    np_backend *own_be;        /* be when the daemon created it (Xen) */
+    np_linux_ctx *ctx;         /* Linux backend only */
     np_linux_backend *lb;
-    np_xen *xen;              /* Xen backend only */
+    np_xen *xen;               /* Xen backend only */
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     int listen_fd;

@@ -157,14 +157,13 @@ static void add_config_exclusions(daemon_t *d)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
-        {"backend", required_argument, NULL, 'b'},
-        {"period", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 's'},
-        {"state", required_argument, NULL, 'S'},  {"pid", required_argument, NULL, 'P'},
-        {"cgroup", required_argument, NULL, 'G'}, {"log-level", required_argument, NULL, 'l'},
-        {"root", required_argument, NULL, 'R'},   {"rounds", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'},    {"dry-run", no_argument, NULL, 'n'},
+        {"backend", required_argument, NULL, 'b'},   {"period", required_argument, NULL, 'p'},
+        {"socket", required_argument, NULL, 's'},    {"state", required_argument, NULL, 'S'},
+        {"pid", required_argument, NULL, 'P'},       {"cgroup", required_argument, NULL, 'G'},
+        {"log-level", required_argument, NULL, 'l'}, {"root", required_argument, NULL, 'R'},
+        {"rounds", required_argument, NULL, 'r'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     daemon_t d;
     cli_over o = {.level = -1, .backend = -1};
     const char *root = "/";

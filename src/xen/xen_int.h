@@ -70,8 +70,7 @@ int np_xen_move_admit(const xen_move_state *ms, const char *name, uint64_t now_n
                       uint64_t min_interval_ns, uint64_t *wait_ns_out);
 /* Remembers a move of `name` (domain old_domid) at now_ns, replacing the
  * oldest record when the table is full. Pure. */
-void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid,
-                      uint64_t now_ns);
+void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid, uint64_t now_ns);
 /* True when domid is a domain a move of this np_xen saved and replaced:
  * a caller still holding it asks about a guest that lives on under a new
  * domid. Pure. */

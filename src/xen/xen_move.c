@@ -19,9 +19,9 @@
  *      the old, suspended one still holds its memory on the source node;
  *   4. destroy the old domain, unpause the new one.
  * If step 3 fails, the old domain gets its name back and is resumed
- * (libxl_domain_resume with suspend_cancel) and nothing is lost; this is why the new domain is built
- * before the old is destroyed, at the price of holding the guest's memory
- * twice for the length of the restore (once on each node).
+ * (libxl_domain_resume with suspend_cancel) and nothing is lost; this is why the new domain is
+ * built before the old is destroyed, at the price of holding the guest's memory twice for the
+ * length of the restore (once on each node).
  *
  * The guest is paused from the start of step 2 to the end of step 4; the
  * time is logged. Whole guest, new domid: see numaplace/xen.h. The rate
@@ -72,15 +72,14 @@ int np_xen_move_admit(const xen_move_state *ms, const char *name, uint64_t now_n
         /* a clock behind the record (cannot happen with CLOCK_MONOTONIC)
          * counts as "just moved" */
         if (wait_ns_out)
-            *wait_ns_out = now_ns >= r->last_ns ? min_interval_ns - (now_ns - r->last_ns)
-                                                : min_interval_ns;
+            *wait_ns_out =
+                now_ns >= r->last_ns ? min_interval_ns - (now_ns - r->last_ns) : min_interval_ns;
         return -EAGAIN;
     }
     return 0;
 }
 
-void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid,
-                      uint64_t now_ns)
+void np_xen_move_note(xen_move_state *ms, const char *name, uint32_t old_domid, uint64_t now_ns)
 {
     size_t slot = ms->nr_recs;
     for (size_t i = 0; i < ms->nr_recs; i++)
@@ -220,8 +219,8 @@ static void bitmaps_free(libxl_bitmap *maps, int n)
 }
 
 /* Step 1: the configuration the domain is restored with. */
-static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os,
-                       const np_topology *topo, size_t to_idx, libxl_domain_config *dc)
+static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os, const np_topology *topo,
+                       size_t to_idx, libxl_domain_config *dc)
 {
     libxl_ctx *ctx = np_xen_ctx(x);
     libxl_domain_build_info *b = &dc->b_info;
@@ -356,8 +355,8 @@ static int save_restore(np_xen *x, uint32_t domid, const char *name, libxl_domai
         goto out;
     }
     np_xen_logf(x, NP_LOG_INFO,
-                "move: %s saved in %llu ms, restored in %llu ms, paused %llu ms in all",
-                name, (unsigned long long)((t_saved - t0) / 1000000),
+                "move: %s saved in %llu ms, restored in %llu ms, paused %llu ms in all", name,
+                (unsigned long long)((t_saved - t0) / 1000000),
                 (unsigned long long)((t_restored - t_saved) / 1000000),
                 (unsigned long long)(*paused_ns_out / 1000000));
 out:
@@ -489,8 +488,9 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
          * the save only after the guest was stopped for it */
         np_xen_logf(x, NP_LOG_WARNING,
                     "move: %s has %llu MiB free, the save image of %s needs %llu MiB: not moved",
-                    ms->save_dir, (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20),
-                    name, (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
+                    ms->save_dir,
+                    (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20), name,
+                    (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
         rc = -ENOSPC;
         goto out;
     }

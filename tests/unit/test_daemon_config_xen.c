@@ -72,8 +72,7 @@ static void test_linux_keys_with_xen(void)
 
     np_daemon_config_init(&c);
     before = c;
-    ASSERT_EQ(cfg_parse("# host\nbackend = xen\nperiod = 2s\ndiscover = qemu\n", &c, &e),
-              -EINVAL);
+    ASSERT_EQ(cfg_parse("# host\nbackend = xen\nperiod = 2s\ndiscover = qemu\n", &c, &e), -EINVAL);
     ASSERT_EQ(e.line, 4);
     ASSERT_STR_EQ(e.origin, "xen.conf");
     ASSERT_CONTAINS(e.msg, "no discover, cgroup or pid with backend = xen");
@@ -95,8 +94,7 @@ static void test_linux_keys_with_xen(void)
 
 static void test_resolve(void)
 {
-    ASSERT_EQ(np_daemon_backend_resolve(NP_DAEMON_BACKEND_AUTO, true, true),
-              NP_DAEMON_BACKEND_XEN);
+    ASSERT_EQ(np_daemon_backend_resolve(NP_DAEMON_BACKEND_AUTO, true, true), NP_DAEMON_BACKEND_XEN);
     ASSERT_EQ(np_daemon_backend_resolve(NP_DAEMON_BACKEND_AUTO, true, false),
               NP_DAEMON_BACKEND_LINUX);
     ASSERT_EQ(np_daemon_backend_resolve(NP_DAEMON_BACKEND_AUTO, false, true),
