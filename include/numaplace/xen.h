@@ -113,10 +113,12 @@ void np_xen_close(np_xen *xen); /* NULL ok */
  *   - keeps each vCPU's hard affinity, sets its soft affinity to the
  *     target node's CPUs and the node affinity to the target node;
  *   - is rate-limited: one at a time on the host (an flock on
- *     SAVE_DIR/lock; -EBUSY while another runs) and at most one per guest
- *     name every NP_XEN_MOVE_MIN_INTERVAL_NS (-EAGAIN before that);
- *   - refuses dom0 (-EPERM) and a target node without free memory for the
- *     whole guest (-ENOSPC).
+ *     SAVE_DIR/lock; -EBUSY while another runs) and at most one attempt
+ *     per guest name every NP_XEN_MOVE_MIN_INTERVAL_NS (-EAGAIN before
+ *     that, and for a domid an earlier move already replaced);
+ *   - refuses dom0 (-EPERM), and a target node without free memory for
+ *     the whole guest or a save directory without room for its image
+ *     (-ENOSPC, checked before the guest is stopped).
  * When the restore fails the original domain is resumed where it was and
  * the error returned; the save image is removed either way. */
 const struct np_backend_ops *np_xen_backend_ops(void);

@@ -13,8 +13,8 @@
 # back to HOME's CPUs, read through libxl_list_vcpu by `xl vcpu-list` and
 # by `numaplace verify np1` (which must agree again). `numaplace status`
 # against the daemon's socket must list np1 and not Domain-0 (dom0 is
-# never managed). Skips like topology.test.sh. About 2.5 minutes with a
-# cached dom0 root, most of it booting Xen and building the guest.
+# never managed). Skips like topology.test.sh. 22-75 s with a cached dom0
+# root, most of it booting Xen and building the guest.
 set -u
 build=${1:?usage: daemon.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
