@@ -117,8 +117,9 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
             g->seen = false;
             return;
         }
-        if (rc == -EAGAIN || rc == -EBUSY) {
-            /* the backend's rate limit (Xen save/restore): not now */
+        if (rc == -EAGAIN || rc == -EBUSY || rc == -ENOTSUP) {
+            /* the backend's rate limit (Xen save/restore), or Xen moves
+             * not enabled (the backend said once how to enable them) */
             dlog(NP_LOG_DEBUG, "guest %s: migration node %d -> %d deferred: %s", g->name,
                  g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));
             g->inflight = false;
