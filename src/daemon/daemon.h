@@ -47,6 +47,10 @@ typedef struct dguest {
     uint32_t low_rounds;
     uint64_t last_move_ns;    /* monotonic; 0 = never */
     uint64_t moved_bytes;     /* total moved by the daemon */
+    /* Not saved: the backend could not move memory now (its rate limit, Xen
+     * moves off); the rule asks again at this time (monotonic), not every
+     * round. */
+    uint64_t deferred_until_ns;
     /* In flight: a migration toward home that is not finished. */
     bool inflight;
     int32_t inflight_from_os_id;

@@ -122,6 +122,7 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
              * not enabled (the backend said once how to enable them) */
             dlog(NP_LOG_DEBUG, "guest %s: migration node %d -> %d deferred: %s", g->name,
                  g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));
+            g->deferred_until_ns = g->last_move_ns + DAEMON_HOLD_OFF_NS;
             g->inflight = false;
             return;
         }
@@ -169,7 +170,7 @@ static void decide_guest(daemon_t *d, np_backend *be, const np_topology *topo, d
         return;
     }
     g->low_rounds++;
-    if (g->low_rounds < DAEMON_CONFIRM_ROUNDS)
+    if (g->low_rounds < DAEMON_CONFIRM_ROUNDS || now_ns < g->deferred_until_ns)
         return;
     bool rehome = g->home_node_os_id != (int32_t)home->os_id;
     if (rehome && g->last_move_ns && now_ns - g->last_move_ns < DAEMON_HOLD_OFF_NS)

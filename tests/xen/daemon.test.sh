@@ -13,7 +13,9 @@
 # back to HOME's CPUs, read through libxl_list_vcpu by `xl vcpu-list` and
 # by `numaplace verify np1` (which must agree again). `numaplace status`
 # against the daemon's socket must list np1 and not Domain-0 (dom0 is
-# never managed). Skips like topology.test.sh. 22-75 s with a cached dom0
+# never managed). A second guest np3, hard-pinned to the node without its
+# memory, checks the default `xen_memory_move = off`: numaplaced logs once
+# how to enable moves, moves nothing and warns about nothing. Skips like topology.test.sh. 22-75 s with a cached dom0
 # root, most of it booting Xen and building the guest.
 set -u
 build=${1:?usage: daemon.test.sh BUILD_DIR}
@@ -50,6 +52,14 @@ home_cpus="$((2 * home))-$((2 * home + 1))"
 other_cpus="$((2 * other))-$((2 * other + 1))"
 echo "@@home $home $home_cpus $other_cpus"
 xl vcpu-pin np1 all all "$other_cpus"
+# np3: hard-pinned away from its memory; moves are off, so numaplaced may
+# only say once how to enable them
+sed 's/np1/np3/' /tmp/np1.cfg >/tmp/np3.cfg
+./numaplace create /tmp/np3.cfg >/tmp/create3.log 2>&1
+echo "@@create3-rc $?"
+h3=$(awk '$1 == "node" && $3 + 0 > best { best = $3 + 0; n = $2 } END { print n }' /run/numaplace/np3.plan)
+xl vcpu-pin np3 all "$((2 * (1 - h3)))-$((2 * (1 - h3) + 1))" all
+echo "@@np3-domid $(xl domid np3)"
 echo "@@before"; xl vcpu-list np1
 ./numaplace verify np1 >/tmp/verify0.log 2>&1
 echo "@@verify-before-rc $?"
@@ -67,6 +77,8 @@ while [ $(($(date +%s) - t)) -lt $XEN_STEER_DEADLINE_S ]; do
     sleep 1
 done
 echo "@@steered $steered $(($(date +%s) - t))"
+sleep 4 # a few more rounds: np3's pinned-guest rule confirms for 2 rounds, then asks
+echo "@@np3-domid-after $(xl domid np3)"
 echo "@@after"; xl vcpu-list np1
 ./numaplace verify np1 >/tmp/verify1.log 2>&1
 echo "@@verify-after-rc $?"
@@ -112,6 +124,16 @@ check "numaplace status does not list Domain-0" \
     [ "$(printf '%s' "$status" | jq -r '[.guests[].name] | index("Domain-0") == null' 2>/dev/null)" = true ]
 check "the daemon ran with the Xen backend" grep -q "started: backend xen" <<<"$(section log)"
 check "the daemon logged the steering of np1" grep -q "guest np1.*steer" <<<"$(section log)"
+check "numaplace create built np3 (exit $(field create3-rc))" [ "$(field create3-rc)" = 0 ]
+check "moves off: 'how to enable' logged exactly once" \
+    [ "$(section log | grep -c 'memory moves are off.*xen_memory_move = save-restore')" = 1 ]
+check "moves off: np3 not moved (domid $(field np3-domid) -> $(field np3-domid-after))" \
+    [ "$(field np3-domid)" = "$(field np3-domid-after)" ]
+asked=$(printf '%s' "$(section status)" | jq -r '[.recent[] | select(.what | startswith("np3: locality"))] | length' 2>/dev/null)
+check "moves off: np3's move asked for once in the test's seconds, not every round ($asked)" \
+    [ "${asked:-x}" = 1 ]
+check "moves off: no warning about np3's migration" \
+    [ "$(section log | grep -c 'warning: guest np3')" = 0 ]
 check "the daemon stopped cleanly on SIGTERM" [ "$(field daemon-rc)" = 0 ]
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
