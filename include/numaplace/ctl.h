@@ -82,6 +82,28 @@ int np_ctl_error_reply(const char *msg, char **line_out);
 #define NP_DAEMON_STATE_PATH "/var/lib/numaplace/state.json"
 #define NP_DAEMON_CONFIG_PATH "/etc/numaplace/numaplaced.conf"
 #define NP_DAEMON_MAX_LIST 64u /* pids / excluded names in a config file */
+/* Where the Xen backend writes a domain's save image while it moves the
+ * domain's memory by save/restore (xen_memory_move = save-restore): on
+ * disk, not /run, because the image is as large as the guest. */
+#define NP_DAEMON_XEN_SAVE_DIR "/var/lib/numaplace/xen-save"
+
+/* Which backend the daemon drives. auto: Xen when numaplace was built with
+ * Xen support and this is a Xen control domain (/proc/xen/capabilities
+ * says control_d), else Linux. */
+typedef enum np_daemon_backend {
+    NP_DAEMON_BACKEND_AUTO = 0,
+    NP_DAEMON_BACKEND_LINUX,
+    NP_DAEMON_BACKEND_XEN,
+} np_daemon_backend;
+
+/* How the Xen backend may move a domain's memory between nodes. Xen 4.17
+ * cannot move the memory of a running domain; the only way is to save the
+ * whole domain and restore it with a new node affinity, which pauses it
+ * for seconds. Off unless asked for. */
+typedef enum np_daemon_xen_move {
+    NP_DAEMON_XEN_MOVE_OFF = 0,
+    NP_DAEMON_XEN_MOVE_SAVE_RESTORE,
+} np_daemon_xen_move;
 
 /* How the daemon finds guests. */
 typedef enum np_daemon_discover {
@@ -107,17 +129,32 @@ typedef struct np_daemon_config {
     double locality_target;          /* locality_target = 0.9 */
     bool use_cgroup_cpuset;          /* cgroup_cpuset = yes: write cpuset.mems,
                                         widen cpuset.cpus for steering */
+    np_daemon_backend backend;       /* backend = auto | linux | xen */
+    /* Line of the first discover, cgroup or pid key (options of the Linux
+     * backend only), 0 when the text had none: an error with backend xen
+     * names it. */
+    unsigned linux_keys_line;
+    np_daemon_xen_move xen_memory_move; /* xen_memory_move = off | save-restore */
+    char xen_save_dir[256];             /* xen_save_dir = /var/lib/numaplace/xen-save */
 } np_daemon_config;
 
 void np_daemon_config_init(np_daemon_config *cfg);
 /* Applies the "key = value" lines of text on top of *cfg (so defaults and
  * command-line options compose). -EINVAL with err (origin, line, what was
- * expected); *cfg is then unchanged. */
+ * expected); *cfg is then unchanged. backend = xen together with a Linux
+ * key (discover, cgroup, pid) is an error naming the Linux key's line. */
 int np_daemon_config_parse(const char *text, size_t len, const char *origin,
                            np_daemon_config *cfg, np_error *err);
 /* "2s", "500ms", "1500us", "10ns", "1m": -EINVAL / -ERANGE. */
 int np_duration_parse(const char *text, uint64_t *ns_out);
 const char *np_log_level_name(np_log_level level);
+/* "auto", "linux", "xen"; parse: -EINVAL for anything else. */
+const char *np_daemon_backend_name(np_daemon_backend backend);
+int np_daemon_backend_parse(const char *text, np_daemon_backend *out);
+/* The backend `want` stands for on this machine: auto is xen when
+ * numaplace has Xen support (xen_built) and this is a control domain
+ * (is_dom0), else linux; linux and xen stand for themselves. Never auto. */
+np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built, bool is_dom0);
 int np_log_level_parse(const char *text, np_log_level *out);
 
 #ifdef __cplusplus

@@ -93,11 +93,52 @@ int np_xen_open(np_log_fn log, void *log_opaque, np_xen **out);
 void np_xen_close(np_xen *xen); /* NULL ok */
 
 /* The backend operations over an open np_xen (pass it as `impl` to
- * np_backend_create). migrate_memory is absent: Xen 4.17 cannot move a
- * running domain's memory between nodes. Guest ids are domids; a guest's
- * per-node memory comes from a fresh `u` dump read through the console
- * ring (libxl_send_debug_keys + libxl_xen_console_read_*). */
+ * np_backend_create). Guest ids are domids; a guest's per-node memory
+ * comes from a fresh `u` dump read through the console ring
+ * (libxl_send_debug_keys + libxl_xen_console_read_*).
+ *
+ * migrate_memory: Xen 4.17 cannot move a running domain's memory between
+ * nodes. The only way is to save the whole domain and restore it with the
+ * target node as its node affinity (a local migration), which this backend
+ * does only when np_xen_set_memory_move() allowed it; otherwise it returns
+ * -ENOTSUP and logs once how to enable it. A save/restore:
+ *   - moves the whole domain: `bytes` is rounded up to all of the guest's
+ *     memory, wherever it was; *moved_out reports what really left the
+ *     source node for the target node, read from `u` dumps before and after
+ *     (min(source's loss, target's gain));
+ *   - pauses the guest from the start of the save to the end of the
+ *     restore (logged; docs/xen.md has the figures measured on the test
+ *     host) and gives it a NEW domid under the same name: callers must
+ *     find it again by name;
+ *   - keeps each vCPU's hard affinity, sets its soft affinity to the
+ *     target node's CPUs and the node affinity to the target node;
+ *   - is rate-limited: one at a time on the host (an flock on
+ *     SAVE_DIR/lock; -EBUSY while another runs) and at most one attempt
+ *     per guest name every NP_XEN_MOVE_MIN_INTERVAL_NS (-EAGAIN before
+ *     that, and for a domid an earlier move already replaced);
+ *   - refuses dom0 (-EPERM), and a target node without free memory for
+ *     the whole guest or a save directory without room for its image
+ *     (-ENOSPC, checked before the guest is stopped).
+ * When the restore fails the original domain is resumed where it was and
+ * the error returned; the save image is removed either way. */
 const struct np_backend_ops *np_xen_backend_ops(void);
+
+/* What migrate_memory may do (above). */
+typedef enum np_xen_memory_move {
+    NP_XEN_MEMORY_MOVE_OFF = 0,
+    NP_XEN_MEMORY_MOVE_SAVE_RESTORE,
+} np_xen_memory_move;
+/* Least time between two save/restore moves of one guest: each pauses the
+ * guest for seconds per GiB, so at most one such stall per guest every ten
+ * minutes (numad, which moves whole processes, waits minutes too). */
+#define NP_XEN_MOVE_MIN_INTERVAL_NS (UINT64_C(600) * 1000000000u)
+/* Longest save directory path (room left for "/<domain name>.save"). */
+#define NP_XEN_SAVE_DIR_MAX 200u
+/* Allows (or forbids again) save/restore moves; save_dir (absolute,
+ * shorter than NP_XEN_SAVE_DIR_MAX) receives the save image, as large as
+ * the guest, and the lock; it is created (mode 0700) when missing.
+ * -EINVAL for a bad mode or directory. */
+int np_xen_set_memory_move(np_xen *xen, np_xen_memory_move mode, const char *save_dir);
 
 /* Host topology from libxl: numainfo (memory, free, distances), cpu
  * topology (socket, core, node of each CPU) and PCI topology. Name "xen". */

@@ -27,6 +27,26 @@ void np_daemon_config_init(np_daemon_config *cfg)
     cfg->log_level = NP_LOG_INFO;
     cfg->migrate_budget_bps = NP_DAEMON_MIGRATE_BUDGET_BPS;
     cfg->locality_target = NP_DAEMON_LOCALITY_TARGET;
+    cfg->backend = NP_DAEMON_BACKEND_AUTO;
+    cfg->xen_memory_move = NP_DAEMON_XEN_MOVE_OFF;
+    snprintf(cfg->xen_save_dir, sizeof(cfg->xen_save_dir), "%s", NP_DAEMON_XEN_SAVE_DIR);
+}
+
+static const char *const backend_names[] = {"auto", "linux", "xen"};
+
+const char *np_daemon_backend_name(np_daemon_backend backend)
+{
+    return (unsigned)backend < 3 ? backend_names[backend] : "?";
+}
+
+int np_daemon_backend_parse(const char *text, np_daemon_backend *out)
+{
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(text, backend_names[i]) == 0) {
+            *out = (np_daemon_backend)i;
+            return 0;
+        }
+    return -EINVAL;
 }
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -117,6 +137,19 @@ static int parse_fraction(const char *v, double *out)
     return 0;
 }
 
+/* Keys that choose Linux processes: meaningless with the Xen backend. */
+static bool is_linux_key(const char *key)
+{
+    return !strcmp(key, "discover") || !strcmp(key, "cgroup") || !strcmp(key, "pid");
+}
+
+np_daemon_backend np_daemon_backend_resolve(np_daemon_backend want, bool xen_built, bool is_dom0)
+{
+    if (want != NP_DAEMON_BACKEND_AUTO)
+        return want;
+    return xen_built && is_dom0 ? NP_DAEMON_BACKEND_XEN : NP_DAEMON_BACKEND_LINUX;
+}
+
 static int apply(np_daemon_config *c, const char *key, const char *v, const char **want)
 {
     if (!strcmp(key, "period")) {
@@ -184,9 +217,27 @@ static int apply(np_daemon_config *c, const char *key, const char *v, const char
     } else if (!strcmp(key, "locality_target")) {
         *want = "a fraction from 0 to 1, such as 0.9 or 90%";
         return parse_fraction(v, &c->locality_target);
+    } else if (!strcmp(key, "backend")) {
+        *want = "auto, linux or xen";
+        return np_daemon_backend_parse(v, &c->backend);
+    } else if (!strcmp(key, "xen_memory_move")) {
+        *want = "off or save-restore";
+        if (!strcmp(v, "off"))
+            c->xen_memory_move = NP_DAEMON_XEN_MOVE_OFF;
+        else if (!strcmp(v, "save-restore"))
+            c->xen_memory_move = NP_DAEMON_XEN_MOVE_SAVE_RESTORE;
+        else
+            return -EINVAL;
+    } else if (!strcmp(key, "xen_save_dir")) {
+        *want = "an absolute path shorter than 200 bytes";
+        /* room for "/<domain name>.save" after it */
+        if (v[0] != '/' || strlen(v) >= 200)
+            return -EINVAL;
+        return copy_str(c->xen_save_dir, sizeof(c->xen_save_dir), v);
     } else {
         *want = "a key: period, dry_run, discover, cgroup, pid, exclude, socket, socket_group, "
-                "state_file, log_level, migrate_budget, locality_target, cgroup_cpuset";
+                "state_file, log_level, migrate_budget, locality_target, cgroup_cpuset, "
+                "backend, xen_memory_move, xen_save_dir";
         return -EINVAL;
     }
     return 0;
@@ -250,6 +301,8 @@ int np_daemon_config_parse(const char *text, size_t len, const char *origin,
             rc = np_error_set(err, origin, lineno, "%.64s: %s", key, want);
             goto out;
         }
+        if (is_linux_key(key) && !tmp.linux_keys_line)
+            tmp.linux_keys_line = lineno;
     }
     if (r < 0) {
         rc = r;
@@ -257,6 +310,12 @@ int np_daemon_config_parse(const char *text, size_t len, const char *origin,
     }
     if (tmp.discover == NP_DISCOVER_CGROUP && !tmp.cgroup[0]) {
         rc = np_error_set(err, origin, lineno, "discover = cgroup needs a cgroup = line");
+        goto out;
+    }
+    if (tmp.backend == NP_DAEMON_BACKEND_XEN && tmp.linux_keys_line) {
+        rc = np_error_set(err, origin, tmp.linux_keys_line,
+                          "no discover, cgroup or pid with backend = xen (they choose Linux "
+                          "processes; on Xen every domain but dom0 is a guest)");
         goto out;
     }
     *cfg = tmp;

@@ -109,7 +109,11 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         break;
     }
     }
-    if (rc == -ESRCH) {
+    if ((rc == -ENOTSUP || rc == -EAGAIN || rc == -EBUSY) && a->kind == NP_BALANCE_MIGRATE_MEMORY) {
+        /* Xen: moves off (the backend said once how to enable them), or its
+         * rate limit / a whole-guest move already done this round */
+        dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", bg->name, np_strerror(rc));
+    } else if (rc == -ESRCH) {
         dlog(NP_LOG_WARNING, "guest %s (pid %llu) exited during a migration: carrying on",
              bg->name, (unsigned long long)bg->id);
         dstate_note(&d->st, "%s: exited during migration", bg->name);

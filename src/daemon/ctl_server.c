@@ -163,7 +163,7 @@ static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
         return;
     case NP_CTL_STATUS: {
         np_topology *topo = NULL;
-        if (np_backend_topology(np_linux_backend_get(d->lb), &topo)) {
+        if (np_backend_topology(d->be, &topo)) {
             reply_error(fd, "no topology");
             return;
         }

@@ -1,8 +1,9 @@
 /*
  * daemon/daemon.h - the pieces of numaplaced, the balancing daemon for
- * Linux/KVM hosts: logging (log.c), the persistent state (state.c), one
- * sense -> decide -> act round (round.c), the control socket
- * (ctl_server.c) and the main loop (main.c). Internal to the daemon.
+ * Linux/KVM hosts and Xen dom0s: logging (log.c), the persistent state
+ * (state.c), one sense -> decide -> act round (round.c), the control
+ * socket (ctl_server.c), the choice of backend (backend_pick.c) and the
+ * main loop (main.c). Internal to the daemon.
  */
 #ifndef NP_DAEMON_H
 #define NP_DAEMON_H
@@ -18,6 +19,7 @@
 #include <numaplace/balance.h>
 #include <numaplace/ctl.h>
 #include <numaplace/linux.h>
+#include <numaplace/xen.h>
 
 /* ---- logging (stderr; systemd's journal reads the "<N>" prefixes) ---------- */
 void dlog_init(np_log_level level);
@@ -45,6 +47,10 @@ typedef struct dguest {
     uint32_t low_rounds;
     uint64_t last_move_ns;    /* monotonic; 0 = never */
     uint64_t moved_bytes;     /* total moved by the daemon */
+    /* Not saved: the backend could not move memory now (its rate limit, Xen
+     * moves off); the rule asks again at this time (monotonic), not every
+     * round. */
+    uint64_t deferred_until_ns;
     /* In flight: a migration toward home that is not finished. */
     bool inflight;
     int32_t inflight_from_os_id;
@@ -90,9 +96,13 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo);
 
 typedef struct daemon {
     np_daemon_config cfg;
-    const char *config_path;  /* NULL: none */
-    np_linux_ctx *ctx;
+    const char *config_path;   /* NULL: none */
+    np_daemon_backend backend; /* linux or xen (resolved, never auto) */
+    np_backend *be;            /* what rounds and the socket use */
+    np_backend *own_be;        /* be when the daemon created it (Xen) */
+    np_linux_ctx *ctx;         /* Linux backend only */
     np_linux_backend *lb;
+    np_xen *xen;               /* Xen backend only */
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     int listen_fd;
@@ -109,6 +119,19 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
+
+/* ---- the backend (backend_pick.c) ------------------------------------------ */
+/* The backend c asks for on this machine, in *out (linux or xen); logs and
+ * returns -EINVAL when Linux discovery options (c->linux_keys_line in
+ * cfg_path, or --cgroup/--pid: cli_linux_opts) meet the Xen backend, and
+ * -ENOTSUP for xen without Xen support. */
+int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool cli_linux_opts,
+                         np_daemon_backend *out);
+/* Opens d->backend: sets d->be (root: /proc and /sys for Linux). */
+int daemon_backend_open(daemon_t *d, const char *root);
+void daemon_backend_close(daemon_t *d);
+/* The Xen backend's settings from d->cfg (memory moves). */
+int daemon_backend_apply_xen(daemon_t *d);
 
 int ctl_listen(daemon_t *d);
 void ctl_close(daemon_t *d);

@@ -1,8 +1,10 @@
 /*
- * daemon/main.c - numaplaced: keeps the guests of a Linux/KVM host local to
- * their NUMA nodes. Every period it senses the guests (QEMU processes, a
- * cgroup's processes or named PIDs), decides, and moves memory in small
- * rate-limited steps or steers vCPU threads (round.c). It answers
+ * daemon/main.c - numaplaced: keeps the guests of a Linux/KVM host or of a
+ * Xen dom0 local to their NUMA nodes. Every period it senses the guests
+ * (QEMU processes, a cgroup's processes or named PIDs on Linux; every
+ * domain but dom0 on Xen, backend_pick.c), decides, and moves memory in
+ * small rate-limited steps (on Xen: whole-guest save/restore, only when
+ * allowed) or steers vCPUs (round.c). It answers
  * `numaplace status/verify/exclude/include` on a UNIX socket
  * (ctl_server.c) and keeps its per-guest state in a file across restarts
  * (state.c).
@@ -29,12 +31,15 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: numaplaced [OPTIONS]\n"
             "  -c, --config FILE     configuration file (default %s if it exists)\n"
+            "  -b, --backend NAME    linux, xen or auto (default: xen on a Xen dom0\n"
+            "                        when built with Xen support, else linux)\n"
             "  -n, --dry-run         report what would be done, never act\n"
             "  -p, --period DURATION time between rounds (default 2s)\n"
             "  -s, --socket PATH     control socket (default %s)\n"
             "  -S, --state PATH      state file (default %s)\n"
-            "      --pid PID         balance this process (repeatable; discover = pids)\n"
-            "      --cgroup PATH     balance the processes of this cgroup v2\n"
+            "      --pid PID         balance this process (repeatable; discover = pids;\n"
+            "                        Linux backend only)\n"
+            "      --cgroup PATH     balance the processes of this cgroup v2 (Linux only)\n"
             "  -l, --log-level LVL   error, warning, info, debug\n"
             "      --root DIR        read /proc and /sys under DIR (tests)\n"
             "      --rounds N        stop after N rounds (tests)\n"
@@ -91,7 +96,8 @@ typedef struct cli_over {
     const char *socket, *state, *cgroup;
     int32_t pids[NP_DAEMON_MAX_LIST];
     uint32_t nr_pids;
-    int level; /* -1 = from the file */
+    int level;   /* -1 = from the file */
+    int backend; /* -1 = from the file */
 } cli_over;
 
 static void apply_over(const cli_over *o, np_daemon_config *c)
@@ -115,17 +121,29 @@ static void apply_over(const cli_over *o, np_daemon_config *c)
     }
     if (o->level >= 0)
         c->log_level = (np_log_level)o->level;
+    if (o->backend >= 0)
+        c->backend = (np_daemon_backend)o->backend;
 }
 
 static int configure(daemon_t *d, const cli_over *o, np_daemon_config *out)
 {
     np_daemon_config c;
+    np_daemon_backend b;
     np_daemon_config_init(&c);
     const char *path = d->config_path ? d->config_path : NP_DAEMON_CONFIG_PATH;
     int rc = load_config(path, d->config_path != NULL, &c);
     if (rc)
         return rc;
     apply_over(o, &c);
+    rc = daemon_backend_check(&c, path, o->cgroup || o->nr_pids, &b);
+    if (rc)
+        return rc;
+    if (d->backend != NP_DAEMON_BACKEND_AUTO && b != d->backend) {
+        dlog(NP_LOG_ERROR, "the backend (%s) changes only at a restart",
+             np_daemon_backend_name(d->backend));
+        return -EINVAL;
+    }
+    d->backend = b;
     *out = c;
     return 0;
 }
@@ -139,15 +157,15 @@ static void add_config_exclusions(daemon_t *d)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
-        {"period", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 's'},
-        {"state", required_argument, NULL, 'S'},  {"pid", required_argument, NULL, 'P'},
-        {"cgroup", required_argument, NULL, 'G'}, {"log-level", required_argument, NULL, 'l'},
-        {"root", required_argument, NULL, 'R'},   {"rounds", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'},    {"dry-run", no_argument, NULL, 'n'},
+        {"backend", required_argument, NULL, 'b'},   {"period", required_argument, NULL, 'p'},
+        {"socket", required_argument, NULL, 's'},    {"state", required_argument, NULL, 'S'},
+        {"pid", required_argument, NULL, 'P'},       {"cgroup", required_argument, NULL, 'G'},
+        {"log-level", required_argument, NULL, 'l'}, {"root", required_argument, NULL, 'R'},
+        {"rounds", required_argument, NULL, 'r'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     daemon_t d;
-    cli_over o = {.level = -1};
+    cli_over o = {.level = -1, .backend = -1};
     const char *root = "/";
     uint64_t max_rounds = 0;
     int opt, rc, sfd = -1, status = 1;
@@ -156,12 +174,21 @@ int main(int argc, char **argv)
     memset(&d, 0, sizeof(d));
     d.listen_fd = -1;
     dlog_init(NP_LOG_INFO);
-    while ((opt = getopt_long(argc, argv, "c:np:s:S:l:hV", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:b:np:s:S:l:hV", opts, NULL)) != -1) {
         uint64_t v;
         np_log_level lvl;
         switch (opt) {
         case 'c': d.config_path = optarg; break;
         case 'n': o.dry_run = true; break;
+        case 'b': {
+            np_daemon_backend b;
+            if (np_daemon_backend_parse(optarg, &b)) {
+                fprintf(stderr, "numaplaced: --backend: linux, xen or auto\n");
+                return 2;
+            }
+            o.backend = (int)b;
+            break;
+        }
         case 'p':
             if (np_duration_parse(optarg, &v) || v < NP_DAEMON_PERIOD_MIN_NS) {
                 fprintf(stderr, "numaplaced: --period: a duration of at least 100ms\n");
@@ -224,13 +251,8 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "signalfd: %s", strerror(errno));
         goto out;
     }
-    rc = np_linux_ctx_create(root, dlog_sink, NULL, &d.ctx);
-    if (!rc)
-        rc = daemon_apply_source(&d);
-    if (rc) {
-        dlog(NP_LOG_ERROR, "cannot open the Linux host under %s: %s", root, np_strerror(rc));
+    if (daemon_backend_open(&d, root))
         goto out;
-    }
     np_error err = {0};
     rc = dstate_load(&d.st, d.cfg.state_path, &err, &d.bal);
     if (rc == 0) {
@@ -253,9 +275,10 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "control socket %s: %s", d.cfg.socket_path, np_strerror(rc));
         goto out;
     }
-    dlog(NP_LOG_INFO, "started: period %llu ms, %s, socket %s%s",
-         (unsigned long long)(d.cfg.period_ns / 1000000),
-         d.cfg.discover == NP_DISCOVER_QEMU     ? "QEMU guests"
+    dlog(NP_LOG_INFO, "started: backend %s, period %llu ms, %s, socket %s%s",
+         np_daemon_backend_name(d.backend), (unsigned long long)(d.cfg.period_ns / 1000000),
+         d.backend == NP_DAEMON_BACKEND_XEN     ? "Xen domains but dom0"
+         : d.cfg.discover == NP_DISCOVER_QEMU   ? "QEMU guests"
          : d.cfg.discover == NP_DISCOVER_CGROUP ? "cgroup processes"
                                                 : "listed PIDs",
          d.cfg.socket_path, d.cfg.dry_run ? ", dry run" : "");
@@ -320,8 +343,7 @@ out:
     ctl_close(&d);
     if (sfd >= 0)
         close(sfd);
-    np_linux_backend_destroy(d.lb);
-    np_linux_ctx_destroy(d.ctx);
+    daemon_backend_close(&d);
     np_balance_state_destroy(d.bal);
     dstate_fini(&d.st);
     return status;

@@ -117,6 +117,15 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
             g->seen = false;
             return;
         }
+        if (rc == -EAGAIN || rc == -EBUSY || rc == -ENOTSUP) {
+            /* the backend's rate limit (Xen save/restore), or Xen moves
+             * not enabled (the backend said once how to enable them) */
+            dlog(NP_LOG_DEBUG, "guest %s: migration node %d -> %d deferred: %s", g->name,
+                 g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));
+            g->deferred_until_ns = g->last_move_ns + DAEMON_HOLD_OFF_NS;
+            g->inflight = false;
+            return;
+        }
         if (rc) {
             dlog(NP_LOG_WARNING, "guest %s: migration node %d -> %d failed: %s", g->name,
                  g->inflight_from_os_id, g->home_node_os_id, np_strerror(rc));
@@ -161,7 +170,7 @@ static void decide_guest(daemon_t *d, np_backend *be, const np_topology *topo, d
         return;
     }
     g->low_rounds++;
-    if (g->low_rounds < DAEMON_CONFIRM_ROUNDS)
+    if (g->low_rounds < DAEMON_CONFIRM_ROUNDS || now_ns < g->deferred_until_ns)
         return;
     bool rehome = g->home_node_os_id != (int32_t)home->os_id;
     if (rehome && g->last_move_ns && now_ns - g->last_move_ns < DAEMON_HOLD_OFF_NS)
@@ -258,9 +267,30 @@ static void drop_unseen(dstate *s)
     s->nr_guests = w;
 }
 
+/* On Xen a save/restore move gives a domain a new domid under the same
+ * name (numaplace/xen.h), and Xen domain names are unique: the guest
+ * remembered under its old domid is this one. NULL when not Xen or none. */
+static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
+{
+    if (d->backend != NP_DAEMON_BACKEND_XEN || !bg->name[0])
+        return NULL;
+    for (size_t i = 0; i < d->st.nr_guests; i++) {
+        dguest *g = &d->st.guests[i];
+        if (strcmp(g->name, bg->name) != 0)
+            continue;
+        if (g->pid != (int64_t)bg->id) {
+            dlog(NP_LOG_INFO, "guest %s: domid %lld -> %llu", g->name, (long long)g->pid,
+                 (unsigned long long)bg->id);
+            g->pid = (int64_t)bg->id;
+        }
+        return g;
+    }
+    return NULL;
+}
+
 int daemon_round(daemon_t *d)
 {
-    np_backend *be = np_linux_backend_get(d->lb);
+    np_backend *be = d->be;
     np_topology *topo = NULL;
     np_backend_guest *gs = NULL;
     size_t n = 0;
@@ -287,7 +317,11 @@ int daemon_round(daemon_t *d)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
+        if (d->backend == NP_DAEMON_BACKEND_XEN && gs[i].id == 0)
+            continue; /* dom0 runs the host: never managed */
+        dguest *g = xen_rekey(d, &gs[i]);
+        if (!g)
+            g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
         if (!g || update_guest(g, &gs[i])) {
             rc = -ENOMEM;
             goto out;
@@ -332,6 +366,9 @@ int daemon_apply_source(daemon_t *d)
 {
     np_linux_backend_opts o = {0};
     pid_t pids[NP_DAEMON_MAX_LIST];
+
+    if (d->backend == NP_DAEMON_BACKEND_XEN)
+        return daemon_backend_apply_xen(d);
 
     for (uint32_t i = 0; i < d->cfg.nr_pids; i++)
         pids[i] = (pid_t)d->cfg.pids[i];

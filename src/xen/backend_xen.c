@@ -11,7 +11,8 @@
  * errno, and logged with libxl's own code and name so nothing is lost.
  * libxl's own log lines go to the same callback through a small
  * xentoollog_logger. Memory cannot be moved between nodes of a running
- * domain in Xen 4.17, so migrate_memory is left NULL (-ENOSYS).
+ * domain in Xen 4.17; migrate_memory (xen_move.c) moves a whole domain by
+ * save/restore, and only when the caller opted in.
  */
 #include "xen/xen_int.h"
 
@@ -46,6 +47,7 @@ struct np_xen {
     xen_logger logger;
     np_log_fn log;
     void *log_opaque;
+    xen_move_state move;
 };
 
 static void xen_log(np_xen *x, np_log_level level, const char *subsys, const char *fmt, ...)
@@ -61,6 +63,23 @@ static void xen_log(np_xen *x, np_log_level level, const char *subsys, const cha
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     x->log(x->log_opaque, level, subsys, msg);
+}
+
+void np_xen_logf(np_xen *x, np_log_level level, const char *fmt, ...)
+{
+    char msg[XEN_LOG_LINE_MAX];
+    va_list ap;
+    if (!x->log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    x->log(x->log_opaque, level, "xen", msg);
+}
+
+xen_move_state *np_xen_move_state(np_xen *xen)
+{
+    return &xen->move;
 }
 
 /* The boundary: a libxl code into an errno, logged with the original. */
@@ -301,6 +320,9 @@ static uint64_t guest_start_ns(np_xen *x, const libxl_dominfo *di)
      * an error for asking) */
     if (di->paused)
         return NP_BACKEND_TIME_UNKNOWN;
+    /* restored by a move of ours: libxl lost its start time (xen_move.c) */
+    if (np_xen_move_start_ns(&x->move, domid, &mono_ns) == 0)
+        return mono_ns;
     start_s = libxl_vm_get_start_time(x->ctx, domid);
     if (start_s == 0 || clock_gettime(CLOCK_MONOTONIC, &mono) ||
         clock_gettime(CLOCK_REALTIME, &real) || real.tv_sec < (time_t)start_s)
@@ -519,7 +541,7 @@ static const struct np_backend_ops xen_ops = {
     .node_free_bytes = op_node_free_bytes,
     .set_vcpu_affinity = op_set_vcpu_affinity,
     .set_guest_node_affinity = op_set_guest_node_affinity,
-    .migrate_memory = NULL,
+    .migrate_memory = np_xen_op_migrate_memory,
     .now_ns = op_now_ns,
     .random = op_random,
     .log = op_log,

@@ -1,0 +1,123 @@
+/*
+ * daemon/backend_pick.c - which backend numaplaced drives and how it is
+ * opened: the Linux backend (QEMU processes, a cgroup or listed PIDs; the
+ * rest of the daemon's files describe it) or the Xen backend on a dom0
+ * (every domain but dom0, through libxl; numaplace/xen.h). `backend = auto`
+ * (the default) picks Xen when this numaplaced has Xen support and the
+ * machine is a Xen control domain, else Linux.
+ *
+ * The Linux discovery options (discover, cgroup, pid, --cgroup, --pid)
+ * choose Linux processes; with the Xen backend they are a configuration
+ * error named by file and line, never silently ignored. The backend is
+ * chosen once at start: a reload (SIGHUP) that asks for another backend
+ * is refused, like a new socket path.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <numaplace/xen.h>
+
+#include "daemon.h"
+
+#ifdef NP_HAVE_XEN
+#define DAEMON_XEN_BUILT true
+#else
+#define DAEMON_XEN_BUILT false
+#endif
+
+int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool cli_linux_opts,
+                         np_daemon_backend *out)
+{
+    bool dom0 = np_xen_is_dom0() == 1;
+    np_daemon_backend b = np_daemon_backend_resolve(c->backend, DAEMON_XEN_BUILT, dom0);
+    const char *why = c->backend == NP_DAEMON_BACKEND_AUTO
+                          ? " (backend = auto chose xen: this is a Xen dom0)"
+                          : "";
+
+    if (b == NP_DAEMON_BACKEND_XEN && !DAEMON_XEN_BUILT) {
+        dlog(NP_LOG_ERROR, "backend xen: this numaplaced was built without Xen support "
+                           "(rebuild with libxen-dev installed)");
+        return -ENOTSUP;
+    }
+    if (b == NP_DAEMON_BACKEND_XEN && c->linux_keys_line) {
+        dlog(NP_LOG_ERROR,
+             "%s:%u: discover, cgroup and pid choose Linux processes; with the Xen backend%s "
+             "every domain but dom0 is a guest: remove the line or set backend = linux",
+             cfg_path ? cfg_path : "<config>", c->linux_keys_line, why);
+        return -EINVAL;
+    }
+    if (b == NP_DAEMON_BACKEND_XEN && cli_linux_opts) {
+        dlog(NP_LOG_ERROR,
+             "--cgroup and --pid choose Linux processes; with the Xen backend%s every domain "
+             "but dom0 is a guest: drop them or use --backend linux",
+             why);
+        return -EINVAL;
+    }
+    *out = b;
+    return 0;
+}
+
+int daemon_backend_apply_xen(daemon_t *d)
+{
+#ifdef NP_HAVE_XEN
+    np_xen_memory_move m = d->cfg.xen_memory_move == NP_DAEMON_XEN_MOVE_SAVE_RESTORE
+                               ? NP_XEN_MEMORY_MOVE_SAVE_RESTORE
+                               : NP_XEN_MEMORY_MOVE_OFF;
+    int rc = np_xen_set_memory_move(d->xen, m, d->cfg.xen_save_dir);
+    if (rc)
+        dlog(NP_LOG_ERROR, "xen_save_dir %s: %s", d->cfg.xen_save_dir, np_strerror(rc));
+    else if (m == NP_XEN_MEMORY_MOVE_SAVE_RESTORE)
+        dlog(NP_LOG_INFO, "xen: memory moves by save/restore allowed (images in %s)",
+             d->cfg.xen_save_dir);
+    return rc;
+#else
+    (void)d;
+    return -ENOTSUP;
+#endif
+}
+
+int daemon_backend_open(daemon_t *d, const char *root)
+{
+    int rc;
+    if (d->backend == NP_DAEMON_BACKEND_XEN) {
+#ifdef NP_HAVE_XEN
+        rc = np_xen_open(dlog_sink, NULL, &d->xen);
+        if (!rc)
+            rc = daemon_backend_apply_xen(d);
+        if (!rc)
+            rc = np_backend_create(np_xen_backend_ops(), d->xen, &d->own_be);
+        if (rc) {
+            dlog(NP_LOG_ERROR, "cannot open the Xen host through libxl: %s", np_strerror(rc));
+            return rc;
+        }
+        d->be = d->own_be;
+        return 0;
+#else
+        return -ENOTSUP;
+#endif
+    }
+    rc = np_linux_ctx_create(root, dlog_sink, NULL, &d->ctx);
+    if (!rc)
+        rc = daemon_apply_source(d);
+    if (rc) {
+        dlog(NP_LOG_ERROR, "cannot open the Linux host under %s: %s", root, np_strerror(rc));
+        return rc;
+    }
+    d->be = np_linux_backend_get(d->lb);
+    return 0;
+}
+
+void daemon_backend_close(daemon_t *d)
+{
+    np_backend_destroy(d->own_be);
+    d->own_be = NULL;
+    d->be = NULL;
+#ifdef NP_HAVE_XEN
+    np_xen_close(d->xen);
+    d->xen = NULL;
+#endif
+    np_linux_backend_destroy(d->lb);
+    d->lb = NULL;
+    np_linux_ctx_destroy(d->ctx);
+    d->ctx = NULL;
+}
