@@ -264,7 +264,6 @@ int main(void)
 #else
 int main(void)
 {
-    printf("SKIP: built without libxen-dev\n");
-    return np_test_summary();
+    return np_test_skip("built without libxen-dev");
 }
 #endif
