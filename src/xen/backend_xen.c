@@ -340,9 +340,11 @@ static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *top
     int nr_vcpus = 0, nr_cpus = 0, rc;
     char *name = NULL;
 
+    /* A domain another process is still building (or tearing down) is
+     * listed before its vCPUs can be: -EAGAIN, the caller leaves it out. */
     vcpus = libxl_list_vcpu(x->ctx, di->domid, &nr_vcpus, &nr_cpus);
     if (!vcpus)
-        return np_xen_fail(x, "libxl_list_vcpu", ERROR_FAIL);
+        return -EAGAIN;
     rc = np_backend_guest_alloc(g, (uint32_t)nr_vcpus, np_topology_nr_nodes(topo));
     if (rc)
         goto out;
@@ -399,6 +401,14 @@ static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_
         if (doms[i].dying)
             continue;
         rc = fill_guest(x, &doms[i], topo, dump, &list[n]);
+        if (rc == -EAGAIN) { /* nothing was allocated for it */
+            xen_log(x, NP_LOG_INFO, "xen",
+                    "domain %u: its vCPUs cannot be listed yet (being built or torn down): "
+                    "left out of this listing",
+                    (unsigned)doms[i].domid);
+            rc = 0;
+            continue;
+        }
         n++;
     }
     if (rc)
