@@ -82,6 +82,53 @@ void np_reserve_unlock(np_reserve *r);
 /* Lock, drop this process's entries tagged `tag`, write, unlock. */
 int np_reserve_release(const char *dir, const char *tag);
 
+/* ---- plans: what `numaplace create` decided, for `verify` (pure) --------- */
+
+/* A plan file (DIR/NAME.plan), one item per line, '#' comments:
+ *   name NAME            the domain's name (verify finds it by name)
+ *   domid N              the domain id when it was written
+ *   vnodes K             virtual nodes given to the guest (0: no vNUMA)
+ *   node OS_ID BYTES     memory planned on a node (one line per node)
+ *   vcpu_soft V CPULIST  soft affinity planned for vCPU V
+ *   vcpu_hard V CPULIST  hard affinity planned for vCPU V */
+#define NP_XEN_PLAN_MAX_VCPUS 512u  /* libxl's HVM/PVH vCPU limit is 128..512 */
+#define NP_XEN_PLAN_MAX_BYTES (1u << 20)
+
+typedef struct np_xen_plan {
+    char name[NP_BACKEND_NAME_MAX];
+    uint32_t domid;              /* UINT32_MAX when not created */
+    uint32_t vnodes;
+    size_t nr_nodes;
+    uint32_t node_os_id[NP_TOPO_MAX_NODES];
+    uint64_t node_bytes[NP_TOPO_MAX_NODES];
+    uint32_t nr_vcpus;           /* entries of soft/hard: highest vCPU named + 1 */
+    np_bitmap *soft[NP_XEN_PLAN_MAX_VCPUS]; /* NULL: no soft affinity planned */
+    np_bitmap *hard[NP_XEN_PLAN_MAX_VCPUS];
+} np_xen_plan;
+
+/* A new, empty plan (domid UINT32_MAX); np_xen_plan_destroy() frees it. */
+int np_xen_plan_create(np_xen_plan **out);
+void np_xen_plan_destroy(np_xen_plan *plan); /* NULL ok */
+/* Reads a plan file's text. Bad input: -EINVAL with err naming the line
+ * and what was expected; no plan. A plan must have a name and a node. */
+int np_xen_plan_parse(const char *text, size_t len, const char *origin, np_xen_plan **out,
+                      np_error *err);
+/* The text of a plan (malloc'd, NUL-terminated; free() it). */
+int np_xen_plan_format(const np_xen_plan *plan, char **text_out);
+/* Reads (np_xen_plan_parse) or writes (atomically: a temporary file in the
+ * same directory, then rename) the plan file at `path`. */
+int np_xen_plan_read(const char *path, np_xen_plan **out, np_error *err);
+int np_xen_plan_write(const np_xen_plan *plan, const char *path);
+/* After a save/restore move from node `from` to node `to` (what
+ * np_xen_op_migrate_memory does): with vNUMA (vnodes > 1) the virtual nodes
+ * backed by `from` are backed by `to`, the guest's view unchanged; without,
+ * the whole guest is on `to`. Planned memory follows; soft masks equal to
+ * from's CPUs (with vNUMA) or all soft masks (without) become to's CPUs;
+ * hard masks are kept; domid is updated. */
+int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t from_node_os_id,
+                      const np_bitmap *from_cpus, uint32_t to_node_os_id,
+                      const np_bitmap *to_cpus);
+
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
 
 typedef struct np_xen np_xen;

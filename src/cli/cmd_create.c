@@ -103,35 +103,36 @@ static int write_text(const char *path, const char *a, const char *b)
 static int write_plan(const char *path, const np_topology *topo, const np_guest_spec *spec,
                       const np_placement *pl, uint32_t domid)
 {
-    FILE *f = fopen(path, "we");
-    char buf[4096];
-    if (!f)
-        return -errno;
-    fprintf(f, "# numaplace plan (numaplace verify reads it)\nname %s\ndomid %u\nvnodes %zu\n",
-            spec->name, (unsigned)domid,
-            np_placement_vnuma(pl) ? np_vnuma_nr_vnodes(np_placement_vnuma(pl)) : (size_t)0);
-    for (size_t i = 0; i < np_placement_nr_nodes(pl); i++) {
+    np_xen_plan *plan = NULL;
+    int rc = np_xen_plan_create(&plan);
+    if (rc)
+        return rc;
+    snprintf(plan->name, sizeof(plan->name), "%s", spec->name);
+    plan->domid = domid;
+    plan->vnodes = np_placement_vnuma(pl) ? (uint32_t)np_vnuma_nr_vnodes(np_placement_vnuma(pl)) : 0;
+    for (size_t i = 0; i < np_placement_nr_nodes(pl) && i < NP_TOPO_MAX_NODES; i++) {
         size_t k = np_placement_node(pl, i);
-        fprintf(f, "node %u %llu\n", (unsigned)np_topology_node(topo, k)->os_id,
-                (unsigned long long)np_placement_node_mem_bytes(pl, k));
+        plan->node_os_id[i] = np_topology_node(topo, k)->os_id;
+        plan->node_bytes[i] = np_placement_node_mem_bytes(pl, k);
+        plan->nr_nodes = i + 1;
     }
     /* Each vCPU's masks: with vNUMA they differ per vCPU. */
-    for (uint32_t v = 0; v < spec->vcpus; v++) {
+    for (uint32_t v = 0; rc == 0 && v < spec->vcpus && v < NP_XEN_PLAN_MAX_VCPUS; v++) {
         const np_bitmap *soft = np_placement_vcpu_soft(pl, v), *hard = np_placement_vcpu_hard(pl, v);
         if (!soft)
             soft = np_placement_cpus_soft(pl);
         if (!hard)
             hard = np_placement_cpus_hard(pl);
-        if (soft && spec->affinity == NP_AFFINITY_SOFT) {
-            np_bitmap_format(soft, buf, sizeof(buf));
-            fprintf(f, "vcpu_soft %u %s\n", (unsigned)v, buf);
-        }
-        if (hard && spec->affinity == NP_AFFINITY_HARD) {
-            np_bitmap_format(hard, buf, sizeof(buf));
-            fprintf(f, "vcpu_hard %u %s\n", (unsigned)v, buf);
-        }
+        if (soft && spec->affinity == NP_AFFINITY_SOFT)
+            rc = np_bitmap_copy(soft, &plan->soft[v]);
+        if (rc == 0 && hard && spec->affinity == NP_AFFINITY_HARD)
+            rc = np_bitmap_copy(hard, &plan->hard[v]);
+        plan->nr_vcpus = v + 1;
     }
-    return fclose(f) == 0 ? 0 : -errno;
+    if (rc == 0)
+        rc = np_xen_plan_write(plan, path);
+    np_xen_plan_destroy(plan);
+    return rc;
 }
 
 /* True when the xl.cfg asks for a PV guest (type="pv", or no type: xl's

@@ -26,9 +26,6 @@
  * 4 MiB or 2% of the plan, whichever is more. */
 #define VERIFY_SLACK_MIN_BYTES (UINT64_C(4) << 20)
 #define VERIFY_SLACK_PERCENT 2u
-#define PLAN_MAX_NODES 1024u
-#define PLAN_LINE_MAX 4200
-#define PLAN_MAX_VCPUS 512u
 
 static void verify_xen_usage(FILE *out)
 {
@@ -43,65 +40,8 @@ static void verify_xen_usage(FILE *out)
 
 #ifdef NP_HAVE_XEN
 
-typedef struct plan {
-    char name[NP_BACKEND_NAME_MAX];
-    uint32_t domid;
-    size_t nr_nodes;
-    uint32_t node_os_id[PLAN_MAX_NODES];
-    uint64_t node_bytes[PLAN_MAX_NODES];
-    unsigned vnodes; /* virtual nodes of the plan; 0 or 1: no vNUMA */
-    np_bitmap *soft[PLAN_MAX_VCPUS], *hard[PLAN_MAX_VCPUS]; /* NULL: no plan */
-} plan;
-
-static void plan_free(plan *p)
-{
-    for (size_t v = 0; v < PLAN_MAX_VCPUS; v++) {
-        np_bitmap_destroy(p->soft[v]);
-        np_bitmap_destroy(p->hard[v]);
-    }
-}
-
-static int read_plan(const char *path, plan *p)
-{
-    FILE *f = fopen(path, "re");
-    char line[PLAN_LINE_MAX], word[32], arg[PLAN_LINE_MAX];
-    int rc = 0;
-    memset(p, 0, sizeof(*p));
-    p->domid = UINT32_MAX;
-    if (!f)
-        return -errno;
-    while (rc == 0 && fgets(line, sizeof(line), f)) {
-        unsigned a;
-        unsigned long long b;
-        if (line[0] == '#' || sscanf(line, "%31s %4199[^\n]", word, arg) != 2)
-            continue;
-        if (strcmp(word, "name") == 0) {
-            size_t n = strnlen(arg, sizeof(p->name) - 1);
-            memcpy(p->name, arg, n);
-            p->name[n] = '\0';
-        } else if (strcmp(word, "vnodes") == 0 && sscanf(arg, "%u", &a) == 1) {
-            p->vnodes = a;
-        } else if (strcmp(word, "domid") == 0 && sscanf(arg, "%u", &a) == 1) {
-            p->domid = a;
-        } else if (strcmp(word, "node") == 0 && sscanf(arg, "%u %llu", &a, &b) == 2 &&
-                   p->nr_nodes < PLAN_MAX_NODES) {
-            p->node_os_id[p->nr_nodes] = a;
-            p->node_bytes[p->nr_nodes++] = b;
-        } else if ((strcmp(word, "vcpu_soft") == 0 || strcmp(word, "vcpu_hard") == 0) &&
-                   sscanf(arg, "%u %4100s", &a, line) == 2 && a < PLAN_MAX_VCPUS) {
-            np_bitmap **m = word[5] == 's' ? &p->soft[a] : &p->hard[a];
-            np_bitmap_destroy(*m);
-            *m = NULL;
-            rc = np_bitmap_create(m);
-            if (rc == 0 && np_bitmap_parse(*m, line) != 0)
-                rc = -EINVAL;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
-static const np_backend_guest *find_guest(const np_backend_guest *g, size_t nr, const plan *p)
+static const np_backend_guest *find_guest(const np_backend_guest *g, size_t nr,
+                                          const np_xen_plan *p)
 {
     for (size_t i = 0; i < nr; i++)
         if (strcmp(g[i].name, p->name) == 0)
@@ -116,7 +56,8 @@ static bool masks_match(const np_bitmap *want, const np_bitmap *have)
 
 int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
 {
-    plan p;
+    np_xen_plan *p = NULL;
+    np_error perr = {0};
     np_backend *be = NULL;
     np_topology *topo = NULL;
     np_backend_guest *guests = NULL;
@@ -129,10 +70,9 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
     bool per_node;
     bool ok = true;
     char buf[4096], a[32], b[32];
-    int rc = read_plan(plan_path, &p);
+    int rc = np_xen_plan_read(plan_path, &p, &perr);
     if (rc) {
-        cli_errorf("verify: cannot read the plan %s: %s", plan_path, np_strerror(rc));
-        plan_free(&p);
+        cli_errorf("verify: %s", np_error_format(&perr, buf, sizeof(buf)));
         return NP_EXIT_USAGE;
     }
     if ((rc = np_backend_create(np_xen_backend_ops(), xen, &be)) ||
@@ -142,22 +82,22 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
         rc = NP_EXIT_INTERNAL;
         goto out;
     }
-    per_node = p.nr_nodes <= 1 || p.vnodes > 1;
-    g = find_guest(guests, nr, &p);
+    per_node = p->nr_nodes <= 1 || p->vnodes > 1;
+    g = find_guest(guests, nr, p);
     if (!g) {
-        cli_errorf("verify: no domain named '%s' is running", p.name);
+        cli_errorf("verify: no domain named '%s' is running", p->name);
         rc = NP_EXIT_FAIL;
         goto out;
     }
-    fprintf(out, "domain %s (id %llu): plan vs reality\n", p.name, (unsigned long long)g->id);
+    fprintf(out, "domain %s (id %llu): plan vs reality\n", p->name, (unsigned long long)g->id);
     fprintf(out, "node    planned     actual\n");
     for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
         uint32_t os = np_topology_node(topo, k)->os_id;
         uint64_t want = 0, have = g->node_mem_bytes[k];
         bool in_plan = false;
-        for (size_t i = 0; i < p.nr_nodes; i++) {
-            if (p.node_os_id[i] == os) {
-                want = p.node_bytes[i];
+        for (size_t i = 0; i < p->nr_nodes; i++) {
+            if (p->node_os_id[i] == os) {
+                want = p->node_bytes[i];
                 in_plan = true;
             }
         }
@@ -188,8 +128,8 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
     }
     for (uint32_t v = 0; v < g->nr_vcpus; v++) {
         const np_backend_vcpu *bv = &g->vcpus[v];
-        const np_bitmap *want_soft = v < PLAN_MAX_VCPUS ? p.soft[v] : NULL;
-        const np_bitmap *want_hard = v < PLAN_MAX_VCPUS ? p.hard[v] : NULL;
+        const np_bitmap *want_soft = v < NP_XEN_PLAN_MAX_VCPUS ? p->soft[v] : NULL;
+        const np_bitmap *want_hard = v < NP_XEN_PLAN_MAX_VCPUS ? p->hard[v] : NULL;
         bool soft_ok = masks_match(want_soft, bv->soft), hard_ok = masks_match(want_hard, bv->hard);
         if (bv->soft)
             np_bitmap_format(bv->soft, buf, sizeof(buf));
@@ -205,7 +145,7 @@ out:
     np_backend_guests_free(guests, nr);
     np_topology_destroy(topo);
     np_backend_destroy(be);
-    plan_free(&p);
+    np_xen_plan_destroy(p);
     return rc;
 }
 

@@ -219,19 +219,34 @@ static void bitmaps_free(libxl_bitmap *maps, int n)
 }
 
 /* Step 1: the configuration the domain is restored with. */
-static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os, const np_topology *topo,
-                       size_t to_idx, libxl_domain_config *dc)
+/* The node (os_id) backing vCPU v's virtual node, or `fallback` when the
+ * guest has no vNUMA or the vCPU is in no virtual node. */
+static uint32_t vcpu_pnode(const libxl_domain_build_info *b, int v, uint32_t fallback)
+{
+    for (int i = 0; i < b->num_vnuma_nodes; i++)
+        if (libxl_bitmap_test(&b->vnuma_nodes[i].vcpus, v))
+            return b->vnuma_nodes[i].pnode;
+    return fallback;
+}
+
+static int edit_config(np_xen *x, uint32_t domid, uint32_t from_os, uint32_t to_os,
+                       const np_topology *topo, libxl_domain_config *dc)
 {
     libxl_ctx *ctx = np_xen_ctx(x);
     libxl_domain_build_info *b = &dc->b_info;
     libxl_vcpuinfo *vcpus = NULL;
     libxl_bitmap *hard = NULL, *soft = NULL;
-    const np_bitmap *node_cpus = np_topology_node_cpuset(topo, to_idx);
     int nr_vcpus = 0, nr_cpus = 0, n = 0, rc = 0, lrc;
 
     lrc = libxl_retrieve_domain_configuration(ctx, domid, dc, NULL);
     if (lrc)
         return np_xen_fail(x, "libxl_retrieve_domain_configuration", lrc);
+    /* vNUMA: the virtual nodes backed by `from` are backed by `to` after the
+     * restore; the guest's view (its vnodes, sizes, distances, vCPUs) stays
+     * as it booted with, since a running kernel cannot change it. */
+    for (int i = 0; i < b->num_vnuma_nodes; i++)
+        if (b->vnuma_nodes[i].pnode == from_os)
+            b->vnuma_nodes[i].pnode = to_os;
     vcpus = libxl_list_vcpu(ctx, domid, &nr_vcpus, &nr_cpus);
     if (!vcpus || nr_vcpus <= 0 || nr_cpus <= 0) {
         rc = np_xen_fail(x, "libxl_list_vcpu", ERROR_FAIL);
@@ -249,8 +264,12 @@ static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os, const np_topol
         libxl_bitmap_init(&soft[v]);
     }
     for (int v = 0; v < n; v++) {
+        size_t node_idx;
         libxl_bitmap_copy_alloc(ctx, &hard[v], &vcpus[v].cpumap);
-        rc = np_xen_bitmap_from_np(node_cpus, (uint32_t)nr_cpus, &soft[v]);
+        rc = np_topology_node_idx(topo, vcpu_pnode(b, v, to_os), &node_idx);
+        if (rc == 0)
+            rc = np_xen_bitmap_from_np(np_topology_node_cpuset(topo, node_idx),
+                                       (uint32_t)nr_cpus, &soft[v]);
         if (rc)
             goto out;
     }
@@ -275,12 +294,43 @@ static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os, const np_topol
     }
     libxl_bitmap_set_none(&b->nodemap);
     libxl_bitmap_set(&b->nodemap, (int)to_os);
+    for (int i = 0; i < b->num_vnuma_nodes; i++)
+        libxl_bitmap_set(&b->nodemap, (int)b->vnuma_nodes[i].pnode);
 out:
     bitmaps_free(hard, n);
     bitmaps_free(soft, n);
     if (vcpus)
         libxl_vcpuinfo_list_free(vcpus, nr_vcpus);
     return rc;
+}
+
+/* The plan `numaplace create` wrote (NP_RESERVE_DIR/NAME.plan), when
+ * there is one, is rewritten to where the guest is now, so that `numaplace
+ * verify` checks the placement in force, not the one before the move. */
+static void update_plan(np_xen *x, const char *name, uint32_t new_domid, const np_topology *topo,
+                        size_t from_idx, size_t to_idx)
+{
+    char path[XEN_MOVE_PATH_MAX];
+    np_xen_plan *plan = NULL;
+    np_error err = {0};
+    snprintf(path, sizeof(path), "%s/%s.plan", NP_RESERVE_DIR, name);
+    int rc = np_xen_plan_read(path, &plan, &err);
+    if (rc == -ENOENT)
+        return; /* not created by numaplace create: no plan to keep */
+    if (rc == 0)
+        rc = np_xen_plan_moved(plan, new_domid, np_topology_node(topo, from_idx)->os_id,
+                               np_topology_node_cpuset(topo, from_idx),
+                               np_topology_node(topo, to_idx)->os_id,
+                               np_topology_node_cpuset(topo, to_idx));
+    if (rc == 0)
+        rc = np_xen_plan_write(plan, path);
+    if (rc)
+        np_xen_logf(x, NP_LOG_WARNING, "move: %s: the plan %s is not updated: %s", name, path,
+                    err.msg[0] ? err.msg : np_strerror(rc));
+    else
+        np_xen_logf(x, NP_LOG_INFO, "move: %s: plan %s updated to the new placement", name,
+                    path);
+    np_xen_plan_destroy(plan);
 }
 
 /* Steps 2-4. *new_domid_out: the restored domain (the old one on failure);
@@ -494,7 +544,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = -ENOSPC;
         goto out;
     }
-    rc = edit_config(x, domid, to_os, topo, to_node_idx, &dc);
+    rc = edit_config(x, domid, from_os, to_os, topo, &dc);
     if (rc)
         goto out;
     snprintf(image, sizeof(image), "%s/%s.save", ms->save_dir, name);
@@ -519,6 +569,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                     (unsigned long long)(to_a >> 20), (unsigned long long)(*moved_out >> 20),
                     (unsigned long long)(paused_ns / 1000000));
     }
+    update_plan(x, name, new_domid, topo, from_node_idx, to_node_idx);
 out:
     if (lock_fd >= 0)
         close(lock_fd);

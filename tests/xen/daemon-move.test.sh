@@ -93,6 +93,7 @@ echo "@@vcpus"; xl vcpu-list np2
 echo "@@dump-after"; dump
 echo "@@end-dump"
 echo "@@status"; ./numaplace status --socket /tmp/npd/sock --json
+echo "@@verify"; ./numaplace verify np2; echo "@@verify-rc $?"
 kill $dpid
 wait $dpid
 echo "@@daemon-rc $?"
@@ -153,6 +154,8 @@ check "np2's kernel resumed after the restore (console: Restarting tasks)" \
     grep -q "Restarting tasks" <<<"$(section console)"
 check "no libxl error about np2's start time after the move" \
     [ "$(section log | grep -c 'get start time')" = 0 ]
+check "numaplace verify passes after the move (the plan follows it; exit $(field verify-rc))" \
+    [ "$(field verify-rc)" = 0 ]
 check "the daemon stopped cleanly on SIGTERM" [ "$(field daemon-rc)" = 0 ]
 printf '%s\n' "$out" | grep -E "move: np2|paused" | sed 's/^/timing| /'
 echo "$passed passed, $failed failed"
