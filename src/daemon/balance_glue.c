@@ -97,8 +97,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
                  bg->name, (unsigned long long)bg->id, (unsigned long long)a->bytes, from, to);
             break;
         }
-        rc = np_backend_migrate_memory(be, bg->id, a->from_node_idx, a->to_node_idx, a->bytes,
-                                       &moved);
+        rc = daemon_migrate(d, be, bg->id, bg->name, a->from_node_idx, a->to_node_idx, a->bytes,
+                            &moved);
         if (g) {
             g->moved_bytes += moved;
             g->home_node_os_id = (int32_t)to;

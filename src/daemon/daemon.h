@@ -33,8 +33,11 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
 #define DAEMON_CONFIRM_ROUNDS 2u
 /* Least time between two moves of one guest's home (a guest must settle). */
 #define DAEMON_HOLD_OFF_NS UINT64_C(30000000000)
-/* Largest single migration step: 64 MiB, about 20 ms of copying (katalyst). */
-#define DAEMON_CHUNK_BYTES (UINT64_C(64) << 20)
+/* Largest single migration step: 16 MiB, one full batch of the mover
+ * (NP_LINUX_MOVE_BATCH_PAGES). A guest's mover continues its walk from
+ * step to step, so small steps cost no re-walk; between steps the daemon
+ * saves its state and answers the control socket. */
+#define DAEMON_CHUNK_BYTES (UINT64_C(16) << 20)
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
@@ -107,6 +110,12 @@ int daemon_round(daemon_t *d);
  * budget_bps: the migration budget left for it. */
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps);
+/* Moves up to `bytes` of a guest's memory in DAEMON_CHUNK_BYTES steps,
+ * paced by migrate_budget, answering the control socket between steps
+ * (round.c). *moved_out: bytes moved. Stops early (0) when the guest gets
+ * excluded meanwhile; -ESRCH when it exited. */
+int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
+                   size_t from_idx, size_t to_idx, uint64_t bytes, uint64_t *moved_out);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
 
@@ -114,5 +123,11 @@ int ctl_listen(daemon_t *d);
 void ctl_close(daemon_t *d);
 /* Serves one connection waiting on listen_fd. */
 void ctl_serve_one(daemon_t *d);
+/* Serves the connections that arrive until deadline_ns (CLOCK_MONOTONIC;
+ * 0 or past: only those already waiting, a bounded number). Returns how
+ * many were served. Used between migration steps. */
+int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
+/* CLOCK_MONOTONIC in ns (the deadline's clock). */
+uint64_t daemon_mono_ns(void);
 
 #endif

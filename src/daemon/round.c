@@ -80,6 +80,56 @@ static int save(daemon_t *d)
     return rc;
 }
 
+/* Time a step that moved `bytes` must take at migrate_budget bytes/s. */
+static uint64_t pace_ns(const daemon_t *d, uint64_t bytes)
+{
+    if (!d->cfg.migrate_budget_bps)
+        return 0;
+    double ns = (double)bytes * 1e9 / (double)d->cfg.migrate_budget_bps;
+    return ns > 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* One migration step, then the control socket is served until the budget
+ * allows the next step (and at least the connections already waiting), so
+ * the daemon answers while a migration goes on and the backend's mover
+ * finds its pacing already satisfied. */
+static int migrate_step(daemon_t *d, np_backend *be, uint64_t id, size_t from_idx,
+                        size_t to_idx, uint64_t bytes, uint64_t *moved_out)
+{
+    uint64_t t0 = daemon_mono_ns();
+    int rc = np_backend_migrate_memory(be, id, from_idx, to_idx, bytes, moved_out);
+    uint64_t wait = pace_ns(d, *moved_out);
+    ctl_serve_until(d, wait > UINT64_MAX - t0 ? UINT64_MAX : t0 + wait);
+    return rc;
+}
+
+static bool excluded_meanwhile(daemon_t *d, const char *name, int64_t pid)
+{
+    if (!dstate_is_excluded(&d->st, name, pid))
+        return false;
+    dlog(NP_LOG_INFO, "guest %s (pid %lld) was excluded during its migration: stopped", name,
+         (long long)pid);
+    return true;
+}
+
+int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
+                   size_t from_idx, size_t to_idx, uint64_t bytes, uint64_t *moved_out)
+{
+    *moved_out = 0;
+    while (*moved_out < bytes) {
+        uint64_t step = bytes - *moved_out < DAEMON_CHUNK_BYTES ? bytes - *moved_out
+                                                               : DAEMON_CHUNK_BYTES;
+        uint64_t got = 0;
+        int rc = migrate_step(d, be, guest_id, from_idx, to_idx, step, &got);
+        *moved_out += got;
+        if (rc)
+            return rc;
+        if (got < step || excluded_meanwhile(d, name, (int64_t)guest_id))
+            break;
+    }
+    return 0;
+}
+
 /* Moves up to *budget bytes of g's in-flight migration; saves the state
  * before each step so a restart resumes rather than repeats. */
 static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, dguest *g,
@@ -104,7 +154,7 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
             break;
         }
         save(d);
-        int rc = np_backend_migrate_memory(be, bg->id, from_idx, to_idx, step, &moved);
+        int rc = migrate_step(d, be, bg->id, from_idx, to_idx, step, &moved);
         g->moved_bytes += moved;
         *budget -= moved < *budget ? moved : *budget;
         if (rc == -ESRCH) {
@@ -129,6 +179,10 @@ static void run_migration(daemon_t *d, np_backend *be, const np_topology *topo, 
              fmt_mib(g->inflight_left_bytes, b2, sizeof(b2)));
         if (moved < step) /* nothing more of it sits on the source node */
             g->inflight = false;
+        else if (excluded_meanwhile(d, g->name, g->pid)) {
+            g->inflight = false;
+            return;
+        }
     }
     if (!g->inflight) {
         dlog(NP_LOG_INFO, "guest %s (pid %lld): migration node %d -> %d done, %llu bytes moved",
@@ -286,15 +340,23 @@ int daemon_round(daemon_t *d)
         rc = -ENOMEM;
         goto out;
     }
+    /* Every guest's sensed facts first: the socket is answered between
+     * migration steps below, and status must show all of them. */
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
         if (!g || update_guest(g, &gs[i])) {
+            free(managed);
             rc = -ENOMEM;
             goto out;
         }
         int run = run_node_idx(topo, &gs[i]);
         if (run >= 0 && g->total_bytes)
             g->locality = (double)gs[i].node_mem_bytes[run] / (double)g->total_bytes;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);
+        if (!g)
+            continue;
         if (dstate_is_excluded(&d->st, g->name, g->pid)) {
             dlog(NP_LOG_DEBUG, "guest %s (pid %lld) is excluded: not touched", g->name,
                  (long long)g->pid);
