@@ -144,9 +144,12 @@ const char *np_balance_action_kind_name(np_balance_action_kind kind);
 
 /* ---- the balancer -------------------------------------------------------------- */
 
-/* One round. Guests left alone: no_autoplace (opt-out), affinity HARD, or a
- * vCPU whose hard mask is narrower than the host (pinned by someone);
- * affinity NONE guests get memory moves only. Guests whose affinity spans
+/* One round. Guests left alone: no_autoplace (opt-out). Guests pinned
+ * (affinity HARD, or a vCPU whose hard mask is narrower than the host:
+ * pinned by someone) keep their affinity and never move for load; when
+ * their memory is far from the node their vCPUs run on, that node becomes
+ * their home and the memory follows (node affinity and migration only).
+ * Affinity NONE guests get memory moves only. Guests whose affinity spans
  * several nodes (placed wide on purpose) are not re-homed. The state is updated as if
  * the actions were applied (moves recorded, guests gone dropped); what the
  * host really did shows in the next snapshot. -EINVAL for bad arguments. */
