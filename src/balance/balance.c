@@ -285,6 +285,7 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
     in->last_move_ns = c->now_ns;
     in->home_node_os_id = (int32_t)node->os_id;
     in->pending_bytes = off;
+    in->settled_bytes = 0; /* a new home: what could not move may now */
     in->moves++;
     in->low_rounds = 0;
     return 0;
@@ -449,6 +450,10 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
         }
         uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, gi, home);
         uint64_t sent = 0;
+        if (off <= ent->info.settled_bytes) {
+            ent->info.pending_bytes = 0; /* what is left cannot move */
+            continue;
+        }
         /* Room at home: a guest moved this round reserved it in rehome();
          * an older move takes what is still available. A home that has
          * filled up (other guests, ballooning) ends the migration: the

@@ -28,11 +28,11 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
 
 /* ---- what the daemon remembers per guest --------------------------------- */
 
-/* Rounds of low locality before the daemon acts: one last-CPU sample is
- * noise (the kernel's NUMA balancing likewise waits for a repeated fault). */
+/* Rounds of low locality before the daemon acts (the balancer's
+ * confirm_rounds): one last-CPU sample is noise (the kernel's NUMA
+ * balancing likewise waits for a repeated fault); 2 rounds = 4 s at the
+ * default period, where the balancer's library default of 3 waits 6 s. */
 #define DAEMON_CONFIRM_ROUNDS 2u
-/* Least time between two moves of one guest's home (a guest must settle). */
-#define DAEMON_HOLD_OFF_NS UINT64_C(30000000000)
 /* Largest single migration step: 16 MiB, one full batch of the mover
  * (NP_LINUX_MOVE_BATCH_PAGES). A guest's mover continues its walk from
  * step to step, so small steps cost no re-walk; between steps the daemon
@@ -48,7 +48,8 @@ typedef struct dguest {
     uint32_t low_rounds;
     uint64_t last_move_ns;    /* monotonic; 0 = never */
     uint64_t moved_bytes;     /* total moved by the daemon */
-    /* In flight: a migration toward home that is not finished. */
+    /* In flight: a migration toward home that is not finished (kept from
+     * the balancer's pending bytes, for status, the log and restarts). */
     bool inflight;
     int32_t inflight_from_os_id;
     uint64_t inflight_left_bytes;
@@ -98,6 +99,7 @@ typedef struct daemon {
     np_linux_backend *lb;
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
+    np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */
     int listen_fd;
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
     bool reload_asked;
@@ -110,12 +112,19 @@ int daemon_round(daemon_t *d);
  * budget_bps: the migration budget left for it. */
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps);
-/* Moves up to `bytes` of a guest's memory in DAEMON_CHUNK_BYTES steps,
- * paced by migrate_budget, answering the control socket between steps
- * (round.c). *moved_out: bytes moved. Stops early (0) when the guest gets
- * excluded meanwhile; -ESRCH when it exited. */
+/* One migration action: bytes from one node to another (idx for the
+ * backend, os_id for the log). */
+typedef struct daemon_move {
+    size_t from_idx, to_idx;
+    unsigned from_os_id, to_os_id;
+    uint64_t bytes;
+} daemon_move;
+/* Moves a guest's memory in DAEMON_CHUNK_BYTES steps, paced by
+ * migrate_budget, logging each step and answering the control socket
+ * between steps (round.c). *moved_out: bytes moved. Stops early (0) when
+ * the guest gets excluded meanwhile; -ESRCH when it exited. */
 int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
-                   size_t from_idx, size_t to_idx, uint64_t bytes, uint64_t *moved_out);
+                   const daemon_move *mv, uint64_t *moved_out);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
 

@@ -323,6 +323,7 @@ out:
     np_linux_backend_destroy(d.lb);
     np_linux_ctx_destroy(d.ctx);
     np_balance_state_destroy(d.bal);
+    np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
     return status;
 }

@@ -478,11 +478,12 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     *moved_out = moved;
     if (rc == 0 && moved < bytes) {
         /* Short: nothing more on the source node, or the process is exiting
-         * (its maps are already empty, so the mover saw nothing). Tell the
-         * two apart: a dying or zombie process counts as gone. */
+         * (its pages vanish under the mover, which then finds nothing). Tell
+         * the two apart: a dying or zombie process counts as gone. */
         np_linux_thread *th = NULL;
         size_t nth = 0;
-        if (np_linux_threads(lb->ctx, pid, &th, &nth) == -ESRCH || nth == 0)
+        if (np_linux_pid_gone(lb->ctx, pid) || np_linux_threads(lb->ctx, pid, &th, &nth) == -ESRCH ||
+            nth == 0)
             rc = -ESRCH;
         free(th);
     }

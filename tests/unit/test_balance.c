@@ -340,6 +340,59 @@ static void test_pinned_guest_memory_only_when_needed_and_fits(void)
     np_host_state_destroy(st);
 }
 
+/* A migration that came up short (the rest cannot move): once settled,
+ * that much off home is not pending, so no more actions and no hold; more
+ * than that off home is pending again; the state file keeps it. */
+static void test_settle_unmovable_memory(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL, *back = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    np_error err = {0};
+    char *json = NULL;
+
+    /* Pinned to node idx 1, all but 16 MiB already there. */
+    size_t g = bt_guest(st, "vm", 1, 1.0, -1, 1, 2 * GiB, 0, hard);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance_state_settle(bs, "vm", 1), -ENOENT);
+    for (uint64_t r = 0; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_EQ(info.home_node_os_id, 2);
+    np_host_state_set_guest_mem(st, g, 0, 16 * MiB, 0);
+    np_host_state_set_guest_mem(st, g, 1, 2 * GiB - 16 * MiB, 0);
+    ASSERT_EQ(np_balance_state_settle(bs, "vm", 16 * MiB), 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    ASSERT_U64_EQ(info.settled_bytes, 16 * MiB);
+    uint64_t t = c.confirm_rounds * 2 * SEC;
+    ASSERT_EQ(np_balance(st, bs, t, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "vm", NP_BALANCE_MIGRATE_MEMORY), 0);
+    np_balance_actions_destroy(a);
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    /* Saved and loaded: the settled bytes survive a restart. */
+    ASSERT_EQ(np_balance_state_save(bs, &json), 0);
+    ASSERT_CONTAINS(json, "\"settled_bytes\": 16777216");
+    ASSERT_EQ(np_balance_state_load(json, strlen(json), "s.json", &back, &err), 0);
+    ASSERT_EQ(np_balance_state_guest(back, "vm", &info), 0);
+    ASSERT_U64_EQ(info.settled_bytes, 16 * MiB);
+    free(json);
+    np_balance_state_destroy(back);
+    /* New memory off home beyond what could not move: pending again. */
+    np_host_state_set_guest_mem(st, g, 0, 64 * MiB, 0);
+    ASSERT_EQ(np_balance(st, bs, t + 2 * SEC, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "vm", 0, 1), 64 * MiB);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 /* Node 0 carries 6 vCPUs of demand on 4 cores; node 2 is idle. One guest
  * moves: "b", which already has memory on node 2, though "a" comes first. */
 static void test_load_moves_the_guest_with_memory_at_destination(void)
@@ -550,6 +603,7 @@ int main(void)
     NP_RUN(test_local_guests_are_left_alone);
     NP_RUN(test_opted_out_and_pinned_guests);
     NP_RUN(test_pinned_guest_memory_only_when_needed_and_fits);
+    NP_RUN(test_settle_unmovable_memory);
     NP_RUN(test_load_moves_the_guest_with_memory_at_destination);
     NP_RUN(test_no_move_without_gain_above_threshold);
     NP_RUN(test_hold_off_prevents_ping_pong);
