@@ -482,8 +482,8 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
          * the two apart: a dying or zombie process counts as gone. */
         np_linux_thread *th = NULL;
         size_t nth = 0;
-        if (np_linux_pid_gone(lb->ctx, pid) || np_linux_threads(lb->ctx, pid, &th, &nth) == -ESRCH ||
-            nth == 0)
+        if (np_linux_pid_gone(lb->ctx, pid) ||
+            np_linux_threads(lb->ctx, pid, &th, &nth) == -ESRCH || nth == 0)
             rc = -ESRCH;
         free(th);
     }

@@ -567,7 +567,8 @@ static void test_continue(void)
         steps++;
         const np_linux_move_stats *st = np_linux_mover_stats(mv);
         /* Each step moves exactly its 1500 pages (the last one the rest). */
-        ASSERT_U64_EQ(st->pages_moved, (unsigned)steps * 1500u < BIG_PAGES ? (unsigned)steps * 1500u : BIG_PAGES);
+        unsigned want = (unsigned)steps * 1500u;
+        ASSERT_U64_EQ(st->pages_moved, want < BIG_PAGES ? want : BIG_PAGES);
         int rc = np_linux_mover_continue(mv, 1500 * F.page);
         if (rc == -ENODATA)
             break;
