@@ -133,8 +133,12 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         /* Short without an error: nothing more on the source node that the
          * mover takes. What is still off home cannot move; tell the
          * balancer, or it would ask again every round. */
-        if (rc == 0 && moved < a->bytes && !excluded_now(d, bg))
+        if (excluded_now(d, bg)) {
+            if (g)
+                g->inflight = false; /* excluded meanwhile: the balancer lets go of it */
+        } else if (rc == 0 && moved < a->bytes) {
             np_balance_state_settle(d->bal, a->guest, g ? g->inflight_left_bytes : 0);
+        }
         dlog(NP_LOG_INFO, "guest %s (pid %llu): moved %llu of %llu bytes node %u -> %u",
              bg->name, (unsigned long long)bg->id, (unsigned long long)moved,
              (unsigned long long)a->bytes, from, to);
@@ -265,7 +269,12 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
         const char *name = np_host_state_guest_spec(sensed, gi)->name;
         const np_backend_guest *bg = resolve(name, gs, n);
-        if (bg && managed[bg - gs])
+        uint64_t total = 0;
+        for (size_t k = 0; k < np_topology_nr_nodes(topo); k++)
+            total += np_host_state_guest_mem_bytes(sensed, gi, k);
+        /* No memory at all: a process on its way out (its pages are gone
+         * before it is), not a migration that is done. */
+        if (bg && managed[bg - gs] && total)
             sync_inflight(d, name, bg);
     }
 out:

@@ -101,12 +101,17 @@ int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *n
         uint64_t left = mv->bytes - *moved_out; /* a step may overshoot by a page */
         uint64_t step = left < DAEMON_CHUNK_BYTES ? left : DAEMON_CHUNK_BYTES;
         uint64_t got = 0;
-        save(d); /* a restart resumes the migration rather than redecides it */
+        /* A restart resumes the migration rather than redecides it. */
+        uint64_t now = daemon_mono_ns();
+        if (now - d->saved_ns >= DAEMON_SAVE_INTERVAL_NS) {
+            save(d);
+            d->saved_ns = now;
+        }
         int rc = migrate_step(d, be, guest_id, mv->from_idx, mv->to_idx, step, &got);
         *moved_out += got;
         if (rc)
             return rc;
-        dlog(NP_LOG_INFO, "guest %s (pid %llu): moved %s node %u -> %u (%s of this action left)",
+        dlog(NP_LOG_DEBUG, "guest %s (pid %llu): moved %s node %u -> %u (%s of this action left)",
              name, (unsigned long long)guest_id, fmt_mib(got, b1, sizeof(b1)), mv->from_os_id,
              mv->to_os_id,
              fmt_mib(mv->bytes > *moved_out ? mv->bytes - *moved_out : 0, b2, sizeof(b2)));

@@ -8,8 +8,8 @@
 # and then run on node 1 (CPU 1; the test's shell stays on CPU 0):
 #   WA (48 MiB) pins itself to node 1: pinned by someone else, so only its
 #     memory may move (memory follows pinned threads). The daemon runs every
-#     12 s at 4 MiB/s: WA's 48 MiB fit one round, in three 16 MiB steps,
-#     each followed by the rest of the 4 s the budget asks for;
+#     12 s at 4 MiB/s: WA's 48 MiB fit one round, in twelve 4 MiB steps,
+#     each followed by the rest of the 1 s the budget asks for;
 #   WB (16 MiB), started once WA is done, moves itself to node 1 and widens
 #     its affinity to all CPUs: nobody pins it, so it is the pure balancer's
 #     guest (np_balance through balance_glue.c), which may steer its thread
