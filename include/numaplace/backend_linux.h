@@ -74,7 +74,9 @@ void np_linux_backend_destroy(np_linux_backend *lb); /* NULL ok */
 np_backend *np_linux_backend_get(np_linux_backend *lb);
 /* Changes the guests the next list_guests finds (copies the arrays). */
 int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opts *opts);
-/* Statistics of the last migrate_memory call (zeroed before each). */
+/* Statistics of the mover behind the last migrate_memory call (zeroed
+ * before each). A guest's mover lives across the steps of one migration
+ * (same nodes), so its counts cover every step of it so far. */
 const np_linux_move_stats *np_linux_backend_last_move(const np_linux_backend *lb);
 
 #ifdef __cplusplus

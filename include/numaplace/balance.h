@@ -94,6 +94,7 @@ typedef struct np_balance_guest_info {
     uint64_t pending_bytes;  /* memory still off its home at the last round */
     uint32_t moves;          /* moves since the state was created */
     uint32_t low_rounds;     /* consecutive rounds with locality below target */
+    uint64_t settled_bytes;  /* off home but unmovable (np_balance_state_settle) */
 } np_balance_guest_info;
 
 int np_balance_state_create(np_balance_state **out);
@@ -102,11 +103,18 @@ size_t np_balance_state_nr_guests(const np_balance_state *state);
 /* 0 and what the state holds for the guest, or -ENOENT. */
 int np_balance_state_guest(const np_balance_state *state, const char *name,
                            np_balance_guest_info *out);
+/* The caller's migration of a guest toward its home came up short with
+ * nothing more movable (file or pinned pages, what a mover does not take):
+ * until the guest is re-homed, memory off home up to off_bytes is not
+ * pending, so the guest is not held off and no migration is asked for it
+ * forever. More than that off home (new memory elsewhere) is pending
+ * again. 0, or -ENOENT for a guest the state does not know. */
+int np_balance_state_settle(np_balance_state *state, const char *name, uint64_t off_bytes);
 /* The state as a JSON document (malloc'd, NUL-terminated; free() it):
  *   {"version":1,"last_round_ns":N,"guests":[{"name":"web","last_move_ns":N,
  *    "home":0,"pending_bytes":N,"moves":1,"low_rounds":0}, ...]}
  * last_move_ns is omitted for a guest never moved, last_round_ns before a
- * first round. */
+ * first round; "settled_bytes":N is written when not 0. */
 int np_balance_state_save(const np_balance_state *state, char **json_out);
 /* Reads what np_balance_state_save wrote. Bad input: -EINVAL, err filled
  * (origin, line, what was expected), no state. */
@@ -144,9 +152,12 @@ const char *np_balance_action_kind_name(np_balance_action_kind kind);
 
 /* ---- the balancer -------------------------------------------------------------- */
 
-/* One round. Guests left alone: no_autoplace (opt-out), affinity HARD, or a
- * vCPU whose hard mask is narrower than the host (pinned by someone);
- * affinity NONE guests get memory moves only. Guests whose affinity spans
+/* One round. Guests left alone: no_autoplace (opt-out). Guests pinned
+ * (affinity HARD, or a vCPU whose hard mask is narrower than the host:
+ * pinned by someone) keep their affinity and never move for load; when
+ * their memory is far from the node their vCPUs run on, that node becomes
+ * their home and the memory follows (node affinity and migration only).
+ * Affinity NONE guests get memory moves only. Guests whose affinity spans
  * several nodes (placed wide on purpose) are not re-homed. The state is updated as if
  * the actions were applied (moves recorded, guests gone dropped); what the
  * host really did shows in the next snapshot. -EINVAL for bad arguments. */

@@ -60,9 +60,18 @@ typedef struct np_linux_ctx np_linux_ctx;
 #define NP_LINUX_MOVE_BATCH_PAGES 4096u
 /* The batch duration the mover aims to stay under (20 ms, katalyst). */
 #define NP_LINUX_MOVE_TARGET_BATCH_NS 20000000ull
-/* Smallest batch the adaptive halving goes down to: below 64 pages the
- * system-call overhead dominates and batches stop getting shorter. */
-#define NP_LINUX_MOVE_MIN_BATCH_PAGES 64u
+/* Smallest batch the adaptive halving goes down to: 512 pages (2 MiB, one
+ * huge page's worth). At the 2-5 us a page of real hardware a 512-page
+ * batch takes 1-2.5 ms, far under the target, so the floor never binds
+ * there; it binds where a page costs over 40 us, i.e. under emulation,
+ * where the stall is set by when the host runs the other vCPUs, not by
+ * the batch: on the TCG test guest 64-page batches took 2 ms to 521 ms and
+ * moved 64 MiB no faster than 16384-page ones (docs/results-linux.md), and
+ * the old floor of 64 pages only multiplied the batches. */
+#define NP_LINUX_MOVE_MIN_BATCH_PAGES 512u
+/* Batches over the target in a row before the mover halves: one slow
+ * batch is noise. */
+#define NP_LINUX_MOVE_HALVE_AFTER 2u
 /* Pages per move_pages(2) status query when sensing (no migration, so no
  * stall: the size only bounds the arrays, 8192 * 16 bytes = 128 KiB). */
 #define NP_LINUX_QUERY_BATCH_PAGES 8192u
@@ -268,6 +277,7 @@ typedef struct np_linux_move_opts {
     void *clock_opaque;
     uint32_t batch_pages;            /* 0 = NP_LINUX_MOVE_BATCH_PAGES */
     uint64_t target_batch_ns;        /* 0 = NP_LINUX_MOVE_TARGET_BATCH_NS; halve above */
+    uint32_t min_batch_pages;        /* 0 = NP_LINUX_MOVE_MIN_BATCH_PAGES; halving floor */
     uint64_t budget_bytes_per_s;     /* 0 = no rate limit */
     uint64_t max_bytes;              /* stop after moving this much; 0 = all */
     np_linux_map_filter filter;      /* default NP_LINUX_MAPS_ANON */
@@ -308,6 +318,13 @@ void np_linux_mover_destroy(np_linux_mover *mv);
  * before that time; -ESRCH when the process exited (the mover is then done:
  * a daemon logs it and carries on); other negative errno on failure. */
 int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out);
+/* Goes on after a mover stopped at its max_bytes: the next steps continue
+ * the walk where it stopped (no address is looked at twice, the maps are
+ * not read again, pacing and batch size carry over) and move up to
+ * max_bytes more (0 = to the end). -ENODATA when the walk has ended (every
+ * address looked at once, or the process exited): create a new mover to
+ * look at the address space again. */
+int np_linux_mover_continue(np_linux_mover *mv, uint64_t max_bytes);
 /* Steps and sleeps (opts.sleep_ns) until done. 0, -ESRCH, or an error. */
 int np_linux_mover_run(np_linux_mover *mv);
 const np_linux_move_stats *np_linux_mover_stats(const np_linux_mover *mv);

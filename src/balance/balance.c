@@ -14,9 +14,14 @@
  *      is not moved; a move must gain more than the threshold;
  *   4. budget: memory still off a guest's home moves in chunks, at most
  *      budget x elapsed time per round; the rest waits for the next round.
- * Guests opted out (no_autoplace), hard-pinned (spec or a narrow hard
- * mask), and those whose affinity group rule a move would break are left
- * where they are. Work per round: O(guests x (vCPUs + nodes)).
+ * Guests opted out (no_autoplace) and those whose affinity group rule a
+ * move would break are left where they are. A hard-pinned guest (spec, or
+ * a hard mask narrower than the host: pinned by someone else) never has
+ * its affinity touched and never moves for load; when its memory is far
+ * from the node its vCPUs run on (stage 1's rule, confirm_rounds in a row)
+ * that node becomes its home and its memory follows within the budget -
+ * "memory follows threads someone else pinned". Work per round:
+ * O(guests x (vCPUs + nodes)).
  */
 #include "balance/balance_int.h"
 
@@ -39,8 +44,9 @@ typedef struct gview {
     size_t gidx;
     const np_guest_spec *spec;
     np_balance_entry *entry;
-    bool managed;       /* may be touched at all */
-    bool memory_only;   /* affinity NONE: memory moves, no vCPU affinity */
+    bool managed;       /* may be moved (affinity and memory) */
+    bool pinned;        /* hard-pinned, not opted out: only its memory follows */
+    bool memory_only;   /* affinity NONE or pinned: memory moves, no vCPU affinity */
     bool wide;          /* its affinity spans several nodes: placed wide */
     double demand;      /* sum of its vCPUs' demand */
     size_t pref_node;   /* where its affinity sends it (NONE: unknown) */
@@ -115,6 +121,7 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
         return rc;
     v->entry->seen = true;
     v->managed = !v->spec->no_autoplace && v->spec->affinity != NP_AFFINITY_HARD;
+    v->pinned = !v->spec->no_autoplace && v->spec->affinity == NP_AFFINITY_HARD;
     v->memory_only = v->spec->affinity == NP_AFFINITY_NONE;
     for (size_t k = 0; k < c->nn; k++)
         c->scratch_run[k] = c->scratch_pref[k] = 0;
@@ -124,8 +131,10 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
         double d = np_host_state_vcpu_demand(st, gi, i);
         double w = d + WEIGHT_FLOOR;
         /* Pinned by someone else (a hard mask narrower than the host). */
-        if (hard && np_bitmap_count(hard) < nr_cpus)
+        if (hard && np_bitmap_count(hard) < nr_cpus && !v->spec->no_autoplace) {
             v->managed = false;
+            v->pinned = true;
+        }
         v->demand += d;
         /* Preference: soft inside hard (Xen's rule), else hard. */
         bool placed = false;
@@ -155,6 +164,8 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
     for (size_t k = 0; k < c->nn; k++)
         pref_nodes += c->scratch_pref[k] > 0;
     v->wide = pref_nodes > 1;
+    if (v->pinned)
+        v->memory_only = true; /* its affinity is someone else's */
     v->run_node = argmax_d(c->scratch_run, c->nn);
     v->pref_node = argmax_d(c->scratch_pref, c->nn);
     if (v->pref_node == NONE)
@@ -274,6 +285,7 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
     in->last_move_ns = c->now_ns;
     in->home_node_os_id = (int32_t)node->os_id;
     in->pending_bytes = off;
+    in->settled_bytes = 0; /* a new home: what could not move may now */
     in->moves++;
     in->low_rounds = 0;
     return 0;
@@ -320,11 +332,18 @@ static int fix_locality(round_ctx *c, gview *v)
         return 0;
     if (!group_ok(c, v, group_node(v), t))
         return 0;
-    snprintf(why, sizeof(why),
-             "locality %.2f < target %.2f: memory follows vCPUs to node %u (%llu bytes; "
-             "node %u has no CPU room)",
-             v->locality, cfg->locality_target, np_topology_node(c->topo, t)->os_id,
-             (unsigned long long)off, np_topology_node(c->topo, m)->os_id);
+    if (v->pinned)
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: memory follows pinned vCPUs to node %u "
+                 "(%llu bytes)",
+                 v->locality, cfg->locality_target, np_topology_node(c->topo, t)->os_id,
+                 (unsigned long long)off);
+    else
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: memory follows vCPUs to node %u (%llu bytes; "
+                 "node %u has no CPU room)",
+                 v->locality, cfg->locality_target, np_topology_node(c->topo, t)->os_id,
+                 (unsigned long long)off, np_topology_node(c->topo, m)->os_id);
     return rehome(c, v, t, why);
 }
 
@@ -425,12 +444,16 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             continue;
         }
         const gview *v = &c->g[gi]; /* views are in snapshot order */
-        if (!v->managed) {
+        if (!v->managed && !v->pinned) {
             ent->info.pending_bytes = 0; /* opted out since: stop */
             continue;
         }
         uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, gi, home);
         uint64_t sent = 0;
+        if (off <= ent->info.settled_bytes) {
+            ent->info.pending_bytes = 0; /* what is left cannot move */
+            continue;
+        }
         /* Room at home: a guest moved this round reserved it in rehome();
          * an older move takes what is still available. A home that has
          * filled up (other guests, ballooning) ends the migration: the
@@ -561,10 +584,10 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
         else if (in->low_rounds < UINT32_MAX)
             in->low_rounds++;
     }
-    /* 1: locality, guests in snapshot order. A move takes up to two
-     * actions; keep the room. */
+    /* 1: locality, guests in snapshot order (a pinned guest: memory only).
+     * A move takes up to two actions; keep the room. */
     for (size_t i = 0; i < c.ng && !rc && room_for_actions(&c) >= 2; i++)
-        if (c.g[i].managed && !c.g[i].wide && !held_off(&c, &c.g[i]))
+        if ((c.g[i].managed || c.g[i].pinned) && !c.g[i].wide && !held_off(&c, &c.g[i]))
             rc = fix_locality(&c, &c.g[i]);
     /* 2: load, one move at a time until no move gains enough. Each guest
      * moves at most once (it is then held off), so this ends. */

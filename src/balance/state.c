@@ -118,6 +118,21 @@ void np_balance_state_prune(np_balance_state *s)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
+int np_balance_state_settle(np_balance_state *state, const char *name, uint64_t off_bytes)
+{
+    if (!state || !name)
+        return -EINVAL;
+    for (size_t i = 0; i < state->nr; i++) {
+        np_balance_entry *e = &state->entries[i];
+        if (strcmp(e->name, name))
+            continue;
+        e->info.settled_bytes = off_bytes;
+        e->info.pending_bytes = 0;
+        return 0;
+    }
+    return -ENOENT;
+}
+
 int np_balance_state_save(const np_balance_state *state, char **json_out)
 {
     json_t *root = NULL, *guests = NULL;
@@ -148,7 +163,10 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
             json_object_set_new(g, "pending_bytes",
                                 json_integer((json_int_t)e->info.pending_bytes)) ||
             json_object_set_new(g, "moves", json_integer(e->info.moves)) ||
-            json_object_set_new(g, "low_rounds", json_integer(e->info.low_rounds)))
+            json_object_set_new(g, "low_rounds", json_integer(e->info.low_rounds)) ||
+            (e->info.settled_bytes &&
+             json_object_set_new(g, "settled_bytes",
+                                 json_integer((json_int_t)e->info.settled_bytes))))
             goto out;
     }
     if (json_object_set(root, "guests", guests))
@@ -244,10 +262,14 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
             if ((rc = get_int(c, v, key, 0, UINT32_MAX, &x)))
                 return rc;
             tmp.info.low_rounds = (uint32_t)x;
+        } else if (!strcmp(key, "settled_bytes")) {
+            if ((rc = get_int(c, v, key, 0, INT64_MAX, &x)))
+                return rc;
+            tmp.info.settled_bytes = (uint64_t)x;
         } else {
             return fail(c, key,
                         "unknown key (expected name, last_move_ns, home, pending_bytes, "
-                        "moves, low_rounds)");
+                        "moves, low_rounds, settled_bytes)");
         }
     }
     c->depth = 2;

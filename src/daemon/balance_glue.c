@@ -6,13 +6,18 @@
  * through the backend (or, in dry-run mode, log them).
  *
  * Which guests go where (round.c decides): excluded guests are never given
- * to the balancer as managed (their spec stays no_autoplace); guests whose
- * vCPU threads someone else pinned (a kernel affinity narrower than the
- * host that the daemon did not set) are left to round.c's "memory follows
- * pinned threads" rule, since the balancer leaves pinned guests alone.
+ * to the balancer as managed (their spec stays no_autoplace); every other
+ * guest is. One whose vCPU threads someone else pinned (a kernel affinity
+ * narrower than the host that the daemon did not set) is sensed with that
+ * hard mask, so the balancer never touches its affinity and only lets its
+ * memory follow its threads.
  *
  * The balancer's state (per guest: home, last move, pending bytes) is kept
- * in the daemon's state file, so a restart continues rather than redoes.
+ * in the daemon's state file, so a restart continues rather than redoes;
+ * a guest's pending bytes also show as its migration in flight (status,
+ * the "done" log line, "resuming" after a restart). A dry run decides on
+ * a copy of that state kept for the dry run's life, so its rounds confirm
+ * low locality as real ones do but no move counts as made.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +65,11 @@ static const np_backend_guest *resolve(const char *name, const np_backend_guest 
     return NULL;
 }
 
+static bool excluded_now(daemon_t *d, const np_backend_guest *bg)
+{
+    return dstate_is_excluded(&d->st, bg->name, (int64_t)bg->id);
+}
+
 static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
                   const np_balance_action *a, const np_backend_guest *bg)
 {
@@ -81,8 +91,9 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         break;
     case NP_BALANCE_SET_NODE_AFFINITY:
         np_bitmap_format(a->nodes, list, sizeof(list));
-        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): new memory from nodes %s",
-             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list);
+        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): new memory from nodes %s: %s",
+             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list,
+             a->reason);
         if (!d->cfg.dry_run)
             rc = np_backend_set_guest_node_affinity(be, bg->id, a->nodes);
         if (g && !d->cfg.dry_run && np_bitmap_count(a->nodes) == 1)
@@ -97,11 +108,45 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
                  bg->name, (unsigned long long)bg->id, (unsigned long long)a->bytes, from, to);
             break;
         }
-        rc = np_backend_migrate_memory(be, bg->id, a->from_node_idx, a->to_node_idx, a->bytes,
-                                       &moved);
+        np_balance_guest_info info;
+        if (np_balance_state_guest(d->bal, a->guest, &info))
+            memset(&info, 0, sizeof(info));
+        if (info.settled_bytes && !info.pending_bytes) {
+            /* An earlier action of this round found nothing more to move. */
+            dlog(NP_LOG_DEBUG, "guest %s (pid %llu): skipping a migration: nothing movable left",
+                 bg->name, (unsigned long long)bg->id);
+            return;
+        }
+        if (g) {
+            g->home_node_os_id = (int32_t)to;
+            g->inflight = true; /* status shows it while the steps run */
+            g->inflight_from_os_id = (int32_t)from;
+        }
+        daemon_move mv = {.from_idx = a->from_node_idx, .to_idx = a->to_node_idx,
+                          .from_os_id = from, .to_os_id = to, .bytes = a->bytes};
+        rc = daemon_migrate(d, be, bg->id, bg->name, &mv, &moved);
         if (g) {
             g->moved_bytes += moved;
-            g->home_node_os_id = (int32_t)to;
+            g->inflight_left_bytes -= moved < g->inflight_left_bytes ? moved
+                                                                     : g->inflight_left_bytes;
+        }
+        /* Short without an error: nothing more on the source node that the
+         * mover takes. What is still off home cannot move; tell the
+         * balancer, or it would ask again every round. */
+        if (excluded_now(d, bg)) {
+            if (g)
+                g->inflight = false; /* excluded meanwhile: the balancer lets go of it */
+        } else if (rc == 0 && moved < a->bytes) {
+            np_balance_state_settle(d->bal, a->guest, g ? g->inflight_left_bytes : 0);
+        } else if (rc == -ENOTSUP) {
+            /* The backend cannot move memory at all (Xen with moves off):
+             * nothing off home is movable until the guest is re-homed. */
+            np_balance_state_settle(d->bal, a->guest, UINT64_MAX);
+            if (g)
+                g->inflight = false;
+        } else if (rc == -EAGAIN || rc == -EBUSY) {
+            if (g)
+                g->inflight = false; /* asked again when the balancer next decides to */
         }
         dlog(NP_LOG_INFO, "guest %s (pid %llu): moved %llu of %llu bytes node %u -> %u",
              bg->name, (unsigned long long)bg->id, (unsigned long long)moved,
@@ -117,6 +162,10 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         dlog(NP_LOG_WARNING, "guest %s (pid %llu) exited during a migration: carrying on",
              bg->name, (unsigned long long)bg->id);
         dstate_note(&d->st, "%s: exited during migration", bg->name);
+        if (g) {
+            g->inflight = false;
+            g->seen = false; /* forgotten at the end of the round */
+        }
     } else if (rc) {
         dlog(NP_LOG_WARNING, "guest %s: %s failed: %s", bg->name,
              np_balance_action_kind_name(a->kind), np_strerror(rc));
@@ -126,12 +175,42 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
     }
 }
 
+/* Before this round's actions: what the balancer counts off home is what
+ * the guest's migration has left (actions subtract what they move). */
+static void start_inflight(daemon_t *d, const char *bal_name, const np_backend_guest *bg)
+{
+    np_balance_guest_info info;
+    dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
+
+    if (g && np_balance_state_guest(d->bal, bal_name, &info) == 0)
+        g->inflight_left_bytes = info.pending_bytes;
+}
+
+/* After them: a guest whose migration the balancer no longer counts
+ * (nothing movable left off its home) is done. */
+static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_guest *bg)
+{
+    char b[32];
+    np_balance_guest_info info;
+    dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
+
+    if (!g || !g->seen || !g->inflight || np_balance_state_guest(d->bal, bal_name, &info) ||
+        info.pending_bytes)
+        return;
+    g->inflight = false;
+    snprintf(b, sizeof(b), "%.1f MiB", (double)g->moved_bytes / (1024.0 * 1024.0));
+    dlog(NP_LOG_INFO, "guest %s (pid %lld): migration node %d -> %d done, %llu bytes moved",
+         g->name, (long long)g->pid, g->inflight_from_os_id, g->home_node_os_id,
+         (unsigned long long)g->moved_bytes);
+    dstate_note(&d->st, "%s: memory node %d -> %d done, %s moved in total", g->name,
+                g->inflight_from_os_id, g->home_node_os_id, b);
+}
+
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps)
 {
     np_host_state *sensed = NULL, *st = NULL;
     np_balance_actions *acts = NULL;
-    np_balance_state *work = NULL;
     np_topology *topo = NULL;
     bool *by_gidx = NULL;
     bool any = false;
@@ -167,20 +246,32 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     cfg.period_ns = d->cfg.period_ns;
     cfg.locality_target = d->cfg.locality_target;
     cfg.migrate_budget_bps = budget_bps ? budget_bps : 1;
-    /* Dry run: decide on a copy of the state, so nothing counts as done. */
-    if (d->cfg.dry_run) {
+    cfg.confirm_rounds = DAEMON_CONFIRM_ROUNDS;
+    /* Dry run: decide on a copy of the state, so nothing counts as done;
+     * the copy lives as long as the dry run, so low locality is confirmed
+     * over rounds as in a real run. */
+    if (d->cfg.dry_run && !d->bal_dry) {
         char *json = NULL;
         np_error err = {0};
         rc = np_balance_state_save(d->bal, &json);
         if (!rc)
-            rc = np_balance_state_load(json, strlen(json), "<copy>", &work, &err);
+            rc = np_balance_state_load(json, strlen(json), "<copy>", &d->bal_dry, &err);
         free(json);
         if (rc)
             goto out;
+    } else if (!d->cfg.dry_run && d->bal_dry) {
+        np_balance_state_destroy(d->bal_dry);
+        d->bal_dry = NULL;
     }
-    rc = np_balance(st, work ? work : d->bal, now_ns, &cfg, &acts);
+    rc = np_balance(st, d->cfg.dry_run ? d->bal_dry : d->bal, now_ns, &cfg, &acts);
     if (rc)
         goto out;
+    for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
+        const char *name = np_host_state_guest_spec(sensed, gi)->name;
+        const np_backend_guest *bg = resolve(name, gs, n);
+        if (bg && managed[bg - gs])
+            start_inflight(d, name, bg);
+    }
     for (size_t i = 0; i < np_balance_actions_count(acts); i++) {
         const np_balance_action *a = np_balance_actions_get(acts, i);
         const np_backend_guest *bg = resolve(a->guest, gs, n);
@@ -188,11 +279,21 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
             continue; /* never act on a guest the daemon does not manage */
         apply(d, be, topo, a, bg);
     }
+    for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
+        const char *name = np_host_state_guest_spec(sensed, gi)->name;
+        const np_backend_guest *bg = resolve(name, gs, n);
+        uint64_t total = 0;
+        for (size_t k = 0; k < np_topology_nr_nodes(topo); k++)
+            total += np_host_state_guest_mem_bytes(sensed, gi, k);
+        /* No memory at all: a process on its way out (its pages are gone
+         * before it is), not a migration that is done. */
+        if (bg && managed[bg - gs] && total)
+            sync_inflight(d, name, bg);
+    }
 out:
     if (rc)
         dlog(NP_LOG_WARNING, "balancer round failed: %s", np_strerror(rc));
     np_balance_actions_destroy(acts);
-    np_balance_state_destroy(work);
     np_host_state_destroy(st);
     np_host_state_destroy(sensed);
     np_topology_destroy(topo);

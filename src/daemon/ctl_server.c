@@ -8,7 +8,10 @@
  *
  * A client cannot stall the daemon: the request must arrive within
  * CTL_READ_TIMEOUT_MS and fit NP_CTL_REQUEST_MAX bytes, or the connection
- * gets an error reply and is closed.
+ * gets an error reply and is closed. Nor does a migration stall the
+ * socket: between two migration steps (and while waiting for the budget
+ * to allow the next one) round.c calls ctl_serve_until, which answers the
+ * connections that arrive meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +23,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 
 /* A local client writes its line at once; 1 s covers a loaded host. */
 #define CTL_READ_TIMEOUT_MS 1000
+/* Connections ctl_serve_until answers after its deadline (those already
+ * waiting): bounded, so a flood of clients cannot hold a migration up. */
+#define CTL_SERVE_LATE_MAX 16
 
 int ctl_listen(daemon_t *d)
 {
@@ -255,4 +262,36 @@ void ctl_serve_one(daemon_t *d)
     handle(d, fd, cred.uid, &req);
 out:
     close(fd);
+}
+
+uint64_t daemon_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+int ctl_serve_until(daemon_t *d, uint64_t deadline_ns)
+{
+    int served = 0, late = 0;
+
+    if (d->listen_fd < 0)
+        return 0;
+    for (;;) {
+        uint64_t now = daemon_mono_ns();
+        uint64_t wait_ms = deadline_ns > now ? (deadline_ns - now + 999999) / 1000000 : 0;
+        struct pollfd p = {.fd = d->listen_fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)(wait_ms > 60000 ? 60000 : wait_ms));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || !(p.revents & POLLIN)) {
+            if (r < 0 || daemon_mono_ns() >= deadline_ns)
+                return served;
+            continue;
+        }
+        if (daemon_mono_ns() >= deadline_ns && ++late > CTL_SERVE_LATE_MAX)
+            return served;
+        ctl_serve_one(d);
+        served++;
+    }
 }

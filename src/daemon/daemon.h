@@ -30,13 +30,22 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
 
 /* ---- what the daemon remembers per guest --------------------------------- */
 
-/* Rounds of low locality before the daemon acts: one last-CPU sample is
- * noise (the kernel's NUMA balancing likewise waits for a repeated fault). */
+/* Rounds of low locality before the daemon acts (the balancer's
+ * confirm_rounds): one last-CPU sample is noise (the kernel's NUMA
+ * balancing likewise waits for a repeated fault); 2 rounds = 4 s at the
+ * default period, where the balancer's library default of 3 waits 6 s. */
 #define DAEMON_CONFIRM_ROUNDS 2u
-/* Least time between two moves of one guest's home (a guest must settle). */
-#define DAEMON_HOLD_OFF_NS UINT64_C(30000000000)
-/* Largest single migration step: 64 MiB, about 20 ms of copying (katalyst). */
-#define DAEMON_CHUNK_BYTES (UINT64_C(64) << 20)
+/* Largest single migration step: 4 MiB (1024 pages; 2-5 ms of copying at
+ * the 2-5 us a page of real hardware). Between steps the daemon answers
+ * the control socket, so a request waits for one step at most: on the TCG
+ * test guest a 16 MiB step once took 12 s, past the CLI's 10 s timeout.
+ * A guest's mover continues its walk from step to step, so small steps
+ * cost no re-walk. */
+#define DAEMON_CHUNK_BYTES (UINT64_C(4) << 20)
+/* During a migration the state is saved at most this often (1 s): a step
+ * is milliseconds on real hardware, and an fsync per step would cost more
+ * than the step. Pages already moved are never moved again anyway. */
+#define DAEMON_SAVE_INTERVAL_NS UINT64_C(1000000000)
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
@@ -47,11 +56,8 @@ typedef struct dguest {
     uint32_t low_rounds;
     uint64_t last_move_ns;    /* monotonic; 0 = never */
     uint64_t moved_bytes;     /* total moved by the daemon */
-    /* Not saved: the backend could not move memory now (its rate limit, Xen
-     * moves off); the rule asks again at this time (monotonic), not every
-     * round. */
-    uint64_t deferred_until_ns;
-    /* In flight: a migration toward home that is not finished. */
+    /* In flight: a migration toward home that is not finished (kept from
+     * the balancer's pending bytes, for status, the log and restarts). */
     bool inflight;
     int32_t inflight_from_os_id;
     uint64_t inflight_left_bytes;
@@ -105,6 +111,8 @@ typedef struct daemon {
     np_xen *xen;               /* Xen backend only */
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
+    np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */
+    uint64_t saved_ns;        /* last save during a migration (daemon_mono_ns) */
     int listen_fd;
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
     bool reload_asked;
@@ -117,6 +125,19 @@ int daemon_round(daemon_t *d);
  * budget_bps: the migration budget left for it. */
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps);
+/* One migration action: bytes from one node to another (idx for the
+ * backend, os_id for the log). */
+typedef struct daemon_move {
+    size_t from_idx, to_idx;
+    unsigned from_os_id, to_os_id;
+    uint64_t bytes;
+} daemon_move;
+/* Moves a guest's memory in DAEMON_CHUNK_BYTES steps, paced by
+ * migrate_budget, logging each step and answering the control socket
+ * between steps (round.c). *moved_out: bytes moved. Stops early (0) when
+ * the guest gets excluded meanwhile; -ESRCH when it exited. */
+int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
+                   const daemon_move *mv, uint64_t *moved_out);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
 
@@ -137,5 +158,11 @@ int ctl_listen(daemon_t *d);
 void ctl_close(daemon_t *d);
 /* Serves one connection waiting on listen_fd. */
 void ctl_serve_one(daemon_t *d);
+/* Serves the connections that arrive until deadline_ns (CLOCK_MONOTONIC;
+ * 0 or past: only those already waiting, a bounded number). Returns how
+ * many were served. Used between migration steps. */
+int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
+/* CLOCK_MONOTONIC in ns (the deadline's clock). */
+uint64_t daemon_mono_ns(void);
 
 #endif

@@ -345,6 +345,7 @@ out:
         close(sfd);
     daemon_backend_close(&d);
     np_balance_state_destroy(d.bal);
+    np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
     return status;
 }

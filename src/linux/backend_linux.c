@@ -36,7 +36,8 @@ typedef struct lb_guest {
     np_bitmap *soft;        /* last soft mask steered to, NULL = none */
     lb_pin *pins;           /* hard pins in force */
     size_t nr_pins;
-    uint32_t batch_pages;   /* the mover's adapted batch size, 0 = default */
+    np_linux_mover *mover;  /* the migration under way, NULL = none */
+    unsigned mover_from_os_id, mover_to_os_id;
     bool seen;              /* found by the last list_guests */
 } lb_guest;
 
@@ -62,6 +63,7 @@ static void lb_guest_fini(lb_guest *g)
     for (size_t i = 0; i < g->nr_pins; i++)
         np_bitmap_destroy(g->pins[i].hard);
     free(g->pins);
+    np_linux_mover_destroy(g->mover);
     memset(g, 0, sizeof(*g));
 }
 
@@ -517,23 +519,34 @@ static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bi
     return 0;
 }
 
-static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx,
-                             size_t to_node_idx, uint64_t bytes, uint64_t *moved_out)
+/* The mover for a step from -> to of guest g (NULL: not listed, then a
+ * mover for this call only, *own_out set). The guest's mover lives across
+ * steps: the same pair continues its walk where the last step stopped
+ * (np_linux_mover_continue), so a migration of N steps looks at each
+ * address once instead of N times from the start; a different pair, or a
+ * walk that ended, gets a new mover (which reads the maps again). */
+static int step_mover(np_linux_backend *lb, lb_guest *g, pid_t pid, unsigned from_os_id,
+                      unsigned to_os_id, uint64_t bytes, np_linux_mover **mv_out, bool *fresh_out,
+                      bool *own_out)
 {
-    np_linux_backend *lb = impl;
-    const np_node_info *from = np_topology_node(lb->topo, from_node_idx);
-    const np_node_info *to = np_topology_node(lb->topo, to_node_idx);
     np_bitmap *from_set = NULL;
     np_linux_move_opts mo = {0};
     int rc;
 
-    memset(&lb->last_move, 0, sizeof(lb->last_move));
-    *moved_out = 0;
-    if (!from || !to || from_node_idx == to_node_idx)
-        return -EINVAL;
+    *fresh_out = false;
+    *own_out = g == NULL;
+    if (g && g->mover && g->mover_from_os_id == from_os_id && g->mover_to_os_id == to_os_id &&
+        np_linux_mover_continue(g->mover, bytes) == 0) {
+        *mv_out = g->mover;
+        return 0;
+    }
+    if (g) {
+        np_linux_mover_destroy(g->mover);
+        g->mover = NULL;
+    }
     rc = np_bitmap_create(&from_set);
     if (!rc)
-        rc = np_bitmap_set(from_set, from->os_id);
+        rc = np_bitmap_set(from_set, from_os_id);
     if (rc)
         goto out;
     mo.now_ns = np_linux_clock_now_ns;
@@ -541,27 +554,77 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     mo.budget_bytes_per_s = lb->opts.migrate_budget_bps;
     mo.max_bytes = bytes;
     mo.filter = lb->opts.move_filter;
-    /* Start where the last step's halving ended: a new mover would start at
-     * the full batch again and stall the guest once more per step. */
-    lb_guest *g = lb_find(lb, (pid_t)guest_id);
-    mo.batch_pages = g ? g->batch_pages : 0;
-    rc = np_linux_move_pages_chunked(lb->ctx, (pid_t)guest_id, from_set, to->os_id, &mo,
-                                     &lb->last_move);
-    if (g && lb->last_move.batch_pages_now)
-        g->batch_pages = lb->last_move.batch_pages_now;
-    *moved_out = lb->last_move.bytes_moved;
-    if (rc == 0 && lb->last_move.bytes_moved < bytes) {
-        /* Short: nothing more on the source node, or the process is exiting
-         * (its maps are already empty, so the mover saw nothing). Tell the
-         * two apart: a dying or zombie process counts as gone. */
-        np_linux_thread *th = NULL;
-        size_t nth = 0;
-        if (np_linux_threads(lb->ctx, (pid_t)guest_id, &th, &nth) == -ESRCH || nth == 0)
-            rc = -ESRCH;
-        free(th);
+    rc = np_linux_mover_create(lb->ctx, pid, from_set, to_os_id, &mo, mv_out);
+    if (rc)
+        goto out;
+    *fresh_out = true;
+    if (g) {
+        g->mover = *mv_out;
+        g->mover_from_os_id = from_os_id;
+        g->mover_to_os_id = to_os_id;
     }
 out:
     np_bitmap_destroy(from_set);
+    return rc;
+}
+
+static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx,
+                             size_t to_node_idx, uint64_t bytes, uint64_t *moved_out)
+{
+    np_linux_backend *lb = impl;
+    const np_node_info *from = np_topology_node(lb->topo, from_node_idx);
+    const np_node_info *to = np_topology_node(lb->topo, to_node_idx);
+    pid_t pid = (pid_t)guest_id;
+    uint64_t moved = 0;
+    int rc = 0;
+
+    memset(&lb->last_move, 0, sizeof(lb->last_move));
+    *moved_out = 0;
+    if (!from || !to || from_node_idx == to_node_idx || bytes == 0)
+        return -EINVAL;
+    lb_guest *g = lb_find(lb, pid);
+    /* A continued walk that ends short has not looked again at the
+     * addresses before where it started: a second pass with a new walk
+     * does, so "short" still means "nothing more on the source node". */
+    for (int pass = 0; pass < 2 && moved < bytes && rc == 0; pass++) {
+        np_linux_mover *mv = NULL;
+        bool fresh = false, own = false;
+        rc = step_mover(lb, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh, &own);
+        if (rc)
+            break;
+        uint64_t before = np_linux_mover_stats(mv)->bytes_moved;
+        rc = np_linux_mover_run(mv);
+        const np_linux_move_stats *st = np_linux_mover_stats(mv);
+        moved += st->bytes_moved - before;
+        lb->last_move = *st;
+        np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
+                     "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
+                     "%llu batches, batch now %u pages, longest %llu us",
+                     (int)pid, (unsigned long long)bytes, from->os_id, to->os_id,
+                     (unsigned long long)(st->bytes_moved - before), fresh ? "new" : "continued",
+                     (unsigned long long)st->batches, st->batch_pages_now,
+                     (unsigned long long)(st->longest_batch_ns / 1000));
+        if (own)
+            np_linux_mover_destroy(mv);
+        if (fresh)
+            break; /* a new walk that ended short has seen every address */
+    }
+    if (rc && g) {
+        np_linux_mover_destroy(g->mover);
+        g->mover = NULL;
+    }
+    *moved_out = moved;
+    if (rc == 0 && moved < bytes) {
+        /* Short: nothing more on the source node, or the process is exiting
+         * (its pages vanish under the mover, which then finds nothing). Tell
+         * the two apart: a dying or zombie process counts as gone. */
+        np_linux_thread *th = NULL;
+        size_t nth = 0;
+        if (np_linux_pid_gone(lb->ctx, pid) ||
+            np_linux_threads(lb->ctx, pid, &th, &nth) == -ESRCH || nth == 0)
+            rc = -ESRCH;
+        free(th);
+    }
     return rc;
 }
 

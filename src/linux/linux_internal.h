@@ -153,6 +153,9 @@ typedef struct np_linux_walk_pos {
 } np_linux_walk_pos;
 np_linux_walk_pos np_linux_walk_tell(const np_linux_walk *w);
 void np_linux_walk_seek(np_linux_walk *w, np_linux_walk_pos pos);
+/* Rewinds to `addr`, an address this walk yielded (the next call yields it
+ * again); the walk must have at least one range. */
+void np_linux_walk_seek_addr(np_linux_walk *w, uint64_t addr);
 bool np_linux_walk_at_end(np_linux_walk *w);
 
 /* Grow the node arrays of mem to hold node_os_id. */

@@ -12,9 +12,17 @@
  * default: QEMU's guest RAM; only present pages where the kernel has
  * PAGEMAP_SCAN, see pagewalk.c), asks move_pages for their nodes (nodes=NULL),
  * and moves only those on a source node to the target with a second
- * move_pages call. A step is timed with the caller's clock; when a step
- * took longer than the target (20 ms) the batch is halved, and it grows
- * back (up to the configured size) while steps stay under a quarter of it.
+ * move_pages call. A step is timed with the caller's clock and judged on
+ * its time per page (projected to a full batch): after two steps in a row
+ * over the target (20 ms) the batch is halved, down to a floor of 512
+ * pages, and it grows back (up to the configured size) while steps stay
+ * under a quarter of it.
+ *
+ * A mover stopped by max_bytes can go on (np_linux_mover_continue) from
+ * where its walk stopped: a daemon migrating in steps keeps one mover per
+ * guest, so each address is looked at once per migration, not once per
+ * step. When max_bytes cuts a batch, the walk rewinds to the first source
+ * page left over, so continuing skips nothing.
  * The byte budget paces steps: after moving B bytes the next step may
  * start B/budget seconds after this one's start (np_linux_pace_next_ns),
  * which the caller learns from next_at_ns and sleeps for - the mover never
@@ -58,7 +66,11 @@ struct np_linux_mover {
     int *move_nodes;
     int *move_status;
     uint64_t next_at_ns;
-    bool done;
+    uint32_t min_batch;       /* floor of the halving */
+    uint32_t over_streak;     /* batches over the target in a row */
+    uint64_t seg_base_bytes;  /* bytes_moved when the current max_bytes began */
+    bool walk_ended;          /* every address looked at once (or the process exited) */
+    bool done;                /* walk ended, or max_bytes reached */
     np_linux_move_stats stats;
 };
 
@@ -125,6 +137,7 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
         mv->opts.target_batch_ns = NP_LINUX_MOVE_TARGET_BATCH_NS;
     mv->batch_max = opts->batch_pages ? opts->batch_pages : NP_LINUX_MOVE_BATCH_PAGES;
     mv->stats.batch_pages_now = mv->batch_max;
+    mv->min_batch = opts->min_batch_pages ? opts->min_batch_pages : NP_LINUX_MOVE_MIN_BATCH_PAGES;
     if (from) {
         rc = np_bitmap_copy(from, &mv->from);
         if (rc < 0)
@@ -134,7 +147,7 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     if (rc < 0)
         goto out;
     mv->walk_open = true;
-    mv->done = mv->walk.nr_ranges == 0;
+    mv->walk_ended = mv->done = mv->walk.nr_ranges == 0;
     size_t n = mv->batch_max;
     mv->pages = malloc(n * sizeof(*mv->pages));
     mv->anon = malloc(n);
@@ -174,7 +187,7 @@ static int call_failed(np_linux_mover *mv, long r)
     if (rc == -EINVAL && np_linux_pid_gone(mv->ctx, mv->pid))
         rc = -ESRCH;
     if (rc == -ESRCH) {
-        mv->done = true;
+        mv->walk_ended = mv->done = true;
         np_linux_log(mv->ctx, NP_LOG_INFO, SUBSYS,
                      "pid %d exited during migration; stopped after %llu pages moved",
                      (int)mv->pid, (unsigned long long)mv->stats.pages_moved);
@@ -202,6 +215,35 @@ static void count_move_status(np_linux_mover *mv, int s)
         st->pages_fault++;
     else
         st->pages_other++;
+}
+
+/* Keeps batches near the target duration, judged on time per page: the
+ * duration projected to a full batch (dur * batch / pages looked at, so a
+ * short last batch is not taken for a fast one). Halve only after
+ * NP_LINUX_MOVE_HALVE_AFTER projections over the target in a row: one slow
+ * batch is noise (on the TCG test guest a 64-page batch took 521 ms where
+ * its neighbours took 2 ms, docs/results-linux.md), and halving on noise
+ * only multiplies the batches. Grow back while well under the target. */
+static void adapt_batch(np_linux_mover *mv, uint64_t dur, size_t n)
+{
+    np_linux_move_stats *st = &mv->stats;
+    uint32_t b = st->batch_pages_now;
+    uint32_t floor = mv->min_batch < mv->batch_max ? mv->min_batch : mv->batch_max;
+
+    if (n == 0)
+        return;
+    uint64_t projected = n >= b ? dur : (uint64_t)((double)dur * (double)b / (double)n);
+
+    if (projected > mv->opts.target_batch_ns) {
+        if (++mv->over_streak >= NP_LINUX_MOVE_HALVE_AFTER && b / 2 >= floor) {
+            st->batch_pages_now = b / 2;
+            mv->over_streak = 0;
+        }
+        return;
+    }
+    mv->over_streak = 0;
+    if (projected < mv->opts.target_batch_ns / 4 && b < mv->batch_max)
+        st->batch_pages_now = b * 2 > mv->batch_max ? mv->batch_max : b * 2;
 }
 
 int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out)
@@ -232,7 +274,7 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         return (int)got;
     n = (size_t)got;
     if (n == 0) {
-        mv->done = true;
+        mv->walk_ended = mv->done = true;
         *done_out = true;
         return 0;
     }
@@ -241,17 +283,27 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         goto failed;
     st->pages_queried += n;
 
-    /* Choose the pages on a source node, no more than max_bytes allows. */
-    uint64_t limit = UINT64_MAX;
+    /* Choose the pages on a source node, no more than max_bytes allows. The
+     * first source page over the limit is where the walk resumes (a later
+     * np_linux_mover_continue), so no page is skipped. */
+    uint64_t limit = UINT64_MAX, seg_bytes = st->bytes_moved - mv->seg_base_bytes;
+    bool cut = false;
     if (mv->opts.max_bytes)
-        limit = mv->opts.max_bytes > st->bytes_moved
-                    ? (mv->opts.max_bytes - st->bytes_moved + ctx->page_size - 1) / ctx->page_size
+        limit = mv->opts.max_bytes > seg_bytes
+                    ? (mv->opts.max_bytes - seg_bytes + ctx->page_size - 1) / ctx->page_size
                     : 0;
     for (size_t i = 0; i < n; i++) {
         if (mv->status[i] == -ENOENT || mv->status[i] == -EFAULT)
             st->pages_absent++; /* not present, or the shared zero page */
-        if (!on_source(mv, mv->status[i]) || m >= limit)
+        if (!on_source(mv, mv->status[i]))
             continue;
+        if (m >= limit) {
+            st->pages_queried -= n - i; /* queried again after the rewind */
+            np_linux_walk_seek_addr(&mv->walk, (uint64_t)(uintptr_t)mv->pages[i]);
+            n = i; /* the pages this batch dealt with */
+            cut = true;
+            break;
+        }
         mv->move_pages_arr[m] = mv->pages[i];
         mv->move_nodes[m] = (int)mv->to;
         m++;
@@ -275,18 +327,14 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
     st->busy_ns += dur;
     if (dur > st->longest_batch_ns)
         st->longest_batch_ns = dur;
-    /* Keep batches short: halve above the target, grow back when well under. */
-    if (dur > mv->opts.target_batch_ns && st->batch_pages_now / 2 >= NP_LINUX_MOVE_MIN_BATCH_PAGES)
-        st->batch_pages_now /= 2;
-    else if (dur < mv->opts.target_batch_ns / 4 && st->batch_pages_now < mv->batch_max)
-        st->batch_pages_now = st->batch_pages_now * 2 > mv->batch_max ? mv->batch_max
-                                                                       : st->batch_pages_now * 2;
+    adapt_batch(mv, dur, n);
 
     uint64_t batch_bytes = (uint64_t)m * ctx->page_size;
     mv->next_at_ns = np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0,
                                            batch_bytes);
-    if (np_linux_walk_at_end(&mv->walk) ||
-        (mv->opts.max_bytes && st->bytes_moved >= mv->opts.max_bytes))
+    if (!cut && np_linux_walk_at_end(&mv->walk))
+        mv->walk_ended = mv->done = true;
+    if (mv->opts.max_bytes && st->bytes_moved - mv->seg_base_bytes >= mv->opts.max_bytes)
         mv->done = true;
     *done_out = mv->done;
     *next_at_ns_out = mv->next_at_ns;
@@ -298,6 +346,18 @@ failed:
         np_linux_walk_seek(&mv->walk, saved);
     *done_out = mv->done;
     return rc;
+}
+
+int np_linux_mover_continue(np_linux_mover *mv, uint64_t max_bytes)
+{
+    if (!mv)
+        return -EINVAL;
+    if (mv->walk_ended)
+        return -ENODATA;
+    mv->seg_base_bytes = mv->stats.bytes_moved;
+    mv->opts.max_bytes = max_bytes;
+    mv->done = false;
+    return 0;
 }
 
 int np_linux_mover_run(np_linux_mover *mv)

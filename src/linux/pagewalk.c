@@ -85,6 +85,16 @@ void np_linux_walk_seek(np_linux_walk *w, np_linux_walk_pos pos)
     enter_range(w, pos.idx, pos.addr);
 }
 
+void np_linux_walk_seek_addr(np_linux_walk *w, uint64_t addr)
+{
+    /* addr was yielded by this walk, so it lies in a range at or before
+     * the current one (ranges are in address order). */
+    size_t idx = w->idx < w->nr_ranges ? w->idx : w->nr_ranges - 1;
+    while (idx > 0 && w->ranges[idx].start > addr)
+        idx--;
+    enter_range(w, idx, addr);
+}
+
 /* Ask the kernel for the next runs of present pages of the current range. */
 static int scan_more(np_linux_walk *w)
 {

@@ -256,31 +256,139 @@ static void test_local_guests_are_left_alone(void)
     np_host_state_destroy(st);
 }
 
-/* Opted out, hard in the spec, or pinned by a narrow hard mask: the same
- * bad locality as above, and no action. */
-static void test_opted_out_and_pinned_guests_are_never_touched(void)
+/* Opted out: the same bad locality as above, and no action ever. Hard in
+ * the spec, or pinned by a narrow hard mask: their affinity is never
+ * touched, but once locality has been low for confirm_rounds their home
+ * becomes the node their vCPUs run on and their memory follows there
+ * within the budget (memory follows threads someone else pinned). */
+static void test_opted_out_and_pinned_guests(void)
 {
     np_host_state *st = bt_host();
     const np_topology *t = np_host_state_topology(st);
     np_balance_config c = defaults();
     np_balance_state *bs = NULL;
     np_balance_actions *a = NULL;
+    np_balance_guest_info info;
 
     bt_guest(st, "hog", 4, 1.0, 0, 0, 1 * GiB, 0, opt_out);
     bt_guest(st, "optout", 1, 1.0, 0, 1, 2 * GiB, 0, opt_out);
-    bt_guest(st, "hard", 1, 1.0, 0, 1, 2 * GiB, 0, hard);
+    bt_guest(st, "hard", 1, 1.0, -1, 1, 2 * GiB, 0, hard);
     size_t g = bt_guest(st, "pinned", 2, 1.0, -1, 1, 2 * GiB, 0, NULL);
     np_bitmap *m = NULL;
     np_bitmap_copy(np_topology_node_cpuset(t, 1), &m);
     np_host_state_set_vcpu_affinity(st, g, 1, m, NULL);
     np_balance_state_create(&bs);
+    uint64_t budget = (uint64_t)((double)c.migrate_budget_bps * 2.0);
     for (uint64_t r = 0; r < 40; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        const char *names[] = {"hog", "optout", "hard", "pinned"};
+        for (size_t i = 0; i < 4; i++)
+            ASSERT_EQ(bt_count(a, names[i], NP_BALANCE_SET_SOFT_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "hog", NP_BALANCE_MIGRATE_MEMORY) +
+                      bt_count(a, "optout", NP_BALANCE_MIGRATE_MEMORY) +
+                      bt_count(a, "hog", NP_BALANCE_SET_NODE_AFFINITY) +
+                      bt_count(a, "optout", NP_BALANCE_SET_NODE_AFFINITY),
+                  0);
+        if (r + 1 < c.confirm_rounds) {
+            ASSERT_EQ(np_balance_actions_count(a), 0); /* not confirmed yet */
+        } else if (r + 1 == c.confirm_rounds) {
+            /* Home where the pinned vCPUs run (node os 2), memory follows. */
+            for (size_t i = 2; i < 4; i++) {
+                ASSERT_EQ(bt_count(a, names[i], NP_BALANCE_SET_NODE_AFFINITY), 1);
+                ASSERT_EQ(np_balance_state_guest(bs, names[i], &info), 0);
+                ASSERT_EQ(info.home_node_os_id, 2);
+                ASSERT_U64_EQ(info.pending_bytes, 2 * GiB);
+                ASSERT_TRUE(bt_bytes(a, names[i], 0, 1) > 0);
+                ASSERT_U64_EQ(bt_bytes(a, names[i], 1, 0), 0);
+            }
+            ASSERT_TRUE(bt_bytes(a, "hard", 0, 1) + bt_bytes(a, "pinned", 0, 1) <= budget);
+        } else {
+            /* Still pending in this static snapshot: more memory, no re-home. */
+            ASSERT_EQ(bt_count(a, "hard", NP_BALANCE_SET_NODE_AFFINITY) +
+                          bt_count(a, "pinned", NP_BALANCE_SET_NODE_AFFINITY),
+                      0);
+            ASSERT_TRUE(bt_bytes(a, "hard", 0, 1) + bt_bytes(a, "pinned", 0, 1) > 0);
+        }
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    np_bitmap_destroy(m);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* A pinned guest whose memory is already where its vCPUs run is left
+ * alone; one whose memory would not fit there is left alone too. */
+static void test_pinned_guest_memory_only_when_needed_and_fits(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+
+    bt_guest(st, "local", 1, 1.0, -1, 1, 0, 2 * GiB, hard);
+    bt_guest(st, "toobig", 1, 1.0, -1, 1, 15 * GiB, 0, hard);
+    bt_guest(st, "filler", 1, 0.0, -1, -1, 0, 10 * GiB, opt_out);
+    np_balance_state_create(&bs);
+    for (uint64_t r = 0; r < 6; r++) {
         ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
         ASSERT_EQ(np_balance_actions_count(a), 0);
         np_balance_actions_destroy(a);
         a = NULL;
     }
-    np_bitmap_destroy(m);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* A migration that came up short (the rest cannot move): once settled,
+ * that much off home is not pending, so no more actions and no hold; more
+ * than that off home is pending again; the state file keeps it. */
+static void test_settle_unmovable_memory(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL, *back = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    np_error err = {0};
+    char *json = NULL;
+
+    /* Pinned to node idx 1, all but 16 MiB already there. */
+    size_t g = bt_guest(st, "vm", 1, 1.0, -1, 1, 2 * GiB, 0, hard);
+    np_balance_state_create(&bs);
+    ASSERT_EQ(np_balance_state_settle(bs, "vm", 1), -ENOENT);
+    for (uint64_t r = 0; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_EQ(info.home_node_os_id, 2);
+    np_host_state_set_guest_mem(st, g, 0, 16 * MiB, 0);
+    np_host_state_set_guest_mem(st, g, 1, 2 * GiB - 16 * MiB, 0);
+    ASSERT_EQ(np_balance_state_settle(bs, "vm", 16 * MiB), 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    ASSERT_U64_EQ(info.settled_bytes, 16 * MiB);
+    uint64_t t = c.confirm_rounds * 2 * SEC;
+    ASSERT_EQ(np_balance(st, bs, t, &c, &a), 0);
+    ASSERT_EQ(bt_count(a, "vm", NP_BALANCE_MIGRATE_MEMORY), 0);
+    np_balance_actions_destroy(a);
+    ASSERT_EQ(np_balance_state_guest(bs, "vm", &info), 0);
+    ASSERT_U64_EQ(info.pending_bytes, 0);
+    /* Saved and loaded: the settled bytes survive a restart. */
+    ASSERT_EQ(np_balance_state_save(bs, &json), 0);
+    ASSERT_CONTAINS(json, "\"settled_bytes\": 16777216");
+    ASSERT_EQ(np_balance_state_load(json, strlen(json), "s.json", &back, &err), 0);
+    ASSERT_EQ(np_balance_state_guest(back, "vm", &info), 0);
+    ASSERT_U64_EQ(info.settled_bytes, 16 * MiB);
+    free(json);
+    np_balance_state_destroy(back);
+    /* New memory off home beyond what could not move: pending again. */
+    np_host_state_set_guest_mem(st, g, 0, 64 * MiB, 0);
+    ASSERT_EQ(np_balance(st, bs, t + 2 * SEC, &c, &a), 0);
+    ASSERT_U64_EQ(bt_bytes(a, "vm", 0, 1), 64 * MiB);
+    np_balance_actions_destroy(a);
     np_balance_state_destroy(bs);
     np_host_state_destroy(st);
 }
@@ -493,7 +601,9 @@ int main(void)
     NP_RUN(test_vcpus_follow_memory_when_it_has_room);
     NP_RUN(test_wide_guests_are_left_alone);
     NP_RUN(test_local_guests_are_left_alone);
-    NP_RUN(test_opted_out_and_pinned_guests_are_never_touched);
+    NP_RUN(test_opted_out_and_pinned_guests);
+    NP_RUN(test_pinned_guest_memory_only_when_needed_and_fits);
+    NP_RUN(test_settle_unmovable_memory);
     NP_RUN(test_load_moves_the_guest_with_memory_at_destination);
     NP_RUN(test_no_move_without_gain_above_threshold);
     NP_RUN(test_hold_off_prevents_ping_pong);

@@ -444,17 +444,17 @@ static void test_adaptive_batches(void)
     F.ns_per_moved_page = 10000; /* 10 us a page: 4096 pages take 41 ms */
     ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
     ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
-    /* 4096 pages = 41 ms > 20 ms: halve; 2048 = 20.5 ms: halve; 1024 =
-     * 10.2 ms stays (not under a quarter of the target, so no growth). */
+    /* 4096 pages = 41 ms > 20 ms twice: halve; 2048 = 20.5 ms twice: halve;
+     * 1024 = 10.2 ms stays (not under a quarter of the target, no growth). */
     ASSERT_EQ(st.batch_pages_now, 1024);
     ASSERT_U64_EQ(st.longest_batch_ns, (uint64_t)NP_LINUX_MOVE_BATCH_PAGES * 10000);
     ASSERT_U64_EQ(st.busy_ns, (uint64_t)BIG_PAGES * 10000);
-    /* Batches: 4096 + 2048 + 10 x 1024 = 16384. */
-    ASSERT_U64_EQ(st.batches, 12);
+    /* Batches: 2 x 4096 + 2 x 2048 + 4 x 1024 = 16384. */
+    ASSERT_U64_EQ(st.batches, 8);
     teardown(ctx);
 
     /* Just over the target halves once: 1024 pages of 1.5 us = 1.5 ms > 1 ms,
-     * 512 = 0.77 ms stays. */
+     * 512 = 0.77 ms stays (and 512 is the floor anyway). */
     ctx = setup(true);
     o = opts_batch(1024);
     o.target_batch_ns = 1000000;
@@ -472,11 +472,13 @@ static void test_adaptive_batches(void)
     ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);
     F.ns_per_moved_page = 10000;
     ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0);
+    ASSERT_EQ(np_linux_mover_stats(mv)->batch_pages_now, 4096); /* one slow batch: noise */
+    ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0);
     ASSERT_EQ(np_linux_mover_stats(mv)->batch_pages_now, 2048);
     F.ns_per_moved_page = 1;
     ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0);
     ASSERT_EQ(np_linux_mover_stats(mv)->batch_pages_now, 4096);
-    ASSERT_U64_EQ(np_linux_mover_stats(mv)->pages_moved, 4096 + 2048);
+    ASSERT_U64_EQ(np_linux_mover_stats(mv)->pages_moved, 2 * 4096 + 2048);
     np_linux_mover_destroy(mv);
     teardown(ctx);
 
@@ -486,6 +488,131 @@ static void test_adaptive_batches(void)
     ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
     ASSERT_EQ(st.batch_pages_now, 2048);
     ASSERT_U64_EQ(st.batches, BIG_PAGES / 2048);
+    teardown(ctx);
+}
+
+/* The halving is judged on time per page and needs a streak; it stops at
+ * the floor. */
+static void test_adaptive_noise_and_floor(void)
+{
+    np_linux_ctx *ctx = setup(true);
+    np_linux_move_opts o = opts_batch(0);
+    np_linux_move_stats st;
+    np_linux_mover *mv = NULL;
+    bool done;
+    uint64_t next;
+
+    /* A slow batch between fast ones (the TCG guest's spikes) never halves. */
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);
+    F.ns_per_moved_page = 1000; /* 4096 pages: 4.1 ms, between 5 and 20 ms / 4 */
+    for (int i = 0; i < 4; i++) {
+        F.ns_per_moved_page = i % 2 ? 1000 : 100000; /* 410 ms, 4.1 ms, ... */
+        ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0);
+        ASSERT_EQ(np_linux_mover_stats(mv)->batch_pages_now, 4096);
+    }
+    ASSERT_TRUE(done);
+    np_linux_mover_destroy(mv);
+    teardown(ctx);
+
+    /* Costly pages everywhere: halving stops at the floor (512), not at 64. */
+    ctx = setup(true);
+    o = opts_batch(0);
+    F.ns_per_moved_page = 1000000; /* 1 ms a page: even 512 pages take 0.5 s */
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_EQ(st.batch_pages_now, NP_LINUX_MOVE_MIN_BATCH_PAGES);
+    ASSERT_EQ(NP_LINUX_MOVE_MIN_BATCH_PAGES, 512);
+    /* 2 x 4096 + 2 x 2048 + 2 x 1024 + 4 x 512 = 16384. */
+    ASSERT_U64_EQ(st.batches, 10);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    teardown(ctx);
+
+    /* A caller's lower floor is honoured. */
+    ctx = setup(true);
+    o = opts_batch(1024);
+    o.min_batch_pages = 256;
+    o.target_batch_ns = 1000;
+    F.ns_per_moved_page = 1000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_EQ(st.batch_pages_now, 256);
+    teardown(ctx);
+
+    /* A short batch is judged by its time per page: 100 pages at 10 us
+     * take 1 ms, but 10 us a page is 41 ms for a full batch of 4096: over. */
+    ctx = setup(true);
+    o = opts_batch(4096);
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);
+    F.ns_per_moved_page = 10000;
+    ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0); /* 4096 pages, 41 ms: over (1) */
+    ASSERT_EQ(np_linux_mover_continue(mv, 100 * F.page), 0); /* only 100 pages more */
+    ASSERT_EQ(np_linux_mover_step(mv, &done, &next), 0); /* 100 pages, 1 ms: over (2) */
+    ASSERT_TRUE(done);
+    ASSERT_EQ(np_linux_mover_stats(mv)->batch_pages_now, 2048);
+    np_linux_mover_destroy(mv);
+    teardown(ctx);
+}
+
+/* A mover stopped by max_bytes goes on where it stopped: a migration in
+ * steps looks at each address once and moves each page once. */
+static void test_continue(void)
+{
+    np_linux_ctx *ctx = setup(true);
+    np_linux_move_opts o = opts_batch(1000);
+    np_linux_mover *mv = NULL;
+    int steps = 0;
+
+    o.max_bytes = 1500 * F.page;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), 0);
+    for (;;) {
+        ASSERT_EQ(np_linux_mover_run(mv), 0);
+        steps++;
+        const np_linux_move_stats *st = np_linux_mover_stats(mv);
+        /* Each step moves exactly its 1500 pages (the last one the rest). */
+        unsigned want = (unsigned)steps * 1500u;
+        ASSERT_U64_EQ(st->pages_moved, want < BIG_PAGES ? want : BIG_PAGES);
+        int rc = np_linux_mover_continue(mv, 1500 * F.page);
+        if (rc == -ENODATA)
+            break;
+        ASSERT_EQ(rc, 0);
+        ASSERT_TRUE(steps < 20);
+    }
+    const np_linux_move_stats *st = np_linux_mover_stats(mv);
+    ASSERT_EQ(steps, 11); /* 10 x 1500 + 1384 */
+    ASSERT_U64_EQ(st->pages_moved, BIG_PAGES);
+    ASSERT_U64_EQ(F.moves_done, BIG_PAGES);
+    /* Every address queried once over all steps (a new mover per step
+     * would have queried 1500 + 3000 + ... from the start each time). */
+    ASSERT_U64_EQ(st->pages_queried, BIG_PAGES);
+    ASSERT_EQ(count_on(1, 0, BIG_PAGES), BIG_PAGES);
+    ASSERT_EQ(np_linux_mover_continue(mv, 0), -ENODATA);
+    np_linux_mover_destroy(mv);
+    teardown(ctx);
+
+    /* Source pages between others (A: 384 on node 0, 384 on node 2, absent
+     * holes; B on node 1), from node 0 only, steps of 50 pages: the cut in
+     * the middle of a batch rewinds, so nothing is skipped. */
+    ctx = setup(false);
+    np_bitmap *from = NULL;
+    ASSERT_EQ(np_bitmap_create(&from), 0);
+    ASSERT_EQ(np_bitmap_set(from, 0), 0);
+    o = opts_batch(128);
+    o.max_bytes = 50 * F.page;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, from, 1, &o, &mv), 0);
+    steps = 0;
+    do {
+        ASSERT_EQ(np_linux_mover_run(mv), 0);
+        steps++;
+        ASSERT_TRUE(steps < 100);
+    } while (np_linux_mover_continue(mv, 50 * F.page) == 0);
+    st = np_linux_mover_stats(mv);
+    ASSERT_U64_EQ(st->pages_moved, 384);
+    ASSERT_EQ(count_on(0, 0, A_PAGES), 0);
+    ASSERT_EQ(count_on(2, 0, A_PAGES), 384);
+    ASSERT_U64_EQ(st->pages_queried, A_PAGES + B_PAGES);
+    ASSERT_U64_EQ(st->pages_absent, 256 + 16);
+    /* 7 steps of 50 pages, an 8th that moves the last 34 and ends the walk. */
+    ASSERT_EQ(steps, 8);
+    np_linux_mover_destroy(mv);
+    np_bitmap_destroy(from);
     teardown(ctx);
 }
 
@@ -646,6 +773,8 @@ int main(void)
     NP_RUN(test_zombie_einval_is_esrch);
     NP_RUN(test_pacing);
     NP_RUN(test_adaptive_batches);
+    NP_RUN(test_adaptive_noise_and_floor);
+    NP_RUN(test_continue);
     NP_RUN(test_max_bytes);
     NP_RUN(test_bad_arguments);
     NP_RUN(test_query);

@@ -7,7 +7,8 @@
  *   np-linux-tool guests
  *   np-linux-tool threads PID
  *   np-linux-tool sense PID
- *   np-linux-tool move [-b MIB_PER_S] [-p BATCH_PAGES] [-f anon|writable|all] PID FROM|any TO
+ *   np-linux-tool move [-b MIB_PER_S] [-p BATCH_PAGES] [-t TARGET_MS] [-f anon|writable|all]
+ *                      PID FROM|any TO
  *   np-linux-tool migrate PID FROM TO
  *   np-linux-tool affinity TID [CPULIST]
  *   np-linux-tool ksm
@@ -151,6 +152,8 @@ static int cmd_move(np_linux_ctx *ctx, int argc, char **argv)
             opts.budget_bytes_per_s = (uint64_t)num(argv[i + 1]) << 20;
         else if (strcmp(argv[i], "-p") == 0)
             opts.batch_pages = (uint32_t)num(argv[i + 1]);
+        else if (strcmp(argv[i], "-t") == 0) /* batch target; large = fixed batches */
+            opts.target_batch_ns = (uint64_t)num(argv[i + 1]) * 1000000u;
         else if (strcmp(argv[i], "-f") == 0)
             opts.filter = strcmp(argv[i + 1], "all") == 0        ? NP_LINUX_MAPS_ALL
                           : strcmp(argv[i + 1], "writable") == 0 ? NP_LINUX_MAPS_WRITABLE

@@ -8,7 +8,10 @@
  * of anonymous memory (transparent huge pages off, so pages move one by
  * one), drops the memory policy, prints
  *   READY pid=PID pages=N N0=.. N1=..
- * and then runs on RUN_NODE's CPUs (-1: all CPUs), writing one byte per
+ * and then runs on RUN_NODE's CPUs (-1: all CPUs; "Nu": moves to node N's
+ * CPUs and then widens its affinity to all CPUs, so it runs on node N but
+ * nobody pins it - the scheduler leaves a running task where it is while
+ * nothing pulls it away), writing one byte per
  * page in sweeps over its memory. Once a second, and when it ends (after
  * SECONDS, or at SIGTERM/SIGINT), it prints where its pages are and the
  * longest time one 1 MiB slice of a sweep took (max_slice_us) - the stall
@@ -129,7 +132,9 @@ int main(int argc, char **argv)
     }
     long mib = strtol(argv[1], NULL, 10);
     int touch = (int)strtol(argv[2], NULL, 10);
-    int run = (int)strtol(argv[3], NULL, 10);
+    char *run_end = NULL;
+    int run = (int)strtol(argv[3], &run_end, 10);
+    int unpinned = run_end && *run_end == 'u';
     long secs = strtol(argv[4], NULL, 10);
     size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
     size_t bytes = (size_t)mib << 20, pages = bytes / page_size;
@@ -167,7 +172,9 @@ int main(int argc, char **argv)
     if (run >= 0) {
         if (node_cpus(run, &set) == 0 && sched_setaffinity(0, sizeof(set), &set) < 0)
             perror("np-wrongnode: sched_setaffinity(run)");
-    } else {
+    }
+    if (run < 0 || unpinned) {
+        /* Widening the mask does not move a running task off its CPU. */
         CPU_ZERO(&set);
         for (int c = 0; c < CPU_SETSIZE; c++)
             CPU_SET(c, &set);
