@@ -19,8 +19,10 @@
 
 #include "cli.h"
 
-/* The daemon answers between two steps of a round: a migration step is at
- * most 64 MiB at the budget, so a few seconds cover a loaded host. */
+/* The daemon answers between two steps of a migration (at most 4 MiB each,
+ * DAEMON_CHUNK_BYTES) and between rounds; under TCG a single step has taken
+ * seconds, so the wait is generous. On Xen a save/restore move pauses the
+ * daemon for the whole move (seconds per 100 MiB). */
 #define CTL_REPLY_TIMEOUT_MS 10000
 
 int cli_ctl_call(const char *socket_path, const np_ctl_request *req, json_t **reply_out)
@@ -143,11 +145,14 @@ static int run(int argc, char **argv)
         return status;
     if (json)
         return cli_print_json(r);
-    printf("numaplaced: %lld rounds, period %lld ms%s\n",
+    const char *backend = json_string_value(json_object_get(r, "backend"));
+    bool xen = backend && strcmp(backend, "xen") == 0;
+    printf("numaplaced: %lld rounds, period %lld ms%s%s%s\n",
            (long long)json_integer_value(json_object_get(r, "rounds")),
            (long long)json_integer_value(json_object_get(r, "period_ms")),
+           backend ? ", backend " : "", backend ? backend : "",
            json_is_true(json_object_get(r, "dry_run")) ? ", dry run (reports only)" : "");
-    printf("%-20s %8s %5s %9s  %-28s %s\n", "GUEST", "PID", "HOME", "LOCALITY",
+    printf("%-20s %8s %5s %9s  %-28s %s\n", "GUEST", xen ? "DOMID" : "PID", "HOME", "LOCALITY",
            "MEMORY BY NODE", "STATE");
     size_t i;
     json_t *g;

@@ -179,6 +179,8 @@ static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
             json_object_set_new(st, "dry_run", json_boolean(d->cfg.dry_run));
             json_object_set_new(st, "period_ms",
                                 json_integer((json_int_t)(d->cfg.period_ns / 1000000)));
+            /* guests' "pid" is a process id on Linux, a domid on Xen */
+            json_object_set_new(st, "backend", json_string(np_daemon_backend_name(d->backend)));
         }
         np_topology_destroy(topo);
         reply_json(fd, st);
