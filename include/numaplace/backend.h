@@ -139,6 +139,12 @@ void np_backend_guests_free(np_backend_guest *guests, size_t nr);
  * list_guests operations; missing ones give -ENOSYS. */
 #define NP_SENSE_MIN_AGE_NS UINT64_C(1000000000) /* 1 s: shorter lives measure noise */
 int np_backend_sense(np_backend *be, np_host_state **out);
+/* The same from a guest list the caller already has (from
+ * np_backend_list_guests): sensing a guest's memory can cost seconds for a
+ * large guest (docs/results-linux.md), so a caller that listed the guests
+ * this round does not list them twice. */
+int np_backend_sense_guests(np_backend *be, const np_backend_guest *guests, size_t nr,
+                            np_host_state **out);
 
 #ifdef __cplusplus
 }

@@ -77,16 +77,15 @@ static int add_guest(np_host_state *st, const np_backend_guest *bg, uint64_t now
     return rc;
 }
 
-int np_backend_sense(np_backend *be, np_host_state **out)
+int np_backend_sense_guests(np_backend *be, const np_backend_guest *guests, size_t nr,
+                            np_host_state **out)
 {
     np_topology *topo = NULL;
     np_host_state *st = NULL;
-    np_backend_guest *guests = NULL;
-    size_t nr = 0;
     uint64_t now = 0;
     int rc;
 
-    if (!be || !out)
+    if (!be || !out || (nr && !guests))
         return -EINVAL;
     rc = np_backend_topology(be, &topo);
     if (rc)
@@ -105,7 +104,6 @@ int np_backend_sense(np_backend *be, np_host_state **out)
     }
     if (np_backend_now_ns(be, &now))
         now = 0; /* no clock: every guest's age is unknown */
-    rc = np_backend_list_guests(be, &guests, &nr);
     for (size_t i = 0; i < nr && !rc; i++)
         rc = add_guest(st, &guests[i], now);
     if (rc)
@@ -113,8 +111,22 @@ int np_backend_sense(np_backend *be, np_host_state **out)
     *out = st;
     st = NULL;
 out:
-    np_backend_guests_free(guests, nr);
     np_host_state_destroy(st);
     np_topology_destroy(topo);
+    return rc;
+}
+
+int np_backend_sense(np_backend *be, np_host_state **out)
+{
+    np_backend_guest *guests = NULL;
+    size_t nr = 0;
+    int rc;
+
+    if (!be || !out)
+        return -EINVAL;
+    rc = np_backend_list_guests(be, &guests, &nr);
+    if (rc == 0)
+        rc = np_backend_sense_guests(be, guests, nr, out);
+    np_backend_guests_free(guests, nr);
     return rc;
 }

@@ -222,7 +222,7 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
         return 0;
     if (!d->bal && (rc = np_balance_state_create(&d->bal)))
         return rc;
-    rc = np_backend_sense(be, &sensed);
+    rc = np_backend_sense_guests(be, gs, n, &sensed);
     if (!rc)
         rc = np_backend_topology(be, &topo);
     if (rc)

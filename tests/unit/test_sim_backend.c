@@ -198,6 +198,21 @@ static void test_sense_fills_host_state(void)
     ASSERT_TRUE(l0.cpu_demand > 1.99 && l0.cpu_demand < 2.01);
     /* The free memory the simulator reports bounds what is available. */
     ASSERT_TRUE(l0.mem_available_bytes <= np_sim_node_free_bytes(sim, 0));
+
+    /* From a list the caller already has: the same guests and memory, and
+     * only the listed guests (the daemon lists once per round). */
+    np_backend_guest *gs = NULL;
+    size_t ng = 0;
+    np_host_state *st2 = NULL;
+    ASSERT_EQ(np_backend_list_guests(np_sim_backend(sim), &gs, &ng), 0);
+    ASSERT_EQ(ng, 2u);
+    ASSERT_EQ(np_backend_sense_guests(np_sim_backend(sim), gs, 1, &st2), 0);
+    ASSERT_EQ(np_host_state_nr_guests(st2), 1u);
+    ASSERT_EQ(np_host_state_find_guest(st2, "web", &gi), 0);
+    ASSERT_U64_EQ(np_host_state_guest_mem_bytes(st2, gi, 0), 2 * GIB);
+    ASSERT_EQ(np_backend_sense_guests(np_sim_backend(sim), NULL, 1, &st2), -EINVAL);
+    np_host_state_destroy(st2);
+    np_backend_guests_free(gs, ng);
     np_host_state_destroy(st);
     np_sim_plan_destroy(pa);
     np_sim_plan_destroy(pb);
