@@ -84,6 +84,9 @@ const char *cli_bytes(unsigned long long bytes, char *buf, size_t len);
 /* `numaplace verify`'s check of a plan file against the Xen host; prints
  * the comparison to out and returns NP_EXIT_OK or NP_EXIT_FAIL. */
 int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out);
+/* libxl's and the Xen backend's log lines on stderr: warnings and errors,
+ * everything when opaque is not NULL (-v). For np_xen_open(). */
+void cli_xen_log(void *opaque, np_log_level level, const char *subsys, const char *msg);
 #endif
 
 #endif

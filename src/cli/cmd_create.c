@@ -55,13 +55,6 @@ static void usage(FILE *out)
  * "xc_dom_boot_mem_init: can't allocate low memory for domain". */
 #define CREATE_NODE_HEADROOM_BYTES (UINT64_C(64) << 20)
 
-static void log_stderr(void *opaque, np_log_level level, const char *subsys, const char *msg)
-{
-    bool verbose = opaque != NULL;
-    if (level <= NP_LOG_WARNING || verbose)
-        fprintf(stderr, "numaplace: %s: %s\n", subsys, msg);
-}
-
 /* The whole file, at most max bytes, NUL-terminated. */
 static int read_text(const char *path, size_t max, char **out, size_t *len_out)
 {
@@ -241,7 +234,7 @@ static int run(int argc, char **argv)
         goto fail;
     if (is_pv(text))
         spec.vnuma_nodes = NP_VNUMA_OFF;
-    rc = np_xen_open(log_stderr, verbose ? (void *)1 : NULL, &xen);
+    rc = np_xen_open(cli_xen_log, verbose ? (void *)1 : NULL, &xen);
     if (rc) {
         cli_errorf("create: cannot open libxl (%s): run this on a Xen dom0 as root",
                    np_strerror(rc));

@@ -4,6 +4,11 @@
  * and a key=value summary on stdout. Memory on nodes outside NODES moves to
  * them (each source node to one target, taken in turn); --whole uses one
  * migrate_pages(2) call instead (blocks the process until done).
+ *
+ * On a Xen dom0, `numaplace migrate DOMAIN --to NODE [--from NODE]` moves a
+ * domain (named, not numbered) the only way Xen 4.17 can: a save/restore
+ * onto the new node (the Xen backend's migrate_memory, docs/xen.md), which
+ * pauses the guest for the whole move; asking by hand is the opt-in.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <numaplace/backend.h>
+#include <numaplace/ctl.h>
 #include <numaplace/linux.h>
 
 #include "cli.h"
@@ -32,8 +39,99 @@ static void usage(FILE *out)
             "  --whole        one migrate_pages(2) call (numactl's migratepages): faster,\n"
             "                 but the process stalls until it is done\n"
             "  --shared       also writable shared and file mappings (memfd guest RAM)\n"
-            "  --quiet        no progress lines\n");
+            "  --quiet        no progress lines\n\n"
+            "usage: numaplace migrate DOMAIN --to NODE [--from NODE] [--save-dir DIR]\n\n"
+            "On a Xen dom0: move a domain's memory on node --from (default: the node\n"
+            "other than NODE holding most of it) to NODE by saving and restoring the\n"
+            "domain (Xen 4.17 has no other way). The guest is paused for the whole\n"
+            "move and gets a new domid; with vNUMA only its virtual nodes on --from move.\n"
+            "  --save-dir DIR where the save image goes (default " NP_DAEMON_XEN_SAVE_DIR ")\n");
 }
+
+#ifdef NP_HAVE_XEN
+/* The domain's memory on --from (or its biggest share off `to`) moves to
+ * `to` by save/restore. */
+static int migrate_xen(const char *domain, const char *to_arg, const char *from_arg,
+                       const char *save_dir)
+{
+    np_xen *xen = NULL;
+    np_backend *be = NULL;
+    np_topology *topo = NULL;
+    np_backend_guest *gs = NULL;
+    size_t nr = 0, to_idx = 0, from_idx = 0;
+    uint64_t to_os = 0, from_os = 0, moved = 0;
+    const np_backend_guest *g = NULL;
+    int status = NP_EXIT_INTERNAL, rc;
+
+    if (cli_parse_uint(to_arg, "--to", 0, NP_TOPO_MAX_NODES - 1, &to_os) < 0 ||
+        (from_arg && cli_parse_uint(from_arg, "--from", 0, NP_TOPO_MAX_NODES - 1, &from_os) < 0))
+        return NP_EXIT_USAGE;
+    rc = np_xen_open(cli_xen_log, NULL, &xen);
+    if (rc) {
+        cli_errorf("migrate: cannot open libxl (%s): run this on a Xen dom0 as root",
+                   np_strerror(rc));
+        return NP_EXIT_INTERNAL;
+    }
+    if ((rc = np_xen_set_memory_move(xen, NP_XEN_MEMORY_MOVE_SAVE_RESTORE, save_dir)) ||
+        (rc = np_backend_create(np_xen_backend_ops(), xen, &be)) ||
+        (rc = np_backend_topology(be, &topo)) || (rc = np_backend_list_guests(be, &gs, &nr)))
+        goto fail;
+    for (size_t i = 0; i < nr && !g; i++)
+        if (strcmp(gs[i].name, domain) == 0)
+            g = &gs[i];
+    if (!g) {
+        cli_errorf("migrate: no domain named '%s' is running", domain);
+        status = NP_EXIT_FAIL;
+        goto out;
+    }
+    if (np_topology_node_idx(topo, (uint32_t)to_os, &to_idx) ||
+        (from_arg && np_topology_node_idx(topo, (uint32_t)from_os, &from_idx))) {
+        cli_errorf("migrate: --to/--from: no such node on this host");
+        status = NP_EXIT_USAGE;
+        goto out;
+    }
+    if (!from_arg) {
+        bool found = false;
+        for (size_t k = 0; k < g->nr_nodes; k++)
+            if (k != to_idx && g->node_mem_bytes[k] &&
+                (!found || g->node_mem_bytes[k] > g->node_mem_bytes[from_idx])) {
+                from_idx = k;
+                found = true;
+            }
+        if (!found) {
+            printf("method=save-restore moved_bytes=0 (all of %s is on node %llu already)\n",
+                   domain, (unsigned long long)to_os);
+            status = NP_EXIT_OK;
+            goto out;
+        }
+    }
+    if (from_idx == to_idx) {
+        cli_errorf("migrate: --from and --to name the same node");
+        status = NP_EXIT_USAGE;
+        goto out;
+    }
+    uint64_t t0 = np_linux_clock_now_ns(NULL);
+    rc = np_backend_migrate_memory(be, g->id, from_idx, to_idx, g->node_mem_bytes[from_idx],
+                                   &moved);
+    if (rc)
+        goto fail;
+    printf("method=save-restore moved_bytes=%llu from=%u to=%u elapsed_ms=%llu\n",
+           (unsigned long long)moved, np_topology_node(topo, from_idx)->os_id,
+           np_topology_node(topo, to_idx)->os_id,
+           (unsigned long long)((np_linux_clock_now_ns(NULL) - t0) / 1000000));
+    status = NP_EXIT_OK;
+    goto out;
+fail:
+    cli_errorf("migrate: %s", np_strerror(rc));
+    status = rc == -ENOSPC || rc == -EBUSY || rc == -ESRCH ? NP_EXIT_FAIL : cli_exit_status(rc);
+out:
+    np_backend_guests_free(gs, nr);
+    np_topology_destroy(topo);
+    np_backend_destroy(be);
+    np_xen_close(xen);
+    return status;
+}
+#endif
 
 static int run(int argc, char **argv)
 {
@@ -41,8 +139,9 @@ static int run(int argc, char **argv)
         {"to", required_argument, NULL, 't'},     {"from", required_argument, NULL, 'f'},
         {"budget", required_argument, NULL, 'b'}, {"whole", no_argument, NULL, 'w'},
         {"shared", no_argument, NULL, 'S'},       {"quiet", no_argument, NULL, 'q'},
+        {"save-dir", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *to_arg = NULL, *from_arg = NULL;
+    const char *to_arg = NULL, *from_arg = NULL, *save_dir = NP_DAEMON_XEN_SAVE_DIR;
     uint64_t budget = 0, pid64 = 0;
     bool whole = false, quiet = false, shared = false;
     np_linux_ctx *ctx = NULL;
@@ -51,7 +150,7 @@ static int run(int argc, char **argv)
     int c, rc = 0, status = NP_EXIT_INTERNAL;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:f:b:wSqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:f:b:wSqD:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': to_arg = optarg; break;
         case 'f': from_arg = optarg; break;
@@ -62,14 +161,27 @@ static int run(int argc, char **argv)
         case 'w': whole = true; break;
         case 'S': shared = true; break;
         case 'q': quiet = true; break;
+        case 'D': save_dir = optarg; break;
         case 'h': usage(stdout); return NP_EXIT_OK;
         default: usage(stderr); return NP_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || !to_arg) {
-        cli_errorf("migrate: expected PID and --to NODES");
+        cli_errorf("migrate: expected PID (or a Xen DOMAIN name) and --to NODES");
         return NP_EXIT_USAGE;
     }
+    const char *who = argv[optind];
+    if (who[0] && strspn(who, "0123456789") != strlen(who)) { /* a name: a Xen domain */
+#ifdef NP_HAVE_XEN
+        return migrate_xen(who, to_arg, from_arg, save_dir);
+#else
+        cli_errorf("migrate: '%s' is not a PID, and this numaplace was built without Xen "
+                   "support for domain names",
+                   who);
+        return NP_EXIT_USAGE;
+#endif
+    }
+    (void)save_dir;
     if (cli_parse_uint(argv[optind], "PID", 1, 4194304, &pid64) < 0)
         return NP_EXIT_USAGE;
     pid_t pid = (pid_t)pid64;

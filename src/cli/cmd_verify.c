@@ -149,13 +149,6 @@ out:
     return rc;
 }
 
-static void log_stderr(void *opaque, np_log_level level, const char *subsys, const char *msg)
-{
-    (void)opaque;
-    if (level <= NP_LOG_WARNING)
-        fprintf(stderr, "numaplace: %s: %s\n", subsys, msg);
-}
-
 static int verify_xen(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -179,7 +172,7 @@ static int verify_xen(int argc, char **argv)
         return NP_EXIT_USAGE;
     }
     snprintf(path, sizeof(path), "%s/%s.plan", dir, argv[optind]);
-    rc = np_xen_open(log_stderr, NULL, &xen);
+    rc = np_xen_open(cli_xen_log, NULL, &xen);
     if (rc) {
         cli_errorf("verify: cannot open libxl (%s): run this on a Xen dom0 as root",
                    np_strerror(rc));

@@ -401,3 +401,11 @@ int cli_parse_uint(const char *text, const char *option, uint64_t min, uint64_t 
     *out = v;
     return 0;
 }
+
+#ifdef NP_HAVE_XEN
+void cli_xen_log(void *opaque, np_log_level level, const char *subsys, const char *msg)
+{
+    if (level <= NP_LOG_WARNING || opaque)
+        fprintf(stderr, "numaplace: %s: %s\n", subsys, msg);
+}
+#endif

@@ -304,6 +304,42 @@ out:
     return rc;
 }
 
+/* The restored domain is built while the saved one still holds its memory
+ * (so that a failed restore can resume it), so every node the restore
+ * allocates on needs that memory free: without vNUMA the whole guest on
+ * the target; with vNUMA each virtual node on its (remapped) node. */
+static int check_room(np_xen *x, const char *name, const np_topology *topo,
+                      const libxl_domain_config *dc, size_t to_idx, uint64_t total_b)
+{
+    size_t nn = np_topology_nr_nodes(topo);
+    uint64_t *need = calloc(nn ? nn : 1, sizeof(*need));
+    int rc = 0;
+    if (!need)
+        return -ENOMEM;
+    if (dc->b_info.num_vnuma_nodes > 0) {
+        for (int i = 0; i < dc->b_info.num_vnuma_nodes; i++) {
+            size_t k;
+            if (np_topology_node_idx(topo, dc->b_info.vnuma_nodes[i].pnode, &k) == 0)
+                need[k] += dc->b_info.vnuma_nodes[i].memkb * UINT64_C(1024);
+        }
+    } else {
+        need[to_idx] = total_b;
+    }
+    for (size_t k = 0; k < nn && !rc; k++) {
+        uint64_t free_b = np_topology_node(topo, k)->mem_free_bytes;
+        if (!need[k] || free_b >= need[k] + XEN_MOVE_FREE_SLACK_BYTES)
+            continue;
+        np_xen_logf(x, NP_LOG_WARNING,
+                    "move: node %u has %llu MiB free, the restore of %s needs %llu MiB there: "
+                    "not moved",
+                    np_topology_node(topo, k)->os_id, (unsigned long long)(free_b >> 20), name,
+                    (unsigned long long)((need[k] + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
+        rc = -ENOSPC;
+    }
+    free(need);
+    return rc;
+}
+
 /* The plan `numaplace create` wrote (NP_RESERVE_DIR/NAME.plan), when
  * there is one, is rewritten to where the guest is now, so that `numaplace
  * verify` checks the placement in force, not the one before the move. */
@@ -452,7 +488,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     char *name = NULL;
     char image[XEN_MOVE_PATH_MAX];
     uint64_t from_b = 0, to_b = 0, total_b = 0, from_a = 0, to_a = 0, total_a = 0;
-    uint64_t wait_ns = 0, paused_ns = 0, free_b = 0, restored_ns = 0;
+    uint64_t wait_ns = 0, paused_ns = 0, restored_ns = 0;
     struct statvfs vfs;
     uint32_t domid = (uint32_t)guest_id, new_domid = (uint32_t)guest_id, from_os, to_os;
     int lock_fd = -1, rc;
@@ -492,7 +528,6 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     }
     from_os = np_topology_node(topo, from_node_idx)->os_id;
     to_os = np_topology_node(topo, to_node_idx)->os_id;
-    free_b = np_topology_node(topo, to_node_idx)->mem_free_bytes;
     if (np_xen_move_replaced(ms, domid)) {
         /* the caller's list predates our own move (the balancer asks for
          * several chunks in one round): the guest moved whole already */
@@ -524,14 +559,6 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     /* counted from the attempt: a guest whose move fails (no room, a guest
      * that does not answer the suspend request) is not retried every round */
     np_xen_move_note(ms, name, domid, mono_ns());
-    if (free_b < total_b + XEN_MOVE_FREE_SLACK_BYTES) {
-        np_xen_logf(x, NP_LOG_WARNING,
-                    "move: node %u has %llu MiB free, %s needs %llu MiB: not moved", to_os,
-                    (unsigned long long)(free_b >> 20), name,
-                    (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
-        rc = -ENOSPC;
-        goto out;
-    }
     if (statvfs(ms->save_dir, &vfs) == 0 &&
         (uint64_t)vfs.f_bavail * vfs.f_frsize < total_b + XEN_MOVE_FREE_SLACK_BYTES) {
         /* the image holds every page of the guest, and a full disk fails
@@ -545,6 +572,9 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         goto out;
     }
     rc = edit_config(x, domid, from_os, to_os, topo, &dc);
+    if (rc)
+        goto out;
+    rc = check_room(x, name, topo, &dc, to_node_idx, total_b);
     if (rc)
         goto out;
     snprintf(image, sizeof(image), "%s/%s.save", ms->save_dir, name);
