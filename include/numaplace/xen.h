@@ -119,14 +119,12 @@ int np_xen_plan_format(const np_xen_plan *plan, char **text_out);
  * same directory, then rename) the plan file at `path`. */
 int np_xen_plan_read(const char *path, np_xen_plan **out, np_error *err);
 int np_xen_plan_write(const np_xen_plan *plan, const char *path);
-/* After a save/restore move from node `from` to node `to` (what
- * np_xen_op_migrate_memory does): with vNUMA (vnodes > 1) the virtual nodes
- * backed by `from` are backed by `to`, the guest's view unchanged; without,
- * the whole guest is on `to`. Planned memory follows; soft masks equal to
- * from's CPUs (with vNUMA) or all soft masks (without) become to's CPUs;
- * hard masks are kept; domid is updated. */
-int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t from_node_os_id,
-                      const np_bitmap *from_cpus, uint32_t to_node_os_id,
+/* After a save/restore move of the whole guest to node `to` (what
+ * np_xen_op_migrate_memory does; libxl 4.17 cannot save a vNUMA guest, so
+ * a moved guest has none): all planned memory on `to`, every planned soft
+ * mask = to's CPUs, hard masks kept, domid updated. -EINVAL for a plan
+ * with vNUMA. */
+int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t to_node_os_id,
                       const np_bitmap *to_cpus);
 
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */

@@ -269,29 +269,21 @@ out:
     return rc;
 }
 
-int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t from_node_os_id,
-                      const np_bitmap *from_cpus, uint32_t to_node_os_id,
+int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t to_node_os_id,
                       const np_bitmap *to_cpus)
 {
-    bool vnuma = plan->vnodes > 1;
-    uint64_t moved = 0;
-    size_t w = 0;
+    uint64_t total = 0;
     int rc;
 
-    for (size_t i = 0; i < plan->nr_nodes; i++) {
-        bool goes = !vnuma || plan->node_os_id[i] == from_node_os_id;
-        if (goes || plan->node_os_id[i] == to_node_os_id) {
-            moved += plan->node_bytes[i];
-            continue;
-        }
-        plan->node_os_id[w] = plan->node_os_id[i];
-        plan->node_bytes[w++] = plan->node_bytes[i];
-    }
-    plan->node_os_id[w] = to_node_os_id;
-    plan->node_bytes[w++] = moved;
-    plan->nr_nodes = w;
+    if (plan->vnodes > 1)
+        return -EINVAL;
+    for (size_t i = 0; i < plan->nr_nodes; i++)
+        total += plan->node_bytes[i];
+    plan->node_os_id[0] = to_node_os_id;
+    plan->node_bytes[0] = total;
+    plan->nr_nodes = 1;
     for (uint32_t v = 0; v < plan->nr_vcpus; v++) {
-        if (!plan->soft[v] || (vnuma && !np_bitmap_equal(plan->soft[v], from_cpus)))
+        if (!plan->soft[v])
             continue;
         np_bitmap *copy = NULL;
         if ((rc = np_bitmap_copy(to_cpus, &copy)) != 0)

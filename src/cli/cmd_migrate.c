@@ -43,8 +43,8 @@ static void usage(FILE *out)
             "usage: numaplace migrate DOMAIN --to NODE [--from NODE] [--save-dir DIR]\n\n"
             "On a Xen dom0: move a domain's memory on node --from (default: the node\n"
             "other than NODE holding most of it) to NODE by saving and restoring the\n"
-            "domain (Xen 4.17 has no other way). The guest is paused for the whole\n"
-            "move and gets a new domid; with vNUMA only its virtual nodes on --from move.\n"
+            "domain (Xen 4.17 has no other way): the whole guest moves, paused for the\n"
+            "whole move, and gets a new domid. libxl 4.17 cannot save a vNUMA guest.\n"
             "  --save-dir DIR where the save image goes (default " NP_DAEMON_XEN_SAVE_DIR ")\n");
 }
 
@@ -123,7 +123,10 @@ static int migrate_xen(const char *domain, const char *to_arg, const char *from_
     goto out;
 fail:
     cli_errorf("migrate: %s", np_strerror(rc));
-    status = rc == -ENOSPC || rc == -EBUSY || rc == -ESRCH ? NP_EXIT_FAIL : cli_exit_status(rc);
+    /* cannot be done now or here (no room, another move, gone, vNUMA) */
+    status = rc == -ENOSPC || rc == -EBUSY || rc == -ESRCH || rc == -ENOTSUP || rc == -EAGAIN
+                 ? NP_EXIT_FAIL
+                 : cli_exit_status(rc);
 out:
     np_backend_guests_free(gs, nr);
     np_topology_destroy(topo);

@@ -219,18 +219,8 @@ static void bitmaps_free(libxl_bitmap *maps, int n)
 }
 
 /* Step 1: the configuration the domain is restored with. */
-/* The node (os_id) backing vCPU v's virtual node, or `fallback` when the
- * guest has no vNUMA or the vCPU is in no virtual node. */
-static uint32_t vcpu_pnode(const libxl_domain_build_info *b, int v, uint32_t fallback)
-{
-    for (int i = 0; i < b->num_vnuma_nodes; i++)
-        if (libxl_bitmap_test(&b->vnuma_nodes[i].vcpus, v))
-            return b->vnuma_nodes[i].pnode;
-    return fallback;
-}
-
-static int edit_config(np_xen *x, uint32_t domid, uint32_t from_os, uint32_t to_os,
-                       const np_topology *topo, libxl_domain_config *dc)
+static int edit_config(np_xen *x, uint32_t domid, uint32_t to_os, const np_topology *topo,
+                       libxl_domain_config *dc)
 {
     libxl_ctx *ctx = np_xen_ctx(x);
     libxl_domain_build_info *b = &dc->b_info;
@@ -241,12 +231,16 @@ static int edit_config(np_xen *x, uint32_t domid, uint32_t from_os, uint32_t to_
     lrc = libxl_retrieve_domain_configuration(ctx, domid, dc, NULL);
     if (lrc)
         return np_xen_fail(x, "libxl_retrieve_domain_configuration", lrc);
-    /* vNUMA: the virtual nodes backed by `from` are backed by `to` after the
-     * restore; the guest's view (its vnodes, sizes, distances, vCPUs) stays
-     * as it booted with, since a running kernel cannot change it. */
-    for (int i = 0; i < b->num_vnuma_nodes; i++)
-        if (b->vnuma_nodes[i].pnode == from_os)
-            b->vnuma_nodes[i].pnode = to_os;
+    if (b->num_vnuma_nodes > 0) {
+        /* libxl 4.17 refuses to save it ("Cannot save a guest with vNUMA
+         * configured", libxl_dom_save.c), and a refused suspend leaves
+         * libxl calling xc_domain_resume on a running guest: ask nothing. */
+        np_xen_logf(x, NP_LOG_WARNING,
+                    "move: domain %u has vNUMA, which libxl 4.17 cannot save: its memory "
+                    "cannot be moved on this Xen",
+                    (unsigned)domid);
+        return -ENOTSUP;
+    }
     vcpus = libxl_list_vcpu(ctx, domid, &nr_vcpus, &nr_cpus);
     if (!vcpus || nr_vcpus <= 0 || nr_cpus <= 0) {
         rc = np_xen_fail(x, "libxl_list_vcpu", ERROR_FAIL);
@@ -266,7 +260,7 @@ static int edit_config(np_xen *x, uint32_t domid, uint32_t from_os, uint32_t to_
     for (int v = 0; v < n; v++) {
         size_t node_idx;
         libxl_bitmap_copy_alloc(ctx, &hard[v], &vcpus[v].cpumap);
-        rc = np_topology_node_idx(topo, vcpu_pnode(b, v, to_os), &node_idx);
+        rc = np_topology_node_idx(topo, to_os, &node_idx);
         if (rc == 0)
             rc = np_xen_bitmap_from_np(np_topology_node_cpuset(topo, node_idx),
                                        (uint32_t)nr_cpus, &soft[v]);
@@ -294,8 +288,6 @@ static int edit_config(np_xen *x, uint32_t domid, uint32_t from_os, uint32_t to_
     }
     libxl_bitmap_set_none(&b->nodemap);
     libxl_bitmap_set(&b->nodemap, (int)to_os);
-    for (int i = 0; i < b->num_vnuma_nodes; i++)
-        libxl_bitmap_set(&b->nodemap, (int)b->vnuma_nodes[i].pnode);
 out:
     bitmaps_free(hard, n);
     bitmaps_free(soft, n);
@@ -305,46 +297,27 @@ out:
 }
 
 /* The restored domain is built while the saved one still holds its memory
- * (so that a failed restore can resume it), so every node the restore
- * allocates on needs that memory free: without vNUMA the whole guest on
- * the target; with vNUMA each virtual node on its (remapped) node. */
-static int check_room(np_xen *x, const char *name, const np_topology *topo,
-                      const libxl_domain_config *dc, size_t to_idx, uint64_t total_b)
+ * (so that a failed restore can resume it): the target node needs the
+ * whole guest free. */
+static int check_room(np_xen *x, const char *name, const np_topology *topo, size_t to_idx,
+                      uint64_t total_b)
 {
-    size_t nn = np_topology_nr_nodes(topo);
-    uint64_t *need = calloc(nn ? nn : 1, sizeof(*need));
-    int rc = 0;
-    if (!need)
-        return -ENOMEM;
-    if (dc->b_info.num_vnuma_nodes > 0) {
-        for (int i = 0; i < dc->b_info.num_vnuma_nodes; i++) {
-            size_t k;
-            if (np_topology_node_idx(topo, dc->b_info.vnuma_nodes[i].pnode, &k) == 0)
-                need[k] += dc->b_info.vnuma_nodes[i].memkb * UINT64_C(1024);
-        }
-    } else {
-        need[to_idx] = total_b;
-    }
-    for (size_t k = 0; k < nn && !rc; k++) {
-        uint64_t free_b = np_topology_node(topo, k)->mem_free_bytes;
-        if (!need[k] || free_b >= need[k] + XEN_MOVE_FREE_SLACK_BYTES)
-            continue;
-        np_xen_logf(x, NP_LOG_WARNING,
-                    "move: node %u has %llu MiB free, the restore of %s needs %llu MiB there: "
-                    "not moved",
-                    np_topology_node(topo, k)->os_id, (unsigned long long)(free_b >> 20), name,
-                    (unsigned long long)((need[k] + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
-        rc = -ENOSPC;
-    }
-    free(need);
-    return rc;
+    uint64_t free_b = np_topology_node(topo, to_idx)->mem_free_bytes;
+    if (free_b >= total_b + XEN_MOVE_FREE_SLACK_BYTES)
+        return 0;
+    np_xen_logf(x, NP_LOG_WARNING,
+                "move: node %u has %llu MiB free, the restore of %s needs %llu MiB there: "
+                "not moved",
+                np_topology_node(topo, to_idx)->os_id, (unsigned long long)(free_b >> 20), name,
+                (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
+    return -ENOSPC;
 }
 
 /* The plan `numaplace create` wrote (NP_RESERVE_DIR/NAME.plan), when
  * there is one, is rewritten to where the guest is now, so that `numaplace
  * verify` checks the placement in force, not the one before the move. */
 static void update_plan(np_xen *x, const char *name, uint32_t new_domid, const np_topology *topo,
-                        size_t from_idx, size_t to_idx)
+                        size_t to_idx)
 {
     char path[XEN_MOVE_PATH_MAX];
     np_xen_plan *plan = NULL;
@@ -354,9 +327,7 @@ static void update_plan(np_xen *x, const char *name, uint32_t new_domid, const n
     if (rc == -ENOENT)
         return; /* not created by numaplace create: no plan to keep */
     if (rc == 0)
-        rc = np_xen_plan_moved(plan, new_domid, np_topology_node(topo, from_idx)->os_id,
-                               np_topology_node_cpuset(topo, from_idx),
-                               np_topology_node(topo, to_idx)->os_id,
+        rc = np_xen_plan_moved(plan, new_domid, np_topology_node(topo, to_idx)->os_id,
                                np_topology_node_cpuset(topo, to_idx));
     if (rc == 0)
         rc = np_xen_plan_write(plan, path);
@@ -539,6 +510,10 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = -ESRCH;
         goto out;
     }
+    /* First what can never work (a vNUMA guest), then the limits. */
+    rc = edit_config(x, domid, to_os, topo, &dc);
+    if (rc)
+        goto out;
     if (np_xen_move_admit(ms, name, mono_ns(), NP_XEN_MOVE_MIN_INTERVAL_NS, &wait_ns)) {
         np_xen_logf(x, NP_LOG_DEBUG, "move: %s was moved less than %llu s ago: next in %llu s",
                     name, (unsigned long long)(NP_XEN_MOVE_MIN_INTERVAL_NS / 1000000000u),
@@ -571,10 +546,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = -ENOSPC;
         goto out;
     }
-    rc = edit_config(x, domid, from_os, to_os, topo, &dc);
-    if (rc)
-        goto out;
-    rc = check_room(x, name, topo, &dc, to_node_idx, total_b);
+    rc = check_room(x, name, topo, to_node_idx, total_b);
     if (rc)
         goto out;
     snprintf(image, sizeof(image), "%s/%s.save", ms->save_dir, name);
@@ -599,7 +571,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                     (unsigned long long)(to_a >> 20), (unsigned long long)(*moved_out >> 20),
                     (unsigned long long)(paused_ns / 1000000));
     }
-    update_plan(x, name, new_domid, topo, from_node_idx, to_node_idx);
+    update_plan(x, name, new_domid, topo, to_node_idx);
 out:
     if (lock_fd >= 0)
         close(lock_fd);

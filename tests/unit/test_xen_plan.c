@@ -90,27 +90,15 @@ static void test_refusals(void)
     }
 }
 
-/* vNUMA: only the virtual node on node 0 moves to node 2; the view stays. */
-static void test_moved_vnuma(void)
+/* A plan with vNUMA is refused: libxl 4.17 cannot save such a guest. */
+static void test_moved_vnuma_refused(void)
 {
     np_error err;
     np_xen_plan *p = parse(two_node_vnuma, &err);
-    np_bitmap *from = cpus("0-1"), *to = cpus("4-5");
+    np_bitmap *to = cpus("4-5");
     ASSERT_TRUE(p != NULL);
-    if (!p)
-        return;
-    ASSERT_EQ(np_xen_plan_moved(p, 9, 0, from, 2, to), 0);
-    ASSERT_EQ(p->domid, 9u);
-    ASSERT_EQ(p->vnodes, 2u);
-    ASSERT_EQ(p->nr_nodes, 2u);
-    ASSERT_EQ(p->node_os_id[0], 1u);
-    ASSERT_EQ(p->node_os_id[1], 2u);
-    ASSERT_EQ(p->node_bytes[1], 268435456u);
-    ASSERT_TRUE(np_bitmap_equal(p->soft[0], to));
-    char list[64];
-    np_bitmap_format(p->soft[1], list, sizeof(list));
-    ASSERT_STR_EQ(list, "2-3");
-    np_bitmap_destroy(from);
+    if (p)
+        ASSERT_EQ(np_xen_plan_moved(p, 9, 2, to), -EINVAL);
     np_bitmap_destroy(to);
     np_xen_plan_destroy(p);
 }
@@ -123,11 +111,11 @@ static void test_moved_whole(void)
         parse("name w\ndomid 3\nvnodes 0\nnode 0 100\nnode 1 50\nvcpu_soft 0 0-3\n"
               "vcpu_hard 1 0-3\n",
               &err);
-    np_bitmap *from = cpus("0-1"), *to = cpus("2-3");
+    np_bitmap *to = cpus("2-3");
     ASSERT_TRUE(p != NULL);
     if (!p)
         return;
-    ASSERT_EQ(np_xen_plan_moved(p, 4, 0, from, 1, to), 0);
+    ASSERT_EQ(np_xen_plan_moved(p, 4, 1, to), 0);
     ASSERT_EQ(p->nr_nodes, 1u);
     ASSERT_EQ(p->node_os_id[0], 1u);
     ASSERT_EQ(p->node_bytes[0], 150u);
@@ -135,7 +123,6 @@ static void test_moved_whole(void)
     char list[64];
     np_bitmap_format(p->hard[1], list, sizeof(list));
     ASSERT_STR_EQ(list, "0-3"); /* hard affinity is not the mover's to change */
-    np_bitmap_destroy(from);
     np_bitmap_destroy(to);
     np_xen_plan_destroy(p);
 }
@@ -165,7 +152,7 @@ int main(void)
 {
     NP_RUN(test_round_trip);
     NP_RUN(test_refusals);
-    NP_RUN(test_moved_vnuma);
+    NP_RUN(test_moved_vnuma_refused);
     NP_RUN(test_moved_whole);
     NP_RUN(test_write_read);
     return np_test_summary();

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# migrate.test.sh BUILD_DIR - `numaplace migrate DOMAIN --to NODE` on a Xen
+# dom0: the save/restore move by hand.
+#
+# The host (tests/xen/xen-host.sh): 4 nodes x 2 CPUs x 1 GiB, dom0 1 GiB.
+# In dom0, `numaplace create` builds
+#   - g4, PVH, 4 vCPUs, 512 MiB: too big for one node's free memory, so it
+#     spans two nodes with 2 vnodes (the guest kernel reports both). libxl
+#     4.17 cannot save a vNUMA guest, so `migrate g4` must be refused (exit
+#     1, saying why) before anything is suspended, g4 must keep running and
+#     `numaplace verify g4` must still pass;
+#   - p1, PV, 1 vCPU, 128 MiB, on one node A; once it has booted (its kernel
+#     must answer the suspend request), `numaplace migrate p1 --to B` moves
+#     it to another node B: exit 0, a moved_bytes figure, a new domid, at
+#     least 90% of its pages on B (debug key `u`), and `numaplace verify p1`
+#     passes against the plan the move rewrote.
+# Label xen: about 60-90 s with a cached dom0 root. Skips like
+# topology.test.sh.
+set -u
+build=${1:?usage: migrate.test.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+passed=0 failed=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
+        echo "FAIL $what"; failed=$((failed + 1)); fi
+}
+skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+
+bin=$build/numaplace
+[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
+if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
+    skip "numaplace built without libxen-dev"
+fi
+
+dom0_script=$(mktemp)
+trap 'rm -f "$dom0_script"' EXIT
+cat >"$dom0_script" <<'DOM0'
+XEN_BOOT_DEADLINE_S=240 # a guest reaches userspace 10-60 s after its creation under TCG
+mk() { # mk NAME TYPE VCPUS MEMORY_MIB
+    printf 'name="%s"\ntype="%s"\nkernel="/guest/vmlinuz"\nramdisk="/guest/initrd.gz"\nextra="console=hvc0"\nvcpus=%s\nmemory=%s\n' \
+        "$1" "$2" "$3" "$4" >"/tmp/$1.cfg"
+}
+booted() { # booted NAME: wait for the guest's userspace
+    t=$(date +%s)
+    until grep -q "GUEST: ready" "/var/log/xen/console/guest-$1.log" 2>/dev/null; do
+        [ $(($(date +%s) - t)) -ge $XEN_BOOT_DEADLINE_S ] && return 1
+        sleep 1
+    done
+}
+dump() { # the last `u` dump
+    xl debug-keys u
+    xl dmesg | awk "/'u' pressed/ { buf = \"\" } { buf = buf \$0 \"\\n\" } END { printf \"%s\", buf }"
+}
+mkdir -p /tmp/save && mount -t tmpfs -o size=300m tmpfs /tmp/save
+mk g4 pvh 4 512; mk p1 pv 1 128
+./numaplace create /tmp/g4.cfg >/tmp/g4.log 2>&1; echo "@@g4-create $?"
+./numaplace create /tmp/p1.cfg >/tmp/p1.log 2>&1; echo "@@p1-create $?"
+booted g4; booted p1
+echo "@@g4-guest"; grep -E "^GUEST: online nodes" /var/log/xen/console/guest-g4.log | tr -d '\r'
+echo "@@g4-domid $(xl domid g4)"
+./numaplace migrate g4 --to 0 --save-dir /tmp/save >/tmp/g4-mig.out 2>/tmp/g4-mig.err
+echo "@@g4-migrate $?"; cat /tmp/g4-mig.err
+echo "@@g4-domid-after $(xl domid g4) $(xl list g4 | awk 'NR == 2 { print $5 }')"
+./numaplace verify g4 >/dev/null; echo "@@g4-verify $?"
+a=$(awk '$1 == "node" { print $2; exit }' /run/numaplace/p1.plan)
+b=$(( (a + 1) % 4 ))
+echo "@@p1-nodes $a $b $(xl domid p1)"
+./numaplace migrate p1 --to $b --save-dir /tmp/save >/tmp/p1-mig.out 2>/tmp/p1-mig.err
+echo "@@p1-migrate $?"; cat /tmp/p1-mig.out /tmp/p1-mig.err
+echo "@@p1-domid-after $(xl domid p1)"
+echo "@@dump"; dump
+echo "@@end-dump"
+./numaplace verify p1; echo "@@p1-verify $?"
+echo "@@end"
+DOM0
+start=$(date +%s)
+out=$("$here/xen-host.sh" -n 4 -c 2 -m 1024 -t 900 -b "$build" \
+    -d "dom0_mem=1024M,max:1024M dom0_max_vcpus=2" "$dom0_script")
+rc=$?
+[ $rc = 77 ] && skip "the Xen test host cannot boot here"
+echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
+printf '%s\n' "$out" | sed 's/^/dom0| /'
+check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
+field() { printf '%s\n' "$out" | sed -n "s/^@@$1 //p" | head -n 1; }
+section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
+check "numaplace create built g4 and p1" [ "$(field g4-create)$(field p1-create)" = 00 ]
+check "g4's kernel sees two NUMA nodes (vNUMA)" \
+    sh -c "printf '%s' '$(section g4-guest)' | grep -q 'online nodes: 0-1'"
+check "migrate g4 (vNUMA) is refused with exit 1 ($(field g4-migrate))" [ "$(field g4-migrate)" = 1 ]
+check "the refusal says libxl cannot save a vNUMA guest" \
+    sh -c "printf '%s\n' \"\$1\" | grep -q 'vNUMA, which libxl 4.17 cannot save'" _ "$out"
+read -r g4_after g4_state <<<"$(field g4-domid-after)"
+check "g4 kept its domid and runs (domid $(field g4-domid) -> ${g4_after:-none}, state ${g4_state:-none})" \
+    sh -c "[ '$(field g4-domid)' = '${g4_after:-x}' ] && case '${g4_state:-p}' in *p*|*s*) exit 1;; esac"
+check "numaplace verify g4 still passes" [ "$(field g4-verify)" = 0 ]
+read -r a b p1_domid <<<"$(field p1-nodes)"
+check "migrate p1 --to ${b:-?} exits 0 ($(field p1-migrate))" [ "$(field p1-migrate)" = 0 ]
+moved=$(printf '%s\n' "$out" | sed -n 's/.*method=save-restore moved_bytes=\([0-9]*\).*/\1/p' | head -1)
+check "migrate p1 reports the bytes moved (${moved:-none})" [ "${moved:-0}" -gt $((100 << 20)) ]
+new=$(field p1-domid-after)
+check "p1 has a new domid (${p1_domid:-?} -> ${new:-none})" \
+    sh -c "[ -n '$new' ] && [ '$new' != '${p1_domid:-x}' ]"
+share=$(section dump | awk -v d="${new:-x}" -v k="${b:-x}" '
+    /Domain [0-9]+ \(total:/ { on = ($0 ~ ("Domain " d " \\(total:")); next }
+    on && /Node [0-9]+: [0-9]+$/ { for (i = 1; i <= NF; i++) if ($i == "Node") n = $(i + 1) + 0
+                                   p[n] = $NF; t += $NF }
+    END { if (t) printf "%d", p[k] * 100 / t; else print -1 }')
+check "at least 90% of p1's pages on node ${b:-?} (${share}%)" [ "${share:--1}" -ge 90 ]
+check "numaplace verify p1 passes against the rewritten plan" [ "$(field p1-verify)" = 0 ]
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
