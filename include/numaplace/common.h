@@ -51,6 +51,13 @@ typedef enum np_log_level {
 typedef void (*np_log_fn)(void *opaque, np_log_level level, const char *subsys,
                           const char *msg);
 
+/* Replaces the file at `path` with `len` bytes of `text` so that a reader
+ * sees the old file or the new one, never a part: a temporary file beside
+ * it (PATH.tmp.PID, created with `mode`), written, fsync'd and renamed over
+ * it. On failure the old file is untouched and the temporary file removed.
+ * The state, plan and reservation files all go through it. */
+int np_write_file_atomic(const char *path, const char *text, size_t len, unsigned mode);
+
 #ifdef __cplusplus
 }
 #endif

@@ -176,23 +176,23 @@ static void remove_own(np_reserve *r, const char *tag)
 
 int np_reserve_commit(np_reserve *r)
 {
-    char tmp[RESERVE_PATH_MAX + 16], path[RESERVE_PATH_MAX + 16];
-    FILE *f;
-    int rc = 0;
-    snprintf(tmp, sizeof(tmp), "%s/ledger.tmp", r->dir);
-    snprintf(path, sizeof(path), "%s/ledger", r->dir);
-    f = fopen(tmp, "we");
+    char path[RESERVE_PATH_MAX + 16];
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    int rc;
     if (!f)
-        return -errno;
+        return -ENOMEM;
+    snprintf(path, sizeof(path), "%s/ledger", r->dir);
     for (size_t i = 0; i < r->nr; i++)
         fprintf(f, "%ld %s %u %llu\n", r->entries[i].pid, r->entries[i].tag,
                 (unsigned)r->entries[i].node_os_id, (unsigned long long)r->entries[i].bytes);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = -errno;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
+    if (fclose(f) != 0) {
+        free(text);
+        return -ENOMEM;
+    }
+    rc = np_write_file_atomic(path, text, size, 0644);
+    free(text);
     return rc;
 }
 

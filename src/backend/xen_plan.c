@@ -6,11 +6,9 @@
  * (plus an atomic file write); the format is in numaplace/xen.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <numaplace/xen.h>
 
@@ -230,41 +228,10 @@ int np_xen_plan_read(const char *path, np_xen_plan **out, np_error *err)
 
 int np_xen_plan_write(const np_xen_plan *plan, const char *path)
 {
-    char tmp[4200], *text = NULL;
-    int fd = -1, rc;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    rc = np_xen_plan_format(plan, &text);
-    if (rc)
-        return rc;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    size_t len = strlen(text), done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0) {
-            rc = -errno;
-            goto out;
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        rc = -errno;
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        rc = -errno;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
+    char *text = NULL;
+    int rc = np_xen_plan_format(plan, &text);
+    if (rc == 0)
+        rc = np_write_file_atomic(path, text, strlen(text), 0644);
     free(text);
     return rc;
 }

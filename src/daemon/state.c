@@ -121,13 +121,10 @@ static json_t *recent_json(const dstate *s)
 
 int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
 {
-    char tmp[300];
     json_t *root = NULL, *gs = NULL, *ex = NULL;
     char *text = NULL;
-    int fd = -1, rc;
+    int rc;
 
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return -ENAMETOOLONG;
     gs = json_array();
     ex = json_array();
     rc = -ENOMEM;
@@ -165,38 +162,8 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
     text = json_dumps(root, JSON_INDENT(1));
     if (!text)
         goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = w < 0 ? -errno : -EIO;
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        rc = -errno;
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    rc = 0;
+    rc = np_write_file_atomic(path, text, strlen(text), 0600);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
     free(text);
     json_decref(gs);
     json_decref(ex);
