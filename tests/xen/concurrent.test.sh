@@ -18,21 +18,9 @@
 set -u
 build=${1:?usage: concurrent.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
-        echo "FAIL $what"; failed=$((failed + 1)); fi
-}
-skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+. "$here/xen-test-lib.sh"
 
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
-command -v jq >/dev/null || skip "jq missing"
-if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build"
 
 dom0_script=$(mktemp)
 trap 'rm -f "$dom0_script"' EXIT
@@ -66,7 +54,6 @@ echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
 
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 read -r r1 r2 < <(printf '%s\n' "$out" | sed -n 's/^@@rc \([0-9]*\) \([0-9]*\)$/\1 \2/p')
 # 0 = built and as planned; 1 = fits nowhere: both are honest outcomes
 check "both creations ended with 0 or 1 (got ${r1:-none} ${r2:-none})" \
@@ -90,5 +77,4 @@ for g in c1 c2; do
     esac
 done
 check "the reservation ledger is empty afterwards" [ -z "$(section ledger | tr -d '[:space:]')" ]
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

@@ -23,22 +23,9 @@ set -u
 build=${1:?usage: daemon-move.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 XEN_MOVE_LOCAL_PERCENT=90 # Xen keeps a few pages of a domain elsewhere
-passed=0 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
-        echo "FAIL $what"; failed=$((failed + 1)); fi
-}
-skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+. "$here/xen-test-lib.sh"
 
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
-[ -x "$build/numaplaced" ] || { echo "FAIL $build/numaplaced missing"; echo "0 passed, 1 failed"; exit 1; }
-command -v jq >/dev/null || skip "jq missing"
-if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build" numaplaced
 
 # The guest's size: 128 MiB for CI; NP_MOVE_GUEST_MIB=512 measures how the
 # pause grows (docs/xen.md).
@@ -115,29 +102,19 @@ rc=$?
 echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
-field() { printf '%s\n' "$out" | sed -n "s/^@@$1 //p" | head -n 1; }
-# share (percent) of domain $2's pages on node $3 in dump section $1
-share() {
-    section "$1" | awk -v d="$2" -v k="$3" '
-        /Domain [0-9]+ \(total:/ { on = ($0 ~ ("Domain " d " \\(total:")); next }
-        on && /Node [0-9]+: [0-9]+$/ { for (i = 1; i <= NF; i++) if ($i == "Node") n = $(i + 1) + 0
-                                       p[n] = $NF; t += $NF }
-        END { if (t) printf "%d", p[k] * 100 / t; else print -1 }'
-}
 
 read -r create_rc create_s <<<"$(field create-rc)"
 check "numaplace create built np2 (exit ${create_rc:-none}, ${create_s:-?} s)" [ "${create_rc:-x}" = 0 ]
 read -r a b b_cpus old_domid <<<"$(field nodes)"
 echo "np2: memory planned on node ${a:-?}, vCPUs pinned to node ${b:-?} (${b_cpus:-?}); domid ${old_domid:-?}; booted after $(field booted) s"
-before=$(share dump-before "${old_domid:-x}" "${a:-0}")
+before=$(dump_share dump-before "${old_domid:-x}" "${a:-0}")
 check "before: np2's memory on node ${a:-?} (${before}%)" [ "${before:--1}" -ge $XEN_MOVE_LOCAL_PERCENT ]
 read -r moved move_s <<<"$(field moved)"
 check "numaplaced moved np2 by save/restore (after ${move_s:-?} s)" [ "${moved:-no}" = yes ]
 new_domid=$(field domid)
 check "np2 has a new domid (${old_domid:-?} -> ${new_domid:-none})" \
     sh -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$new_domid" "${old_domid:-}"
-after=$(share dump-after "${new_domid:-x}" "${b:-0}")
+after=$(dump_share dump-after "${new_domid:-x}" "${b:-0}")
 check "after: at least $XEN_MOVE_LOCAL_PERCENT% of np2's memory on node ${b:-?} (${after}%)" \
     [ "${after:--1}" -ge $XEN_MOVE_LOCAL_PERCENT ]
 hard=$(section vcpus | awk '$1 == "np2" { print $(NF - 2) }')
@@ -158,5 +135,4 @@ check "numaplace verify passes after the move (the plan follows it; exit $(field
     [ "$(field verify-rc)" = 0 ]
 check "the daemon stopped cleanly on SIGTERM" [ "$(field daemon-rc)" = 0 ]
 printf '%s\n' "$out" | grep -E "move: np2|paused" | sed 's/^/timing| /'
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

@@ -20,22 +20,9 @@
 set -u
 build=${1:?usage: daemon.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
-        echo "FAIL $what"; failed=$((failed + 1)); fi
-}
-skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+. "$here/xen-test-lib.sh"
 
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
-[ -x "$build/numaplaced" ] || { echo "FAIL $build/numaplaced missing"; echo "0 passed, 1 failed"; exit 1; }
-command -v jq >/dev/null || skip "jq missing"
-if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build" numaplaced
 
 dom0_script=$(mktemp)
 trap 'rm -f "$dom0_script"' EXIT
@@ -99,8 +86,6 @@ rc=$?
 echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
-field() { printf '%s\n' "$out" | sed -n "s/^@@$1 //p" | head -n 1; }
 
 read -r create_rc create_s <<<"$(field create-rc)"
 check "numaplace create built np1 (exit ${create_rc:-none}, ${create_s:-?} s)" [ "${create_rc:-x}" = 0 ]
@@ -135,5 +120,4 @@ check "moves off: np3's move asked for once in the test's seconds, not every rou
 check "moves off: no warning about np3's migration" \
     [ "$(section log | grep -c 'warning: guest np3')" = 0 ]
 check "the daemon stopped cleanly on SIGTERM" [ "$(field daemon-rc)" = 0 ]
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

@@ -15,21 +15,9 @@ set -u
 build=${1:?usage: dom0.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 XEN_DOM0_LOCAL_PERCENT=90 # Xen keeps a few pages of dom0 elsewhere
-passed=0 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
-        echo "FAIL $what"; failed=$((failed + 1)); fi
-}
-skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+. "$here/xen-test-lib.sh"
 
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
-command -v jq >/dev/null || skip "jq missing"
-if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build"
 rec=$("$bin" dom0 --from "$here/../fixtures/xl-info/qemu-2n-pxb-devices.txt" --memory 768M --json)
 opts=$(printf '%s' "$rec" | jq -r '.cmdline // empty' 2>/dev/null)
 echo "numaplace dom0 recommends: $opts"
@@ -54,17 +42,12 @@ rc=$?
 echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 check "Xen booted with the recommended options" grep -qF -- "$opts" <<<"$(section cmdline)"
 nv=$(section vcpus | awk '$1 == "Domain-0"' | wc -l)
 check "dom0 has dom0_max_vcpus=$vcpus vCPUs (has $nv)" [ "$nv" = "${vcpus:-x}" ]
 off=$(section vcpus | awk '$1 == "Domain-0" && $4 != "-" && $4 != 2 && $4 != 3' | wc -l)
 check "every dom0 vCPU runs on node 1's CPUs 2-3" [ "$off" = 0 ]
-pct=$(section dump | awk '/Domain 0 \(total:/ { on = 1; next } /Domain [0-9]+ \(total:/ { on = 0 }
-    on && /Node [0-9]+: [0-9]+$/ { for (i = 1; i <= NF; i++) if ($i == "Node") k = $(i + 1) + 0
-                                   p[k] = $NF; t += $NF }
-    END { if (t) printf "%d", p[1] * 100 / t; else print -1 }')
+pct=$(dump_share dump 0 1)
 check "at least $XEN_DOM0_LOCAL_PERCENT% of dom0's memory on node 1 (${pct}%)" \
     [ "${pct:--1}" -ge $XEN_DOM0_LOCAL_PERCENT ]
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

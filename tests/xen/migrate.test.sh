@@ -19,20 +19,9 @@
 set -u
 build=${1:?usage: migrate.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0 failed=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "PASS $what"; passed=$((passed + 1)); else
-        echo "FAIL $what"; failed=$((failed + 1)); fi
-}
-skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
+. "$here/xen-test-lib.sh"
 
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing"; echo "0 passed, 1 failed"; exit 1; }
-if "$bin" create --help 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build"
 
 dom0_script=$(mktemp)
 trap 'rm -f "$dom0_script"' EXIT
@@ -83,8 +72,6 @@ rc=$?
 echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
-field() { printf '%s\n' "$out" | sed -n "s/^@@$1 //p" | head -n 1; }
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 check "numaplace create built g4 and p1" [ "$(field g4-create)$(field p1-create)" = 00 ]
 check "g4's kernel sees two NUMA nodes (vNUMA)" \
     sh -c "printf '%s' '$(section g4-guest)' | grep -q 'online nodes: 0-1'"
@@ -102,12 +89,7 @@ check "migrate p1 reports the bytes moved (${moved:-none})" [ "${moved:-0}" -gt 
 new=$(field p1-domid-after)
 check "p1 has a new domid (${p1_domid:-?} -> ${new:-none})" \
     sh -c "[ -n '$new' ] && [ '$new' != '${p1_domid:-x}' ]"
-share=$(section dump | awk -v d="${new:-x}" -v k="${b:-x}" '
-    /Domain [0-9]+ \(total:/ { on = ($0 ~ ("Domain " d " \\(total:")); next }
-    on && /Node [0-9]+: [0-9]+$/ { for (i = 1; i <= NF; i++) if ($i == "Node") n = $(i + 1) + 0
-                                   p[n] = $NF; t += $NF }
-    END { if (t) printf "%d", p[k] * 100 / t; else print -1 }')
+share=$(dump_share dump "${new:-x}" "${b:-x}")
 check "at least 90% of p1's pages on node ${b:-?} (${share}%)" [ "${share:--1}" -ge 90 ]
 check "numaplace verify p1 passes against the rewritten plan" [ "$(field p1-verify)" = 0 ]
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

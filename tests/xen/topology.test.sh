@@ -20,31 +20,9 @@ set -u
 build=${1:?usage: topology.test.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 XEN_FREE_SLACK_MIB=16
-passed=0 failed=0
+. "$here/xen-test-lib.sh"
 
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        echo "PASS $what"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $what"
-        failed=$((failed + 1))
-    fi
-}
-skip() {
-    echo "SKIP: $*"
-    echo "0 passed, 0 failed"
-    exit 0
-}
-
-bin=$build/numaplace
-[ -x "$bin" ] || { echo "FAIL $bin missing: build first"; echo "0 passed, 1 failed"; exit 1; }
-command -v jq >/dev/null || skip "jq missing"
-if "$bin" topology --from xen 2>&1 | grep -q 'without Xen support'; then
-    skip "numaplace built without libxen-dev"
-fi
+xen_require "$build"
 
 dom0_script=$(mktemp)
 trap 'rm -f "$dom0_script"' EXIT
@@ -63,7 +41,6 @@ rc=$?
 echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
 
-section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 tmp=$(mktemp -d)
 trap 'rm -f "$dom0_script"; rm -rf "$tmp"' EXIT
 section xl >"$tmp/xl-info.txt"
@@ -104,5 +81,4 @@ if [ $failed -gt 0 ]; then
     printf '%s\n' "$out" | sed 's/^/dom0| /'
     diff <(jq -S "$norm" "$tmp/xen.json") <(jq -S "$norm" "$tmp/xl.json") | head -40
 fi
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish
