@@ -70,8 +70,8 @@ static bool excluded_now(daemon_t *d, const np_backend_guest *bg)
     return dstate_is_excluded(&d->st, bg->name, (int64_t)bg->id);
 }
 
-static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
-                  const np_balance_action *a, const np_backend_guest *bg)
+static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np_balance_action *a,
+                  const np_backend_guest *bg)
 {
     char list[256];
     int rc = 0;
@@ -80,9 +80,9 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
     switch (a->kind) {
     case NP_BALANCE_SET_SOFT_AFFINITY:
         np_bitmap_format(a->cpus, list, sizeof(list));
-        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): steer vCPU(s) to CPUs %s: %s",
-             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list,
-             a->reason);
+        dlog(NP_LOG_INFO, "%sguest %s (%s %llu): steer vCPU(s) to CPUs %s: %s",
+             d->cfg.dry_run ? "dry-run: " : "", bg->name, dlog_id_word(),
+             (unsigned long long)bg->id, list, a->reason);
         if (d->cfg.dry_run)
             break;
         for (uint32_t v = 0; v < bg->nr_vcpus && rc != -ESRCH; v++)
@@ -91,9 +91,9 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         break;
     case NP_BALANCE_SET_NODE_AFFINITY:
         np_bitmap_format(a->nodes, list, sizeof(list));
-        dlog(NP_LOG_INFO, "%sguest %s (pid %llu): new memory from nodes %s: %s",
-             d->cfg.dry_run ? "dry-run: " : "", bg->name, (unsigned long long)bg->id, list,
-             a->reason);
+        dlog(NP_LOG_INFO, "%sguest %s (%s %llu): new memory from nodes %s: %s",
+             d->cfg.dry_run ? "dry-run: " : "", bg->name, dlog_id_word(),
+             (unsigned long long)bg->id, list, a->reason);
         if (!d->cfg.dry_run)
             rc = np_backend_set_guest_node_affinity(be, bg->id, a->nodes);
         if (g && !d->cfg.dry_run && np_bitmap_count(a->nodes) == 1)
@@ -104,8 +104,9 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
         unsigned to = np_topology_node(topo, a->to_node_idx)->os_id;
         uint64_t moved = 0;
         if (d->cfg.dry_run) {
-            dlog(NP_LOG_INFO, "dry-run: guest %s (pid %llu) would move %llu bytes node %u -> %u",
-                 bg->name, (unsigned long long)bg->id, (unsigned long long)a->bytes, from, to);
+            dlog(NP_LOG_INFO, "dry-run: guest %s (%s %llu) would move %llu bytes node %u -> %u",
+                 bg->name, dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)a->bytes,
+                 from, to);
             break;
         }
         np_balance_guest_info info;
@@ -113,8 +114,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
             memset(&info, 0, sizeof(info));
         if (info.settled_bytes && !info.pending_bytes) {
             /* An earlier action of this round found nothing more to move. */
-            dlog(NP_LOG_DEBUG, "guest %s (pid %llu): skipping a migration: nothing movable left",
-                 bg->name, (unsigned long long)bg->id);
+            dlog(NP_LOG_DEBUG, "guest %s (%s %llu): skipping a migration: nothing movable left",
+                 bg->name, dlog_id_word(), (unsigned long long)bg->id);
             return;
         }
         if (g) {
@@ -122,13 +123,16 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
             g->inflight = true; /* status shows it while the steps run */
             g->inflight_from_os_id = (int32_t)from;
         }
-        daemon_move mv = {.from_idx = a->from_node_idx, .to_idx = a->to_node_idx,
-                          .from_os_id = from, .to_os_id = to, .bytes = a->bytes};
+        daemon_move mv = {.from_idx = a->from_node_idx,
+                          .to_idx = a->to_node_idx,
+                          .from_os_id = from,
+                          .to_os_id = to,
+                          .bytes = a->bytes};
         rc = daemon_migrate(d, be, bg->id, bg->name, &mv, &moved);
         if (g) {
             g->moved_bytes += moved;
-            g->inflight_left_bytes -= moved < g->inflight_left_bytes ? moved
-                                                                     : g->inflight_left_bytes;
+            g->inflight_left_bytes -=
+                moved < g->inflight_left_bytes ? moved : g->inflight_left_bytes;
         }
         /* Short without an error: nothing more on the source node that the
          * mover takes. What is still off home cannot move; tell the
@@ -148,8 +152,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
             if (g)
                 g->inflight = false; /* asked again when the balancer next decides to */
         }
-        dlog(NP_LOG_INFO, "guest %s (pid %llu): moved %llu of %llu bytes node %u -> %u",
-             bg->name, (unsigned long long)bg->id, (unsigned long long)moved,
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u", bg->name,
+             dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)moved,
              (unsigned long long)a->bytes, from, to);
         break;
     }
@@ -159,8 +163,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo,
          * rate limit / a whole-guest move already done this round */
         dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", bg->name, np_strerror(rc));
     } else if (rc == -ESRCH) {
-        dlog(NP_LOG_WARNING, "guest %s (pid %llu) exited during a migration: carrying on",
-             bg->name, (unsigned long long)bg->id);
+        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited during a migration: carrying on", bg->name,
+             dlog_id_word(), (unsigned long long)bg->id);
         dstate_note(&d->st, "%s: exited during migration", bg->name);
         if (g) {
             g->inflight = false;
@@ -199,8 +203,8 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
         return;
     g->inflight = false;
     snprintf(b, sizeof(b), "%.1f MiB", (double)g->moved_bytes / (1024.0 * 1024.0));
-    dlog(NP_LOG_INFO, "guest %s (pid %lld): migration node %d -> %d done, %llu bytes moved",
-         g->name, (long long)g->pid, g->inflight_from_os_id, g->home_node_os_id,
+    dlog(NP_LOG_INFO, "guest %s (%s %lld): migration node %d -> %d done, %llu bytes moved", g->name,
+         dlog_id_word(), (long long)g->pid, g->inflight_from_os_id, g->home_node_os_id,
          (unsigned long long)g->moved_bytes);
     dstate_note(&d->st, "%s: memory node %d -> %d done, %s moved in total", g->name,
                 g->inflight_from_os_id, g->home_node_os_id, b);

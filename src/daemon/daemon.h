@@ -24,6 +24,10 @@
 /* ---- logging (stderr; systemd's journal reads the "<N>" prefixes) ---------- */
 void dlog_init(np_log_level level);
 void dlog_set_level(np_log_level level);
+/* What the log calls a guest's id: "pid" (Linux, the default) or "domid"
+ * (Xen), set when the backend is chosen. */
+void dlog_set_id_word(const char *word);
+const char *dlog_id_word(void);
 void dlog(np_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The np_log_fn the library's contexts get. */
 void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char *msg);

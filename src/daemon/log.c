@@ -12,12 +12,23 @@
 #include "daemon.h"
 
 static np_log_level max_level = NP_LOG_INFO;
+static const char *id_word = "pid";
 static int journal = -1;
 
 void dlog_init(np_log_level level)
 {
     max_level = level;
     journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void dlog_set_id_word(const char *word)
+{
+    id_word = word;
+}
+
+const char *dlog_id_word(void)
+{
+    return id_word;
 }
 
 void dlog_set_level(np_log_level level)

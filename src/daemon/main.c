@@ -144,6 +144,7 @@ static int configure(daemon_t *d, const cli_over *o, np_daemon_config *out)
         return -EINVAL;
     }
     d->backend = b;
+    dlog_set_id_word(b == NP_DAEMON_BACKEND_XEN ? "domid" : "pid");
     *out = c;
     return 0;
 }
@@ -260,8 +261,8 @@ int main(int argc, char **argv)
              d.st.nr_guests, d.st.nr_excluded);
         for (size_t i = 0; i < d.st.nr_guests; i++)
             if (d.st.guests[i].inflight)
-                dlog(NP_LOG_INFO, "guest %s (pid %lld): resuming a migration node %d -> %d",
-                     d.st.guests[i].name, (long long)d.st.guests[i].pid,
+                dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration node %d -> %d",
+                     d.st.guests[i].name, dlog_id_word(), (long long)d.st.guests[i].pid,
                      d.st.guests[i].inflight_from_os_id, d.st.guests[i].home_node_os_id);
     } else if (rc != -ENOENT) {
         char buf[900];

@@ -54,8 +54,7 @@ static int save(daemon_t *d)
 {
     int rc = dstate_save(&d->st, d->bal, d->cfg.state_path);
     if (rc)
-        dlog(NP_LOG_WARNING, "cannot save the state to %s: %s", d->cfg.state_path,
-             np_strerror(rc));
+        dlog(NP_LOG_WARNING, "cannot save the state to %s: %s", d->cfg.state_path, np_strerror(rc));
     return rc;
 }
 
@@ -72,8 +71,8 @@ static uint64_t pace_ns(const daemon_t *d, uint64_t bytes)
  * allows the next step (and at least the connections already waiting), so
  * the daemon answers while a migration goes on and the backend's mover
  * finds its pacing already satisfied. */
-static int migrate_step(daemon_t *d, np_backend *be, uint64_t id, size_t from_idx,
-                        size_t to_idx, uint64_t bytes, uint64_t *moved_out)
+static int migrate_step(daemon_t *d, np_backend *be, uint64_t id, size_t from_idx, size_t to_idx,
+                        uint64_t bytes, uint64_t *moved_out)
 {
     uint64_t t0 = daemon_mono_ns();
     int rc = np_backend_migrate_memory(be, id, from_idx, to_idx, bytes, moved_out);
@@ -86,8 +85,8 @@ static bool excluded_meanwhile(daemon_t *d, const char *name, int64_t pid)
 {
     if (!dstate_is_excluded(&d->st, name, pid))
         return false;
-    dlog(NP_LOG_INFO, "guest %s (pid %lld) was excluded during its migration: stopped", name,
-         (long long)pid);
+    dlog(NP_LOG_INFO, "guest %s (%s %lld) was excluded during its migration: stopped", name,
+         dlog_id_word(), (long long)pid);
     return true;
 }
 
@@ -111,9 +110,9 @@ int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *n
         *moved_out += got;
         if (rc)
             return rc;
-        dlog(NP_LOG_DEBUG, "guest %s (pid %llu): moved %s node %u -> %u (%s of this action left)",
-             name, (unsigned long long)guest_id, fmt_mib(got, b1, sizeof(b1)), mv->from_os_id,
-             mv->to_os_id,
+        dlog(NP_LOG_DEBUG, "guest %s (%s %llu): moved %s node %u -> %u (%s of this action left)",
+             name, dlog_id_word(), (unsigned long long)guest_id, fmt_mib(got, b1, sizeof(b1)),
+             mv->from_os_id, mv->to_os_id,
              fmt_mib(mv->bytes > *moved_out ? mv->bytes - *moved_out : 0, b2, sizeof(b2)));
         if (got < step || excluded_meanwhile(d, name, (int64_t)guest_id))
             break;
@@ -153,14 +152,14 @@ static void drop_unseen(dstate *s)
              * an -ESRCH inside a step. */
             char b[32];
             dlog(NP_LOG_WARNING,
-                 "guest %s (pid %lld) exited during a migration after %s: carrying on",
-                 s->guests[i].name, (long long)s->guests[i].pid,
+                 "guest %s (%s %lld) exited during a migration after %s: carrying on",
+                 s->guests[i].name, dlog_id_word(), (long long)s->guests[i].pid,
                  fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
             dstate_note(s, "%s: exited during migration (%s moved)", s->guests[i].name,
                         fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
             free(s->guests[i].mem_by_node_idx);
         } else {
-            dlog(NP_LOG_INFO, "guest %s (pid %lld) is gone", s->guests[i].name,
+            dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", s->guests[i].name, dlog_id_word(),
                  (long long)s->guests[i].pid);
             free(s->guests[i].mem_by_node_idx);
         }
@@ -236,8 +235,8 @@ int daemon_round(daemon_t *d)
         if (!g)
             continue;
         if (dstate_is_excluded(&d->st, g->name, g->pid)) {
-            dlog(NP_LOG_DEBUG, "guest %s (pid %lld) is excluded: not touched", g->name,
-                 (long long)g->pid);
+            dlog(NP_LOG_DEBUG, "guest %s (%s %lld) is excluded: not touched", g->name,
+                 dlog_id_word(), (long long)g->pid);
             continue;
         }
         managed[i] = true; /* pinned or not: the balancer knows the difference */
