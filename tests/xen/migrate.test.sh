@@ -14,7 +14,7 @@
 #     it to another node B: exit 0, a moved_bytes figure, a new domid, at
 #     least 90% of its pages on B (debug key `u`), and `numaplace verify p1`
 #     passes against the plan the move rewrote.
-# Label xen: about 60-90 s with a cached dom0 root. Skips like
+# Label xen (CI runs it): about 50-90 s with a cached dom0 root. Skips like
 # topology.test.sh.
 set -u
 build=${1:?usage: migrate.test.sh BUILD_DIR}

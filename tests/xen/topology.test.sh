@@ -33,7 +33,9 @@ echo "@@live"; ./numaplace topology --from live --json; echo "@@live-rc $?"
 echo "@@end"
 EOF
 start=$(date +%s)
-out=$("$here/xen-host.sh" -n 4 -c 2 -m 1024 -t 420 -b "$build" \
+# 240 s: the run takes 14-45 s (76 s beside other QEMUs); a boot that
+# hangs (seen once in CI) should cost the retry little
+out=$("$here/xen-host.sh" -n 4 -c 2 -m 1024 -t 240 -b "$build" \
     -q "-device pxb,id=pxb1,bus_nr=8,numa_node=1,bus=pci.0 -device e1000,bus=pxb1,addr=1" \
     "$dom0_script")
 rc=$?

@@ -252,7 +252,11 @@ tr -d '\r' <"$log" | sed -n '/^NP-XEN-OUT-BEGIN/,/^NP-XEN-OUT-END/p' | sed -n 's
 rc=$(tr -d '\r' <"$log" | sed -n 's/^NP-XEN-OUT-END rc=\([0-9]*\).*/\1/p' | tail -n 1)
 echo "xen-host.sh: ${nodes}x${cpus} CPUs, ${mib} MiB/node: QEMU exit $qrc after $((end - start)) s" >&2
 if [ -z "$rc" ]; then
-    [ "$qrc" = 124 ] && { echo "xen-host.sh: timed out after ${timeout_s} s; log: $log" >&2; exit 124; }
+    if [ "$qrc" = 124 ]; then # the log goes with $run: its end is all that stays
+        echo "xen-host.sh: timed out after ${timeout_s} s; last lines of the serial log:" >&2
+        tr -d '\r' <"$log" | tail -n 20 >&2
+        exit 124
+    fi
     grep -q "Initramfs unpacking failed" "$log" &&
         echo "xen-host.sh: dom0 ran out of memory unpacking its initramfs: raise dom0_mem (-d)" >&2
     echo "xen-host.sh: dom0 did not finish the script; last lines of $log:" >&2
