@@ -152,9 +152,10 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
             if (g)
                 g->inflight = false; /* asked again when the balancer next decides to */
         }
-        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u", bg->name,
-             dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)moved,
-             (unsigned long long)a->bytes, from, to);
+        if (rc == 0) /* failures are logged below, once */
+            dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u",
+                 bg->name, dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)moved,
+                 (unsigned long long)a->bytes, from, to);
         break;
     }
     }

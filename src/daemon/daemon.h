@@ -57,8 +57,6 @@ typedef struct dguest {
     char name[NP_CTL_GUEST_MAX];
     int64_t pid;
     int32_t home_node_os_id;  /* -1 = none yet */
-    uint32_t low_rounds;
-    uint64_t last_move_ns;    /* monotonic; 0 = never */
     uint64_t moved_bytes;     /* total moved by the daemon */
     /* In flight: a migration toward home that is not finished (kept from
      * the balancer's pending bytes, for status, the log and restarts). */

@@ -1,15 +1,16 @@
 /*
  * daemon/state.c - what numaplaced remembers across rounds and across its
- * own restarts: per guest its home node, low-locality streak, last move
- * and any migration in flight; the guests excluded at run time; the recent
- * actions. Saved as JSON by writing a temporary file next to the target,
- * fsync'ing it and renaming it over the target, so a crash leaves either
- * the old or the new state, never half of one.
+ * own restarts: per guest its home node, the bytes moved and any
+ * migration in flight; the guests excluded at run time; the recent
+ * actions; and the balancer's own state (np_balance_state_save: each
+ * guest's low-locality streak, last move and pending bytes). Saved with
+ * np_write_file_atomic, so a crash leaves either the old or the new state,
+ * never half of one.
  *
  * Why a restart moves nothing twice: a resumed in-flight migration asks the
- * mover for pages still on the source node only, and a guest's hold-off
- * (last_move_ns) survives, so the new process does not re-decide a move the
- * old one already made. Times are CLOCK_MONOTONIC, which a daemon restart
+ * mover for pages still on the source node only, and the balancer's
+ * hold-off (its last move of the guest) survives, so the new process does
+ * not re-decide a move the old one already made. Times are CLOCK_MONOTONIC, which a daemon restart
  * does not reset (a reboot does: then every process is new anyway).
  */
 #include <errno.h>
@@ -132,10 +133,9 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
         goto out;
     for (size_t i = 0; i < s->nr_guests; i++) {
         const dguest *g = &s->guests[i];
-        json_t *o = json_pack("{s:s, s:I, s:i, s:i, s:I, s:I}", "name", g->name, "pid",
-                              (json_int_t)g->pid, "home", g->home_node_os_id, "low_rounds",
-                              (int)g->low_rounds, "last_move_ns", (json_int_t)g->last_move_ns,
-                              "moved_bytes", (json_int_t)g->moved_bytes);
+        json_t *o = json_pack("{s:s, s:I, s:i, s:I}", "name", g->name, "pid",
+                              (json_int_t)g->pid, "home", g->home_node_os_id, "moved_bytes",
+                              (json_int_t)g->moved_bytes);
         if (o && g->inflight)
             json_object_set_new(o, "inflight",
                                 json_pack("{s:i, s:i, s:I}", "from", g->inflight_from_os_id, "to",
@@ -211,8 +211,6 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
         if (!d)
             break;
         d->home_node_os_id = (int32_t)json_integer_value(json_object_get(g, "home"));
-        d->low_rounds = (uint32_t)json_integer_value(json_object_get(g, "low_rounds"));
-        d->last_move_ns = (uint64_t)json_integer_value(json_object_get(g, "last_move_ns"));
         d->moved_bytes = (uint64_t)json_integer_value(json_object_get(g, "moved_bytes"));
         json_t *inf = json_object_get(g, "inflight");
         if (json_is_object(inf)) {

@@ -12,6 +12,8 @@
 
 #include <numaplace/topology.h>
 
+#include "fuzz_topology.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -19,20 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     np_topology *t = NULL;
     np_error err = {0};
     int rc = np_topology_read_xl_info((const char *)data, size, "fuzz", &t, &err);
-    if (rc == 0) {
-        if (!t)
-            abort();
-        size_t n = np_topology_nr_nodes(t);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++)
-                if (np_topology_distance(t, i, j) == 0)
-                    abort();
-        for (size_t i = 0; i < np_topology_nr_cpus(t); i++)
-            if (np_topology_cpu(t, i)->node_idx >= n)
-                abort();
-        np_topology_destroy(t);
-    } else if (t != NULL || (rc == -EINVAL && err.msg[0] == '\0')) {
-        abort();
-    }
+    fuzz_check_topology_read(rc, t, &err, false);
     return 0;
 }
