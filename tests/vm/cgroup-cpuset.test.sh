@@ -34,21 +34,8 @@ vm_require_host
 lib=$build/libnumaplace.a
 prog=$build/vm-cgroup
 mkdir -p "$prog"
-if [ ! -f "$lib" ] || [ ! -x "$build/numaplace" ]; then
-    echo "FAIL $lib or $build/numaplace is missing: build the project first"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-cc=${CC:-cc}
-san=""
-if nm "$lib" 2>/dev/null | grep -q '__asan_report'; then san="-fsanitize=address,undefined"; fi
-# shellcheck disable=SC2086 # $san is empty or one word list on purpose
-if ! $cc -O2 -Wall $san -I"$src/include" -o "$prog/np-steer" "$src/tests/vm/prog/np-steer.c" \
-    "$lib"; then
-    echo "FAIL building np-steer"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+vm_require_built "$lib" "$build/numaplace"
+vm_cc --san "$lib" "$prog/np-steer" "$src/tests/vm/prog/np-steer.c" "$lib"
 
 # Sections between "@@NAME" lines. state: the cgroup's cpuset.cpus, the
 # loop's allowed CPUs and the CPU it last ran on (stat field 39), after

@@ -45,23 +45,9 @@ vm_require_host
 
 prog=$build/vm-daemon
 mkdir -p "$prog"
-for b in numaplaced numaplace; do
-    if [ ! -x "$build/$b" ]; then
-        echo "FAIL $build/$b is missing: build the project first"
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-done
-cc=${CC:-cc}
-san=""
-if nm "$build/numaplaced" 2>/dev/null | grep -q '__asan_report'; then san="-fsanitize=address,undefined"; fi
-# shellcheck disable=SC2086 # $san is empty or one word list on purpose
-if ! $cc -O2 -Wall $san -o "$prog/np-wrongnode" "$src/tests/vm/prog/np-wrongnode.c" ||
-    ! $cc -O2 -Wall -o "$prog/np-rawctl" "$src/tests/vm/prog/np-rawctl.c"; then
-    echo "FAIL building the guest programs"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+vm_require_built "$build/numaplaced" "$build/numaplace"
+vm_cc --san "$build/numaplaced" "$prog/np-wrongnode" "$src/tests/vm/prog/np-wrongnode.c"
+vm_cc "$prog/np-rawctl" "$src/tests/vm/prog/np-rawctl.c"
 
 guest_cmd='
 echo 0 > /proc/sys/kernel/numa_balancing

@@ -42,23 +42,9 @@ vm_require_host
 lib=$build/libnumaplace.a
 prog=$build/vm-linux
 mkdir -p "$prog"
-if [ ! -f "$lib" ]; then
-    echo "FAIL $lib is missing: build the project first"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-cc=${CC:-cc}
-san=""
-# A sanitizer build's library needs the same runtime in the programs.
-if nm "$lib" 2>/dev/null | grep -q '__asan_report'; then san="-fsanitize=address,undefined"; fi
-# shellcheck disable=SC2086 # $san is empty or one word list on purpose
-if ! $cc -O2 -Wall $san -o "$prog/np-wrongnode" "$src/tests/vm/prog/np-wrongnode.c" ||
-    ! $cc -O2 -Wall $san -I"$src/include" -o "$prog/np-linux-tool" \
-        "$src/tests/vm/prog/np-linux-tool.c" "$lib"; then
-    echo "FAIL building the guest programs"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+vm_require_built "$lib"
+vm_cc --san "$lib" "$prog/np-wrongnode" "$src/tests/vm/prog/np-wrongnode.c"
+vm_cc --san "$lib" "$prog/np-linux-tool" "$src/tests/vm/prog/np-linux-tool.c" "$lib"
 
 # ---- the guest's script ------------------------------------------------------
 # Sections between "@@NAME" lines; workloads are waited for by polling with a

@@ -18,11 +18,7 @@ nodes=4
 cpus_per_node=2
 dist_rows='10,16,32,32;16,10,32,32;32,32,10,16;32,32,16,10'
 bin=$build/numaplace
-if [ ! -x "$bin" ]; then
-    echo "FAIL $bin is missing: build the project first"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+vm_require_built "$bin"
 
 # The guest prints sections between @@ lines; the JSON goes through a file
 # so that its exit status can be reported separately.

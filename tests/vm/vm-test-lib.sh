@@ -50,3 +50,35 @@ vm_finish() {
     [ "$vm_failed" = 0 ]
     exit
 }
+
+# vm_require_built FILE...: fail the whole test when the build lacks one.
+vm_require_built() {
+    local f
+    for f in "$@"; do
+        if [ ! -e "$f" ]; then
+            echo "FAIL $f is missing: build the project first"
+            echo "0 passed, 1 failed"
+            exit 1
+        fi
+    done
+}
+
+# vm_cc [--san BUILT_FILE] OUT SOURCE...: compile a guest program with the
+# project's public headers; --san: with AddressSanitizer/UBSan when
+# BUILT_FILE was built with them (a sanitizer build's library needs the same
+# runtime in the programs). A failed compile fails the whole test.
+vm_cc() {
+    local san="" cc=${CC:-cc}
+    if [ "$1" = --san ]; then
+        nm "$2" 2>/dev/null | grep -q '__asan_report' && san="-fsanitize=address,undefined"
+        shift 2
+    fi
+    local out=$1
+    shift
+    # shellcheck disable=SC2086 # $san is empty or one word list on purpose
+    if ! $cc -O2 -Wall $san -I"${src:-$vm_here/../..}/include" -o "$out" "$@"; then
+        echo "FAIL building $(basename "$out")"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+}
