@@ -201,9 +201,11 @@ int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes
  * affinity of each vCPU, and a placement spanning nodes gets its vNUMA
  * layout (PVH only: libxl 4.17 refuses vNUMA for PV). Only the keys name,
  * type (pv, pvh), memory, maxmem, vcpus, maxvcpus, kernel, ramdisk,
- * cmdline, extra, root, on_poweroff/on_reboot/on_crash and numaplace's own
- * cpus, cpus_soft, vnuma are understood; any other key is refused with
- * -ENOTSUP naming it (use `numaplace place --emit xl` and xl create then). */
+ * cmdline, extra, root, disk, pci, on_poweroff/on_reboot/on_crash/
+ * on_watchdog/on_soft_reset and numaplace's own cpus, cpus_soft, vnuma are
+ * understood (src/xen/xen_config.c); any other key is refused with
+ * -ENOTSUP naming it and its line (use `numaplace place --emit xl` and xl
+ * create then). */
 /* Most virtual nodes a PVH guest built through libxl 4.17 can have: from 3
  * on, libxl undersizes the vNUMA distance buffer and Xen overwrites the
  * heap (docs/xen.md). */
