@@ -684,9 +684,10 @@ out:
 /* Checks the "(attributes)" at p (memory=..., indexes=...) and returns the
  * text after them; NULL with err filled when they are refused. An
  * "indexes=" list gives the objects' OS numbers, which hwloc sizes bitmaps
- * by, so each must stay below NP_TOPO_MAX_CPUS; the interleaved form
- * ("indexes=pack:core") makes hwloc 2.9 assert on some descriptions and is
- * refused. */
+ * by, so each must stay below NP_TOPO_MAX_CPUS; the interleaved forms
+ * ("indexes=pack:core", "indexes=pa") make hwloc 2.9 assert on some
+ * descriptions ("hwloc_synthetic_process_indexes: Assertion `step'",
+ * found by fuzz_synthetic), so only digits and commas are accepted. */
 static const char *synthetic_attrs(const char *p, const char *origin, np_error *err)
 {
     const char *close = strchr(p, ')');
@@ -703,10 +704,10 @@ static const char *synthetic_attrs(const char *p, const char *origin, np_error *
             continue;
         }
         for (v = q + 8; v < close && *v != ' '; v++) {
-            if (*v == ':') {
+            if (*v != ',' && (*v < '0' || *v > '9')) {
                 np_error_set(err, origin, 0,
-                             "interleaved indexes (indexes=TYPE:TYPE) are not supported; give "
-                             "the OS numbers as a list, like indexes=0,2,1,3");
+                             "indexes= takes the OS numbers as a list, like indexes=0,2,1,3; "
+                             "interleaved forms (indexes=TYPE or TYPE:TYPE) are not supported");
                 return NULL;
             }
             if (*v >= '0' && *v <= '9') {

@@ -560,7 +560,8 @@ static void test_synthetic_errors(void)
         {"numa:2 [numa] pu:2", "NUMA nodes both as a level and attached"},
         {"pack:2 32 2 [numa] pu:2", "levels with and without a type"}, /* hwloc leaks */
         {"pack:2 core:2 pu:2(", "unterminated \"(\""},
-        {"2 3(indexes=pack:core)2 32", "interleaved indexes"}, /* hwloc 2.9 asserts */
+        {"2 3(indexes=pack:core)2 32", "interleaved forms"}, /* hwloc 2.9 asserts */
+        {"2 3(indexes=pa)", "interleaved forms"},             /* so does this (fuzzing) */
         {"numa:2 pu:2(indexes=0,1,2,4000000000)", "must be below 65536"},
         {"pack:100 core:100 pu:100", "too large"},
         {"pack:2 core:8192 pu:1", "too large"},
