@@ -44,7 +44,9 @@ struct np_host_state {
     np_topology *topo;
     size_t nr_nodes;
     uint64_t *reserved_bytes;
-    uint64_t *free_bytes; /* measured; NO_MEASURE when unset */
+    uint64_t *free_bytes; /* measured now (live); NO_MEASURE when unset */
+    uint64_t *free_start_bytes; /* free before any guest of this state: the
+                                 * topology's figure unless set; capped at size */
     double *capacity;
     double total_capacity;
     uint32_t *by_distance; /* nr_nodes rows of nr_nodes node indices */
@@ -165,16 +167,24 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->nr_nodes = n;
     st->reserved_bytes = calloc(n, sizeof(*st->reserved_bytes));
     st->free_bytes = calloc(n, sizeof(*st->free_bytes));
+    st->free_start_bytes = calloc(n, sizeof(*st->free_start_bytes));
     st->capacity = calloc(n, sizeof(*st->capacity));
     st->by_distance = calloc(n * n, sizeof(*st->by_distance));
     keys = calloc(n, sizeof(*keys));
-    if (!st->reserved_bytes || !st->free_bytes || !st->capacity || !st->by_distance || !keys) {
+    if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
+        !st->capacity || !st->by_distance || !keys) {
         rc = -ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         const np_node_info *ni = np_topology_node(topo, i);
         st->free_bytes[i] = NO_MEASURE;
+        /* What the topology's source measured free when it was read
+         * (numactl -H, xl info -n, the live reader); a source that knows
+         * no free figure reports the size. */
+        st->free_start_bytes[i] = ni->mem_free_bytes < ni->mem_total_bytes
+                                      ? ni->mem_free_bytes
+                                      : ni->mem_total_bytes;
         uint32_t extra = ni->nr_cpus > ni->nr_cores ? ni->nr_cpus - ni->nr_cores : 0;
         st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
         st->total_capacity += st->capacity[i];
@@ -201,6 +211,7 @@ void np_host_state_destroy(np_host_state *st)
     free(st->hash);
     free(st->reserved_bytes);
     free(st->free_bytes);
+    free(st->free_start_bytes);
     free(st->capacity);
     free(st->by_distance);
     np_topology_destroy(st->topo);
@@ -271,6 +282,7 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     size_t n = st->nr_nodes;
     memcpy(c->reserved_bytes, st->reserved_bytes, n * sizeof(*c->reserved_bytes));
     memcpy(c->free_bytes, st->free_bytes, n * sizeof(*c->free_bytes));
+    memcpy(c->free_start_bytes, st->free_start_bytes, n * sizeof(*c->free_start_bytes));
     if (st->nr_guests) {
         c->guests = calloc(st->nr_guests, sizeof(*c->guests));
         if (!c->guests) {
@@ -321,6 +333,32 @@ int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t fre
         return -EINVAL;
     st->free_bytes[node_idx] = free_bytes;
     return 0;
+}
+
+int np_host_state_set_node_free_at_start(np_host_state *st, size_t node_idx,
+                                         uint64_t free_bytes)
+{
+    if (node_idx >= st->nr_nodes)
+        return -EINVAL;
+    uint64_t total = np_topology_node(st->topo, node_idx)->mem_total_bytes;
+    st->free_start_bytes[node_idx] = free_bytes < total ? free_bytes : total;
+    return 0;
+}
+
+uint64_t np_host_state_node_free_at_start(const np_host_state *st, size_t node_idx)
+{
+    return node_idx < st->nr_nodes ? st->free_start_bytes[node_idx] : 0;
+}
+
+uint64_t np_hs_node_free_now_bytes(const np_host_state *st, size_t node_idx,
+                                   uint64_t populated_bytes)
+{
+    if (node_idx >= st->nr_nodes)
+        return 0;
+    if (st->free_bytes[node_idx] != NO_MEASURE)
+        return st->free_bytes[node_idx];
+    return sat_sub(sat_sub(st->free_start_bytes[node_idx], st->reserved_bytes[node_idx]),
+                   populated_bytes);
 }
 
 int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out)
@@ -814,17 +852,20 @@ int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
             l->cpu_demand += anywhere * st->capacity[i] / st->total_capacity;
         l->mem_total_bytes = ni->mem_total_bytes;
         l->mem_reserved_bytes = st->reserved_bytes[i];
-        uint64_t committed = l->mem_populated_bytes + l->mem_claimed_bytes + l->mem_balloon_bytes;
-        uint64_t avail = sat_sub(sat_sub(ni->mem_total_bytes, st->reserved_bytes[i]), committed);
-        if (st->free_bytes[i] != NO_MEASURE) {
-            /* Measured free memory already excludes what is populated and
-             * what the hypervisor and dom0 use, not what is only claimed or
-             * kept for balloons. */
-            uint64_t measured = sat_sub(st->free_bytes[i],
-                                        l->mem_claimed_bytes + l->mem_balloon_bytes);
-            if (measured < avail)
-                avail = measured;
-        }
+        /* Memory truth: never above size, never above what was measured
+         * free. With a live measurement (taken with the guests in place)
+         * populated memory is already out of it; with the free figure from
+         * before the guests (the topology's), every guest of the state
+         * comes off it. Claims, balloon head-room and reservations (other
+         * creations in flight) are in neither, so they come off both. */
+        uint64_t base = st->free_bytes[i] != NO_MEASURE
+                            ? st->free_bytes[i]
+                            : sat_sub(st->free_start_bytes[i], l->mem_populated_bytes);
+        uint64_t cap = sat_sub(ni->mem_total_bytes, l->mem_populated_bytes);
+        if (base > cap)
+            base = cap;
+        uint64_t avail = sat_sub(sat_sub(base, st->reserved_bytes[i]),
+                                 l->mem_claimed_bytes + l->mem_balloon_bytes);
         l->mem_available_bytes = avail;
     }
 out:
