@@ -1,5 +1,6 @@
 /*
- * place/placement.c - the policy table, np_place(), the placement object
+ * place/placement.c - the policy table (policies.def), the one driver all
+ * policies run under (np_place_run, see policy_int.h), the placement object
  * and np_placement_commit().
  *
  * A placement is the whole answer a hypervisor needs: the node set, the
@@ -15,18 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "place/place_int.h"
+#include "place/policy_int.h"
 #include "util/error.h"
 #include "util/text.h"
 
-static const struct {
-    const char *name;
-    const char *summary;
-} policies[] = {
-    {"numaplace", "default: CPU demand, memory pressure, distance, devices and groups; "
-                  "explains itself"},
-    {"xl42", "Xen 4.2 libxl heuristic: fewest nodes, then fewest vCPUs, then most free memory"},
-    {"oracle", "every node subset under numaplace's objective (hosts of at most 12 nodes)"},
+static const np_place_policy policies[] = {
+#define NP_PLACE_POLICY(id, name, summary) {name, summary, np_policy_##id},
+#include "place/policies.def"
+#undef NP_PLACE_POLICY
 };
 #define NR_POLICIES (sizeof(policies) / sizeof(policies[0]))
 
@@ -43,6 +40,14 @@ const char *np_place_policy_name(size_t i)
 const char *np_place_policy_summary(size_t i)
 {
     return i < NR_POLICIES ? policies[i].summary : NULL;
+}
+
+const np_place_policy *np_place_policy_find(const char *name)
+{
+    for (size_t i = 0; i < NR_POLICIES; i++)
+        if (strcmp(policies[i].name, name) == 0)
+            return &policies[i];
+    return NULL;
 }
 
 /* ---- building ------------------------------------------------------------------- */
@@ -173,77 +178,7 @@ int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_sea
     return rc;
 }
 
-/* ---- the policies' entry points ------------------------------------------------------- */
-
-int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
-                            const np_numaplace_opts *opts, np_placement **out, np_error *err)
-{
-    np_place_ctx ctx;
-    np_search search; /* on the stack, see np_place_numaplace() */
-    np_search *s = &search;
-    np_placement *pl = NULL;
-    int rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        return rc;
-    np_search_init(s);
-    rc = np_place_numaplace(&ctx, opts, s);
-    if (rc < 0)
-        goto out;
-    if (!s->found) {
-        rc = np_place_no_fit(&ctx, s, err);
-        goto out;
-    }
-    rc = np_placement_build(st, spec, "numaplace", s->best.k, s->best.node, s->best.mem_mib,
-                            s->best.vcpus, &pl);
-    if (rc == 0)
-        rc = np_placement_explain(pl, &ctx, s);
-    if (rc == 0) {
-        *out = pl;
-        pl = NULL;
-    }
-out:
-    np_placement_destroy(pl);
-    np_place_ctx_fini(&ctx);
-    return rc;
-}
-
-static int place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
-                        np_error *err)
-{
-    np_place_ctx ctx;
-    np_search search; /* on the stack, see np_place_numaplace() */
-    np_search *s = &search;
-    np_placement *pl = NULL;
-    int rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        return rc;
-    np_search_init(s);
-    rc = np_place_oracle_search(&ctx, s);
-    if (rc == -E2BIG) {
-        np_error_set(err, NULL, 0, "the oracle tries every node subset: at most %u nodes, "
-                     "host %s has %zu", NP_PLACE_ORACLE_MAX_NODES,
-                     np_topology_name(ctx.topo), ctx.n);
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    if (!s->found) {
-        rc = np_place_no_fit(&ctx, s, err);
-        goto out;
-    }
-    rc = np_placement_build(st, spec, "oracle", s->best.k, s->best.node, s->best.mem_mib,
-                            s->best.vcpus, &pl);
-    if (rc == 0)
-        rc = np_placement_explain(pl, &ctx, s);
-    if (rc == 0) {
-        *out = pl;
-        pl = NULL;
-    }
-out:
-    np_placement_destroy(pl);
-    np_place_ctx_fini(&ctx);
-    return rc;
-}
+/* ---- the driver ------------------------------------------------------------------ */
 
 /* What the hypervisor does with a guest nobody places: every node, the
  * memory striped evenly in whole MiB (Xen's allocator round-robins over a
@@ -347,34 +282,99 @@ int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const 
     return stripe_all(st, spec, policy, note, out, err);
 }
 
+void np_place_offer_set(np_place_call *call, const uint32_t *nodes, size_t k)
+{
+    np_cand c;
+    if (k == 0 || k > NP_PLACE_MAX_SET_NODES)
+        return;
+    c.k = (uint32_t)k;
+    memcpy(c.node, nodes, k * sizeof(c.node[0]));
+    np_place_eval(&call->ctx, &c);
+    np_place_consider(&call->s, &c);
+}
+
+int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
+                 const void *opts, np_placement **out, np_error *err)
+{
+    np_placement *pl = NULL;
+    int rc;
+
+    if (!st || !spec || !p || !out)
+        return -EINVAL;
+    rc = np_guest_spec_validate(spec, np_host_state_topology(st), err);
+    if (rc < 0)
+        return rc;
+    if (spec->name[0] && np_host_state_find_guest(st, spec->name, NULL) == 0)
+        return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
+    if (spec->no_autoplace)
+        return stripe_all(st, spec, p->name,
+                          "autoplace=no: not placed, memory striped over all nodes as the "
+                          "hypervisor does without a placement", out, err);
+    /* The call (10 KiB of search bookkeeping) lives on the stack: on a
+     * two-node host a decision takes about a microsecond. */
+    np_place_call call = {.st = st, .spec = spec, .policy = p->name, .opts = opts, .err = err};
+    rc = np_place_ctx_init(&call.ctx, st, spec);
+    if (rc < 0)
+        return rc;
+    np_search_init(&call.s);
+    rc = p->decide(&call);
+    if (rc < 0)
+        goto out;
+    if (call.pl) {
+        *out = call.pl;
+        call.pl = NULL;
+        goto out;
+    }
+    if (!call.s.found) {
+        rc = np_place_no_fit(&call.ctx, &call.s, err);
+        goto out;
+    }
+    np_guest_spec flat = *spec;
+    if (call.flat)
+        flat.vnuma_nodes = NP_VNUMA_OFF; /* a peer that builds no layout */
+    rc = np_placement_build(st, &flat, p->name, call.s.best.k, call.s.best.node,
+                            call.s.best.mem_mib, call.s.best.vcpus, &pl);
+    if (rc == 0)
+        rc = np_placement_explain(pl, &call.ctx, &call.s);
+    if (rc < 0)
+        goto out;
+    pl->union_masks = call.union_masks;
+    snprintf(pl->note, sizeof(pl->note), "%s", call.note);
+    *out = pl;
+    pl = NULL;
+out:
+    np_placement_destroy(call.pl);
+    np_placement_destroy(pl);
+    np_place_ctx_fini(&call.ctx);
+    return rc;
+}
+
 int np_place(const np_host_state *st, const np_guest_spec *spec, const char *policy,
              np_placement **out, np_error *err)
 {
     if (!st || !spec || !out)
         return -EINVAL;
     const char *name = policy ? policy : NP_PLACE_DEFAULT_POLICY;
-    size_t which = NR_POLICIES;
-    for (size_t i = 0; i < NR_POLICIES; i++)
-        if (strcmp(policies[i].name, name) == 0)
-            which = i;
-    if (which == NR_POLICIES)
-        return np_error_set(err, NULL, 0,
-                            "unknown placement policy \"%s\" (known: numaplace, xl42, oracle)",
-                            name);
-    int rc = np_guest_spec_validate(spec, np_host_state_topology(st), err);
-    if (rc < 0)
-        return rc;
-    if (spec->name[0] && np_host_state_find_guest(st, spec->name, NULL) == 0)
-        return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
-    if (spec->no_autoplace)
-        return stripe_all(st, spec, policies[which].name,
-                          "autoplace=no: not placed, memory striped over all nodes as the "
-                          "hypervisor does without a placement", out, err);
-    switch (which) {
-    case 0: return np_place_numaplace_with(st, spec, NULL, out, err);
-    case 1: return np_place_xl42(st, spec, out, err);
-    default: return place_oracle(st, spec, out, err);
+    const np_place_policy *p = np_place_policy_find(name);
+    if (!p) {
+        char known[256];
+        size_t off = 0;
+        known[0] = '\0';
+        for (size_t i = 0; i < NR_POLICIES && off < sizeof(known); i++) {
+            int w = snprintf(known + off, sizeof(known) - off, "%s%s", i ? ", " : "",
+                             policies[i].name);
+            off += w > 0 ? (size_t)w : 0;
+        }
+        return np_error_set(err, NULL, 0, "unknown placement policy \"%s\" (known: %s)", name,
+                            known);
     }
+    return np_place_run(st, spec, p, NULL, out, err);
+}
+
+int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
+                            const np_numaplace_opts *opts, np_placement **out, np_error *err)
+{
+    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, out, err);
 }
 
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,

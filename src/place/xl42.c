@@ -55,7 +55,7 @@
 #include <string.h>
 
 #include "model/hoststate_int.h"
-#include "place/place_int.h"
+#include "place/policy_int.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -269,12 +269,14 @@ static void format_nodes_mib(char *buf, size_t len, uint64_t kib)
     snprintf(buf, len, "%llu MiB", (unsigned long long)(kib / 1024));
 }
 
-int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
-                  np_error *err)
+int np_policy_xl42(np_place_call *call)
 {
+    const np_host_state *st = call->st;
+    const np_guest_spec *spec = call->spec;
+    const np_place_ctx *ctx = &call->ctx;
+    np_placement **out = &call->pl;
+    np_error *err = call->err;
     xl42 x;
-    np_place_ctx ctx;
-    bool have_ctx = false;
     xl42_cand best, alts[XL42_MAX_ALTS];
     size_t nr_alts = 0;
     np_placement *pl = NULL;
@@ -359,20 +361,16 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }
 
-    rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        goto out;
-    have_ctx = true;
     np_cand *cand = malloc(sizeof(*cand));
     if (!cand) {
         rc = -ENOMEM;
         goto out;
     }
-    if (isinf(objective(&x, &ctx, &best, cand))) {
+    if (isinf(objective(&x, ctx, &best, cand))) {
         np_search none; /* no runners-up to name: the whole host lacks it */
         free(cand);
         np_search_init(&none);
-        rc = np_place_no_fit(&ctx, &none, err);
+        rc = np_place_no_fit(ctx, &none, err);
         goto out;
     }
     np_guest_spec flat = *spec;
@@ -401,7 +399,7 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
         } else {
             snprintf(why, sizeof(why), "libxl: tie, found later");
         }
-        double cost = objective(&x, &ctx, &alts[a], cand);
+        double cost = objective(&x, ctx, &alts[a], cand);
         rc = np_placement_add_alt(pl, x.topo, alts[a].node, alts[a].k, cost, why);
     }
     free(cand);
@@ -414,7 +412,5 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
     pl = NULL;
 out:
     np_placement_destroy(pl);
-    if (have_ctx)
-        np_place_ctx_fini(&ctx);
     return rc;
 }

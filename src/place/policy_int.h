@@ -1,0 +1,62 @@
+/*
+ * place/policy_int.h - the placement policy table and the one driver every
+ * policy runs under.
+ *
+ * A policy is one file (src/place/policy_NAME.c, or an existing one) that
+ * defines a decide function, and one row in policies.def. The driver
+ * (np_place_run, placement.c) does what every decision shares: it checks
+ * the spec, handles autoplace=no, builds the per-decision context (node
+ * loads, free memory, the guest's needs), calls the policy's decide, and
+ * turns the outcome into a placement:
+ *   - a search policy fills call->s (np_place_consider) and returns 0; the
+ *     driver builds the placement from the best candidate with its
+ *     runners-up, or says why nothing fits (-ENOSPC) when none was found;
+ *   - a policy that builds its own placement (xl42 with its libxl terms, a
+ *     fallback, floating) sets call->pl and returns 0.
+ * Either way the memory per node comes from ctx->avail_mib, so no policy
+ * can place above free (test_place_memtruth.c checks every row).
+ */
+#ifndef NP_PLACE_POLICY_INT_H
+#define NP_PLACE_POLICY_INT_H
+
+#include "place/place_int.h"
+
+typedef struct np_place_call {
+    const np_host_state *st;
+    const np_guest_spec *spec;
+    const char *policy; /* the row's name: the placement's policy */
+    const void *opts;   /* policy options (tests), NULL for the defaults */
+    np_place_ctx ctx;   /* ready when decide runs */
+    np_search s;        /* empty when decide runs */
+    np_placement *pl;   /* set by a policy that builds its own */
+    /* For a search policy's placement: */
+    bool union_masks;   /* every vCPU gets the union of the nodes' CPUs */
+    bool flat;          /* no vNUMA layout (a peer that builds none) */
+    char note[NP_PLACE_NOTE_MAX];
+    np_error *err;
+} np_place_call;
+
+typedef int (*np_place_decide_fn)(np_place_call *call);
+
+typedef struct np_place_policy {
+    const char *name;
+    const char *summary;
+    np_place_decide_fn decide;
+} np_place_policy;
+
+#define NP_PLACE_POLICY(id, name, summary) int np_policy_##id(np_place_call *call);
+#include "place/policies.def"
+#undef NP_PLACE_POLICY
+
+/* The row of a policy name, NULL when unknown. */
+const np_place_policy *np_place_policy_find(const char *name);
+/* The driver (see the top of the file). */
+int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
+                 const void *opts, np_placement **out, np_error *err);
+
+/* For policies that pick a node set and leave the split to the objective:
+ * evaluates `nodes` (k of them, any order) as numaplace would split it
+ * and offers it to the search. */
+void np_place_offer_set(np_place_call *call, const uint32_t *nodes, size_t k);
+
+#endif
