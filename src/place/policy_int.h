@@ -59,4 +59,26 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
  * and offers it to the search. */
 void np_place_offer_set(np_place_call *call, const uint32_t *nodes, size_t k);
 
+/* How a baseline's node set shares the guest's memory: evenly (Xen's
+ * allocator round-robins over the node affinity) or in proportion to each
+ * node's available memory (interleaving by free memory). */
+typedef enum np_place_split {
+    NP_PLACE_SPLIT_EVEN = 0,
+    NP_PLACE_SPLIT_BY_FREE,
+} np_place_split;
+
+/* Builds call->pl from `nodes` (k of them, any order, any count up to the
+ * host's): the memory (balloon maximum, whole MiB) split by `mode`, capped
+ * at each node's available memory with the rest passed to the set's nodes
+ * with most room; vCPUs in proportion to the nodes' CPUs; one mask for all
+ * vCPUs (the union), no vNUMA layout; cost and terms under numaplace's
+ * objective; `note` kept. -ENOSPC (err says what is missing) when the set
+ * lacks the memory or has no CPU. Nodes left with neither memory nor vCPUs
+ * leave the set. */
+int np_place_build_split(np_place_call *call, const uint32_t *nodes, size_t k,
+                         np_place_split mode, const char *note);
+/* "0,2,5": node os_ids of a list of node indices, for notes. */
+void np_place_nodes_text(const np_place_ctx *ctx, const uint32_t *nodes, size_t k, char *buf,
+                         size_t len);
+
 #endif
