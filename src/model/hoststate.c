@@ -14,6 +14,7 @@
 #include "model/hoststate_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ typedef struct hs_vcpu {
 
 typedef struct hs_guest {
     np_guest_spec spec;
+    size_t idx;         /* its index in st->guests (kept on removals) */
+    uint64_t name_hash; /* of spec.name, for the table */
     uint64_t balloon_target_bytes;
     np_hs_mem *mem;
     size_t nr_mem, cap_mem;
@@ -52,11 +55,24 @@ struct np_host_state {
     uint32_t *by_distance; /* nr_nodes rows of nr_nodes node indices */
     hs_guest **guests;
     size_t nr_guests, cap_guests;
-    uint32_t *hash; /* open addressing: gidx + 1, 0 = empty */
+    hs_guest **hash; /* open addressing, linear probing; NULL = empty */
     size_t hash_cap;
+    /* The load measure's sums, kept up to date by every write (a replay of
+     * thousands of guests must not walk them all for each decision).
+     * Demand is summed in fixed point (DEMAND_FX units of a CPU) so that
+     * adding and later removing a vCPU's share leaves exactly what was
+     * there, whatever the order. */
+    int64_t *demand_fx;     /* per node: attributed demand */
+    int64_t anywhere_fx;    /* demand of vCPUs free to run on any node */
+    uint64_t *populated;    /* per node, bytes */
+    uint64_t *claimed;
+    uint64_t *balloon;
 };
 
 #define NO_MEASURE UINT64_MAX
+/* Fixed-point unit of the demand sums: 2^40 per CPU, so a million vCPUs
+ * at full demand (2^60) still fit an int64 and a share is kept to 1e-12. */
+#define DEMAND_FX 1099511627776.0
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -76,15 +92,23 @@ static uint64_t name_hash(const char *name)
     return h;
 }
 
-/* Re-inserts every guest. The table only grows (to keep it at most half
- * full), so a rebuild after a removal allocates nothing and cannot fail. */
+static void hash_put(np_host_state *st, hs_guest *g)
+{
+    size_t slot = g->name_hash & (st->hash_cap - 1);
+    while (st->hash[slot])
+        slot = (slot + 1) & (st->hash_cap - 1);
+    st->hash[slot] = g;
+}
+
+/* Grows the table to keep it at most half full for min_entries guests and
+ * re-inserts every guest. */
 static int hash_rebuild(np_host_state *st, size_t min_entries)
 {
     size_t cap = st->hash_cap ? st->hash_cap : 64;
     while (cap < min_entries * 2)
         cap *= 2;
     if (cap != st->hash_cap) {
-        uint32_t *h = calloc(cap, sizeof(*h));
+        hs_guest **h = calloc(cap, sizeof(*h));
         if (!h)
             return -ENOMEM;
         free(st->hash);
@@ -93,13 +117,28 @@ static int hash_rebuild(np_host_state *st, size_t min_entries)
     } else {
         memset(st->hash, 0, cap * sizeof(*st->hash));
     }
-    for (size_t g = 0; g < st->nr_guests; g++) {
-        size_t slot = name_hash(st->guests[g]->spec.name) & (st->hash_cap - 1);
-        while (st->hash[slot])
-            slot = (slot + 1) & (st->hash_cap - 1);
-        st->hash[slot] = (uint32_t)(g + 1);
-    }
+    for (size_t g = 0; g < st->nr_guests; g++)
+        hash_put(st, st->guests[g]);
     return 0;
+}
+
+/* Linear probing's deletion by backward shift: every entry after the hole
+ * whose home slot is not between the hole and itself moves into the hole,
+ * so lookups never stop early. O(1) on a half-empty table. */
+static void hash_del(np_host_state *st, const hs_guest *g)
+{
+    size_t mask = st->hash_cap - 1, i = g->name_hash & mask;
+    while (st->hash[i] != g)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; st->hash[j]; j = (j + 1) & mask) {
+        size_t home = st->hash[j]->name_hash & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            st->hash[i] = st->hash[j];
+            i = j;
+        }
+    }
+    st->hash[i] = NULL;
 }
 
 static void vcpu_fini(hs_vcpu *v)
@@ -170,9 +209,14 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->free_start_bytes = calloc(n, sizeof(*st->free_start_bytes));
     st->capacity = calloc(n, sizeof(*st->capacity));
     st->by_distance = calloc(n * n, sizeof(*st->by_distance));
+    st->demand_fx = calloc(n, sizeof(*st->demand_fx));
+    st->populated = calloc(n, sizeof(*st->populated));
+    st->claimed = calloc(n, sizeof(*st->claimed));
+    st->balloon = calloc(n, sizeof(*st->balloon));
     keys = calloc(n, sizeof(*keys));
     if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
-        !st->capacity || !st->by_distance || !keys) {
+        !st->capacity || !st->by_distance || !st->demand_fx || !st->populated ||
+        !st->claimed || !st->balloon || !keys) {
         rc = -ENOMEM;
         goto out;
     }
@@ -214,6 +258,10 @@ void np_host_state_destroy(np_host_state *st)
     free(st->free_start_bytes);
     free(st->capacity);
     free(st->by_distance);
+    free(st->demand_fx);
+    free(st->populated);
+    free(st->claimed);
+    free(st->balloon);
     np_topology_destroy(st->topo);
     free(st);
 }
@@ -231,6 +279,8 @@ static int guest_copy(const hs_guest *src, hs_guest **out)
     if (!g)
         return -ENOMEM;
     g->spec = src->spec;
+    g->idx = src->idx;
+    g->name_hash = src->name_hash;
     g->balloon_target_bytes = src->balloon_target_bytes;
     g->vcpus = calloc(src->spec.vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {
@@ -283,6 +333,12 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     memcpy(c->reserved_bytes, st->reserved_bytes, n * sizeof(*c->reserved_bytes));
     memcpy(c->free_bytes, st->free_bytes, n * sizeof(*c->free_bytes));
     memcpy(c->free_start_bytes, st->free_start_bytes, n * sizeof(*c->free_start_bytes));
+    /* the guests are copied as they are, so are their sums */
+    memcpy(c->demand_fx, st->demand_fx, n * sizeof(*c->demand_fx));
+    memcpy(c->populated, st->populated, n * sizeof(*c->populated));
+    memcpy(c->claimed, st->claimed, n * sizeof(*c->claimed));
+    memcpy(c->balloon, st->balloon, n * sizeof(*c->balloon));
+    c->anywhere_fx = st->anywhere_fx;
     if (st->nr_guests) {
         c->guests = calloc(st->nr_guests, sizeof(*c->guests));
         if (!c->guests) {
@@ -381,6 +437,52 @@ const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx
     return node_idx < st->nr_nodes ? &st->by_distance[node_idx * st->nr_nodes] : NULL;
 }
 
+/* ---- the load sums ------------------------------------------------------------------- */
+
+static void guest_headroom(const hs_guest *g, uint64_t *headroom_out);
+
+static int64_t to_fx(double demand)
+{
+    return (int64_t)llround(demand * DEMAND_FX);
+}
+
+/* Adds (sign 1) or takes off (sign -1) a vCPU's demand where it is
+ * attributed. Each share is rounded to fixed point the same way both
+ * times, so a removal undoes an addition exactly. */
+static void vcpu_sum(np_host_state *st, const hs_vcpu *v, int sign)
+{
+    if (v->nr_shares == 0) {
+        st->anywhere_fx += sign * to_fx(v->demand);
+        return;
+    }
+    for (uint32_t s = 0; s < v->nr_shares; s++)
+        st->demand_fx[v->shares[s].node_idx] += sign * to_fx(v->demand * v->shares[s].frac);
+}
+
+/* Adds or takes off a guest's memory: populated, claimed and balloon
+ * head-room per node (the head-room depends on all of its entries, so a
+ * write to one entry takes the guest off, changes it, and puts it back). */
+static void guest_mem_sum(np_host_state *st, const hs_guest *g, int sign)
+{
+    /* a guest has one entry per node it uses, so at most a topology's
+     * node count: 8 KiB of stack, no allocation that could fail between
+     * an addition and its removal */
+    uint64_t room[NP_TOPO_MAX_NODES];
+    guest_headroom(g, room);
+    for (size_t i = 0; i < g->nr_mem; i++) {
+        const np_hs_mem *e = &g->mem[i];
+        if (sign > 0) {
+            st->populated[e->node_idx] += e->populated_bytes;
+            st->claimed[e->node_idx] += e->claimed_bytes;
+            st->balloon[e->node_idx] += room[i];
+        } else {
+            st->populated[e->node_idx] -= e->populated_bytes;
+            st->claimed[e->node_idx] -= e->claimed_bytes;
+            st->balloon[e->node_idx] -= room[i];
+        }
+    }
+}
+
 /* ---- guests ------------------------------------------------------------------------ */
 
 int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *gidx_out)
@@ -389,10 +491,10 @@ int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *
         return -EINVAL;
     size_t slot = name_hash(name) & (st->hash_cap - 1);
     while (st->hash[slot]) {
-        size_t g = st->hash[slot] - 1;
-        if (strcmp(st->guests[g]->spec.name, name) == 0) {
+        const hs_guest *g = st->hash[slot];
+        if (strcmp(g->spec.name, name) == 0) {
             if (gidx_out)
-                *gidx_out = g;
+                *gidx_out = g->idx;
             return 0;
         }
         slot = (slot + 1) & (st->hash_cap - 1);
@@ -418,6 +520,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     if (!g)
         return -ENOMEM;
     g->spec = *spec;
+    g->name_hash = name_hash(spec->name);
     g->balloon_target_bytes = spec->mem_bytes;
     g->vcpus = calloc(spec->vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {
@@ -438,6 +541,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
         st->guests = ng;
         st->cap_guests = ncap;
     }
+    g->idx = st->nr_guests;
     st->guests[st->nr_guests++] = g;
     if ((st->nr_guests + 1) * 2 > st->hash_cap) {
         rc = hash_rebuild(st, st->nr_guests + 1);
@@ -446,11 +550,10 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
             goto out;
         }
     } else {
-        size_t slot = name_hash(spec->name) & (st->hash_cap - 1);
-        while (st->hash[slot])
-            slot = (slot + 1) & (st->hash_cap - 1);
-        st->hash[slot] = (uint32_t)st->nr_guests;
+        hash_put(st, g);
     }
+    for (uint32_t v = 0; v < spec->vcpus; v++)
+        vcpu_sum(st, &g->vcpus[v], 1);
     if (gidx_out)
         *gidx_out = st->nr_guests - 1;
     g = NULL;
@@ -465,11 +568,19 @@ int np_host_state_remove_guest(np_host_state *st, const char *name)
     int rc = np_host_state_find_guest(st, name, &g);
     if (rc < 0)
         return rc;
-    guest_free(st->guests[g]);
+    hs_guest *gu = st->guests[g];
+    guest_mem_sum(st, gu, -1);
+    for (uint32_t v = 0; v < gu->spec.vcpus; v++)
+        vcpu_sum(st, &gu->vcpus[v], -1);
+    hash_del(st, gu);
+    guest_free(gu);
+    /* Keep the order (reports list guests as they came): the guests above
+     * g move down one place and learn their new index. */
     memmove(&st->guests[g], &st->guests[g + 1], (st->nr_guests - g - 1) * sizeof(*st->guests));
     st->nr_guests--;
-    /* Indices above g moved down by one: rebuild rather than patch. */
-    return hash_rebuild(st, st->nr_guests);
+    for (size_t i = g; i < st->nr_guests; i++)
+        st->guests[i]->idx = i;
+    return 0;
 }
 
 size_t np_host_state_nr_guests(const np_host_state *st)
@@ -512,12 +623,14 @@ int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
     hs_guest *g = guest_at(st, gidx);
     if (!g || node_idx >= st->nr_nodes || populated_bytes > UINT64_MAX - claimed_bytes)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     np_hs_mem *e = mem_entry(g, node_idx, true);
-    if (!e)
-        return -ENOMEM;
-    e->populated_bytes = populated_bytes;
-    e->claimed_bytes = claimed_bytes;
-    return 0;
+    if (e) {
+        e->populated_bytes = populated_bytes;
+        e->claimed_bytes = claimed_bytes;
+    }
+    guest_mem_sum(st, g, 1);
+    return e ? 0 : -ENOMEM;
 }
 
 int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_idx,
@@ -526,12 +639,14 @@ int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_
     hs_guest *g = guest_at(st, gidx);
     if (!g || node_idx >= st->nr_nodes)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     np_hs_mem *e = mem_entry(g, node_idx, true);
-    if (!e)
-        return -ENOMEM;
-    e->max_bytes = max_bytes;
-    e->has_max = true;
-    return 0;
+    if (e) {
+        e->max_bytes = max_bytes;
+        e->has_max = true;
+    }
+    guest_mem_sum(st, g, 1);
+    return e ? 0 : -ENOMEM;
 }
 
 static const np_hs_mem *mem_find(const np_host_state *st, size_t gidx, size_t node_idx)
@@ -565,10 +680,12 @@ int np_host_state_populate(np_host_state *st, size_t gidx)
     hs_guest *g = guest_at(st, gidx);
     if (!g)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     for (size_t i = 0; i < g->nr_mem; i++) {
         g->mem[i].populated_bytes += g->mem[i].claimed_bytes;
         g->mem[i].claimed_bytes = 0;
     }
+    guest_mem_sum(st, g, 1);
     return 0;
 }
 
@@ -742,14 +859,17 @@ int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcp
         goto out;
     /* Swap in the new masks, keeping the old ones to restore on failure. */
     np_bitmap *old_h = v->hard, *old_s = v->soft;
+    vcpu_sum(st, v, -1);
     v->hard = h;
     v->soft = s;
     rc = vcpu_attribute(st, v);
     if (rc < 0) {
         v->hard = old_h;
         v->soft = old_s;
+        vcpu_sum(st, v, 1); /* the old attribution is still cached */
         goto out;
     }
+    vcpu_sum(st, v, 1);
     h = old_h;
     s = old_s;
 out:
@@ -763,7 +883,9 @@ int np_host_state_set_vcpu_demand(np_host_state *st, size_t gidx, uint32_t vcpu,
     hs_vcpu *v = vcpu_at(st, gidx, vcpu);
     if (!v || !(demand >= 0.0 && demand <= 1.0))
         return -EINVAL;
+    vcpu_sum(st, v, -1);
     v->demand = demand;
+    vcpu_sum(st, v, 1);
     return 0;
 }
 
@@ -773,10 +895,12 @@ int np_host_state_set_vcpu_cpu(np_host_state *st, size_t gidx, uint32_t vcpu, in
     if (!v || cpu_os_id < -1)
         return -EINVAL;
     int32_t old = v->cpu_os_id;
+    vcpu_sum(st, v, -1);
     v->cpu_os_id = cpu_os_id;
     int rc = vcpu_attribute(st, v);
     if (rc < 0)
-        v->cpu_os_id = old;
+        v->cpu_os_id = old; /* the old attribution is still cached */
+    vcpu_sum(st, v, 1);
     return rc;
 }
 
@@ -809,47 +933,19 @@ int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vc
 int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
 {
     size_t n = st->nr_nodes;
-    double anywhere = 0.0; /* demand of vCPUs free to run on any node */
-    uint64_t small[8];
-    uint64_t *room = small;
-    size_t room_cap = 8;
-    int rc = 0;
+    double anywhere = (double)st->anywhere_fx / DEMAND_FX;
 
     memset(loads_out, 0, n * sizeof(*loads_out));
-    for (size_t g = 0; g < st->nr_guests; g++) {
-        const hs_guest *gu = st->guests[g];
-        for (uint32_t v = 0; v < gu->spec.vcpus; v++) {
-            const hs_vcpu *vc = &gu->vcpus[v];
-            if (vc->nr_shares == 0)
-                anywhere += vc->demand;
-            for (uint32_t s = 0; s < vc->nr_shares; s++)
-                loads_out[vc->shares[s].node_idx].cpu_demand += vc->demand * vc->shares[s].frac;
-        }
-        if (gu->nr_mem > room_cap) {
-            uint64_t *nr = malloc(gu->nr_mem * sizeof(*nr));
-            if (!nr) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            if (room != small)
-                free(room);
-            room = nr;
-            room_cap = gu->nr_mem;
-        }
-        guest_headroom(gu, room);
-        for (size_t i = 0; i < gu->nr_mem; i++) {
-            np_node_load *l = &loads_out[gu->mem[i].node_idx];
-            l->mem_populated_bytes += gu->mem[i].populated_bytes;
-            l->mem_claimed_bytes += gu->mem[i].claimed_bytes;
-            l->mem_balloon_bytes += room[i];
-        }
-    }
     for (size_t i = 0; i < n; i++) {
         np_node_load *l = &loads_out[i];
         const np_node_info *ni = np_topology_node(st->topo, i);
         l->cpu_capacity = st->capacity[i];
+        l->cpu_demand = (double)st->demand_fx[i] / DEMAND_FX;
         if (st->total_capacity > 0.0)
             l->cpu_demand += anywhere * st->capacity[i] / st->total_capacity;
+        l->mem_populated_bytes = st->populated[i];
+        l->mem_claimed_bytes = st->claimed[i];
+        l->mem_balloon_bytes = st->balloon[i];
         l->mem_total_bytes = ni->mem_total_bytes;
         l->mem_reserved_bytes = st->reserved_bytes[i];
         /* Memory truth: never above size, never above what was measured
@@ -868,10 +964,7 @@ int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
                                  l->mem_claimed_bytes + l->mem_balloon_bytes);
         l->mem_available_bytes = avail;
     }
-out:
-    if (room != small)
-        free(room);
-    return rc;
+    return 0;
 }
 
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out)

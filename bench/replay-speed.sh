@@ -1,0 +1,56 @@
+#!/bin/bash
+# bench/replay-speed.sh - how long `numaplace place --scenario` takes to
+# replay N arrivals and departures on an 8-node host (issue 11: linear in
+# events, 100,000 in under 10 s).
+#
+#   bench/replay-speed.sh [NUMAPLACE] [EVENTS...]
+#
+# For each EVENTS count (default 1000 10000 100000) it writes a scenario of
+# that many events on builtin:epyc-8n: guests of 1-8 vCPUs and 1-8 GiB
+# arrive, and once 200 are on the host each arrival is followed by the
+# departure of the oldest one (a steady state of about 200 guests, as a
+# cloud host churns; the host cannot hold them all, so some arrivals are
+# refused, as in a full cloud). It then times the replay (text output to
+# /dev/null) and prints events, wall-clock seconds, CPU seconds (user +
+# system: the machine may be shared) and CPU microseconds per event. The
+# generator is awk with a fixed seed: the same files every run.
+# NP_REPLAY_POLICIES="numaplace xl42 ..." times other policies too.
+set -eu
+bin=${1:-build/numaplace}
+[ $# -gt 0 ] && shift
+counts=${*:-1000 10000 100000}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+printf '%-8s %-13s %-9s %-9s %s\n' events policy wall_s cpu_s cpu_us/event
+for n in $counts; do
+    f=$dir/replay-$n.json
+    awk -v n="$n" 'BEGIN {
+        srand(11);
+        print "{\"schema\": \"numaplace.scenario/1\", \"host\": \"builtin:epyc-8n\", \"events\": [";
+        ev = 0; arrived = 0; departed = 0; steady = 200;
+        while (ev < n) {
+            v = 1 + int(rand() * 8); m = 1 + int(rand() * 8);
+            printf "%s{\"arrive\": {\"name\": \"g%d\", \"vcpus\": %d, \"memory\": \"%dG\"}}\n",
+                   (ev ? "," : ""), arrived, v, m;
+            arrived++; ev++;
+            if (arrived - departed > steady && ev < n) {
+                printf ",{\"depart\": \"g%d\"}\n", departed;
+                departed++; ev++;
+            }
+        }
+        print "]}";
+    }' >"$f"
+    for policy in ${NP_REPLAY_POLICIES:-numaplace}; do
+        TIMEFORMAT='%R %U %S'
+        rc=0
+        { time "$bin" place --scenario "$f" --policy "$policy" >/dev/null 2>"$dir/err" || rc=$?; } 2>"$dir/time"
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+            echo "replay of $n events failed (exit $rc):" >&2
+            cat "$dir/err" >&2
+            exit 1
+        fi
+        read -r wall user sys <"$dir/time"
+        awk -v n="$n" -v p="$policy" -v w="$wall" -v u="$user" -v s="$sys" \
+            'BEGIN { c = u + s; printf "%-8d %-13s %-9.2f %-9.2f %.1f\n", n, p, w, c, c * 1e6 / n }'
+    done
+done
