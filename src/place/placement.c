@@ -248,18 +248,50 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
     np_split_largest_remainder(spec->vcpus, wc, n, units);
     for (size_t p = 0; p < n; p++)
         vcpus[p] = (uint32_t)units[p];
+    /* Only the nodes that got memory or count vCPUs are the placement's
+     * (a small guest on a big host leaves most nodes without a stripe),
+     * and the note names the nodes the memory went to. */
+    size_t k = 0;
+    np_bitmap *mem_nodes = NULL;
+    rc = np_bitmap_create(&mem_nodes);
+    for (size_t p = 0; p < n && rc == 0; p++) {
+        if (mem[p] == 0 && vcpus[p] == 0)
+            continue;
+        if (mem[p] > 0)
+            rc = np_bitmap_set(mem_nodes, np_topology_node(t, p)->os_id);
+        node[k] = node[p];
+        mem[k] = mem[p];
+        vcpus[k] = vcpus[p];
+        k++;
+    }
+    char list[128] = "";
+    if (rc == 0 && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
+        snprintf(list, sizeof(list), "(%u of them)", np_bitmap_count(mem_nodes));
+    np_bitmap_destroy(mem_nodes);
+    if (rc < 0)
+        goto out;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* the hypervisor builds no layout */
-    rc = np_placement_build(st, &flat, policy, n, node, mem, vcpus, out);
+    rc = np_placement_build(st, &flat, policy, k, node, mem, vcpus, out);
     if (rc < 0)
         goto out;
     (*out)->union_masks = true;
     (*out)->fallback = true;
-    snprintf((*out)->note, sizeof((*out)->note), "%s", note);
+    /* the vCPUs keep the all-node affinity: every CPU, not only those of
+     * the nodes with a stripe */
+    for (size_t p = 0; p < n && rc == 0; p++)
+        rc = np_bitmap_or((*out)->cpus_all, np_topology_node_cpuset(t, p));
+    if (rc < 0) {
+        np_placement_destroy(*out);
+        *out = NULL;
+        goto out;
+    }
+    snprintf((*out)->note, sizeof((*out)->note),
+             "%s; memory striped over nodes %s, vCPUs on any CPU", note, list);
     /* Its cost under numaplace's objective, so a fallback compares too. */
     np_place_ctx ctx;
     if (np_place_ctx_init(&ctx, st, spec) == 0) {
         double term[NP_TERM_COUNT];
-        np_place_score_split(&ctx, n, node, vcpus, mem, term, &(*out)->cost);
+        np_place_score_split(&ctx, k, node, vcpus, mem, term, &(*out)->cost);
         (*out)->nr_terms = NP_TERM_COUNT;
         for (size_t i = 0; i < NP_TERM_COUNT; i++)
             (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
@@ -308,8 +340,8 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
         return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
     if (spec->no_autoplace)
         return stripe_all(st, spec, p->name,
-                          "autoplace=no: not placed, memory striped over all nodes as the "
-                          "hypervisor does without a placement", out, err);
+                          "autoplace=no: not placed, as the hypervisor does without a placement",
+                          out, err);
     /* The call (10 KiB of search bookkeeping) lives on the stack: on a
      * two-node host a decision takes about a microsecond. */
     np_place_call call = {.st = st, .spec = spec, .policy = p->name, .opts = opts, .err = err};

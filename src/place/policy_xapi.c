@@ -180,8 +180,8 @@ int np_policy_xapi(np_place_call *call)
     }
     if (rc == -ENOENT) {
         snprintf(note, sizeof(note),
-                 "xapi best_effort: no node set%s has %llu MiB available and %u CPUs; Xen "
-                 "stripes the memory over every node",
+                 "xapi best_effort: no node set%s has %llu MiB available and %u CPUs; Xen's "
+                 "default",
                  ctx->n > XAPI_FULL_MAX_NODES ? " of one node (more than 16 nodes)" : "",
                  (unsigned long long)ctx->mem_mib, ctx->vcpus);
         rc = np_place_fallback(call->st, call->spec, call->policy, note, &call->pl, call->err);

@@ -289,8 +289,7 @@ int np_policy_xl42(np_place_call *call)
                                  "libxl skips placement on a host with a single node", out, err);
     if (n > XL42_MAX_NODES) {
         snprintf(note, sizeof(note),
-                 "libxl skips placement on hosts with more than %u nodes (this one has %zu): "
-                 "memory striped over all nodes",
+                 "libxl skips placement on hosts with more than %u nodes (this one has %zu)",
                  XL42_MAX_NODES, n);
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }
@@ -356,7 +355,7 @@ int np_policy_xl42(np_place_call *call)
         char need[32];
         snprintf(note, sizeof(note),
                  "NUMA placement failed, performance might be affected: no set of nodes has "
-                 "%s free and %u CPUs; memory striped over all nodes",
+                 "%s free and %u CPUs",
                  np_format_bytes(need_kib * 1024, need, sizeof(need)), spec->vcpus);
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }

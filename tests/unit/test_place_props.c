@@ -125,6 +125,10 @@ static bool check_placement(const np_host_state *st, const np_guest_spec *s,
     np_bitmap_create(&all);
     for (size_t i = 0; i < np_placement_nr_nodes(pl); i++)
         np_bitmap_or(all, np_topology_node_cpuset(t, np_placement_node(pl, i)));
+    /* a fallback keeps the all-node affinity, though its node list names
+     * only the nodes that got memory or vCPUs */
+    for (size_t i = 0; i < n && np_placement_is_fallback(pl); i++)
+        np_bitmap_or(all, np_topology_node_cpuset(t, i));
     for (size_t i = 0; i < n; i++) {
         uint64_t m = np_placement_node_mem_bytes(pl, i);
         sum += m;

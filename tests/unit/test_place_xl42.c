@@ -338,6 +338,23 @@ static void test_gives_up_above_16_nodes(void)
         ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 0), 100 * MiB);
         ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 16), 100 * MiB);
         ASSERT_STR_EQ(tp_mask(np_placement_vcpu_soft(pl, 0), buf, sizeof(buf)), "0-67");
+        ASSERT_CONTAINS(np_placement_note(pl), "memory striped over nodes 0-16");
+    }
+    np_placement_destroy(pl);
+    pl = NULL;
+    /* 8 MiB over 17 nodes: a 1 MiB stripe on nodes 0-7, none on the other
+     * nine; the placement names only those 8 nodes (its vCPUs count on
+     * nodes 0 and 1) and so does the note, while the vCPUs keep every
+     * CPU of the host */
+    np_guest_spec tiny = tp_guest("tiny", 2, 8);
+    ASSERT_EQ(np_place(st, &tiny, "xl42", &pl, &err), 0);
+    if (pl) {
+        ASSERT_EQ(np_placement_nr_nodes(pl), 8);
+        for (size_t i = 0; i < np_placement_nr_nodes(pl); i++)
+            ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, np_placement_node(pl, i)), MiB);
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 8), 0);
+        ASSERT_CONTAINS(np_placement_note(pl), "memory striped over nodes 0-7, vCPUs on any CPU");
+        ASSERT_STR_EQ(tp_mask(np_placement_vcpu_soft(pl, 1), buf, sizeof(buf)), "0-67");
     }
     np_placement_destroy(pl);
     np_host_state_destroy(st);
