@@ -63,12 +63,17 @@ static void xapi_sums_free(xapi_sums *x)
 static int xapi_sums_build(const np_place_ctx *ctx, xapi_sums *x)
 {
     size_t n = ctx->n, sets = (size_t)1 << n;
-    x->dist = calloc(sets, sizeof(*x->dist));
-    x->mem = calloc(sets, sizeof(*x->mem));
-    x->cpus = calloc(sets, sizeof(*x->cpus));
-    x->k = calloc(sets, sizeof(*x->k));
+    /* not zeroed (1.4 MiB at 16 nodes): every mask's entry is written
+     * before a larger mask reads it, and the empty mask is set here */
+    x->dist = malloc(sets * sizeof(*x->dist));
+    x->mem = malloc(sets * sizeof(*x->mem));
+    x->cpus = malloc(sets * sizeof(*x->cpus));
+    x->k = malloc(sets * sizeof(*x->k));
     if (!x->dist || !x->mem || !x->cpus || !x->k)
         return -ENOMEM;
+    x->dist[0] = x->mem[0] = 0;
+    x->cpus[0] = 0;
+    x->k[0] = 0;
     for (size_t mask = 1; mask < sets; mask++) {
         size_t low = (size_t)__builtin_ctzll((unsigned long long)mask);
         size_t rest = mask & (mask - 1);
