@@ -314,17 +314,6 @@ int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const 
     return stripe_all(st, spec, policy, note, out, err);
 }
 
-void np_place_offer_set(np_place_call *call, const uint32_t *nodes, size_t k)
-{
-    np_cand c;
-    if (k == 0 || k > NP_PLACE_MAX_SET_NODES)
-        return;
-    c.k = (uint32_t)k;
-    memcpy(c.node, nodes, k * sizeof(c.node[0]));
-    np_place_eval(&call->ctx, &c);
-    np_place_consider(&call->s, &c);
-}
-
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
                  const void *opts, np_placement **out, np_error *err)
 {

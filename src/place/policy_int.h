@@ -54,10 +54,6 @@ const np_place_policy *np_place_policy_find(const char *name);
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
                  const void *opts, np_placement **out, np_error *err);
 
-/* For policies that pick a node set and leave the split to the objective:
- * evaluates `nodes` (k of them, any order) as numaplace would split it
- * and offers it to the search. */
-void np_place_offer_set(np_place_call *call, const uint32_t *nodes, size_t k);
 
 /* How a baseline's node set shares the guest's memory: evenly (Xen's
  * allocator round-robins over the node affinity) or in proportion to each
