@@ -350,17 +350,12 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
         rc = np_place_no_fit(&call.ctx, &call.s, err);
         goto out;
     }
-    np_guest_spec flat = *spec;
-    if (call.flat)
-        flat.vnuma_nodes = NP_VNUMA_OFF; /* a peer that builds no layout */
-    rc = np_placement_build(st, &flat, p->name, call.s.best.k, call.s.best.node,
+    rc = np_placement_build(st, spec, p->name, call.s.best.k, call.s.best.node,
                             call.s.best.mem_mib, call.s.best.vcpus, &pl);
     if (rc == 0)
         rc = np_placement_explain(pl, &call.ctx, &call.s);
     if (rc < 0)
         goto out;
-    pl->union_masks = call.union_masks;
-    snprintf(pl->note, sizeof(pl->note), "%s", call.note);
     *out = pl;
     pl = NULL;
 out:

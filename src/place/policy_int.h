@@ -29,10 +29,6 @@ typedef struct np_place_call {
     np_place_ctx ctx;   /* ready when decide runs */
     np_search s;        /* empty when decide runs */
     np_placement *pl;   /* set by a policy that builds its own */
-    /* For a search policy's placement: */
-    bool union_masks;   /* every vCPU gets the union of the nodes' CPUs */
-    bool flat;          /* no vNUMA layout (a peer that builds none) */
-    char note[NP_PLACE_NOTE_MAX];
     np_error *err;
 } np_place_call;
 
