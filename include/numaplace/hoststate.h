@@ -132,8 +132,8 @@ int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vc
 /* The load measure of one node. */
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out);
 /* The load measure of every node at once (loads_out has one entry per
- * node): one pass over guests, O(nodes + vCPUs + guest memory entries).
- * Policies call it once per decision. */
+ * node): O(nodes), from running sums that every write to the state keeps
+ * up to date. Policies call it once per decision. */
 int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out);
 
 #ifdef __cplusplus
