@@ -36,7 +36,7 @@ typedef struct ll_node {
     uint32_t idx;
     double demand;  /* CPU demand already attributed here */
     uint32_t cpus;  /* logical CPUs */
-    uint64_t avail; /* MiB */
+    uint64_t avail_mib;
 } ll_node;
 
 typedef struct ll_set {
@@ -44,7 +44,7 @@ typedef struct ll_set {
     size_t k;
     uint32_t pos[NP_PLACE_MAX_SET_NODES]; /* positions in the node array */
     double demand;
-    uint64_t cpus, avail;
+    uint64_t cpus, avail_mib;
 } ll_set;
 
 /* Rule 2 and 3 as a strict order: less demand per CPU (compared as
@@ -54,26 +54,26 @@ static bool set_better(const ll_set *a, const ll_set *b)
     double la = a->demand * (double)b->cpus, lb = b->demand * (double)a->cpus;
     if (la != lb)
         return la < lb;
-    if (a->avail != b->avail)
-        return a->avail > b->avail;
+    if (a->avail_mib != b->avail_mib)
+        return a->avail_mib > b->avail_mib;
     return false; /* found later: the earlier one stays */
 }
 
 static bool fits(const np_place_ctx *ctx, const ll_set *s, bool need_cpus)
 {
-    return s->avail >= ctx->mem_mib && (!need_cpus || s->cpus >= ctx->vcpus);
+    return s->avail_mib >= ctx->mem_mib && (!need_cpus || s->cpus >= ctx->vcpus);
 }
 
 static void set_fill(ll_set *s, const ll_node *nodes, const size_t *pos, size_t k)
 {
     s->k = k;
     s->demand = 0.0;
-    s->cpus = s->avail = 0;
+    s->cpus = s->avail_mib = 0;
     for (size_t p = 0; p < k; p++) {
         s->pos[p] = (uint32_t)pos[p];
         s->demand += nodes[pos[p]].demand;
         s->cpus += nodes[pos[p]].cpus;
-        s->avail += nodes[pos[p]].avail;
+        s->avail_mib += nodes[pos[p]].avail_mib;
     }
 }
 
@@ -84,16 +84,16 @@ static int rank_cmp(const void *pa, const void *pb)
     double la = a->demand * (double)b->cpus, lb = b->demand * (double)a->cpus;
     if (la != lb)
         return la < lb ? -1 : 1;
-    if (a->avail != b->avail)
-        return a->avail > b->avail ? -1 : 1;
+    if (a->avail_mib != b->avail_mib)
+        return a->avail_mib > b->avail_mib ? -1 : 1;
     return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
 static int avail_desc(const void *pa, const void *pb)
 {
     const ll_node *a = pa, *b = pb;
-    if (a->avail != b->avail)
-        return a->avail > b->avail ? -1 : 1;
+    if (a->avail_mib != b->avail_mib)
+        return a->avail_mib > b->avail_mib ? -1 : 1;
     return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
@@ -128,11 +128,11 @@ static void best_of_size(const np_place_ctx *ctx, const ll_node *nodes, size_t n
         return;
     }
     /* Big host: the first k ranked nodes that each hold a k-th. */
-    uint64_t mem_part = (ctx->mem_mib + k - 1) / k;
+    uint64_t mem_part_mib = (ctx->mem_mib + k - 1) / k;
     uint32_t cpu_part = need_cpus ? (uint32_t)((ctx->vcpus + k - 1) / k) : 0;
     size_t got = 0;
     for (size_t i = 0; i < nc && got < k; i++)
-        if (nodes[i].avail >= mem_part && nodes[i].cpus >= cpu_part)
+        if (nodes[i].avail_mib >= mem_part_mib && nodes[i].cpus >= cpu_part)
             pos[got++] = i;
     if (got == k) {
         set_fill(&s, nodes, pos, k);
@@ -176,7 +176,7 @@ int np_policy_least_loaded(np_place_call *call)
     size_t k_lo = 1;
     uint64_t sum = 0;
     for (size_t i = 0; i < nc; i++) {
-        sum += by_avail[i].avail;
+        sum += by_avail[i].avail_mib;
         k_lo = i + 1;
         if (sum >= ctx->mem_mib)
             break;
@@ -209,7 +209,7 @@ int np_policy_least_loaded(np_place_call *call)
     snprintf(note, sizeof(note),
              "least-loaded: %zu node(s) %s, CPU demand %.2f over %llu CPUs, %llu MiB available",
              best.k, list, best.demand, (unsigned long long)best.cpus,
-             (unsigned long long)best.avail);
+             (unsigned long long)best.avail_mib);
     rc = np_place_build_split(call, chosen, best.k, NP_PLACE_SPLIT_EVEN, note);
 out:
     free(nodes);

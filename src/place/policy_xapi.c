@@ -47,7 +47,7 @@
 
 typedef struct xapi_sums {
     uint64_t *dist; /* sum of d(i, j) over ordered pairs of the mask */
-    uint64_t *mem;  /* available MiB */
+    uint64_t *mem_mib; /* available memory */
     uint32_t *cpus; /* logical CPUs */
     uint8_t *k;     /* nodes in the mask */
 } xapi_sums;
@@ -55,7 +55,7 @@ typedef struct xapi_sums {
 static void xapi_sums_free(xapi_sums *x)
 {
     free(x->dist);
-    free(x->mem);
+    free(x->mem_mib);
     free(x->cpus);
     free(x->k);
 }
@@ -66,12 +66,12 @@ static int xapi_sums_build(const np_place_ctx *ctx, xapi_sums *x)
     /* not zeroed (1.4 MiB at 16 nodes): every mask's entry is written
      * before a larger mask reads it, and the empty mask is set here */
     x->dist = malloc(sets * sizeof(*x->dist));
-    x->mem = malloc(sets * sizeof(*x->mem));
+    x->mem_mib = malloc(sets * sizeof(*x->mem_mib));
     x->cpus = malloc(sets * sizeof(*x->cpus));
     x->k = malloc(sets * sizeof(*x->k));
-    if (!x->dist || !x->mem || !x->cpus || !x->k)
+    if (!x->dist || !x->mem_mib || !x->cpus || !x->k)
         return -ENOMEM;
-    x->dist[0] = x->mem[0] = 0;
+    x->dist[0] = x->mem_mib[0] = 0;
     x->cpus[0] = 0;
     x->k[0] = 0;
     for (size_t mask = 1; mask < sets; mask++) {
@@ -83,7 +83,7 @@ static int xapi_sums_build(const np_place_ctx *ctx, xapi_sums *x)
             d += np_topology_distance(ctx->topo, low, j) + np_topology_distance(ctx->topo, j, low);
         }
         x->dist[mask] = x->dist[rest] + d;
-        x->mem[mask] = x->mem[rest] + ctx->avail_mib[low];
+        x->mem_mib[mask] = x->mem_mib[rest] + ctx->avail_mib[low];
         x->cpus[mask] = x->cpus[rest] + np_topology_node(ctx->topo, low)->nr_cpus;
         x->k[mask] = (uint8_t)(x->k[rest] + 1);
     }
@@ -97,7 +97,7 @@ static double avg_distance(const xapi_sums *x, size_t mask)
 
 static bool fits(const np_place_ctx *ctx, const xapi_sums *x, size_t mask)
 {
-    return x->mem[mask] >= ctx->mem_mib && x->cpus[mask] >= ctx->vcpus;
+    return x->mem_mib[mask] >= ctx->mem_mib && x->cpus[mask] >= ctx->vcpus;
 }
 
 /* The candidate order: average distance, then the mask (xenopsd sorts the
@@ -112,7 +112,7 @@ static bool earlier(const xapi_sums *x, size_t a, size_t b)
 
 /* Hosts above XAPI_FULL_MAX_NODES: single nodes only. */
 static int choose_single(const np_place_ctx *ctx, uint32_t *node_out, double *avg_out,
-                         uint64_t *mem_out)
+                         uint64_t *mem_mib_out)
 {
     double least = INFINITY;
     for (size_t i = 0; i < ctx->n; i++)
@@ -130,9 +130,9 @@ static int choose_single(const np_place_ctx *ctx, uint32_t *node_out, double *av
             np_topology_node(ctx->topo, i)->nr_cpus < ctx->vcpus ||
             fabs(d - least) >= XAPI_SAME_DISTANCE)
             continue;
-        if (!found || ctx->avail_mib[i] > *mem_out) {
+        if (!found || ctx->avail_mib[i] > *mem_mib_out) {
             *node_out = (uint32_t)i;
-            *mem_out = ctx->avail_mib[i];
+            *mem_mib_out = ctx->avail_mib[i];
             *avg_out = d;
             found = true;
         }
@@ -147,12 +147,12 @@ int np_policy_xapi(np_place_call *call)
     uint32_t chosen[XAPI_FULL_MAX_NODES];
     size_t k = 0;
     double avg = 0.0;
-    uint64_t mem = 0;
+    uint64_t mem_mib = 0;
     char note[NP_PLACE_NOTE_MAX], list[96];
     int rc = 0;
 
     if (ctx->n > XAPI_FULL_MAX_NODES) {
-        rc = choose_single(ctx, &chosen[0], &avg, &mem);
+        rc = choose_single(ctx, &chosen[0], &avg, &mem_mib);
         k = rc == 0 ? 1 : 0;
     } else {
         rc = xapi_sums_build(ctx, &x);
@@ -169,8 +169,8 @@ int np_policy_xapi(np_place_call *call)
                 if (!fits(ctx, &x, mask) ||
                     fabs(avg_distance(&x, mask) - least) >= XAPI_SAME_DISTANCE)
                     continue;
-                if (best == 0 || x.mem[mask] > x.mem[best] ||
-                    (x.mem[mask] == x.mem[best] && earlier(&x, mask, best)))
+                if (best == 0 || x.mem_mib[mask] > x.mem_mib[best] ||
+                    (x.mem_mib[mask] == x.mem_mib[best] && earlier(&x, mask, best)))
                     best = mask;
             }
         }
@@ -180,7 +180,7 @@ int np_policy_xapi(np_place_call *call)
                 if (best & ((size_t)1 << i))
                     chosen[k++] = (uint32_t)i;
             avg = avg_distance(&x, best);
-            mem = x.mem[best];
+            mem_mib = x.mem_mib[best];
         }
     }
     if (rc == -ENOENT) {
@@ -195,7 +195,7 @@ int np_policy_xapi(np_place_call *call)
     np_place_nodes_text(ctx, chosen, k, list, sizeof(list));
     snprintf(note, sizeof(note),
              "xapi best_effort: nodes %s, mean distance %.2f, %llu MiB available", list, avg,
-             (unsigned long long)mem);
+             (unsigned long long)mem_mib);
     rc = np_place_build_split(call, chosen, k, NP_PLACE_SPLIT_EVEN, note);
 out:
     xapi_sums_free(&x);
