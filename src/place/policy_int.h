@@ -50,7 +50,6 @@ const np_place_policy *np_place_policy_find(const char *name);
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
                  const void *opts, np_placement **out, np_error *err);
 
-
 /* How a baseline's node set shares the guest's memory: evenly (Xen's
  * allocator round-robins over the node affinity) or in proportion to each
  * node's available memory (interleaving by free memory). */
@@ -67,8 +66,8 @@ typedef enum np_place_split {
  * objective; `note` kept. -ENOSPC (err says what is missing) when the set
  * lacks the memory or has no CPU. Nodes left with neither memory nor vCPUs
  * leave the set. */
-int np_place_build_split(np_place_call *call, const uint32_t *nodes, size_t k,
-                         np_place_split mode, const char *note);
+int np_place_build_split(np_place_call *call, const uint32_t *nodes, size_t k, np_place_split mode,
+                         const char *note);
 /* "0,2,5": node os_ids of a list of node indices, for notes. */
 void np_place_nodes_text(const np_place_ctx *ctx, const uint32_t *nodes, size_t k, char *buf,
                          size_t len);

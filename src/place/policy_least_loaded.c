@@ -34,8 +34,8 @@
 
 typedef struct ll_node {
     uint32_t idx;
-    double demand;  /* CPU demand already attributed here */
-    uint32_t cpus;  /* logical CPUs */
+    double demand; /* CPU demand already attributed here */
+    uint32_t cpus; /* logical CPUs */
     uint64_t avail_mib;
 } ll_node;
 

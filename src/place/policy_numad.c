@@ -97,8 +97,8 @@ static void order_from(const np_place_ctx *ctx, const numad_node *nodes, size_t 
                        numad_key *keys)
 {
     for (size_t j = 0; j < ctx->n; j++)
-        keys[j] = (numad_key){np_topology_distance(ctx->topo, j, from), nodes[j].magnitude,
-                              (uint32_t)j};
+        keys[j] =
+            (numad_key){np_topology_distance(ctx->topo, j, from), nodes[j].magnitude, (uint32_t)j};
     qsort(keys, ctx->n, sizeof(*keys), key_cmp);
 }
 

@@ -46,10 +46,10 @@
 #define XAPI_SAME_DISTANCE 1e-3
 
 typedef struct xapi_sums {
-    uint64_t *dist; /* sum of d(i, j) over ordered pairs of the mask */
+    uint64_t *dist;    /* sum of d(i, j) over ordered pairs of the mask */
     uint64_t *mem_mib; /* available memory */
-    uint32_t *cpus; /* logical CPUs */
-    uint8_t *k;     /* nodes in the mask */
+    uint32_t *cpus;    /* logical CPUs */
+    uint8_t *k;        /* nodes in the mask */
 } xapi_sums;
 
 static void xapi_sums_free(xapi_sums *x)

@@ -41,8 +41,8 @@ static np_placement *place(np_host_state *st, const np_guest_spec *s, const char
 /* Every policy is in the table once, with a summary. */
 static void test_table_lists_the_baselines(void)
 {
-    static const char *const want[] = {"numaplace", "xl42",     "oracle", "least-loaded",
-                                       "xapi",      "numad",    "floating"};
+    static const char *const want[] = {"numaplace", "xl42",  "oracle",  "least-loaded",
+                                       "xapi",      "numad", "floating"};
     ASSERT_EQ(np_place_policy_count(), sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         ASSERT_STR_EQ(np_place_policy_name(i), want[i]);

@@ -55,7 +55,7 @@ static np_topology *random_host(tp_rng *r, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++) {
-            uint32_t d = i == j                      ? 10
+            uint32_t d = i == j                   ? 10
                          : socket[i] == socket[j] ? 12 + (uint32_t)tp_below(r, 5)
                                                   : 20 + (uint32_t)tp_below(r, 21);
             np_topology_builder_set_distance(b, (uint32_t)i, (uint32_t)j, d);
@@ -121,8 +121,7 @@ typedef struct tally {
 } tally;
 
 /* One mix on a fresh state under one policy. */
-static void run_mix(const np_host_state *fresh, const char *policy, uint64_t mix_seed,
-                    tally *tl)
+static void run_mix(const np_host_state *fresh, const char *policy, uint64_t mix_seed, tally *tl)
 {
     np_host_state *st = NULL;
     tp_rng r = {mix_seed};
@@ -168,8 +167,8 @@ static void run_mix(const np_host_state *fresh, const char *policy, uint64_t mix
         /* not squeezed: each node got at most what it had available */
         for (size_t i = 0; i < l->n; i++)
             if (np_placement_node_mem_bytes(pl, i) > before[i].mem_available_bytes) {
-                fprintf(stderr, "%s: %s got %" PRIu64 " MiB on node %zu, %" PRIu64
-                                " MiB available\n",
+                fprintf(stderr,
+                        "%s: %s got %" PRIu64 " MiB on node %zu, %" PRIu64 " MiB available\n",
                         policy, s.name, np_placement_node_mem_bytes(pl, i) / MiB, i,
                         before[i].mem_available_bytes / MiB);
                 tl->squeezed++;
@@ -182,8 +181,9 @@ static void run_mix(const np_host_state *fresh, const char *policy, uint64_t mix
         np_placement_destroy(pl);
         for (size_t i = 0; i < l->n; i++)
             if (l->placed[i] > l->limit[i]) {
-                fprintf(stderr, "%s: node %zu holds %" PRIu64 " MiB, free at start - reserved %" PRIu64
-                                " MiB\n",
+                fprintf(stderr,
+                        "%s: node %zu holds %" PRIu64 " MiB, free at start - reserved %" PRIu64
+                        " MiB\n",
                         policy, i, l->placed[i] / MiB, l->limit[i] / MiB);
                 tl->over++;
             }
