@@ -47,18 +47,34 @@ typedef struct np_node_load {
     uint64_t mem_claimed_bytes;    /* creations in flight */
     uint64_t mem_balloon_bytes;    /* head-room for guests' balloon maximums */
     uint64_t mem_reserved_bytes;   /* hypervisor / dom0 / host reserve */
-    uint64_t mem_available_bytes;  /* what a new guest may still take */
+    uint64_t mem_available_bytes;  /* what a new guest may still take:
+                                    * min(size - populated, free) - reserved
+                                    * - claimed - balloon, where free is the
+                                    * live measure when set, else free at
+                                    * start - populated */
 } np_node_load;
 
-int np_host_state_create(np_topology *topo, np_host_state **out); /* takes a ref */
+/* Takes a reference to topo. Each node's free memory at start is the
+ * topology's measured free figure (numactl -H, xl info -n, the live
+ * reader; the size where the source has none), so no caller can place
+ * above what the host had free: see mem_available_bytes. */
+int np_host_state_create(np_topology *topo, np_host_state **out);
 void np_host_state_destroy(np_host_state *st);
 int np_host_state_copy(const np_host_state *st, np_host_state **out);
 const np_topology *np_host_state_topology(const np_host_state *st);
 
 /* Host memory the guests can never use on a node (hypervisor, dom0). */
 int np_host_state_set_reserved(np_host_state *st, size_t node_idx, uint64_t bytes);
-/* Measured free memory; when set it caps what is available on the node. */
+/* Measured free memory now, with the state's guests in place (a live
+ * reading: their populated memory is already out of it); when set it
+ * replaces the free-at-start figure as the node's ceiling. */
 int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t free_bytes);
+/* Free memory before any guest of this state was placed (capped at the
+ * node's size); every guest's memory comes off it. Set from the topology
+ * at creation; this overrides it (a replay of a capture taken earlier). */
+int np_host_state_set_node_free_at_start(np_host_state *st, size_t node_idx,
+                                         uint64_t free_bytes);
+uint64_t np_host_state_node_free_at_start(const np_host_state *st, size_t node_idx);
 uint64_t np_host_state_reserved_bytes(const np_host_state *st, size_t node_idx);
 /* The measured free memory of a node, -ENODATA when none was set. */
 int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out);
@@ -116,8 +132,8 @@ int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vc
 /* The load measure of one node. */
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out);
 /* The load measure of every node at once (loads_out has one entry per
- * node): one pass over guests, O(nodes + vCPUs + guest memory entries).
- * Policies call it once per decision. */
+ * node): O(nodes), from running sums that every write to the state keeps
+ * up to date. Policies call it once per decision. */
 int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out);
 
 #ifdef __cplusplus

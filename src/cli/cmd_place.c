@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,11 @@ static json_t *decision_json(const np_topology *topo, const np_guest_spec *spec,
         uint32_t os = np_topology_node(topo, n)->os_id;
         snprintf(key, sizeof(key), "%u", os);
         json_array_append_new(nodes, json_integer(os));
-        json_object_set_new(mem, key, json_integer((json_int_t)np_placement_node_mem_bytes(pl, n)));
+        /* only the nodes that hold some of it (a node may be in the set
+         * for its vCPUs alone) */
+        uint64_t bytes = np_placement_node_mem_bytes(pl, n);
+        if (bytes)
+            json_object_set_new(mem, key, json_integer((json_int_t)bytes));
     }
     for (uint32_t v = 0; v < spec->vcpus; v++)
         json_array_append_new(vcpu_nodes,
@@ -234,7 +239,8 @@ static json_t *decision_json(const np_topology *topo, const np_guest_spec *spec,
             continue;
         json_t *a = json_object();
         json_object_set_new(a, "nodes", bitmap_json(alt.nodes_os));
-        json_object_set_new(a, "cost", json_real(alt.cost));
+        /* a rejected set has no cost (JSON has no infinity): null */
+        json_object_set_new(a, "cost", isfinite(alt.cost) ? json_real(alt.cost) : json_null());
         json_object_set_new(a, "rejected", json_string(alt.why_not ? alt.why_not : ""));
         json_array_append_new(alts, a);
     }

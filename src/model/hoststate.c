@@ -7,13 +7,15 @@
  * sensing code (backends, the simulator) and read once per decision by a
  * policy. So writes do the expensive part once: when a vCPU's affinity is
  * set, its demand's split over nodes is worked out and cached; a guest's
- * memory is a short list of the nodes it uses. np_host_state_node_loads()
- * then costs one pass over vCPUs and memory entries, O(nodes + vCPUs +
- * entries), and never walks a CPU mask.
+ * memory is a short list of the nodes it uses; and every write updates
+ * running sums of the load measure (a vCPU's or a guest's old contribution
+ * taken off, the new one added), so np_host_state_node_loads() costs
+ * O(nodes) and a replay of thousands of guests stays linear in events.
  */
 #include "model/hoststate_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,8 @@ typedef struct hs_vcpu {
 
 typedef struct hs_guest {
     np_guest_spec spec;
+    size_t idx;         /* its index in st->guests (kept on removals) */
+    uint64_t name_hash; /* of spec.name, for the table */
     uint64_t balloon_target_bytes;
     np_hs_mem *mem;
     size_t nr_mem, cap_mem;
@@ -44,17 +48,32 @@ struct np_host_state {
     np_topology *topo;
     size_t nr_nodes;
     uint64_t *reserved_bytes;
-    uint64_t *free_bytes; /* measured; NO_MEASURE when unset */
+    uint64_t *free_bytes; /* measured now (live); NO_MEASURE when unset */
+    uint64_t *free_start_bytes; /* free before any guest of this state: the
+                                 * topology's figure unless set; capped at size */
     double *capacity;
     double total_capacity;
     uint32_t *by_distance; /* nr_nodes rows of nr_nodes node indices */
     hs_guest **guests;
     size_t nr_guests, cap_guests;
-    uint32_t *hash; /* open addressing: gidx + 1, 0 = empty */
+    hs_guest **hash; /* open addressing, linear probing; NULL = empty */
     size_t hash_cap;
+    /* The load measure's sums, kept up to date by every write (a replay of
+     * thousands of guests must not walk them all for each decision).
+     * Demand is summed in fixed point (DEMAND_FX units of a CPU) so that
+     * adding and later removing a vCPU's share leaves exactly what was
+     * there, whatever the order. */
+    int64_t *demand_fx;     /* per node: attributed demand */
+    int64_t anywhere_fx;    /* demand of vCPUs free to run on any node */
+    uint64_t *populated;    /* per node, bytes */
+    uint64_t *claimed;
+    uint64_t *balloon;
 };
 
 #define NO_MEASURE UINT64_MAX
+/* Fixed-point unit of the demand sums: 2^40 per CPU, so a million vCPUs
+ * at full demand (2^60) still fit an int64 and a share is kept to 1e-12. */
+#define DEMAND_FX 1099511627776.0
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -74,15 +93,23 @@ static uint64_t name_hash(const char *name)
     return h;
 }
 
-/* Re-inserts every guest. The table only grows (to keep it at most half
- * full), so a rebuild after a removal allocates nothing and cannot fail. */
+static void hash_put(np_host_state *st, hs_guest *g)
+{
+    size_t slot = g->name_hash & (st->hash_cap - 1);
+    while (st->hash[slot])
+        slot = (slot + 1) & (st->hash_cap - 1);
+    st->hash[slot] = g;
+}
+
+/* Grows the table to keep it at most half full for min_entries guests and
+ * re-inserts every guest. */
 static int hash_rebuild(np_host_state *st, size_t min_entries)
 {
     size_t cap = st->hash_cap ? st->hash_cap : 64;
     while (cap < min_entries * 2)
         cap *= 2;
     if (cap != st->hash_cap) {
-        uint32_t *h = calloc(cap, sizeof(*h));
+        hs_guest **h = calloc(cap, sizeof(*h));
         if (!h)
             return -ENOMEM;
         free(st->hash);
@@ -91,13 +118,28 @@ static int hash_rebuild(np_host_state *st, size_t min_entries)
     } else {
         memset(st->hash, 0, cap * sizeof(*st->hash));
     }
-    for (size_t g = 0; g < st->nr_guests; g++) {
-        size_t slot = name_hash(st->guests[g]->spec.name) & (st->hash_cap - 1);
-        while (st->hash[slot])
-            slot = (slot + 1) & (st->hash_cap - 1);
-        st->hash[slot] = (uint32_t)(g + 1);
-    }
+    for (size_t g = 0; g < st->nr_guests; g++)
+        hash_put(st, st->guests[g]);
     return 0;
+}
+
+/* Linear probing's deletion by backward shift: every entry after the hole
+ * whose home slot is not between the hole and itself moves into the hole,
+ * so lookups never stop early. O(1) on a half-empty table. */
+static void hash_del(np_host_state *st, const hs_guest *g)
+{
+    size_t mask = st->hash_cap - 1, i = g->name_hash & mask;
+    while (st->hash[i] != g)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; st->hash[j]; j = (j + 1) & mask) {
+        size_t home = st->hash[j]->name_hash & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            st->hash[i] = st->hash[j];
+            i = j;
+        }
+    }
+    st->hash[i] = NULL;
 }
 
 static void vcpu_fini(hs_vcpu *v)
@@ -165,16 +207,29 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->nr_nodes = n;
     st->reserved_bytes = calloc(n, sizeof(*st->reserved_bytes));
     st->free_bytes = calloc(n, sizeof(*st->free_bytes));
+    st->free_start_bytes = calloc(n, sizeof(*st->free_start_bytes));
     st->capacity = calloc(n, sizeof(*st->capacity));
     st->by_distance = calloc(n * n, sizeof(*st->by_distance));
+    st->demand_fx = calloc(n, sizeof(*st->demand_fx));
+    st->populated = calloc(n, sizeof(*st->populated));
+    st->claimed = calloc(n, sizeof(*st->claimed));
+    st->balloon = calloc(n, sizeof(*st->balloon));
     keys = calloc(n, sizeof(*keys));
-    if (!st->reserved_bytes || !st->free_bytes || !st->capacity || !st->by_distance || !keys) {
+    if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
+        !st->capacity || !st->by_distance || !st->demand_fx || !st->populated ||
+        !st->claimed || !st->balloon || !keys) {
         rc = -ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         const np_node_info *ni = np_topology_node(topo, i);
         st->free_bytes[i] = NO_MEASURE;
+        /* What the topology's source measured free when it was read
+         * (numactl -H, xl info -n, the live reader); a source that knows
+         * no free figure reports the size. */
+        st->free_start_bytes[i] = ni->mem_free_bytes < ni->mem_total_bytes
+                                      ? ni->mem_free_bytes
+                                      : ni->mem_total_bytes;
         uint32_t extra = ni->nr_cpus > ni->nr_cores ? ni->nr_cpus - ni->nr_cores : 0;
         st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
         st->total_capacity += st->capacity[i];
@@ -201,8 +256,13 @@ void np_host_state_destroy(np_host_state *st)
     free(st->hash);
     free(st->reserved_bytes);
     free(st->free_bytes);
+    free(st->free_start_bytes);
     free(st->capacity);
     free(st->by_distance);
+    free(st->demand_fx);
+    free(st->populated);
+    free(st->claimed);
+    free(st->balloon);
     np_topology_destroy(st->topo);
     free(st);
 }
@@ -220,6 +280,8 @@ static int guest_copy(const hs_guest *src, hs_guest **out)
     if (!g)
         return -ENOMEM;
     g->spec = src->spec;
+    g->idx = src->idx;
+    g->name_hash = src->name_hash;
     g->balloon_target_bytes = src->balloon_target_bytes;
     g->vcpus = calloc(src->spec.vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {
@@ -271,6 +333,13 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     size_t n = st->nr_nodes;
     memcpy(c->reserved_bytes, st->reserved_bytes, n * sizeof(*c->reserved_bytes));
     memcpy(c->free_bytes, st->free_bytes, n * sizeof(*c->free_bytes));
+    memcpy(c->free_start_bytes, st->free_start_bytes, n * sizeof(*c->free_start_bytes));
+    /* the guests are copied as they are, so are their sums */
+    memcpy(c->demand_fx, st->demand_fx, n * sizeof(*c->demand_fx));
+    memcpy(c->populated, st->populated, n * sizeof(*c->populated));
+    memcpy(c->claimed, st->claimed, n * sizeof(*c->claimed));
+    memcpy(c->balloon, st->balloon, n * sizeof(*c->balloon));
+    c->anywhere_fx = st->anywhere_fx;
     if (st->nr_guests) {
         c->guests = calloc(st->nr_guests, sizeof(*c->guests));
         if (!c->guests) {
@@ -323,6 +392,32 @@ int np_host_state_set_node_free(np_host_state *st, size_t node_idx, uint64_t fre
     return 0;
 }
 
+int np_host_state_set_node_free_at_start(np_host_state *st, size_t node_idx,
+                                         uint64_t free_bytes)
+{
+    if (node_idx >= st->nr_nodes)
+        return -EINVAL;
+    uint64_t total = np_topology_node(st->topo, node_idx)->mem_total_bytes;
+    st->free_start_bytes[node_idx] = free_bytes < total ? free_bytes : total;
+    return 0;
+}
+
+uint64_t np_host_state_node_free_at_start(const np_host_state *st, size_t node_idx)
+{
+    return node_idx < st->nr_nodes ? st->free_start_bytes[node_idx] : 0;
+}
+
+uint64_t np_hs_node_free_now_bytes(const np_host_state *st, size_t node_idx,
+                                   uint64_t populated_bytes)
+{
+    if (node_idx >= st->nr_nodes)
+        return 0;
+    if (st->free_bytes[node_idx] != NO_MEASURE)
+        return st->free_bytes[node_idx];
+    return sat_sub(sat_sub(st->free_start_bytes[node_idx], st->reserved_bytes[node_idx]),
+                   populated_bytes);
+}
+
 int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out)
 {
     if (node_idx >= st->nr_nodes)
@@ -343,6 +438,52 @@ const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx
     return node_idx < st->nr_nodes ? &st->by_distance[node_idx * st->nr_nodes] : NULL;
 }
 
+/* ---- the load sums ------------------------------------------------------------------- */
+
+static void guest_headroom(const hs_guest *g, uint64_t *headroom_out);
+
+static int64_t to_fx(double demand)
+{
+    return (int64_t)llround(demand * DEMAND_FX);
+}
+
+/* Adds (sign 1) or takes off (sign -1) a vCPU's demand where it is
+ * attributed. Each share is rounded to fixed point the same way both
+ * times, so a removal undoes an addition exactly. */
+static void vcpu_sum(np_host_state *st, const hs_vcpu *v, int sign)
+{
+    if (v->nr_shares == 0) {
+        st->anywhere_fx += sign * to_fx(v->demand);
+        return;
+    }
+    for (uint32_t s = 0; s < v->nr_shares; s++)
+        st->demand_fx[v->shares[s].node_idx] += sign * to_fx(v->demand * v->shares[s].frac);
+}
+
+/* Adds or takes off a guest's memory: populated, claimed and balloon
+ * head-room per node (the head-room depends on all of its entries, so a
+ * write to one entry takes the guest off, changes it, and puts it back). */
+static void guest_mem_sum(np_host_state *st, const hs_guest *g, int sign)
+{
+    /* a guest has one entry per node it uses, so at most a topology's
+     * node count: 8 KiB of stack, no allocation that could fail between
+     * an addition and its removal */
+    uint64_t room[NP_TOPO_MAX_NODES];
+    guest_headroom(g, room);
+    for (size_t i = 0; i < g->nr_mem; i++) {
+        const np_hs_mem *e = &g->mem[i];
+        if (sign > 0) {
+            st->populated[e->node_idx] += e->populated_bytes;
+            st->claimed[e->node_idx] += e->claimed_bytes;
+            st->balloon[e->node_idx] += room[i];
+        } else {
+            st->populated[e->node_idx] -= e->populated_bytes;
+            st->claimed[e->node_idx] -= e->claimed_bytes;
+            st->balloon[e->node_idx] -= room[i];
+        }
+    }
+}
+
 /* ---- guests ------------------------------------------------------------------------ */
 
 int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *gidx_out)
@@ -351,10 +492,10 @@ int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *
         return -EINVAL;
     size_t slot = name_hash(name) & (st->hash_cap - 1);
     while (st->hash[slot]) {
-        size_t g = st->hash[slot] - 1;
-        if (strcmp(st->guests[g]->spec.name, name) == 0) {
+        const hs_guest *g = st->hash[slot];
+        if (strcmp(g->spec.name, name) == 0) {
             if (gidx_out)
-                *gidx_out = g;
+                *gidx_out = g->idx;
             return 0;
         }
         slot = (slot + 1) & (st->hash_cap - 1);
@@ -380,6 +521,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     if (!g)
         return -ENOMEM;
     g->spec = *spec;
+    g->name_hash = name_hash(spec->name);
     g->balloon_target_bytes = spec->mem_bytes;
     g->vcpus = calloc(spec->vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {
@@ -400,6 +542,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
         st->guests = ng;
         st->cap_guests = ncap;
     }
+    g->idx = st->nr_guests;
     st->guests[st->nr_guests++] = g;
     if ((st->nr_guests + 1) * 2 > st->hash_cap) {
         rc = hash_rebuild(st, st->nr_guests + 1);
@@ -408,11 +551,10 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
             goto out;
         }
     } else {
-        size_t slot = name_hash(spec->name) & (st->hash_cap - 1);
-        while (st->hash[slot])
-            slot = (slot + 1) & (st->hash_cap - 1);
-        st->hash[slot] = (uint32_t)st->nr_guests;
+        hash_put(st, g);
     }
+    for (uint32_t v = 0; v < spec->vcpus; v++)
+        vcpu_sum(st, &g->vcpus[v], 1);
     if (gidx_out)
         *gidx_out = st->nr_guests - 1;
     g = NULL;
@@ -427,11 +569,19 @@ int np_host_state_remove_guest(np_host_state *st, const char *name)
     int rc = np_host_state_find_guest(st, name, &g);
     if (rc < 0)
         return rc;
-    guest_free(st->guests[g]);
+    hs_guest *gu = st->guests[g];
+    guest_mem_sum(st, gu, -1);
+    for (uint32_t v = 0; v < gu->spec.vcpus; v++)
+        vcpu_sum(st, &gu->vcpus[v], -1);
+    hash_del(st, gu);
+    guest_free(gu);
+    /* Keep the order (reports list guests as they came): the guests above
+     * g move down one place and learn their new index. */
     memmove(&st->guests[g], &st->guests[g + 1], (st->nr_guests - g - 1) * sizeof(*st->guests));
     st->nr_guests--;
-    /* Indices above g moved down by one: rebuild rather than patch. */
-    return hash_rebuild(st, st->nr_guests);
+    for (size_t i = g; i < st->nr_guests; i++)
+        st->guests[i]->idx = i;
+    return 0;
 }
 
 size_t np_host_state_nr_guests(const np_host_state *st)
@@ -474,12 +624,14 @@ int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
     hs_guest *g = guest_at(st, gidx);
     if (!g || node_idx >= st->nr_nodes || populated_bytes > UINT64_MAX - claimed_bytes)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     np_hs_mem *e = mem_entry(g, node_idx, true);
-    if (!e)
-        return -ENOMEM;
-    e->populated_bytes = populated_bytes;
-    e->claimed_bytes = claimed_bytes;
-    return 0;
+    if (e) {
+        e->populated_bytes = populated_bytes;
+        e->claimed_bytes = claimed_bytes;
+    }
+    guest_mem_sum(st, g, 1);
+    return e ? 0 : -ENOMEM;
 }
 
 int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_idx,
@@ -488,12 +640,14 @@ int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_
     hs_guest *g = guest_at(st, gidx);
     if (!g || node_idx >= st->nr_nodes)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     np_hs_mem *e = mem_entry(g, node_idx, true);
-    if (!e)
-        return -ENOMEM;
-    e->max_bytes = max_bytes;
-    e->has_max = true;
-    return 0;
+    if (e) {
+        e->max_bytes = max_bytes;
+        e->has_max = true;
+    }
+    guest_mem_sum(st, g, 1);
+    return e ? 0 : -ENOMEM;
 }
 
 static const np_hs_mem *mem_find(const np_host_state *st, size_t gidx, size_t node_idx)
@@ -527,10 +681,12 @@ int np_host_state_populate(np_host_state *st, size_t gidx)
     hs_guest *g = guest_at(st, gidx);
     if (!g)
         return -EINVAL;
+    guest_mem_sum(st, g, -1);
     for (size_t i = 0; i < g->nr_mem; i++) {
         g->mem[i].populated_bytes += g->mem[i].claimed_bytes;
         g->mem[i].claimed_bytes = 0;
     }
+    guest_mem_sum(st, g, 1);
     return 0;
 }
 
@@ -704,14 +860,17 @@ int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcp
         goto out;
     /* Swap in the new masks, keeping the old ones to restore on failure. */
     np_bitmap *old_h = v->hard, *old_s = v->soft;
+    vcpu_sum(st, v, -1);
     v->hard = h;
     v->soft = s;
     rc = vcpu_attribute(st, v);
     if (rc < 0) {
         v->hard = old_h;
         v->soft = old_s;
+        vcpu_sum(st, v, 1); /* the old attribution is still cached */
         goto out;
     }
+    vcpu_sum(st, v, 1);
     h = old_h;
     s = old_s;
 out:
@@ -725,7 +884,9 @@ int np_host_state_set_vcpu_demand(np_host_state *st, size_t gidx, uint32_t vcpu,
     hs_vcpu *v = vcpu_at(st, gidx, vcpu);
     if (!v || !(demand >= 0.0 && demand <= 1.0))
         return -EINVAL;
+    vcpu_sum(st, v, -1);
     v->demand = demand;
+    vcpu_sum(st, v, 1);
     return 0;
 }
 
@@ -735,10 +896,12 @@ int np_host_state_set_vcpu_cpu(np_host_state *st, size_t gidx, uint32_t vcpu, in
     if (!v || cpu_os_id < -1)
         return -EINVAL;
     int32_t old = v->cpu_os_id;
+    vcpu_sum(st, v, -1);
     v->cpu_os_id = cpu_os_id;
     int rc = vcpu_attribute(st, v);
     if (rc < 0)
-        v->cpu_os_id = old;
+        v->cpu_os_id = old; /* the old attribution is still cached */
+    vcpu_sum(st, v, 1);
     return rc;
 }
 
@@ -771,66 +934,38 @@ int32_t np_host_state_vcpu_cpu(const np_host_state *st, size_t gidx, uint32_t vc
 int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
 {
     size_t n = st->nr_nodes;
-    double anywhere = 0.0; /* demand of vCPUs free to run on any node */
-    uint64_t small[8];
-    uint64_t *room = small;
-    size_t room_cap = 8;
-    int rc = 0;
+    double anywhere = (double)st->anywhere_fx / DEMAND_FX;
 
     memset(loads_out, 0, n * sizeof(*loads_out));
-    for (size_t g = 0; g < st->nr_guests; g++) {
-        const hs_guest *gu = st->guests[g];
-        for (uint32_t v = 0; v < gu->spec.vcpus; v++) {
-            const hs_vcpu *vc = &gu->vcpus[v];
-            if (vc->nr_shares == 0)
-                anywhere += vc->demand;
-            for (uint32_t s = 0; s < vc->nr_shares; s++)
-                loads_out[vc->shares[s].node_idx].cpu_demand += vc->demand * vc->shares[s].frac;
-        }
-        if (gu->nr_mem > room_cap) {
-            uint64_t *nr = malloc(gu->nr_mem * sizeof(*nr));
-            if (!nr) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            if (room != small)
-                free(room);
-            room = nr;
-            room_cap = gu->nr_mem;
-        }
-        guest_headroom(gu, room);
-        for (size_t i = 0; i < gu->nr_mem; i++) {
-            np_node_load *l = &loads_out[gu->mem[i].node_idx];
-            l->mem_populated_bytes += gu->mem[i].populated_bytes;
-            l->mem_claimed_bytes += gu->mem[i].claimed_bytes;
-            l->mem_balloon_bytes += room[i];
-        }
-    }
     for (size_t i = 0; i < n; i++) {
         np_node_load *l = &loads_out[i];
         const np_node_info *ni = np_topology_node(st->topo, i);
         l->cpu_capacity = st->capacity[i];
+        l->cpu_demand = (double)st->demand_fx[i] / DEMAND_FX;
         if (st->total_capacity > 0.0)
             l->cpu_demand += anywhere * st->capacity[i] / st->total_capacity;
+        l->mem_populated_bytes = st->populated[i];
+        l->mem_claimed_bytes = st->claimed[i];
+        l->mem_balloon_bytes = st->balloon[i];
         l->mem_total_bytes = ni->mem_total_bytes;
         l->mem_reserved_bytes = st->reserved_bytes[i];
-        uint64_t committed = l->mem_populated_bytes + l->mem_claimed_bytes + l->mem_balloon_bytes;
-        uint64_t avail = sat_sub(sat_sub(ni->mem_total_bytes, st->reserved_bytes[i]), committed);
-        if (st->free_bytes[i] != NO_MEASURE) {
-            /* Measured free memory already excludes what is populated and
-             * what the hypervisor and dom0 use, not what is only claimed or
-             * kept for balloons. */
-            uint64_t measured = sat_sub(st->free_bytes[i],
-                                        l->mem_claimed_bytes + l->mem_balloon_bytes);
-            if (measured < avail)
-                avail = measured;
-        }
+        /* Memory truth: never above size, never above what was measured
+         * free. With a live measurement (taken with the guests in place)
+         * populated memory is already out of it; with the free figure from
+         * before the guests (the topology's), every guest of the state
+         * comes off it. Claims, balloon head-room and reservations (other
+         * creations in flight) are in neither, so they come off both. */
+        uint64_t base = st->free_bytes[i] != NO_MEASURE
+                            ? st->free_bytes[i]
+                            : sat_sub(st->free_start_bytes[i], l->mem_populated_bytes);
+        uint64_t cap = sat_sub(ni->mem_total_bytes, l->mem_populated_bytes);
+        if (base > cap)
+            base = cap;
+        uint64_t avail = sat_sub(sat_sub(base, st->reserved_bytes[i]),
+                                 l->mem_claimed_bytes + l->mem_balloon_bytes);
         l->mem_available_bytes = avail;
     }
-out:
-    if (room != small)
-        free(room);
-    return rc;
+    return 0;
 }
 
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out)

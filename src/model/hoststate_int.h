@@ -32,6 +32,13 @@ const np_hs_mem *np_hs_guest_mem(const np_host_state *st, size_t gidx, size_t i)
  * balloon head-room there (the same figure np_host_state_node_loads adds). */
 uint64_t np_hs_guest_mem_held_bytes(const np_host_state *st, size_t gidx, size_t i);
 
+/* What the hypervisor would report free on a node now (libxl's view, for
+ * xl42): the live measure when set, else free at start - reserved -
+ * `populated_bytes` (the guests' populated memory there). Claims and
+ * balloon head-room are not in it. */
+uint64_t np_hs_node_free_now_bytes(const np_host_state *st, size_t node_idx,
+                                   uint64_t populated_bytes);
+
 /* CPU capacity of a node (cores + NP_LOAD_SMT_THREAD_CAPACITY per extra
  * thread), precomputed at creation. */
 double np_hs_node_capacity(const np_host_state *st, size_t node_idx);

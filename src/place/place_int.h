@@ -225,8 +225,6 @@ typedef struct np_numaplace_opts {
 
 int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, np_search *s);
 int np_place_oracle_search(const np_place_ctx *ctx, np_search *s);
-int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
-                  np_error *err);
 /* numaplace with explicit options (tests compare the growth path with the
  * oracle on small hosts). */
 int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,

@@ -1,5 +1,6 @@
 /*
- * place/placement.c - the policy table, np_place(), the placement object
+ * place/placement.c - the policy table (policies.def), the one driver all
+ * policies run under (np_place_run, see policy_int.h), the placement object
  * and np_placement_commit().
  *
  * A placement is the whole answer a hypervisor needs: the node set, the
@@ -15,18 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "place/place_int.h"
+#include "place/policy_int.h"
 #include "util/error.h"
 #include "util/text.h"
 
-static const struct {
-    const char *name;
-    const char *summary;
-} policies[] = {
-    {"numaplace", "default: CPU demand, memory pressure, distance, devices and groups; "
-                  "explains itself"},
-    {"xl42", "Xen 4.2 libxl heuristic: fewest nodes, then fewest vCPUs, then most free memory"},
-    {"oracle", "every node subset under numaplace's objective (hosts of at most 12 nodes)"},
+static const np_place_policy policies[] = {
+#define NP_PLACE_POLICY(id, name, summary) {name, summary, np_policy_##id},
+#include "place/policies.def"
+#undef NP_PLACE_POLICY
 };
 #define NR_POLICIES (sizeof(policies) / sizeof(policies[0]))
 
@@ -43,6 +40,14 @@ const char *np_place_policy_name(size_t i)
 const char *np_place_policy_summary(size_t i)
 {
     return i < NR_POLICIES ? policies[i].summary : NULL;
+}
+
+const np_place_policy *np_place_policy_find(const char *name)
+{
+    for (size_t i = 0; i < NR_POLICIES; i++)
+        if (strcmp(policies[i].name, name) == 0)
+            return &policies[i];
+    return NULL;
 }
 
 /* ---- building ------------------------------------------------------------------- */
@@ -173,77 +178,7 @@ int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_sea
     return rc;
 }
 
-/* ---- the policies' entry points ------------------------------------------------------- */
-
-int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
-                            const np_numaplace_opts *opts, np_placement **out, np_error *err)
-{
-    np_place_ctx ctx;
-    np_search search; /* on the stack, see np_place_numaplace() */
-    np_search *s = &search;
-    np_placement *pl = NULL;
-    int rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        return rc;
-    np_search_init(s);
-    rc = np_place_numaplace(&ctx, opts, s);
-    if (rc < 0)
-        goto out;
-    if (!s->found) {
-        rc = np_place_no_fit(&ctx, s, err);
-        goto out;
-    }
-    rc = np_placement_build(st, spec, "numaplace", s->best.k, s->best.node, s->best.mem_mib,
-                            s->best.vcpus, &pl);
-    if (rc == 0)
-        rc = np_placement_explain(pl, &ctx, s);
-    if (rc == 0) {
-        *out = pl;
-        pl = NULL;
-    }
-out:
-    np_placement_destroy(pl);
-    np_place_ctx_fini(&ctx);
-    return rc;
-}
-
-static int place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
-                        np_error *err)
-{
-    np_place_ctx ctx;
-    np_search search; /* on the stack, see np_place_numaplace() */
-    np_search *s = &search;
-    np_placement *pl = NULL;
-    int rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        return rc;
-    np_search_init(s);
-    rc = np_place_oracle_search(&ctx, s);
-    if (rc == -E2BIG) {
-        np_error_set(err, NULL, 0, "the oracle tries every node subset: at most %u nodes, "
-                     "host %s has %zu", NP_PLACE_ORACLE_MAX_NODES,
-                     np_topology_name(ctx.topo), ctx.n);
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    if (!s->found) {
-        rc = np_place_no_fit(&ctx, s, err);
-        goto out;
-    }
-    rc = np_placement_build(st, spec, "oracle", s->best.k, s->best.node, s->best.mem_mib,
-                            s->best.vcpus, &pl);
-    if (rc == 0)
-        rc = np_placement_explain(pl, &ctx, s);
-    if (rc == 0) {
-        *out = pl;
-        pl = NULL;
-    }
-out:
-    np_placement_destroy(pl);
-    np_place_ctx_fini(&ctx);
-    return rc;
-}
+/* ---- the driver ------------------------------------------------------------------ */
 
 /* What the hypervisor does with a guest nobody places: every node, the
  * memory striped evenly in whole MiB (Xen's allocator round-robins over a
@@ -313,18 +248,50 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
     np_split_largest_remainder(spec->vcpus, wc, n, units);
     for (size_t p = 0; p < n; p++)
         vcpus[p] = (uint32_t)units[p];
+    /* Only the nodes that got memory or count vCPUs are the placement's
+     * (a small guest on a big host leaves most nodes without a stripe),
+     * and the note names the nodes the memory went to. */
+    size_t k = 0;
+    np_bitmap *mem_nodes = NULL;
+    rc = np_bitmap_create(&mem_nodes);
+    for (size_t p = 0; p < n && rc == 0; p++) {
+        if (mem[p] == 0 && vcpus[p] == 0)
+            continue;
+        if (mem[p] > 0)
+            rc = np_bitmap_set(mem_nodes, np_topology_node(t, p)->os_id);
+        node[k] = node[p];
+        mem[k] = mem[p];
+        vcpus[k] = vcpus[p];
+        k++;
+    }
+    char list[128] = "";
+    if (rc == 0 && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
+        snprintf(list, sizeof(list), "(%u of them)", np_bitmap_count(mem_nodes));
+    np_bitmap_destroy(mem_nodes);
+    if (rc < 0)
+        goto out;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* the hypervisor builds no layout */
-    rc = np_placement_build(st, &flat, policy, n, node, mem, vcpus, out);
+    rc = np_placement_build(st, &flat, policy, k, node, mem, vcpus, out);
     if (rc < 0)
         goto out;
     (*out)->union_masks = true;
     (*out)->fallback = true;
-    snprintf((*out)->note, sizeof((*out)->note), "%s", note);
+    /* the vCPUs keep the all-node affinity: every CPU, not only those of
+     * the nodes with a stripe */
+    for (size_t p = 0; p < n && rc == 0; p++)
+        rc = np_bitmap_or((*out)->cpus_all, np_topology_node_cpuset(t, p));
+    if (rc < 0) {
+        np_placement_destroy(*out);
+        *out = NULL;
+        goto out;
+    }
+    snprintf((*out)->note, sizeof((*out)->note),
+             "%s; memory striped over nodes %s, vCPUs on any CPU", note, list);
     /* Its cost under numaplace's objective, so a fallback compares too. */
     np_place_ctx ctx;
     if (np_place_ctx_init(&ctx, st, spec) == 0) {
         double term[NP_TERM_COUNT];
-        np_place_score_split(&ctx, n, node, vcpus, mem, term, &(*out)->cost);
+        np_place_score_split(&ctx, k, node, vcpus, mem, term, &(*out)->cost);
         (*out)->nr_terms = NP_TERM_COUNT;
         for (size_t i = 0; i < NP_TERM_COUNT; i++)
             (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
@@ -347,34 +314,83 @@ int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const 
     return stripe_all(st, spec, policy, note, out, err);
 }
 
+int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
+                 const void *opts, np_placement **out, np_error *err)
+{
+    np_placement *pl = NULL;
+    int rc;
+
+    if (!st || !spec || !p || !out)
+        return -EINVAL;
+    rc = np_guest_spec_validate(spec, np_host_state_topology(st), err);
+    if (rc < 0)
+        return rc;
+    if (spec->name[0] && np_host_state_find_guest(st, spec->name, NULL) == 0)
+        return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
+    if (spec->no_autoplace)
+        return stripe_all(st, spec, p->name,
+                          "autoplace=no: not placed, as the hypervisor does without a placement",
+                          out, err);
+    /* The call (10 KiB of search bookkeeping) lives on the stack: on a
+     * two-node host a decision takes about a microsecond. */
+    np_place_call call = {.st = st, .spec = spec, .policy = p->name, .opts = opts, .err = err};
+    rc = np_place_ctx_init(&call.ctx, st, spec);
+    if (rc < 0)
+        return rc;
+    np_search_init(&call.s);
+    rc = p->decide(&call);
+    if (rc < 0)
+        goto out;
+    if (call.pl) {
+        *out = call.pl;
+        call.pl = NULL;
+        goto out;
+    }
+    if (!call.s.found) {
+        rc = np_place_no_fit(&call.ctx, &call.s, err);
+        goto out;
+    }
+    rc = np_placement_build(st, spec, p->name, call.s.best.k, call.s.best.node,
+                            call.s.best.mem_mib, call.s.best.vcpus, &pl);
+    if (rc == 0)
+        rc = np_placement_explain(pl, &call.ctx, &call.s);
+    if (rc < 0)
+        goto out;
+    *out = pl;
+    pl = NULL;
+out:
+    np_placement_destroy(call.pl);
+    np_placement_destroy(pl);
+    np_place_ctx_fini(&call.ctx);
+    return rc;
+}
+
 int np_place(const np_host_state *st, const np_guest_spec *spec, const char *policy,
              np_placement **out, np_error *err)
 {
     if (!st || !spec || !out)
         return -EINVAL;
     const char *name = policy ? policy : NP_PLACE_DEFAULT_POLICY;
-    size_t which = NR_POLICIES;
-    for (size_t i = 0; i < NR_POLICIES; i++)
-        if (strcmp(policies[i].name, name) == 0)
-            which = i;
-    if (which == NR_POLICIES)
-        return np_error_set(err, NULL, 0,
-                            "unknown placement policy \"%s\" (known: numaplace, xl42, oracle)",
-                            name);
-    int rc = np_guest_spec_validate(spec, np_host_state_topology(st), err);
-    if (rc < 0)
-        return rc;
-    if (spec->name[0] && np_host_state_find_guest(st, spec->name, NULL) == 0)
-        return np_error_set(err, NULL, 0, "guest %s is already on the host", spec->name);
-    if (spec->no_autoplace)
-        return stripe_all(st, spec, policies[which].name,
-                          "autoplace=no: not placed, memory striped over all nodes as the "
-                          "hypervisor does without a placement", out, err);
-    switch (which) {
-    case 0: return np_place_numaplace_with(st, spec, NULL, out, err);
-    case 1: return np_place_xl42(st, spec, out, err);
-    default: return place_oracle(st, spec, out, err);
+    const np_place_policy *p = np_place_policy_find(name);
+    if (!p) {
+        char known[256];
+        size_t off = 0;
+        known[0] = '\0';
+        for (size_t i = 0; i < NR_POLICIES && off < sizeof(known); i++) {
+            int w = snprintf(known + off, sizeof(known) - off, "%s%s", i ? ", " : "",
+                             policies[i].name);
+            off += w > 0 ? (size_t)w : 0;
+        }
+        return np_error_set(err, NULL, 0, "unknown placement policy \"%s\" (known: %s)", name,
+                            known);
     }
+    return np_place_run(st, spec, p, NULL, out, err);
+}
+
+int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
+                            const np_numaplace_opts *opts, np_placement **out, np_error *err)
+{
+    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, out, err);
 }
 
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,

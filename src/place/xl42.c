@@ -54,7 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "place/place_int.h"
+#include "model/hoststate_int.h"
+#include "place/policy_int.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -148,15 +149,9 @@ static int xl42_init(xl42 *x, const np_host_state *st, const np_guest_spec *spec
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < x->n; i++) {
-        uint64_t free_bytes;
-        if (np_host_state_node_free(st, i, &free_bytes) < 0) {
-            uint64_t usable = loads[i].mem_total_bytes > loads[i].mem_reserved_bytes
-                                  ? loads[i].mem_total_bytes - loads[i].mem_reserved_bytes
-                                  : 0;
-            free_bytes = usable > loads[i].mem_populated_bytes
-                             ? usable - loads[i].mem_populated_bytes
-                             : 0;
-        }
+        /* Xen's per-node free figure: blind to claims and balloon
+         * head-room, as libxl is. */
+        uint64_t free_bytes = np_hs_node_free_now_bytes(st, i, loads[i].mem_populated_bytes);
         x->free_kib[i] = free_bytes / 1024;
         x->suitable[i] = np_topology_node(x->topo, i)->nr_cpus > 0;
         /* the domain being built: unpinned, node affinity all */
@@ -189,61 +184,82 @@ static uint32_t cpus_per_node(const xl42 *x)
     return per;
 }
 
-/* Splits maxmem evenly (whole MiB) over the set, capped by each node's
- * free memory as libxl sees it; what does not fit anywhere stays striped
- * evenly (Xen would spill it to other nodes: a blind spot of libxl, which
- * checks only the memory target). vCPUs in proportion to the CPUs. */
-static void xl42_split(const xl42 *x, const xl42_cand *c, uint64_t *mem_mib, uint32_t *vcpus)
+/* Splits maxmem evenly (whole MiB) over the set, as Xen's allocator
+ * round-robins over the domain's node affinity. A node passes its stripe on
+ * when it runs out: first to the set's nodes with room left, then (Xen's
+ * allocator falls back to any node once the affinity nodes are full; libxl
+ * checked only the memory target, not maxmem, nor claims and balloon
+ * head-room) to the host's other nodes, most room first. The room is
+ * what the node really has available (ctx->avail_mib), so memory never
+ * lands above free. vCPUs in proportion to the CPUs of the chosen set, none
+ * on a node the memory spilled to. Returns false when the whole host lacks
+ * the memory (the creation fails). out->node ends ascending. */
+static bool xl42_split(const xl42 *x, const np_place_ctx *ctx, const xl42_cand *c, np_cand *out)
 {
     double w[XL42_MAX_NODES], wc[XL42_MAX_NODES];
-    uint64_t units[XL42_MAX_NODES];
-    uint64_t maxmem = np_guest_spec_maxmem_bytes(x->spec);
-    uint64_t mib = maxmem / NP_MiB + (maxmem % NP_MiB ? 1 : 0);
+    uint64_t units[XL42_MAX_NODES], mem_mib[XL42_MAX_NODES];
+    uint64_t got[XL42_MAX_NODES] = {0};
+    uint32_t vc[XL42_MAX_NODES] = {0};
+    bool in_set[XL42_MAX_NODES] = {false};
     for (size_t p = 0; p < c->k; p++) {
         w[p] = 1.0;
         wc[p] = (double)np_topology_node(x->topo, c->node[p])->nr_cpus;
+        in_set[c->node[p]] = true;
     }
-    np_split_largest_remainder(mib, w, c->k, mem_mib);
+    np_split_largest_remainder(ctx->mem_mib, w, c->k, mem_mib);
+    np_split_largest_remainder(x->spec->vcpus, wc, c->k, units);
     uint64_t over = 0;
     for (size_t p = 0; p < c->k; p++) {
-        uint64_t cap = x->free_kib[c->node[p]] / 1024;
-        if (mem_mib[p] > cap) {
-            over += mem_mib[p] - cap;
-            mem_mib[p] = cap;
-        }
+        uint64_t cap = ctx->avail_mib[c->node[p]];
+        uint64_t m = mem_mib[p] < cap ? mem_mib[p] : cap;
+        got[c->node[p]] = m;
+        vc[c->node[p]] = (uint32_t)units[p];
+        over += mem_mib[p] - m;
     }
-    while (over > 0) {
-        size_t best = c->k;
-        uint64_t best_room = 0;
-        for (size_t p = 0; p < c->k; p++) {
-            uint64_t room = x->free_kib[c->node[p]] / 1024 - mem_mib[p];
-            if (room > best_room) {
-                best_room = room;
-                best = p;
+    /* pass 0: the set's nodes; pass 1: every other node */
+    for (int pass = 0; pass < 2 && over > 0; pass++) {
+        while (over > 0) {
+            size_t best = x->n;
+            uint64_t best_room = 0;
+            for (size_t i = 0; i < x->n; i++) {
+                if (in_set[i] != (pass == 0))
+                    continue;
+                uint64_t room = ctx->avail_mib[i] > got[i] ? ctx->avail_mib[i] - got[i] : 0;
+                if (room > best_room) {
+                    best_room = room;
+                    best = i;
+                }
             }
+            if (best == x->n)
+                break;
+            uint64_t put = over < best_room ? over : best_room;
+            got[best] += put;
+            over -= put;
         }
-        if (best == c->k)
-            break;
-        uint64_t put = over < best_room ? over : best_room;
-        mem_mib[best] += put;
-        over -= put;
     }
-    for (size_t p = 0; over > 0; p = (p + 1) % c->k, over--)
-        mem_mib[p]++;
-    np_split_largest_remainder(x->spec->vcpus, wc, c->k, units);
-    for (size_t p = 0; p < c->k; p++)
-        vcpus[p] = (uint32_t)units[p];
+    out->k = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (!in_set[i] && got[i] == 0)
+            continue;
+        out->node[out->k] = (uint32_t)i;
+        out->mem_mib[out->k] = got[i];
+        out->vcpus[out->k] = vc[i];
+        out->k++;
+    }
+    return over == 0;
 }
 
-/* numaplace's objective of xl42's split of a candidate. */
+/* numaplace's objective of xl42's split of a candidate; INFINITY when
+ * the host lacks the memory. */
 static double objective(const xl42 *x, const np_place_ctx *ctx, const xl42_cand *c,
                         np_cand *out)
 {
-    out->k = (uint32_t)c->k;
-    for (size_t p = 0; p < c->k; p++)
-        out->node[p] = c->node[p];
-    xl42_split(x, c, out->mem_mib, out->vcpus);
     out->reject = NP_REJECT_NONE;
+    if (!xl42_split(x, ctx, c, out)) {
+        out->reject = NP_REJECT_MEMORY;
+        out->cost = INFINITY;
+        return out->cost;
+    }
     np_place_score(ctx, out);
     return out->cost;
 }
@@ -253,12 +269,14 @@ static void format_nodes_mib(char *buf, size_t len, uint64_t kib)
     snprintf(buf, len, "%llu MiB", (unsigned long long)(kib / 1024));
 }
 
-int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placement **out,
-                  np_error *err)
+int np_policy_xl42(np_place_call *call)
 {
+    const np_host_state *st = call->st;
+    const np_guest_spec *spec = call->spec;
+    const np_place_ctx *ctx = &call->ctx;
+    np_placement **out = &call->pl;
+    np_error *err = call->err;
     xl42 x;
-    np_place_ctx ctx;
-    bool have_ctx = false;
     xl42_cand best, alts[XL42_MAX_ALTS];
     size_t nr_alts = 0;
     np_placement *pl = NULL;
@@ -271,8 +289,7 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
                                  "libxl skips placement on a host with a single node", out, err);
     if (n > XL42_MAX_NODES) {
         snprintf(note, sizeof(note),
-                 "libxl skips placement on hosts with more than %u nodes (this one has %zu): "
-                 "memory striped over all nodes",
+                 "libxl skips placement on hosts with more than %u nodes (this one has %zu)",
                  XL42_MAX_NODES, n);
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }
@@ -338,21 +355,23 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
         char need[32];
         snprintf(note, sizeof(note),
                  "NUMA placement failed, performance might be affected: no set of nodes has "
-                 "%s free and %u CPUs; memory striped over all nodes",
+                 "%s free and %u CPUs",
                  np_format_bytes(need_kib * 1024, need, sizeof(need)), spec->vcpus);
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }
 
-    rc = np_place_ctx_init(&ctx, st, spec);
-    if (rc < 0)
-        goto out;
-    have_ctx = true;
     np_cand *cand = malloc(sizeof(*cand));
     if (!cand) {
         rc = -ENOMEM;
         goto out;
     }
-    objective(&x, &ctx, &best, cand);
+    if (isinf(objective(&x, ctx, &best, cand))) {
+        np_search none; /* no runners-up to name: the whole host lacks it */
+        free(cand);
+        np_search_init(&none);
+        rc = np_place_no_fit(ctx, &none, err);
+        goto out;
+    }
     np_guest_spec flat = *spec;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* libxl builds no layout */
     rc = np_placement_build(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib, cand->vcpus,
@@ -379,7 +398,7 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
         } else {
             snprintf(why, sizeof(why), "libxl: tie, found later");
         }
-        double cost = objective(&x, &ctx, &alts[a], cand);
+        double cost = objective(&x, ctx, &alts[a], cand);
         rc = np_placement_add_alt(pl, x.topo, alts[a].node, alts[a].k, cost, why);
     }
     free(cand);
@@ -392,7 +411,5 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
     pl = NULL;
 out:
     np_placement_destroy(pl);
-    if (have_ctx)
-        np_place_ctx_fini(&ctx);
     return rc;
 }

@@ -26,6 +26,11 @@
 
 /* Scenario files may list many thousand events; 64 MiB bounds a mistake. */
 #define NP_SCENARIO_MAX_BYTES (64u << 20)
+/* Most events a scenario may hold. A replay costs some tens of
+ * microseconds of CPU per event on an 8-node host (bench/replay-speed.sh:
+ * 100,000 events in about 4 s) and each event keeps a guest spec (~0.5 KiB)
+ * in memory: 200,000 bounds a replay to well under a minute and 100 MiB. */
+#define NP_SCENARIO_MAX_EVENTS 200000u
 /* Deepest path a message points into: events[i].kind.member.element. */
 #define NP_SCENARIO_PATH_MAX 5
 
@@ -239,6 +244,10 @@ static int top_events(sc_reader *r, const json_t *v)
         return FAIL(r, "events: expected an array of event objects");
     np_scenario *sc = r->sc;
     size_t n = json_array_size(v);
+    if (n > NP_SCENARIO_MAX_EVENTS)
+        return FAIL(r, "events: %zu events, more than the %u a scenario may hold; split it "
+                       "into several scenarios",
+                    n, NP_SCENARIO_MAX_EVENTS);
     unsigned *lines = calloc(n ? n : 1, sizeof(*lines));
     sc->events = calloc(n ? n : 1, sizeof(*sc->events));
     int rc = 0;

@@ -273,6 +273,133 @@ static void test_nodes_by_distance(void)
     np_topology_destroy(t);
 }
 
+/* A state rebuilt from scratch with the public setters: every guest added
+ * again with its memory entries, maxima, masks, last CPUs and demands, in
+ * order. Its load sums are built by additions only. */
+static np_host_state *rebuild(const np_host_state *st)
+{
+    np_host_state *r = NULL;
+    np_host_state_create((np_topology *)(uintptr_t)np_host_state_topology(st), &r);
+    if (!r)
+        return NULL;
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
+        const np_guest_spec *s = np_host_state_guest_spec(st, g);
+        size_t h;
+        np_host_state_add_guest(r, s, &h);
+        for (size_t i = 0; i < np_hs_guest_nr_mem(st, g); i++) {
+            const np_hs_mem *e = np_hs_guest_mem(st, g, i);
+            np_host_state_set_guest_mem(r, h, e->node_idx, e->populated_bytes, e->claimed_bytes);
+            if (e->has_max)
+                np_host_state_set_guest_mem_max(r, h, e->node_idx, e->max_bytes);
+        }
+        for (uint32_t v = 0; v < s->vcpus; v++) {
+            np_host_state_set_vcpu_affinity(r, h, v, np_host_state_vcpu_hard(st, g, v),
+                                            np_host_state_vcpu_soft(st, g, v));
+            np_host_state_set_vcpu_cpu(r, h, v, np_host_state_vcpu_cpu(st, g, v));
+            np_host_state_set_vcpu_demand(r, h, v, np_host_state_vcpu_demand(st, g, v));
+        }
+    }
+    return r;
+}
+
+/* The load measure is kept as running sums (a decision must not walk every
+ * guest): after every write of a random sequence - guests added and
+ * removed, memory set, maxima set, populated, masks, last CPUs and demands
+ * changed - the sums equal those of the same state rebuilt from scratch:
+ * memory exactly, demand to 1e-9 (fixed-point shares). Names are found
+ * after removals (the name table deletes in place). */
+static void test_running_sums_match_a_rebuild(void)
+{
+    np_host_state *st = new_state();
+    static const char *const masks[] = {"0-3", "4-7", "0,4", "1", "0-7", "2-5"};
+    uint64_t rng = UINT64_C(0x2545f4914f6cdd1d);
+    unsigned next_name = 0, mismatches = 0;
+    for (unsigned step = 0; step < 3000 && st; step++) {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        uint64_t x = rng * UINT64_C(2685821657736338717);
+        size_t nr = np_host_state_nr_guests(st);
+        unsigned op = nr == 0 ? 0 : (unsigned)(x % 8);
+        size_t g = nr ? (size_t)((x >> 8) % nr) : 0;
+        uint32_t v = 0;
+        if (nr)
+            v = (uint32_t)((x >> 16) % np_host_state_guest_spec(st, g)->vcpus);
+        size_t node = (size_t)((x >> 24) & 1);
+        uint64_t bytes = ((x >> 32) % 4096) * MiB;
+        switch (op) {
+        case 0: {
+            char name[16];
+            snprintf(name, sizeof(name), "g%u", next_name++);
+            np_guest_spec s = guest(name, 1 + (uint32_t)((x >> 40) % 4), 2 * GiB,
+                                    (x >> 44) & 1 ? 3 * GiB : 0);
+            np_host_state_add_guest(st, &s, NULL);
+            break;
+        }
+        case 1:
+            np_host_state_set_guest_mem(st, g, node, bytes, bytes / 3);
+            break;
+        case 2:
+            np_host_state_set_guest_mem_max(st, g, node, bytes + GiB);
+            break;
+        case 3:
+            np_host_state_populate(st, g);
+            break;
+        case 4: {
+            np_bitmap *h = (x >> 40) & 1 ? mask(masks[(x >> 41) % 6]) : NULL;
+            np_bitmap *so = (x >> 44) & 1 ? mask(masks[(x >> 45) % 6]) : NULL;
+            np_host_state_set_vcpu_affinity(st, g, v, h, so);
+            np_bitmap_destroy(h);
+            np_bitmap_destroy(so);
+            break;
+        }
+        case 5:
+            np_host_state_set_vcpu_demand(st, g, v, (double)((x >> 40) % 1000) / 999.0);
+            break;
+        case 6:
+            np_host_state_set_vcpu_cpu(st, g, v, (int32_t)((x >> 40) % 9) - 1);
+            break;
+        default: {
+            char name[NP_GUEST_NAME_MAX];
+            snprintf(name, sizeof(name), "%s", np_host_state_guest_spec(st, g)->name);
+            ASSERT_EQ(np_host_state_remove_guest(st, name), 0);
+            ASSERT_EQ(np_host_state_find_guest(st, name, NULL), -ENOENT);
+            break;
+        }
+        }
+        /* every guest is still found under its name, at its index */
+        for (size_t i = 0; i < np_host_state_nr_guests(st); i++) {
+            size_t at = SIZE_MAX;
+            np_host_state_find_guest(st, np_host_state_guest_spec(st, i)->name, &at);
+            mismatches += at != i;
+        }
+        np_host_state *r = rebuild(st);
+        np_node_load a[2], b[2];
+        if (!r || np_host_state_node_loads(st, a) < 0 || np_host_state_node_loads(r, b) < 0) {
+            mismatches++;
+            np_host_state_destroy(r);
+            continue;
+        }
+        for (size_t i = 0; i < 2; i++)
+            if (a[i].mem_populated_bytes != b[i].mem_populated_bytes ||
+                a[i].mem_claimed_bytes != b[i].mem_claimed_bytes ||
+                a[i].mem_balloon_bytes != b[i].mem_balloon_bytes ||
+                a[i].mem_available_bytes != b[i].mem_available_bytes ||
+                fabs(a[i].cpu_demand - b[i].cpu_demand) > 1e-9) {
+                if (mismatches < 5)
+                    fprintf(stderr, "step %u op %u node %zu: demand %.12f vs %.12f, balloon "
+                                    "%" PRIu64 " vs %" PRIu64 "\n",
+                            step, op, i, a[i].cpu_demand, b[i].cpu_demand,
+                            a[i].mem_balloon_bytes, b[i].mem_balloon_bytes);
+                mismatches++;
+            }
+        np_host_state_destroy(r);
+    }
+    ASSERT_EQ(mismatches, 0);
+    ASSERT_TRUE(next_name > 100); /* the sequence added (and removed) many guests */
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_capacity_counts_smt_threads_as_a_fraction);
@@ -281,5 +408,6 @@ int main(void)
     NP_RUN(test_memory_accounting);
     NP_RUN(test_copy_is_independent);
     NP_RUN(test_nodes_by_distance);
+    NP_RUN(test_running_sums_match_a_rebuild);
     return np_test_summary();
 }

@@ -207,17 +207,20 @@ static void test_no_room_says_what_is_missing(void)
 
 static void test_policy_table_and_bad_calls(void)
 {
-    ASSERT_EQ(np_place_policy_count(), 3);
+    /* the whole table is checked in test_place_baselines.c */
+    size_t nr = np_place_policy_count();
+    ASSERT_TRUE(nr >= 3);
     ASSERT_STR_EQ(np_place_policy_name(0), NP_PLACE_DEFAULT_POLICY);
     ASSERT_STR_EQ(np_place_policy_name(1), "xl42");
     ASSERT_TRUE(np_place_policy_summary(2) != NULL);
-    ASSERT_TRUE(np_place_policy_name(3) == NULL);
+    ASSERT_TRUE(np_place_policy_name(nr) == NULL);
     np_host_state *st = two_packages();
     np_guest_spec s = tp_guest("a", 2, 1024);
     np_placement *pl = NULL;
     np_error err = {0};
     ASSERT_EQ(np_place(st, &s, "best", &pl, &err), -EINVAL);
     ASSERT_CONTAINS(err.msg, "unknown placement policy \"best\"");
+    ASSERT_CONTAINS(err.msg, "least-loaded"); /* the message lists the table */
     s.vcpus = 0;
     ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -EINVAL);
     ASSERT_CONTAINS(err.msg, "vcpus");

@@ -42,8 +42,10 @@ static np_topology *random_host(tp_rng *r, size_t n)
     uint32_t threads = 1 + (uint32_t)tp_below(r, 2);
     for (size_t i = 0; i < n; i++) {
         socket[i] = (uint32_t)tp_below(r, (n + 1) / 2);
-        np_topology_builder_add_node(b, (uint32_t)i, mem_gib[tp_below(r, 6)] * GiB,
-                                     mem_gib[0] * GiB);
+        /* free = size: these properties are not about free memory
+         * (test_place_memtruth.c is) */
+        uint64_t size = mem_gib[tp_below(r, 6)] * GiB;
+        np_topology_builder_add_node(b, (uint32_t)i, size, size);
         bool cpuless = i > 0 && n > 2 && tp_below(r, 8) == 0;
         uint32_t nc = cpuless ? 0 : cores[tp_below(r, 6)];
         for (uint32_t t2 = 0; t2 < threads; t2++)
@@ -123,6 +125,10 @@ static bool check_placement(const np_host_state *st, const np_guest_spec *s,
     np_bitmap_create(&all);
     for (size_t i = 0; i < np_placement_nr_nodes(pl); i++)
         np_bitmap_or(all, np_topology_node_cpuset(t, np_placement_node(pl, i)));
+    /* a fallback keeps the all-node affinity, though its node list names
+     * only the nodes that got memory or vCPUs */
+    for (size_t i = 0; i < n && np_placement_is_fallback(pl); i++)
+        np_bitmap_or(all, np_topology_node_cpuset(t, i));
     for (size_t i = 0; i < n; i++) {
         uint64_t m = np_placement_node_mem_bytes(pl, i);
         sum += m;
@@ -307,7 +313,10 @@ static void test_properties_over_random_sequences(void)
     printf("properties: %u hosts, %u decisions, %u placed, %u -ENOSPC, %u broken\n", hosts,
            decisions, placed, nospc, broken);
     ASSERT_EQ(broken, 0);
-    ASSERT_TRUE(placed > decisions / 2);
+    /* Sequences run until the host is full; since xl42's memory spills
+     * only to nodes with room (it used to over-fill a full host and count
+     * as placed), a little under half the decisions place. */
+    ASSERT_TRUE(placed > decisions / 3);
 }
 
 /* A host with some guests on it, for the quality comparison. */

@@ -3,6 +3,8 @@
  * accessors, and every kind of mistake reported with its line.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <numaplace/scenario.h>
@@ -152,11 +154,35 @@ static void test_many_events(void)
     free(text);
 }
 
+/* The cap on events: one more than 200,000 is refused before any event
+ * is read, naming the file and the events array's line. */
+static void test_event_cap(void)
+{
+    size_t n = 200001, cap = n * 24 + 128, pos = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    pos += (size_t)snprintf(text + pos, cap - pos,
+                            "{\"schema\": \"numaplace.scenario/1\",\n\"events\": [");
+    for (size_t i = 0; i < n; i++)
+        pos += (size_t)snprintf(text + pos, cap - pos, "%s{\"depart\": \"g\"}", i ? "," : "");
+    snprintf(text + pos, cap - pos, "]}");
+    np_scenario *sc = NULL;
+    np_error e;
+    ASSERT_EQ(parse(text, &sc, &e), -EINVAL);
+    ASSERT_STR_EQ(e.origin, "sc.json");
+    ASSERT_EQ(e.line, 2);
+    ASSERT_CONTAINS(e.msg, "200001 events, more than the 200000 a scenario may hold");
+    np_scenario_destroy(sc);
+    free(text);
+}
+
 int main(void)
 {
     NP_RUN(test_fixture);
     NP_RUN(test_minimal);
     NP_RUN(test_errors);
     NP_RUN(test_many_events);
+    NP_RUN(test_event_cap);
     return np_test_summary();
 }

@@ -1,0 +1,1 @@
+place --scenario fixtures/guests/scenario-small.json --policy least-loaded
