@@ -53,7 +53,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: numaplace bench mixes [--host HOST]... [--mix FILE]... [--policy NAME]...\n"
-            "                             [--copies N|auto] [--json | --csv]\n\n"
+            "                             [--copies N|auto] [--json | --csv] [--svg FILE]\n\n"
             "Replay arrival/departure mixes on hosts under every placement policy and judge\n"
             "the states by standard metrics: mean remote-weighted distance (0 ideal), local\n"
             "fraction, worst CPU over-commit (vCPUs / CPUs of a node), worst memory use /\n"
@@ -70,7 +70,9 @@ static void usage(FILE *out)
             "  --copies N      interleaved copies of each mix (default auto: the host's CPUs\n"
             "                  and free memory over the reference host's %u CPUs and %u GiB)\n"
             "  --json          machine-readable output (schema numaplace.bench-mixes/1)\n"
-            "  --csv           one line per row, with a header\n\n"
+            "  --csv           one line per row, with a header\n"
+            "  --svg FILE      a bar chart: per host and policy, the mean over the mixes of\n"
+            "                  the mean-over-arrivals remote-weighted distance\n\n"
             "Progress goes to stderr when it is a terminal. Decision time is CPU time of\n"
             "the calling thread per decision, with the metrics taken between decisions.\n",
             NR_DEFAULT_HOSTS, NP_BENCH_MIX_REF_CPUS,
@@ -235,18 +237,56 @@ static void print_summary(const mix_row *rows, size_t nr_rows, const char *const
     }
 }
 
+/* Bars per host (groups) and policy (series): the mean over the mixes of
+ * the mean-over-arrivals distance; no bar where the policy did not run. */
+static int write_svg(const char *path, const mix_row *rows, size_t nr_rows,
+                     const char *const *hosts, size_t nr_hosts, const char *const *policies,
+                     size_t nr_policies)
+{
+    double *values = calloc(nr_hosts * nr_policies, sizeof(*values));
+    char(*names)[64] = calloc(nr_hosts, sizeof(*names));
+    const char **groups = calloc(nr_hosts, sizeof(*groups));
+    int rc = -1;
+    if (!values || !names || !groups)
+        goto out;
+    for (size_t h = 0; h < nr_hosts; h++) {
+        groups[h] = short_name(hosts[h], names[h], sizeof(names[h]));
+        for (size_t p = 0; p < nr_policies; p++) {
+            double sum = 0.0;
+            size_t cnt = 0;
+            for (size_t i = 0; i < nr_rows; i++)
+                if (rows[i].host == hosts[h] && !rows[i].r.skipped &&
+                    strcmp(rows[i].r.policy, policies[p]) == 0) {
+                    sum += rows[i].r.mean_metrics.remote_weighted_distance;
+                    cnt++;
+                }
+            values[h * nr_policies + p] = cnt ? sum / (double)cnt : -1.0;
+        }
+    }
+    rc = bench_svg_bars(path, "Remote-weighted distance, mean over arrivals and mixes (lower is better)",
+                        "remote-weighted distance", groups, nr_hosts, policies, nr_policies,
+                        values, 0.0);
+out:
+    free(values);
+    free(names);
+    free(groups);
+    return rc;
+}
+
 int bench_mixes(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"host", required_argument, NULL, 'H'},   {"mix", required_argument, NULL, 'm'},
         {"policy", required_argument, NULL, 'p'}, {"copies", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},         {"csv", no_argument, NULL, 'C'},
+        {"svg", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *hosts[MIXES_MAX_ARGS], *mixes[MIXES_MAX_ARGS], *policies[MIXES_MAX_POLICIES];
     size_t nr_hosts = 0, nr_mixes = 0, nr_policies = 0;
     uint64_t copies = 0; /* 0: auto */
     out_fmt fmt = OUT_TABLE;
+    const char *svg = NULL;
     glob_t gl = {0};
     bool globbed = false;
     np_scenario **scs = NULL;
@@ -256,7 +296,7 @@ int bench_mixes(int argc, char **argv)
     int status = NP_EXIT_OK, c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "H:m:p:c:jCh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:m:p:c:jCS:h", opts, NULL)) != -1) {
         switch (c) {
         case 'H':
         case 'm':
@@ -280,6 +320,7 @@ int bench_mixes(int argc, char **argv)
             break;
         case 'j': fmt = OUT_JSON; break;
         case 'C': fmt = OUT_CSV; break;
+        case 'S': svg = optarg; break;
         case 'h': usage(stdout); return NP_EXIT_OK;
         default: usage(stderr); return NP_EXIT_USAGE;
         }
@@ -370,6 +411,11 @@ int bench_mixes(int argc, char **argv)
             }
         }
         np_topology_destroy(topo);
+    }
+    if (svg && write_svg(svg, rows, nr_rows, hosts, nr_hosts, policies, nr_policies) < 0) {
+        cli_errorf("bench mixes: cannot write %s", svg);
+        status = NP_EXIT_INTERNAL;
+        goto out;
     }
     if (fmt == OUT_JSON) {
         json_t *root = json_object();

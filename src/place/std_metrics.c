@@ -37,14 +37,23 @@
 #define STD_SLIT_LOCAL 10.0
 
 /* The nodes a mask's CPUs belong to, as weights summing to 1 (zero when
- * the mask names no CPU of the host). */
+ * the mask names no CPU of the host). A mask that is exactly one node's
+ * CPUs (what placement sets per vCPU) is found with one comparison; a
+ * wider one costs a look-up per CPU it names. */
 static void mask_node_weights(const np_topology *t, const np_bitmap *mask, double *w)
 {
-    size_t n = np_topology_nr_nodes(t);
+    size_t n = np_topology_nr_nodes(t), idx;
     unsigned count = 0;
     memset(w, 0, n * sizeof(*w));
-    for (int c = np_bitmap_next(mask, 0); c >= 0; c = np_bitmap_next(mask, (unsigned)c + 1)) {
-        size_t idx;
+    int first = np_bitmap_next(mask, 0);
+    if (first >= 0 && np_topology_cpu_idx(t, (uint32_t)first, &idx) == 0) {
+        uint32_t node = np_topology_cpu(t, idx)->node_idx;
+        if (np_bitmap_equal(mask, np_topology_node_cpuset(t, node))) {
+            w[node] = 1.0;
+            return;
+        }
+    }
+    for (int c = first; c >= 0; c = np_bitmap_next(mask, (unsigned)c + 1)) {
         if (np_topology_cpu_idx(t, (uint32_t)c, &idx) < 0)
             continue;
         w[np_topology_cpu(t, idx)->node_idx] += 1.0;
@@ -110,9 +119,9 @@ int np_std_tally(const np_host_state *st, double *vcpus_out, uint64_t *mem_out)
         return -ENOMEM;
     memset(vcpus_out, 0, n * sizeof(*vcpus_out));
     memset(mem_out, 0, n * sizeof(*mem_out));
+    np_std_mask_cache cache = {0};
     for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
         const np_guest_spec *s = np_host_state_guest_spec(st, g);
-        np_std_mask_cache cache = {0};
         for (size_t m = 0; m < n; m++)
             mem_out[m] += np_host_state_guest_mem_bytes(st, g, m) +
                           np_host_state_guest_claimed_bytes(st, g, m);
@@ -219,38 +228,41 @@ int np_std_metrics_compute(const np_host_state *st, const uint64_t *free_at_star
         memcpy(freeb, free_at_start_bytes, n * sizeof(*freeb));
     else
         np_std_free_at_start(st, freeb);
-    rc = np_std_tally(st, vcpus, mem);
-    if (rc < 0)
-        goto out;
-    out->worst_cpu_overcommit = np_std_worst_cpu(t, vcpus);
-    out->worst_mem_over_free = np_std_worst_mem(t, freeb, mem);
-
+    /* one pass: the node tallies and each guest's distance; the mask cache
+     * lives across guests, whose vCPUs mostly share a few node masks */
     size_t guests = 0;
     double rwd_sum = 0.0, local_sum = 0.0;
+    np_std_mask_cache cache = {0};
     for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
         const np_guest_spec *s = np_host_state_guest_spec(st, g);
-        np_std_mask_cache cache = {0};
         uint64_t total = 0;
         for (size_t m = 0; m < n; m++) {
             gmem[m] = np_host_state_guest_mem_bytes(st, g, m) +
                       np_host_state_guest_claimed_bytes(st, g, m);
+            mem[m] += gmem[m];
             total += gmem[m];
         }
-        if (total == 0 || s->vcpus == 0)
-            continue; /* nothing to be local to */
         memset(gw, 0, n * sizeof(*gw));
         for (uint32_t v = 0; v < s->vcpus; v++) {
             rc = np_std_vcpu_weights(st, g, v, &cache, w);
             if (rc < 0)
                 goto out;
             for (size_t i = 0; i < n; i++)
-                gw[i] += w[i] / s->vcpus;
+                gw[i] += w[i];
         }
+        for (size_t i = 0; i < n; i++) {
+            vcpus[i] += gw[i];
+            gw[i] = s->vcpus ? gw[i] / s->vcpus : 0.0;
+        }
+        if (total == 0 || s->vcpus == 0)
+            continue; /* nothing to be local to */
         double local;
         rwd_sum += np_std_rwd(t, gw, gmem, &local);
         local_sum += local;
         guests++;
     }
+    out->worst_cpu_overcommit = np_std_worst_cpu(t, vcpus);
+    out->worst_mem_over_free = np_std_worst_mem(t, freeb, mem);
     out->remote_weighted_distance = guests ? rwd_sum / (double)guests : 0.0;
     out->local_fraction = guests ? local_sum / (double)guests : 1.0;
 out:
