@@ -97,6 +97,9 @@ typedef struct np_bench_mix_result {
     np_std_metrics final_metrics;  /* the state after the last event */
     np_std_metrics mean_metrics;   /* the mean over the states after each arrival */
     double ns_per_decision;        /* CPU time of the calling thread, mean */
+    /* The per-arrival metrics are kept incrementally; this is their largest
+     * difference from a full np_std_metrics_compute at the final state. */
+    double incremental_error;
 } np_bench_mix_result;
 
 /* A host by name: "gen:N" (a generated host of N nodes, as np_bench_place

@@ -19,6 +19,11 @@
  *
  * After every arrival (placed or refused) the metrics of the host state are
  * taken; the result has the final state's and the mean over arrivals.
+ * Guests do not move once placed, so the per-arrival figures are kept
+ * incrementally (each guest's part added when it is placed, taken away
+ * when it leaves) rather than recomputed over thousands of guests at each
+ * arrival; the final state is computed in full by np_std_metrics_compute
+ * and the difference between the two is reported (incremental_error).
  * Decision time is CPU time of the calling thread around each decision
  * (this file and bench_place.c are the placement code's only clocks).
  */
@@ -32,6 +37,7 @@
 #include <numaplace/bench.h>
 #include <numaplace/place.h>
 
+#include "place/std_metrics_int.h"
 #include "util/error.h"
 
 static double thread_ns(void)
@@ -114,6 +120,55 @@ static int track_free(np_host_state *st, size_t g, int sign, uint64_t *now_free)
     return rc;
 }
 
+/* The running sums behind the per-arrival metrics. */
+typedef struct mix_tally {
+    size_t n;
+    double *vcpus, *gv, *w;
+    uint64_t *mem, *gm;
+    double rwd_sum, local_sum;
+    size_t counted;
+} mix_tally;
+
+/* Add (sign +1) or take away (-1) guest g's part. */
+static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sign)
+{
+    double rwd, local;
+    bool counted;
+    int rc = np_std_guest(st, g, tl->w, tl->gv, tl->gm, &rwd, &local, &counted);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < tl->n; i++) {
+        tl->vcpus[i] += sign * tl->gv[i];
+        tl->mem[i] = sign > 0 ? tl->mem[i] + tl->gm[i] : tl->mem[i] - tl->gm[i];
+    }
+    if (counted) {
+        tl->rwd_sum += sign * rwd;
+        tl->local_sum += sign * local;
+        tl->counted = sign > 0 ? tl->counted + 1 : tl->counted - 1;
+    }
+    return 0;
+}
+
+static void tally_metrics(const mix_tally *tl, const np_topology *t, const uint64_t *freeb,
+                          np_std_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->remote_weighted_distance = tl->counted ? tl->rwd_sum / (double)tl->counted : 0.0;
+    m->local_fraction = tl->counted ? tl->local_sum / (double)tl->counted : 1.0;
+    m->worst_cpu_overcommit = np_std_worst_cpu(t, tl->vcpus);
+    m->worst_mem_over_free = np_std_worst_mem(t, freeb, tl->mem);
+}
+
+static double metrics_diff(const np_std_metrics *a, const np_std_metrics *b)
+{
+    double d = fabs(a->remote_weighted_distance - b->remote_weighted_distance);
+    d = fmax(d, fabs(a->local_fraction - b->local_fraction));
+    d = fmax(d, fabs(a->worst_cpu_overcommit - b->worst_cpu_overcommit));
+    if (isfinite(a->worst_mem_over_free) || isfinite(b->worst_mem_over_free))
+        d = fmax(d, fabs(a->worst_mem_over_free - b->worst_mem_over_free));
+    return d;
+}
+
 static int decide(const np_host_state *st, const np_guest_spec *spec, const char *policy,
                   const uint64_t *freeb, np_placement **pl, np_error *err)
 {
@@ -129,6 +184,7 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
     uint64_t *freeb = NULL, *now_free = NULL;
     np_placement *pl = NULL;
     np_std_metrics sum = {0}, m;
+    mix_tally tl = {0};
     double ns = 0.0;
     int rc;
 
@@ -144,7 +200,13 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
         return rc;
     freeb = calloc(n, sizeof(*freeb));
     now_free = calloc(n, sizeof(*now_free));
-    if (!freeb || !now_free) {
+    tl.n = n;
+    tl.vcpus = calloc(n, sizeof(double));
+    tl.gv = calloc(n, sizeof(double));
+    tl.w = calloc(n, sizeof(double));
+    tl.mem = calloc(n, sizeof(uint64_t));
+    tl.gm = calloc(n, sizeof(uint64_t));
+    if (!freeb || !now_free || !tl.vcpus || !tl.gv || !tl.w || !tl.mem || !tl.gm) {
         rc = -ENOMEM;
         goto out;
     }
@@ -193,13 +255,13 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
                         goto out;
                     np_host_state_populate(st, g);
                     rc = track_free(st, g, -1, now_free);
+                    if (rc == 0)
+                        rc = tally_guest(&tl, st, g, +1);
                     if (rc < 0)
                         goto out;
                     out->placed++;
                 }
-                rc = np_std_metrics_compute(st, freeb, &m);
-                if (rc < 0)
-                    goto out;
+                tally_metrics(&tl, topo, freeb, &m);
                 add_metrics(&sum, &m);
                 break;
             }
@@ -208,6 +270,8 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
                 if (np_host_state_find_guest(st, name, &g) < 0)
                     break;
                 rc = track_free(st, g, +1, now_free);
+                if (rc == 0)
+                    rc = tally_guest(&tl, st, g, -1);
                 if (rc == 0)
                     rc = np_host_state_remove_guest(st, name);
                 if (rc < 0)
@@ -228,6 +292,9 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
     rc = np_std_metrics_compute(st, freeb, &m);
     if (rc < 0)
         goto out;
+    np_std_metrics inc;
+    tally_metrics(&tl, topo, freeb, &inc);
+    out->incremental_error = metrics_diff(&inc, &m);
     m.refusals = out->final_metrics.refusals;
     out->final_metrics = m;
     if (out->arrivals) {
@@ -243,6 +310,11 @@ out:
     np_placement_destroy(pl);
     free(freeb);
     free(now_free);
+    free(tl.vcpus);
+    free(tl.gv);
+    free(tl.w);
+    free(tl.mem);
+    free(tl.gm);
     np_host_state_destroy(st);
     return rc;
 }

@@ -35,6 +35,8 @@
 /* SLIT's local distance: 10 means "local", so SLIT/10 - 1 is the extra
  * cost relative to local (0 local, 1.1 for a typical remote 21). */
 #define STD_SLIT_LOCAL 10.0
+/* Hosts up to this many nodes need no allocation for a guest's node list. */
+#define STD_SMALL_NODES 64u
 
 /* The nodes a mask's CPUs belong to, as weights summing to 1 (zero when
  * the mask names no CPU of the host). A mask that is exactly one node's
@@ -173,12 +175,21 @@ double np_std_rwd(const np_topology *t, const double *vcpu_w, const uint64_t *me
         *local_out = 1.0;
         return 0.0;
     }
+    /* only the nodes holding memory: most guests have one or two */
+    uint32_t small[STD_SMALL_NODES], *held = n <= STD_SMALL_NODES ? small : NULL;
+    if (!held && !(held = malloc(n * sizeof(*held)))) {
+        *local_out = NAN;
+        return NAN;
+    }
+    size_t k = 0;
+    for (size_t m = 0; m < n; m++)
+        if (mem[m])
+            held[k++] = (uint32_t)m;
     for (size_t c = 0; c < n; c++) {
         if (vcpu_w[c] == 0.0)
             continue;
-        for (size_t m = 0; m < n; m++) {
-            if (mem[m] == 0)
-                continue;
+        for (size_t j = 0; j < k; j++) {
+            size_t m = held[j];
             double share = (double)mem[m] / (double)total;
             rwd += vcpu_w[c] * share *
                    ((double)np_topology_distance(t, c, m) / STD_SLIT_LOCAL - 1.0);
@@ -186,8 +197,43 @@ double np_std_rwd(const np_topology *t, const double *vcpu_w, const uint64_t *me
                 local += vcpu_w[c] * share;
         }
     }
+    if (held != small)
+        free(held);
     *local_out = local;
     return rwd;
+}
+
+int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out,
+                 uint64_t *mem_out, double *rwd_out, double *local_out, bool *counted_out)
+{
+    const np_topology *t = np_host_state_topology(st);
+    const np_guest_spec *s = np_host_state_guest_spec(st, g);
+    size_t n = np_topology_nr_nodes(t);
+    np_std_mask_cache cache = {0};
+    uint64_t total = 0;
+
+    for (size_t m = 0; m < n; m++) {
+        mem_out[m] = np_host_state_guest_mem_bytes(st, g, m) +
+                     np_host_state_guest_claimed_bytes(st, g, m);
+        total += mem_out[m];
+        vcpus_out[m] = 0.0;
+    }
+    for (uint32_t v = 0; v < s->vcpus; v++) {
+        int rc = np_std_vcpu_weights(st, g, v, &cache, w);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            vcpus_out[i] += w[i];
+    }
+    *rwd_out = 0.0;
+    *local_out = 1.0;
+    *counted_out = total > 0 && s->vcpus > 0; /* else nothing to be local to */
+    if (!*counted_out)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        w[i] = vcpus_out[i] / s->vcpus;
+    *rwd_out = np_std_rwd(t, w, mem_out, local_out);
+    return isnan(*rwd_out) ? -ENOMEM : 0;
 }
 
 void np_std_free_at_start(const np_host_state *st, uint64_t *free_out)
@@ -228,36 +274,21 @@ int np_std_metrics_compute(const np_host_state *st, const uint64_t *free_at_star
         memcpy(freeb, free_at_start_bytes, n * sizeof(*freeb));
     else
         np_std_free_at_start(st, freeb);
-    /* one pass: the node tallies and each guest's distance; the mask cache
-     * lives across guests, whose vCPUs mostly share a few node masks */
     size_t guests = 0;
     double rwd_sum = 0.0, local_sum = 0.0;
-    np_std_mask_cache cache = {0};
     for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
-        const np_guest_spec *s = np_host_state_guest_spec(st, g);
-        uint64_t total = 0;
-        for (size_t m = 0; m < n; m++) {
-            gmem[m] = np_host_state_guest_mem_bytes(st, g, m) +
-                      np_host_state_guest_claimed_bytes(st, g, m);
-            mem[m] += gmem[m];
-            total += gmem[m];
-        }
-        memset(gw, 0, n * sizeof(*gw));
-        for (uint32_t v = 0; v < s->vcpus; v++) {
-            rc = np_std_vcpu_weights(st, g, v, &cache, w);
-            if (rc < 0)
-                goto out;
-            for (size_t i = 0; i < n; i++)
-                gw[i] += w[i];
-        }
+        double rwd, local;
+        bool counted;
+        rc = np_std_guest(st, g, w, gw, gmem, &rwd, &local, &counted);
+        if (rc < 0)
+            goto out;
         for (size_t i = 0; i < n; i++) {
             vcpus[i] += gw[i];
-            gw[i] = s->vcpus ? gw[i] / s->vcpus : 0.0;
+            mem[i] += gmem[i];
         }
-        if (total == 0 || s->vcpus == 0)
-            continue; /* nothing to be local to */
-        double local;
-        rwd_sum += np_std_rwd(t, gw, gmem, &local);
+        if (!counted)
+            continue;
+        rwd_sum += rwd;
         local_sum += local;
         guests++;
     }

@@ -221,6 +221,7 @@ static void test_replay(void)
         ASSERT_TRUE(r.final_metrics.worst_mem_over_free <= 1.0);
         ASSERT_TRUE(r.mean_metrics.worst_mem_over_free <= 1.0);
         ASSERT_TRUE(r.ns_per_decision > 0.0);
+        ASSERT_TRUE(r.incremental_error < 1e-9);
     }
     /* two copies on the same host: twice the arrivals */
     np_bench_mix_result r2;
@@ -228,7 +229,25 @@ static void test_replay(void)
         ASSERT_EQ(np_bench_mix_replay(t, sc, 2, "numaplace", &r2, &err), 0);
         ASSERT_EQ(r2.arrivals, 8);
         ASSERT_EQ(r2.copies, 2);
+        ASSERT_TRUE(r2.incremental_error < 1e-9);
     }
+    /* a real mix with departures on a larger host: the running sums agree
+     * with the full computation */
+    np_scenario *churn = NULL;
+    ASSERT_EQ(np_scenario_read_file(NP_FIXTURES_DIR "/../../bench/mixes/02-churn.json", &churn,
+                                    &err),
+              0);
+    np_topology *big = NULL;
+    ASSERT_EQ(np_bench_open_host("builtin:big-32n", &big, &err), 0);
+    const char *big_policies[] = {"numaplace", "xl42"};
+    for (size_t p = 0; p < 2 && churn && big; p++) {
+        np_bench_mix_result r;
+        ASSERT_EQ(np_bench_mix_replay(big, churn, 4, big_policies[p], &r, &err), 0);
+        ASSERT_TRUE(r.incremental_error < 1e-9);
+        ASSERT_TRUE(r.placed > 100);
+    }
+    np_topology_destroy(big);
+    np_scenario_destroy(churn);
     ASSERT_EQ(np_bench_mix_auto_copies(t), 1);
     np_topology_destroy(t);
     np_scenario_destroy(sc);
