@@ -100,6 +100,8 @@ typedef struct np_bench_mix_result {
     /* The per-arrival metrics are kept incrementally; this is their largest
      * difference from a full np_std_metrics_compute at the final state. */
     double incremental_error;
+    /* the largest worst_mem_over_free of any state after an arrival */
+    double max_mem_over_free;
 } np_bench_mix_result;
 
 /* A host by name: "gen:N" (a generated host of N nodes, as np_bench_place

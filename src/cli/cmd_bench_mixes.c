@@ -142,6 +142,9 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
             json_object_set_new(o, "final", metrics_json(f));
             json_object_set_new(o, "mean_over_arrivals", metrics_json(m));
             json_object_set_new(o, "ns_per_decision", json_real(r->ns_per_decision));
+            json_object_set_new(o, "max_mem_over_free",
+                                isfinite(r->max_mem_over_free) ? json_real(r->max_mem_over_free)
+                                                               : json_null());
         }
         json_array_append_new(rows, o);
         return;

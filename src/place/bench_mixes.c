@@ -263,6 +263,7 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
                 }
                 tally_metrics(&tl, topo, freeb, &m);
                 add_metrics(&sum, &m);
+                out->max_mem_over_free = fmax(out->max_mem_over_free, m.worst_mem_over_free);
                 break;
             }
             case NP_SCENARIO_DEPART:

@@ -253,10 +253,56 @@ static void test_replay(void)
     np_scenario_destroy(sc);
 }
 
+/* Every mix of bench/mixes on hosts with a measured free figure, CPU-less
+ * and memory-less nodes: after every arrival no node holds more guest
+ * memory than it had free at start, under numaplace and both oracles. */
+static void test_mixes_memory_within_free(void)
+{
+    static const char *const hosts[] = {
+        NP_FIXTURES_DIR "/numactl/threadripper-nps4-memoryless.txt",
+        NP_FIXTURES_DIR "/numactl/power9-ac922-sparse.txt",
+        NP_FIXTURES_DIR "/numactl/opteron6272-2s-4n.txt",
+        "builtin:cxl-4n",
+    };
+    static const char *const mixes[] = {
+        "01-steady-fill", "02-churn",     "03-big-wide",    "04-many-small",
+        "05-colocate",    "06-spread",    "07-devices",     "08-mixed-sizes",
+        "09-overcommit",  "10-balloon",   "11-cpuless",     "12-fragment",
+    };
+    static const char *const policies[] = {"numaplace", "oracle", NP_BENCH_MIX_ORACLE_METRICS};
+    size_t runs = 0;
+    for (size_t h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++) {
+        np_topology *t = NULL;
+        np_error err = {0};
+        ASSERT_EQ(np_bench_open_host(hosts[h], &t, &err), 0);
+        for (size_t m = 0; m < sizeof(mixes) / sizeof(mixes[0]) && t; m++) {
+            char path[512];
+            np_scenario *sc = NULL;
+            snprintf(path, sizeof(path), NP_FIXTURES_DIR "/../../bench/mixes/%s.json", mixes[m]);
+            ASSERT_EQ(np_scenario_read_file(path, &sc, &err), 0);
+            for (size_t p = 0; p < 3 && sc; p++) {
+                np_bench_mix_result r;
+                ASSERT_EQ(np_bench_mix_replay(t, sc, np_bench_mix_auto_copies(t), policies[p], &r,
+                                              &err),
+                          0);
+                if (r.max_mem_over_free > 1.0 + 1e-9)
+                    NP_TEST_FAIL_("%s on %s under %s: memory %.4f x free", mixes[m], hosts[h],
+                                  policies[p], r.max_mem_over_free);
+                ASSERT_TRUE(r.incremental_error < 1e-9);
+                runs++;
+            }
+            np_scenario_destroy(sc);
+        }
+        np_topology_destroy(t);
+    }
+    ASSERT_EQ(runs, 4 * 12 * 3);
+}
+
 int main(void)
 {
     NP_RUN(test_metrics_by_hand);
     NP_RUN(test_oracle_metrics);
     NP_RUN(test_replay);
+    NP_RUN(test_mixes_memory_within_free);
     return np_test_summary();
 }
