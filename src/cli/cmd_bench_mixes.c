@@ -75,8 +75,7 @@ static void usage(FILE *out)
             "                  the mean-over-arrivals remote-weighted distance\n\n"
             "Progress goes to stderr when it is a terminal. Decision time is CPU time of\n"
             "the calling thread per decision, with the metrics taken between decisions.\n",
-            NR_DEFAULT_HOSTS, NP_BENCH_MIX_REF_CPUS,
-            (unsigned)(NP_BENCH_MIX_REF_MEM_BYTES >> 30));
+            NR_DEFAULT_HOSTS, NP_BENCH_MIX_REF_CPUS, (unsigned)(NP_BENCH_MIX_REF_MEM_BYTES >> 30));
 }
 
 void bench_mixes_usage(FILE *out)
@@ -155,12 +154,11 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
                    r->copies);
             return;
         }
-        printf("%s,%s,%s,%zu,%zu,%zu,%zu,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.3f,%.3f,%.0f\n",
-               row->host, row->mix, r->policy, r->nr_nodes, r->copies, r->arrivals,
-               f->refusals, f->remote_weighted_distance, f->local_fraction,
-               f->worst_cpu_overcommit, f->worst_mem_over_free, m->remote_weighted_distance,
-               m->local_fraction, m->worst_cpu_overcommit, m->worst_mem_over_free,
-               r->ns_per_decision);
+        printf("%s,%s,%s,%zu,%zu,%zu,%zu,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.3f,%.3f,%.0f\n", row->host,
+               row->mix, r->policy, r->nr_nodes, r->copies, r->arrivals, f->refusals,
+               f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
+               f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
+               m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision);
         return;
     }
     char hb[64], mb[64];
@@ -173,8 +171,8 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
     }
     printf("%-24.24s %-15.15s %-14s %5zu %4zu %5zu %5zu | %6.3f %5.3f %5.2f %5.2f | %6.3f %5.3f "
            "%5.2f %5.2f | %9.1f\n",
-           hn, mn, r->policy, r->nr_nodes, r->copies, r->arrivals,
-           f->refusals, f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
+           hn, mn, r->policy, r->nr_nodes, r->copies, r->arrivals, f->refusals,
+           f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
            f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
            m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision / 1000.0);
 }
@@ -189,8 +187,8 @@ static void print_header(out_fmt fmt)
         printf("%-24s %-15s %-14s %5s %4s %5s %5s | %-25s | %-25s | %9s\n"
                "%-24s %-15s %-14s %5s %4s %5s %5s | %6s %5s %5s %5s | %6s %5s %5s %5s | %9s\n",
                "host", "mix", "policy", "nodes", "cop", "arriv", "refus", "final state",
-               "mean over arrivals", "decision", "", "", "", "", "", "", "", "rwd", "local",
-               "cpu", "mem", "rwd", "local", "cpu", "mem", "us");
+               "mean over arrivals", "decision", "", "", "", "", "", "", "", "rwd", "local", "cpu",
+               "mem", "rwd", "local", "cpu", "mem", "us");
 }
 
 /* Per policy, over the (host, mix) pairs it ran on: means of the final and
@@ -266,9 +264,9 @@ static int write_svg(const char *path, const mix_row *rows, size_t nr_rows,
             values[h * nr_policies + p] = cnt ? sum / (double)cnt : -1.0;
         }
     }
-    rc = bench_svg_bars(path, "Remote-weighted distance, mean over arrivals and mixes (lower is better)",
-                        "remote-weighted distance", groups, nr_hosts, policies, nr_policies,
-                        values, 0.0);
+    rc = bench_svg_bars(
+        path, "Remote-weighted distance, mean over arrivals and mixes (lower is better)",
+        "remote-weighted distance", groups, nr_hosts, policies, nr_policies, values, 0.0);
 out:
     free(values);
     free(names);
@@ -279,11 +277,15 @@ out:
 int bench_mixes(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"host", required_argument, NULL, 'H'},   {"mix", required_argument, NULL, 'm'},
-        {"policy", required_argument, NULL, 'p'}, {"copies", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},         {"csv", no_argument, NULL, 'C'},
+        {"host", required_argument, NULL, 'H'},
+        {"mix", required_argument, NULL, 'm'},
+        {"policy", required_argument, NULL, 'p'},
+        {"copies", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"csv", no_argument, NULL, 'C'},
         {"svg", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *hosts[MIXES_MAX_ARGS], *mixes[MIXES_MAX_ARGS], *policies[MIXES_MAX_POLICIES];
     size_t nr_hosts = 0, nr_mixes = 0, nr_policies = 0;
@@ -309,7 +311,9 @@ int bench_mixes(int argc, char **argv)
             size_t max = c == 'p' ? MIXES_MAX_POLICIES : MIXES_MAX_ARGS;
             if (*nr == max) {
                 cli_errorf("bench mixes: at most %zu --%s options", max,
-                           c == 'H' ? "host" : c == 'm' ? "mix" : "policy");
+                           c == 'H'   ? "host"
+                           : c == 'm' ? "mix"
+                                      : "policy");
                 return NP_EXIT_USAGE;
             }
             list[(*nr)++] = optarg;
@@ -336,8 +340,7 @@ int bench_mixes(int argc, char **argv)
         for (; nr_hosts < NR_DEFAULT_HOSTS; nr_hosts++)
             hosts[nr_hosts] = default_hosts[nr_hosts];
     if (!nr_policies) {
-        for (size_t i = 0; i < np_place_policy_count() && nr_policies + 1 < MIXES_MAX_POLICIES;
-             i++)
+        for (size_t i = 0; i < np_place_policy_count() && nr_policies + 1 < MIXES_MAX_POLICIES; i++)
             policies[nr_policies++] = np_place_policy_name(i);
         policies[nr_policies++] = NP_BENCH_MIX_ORACLE_METRICS;
     }
@@ -403,8 +406,7 @@ int bench_mixes(int argc, char **argv)
                     fprintf(stderr, "\r%*s\r", 100, "");
                 if (rc < 0) {
                     np_topology_destroy(topo);
-                    cli_errorf("bench mixes: %s on %s under %s:", mixes[m], hosts[h],
-                               policies[p]);
+                    cli_errorf("bench mixes: %s on %s under %s:", mixes[m], hosts[h], policies[p]);
                     status = cli_fail(rc, &err);
                     goto out;
                 }
@@ -428,9 +430,10 @@ int bench_mixes(int argc, char **argv)
         status = cli_print_json(root);
     } else if (fmt == OUT_TABLE) {
         print_summary(rows, nr_rows, policies, nr_policies);
-        printf("rwd: remote-weighted distance (0: all memory local); local: share of memory on\n"
-               "the vCPU's node; cpu: worst vCPUs / CPUs of a node; mem: worst guest memory /\n"
-               "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n");
+        printf(
+            "rwd: remote-weighted distance (0: all memory local); local: share of memory on\n"
+            "the vCPU's node; cpu: worst vCPUs / CPUs of a node; mem: worst guest memory /\n"
+            "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n");
     }
 out:
     json_decref(jrows);

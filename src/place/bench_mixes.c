@@ -107,8 +107,8 @@ static int track_free(np_host_state *st, size_t g, int sign, uint64_t *now_free)
     size_t n = np_topology_nr_nodes(np_host_state_topology(st));
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        uint64_t b = np_host_state_guest_mem_bytes(st, g, i) +
-                     np_host_state_guest_claimed_bytes(st, g, i);
+        uint64_t b =
+            np_host_state_guest_mem_bytes(st, g, i) + np_host_state_guest_claimed_bytes(st, g, i);
         if (b == 0)
             continue;
         if (sign < 0)

@@ -135,8 +135,7 @@ static bool om_layout(om_ctx *c, unsigned set, unsigned vset)
         size_t best = n;
         double best_d = INFINITY;
         for (size_t m = 0; m < n; m++) {
-            if (!(set & (1u << m)) ||
-                c->loads[m].mem_available_bytes / NP_MiB <= c->mem_mib[m])
+            if (!(set & (1u << m)) || c->loads[m].mem_available_bytes / NP_MiB <= c->mem_mib[m])
                 continue;
             double d = 0.0;
             for (size_t v = 0; v < n; v++)
@@ -170,10 +169,9 @@ static void om_score_set(om_ctx *c, unsigned set, unsigned vset, om_score *s)
     /* memory the guest populates at start, in proportion to its share of
      * the maximum on each node (what np_placement_commit claims) */
     for (size_t i = 0; i < n; i++) {
-        double part = c->maxmem_bytes
-                          ? (double)(c->mem_mib[i] * NP_MiB) * (double)c->mem_bytes /
-                                (double)c->maxmem_bytes
-                          : 0.0;
+        double part = c->maxmem_bytes ? (double)(c->mem_mib[i] * NP_MiB) * (double)c->mem_bytes /
+                                            (double)c->maxmem_bytes
+                                      : 0.0;
         c->add[i] = (uint64_t)part;
         c->tot[i] = c->base_mem[i] + c->add[i];
         c->vc[i] = c->base_vcpus[i] + (double)c->units[i];
@@ -192,8 +190,7 @@ static void om_score_set(om_ctx *c, unsigned set, unsigned vset, om_score *s)
 }
 
 int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
-                            const uint64_t *free_at_start_bytes, np_placement **out,
-                            np_error *err)
+                            const uint64_t *free_at_start_bytes, np_placement **out, np_error *err)
 {
     om_ctx c = {0};
     double *base_vcpus = NULL;
@@ -210,8 +207,7 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
     rc = np_guest_spec_validate(spec, c.t, err);
     if (rc < 0)
         return rc;
-    if (c.n > NP_PLACE_ORACLE_METRICS_MAX_NODES)
-    {
+    if (c.n > NP_PLACE_ORACLE_METRICS_MAX_NODES) {
         np_error_set(err, NULL, 0,
                      "the metrics oracle tries every node subset: at most %u nodes, host %s "
                      "has %zu",
@@ -233,8 +229,8 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
     c.mem_mib = calloc(n, sizeof(uint64_t));
     c.add = calloc(n, sizeof(uint64_t));
     c.tot = calloc(n, sizeof(uint64_t));
-    if (!base_vcpus || !base_mem || !freeb || !loads || !node || !vc32 || !mem || !c.w ||
-        !c.vc || !c.gw || !c.units || !c.mem_mib || !c.add || !c.tot) {
+    if (!base_vcpus || !base_mem || !freeb || !loads || !node || !vc32 || !mem || !c.w || !c.vc ||
+        !c.gw || !c.units || !c.mem_mib || !c.add || !c.tot) {
         rc = -ENOMEM;
         goto out;
     }

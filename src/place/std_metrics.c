@@ -191,8 +191,8 @@ double np_std_rwd(const np_topology *t, const double *vcpu_w, const uint64_t *me
         for (size_t j = 0; j < k; j++) {
             size_t m = held[j];
             double share = (double)mem[m] / (double)total;
-            rwd += vcpu_w[c] * share *
-                   ((double)np_topology_distance(t, c, m) / STD_SLIT_LOCAL - 1.0);
+            rwd +=
+                vcpu_w[c] * share * ((double)np_topology_distance(t, c, m) / STD_SLIT_LOCAL - 1.0);
             if (m == c)
                 local += vcpu_w[c] * share;
         }
@@ -203,8 +203,8 @@ double np_std_rwd(const np_topology *t, const double *vcpu_w, const uint64_t *me
     return rwd;
 }
 
-int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out,
-                 uint64_t *mem_out, double *rwd_out, double *local_out, bool *counted_out)
+int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out, uint64_t *mem_out,
+                 double *rwd_out, double *local_out, bool *counted_out)
 {
     const np_topology *t = np_host_state_topology(st);
     const np_guest_spec *s = np_host_state_guest_spec(st, g);
@@ -213,8 +213,8 @@ int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out
     uint64_t total = 0;
 
     for (size_t m = 0; m < n; m++) {
-        mem_out[m] = np_host_state_guest_mem_bytes(st, g, m) +
-                     np_host_state_guest_claimed_bytes(st, g, m);
+        mem_out[m] =
+            np_host_state_guest_mem_bytes(st, g, m) + np_host_state_guest_claimed_bytes(st, g, m);
         total += mem_out[m];
         vcpus_out[m] = 0.0;
     }
@@ -241,9 +241,8 @@ void np_std_free_at_start(const np_host_state *st, uint64_t *free_out)
     const np_topology *t = np_host_state_topology(st);
     for (size_t i = 0; i < np_topology_nr_nodes(t); i++) {
         uint64_t f;
-        free_out[i] = np_host_state_node_free(st, i, &f) == 0
-                          ? f
-                          : np_topology_node(t, i)->mem_total_bytes;
+        free_out[i] =
+            np_host_state_node_free(st, i, &f) == 0 ? f : np_topology_node(t, i)->mem_total_bytes;
     }
 }
 

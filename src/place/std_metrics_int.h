@@ -33,8 +33,8 @@ double np_std_rwd(const np_topology *t, const double *vcpu_w, const uint64_t *me
 /* One guest's part: vCPUs and memory per node (vcpus_out, mem_out), its
  * distance and local fraction, and whether it counts in the means (it has
  * memory and vCPUs). w is scratch of one entry per node. */
-int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out,
-                 uint64_t *mem_out, double *rwd_out, double *local_out, bool *counted_out);
+int np_std_guest(const np_host_state *st, size_t g, double *w, double *vcpus_out, uint64_t *mem_out,
+                 double *rwd_out, double *local_out, bool *counted_out);
 /* Free memory at start: the state's measured free, else the node's size. */
 void np_std_free_at_start(const np_host_state *st, uint64_t *free_out);
 

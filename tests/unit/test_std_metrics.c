@@ -234,9 +234,8 @@ static void test_replay(void)
     /* a real mix with departures on a larger host: the running sums agree
      * with the full computation */
     np_scenario *churn = NULL;
-    ASSERT_EQ(np_scenario_read_file(NP_FIXTURES_DIR "/../../bench/mixes/02-churn.json", &churn,
-                                    &err),
-              0);
+    ASSERT_EQ(
+        np_scenario_read_file(NP_FIXTURES_DIR "/../../bench/mixes/02-churn.json", &churn, &err), 0);
     np_topology *big = NULL;
     ASSERT_EQ(np_bench_open_host("builtin:big-32n", &big, &err), 0);
     const char *big_policies[] = {"numaplace", "xl42"};
@@ -265,9 +264,9 @@ static void test_mixes_memory_within_free(void)
         "builtin:cxl-4n",
     };
     static const char *const mixes[] = {
-        "01-steady-fill", "02-churn",     "03-big-wide",    "04-many-small",
-        "05-colocate",    "06-spread",    "07-devices",     "08-mixed-sizes",
-        "09-overcommit",  "10-balloon",   "11-cpuless",     "12-fragment",
+        "01-steady-fill", "02-churn",   "03-big-wide", "04-many-small",
+        "05-colocate",    "06-spread",  "07-devices",  "08-mixed-sizes",
+        "09-overcommit",  "10-balloon", "11-cpuless",  "12-fragment",
     };
     static const char *const policies[] = {"numaplace", "oracle", NP_BENCH_MIX_ORACLE_METRICS};
     size_t runs = 0;
@@ -282,9 +281,9 @@ static void test_mixes_memory_within_free(void)
             ASSERT_EQ(np_scenario_read_file(path, &sc, &err), 0);
             for (size_t p = 0; p < 3 && sc; p++) {
                 np_bench_mix_result r;
-                ASSERT_EQ(np_bench_mix_replay(t, sc, np_bench_mix_auto_copies(t), policies[p], &r,
-                                              &err),
-                          0);
+                ASSERT_EQ(
+                    np_bench_mix_replay(t, sc, np_bench_mix_auto_copies(t), policies[p], &r, &err),
+                    0);
                 if (r.max_mem_over_free > 1.0 + 1e-9)
                     NP_TEST_FAIL_("%s on %s under %s: memory %.4f x free", mixes[m], hosts[h],
                                   policies[p], r.max_mem_over_free);
