@@ -14,6 +14,8 @@
 
 #include <numaplace/common.h>
 #include <numaplace/topology.h>
+#include <numaplace/place.h>
+#include <numaplace/scenario.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +72,48 @@ typedef struct np_bench_place_result {
 
 int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const char *policy,
                    unsigned seed, np_bench_place_result *out, np_error *err);
+
+
+/* ---- bench mixes (bench_mixes.c) ---------------------------------------------
+ * Replays an arrival/departure mix (a scenario file, bench/mixes/) on a host
+ * under one policy and judges the states by the standard metrics
+ * (np_std_metrics, place.h). Mixes are sized for a reference host of
+ * NP_BENCH_MIX_REF_CPUS logical CPUs and NP_BENCH_MIX_REF_MEM_BYTES
+ * (4 nodes of 8 CPUs and 32 GiB); a larger host replays several copies,
+ * interleaved, so each CPU and byte carries the load the mix meant. */
+#define NP_BENCH_MIX_REF_CPUS 32u
+#define NP_BENCH_MIX_REF_MEM_BYTES (UINT64_C(128) << 30)
+/* The policy name of np_place_oracle_metrics() in the replay. */
+#define NP_BENCH_MIX_ORACLE_METRICS "oracle-metrics"
+
+typedef struct np_bench_mix_result {
+    char policy[32];
+    size_t nr_nodes;
+    size_t copies;
+    size_t arrivals;               /* decisions taken */
+    size_t placed;
+    size_t invalid;                /* of the refusals: specs the host cannot take at all */
+    bool skipped;                  /* the policy does not run on a host this large (-E2BIG) */
+    np_std_metrics final_metrics;  /* the state after the last event */
+    np_std_metrics mean_metrics;   /* the mean over the states after each arrival */
+    double ns_per_decision;        /* CPU time of the calling thread, mean */
+    /* The per-arrival metrics are kept incrementally; this is their largest
+     * difference from a full np_std_metrics_compute at the final state. */
+    double incremental_error;
+    /* the largest worst_mem_over_free of any state after an arrival */
+    double max_mem_over_free;
+} np_bench_mix_result;
+
+/* A host by name: "gen:N" (a generated host of N nodes, as np_bench_place
+ * uses), a source np_topology_open() understands (with ':' or '/', or "-"),
+ * else a built-in name. */
+int np_bench_open_host(const char *host, np_topology **out, np_error *err);
+/* How many copies of a mix a host takes: its CPUs and its free memory over
+ * the reference host's, the smaller, rounded, at least 1. */
+size_t np_bench_mix_auto_copies(const np_topology *topo);
+/* policy: a name np_place() knows, or NP_BENCH_MIX_ORACLE_METRICS. */
+int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies,
+                        const char *policy, np_bench_mix_result *out, np_error *err);
 
 #ifdef __cplusplus
 }

@@ -105,6 +105,48 @@ int np_placement_alternative(const np_placement *pl, size_t i, np_place_alt *out
 int np_placement_commit(np_host_state *st, const np_guest_spec *spec, const np_placement *pl,
                         size_t *gidx_out);
 
+
+/* ---- standard metrics (std_metrics.c) ----------------------------------------
+ * How a placement is judged without numaplace's own objective: the figures
+ * `numaplace bench mixes` prints per policy. See docs/placement.md. */
+typedef struct np_std_metrics {
+    /* per guest, the mean over its vCPUs of sum over memory nodes m of
+     * share(m) * (SLIT(vCPU node, m) / 10 - 1), averaged over guests; 0 ideal */
+    double remote_weighted_distance;
+    /* per guest, the mean over its vCPUs of the share of its memory on the
+     * vCPU's node, averaged over guests; 1 ideal */
+    double local_fraction;
+    /* the largest vCPUs / logical CPUs of a node */
+    double worst_cpu_overcommit;
+    /* the largest guest memory / free memory at start of a node; above 1 a
+     * placement that cannot exist (INFINITY: memory on a node with none free) */
+    double worst_mem_over_free;
+    /* guests refused so far: not computed from a state, the caller counts */
+    size_t refusals;
+} np_std_metrics;
+
+/* The metrics of the guests in st. free_at_start_bytes has one entry per
+ * node; NULL takes the state's measured free memory, else the node's size.
+ * A vCPU counts on the nodes of its effective mask (soft & hard, else
+ * hard, else every CPU) in proportion to the CPUs named there. refusals is
+ * set to 0. Guests with no memory are left out of the means. */
+int np_std_metrics_compute(const np_host_state *st, const uint64_t *free_at_start_bytes,
+                           np_std_metrics *out);
+
+/* The oracle of the standard metrics (oracle_metrics.c): every node subset
+ * of a host of at most NP_PLACE_ORACLE_METRICS_MAX_NODES nodes, vCPUs split
+ * over the subset's nodes with CPUs in proportion to their CPUs, memory
+ * following the vCPUs within what each node has available (overflow to the
+ * nearest node of the subset with room); the best by, in order: fits, memory
+ * within free at start, least worst CPU over-commit, least remote-weighted
+ * distance, fewest nodes. Policy name "oracle-metrics"; not in the policy
+ * table (it is a yardstick, not a policy to deploy). -E2BIG above the limit,
+ * -ENOSPC when no subset fits. */
+#define NP_PLACE_ORACLE_METRICS_MAX_NODES 8u
+int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
+                            const uint64_t *free_at_start_bytes, np_placement **out,
+                            np_error *err);
+
 #ifdef __cplusplus
 }
 #endif

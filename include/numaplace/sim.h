@@ -342,6 +342,12 @@ typedef struct np_sim_bench_result {
     double cpu_util;
     double fairness_progress;
     uint64_t node_migrations;
+    /* the policy's share: CPU time inside its place and rebalance calls
+     * (placement searches at arrivals), how many, and the events per CPU
+     * second of the rest (the engine's own rate) */
+    double policy_cpu_s;
+    uint64_t policy_calls;
+    double engine_events_per_cpu_s;
 } np_sim_bench_result;
 
 void np_sim_bench_config_init(np_sim_bench_config *cfg);

@@ -470,6 +470,9 @@ int bench_engine(int argc, char **argv)
         json_object_set_new(o, "events_per_s", json_real(res.events_per_s));
         json_object_set_new(o, "events_per_cpu_s", json_real(res.events_per_cpu_s));
         json_object_set_new(o, "heap_events_per_s", json_real(res.heap_events_per_s));
+        json_object_set_new(o, "policy_cpu_s", json_real(res.policy_cpu_s));
+        json_object_set_new(o, "policy_calls", json_integer((json_int_t)res.policy_calls));
+        json_object_set_new(o, "engine_events_per_cpu_s", json_real(res.engine_events_per_cpu_s));
         return cli_print_json(o);
     }
     printf("host          %zu nodes x %zu CPUs, %zu guests (%zu running, %zu vCPUs), policy %s\n",
@@ -481,6 +484,8 @@ int bench_engine(int argc, char **argv)
            res.events_per_cpu_s);
     printf("heap events/s %.0f (event queue alone, same number of timers)\n",
            res.heap_events_per_s);
+    printf("policy        %" PRIu64 " calls, CPU time %.3f s; without it %.0f events per CPU second\n",
+           res.policy_calls, res.policy_cpu_s, res.engine_events_per_cpu_s);
     printf("work          %.1f vCPU-equivalents, remote ratio %.3f, CPU use %.3f, fairness %.3f\n",
            res.work_rate, res.remote_ratio, res.cpu_util, res.fairness_progress);
     return NP_EXIT_OK;

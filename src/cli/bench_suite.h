@@ -15,6 +15,9 @@ int bench_suite(int argc, char **argv);
 int bench_engine(int argc, char **argv);
 void bench_suite_usage(FILE *out);
 void bench_engine_usage(FILE *out);
+/* `numaplace bench mixes ...` (cmd_bench_mixes.c). */
+int bench_mixes(int argc, char **argv);
+void bench_mixes_usage(FILE *out);
 
 /* values[g * nr_series + s]; a negative value draws no bar. ref_line > 0
  * draws a dashed line at that value. 0 or -1 when the file cannot be written. */

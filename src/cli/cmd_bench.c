@@ -8,6 +8,8 @@
  *                 cost of their choices under numaplace's objective
  *   bench [suite] simulator scenarios under each policy (bench_suite.c)
  *   bench engine  the simulator's events per second (bench_suite.c)
+ *   bench mixes   every policy on arrival/departure mixes, judged by the
+ *                 standard metrics (cmd_bench_mixes.c)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -157,16 +159,19 @@ static int bench_place(int argc, char **argv)
 
 static void bench_usage(FILE *out)
 {
-    fprintf(out, "usage: numaplace bench [suite|place|engine] [OPTIONS]\n\n"
+    fprintf(out, "usage: numaplace bench [suite|place|engine|mixes] [OPTIONS]\n\n"
                  "Benchmarks:\n"
                  "  suite    simulator scenarios under each placement policy (the default)\n"
                  "  place    placement decision time and quality, numaplace vs xl42\n"
-                 "  engine   the simulator's events per second\n\n");
+                 "  engine   the simulator's events per second\n"
+                 "  mixes    every policy on arrival/departure mixes, standard metrics\n\n");
     bench_suite_usage(out);
     fprintf(out, "\n");
     usage(out);
     fprintf(out, "\n");
     bench_engine_usage(out);
+    fprintf(out, "\n");
+    bench_mixes_usage(out);
 }
 
 static int run(int argc, char **argv)
@@ -183,7 +188,9 @@ static int run(int argc, char **argv)
         return bench_place(argc - 1, argv + 1);
     if (strcmp(argv[1], "engine") == 0)
         return bench_engine(argc - 1, argv + 1);
-    cli_errorf("bench: no benchmark '%s'; expected suite, place or engine", argv[1]);
+    if (strcmp(argv[1], "mixes") == 0)
+        return bench_mixes(argc - 1, argv + 1);
+    cli_errorf("bench: no benchmark '%s'; expected suite, place, engine or mixes", argv[1]);
     return NP_EXIT_USAGE;
 }
 

@@ -84,7 +84,7 @@ static np_guest_spec random_guest(bench_rng *r, const bench_mix *mix, const char
     return s;
 }
 
-static int open_host(const char *host, np_topology **out, np_error *err)
+int np_bench_open_host(const char *host, np_topology **out, np_error *err)
 {
     if (strncmp(host, "gen:", 4) == 0) {
         char *end = NULL;
@@ -125,7 +125,7 @@ int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const c
     if (!host || !out)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
-    rc = open_host(host, &topo, err);
+    rc = np_bench_open_host(host, &topo, err);
     if (rc < 0)
         return rc;
     rc = np_host_state_create(topo, &st);

@@ -1,0 +1,1 @@
+bench mixes --host fixtures/numactl/opteron6272-2s-4n.txt --host builtin:small-2n --mix ../bench/mixes/03-big-wide.json --mix ../bench/mixes/12-fragment.json --policy numaplace --policy xl42 --policy oracle-metrics --json
