@@ -322,7 +322,7 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
     snprintf((*out)->note, sizeof((*out)->note), "%s", note);
     /* Its cost under numaplace's objective, so a fallback compares too. */
     np_place_ctx ctx;
-    if (np_place_ctx_init(&ctx, st, spec) == 0) {
+    if (np_place_ctx_init(&ctx, st, &flat) == 0) { /* flat: no layout, as built */
         double term[NP_TERM_COUNT];
         np_place_score_split(&ctx, n, node, vcpus, mem, term, &(*out)->cost);
         (*out)->nr_terms = NP_TERM_COUNT;

@@ -347,6 +347,7 @@ int np_place_xl42(const np_host_state *st, const np_guest_spec *spec, np_placeme
     if (rc < 0)
         goto out;
     have_ctx = true;
+    np_place_ctx_no_vnuma(&ctx); /* libxl builds no vNUMA layout */
     np_cand *cand = malloc(sizeof(*cand));
     if (!cand) {
         rc = -ENOMEM;
