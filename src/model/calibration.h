@@ -21,7 +21,7 @@
 
 /* Memory latency ratio (remote / local) by SLIT distance class. */
 #define NP_CALIB_LAT_RATIO_NEAR 1.10   /* SLIT 11-19: same package */
-#define NP_CALIB_LAT_RATIO_SOCKET 1.56 /* SLIT 20-29: other socket */
+#define NP_CALIB_LAT_RATIO_SOCKET 1.5618 /* SLIT 20-29: other socket */
 #define NP_CALIB_LAT_RATIO_FAR 2.12    /* SLIT 30+: two hops */
 /* Class boundaries, as SLIT distances relative to a local 10. */
 #define NP_CALIB_SLIT_LOCAL 10u
