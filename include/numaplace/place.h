@@ -105,6 +105,43 @@ int np_placement_alternative(const np_placement *pl, size_t i, np_place_alt *out
 int np_placement_commit(np_host_state *st, const np_guest_spec *spec, const np_placement *pl,
                         size_t *gidx_out);
 
+/* ---- np_std_metrics: standard locality metrics (not numaplace's objective) ----
+ *
+ * How a set of placements looks by measures no policy chose, so policies
+ * compare on neutral ground (issue 11):
+ *   remote_weighted_distance  mean over guests of: the mean over the
+ *                  guest's vCPUs of sum over memory nodes m of share(m) x
+ *                  (SLIT(vCPU node, m) / SLIT(m, m) - 1); 0 is ideal. A
+ *                  fallback's vCPUs float: each counts on every node with
+ *                  CPUs in proportion to its CPUs.
+ *   local_fraction  mean over guests of the share of memory on the node of
+ *                  the vCPU that uses it, averaged over its vCPUs.
+ *   worst_cpu_overcommit  max over nodes with CPUs of vCPUs / CPUs: the
+ *                  start state's vCPUs (as its load attribution counts
+ *                  them, a busy vCPU as 1) plus the placed vCPUs.
+ *   worst_mem_over_free  max over nodes of placed memory / memory available
+ *                  at the start (above 1: more than the node could give).
+ *   refusals       the count the caller passes (guests that got no
+ *                  placement).
+ * `start` is the host before the placements (not containing them);
+ * placements[i] may be NULL (a refusal the caller counts). Guests = the
+ * non-NULL placements; with none, the guest means are 0. */
+typedef struct np_std_metrics {
+    double remote_weighted_distance;
+    double local_fraction;
+    double worst_cpu_overcommit;
+    double worst_mem_over_free;
+    size_t refusals;
+} np_std_metrics;
+
+/* 0, or -EINVAL (NULL arguments, a placement for another host's size),
+ * -ENOMEM. */
+int np_std_metrics_compute(const np_host_state *start, const np_placement *const *placements,
+                           size_t nr_placements, size_t refusals, np_std_metrics *out);
+/* One guest's remote-weighted distance and local fraction (as above). */
+int np_std_metrics_guest(const np_host_state *start, const np_placement *pl,
+                         double *remote_weighted_distance_out, double *local_fraction_out);
+
 #ifdef __cplusplus
 }
 #endif
