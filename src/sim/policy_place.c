@@ -203,6 +203,8 @@ int sim_place_numaplace_restated(np_sim *sim, const np_guest_spec *spec,
     if (!rc)
         rc = np_balance_restate(sensed, lookup, opaque, &st);
     if (!rc)
+        s.affinity = choose_affinity(st, &s); /* as numaplace-soft */
+    if (!rc)
         rc = np_place(st, &s, "numaplace", &pl, err);
     if (!rc)
         rc = copy_placement(sim, &s, pl, plan);
