@@ -57,6 +57,7 @@ EOF
     echo
     compare xl42-soft xl42-hard "Soft affinity (xl42-soft) against hard pinning (xl42-hard)"
     compare xl42-soft none "Soft affinity (xl42-soft) against no placement"
+    targets
     compare numaplace-soft none "numaplace placement (numaplace-soft) against no placement"
     compare numaplace-soft xl42-soft "numaplace against xl42, both with soft affinity"
     compare numaplace-soft xl42-hard "numaplace (soft) against xl42 with pinning"
@@ -69,6 +70,46 @@ EOF
     echo '```'
     cat "$out/engine.txt"
     echo '```'
+}
+
+# targets: issue 11's suite targets, checked on this run. The default
+# (numaplace-soft) against the better of xl42-soft and xl42-hard in every
+# scenario (target: never more than 1% behind); the geometric mean of that
+# ratio over the memory-intensive scenarios, those whose file gives some
+# guest mem_intensity >= 0.4 (target >= 1.10); and numaplace-soft against
+# pinning (xl42-hard) in the over-commit and churn scenarios (target:
+# within 1%).
+targets() {
+    memint=$(for f in "$top"/bench/scenarios/*.json; do
+        n=$(sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' "$f" | head -1)
+        m=$(grep -o '"mem_intensity": *[0-9.]*' "$f" | awk '{ if ($2 > x) x = $2 } END { print x + 0 }')
+        echo "$n $m"
+    done | awk '$2 >= 0.4 { printf "%s ", $1 }')
+    echo "**Targets (issue 11): numaplace-soft against the better xl42 mode**"
+    echo
+    awk -F, -v memint="$memint" 'NR > 1 {
+        if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
+        tp[$1, $4] = $6
+    }
+    END {
+        split(memint, mi, " "); for (i in mi) ismem[mi[i]] = 1
+        behind = ""; nb = 0; lg = 0; nm = 0; soft = ""
+        for (i = 0; i < n; i++) {
+            s = order[i]
+            if (!((s, "numaplace-soft") in tp) || !((s, "xl42-hard") in tp)) continue
+            best = tp[s, "xl42-hard"]; mode = "xl42-hard"
+            if (tp[s, "xl42-soft"] > best) { best = tp[s, "xl42-soft"]; mode = "xl42-soft" }
+            r = tp[s, "numaplace-soft"] / best
+            if (r < 0.99) { behind = behind sprintf("%s%s %+.1f%% vs %s", nb ? "; " : "", s, 100 * (r - 1), mode); nb++ }
+            if (s in ismem) { lg += log(r); nm++; mem = mem sprintf("%s%s %.3f", nm > 1 ? ", " : "", s, r) }
+            if (s ~ /^overcommit|^churn/)
+                soft = soft sprintf("%s%s %+.1f%%", soft != "" ? "; " : "", s, 100 * (tp[s, "numaplace-soft"] / tp[s, "xl42-hard"] - 1))
+        }
+        printf "- more than 1%% behind the better xl42 mode in %d of %d scenarios%s%s\n", nb, n, nb ? ": " : "", behind
+        if (nm) printf "- geometric mean over the %d memory-intensive scenarios (some guest at mem_intensity >= 0.4): **%.3fx** the better xl42 mode (%s)\n", nm, exp(lg / nm), mem
+        printf "- numaplace-soft against pinning (xl42-hard) where the host is over-committed or churns: %s\n", soft
+    }' "$out/suite.csv"
+    echo
 }
 
 # compare A B TITLE: scenarios where A's throughput is more than 1% above

@@ -147,6 +147,11 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
                             const uint64_t *free_at_start_bytes, np_placement **out,
                             np_error *err);
 
+/* One guest's remote-weighted distance and local fraction (as above), for
+ * guest gidx of st; a guest with no memory or no vCPUs gets 0 and 1. */
+int np_std_metrics_guest(const np_host_state *st, size_t gidx, double *remote_weighted_distance_out,
+                         double *local_fraction_out);
+
 #ifdef __cplusplus
 }
 #endif

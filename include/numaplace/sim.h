@@ -75,7 +75,8 @@ typedef struct np_sim_config {
     /* memory system */
     uint64_t page_bytes;            /* accounting granularity: 4096 */
     double local_latency_ns;        /* idle local DRAM latency */
-    double latency_per_distance;    /* latency ratio added per SLIT unit above 10 */
+    double latency_per_distance;    /* 0: the calibration's SLIT classes; > 0: ratio
+                                       added per SLIT unit above local instead */
     uint64_t node_bandwidth_bps;    /* per node when HMAT gives none (bytes/s) */
     double remote_bandwidth_ratio;  /* bandwidth a node serves to other nodes / local */
     uint64_t core_bandwidth_bps;    /* drawn by one vCPU at memory intensity 1 */

@@ -100,8 +100,8 @@ static void print_decision(const np_topology *topo, const np_guest_spec *spec,
            cli_bytes(spec->mem_bytes, b1, sizeof(b1)));
     if (spec->maxmem_bytes > spec->mem_bytes)
         printf(" (max %s)", cli_bytes(spec->maxmem_bytes, b2, sizeof(b2)));
-    printf(" -> node%s %s  [%s, cost %.4f]\n", np_placement_nr_nodes(pl) == 1 ? "" : "s", nodes,
-           np_placement_policy(pl), np_placement_cost(pl));
+    printf(" -> node%s %s  [%s, cost %.2f%%]\n", np_placement_nr_nodes(pl) == 1 ? "" : "s",
+           nodes, np_placement_policy(pl), 100.0 * np_placement_cost(pl));
     if (np_placement_is_fallback(pl))
         printf("  fallback     %s\n", np_placement_note(pl));
     else if (np_placement_note(pl)[0])
@@ -148,12 +148,21 @@ static void print_decision(const np_topology *topo, const np_guest_spec *spec,
     }
     if (!explain)
         return;
-    printf("  cost terms (lower is better):\n");
+    /* The objective's terms are the guest's expected slowdown (the share
+     * of its work lost, its own and what it costs the guests there), with
+     * the constants of data/calibration.conf; xl42 adds libxl's own
+     * criteria, which are counts. */
+    printf("  cost terms (expected slowdown, %% of the guest's work; data/calibration.conf):\n");
     for (size_t i = 0; i < np_placement_nr_terms(pl); i++) {
         const char *name;
         double value;
-        if (np_placement_term(pl, i, &name, &value) == 0)
-            printf("    %-22s %10.4f\n", name, value);
+        if (np_placement_term(pl, i, &name, &value) < 0)
+            continue;
+        if (strncmp(name, "libxl_", 6) == 0)
+            printf("    %-22s %10.0f\n", name, value);
+        else
+            printf("    %-22s %9.2f%%%s\n", name, 100.0 * value,
+                   strcmp(name, "headroom") == 0 ? "  (tie-break)" : "");
     }
     size_t alts = np_placement_nr_alternatives(pl);
     printf("  runners-up%s\n", alts ? ":" : ": none");
@@ -165,7 +174,7 @@ static void print_decision(const np_topology *topo, const np_guest_spec *spec,
         if (alt.why_not && alt.why_not[0])
             printf("    nodes %-12s rejected: %s\n", set ? set : "?", alt.why_not);
         else
-            printf("    nodes %-12s cost %.4f\n", set ? set : "?", alt.cost);
+            printf("    nodes %-12s cost %.2f%%\n", set ? set : "?", 100.0 * alt.cost);
         free(set);
     }
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/calibration.h"
 #include "model/hoststate_int.h"
 #include "place/place_int.h"
 
@@ -18,21 +19,20 @@
  * multiple of CTX_ALIGN bytes (enough for doubles and 64-bit integers). */
 #define CTX_ALIGN sizeof(uint64_t)
 #define ROUND_ALIGN(bytes) (((bytes) + CTX_ALIGN - 1) / CTX_ALIGN * CTX_ALIGN)
-/* dev_cost, group_cost, share, util_before, cpu_line, over_before,
- * usable_mib, fill_before, local_dist, score */
+/* dev_cost, group_cost, share, util_before, cores, threads, loss_before,
+ * usable_mib, fill_before, score */
 #define CTX_NR_DOUBLES 10u
 
-/* Excess distance from a to b relative to b's local distance:
- * 0 for local, 1.1 for SLIT 21 against 10. */
-static double excess_distance(const np_topology *t, size_t a, size_t b)
+/* Extra latency of reaching b from a's CPUs, as a share of local latency
+ * (calibration: HMAT, else the SLIT class): 0 local, 0.56 a socket away. */
+static double excess_latency(const np_topology *t, size_t a, size_t b)
 {
-    double local = (double)np_topology_distance(t, b, b);
-    double d = (double)np_topology_distance(t, a, b);
-    return local > 0.0 && d > local ? (d - local) / local : 0.0;
+    return np_calib_latency_ratio(t, a, b) - 1.0;
 }
 
-/* Device term per node: mean excess distance from the node to the nodes
- * of the guest's passthrough devices and its IO node (devices whose node
+/* Device term per node, in slowdown: the calibration's device I/O share of
+ * the guest's time times the mean extra latency from the node to the
+ * nodes of its passthrough devices and its IO node (devices whose node
  * the platform does not report are left out). */
 static void device_costs(np_place_ctx *ctx)
 {
@@ -55,14 +55,17 @@ static void device_costs(np_place_ctx *ctx)
     for (size_t i = 0; i < ctx->n; i++) {
         double sum = 0.0;
         for (size_t d = 0; d < nr; d++)
-            sum += excess_distance(ctx->topo, i, dev_nodes[d]);
-        ctx->dev_cost[i] = nr ? sum / (double)nr : 0.0;
+            sum += excess_latency(ctx->topo, i, dev_nodes[d]);
+        ctx->dev_cost[i] = nr ? NP_CALIB_DEVICE_IO_FRACTION * sum / (double)nr : 0.0;
     }
 }
 
-/* Group term per node. colocate: mean excess distance from the node to
- * where the group's other members hold memory (weighted by that memory);
- * spread: the number of other members holding memory on the node. Both
+/* Group term per node. colocate: mean extra latency from the node to
+ * where the group's other members hold memory (weighted by that memory),
+ * as if the guest spent all its time talking to them at weight 100;
+ * spread: the number of other members holding memory on the node, each
+ * charged like losing all of the guest's work at weight 100 (a rule the
+ * user set, not a slowdown: it must win over any locality gain). Both
  * scaled by group_weight / 100. Members not placed yet count nowhere. */
 static int group_costs(np_place_ctx *ctx)
 {
@@ -107,7 +110,7 @@ static int group_costs(np_place_ctx *ctx)
                 continue;
             double share = held[j] / total;
             for (size_t i = 0; i < ctx->n; i++)
-                ctx->group_cost[i] += scale * share * excess_distance(ctx->topo, i, j);
+                ctx->group_cost[i] += scale * share * excess_latency(ctx->topo, i, j);
         }
     }
 out:
@@ -149,8 +152,8 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->load = carve(&cursor, n, sizeof(*ctx->load));
     ctx->avail_mib = carve(&cursor, n, sizeof(*ctx->avail_mib));
     double **doubles[CTX_NR_DOUBLES] = {
-        &ctx->dev_cost,    &ctx->group_cost, &ctx->share,       &ctx->util_before, &ctx->cpu_line,
-        &ctx->over_before, &ctx->usable_mib, &ctx->fill_before, &ctx->local_dist,  &ctx->score,
+        &ctx->dev_cost,    &ctx->group_cost, &ctx->share,       &ctx->util_before, &ctx->cores,
+        &ctx->threads,     &ctx->loss_before, &ctx->usable_mib, &ctx->fill_before, &ctx->score,
     };
     for (size_t i = 0; i < CTX_NR_DOUBLES; i++)
         *doubles[i] = carve(&cursor, n, sizeof(double));
@@ -166,7 +169,11 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
         goto out;
     for (size_t i = 0; i < n; i++) {
         ctx->avail_mib[i] = ctx->load[i].mem_available_bytes / NP_MiB;
-        ctx->has_cpus[i] = np_topology_node(ctx->topo, i)->nr_cpus > 0;
+        const np_node_info *ni = np_topology_node(ctx->topo, i);
+        ctx->has_cpus[i] = ni->nr_cpus > 0;
+        ctx->threads[i] = (double)ni->nr_cpus;
+        /* a source without core ids: every CPU its own core */
+        ctx->cores[i] = (double)(ni->nr_cores ? ni->nr_cores : ni->nr_cpus);
     }
     ctx->vcpus = spec->vcpus;
     ctx->vcpu_demand = spec->cpu_demand;
@@ -177,6 +184,11 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     if (spec->vnuma_nodes > 0 && (size_t)spec->vnuma_nodes < ctx->max_nodes)
         ctx->max_nodes = (size_t)spec->vnuma_nodes;
     ctx->cpuless_ok = spec->allow_cpuless_memory;
+    /* A guest split over nodes sees a vNUMA layout unless vnuma=off
+     * (np_placement_build), and then only the share of its accesses that
+     * crosses virtual nodes goes to the other nodes. */
+    ctx->vnuma = spec->vnuma_nodes != NP_VNUMA_OFF;
+    ctx->group_by_vcpu = spec->group_rule == NP_GROUP_COLOCATE;
     device_costs(ctx);
     rc = group_costs(ctx);
     if (rc < 0)

@@ -10,7 +10,7 @@
  *         CPU-less memory the guest allows, holds the guest (CPU-less
  *         nodes are added to each set that lacks memory, nearest first);
  *   k_hi  one more than the largest of k_lo, the fewest nodes whose free
- *         CPU room (up to the 85% target) holds the guest's demand, and
+ *         cores hold the guest's demand, and
  *         the fewest nodes with CPUs that hold the memory alone; capped by
  *         vnuma=N.
  *
@@ -264,9 +264,8 @@ static int size_range(np_gen *g)
         goto out;
     }
     for (size_t i = 0; i < g->nr_cpu; i++) {
-        const np_node_load *l = &ctx->load[g->cpu_nodes[i]];
         mem[i] = ctx->avail_mib[g->cpu_nodes[i]];
-        double r = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL - l->cpu_demand;
+        double r = np_place_free_cores(ctx, g->cpu_nodes[i]);
         room[i] = r > 0.0 ? r : 0.0;
     }
     if (small) {
@@ -359,11 +358,10 @@ static void node_scores(const np_gen *g)
     const np_place_ctx *ctx = g->ctx;
     for (size_t i = 0; i < g->nr_cpu; i++) {
         uint32_t node = g->cpu_nodes[i];
-        const np_node_load *l = &ctx->load[node];
         double mem = (double)ctx->avail_mib[node] / (double)ctx->mem_mib;
         double cpu = 1.0;
         if (ctx->demand > 0.0) {
-            double r = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL - l->cpu_demand;
+            double r = np_place_free_cores(ctx, node);
             cpu = r > 0.0 ? r / ctx->demand : 0.0;
         }
         ctx->score[node] = (mem < 1.0 ? mem : 1.0) + (cpu < 1.0 ? cpu : 1.0) -

@@ -4,36 +4,50 @@
  *
  * The split. Each node with CPUs gets a share in proportion to how much of
  * the guest it can take: the smaller of its free memory over the guest's
- * memory and its free CPU room (up to the utilisation target) over the
- * guest's demand. vCPUs and memory follow the same shares, so each vCPU's
- * memory is local as far as the shares allow; memory a node cannot hold
- * spills to the nodes of the set with most room left, CPU nodes first and
- * CPU-less (CXL, HBM) nodes last. Whole MiB, summing to the guest's
- * balloon maximum: the balloon can always inflate back.
+ * memory and its free cores over the guest's demand. vCPUs and memory
+ * follow the same shares, so each vCPU's memory is local as far as the
+ * shares allow; memory a node cannot hold spills to the nodes of the set
+ * with most room left, CPU nodes first and CPU-less (CXL, HBM) nodes
+ * last. Whole MiB, summing to the guest's balloon maximum: the balloon can
+ * always inflate back.
  *
- * The cost (lower is better), each term a dimensionless figure around 0..1
- * before its weight; docs/placement.md gives the reasoning:
- *   cpu_load      sum_i w_i (u_i + u'_i) / 2        mean utilisation, before
- *                                                   and after, where the vCPUs go
- *   cpu_overload  sum_i [over'_i - over_i] / demand share of the demand pushed
- *                                                   past the 85% target
- *   mem_pressure  sum_j m_j (f_j + f'_j) / 2        mean fill where memory goes
- *   remote_memory sum_i sum_j w_i m_j x(i, j)       excess distance of vCPU to
- *                                                   memory accesses (uniform)
- *   device        sum_i (w_i + m_i) / 2 dev_i       excess distance to devices
- *   group         sum_i (w_i + m_i) / 2 grp_i       colocate / spread
- * with w_i the node's share of vCPUs, m_j its share of memory, and
- * x(i, j) = (d(i, j) - d(j, j)) / d(j, j) (0 local, 1.1 for SLIT 21).
+ * The cost (lower is better) is the guest's expected slowdown: the share
+ * of its work lost, plus the work it makes the guests already there lose,
+ * per unit of its demand. Constants from src/model/calibration.h, each
+ * with its source in data/calibration.conf; docs/placement.md has the
+ * reasoning and worked examples:
+ *   cpu_overcommit  sum_i [loss_i(d_i + a_i) - loss_i(d_i)] / D
+ *                   loss(d) = (1 - y) clamp(d - cores, 0, threads - cores)
+ *                             + max(0, d - threads)
+ *                   demand past the cores runs on busy cores' second
+ *                   threads (each pair does 1 + y cores of work), demand
+ *                   past the threads is time-shared: work not done. A
+ *                   guest filling free cores costs nothing.
+ *   remote_memory   s sum_i w_i f_i sum_{j != i} m_j (L(i, j) - 1)
+ *                   L the latency ratio (HMAT, else the SLIT class), s the
+ *                   memory-stall share of a vCPU's time; f_i = 1 without
+ *                   vNUMA (accesses spread like the memory), else
+ *                   c + (1 - c)(1 - min(1, m_i / w_i)) with c the share of
+ *                   accesses that cross virtual nodes: the others stay on
+ *                   the vCPU's virtual node as far as its memory goes.
+ *   device          sum_i (w_i + m_i) / 2 dev_i    I/O share x extra latency
+ *   group           sum_i w_i grp_i (colocate: the vCPUs talk), or
+ *                   sum_i (w_i + m_i) / 2 grp_i (spread)
+ *   headroom        h sum_i (w_i u_i + m_i f_i) / 2  tie-break: utilisation
+ *                   and memory fill before the guest where it lands
+ * with w_i the node's share of vCPUs, m_j its share of memory, D the
+ * guest's demand (vcpus x cpu_demand), a_i the demand it adds to node i.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/calibration.h"
 #include "model/hoststate_int.h"
 #include "place/place_int.h"
 
 const char *const np_place_term_names[NP_TERM_COUNT] = {
-    "cpu_load", "cpu_overload", "mem_pressure", "remote_memory", "device", "group",
+    "cpu_overcommit", "remote_memory", "device", "group", "headroom",
 };
 
 /* Up to this many positions, the rounding keeps each position's exact
@@ -147,12 +161,22 @@ static void split_two(uint64_t total_a, uint64_t total_b, const double *weights,
     round_shares(total_b, weights, sum, ratio, k, out_b);
 }
 
-/* Free CPU room of a node up to the target, never below the minimum. */
-static double cpu_room(const np_node_load *l)
+/* Free cores of a node, never below the minimum room. */
+static double cpu_room(const np_place_ctx *ctx, size_t i)
 {
-    double room = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL - l->cpu_demand;
-    double floor_room = l->cpu_capacity * NP_PLACE_CPU_MIN_ROOM;
+    double room = np_place_free_cores(ctx, i);
+    double floor_room = ctx->cores[i] * NP_PLACE_CPU_MIN_ROOM;
     return room > floor_room ? room : floor_room;
+}
+
+/* Demand a node cannot serve at full speed, in vCPU-equivalents of work
+ * lost (the formula at the top of the file). */
+static double cpu_loss(const np_place_ctx *ctx, size_t i, double demand)
+{
+    double cores = ctx->cores[i], threads = ctx->threads[i];
+    double smt = demand > cores ? (demand < threads ? demand : threads) - cores : 0.0;
+    double shared = demand > threads ? demand - threads : 0.0;
+    return (1.0 - NP_CALIB_SMT_THREAD_YIELD) * (smt > 0.0 ? smt : 0.0) + shared;
 }
 
 void np_place_objective_prepare(np_place_ctx *ctx)
@@ -164,14 +188,13 @@ void np_place_objective_prepare(np_place_ctx *ctx)
          * memory and the part of its demand the node can take. */
         double r = (double)ctx->avail_mib[i] / M;
         if (D > 0.0) {
-            double cr = cpu_room(l) / D;
+            double cr = cpu_room(ctx, i) / D;
             r = cr < r ? cr : r;
         }
         ctx->share[i] = ctx->has_cpus[i] ? r : 0.0;
-        ctx->util_before[i] = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
-        ctx->cpu_line[i] = l->cpu_capacity * NP_PLACE_CPU_TARGET_UTIL;
-        ctx->over_before[i] =
-            l->cpu_demand > ctx->cpu_line[i] ? l->cpu_demand - ctx->cpu_line[i] : 0.0;
+        double u = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
+        ctx->util_before[i] = u < 1.0 ? u : 1.0;
+        ctx->loss_before[i] = cpu_loss(ctx, i, l->cpu_demand);
         uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
                                     ? l->mem_total_bytes - l->mem_reserved_bytes
                                     : 0;
@@ -179,8 +202,12 @@ void np_place_objective_prepare(np_place_ctx *ctx)
         /* signed: a baseline's split may take more than is free */
         ctx->fill_before[i] =
             ctx->usable_mib[i] > 0.0 ? 1.0 - (double)ctx->avail_mib[i] / ctx->usable_mib[i] : 1.0;
-        ctx->local_dist[i] = (double)np_topology_distance(ctx->topo, i, i);
     }
+}
+
+void np_place_ctx_no_vnuma(np_place_ctx *ctx)
+{
+    ctx->vnuma = false;
 }
 
 /* Pours `over` MiB into the positions in `pos` with room left, the one
@@ -260,7 +287,7 @@ static void split(const np_place_ctx *ctx, np_cand *c)
         /* No CPU node has free memory (it all goes to CPU-less nodes):
          * spread the vCPUs by CPU room alone. */
         for (size_t i = 0; i < nr_cpu; i++)
-            share[i] = cpu_room(&ctx->load[c->node[cpu_pos[i]]]);
+            share[i] = cpu_room(ctx, c->node[cpu_pos[i]]);
     }
     split_two(ctx->vcpus, ctx->mem_mib, share, nr_cpu, vcpu_units, units);
     uint64_t over = 0;
@@ -316,45 +343,40 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
         const np_node_load *l = &ctx->load[i];
         double w = (double)vcpus[p] / V;
         double mu = M > 0.0 ? (double)mem_mib[p] / M : 0.0;
-        if (vcpus[p] > 0 && l->cpu_capacity > 0.0) {
+        if (vcpus[p] > 0 && D > 0.0) {
             double add = ctx->vcpu_demand * (double)vcpus[p];
-            double before = ctx->util_before[i];
-            double after = (l->cpu_demand + add) / l->cpu_capacity;
-            term[NP_TERM_CPU_LOAD] += w * (before + after) / 2.0;
-            if (D > 0.0) {
-                double line = ctx->cpu_line[i];
-                double over_b = ctx->over_before[i];
-                double over_a = l->cpu_demand + add > line ? l->cpu_demand + add - line : 0.0;
-                term[NP_TERM_CPU_OVER] += (over_a - over_b) / D;
-            }
+            term[NP_TERM_CPU_OVER] +=
+                (cpu_loss(ctx, i, l->cpu_demand + add) - ctx->loss_before[i]) / D;
         }
-        if (mem_mib[p] > 0) {
-            double usable = ctx->usable_mib[i];
-            double fill_b = ctx->fill_before[i], fill_a = 1.0;
-            if (usable > 0.0)
-                fill_a = 1.0 - ((double)ctx->avail_mib[i] - (double)mem_mib[p]) / usable;
-            term[NP_TERM_MEM] += mu * (fill_b + fill_a) / 2.0;
-        }
-        if (w > 0.0) {
+        if (w > 0.0 && M > 0.0) {
+            double r = 0.0;
             for (size_t q = 0; q < k; q++) {
                 if (q == p || mem_mib[q] == 0)
                     continue;
-                double local = ctx->local_dist[node[q]];
-                double d = (double)np_topology_distance(t, i, node[q]);
-                if (d > local)
-                    term[NP_TERM_REMOTE] += w * ((double)mem_mib[q] / M) * (d - local) / local;
+                r += ((double)mem_mib[q] / M) * (np_calib_latency_ratio(t, i, node[q]) - 1.0);
             }
+            /* r is what a vCPU pays when its accesses spread like the
+             * memory. With vNUMA, the guest keeps 1 - c of them on its
+             * virtual node as far as that node's memory goes (m / w of
+             * the vCPUs' need); the rest spread. */
+            double f = 1.0;
+            if (ctx->vnuma) {
+                double own = mu < w ? mu / w : 1.0;
+                f = (1.0 - NP_CALIB_VNUMA_CROSS_FRACTION) * (1.0 - own) +
+                    NP_CALIB_VNUMA_CROSS_FRACTION;
+            }
+            term[NP_TERM_REMOTE] += w * f * r;
         }
         term[NP_TERM_DEVICE] += (w + mu) / 2.0 * ctx->dev_cost[i];
-        term[NP_TERM_GROUP] += (w + mu) / 2.0 * ctx->group_cost[i];
+        /* colocate: the vCPUs do the talking; spread: every share counts */
+        term[NP_TERM_GROUP] += (ctx->group_by_vcpu ? w : (w + mu) / 2.0) * ctx->group_cost[i];
+        term[NP_TERM_HEADROOM] += (w * ctx->util_before[i] + mu * ctx->fill_before[i]) / 2.0;
     }
-    static const double weight[NP_TERM_COUNT] = {
-        NP_PLACE_W_CPU_LOAD, NP_PLACE_W_CPU_OVER, NP_PLACE_W_MEM,
-        NP_PLACE_W_REMOTE,   NP_PLACE_W_DEVICE,   NP_PLACE_W_GROUP,
-    };
+    term[NP_TERM_REMOTE] *= NP_CALIB_MEM_STALL_FRACTION;
+    term[NP_TERM_HEADROOM] *= NP_CALIB_HEADROOM_WEIGHT;
     double cost = 0.0;
     for (size_t j = 0; j < NP_TERM_COUNT; j++) {
-        term_out[j] = weight[j] * term[j];
+        term_out[j] = term[j];
         cost += term_out[j];
     }
     *cost_out = cost;
@@ -389,10 +411,9 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
      * shares the split spreads by CPU room: score those in full. */
     if (set_avail < ctx->mem_mib || !(share_sum > 0.0))
         return false;
-    /* cpu_load, mem_pressure, device and group are means over the set
-     * (weights summing to 1) of figures at least the node's "before"
-     * utilisation, fill, device and group terms; cpu_overload is never
-     * negative. */
+    /* headroom, device and group are means over the set (weights summing
+     * to 1) of per-node figures, so at least the smallest of them;
+     * cpu_overcommit is never negative (loss grows with demand). */
     double min_util = INFINITY, min_fill = INFINITY, min_dev = INFINITY, min_grp = INFINITY;
     double mem_lo[NP_PLACE_MAX_SET_NODES];
     for (size_t p = 0; p < k; p++) {
@@ -418,16 +439,32 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         for (size_t q = 0; q < k; q++) {
             if (q == p)
                 continue;
-            double local = ctx->local_dist[node[q]];
-            double d = (double)np_topology_distance(ctx->topo, node[p], node[q]);
-            if (d > local)
-                r += mem_lo[q] * (d - local) / local;
+            r += mem_lo[q] * (np_calib_latency_ratio(ctx->topo, node[p], node[q]) - 1.0);
         }
         min_remote = r < min_remote ? r : min_remote;
     }
-    double bound = NP_PLACE_W_CPU_LOAD * min_util + NP_PLACE_W_MEM * min_fill +
-                   NP_PLACE_W_REMOTE * min_remote + NP_PLACE_W_DEVICE * min_dev +
-                   NP_PLACE_W_GROUP * min_grp;
+    /* cpu_overcommit: each node's loss is convex in its demand (free
+     * cores cost nothing, then siblings 1 - y, then 1), so no split of
+     * the guest's demand over the set loses less than filling the
+     * cheapest room first. */
+    double free_cores = 0.0, smt_room = 0.0;
+    for (size_t p = 0; p < k; p++) {
+        uint32_t i = node[p];
+        double d = ctx->load[i].cpu_demand;
+        free_cores += ctx->cores[i] > d ? ctx->cores[i] - d : 0.0;
+        double above = d > ctx->cores[i] ? d : ctx->cores[i];
+        smt_room += ctx->threads[i] > above ? ctx->threads[i] - above : 0.0;
+    }
+    double min_cpu = 0.0;
+    if (ctx->demand > free_cores) {
+        double rest = ctx->demand - free_cores;
+        double on_smt = rest < smt_room ? rest : smt_room;
+        min_cpu = ((1.0 - NP_CALIB_SMT_THREAD_YIELD) * on_smt + (rest - on_smt)) / ctx->demand;
+    }
+    double bound = min_cpu + NP_CALIB_HEADROOM_WEIGHT * (min_util + min_fill) / 2.0 +
+                   NP_CALIB_MEM_STALL_FRACTION *
+                       (ctx->vnuma ? NP_CALIB_VNUMA_CROSS_FRACTION : 1.0) * min_remote +
+                   min_dev + min_grp;
     return bound * (1.0 - PRUNE_MARGIN) > limit;
 }
 

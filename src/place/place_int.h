@@ -22,26 +22,17 @@
 
 /* ---- knobs of the objective ------------------------------------------------------ */
 
-/* CPU utilisation a node should stay under: numad's default target (-u 85). */
-#define NP_PLACE_CPU_TARGET_UTIL 0.85
-/* When a node is already past the target its free room counts as this
- * fraction of its capacity, so shares stay defined (never 0/0) and busy
- * nodes still take a little of a guest that must span them. */
-#define NP_PLACE_CPU_MIN_ROOM 0.1
+/* The objective's terms are all in one unit, the expected slowdown of the
+ * guest (the share of its work lost, its own and what it makes the
+ * guests already there lose, per unit of its demand), with the constants
+ * of src/model/calibration.h (data/calibration.conf says where each comes
+ * from). No weights: a term that is not a slowdown (headroom) is scaled by
+ * its own calibration entry. */
 
-/* Weights of the cost terms (each term is a dimensionless 0..~1 figure,
- * see docs/placement.md for the formulas and the reasoning). The terms
- * that stand for lost performance (remote accesses, CPU contention past
- * the target, device and group distance) weigh 1 or more; the balance
- * terms (utilisation and fill below the target, which slow nothing down
- * yet) weigh a quarter: they break ties and keep room, they must not buy
- * a spread over two nodes. */
-#define NP_PLACE_W_CPU_LOAD 0.25   /* mean utilisation where the vCPUs land */
-#define NP_PLACE_W_CPU_OVER 4.0    /* share of the demand pushed past the target */
-#define NP_PLACE_W_MEM 0.25        /* mean memory fill where the memory lands */
-#define NP_PLACE_W_REMOTE 1.0      /* excess distance of vCPU-to-memory accesses */
-#define NP_PLACE_W_DEVICE 1.0      /* excess distance to the guest's devices */
-#define NP_PLACE_W_GROUP 1.0       /* times group_weight / 100 */
+/* When a node has no free core left its room counts as this fraction of
+ * its cores, so the split's shares stay defined (never 0/0) and busy nodes
+ * still take a little of a guest that must span them. */
+#define NP_PLACE_CPU_MIN_ROOM 0.1
 
 /* ---- knobs of the search ---------------------------------------------------------- */
 
@@ -66,7 +57,7 @@
 /* Explanation: runners-up with a cost, and rejected sets with a reason. */
 #define NP_PLACE_MAX_ALTS 5u
 #define NP_PLACE_MAX_REJECTS 3u
-#define NP_PLACE_MAX_TERMS 8u
+#define NP_PLACE_MAX_TERMS 8u /* >= NP_TERM_COUNT + xl42's two criteria */
 #define NP_PLACE_NOTE_MAX 384u
 
 #define NP_MiB (UINT64_C(1) << 20)
@@ -87,13 +78,15 @@ typedef struct np_place_ctx {
      * again for every candidate holding the node (same expressions, so
      * the same values): */
     double *share;       /* the split's weight of a CPU node (objective.c) */
-    double *util_before; /* cpu_demand / cpu_capacity (0 without capacity) */
-    double *cpu_line;    /* cpu_capacity * NP_PLACE_CPU_TARGET_UTIL */
-    double *over_before; /* demand already past the line */
+    double *util_before; /* cpu_demand / cpu_capacity, at most 1 (0 without capacity) */
+    double *cores;       /* the node's cores */
+    double *threads;     /* the node's CPUs (hyper-threads) */
+    double *loss_before; /* vCPU-equivalents of demand the node cannot serve now */
     double *usable_mib;  /* total - reserved, whole MiB */
     double *fill_before; /* memory fill before the guest (1 without usable memory) */
-    double *local_dist;  /* the node's SLIT distance to itself */
     uint32_t vcpus;
+    bool vnuma;           /* a split guest sees its layout (vnuma not off) */
+    bool group_by_vcpu;   /* the group term follows the vCPUs (colocate) */
     double vcpu_demand;   /* per vCPU, 0..1 */
     double demand;        /* vcpus * vcpu_demand */
     uint64_t mem_mib;     /* balloon maximum, rounded up to whole MiB */
@@ -108,7 +101,18 @@ typedef struct np_place_ctx {
 } np_place_ctx;
 
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec);
+
+/* Cores of node i not busy yet (demand counted against cores first, as
+ * a scheduler that spreads over idle cores before siblings runs it);
+ * negative past the cores. */
+static inline double np_place_free_cores(const np_place_ctx *ctx, size_t i)
+{
+    return ctx->cores[i] - ctx->load[i].cpu_demand;
+}
 void np_place_ctx_fini(np_place_ctx *ctx);
+/* The guest will see no vNUMA layout (xl42, fallbacks: the hypervisor
+ * builds none): all its accesses spread like its memory. */
+void np_place_ctx_no_vnuma(np_place_ctx *ctx);
 /* Fills the context's per-node figures of the objective (share,
  * util_before, ... local_dist); np_place_ctx_init calls it. */
 void np_place_objective_prepare(np_place_ctx *ctx);
@@ -125,12 +129,11 @@ typedef enum np_reject {
 } np_reject;
 
 enum {
-    NP_TERM_CPU_LOAD = 0,
-    NP_TERM_CPU_OVER,
-    NP_TERM_MEM,
-    NP_TERM_REMOTE,
-    NP_TERM_DEVICE,
-    NP_TERM_GROUP,
+    NP_TERM_CPU_OVER = 0, /* time-sharing and SMT sharing past the node's cores */
+    NP_TERM_REMOTE,       /* remote memory latency */
+    NP_TERM_DEVICE,       /* device I/O crossing nodes */
+    NP_TERM_GROUP,        /* affinity groups */
+    NP_TERM_HEADROOM,     /* tie-break: load already on the nodes */
     NP_TERM_COUNT,
 };
 extern const char *const np_place_term_names[NP_TERM_COUNT];
@@ -143,7 +146,7 @@ typedef struct np_cand {
     np_reject reject;
     uint64_t short_mib;
     double cost;
-    double term[NP_TERM_COUNT]; /* weighted: they sum to cost */
+    double term[NP_TERM_COUNT]; /* in slowdown units: they sum to cost */
 } np_cand;
 
 /* Sorts cand->node, splits memory and vCPUs over the set and scores it;

@@ -289,7 +289,7 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
              "%s; memory striped over nodes %s, vCPUs on any CPU", note, list);
     /* Its cost under numaplace's objective, so a fallback compares too. */
     np_place_ctx ctx;
-    if (np_place_ctx_init(&ctx, st, spec) == 0) {
+    if (np_place_ctx_init(&ctx, st, &flat) == 0) { /* flat: no layout, as built */
         double term[NP_TERM_COUNT];
         np_place_score_split(&ctx, k, node, vcpus, mem, term, &(*out)->cost);
         (*out)->nr_terms = NP_TERM_COUNT;

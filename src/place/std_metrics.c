@@ -304,3 +304,23 @@ out:
     free(freeb);
     return rc;
 }
+
+int np_std_metrics_guest(const np_host_state *st, size_t gidx, double *remote_weighted_distance_out,
+                         double *local_fraction_out)
+{
+    if (!st || !remote_weighted_distance_out || !local_fraction_out ||
+        gidx >= np_host_state_nr_guests(st))
+        return -EINVAL;
+    size_t n = np_topology_nr_nodes(np_host_state_topology(st));
+    double *w = calloc(n, sizeof(*w)), *vcpus = calloc(n, sizeof(*vcpus));
+    uint64_t *mem = calloc(n, sizeof(*mem));
+    bool counted;
+    int rc = -ENOMEM;
+    if (w && vcpus && mem)
+        rc = np_std_guest(st, gidx, w, vcpus, mem, remote_weighted_distance_out,
+                          local_fraction_out, &counted);
+    free(w);
+    free(vcpus);
+    free(mem);
+    return rc;
+}

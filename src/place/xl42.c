@@ -360,6 +360,7 @@ int np_policy_xl42(np_place_call *call)
         return np_place_fallback(st, spec, "xl42", note, out, err);
     }
 
+    np_place_ctx_no_vnuma(&call->ctx); /* libxl builds no vNUMA layout */
     np_cand *cand = malloc(sizeof(*cand));
     if (!cand) {
         rc = -ENOMEM;

@@ -1,13 +1,12 @@
 /*
  * sim/calib.c - latency ratios and bandwidths from the topology.
  *
- * Latency: when the topology carries ACPI HMAT latencies (through hwloc),
- * the ratio from node i's CPUs to node j's memory is lat(i,j)/lat(i,i).
- * Otherwise it comes from the SLIT distance d(i,j): ACPI defines the
- * distance as relative latency (10 = local), but measured machines show a
- * smaller penalty (21 on 2-socket Xeon = 1.56x, not 2.1x), so the ratio is
- *     1 + latency_per_distance * (d(i,j) - d(i,i))
- * with the slope calibrated on that measurement (calib.h).
+ * Latency: np_calib_latency_ratio(), the function placement uses too:
+ * HMAT lat(i,j)/lat(i,i) when the topology carries ACPI HMAT latencies,
+ * else the ratio of the SLIT distance's class (data/calibration.conf:
+ * 1.10 same package, 1.56 other socket, 2.12 two hops). A positive
+ * config.latency_per_distance replaces the classes by
+ *     1 + latency_per_distance * (d(i,j) - d(i,i)).
  * Bandwidth: HMAT local bandwidth when present, else the configured
  * default; the bandwidth a node serves to remote CPUs is a fixed share of
  * it (remote_bandwidth_ratio).
@@ -48,17 +47,14 @@ int sim_calib_init(np_sim *sim)
         return -ENOMEM;
 
     for (size_t i = 0; i < n; i++) {
-        np_memattr local = {0};
-        bool have_local = np_topology_memattr(topo, i, i, &local) == 0 && local.latency_ns > 0;
         uint32_t dii = np_topology_distance(topo, i, i);
         for (size_t j = 0; j < n; j++) {
-            np_memattr a = {0};
             double r;
-            if (have_local && np_topology_memattr(topo, i, j, &a) == 0 && a.latency_ns > 0) {
-                r = (double)a.latency_ns / (double)local.latency_ns;
-            } else {
+            if (sim->cfg.latency_per_distance > 0.0) {
                 double d = (double)np_topology_distance(topo, i, j) - (double)dii;
                 r = 1.0 + sim->cfg.latency_per_distance * (d > 0 ? d : 0);
+            } else {
+                r = np_calib_latency_ratio(topo, i, j);
             }
             sim->lat[i * n + j] = r < 1.0 ? 1.0 : r;
         }

@@ -30,16 +30,14 @@
 /* Per vCPU Xen keeps a struct vcpu page, a VMCS/VMCB page, MSR bitmaps and
  * a vLAPIC page: about 16 KiB. */
 #define SIM_VCPU_INTERNAL_BYTES (UINT64_C(16) << 10)
-/* A VM context switch costs ~1 us without cache misses into the vCPU's
- * state; it takes ~8 dependent misses into it. */
-#define SIM_CTXSW_BASE_NS UINT64_C(1000)
-#define SIM_CTXSW_MISSES 8u
-/* A guest kernel that sees vNUMA allocates a task's memory on the task's
- * virtual node and its scheduler keeps tasks there: most, not all, of a
- * vCPU's accesses stay on its virtual node (shared kernel data, page cache
- * and cross-node sharing in the application make the rest). An
- * assumption, not a measurement: a knob for scenarios. */
-#define SIM_VNUMA_LOCALITY 0.9
+/* A VM context switch without cache misses into the vCPU's state, and
+ * the dependent misses into it (data/calibration.conf, assumed). */
+#define SIM_CTXSW_BASE_NS ((uint64_t)NP_CALIB_CTXSW_BASE_NS)
+#define SIM_CTXSW_MISSES ((uint32_t)NP_CALIB_CTXSW_MISSES)
+/* A guest kernel that sees vNUMA keeps most, not all, of a vCPU's
+ * accesses on its virtual node: the calibration's cross-vnode share
+ * (assumed) is the rest, the same figure placement charges. */
+#define SIM_VNUMA_LOCALITY (1.0 - NP_CALIB_VNUMA_CROSS_FRACTION)
 /* KSM's default pace merges a few thousand pages per second; one scan a
  * second of the whole picture is an upper bound on its effect. */
 #define SIM_SHARE_SCAN_NS UINT64_C(1000000000)
@@ -52,7 +50,7 @@
 #define SIM_BURSTY_WORK_NS UINT64_C(5000000)
 #define SIM_IDLE_DUTY 0.01
 #define SIM_IDLE_WORK_NS UINT64_C(200000)
-#define SIM_MEM_INTENSITY 0.3
+#define SIM_MEM_INTENSITY NP_CALIB_MEM_STALL_FRACTION /* placement's assumption too */
 #define SIM_WORKING_SET_BYTES (UINT64_C(256) << 20)
 #define SIM_GUEST_MEM_BYTES (UINT64_C(1) << 30)
 

@@ -206,6 +206,7 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
         v->mem_node1 = SIM_NONE;
         v->plain = !(in->comm_fraction > 0) && !(in->io_fraction > 0);
         v->rate = 1.0;
+        v->smt_speed = 1.0;
         v->timer = sim->nr_handles + 1 + i;
         v->run_node = SIM_NONE;
         for (int c = 0; c < SIM_RATE_CACHE; c++)

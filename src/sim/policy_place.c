@@ -3,7 +3,8 @@
  * simulator's policy slot:
  *   "xl42-hard"       Xen 4.2's libxl heuristic, vCPUs pinned (Xen 4.2);
  *   "xl42-soft"       the same nodes as soft affinity (Xen 4.3 and later);
- *   "numaplace-soft"  numaplace's placement with soft affinity.
+ *   "numaplace-soft"  numaplace's placement, soft affinity unless the host
+ *                     has no idle CPU left to offer (choose_affinity()).
  * Each arrival senses the host through the simulator's backend, exactly
  * as the daemon senses a real host (np_backend_sense), asks np_place()
  * and copies the placement into the simulator's plan: memory per node,
@@ -119,6 +120,40 @@ static int sensed_state(np_sim *sim, sim_sense_cache *cache, np_host_state **st_
     return 0;
 }
 
+/* Soft or hard affinity for one guest. Soft affinity is worth something
+ * when the guest's nodes are busy while another node has an idle CPU: the
+ * scheduler runs the vCPU there, slower (its memory is remote) but
+ * running. When the host as a whole, with this guest, has at least as
+ * much demand as capacity (cores, plus the calibration's 0.2 of a core per
+ * extra hyper-thread: the figure placement and the simulator use), no
+ * core stays idle to offer that; what remains of
+ * soft affinity is credit1's balancing, which steals UNDER vCPUs across
+ * nodes for fairness and leaves them running away from their memory (the
+ * suite's overcommit and churn rows: soft lost 3-5% to pinning there). So
+ * such a guest is pinned to its nodes. A guest placed on a host with spare
+ * CPUs keeps soft affinity (strand-cpu-4n: soft beats pinning when
+ * departures leave CPUs idle elsewhere). */
+static np_affinity_mode choose_affinity(const np_host_state *st, const np_guest_spec *spec)
+{
+    const np_topology *topo = np_host_state_topology(st);
+    size_t n = np_topology_nr_nodes(topo);
+    np_node_load *loads = malloc((n ? n : 1) * sizeof(*loads));
+    np_affinity_mode mode = NP_AFFINITY_SOFT;
+    if (!loads || np_host_state_node_loads(st, loads) < 0)
+        goto out;
+    double demand = (double)spec->vcpus * spec->cpu_demand, capacity = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        demand += loads[i].cpu_demand;
+        capacity += loads[i].cpu_capacity;
+    }
+    if (demand >= capacity)
+        mode = NP_AFFINITY_HARD;
+out:
+    free(loads);
+    return mode;
+}
+
+/* affinity NP_AFFINITY_NONE here means "choose_affinity() decides". */
 static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *spec,
                       const char *policy, np_affinity_mode affinity, np_sim_plan *plan,
                       np_error *err)
@@ -126,13 +161,16 @@ static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *
     np_host_state *st = NULL;
     np_placement *pl = NULL;
     np_guest_spec s = *spec;
+    bool choose = affinity == NP_AFFINITY_NONE;
     int rc;
 
-    s.affinity = affinity;
+    s.affinity = choose ? NP_AFFINITY_SOFT : affinity;
     s.no_autoplace = false;
-    rc = cache ? cache_record(cache, &s) : 0;
-    if (!rc)
-        rc = sensed_state(sim, cache, &st);
+    rc = sensed_state(sim, cache, &st);
+    if (!rc && choose)
+        s.affinity = choose_affinity(st, &s);
+    if (!rc && cache)
+        rc = cache_record(cache, &s);
     if (!rc)
         rc = np_place(st, &s, policy, &pl, err);
     if (!rc)
@@ -165,6 +203,8 @@ int sim_place_numaplace_restated(np_sim *sim, const np_guest_spec *spec,
     if (!rc)
         rc = np_balance_restate(sensed, lookup, opaque, &st);
     if (!rc)
+        s.affinity = choose_affinity(st, &s); /* as numaplace-soft */
+    if (!rc)
         rc = np_place(st, &s, "numaplace", &pl, err);
     if (!rc)
         rc = copy_placement(sim, &s, pl, plan);
@@ -189,7 +229,7 @@ static int place_xl42_soft(void *self, np_sim *sim, const np_guest_spec *spec, n
 static int place_numaplace_soft(void *self, np_sim *sim, const np_guest_spec *spec,
                                 np_sim_plan *plan, np_error *err)
 {
-    return place_with(self, sim, spec, "numaplace", NP_AFFINITY_SOFT, plan, err);
+    return place_with(self, sim, spec, "numaplace", NP_AFFINITY_NONE, plan, err);
 }
 
 const np_sim_policy np_sim_policy_xl42_hard = {
@@ -206,7 +246,7 @@ const np_sim_policy np_sim_policy_xl42_soft = {
 
 const np_sim_policy np_sim_policy_numaplace_soft = {
     .name = "numaplace-soft",
-    .summary = "numaplace placement with soft affinity",
+    .summary = "numaplace placement, soft affinity (hard once the host's CPUs are all taken)",
     .place = place_numaplace_soft,
 };
 

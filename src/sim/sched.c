@@ -2,8 +2,14 @@
  * sim/sched.c - the credit scheduler model (see sched.h for what it does
  * and why).
  *
+ * Hyper-threads: a core whose two threads both run vCPUs does 1 + y cores
+ * of work (y, the calibration's SMT yield, the figure placement counts a
+ * thread with), so each runs at (1 + y) / 2 while its sibling is busy.
+ * Like credit1's _csched_cpu_pick, an idle CPU on an idle core is
+ * preferred to one whose sibling is busy.
+ *
  * Differences from Xen's credit1, all deliberate simplifications:
- *   - no SMT/socket-aware choice among idle CPUs (an idle CPU is picked by
+ *   - no socket-aware choice among idle CPUs (an idle CPU is picked by
  *     cycling from the current one, which stays within the node first
  *     because CPUs are numbered node by node);
  *   - no caps, no yield, no rate limiting, no cache-hot migration delay
@@ -18,6 +24,7 @@
 
 #include <errno.h>
 
+#include "model/calibration.h"
 #include "sim/bits.h"
 #include "sim/mask.h"
 #include "sim/memory.h"
@@ -32,6 +39,7 @@ int sim_sched_init(np_sim *sim)
         p->head_pri = SIM_PRI_IDLE;
         p->resched_at_ns = UINT64_MAX;
         np_bits_set(sim->idlers, c);
+        np_bits_set(sim->idle_cores, c);
     }
     sim->nr_idle = (uint32_t)sim->nr_cpus;
     return 0;
@@ -198,6 +206,13 @@ static inline void set_idle(np_sim *sim, uint32_t cpu)
     if (!np_bits_test(sim->idlers, cpu)) {
         np_bits_set(sim->idlers, cpu);
         sim->nr_idle++;
+        uint32_t sib = sim->pcpus[cpu].sibling;
+        if (sib == SIM_NONE) {
+            np_bits_set(sim->idle_cores, cpu);
+        } else if (np_bits_test(sim->idlers, sib)) {
+            np_bits_set(sim->idle_cores, cpu);
+            np_bits_set(sim->idle_cores, sib);
+        }
     }
 }
 
@@ -206,6 +221,10 @@ static inline void clear_idle(np_sim *sim, uint32_t cpu)
     if (np_bits_test(sim->idlers, cpu)) {
         np_bits_clear(sim->idlers, cpu);
         sim->nr_idle--;
+        np_bits_clear(sim->idle_cores, cpu);
+        uint32_t sib = sim->pcpus[cpu].sibling;
+        if (sib != SIM_NONE)
+            np_bits_clear(sim->idle_cores, sib);
     }
 }
 
@@ -252,7 +271,19 @@ static void resched(np_sim *sim, uint32_t cpu)
 
 /* ---- choosing CPUs --------------------------------------------------------------- */
 
-/* Xen's _csched_cpu_pick without the SMT refinements: for the soft step
+/* True when cpu's core has no other thread running something other than
+ * vid (no sibling counts as idle). */
+static inline bool sibling_idle(const np_sim *sim, uint32_t cpu, uint32_t vid)
+{
+    uint32_t sib = sim->pcpus[cpu].sibling;
+    if (sib == SIM_NONE)
+        return true;
+    uint32_t other = sim->pcpus[sib].curr;
+    return other == SIM_NONE || other == vid;
+}
+
+/* Xen's _csched_cpu_pick, SMT refinement simplified (an idle CPU on an
+ * idle core beats one whose sibling runs): for the soft step
  * (when the vCPU has a useful soft affinity) and then the hard step, take
  * the current CPU if it is in the mask, else the next one; prefer an idle
  * CPU of the mask; stop at the first step that found an idle CPU. A
@@ -278,8 +309,11 @@ static uint32_t cpu_pick(np_sim *sim, uint32_t vid, bool running)
         const uint64_t *mask = sim->masks[mid].cpus;
         cpu = np_bits_test(mask, cur) ? cur : (uint32_t)np_bits_cycle_and(mask, NULL, 0, n, cur);
         bool idle = np_bits_test(sim->idlers, cpu) || (cpu == cur && cur_idle);
-        if (!idle && sim->nr_idle) {
-            uint32_t c2 = (uint32_t)np_bits_cycle_and(mask, sim->idlers, 0, n, cpu);
+        if (sim->nr_idle && !(idle && sibling_idle(sim, cpu, vid))) {
+            /* an idle core first, then any idle thread */
+            uint32_t c2 = (uint32_t)np_bits_cycle_and(mask, sim->idle_cores, 0, n, cpu);
+            if (c2 >= n && !idle)
+                c2 = (uint32_t)np_bits_cycle_and(mask, sim->idlers, 0, n, cpu);
             if (c2 < n) {
                 cpu = c2;
                 idle = true;
@@ -313,8 +347,11 @@ static void tickle(np_sim *sim, uint32_t vid)
         uint32_t mid = step == 0 ? v->soft_eff : v->hard;
         if (mid == SIM_NONE)
             continue;
-        uint32_t idl =
-            (uint32_t)np_bits_cycle_and(sim->masks[mid].cpus, sim->idlers, 0, n, sim->last_tickle + 1);
+        uint32_t idl = (uint32_t)np_bits_cycle_and(sim->masks[mid].cpus, sim->idle_cores, 0, n,
+                                                   sim->last_tickle + 1);
+        if (idl >= n)
+            idl = (uint32_t)np_bits_cycle_and(sim->masks[mid].cpus, sim->idlers, 0, n,
+                                              sim->last_tickle + 1);
         if (idl >= n) {
             if (step == 0)
                 continue; /* no idle preferred CPU: look at the hard affinity */
@@ -517,6 +554,28 @@ out:
 
 /* ---- running vCPUs ------------------------------------------------------------------- */
 
+/* cpu just started or stopped running a vCPU: its sibling's vCPU, if
+ * any, now runs at another speed. Account what it did so far at the old
+ * one, then re-arm its timer (its finish time moved). */
+static void smt_settle(np_sim *sim, uint32_t cpu)
+{
+    uint32_t sib = sim->pcpus[cpu].sibling;
+    if (sib == SIM_NONE || sim->pcpus[sib].curr == SIM_NONE)
+        return;
+    sim_pcpu *q = &sim->pcpus[sib];
+    sim_vcpu *v = &sim->vcpus[q->curr];
+    double speed = sim->pcpus[cpu].curr != SIM_NONE ? np_calib_smt_shared_speed() : 1.0;
+    if (speed == v->smt_speed)
+        return;
+    uint64_t elapsed = sim->now_ns - v->run_start_ns;
+    sim_vcpu_account(sim, v, q->node, elapsed);
+    q->busy_ns += elapsed;
+    sim->nodes[q->node].busy_ns += elapsed;
+    v->run_start_ns = sim->now_ns;
+    v->smt_speed = speed;
+    arm(sim, sib);
+}
+
 static void dispatch(np_sim *sim, uint32_t cpu, uint32_t vid, uint32_t prev)
 {
     sim_pcpu *p = &sim->pcpus[cpu];
@@ -549,6 +608,7 @@ static void dispatch(np_sim *sim, uint32_t cpu, uint32_t vid, uint32_t prev)
     if (!(v->flags & SIM_VF_TOUCHED))
         sim_mem_first_touch(sim, v, node);
     sim_vcpu_refresh_rate(sim, v, node);
+    v->smt_speed = sibling_idle(sim, cpu, vid) ? 1.0 : np_calib_smt_shared_speed();
     v->run_start_ns = sim->now_ns;
     v->slice_end_ns = sim->now_ns + sim->cfg.tslice_ns;
     if (p->next_tick_ns <= sim->now_ns)
@@ -561,6 +621,7 @@ static void do_schedule(np_sim *sim, uint32_t cpu)
     sim_pcpu *p = &sim->pcpus[cpu];
     uint32_t prev = p->curr;
     uint32_t snext;
+    bool was_busy = prev != SIM_NONE;
 
     p->need_resched = false;
     p->resched_at_ns = UINT64_MAX;
@@ -598,9 +659,13 @@ static void do_schedule(np_sim *sim, uint32_t cpu)
     if (snext == SIM_NONE) {
         set_idle(sim, cpu);
         arm(sim, cpu);
+        if (was_busy)
+            smt_settle(sim, cpu);
         return;
     }
     dispatch(sim, cpu, snext, prev);
+    if (!was_busy)
+        smt_settle(sim, cpu);
 }
 
 static void block(np_sim *sim, uint32_t vid)

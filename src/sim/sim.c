@@ -45,6 +45,28 @@ static int check_config(const np_sim_config *c, size_t nr_nodes)
 }
 
 /* CPUs in scheduling order: by node, then by OS id. */
+/* Pairs the hyper-threads of each core of node n (same package and core
+ * id; a third thread, rare, stays unpaired): the scheduler slows a pair
+ * that runs two vCPUs (sched.c). O(CPUs of the node ^ 2), once. */
+static void link_siblings(np_sim *sim, size_t n, const uint32_t *topo_idx)
+{
+    const sim_node *nd = &sim->nodes[n];
+    for (uint32_t a = nd->first_cpu; a < nd->first_cpu + nd->nr_cpus; a++) {
+        const np_cpu_info *ca = np_topology_cpu(sim->topo, topo_idx[a]);
+        if (!ca || ca->core_id == NP_TOPO_ID_UNKNOWN || sim->pcpus[a].sibling != SIM_NONE)
+            continue;
+        for (uint32_t b = a + 1; b < nd->first_cpu + nd->nr_cpus; b++) {
+            const np_cpu_info *cb = np_topology_cpu(sim->topo, topo_idx[b]);
+            if (cb && sim->pcpus[b].sibling == SIM_NONE && cb->core_id == ca->core_id &&
+                cb->package_id == ca->package_id) {
+                sim->pcpus[a].sibling = b;
+                sim->pcpus[b].sibling = a;
+                break;
+            }
+        }
+    }
+}
+
 static int build_cpus(np_sim *sim)
 {
     const np_topology *topo = sim->topo;
@@ -52,8 +74,11 @@ static int build_cpus(np_sim *sim)
 
     sim->cpu_id_limit = np_topology_cpu_id_limit(topo);
     sim->cpu_of_os = malloc((sim->cpu_id_limit ? sim->cpu_id_limit : 1) * sizeof(*sim->cpu_of_os));
-    if (!sim->cpu_of_os)
+    uint32_t *topo_idx = malloc((sim->nr_cpus ? sim->nr_cpus : 1) * sizeof(*topo_idx));
+    if (!sim->cpu_of_os || !topo_idx) {
+        free(topo_idx);
         return -ENOMEM;
+    }
     for (uint32_t i = 0; i < sim->cpu_id_limit; i++)
         sim->cpu_of_os[i] = SIM_NONE;
     for (size_t n = 0; n < sim->nr_nodes; n++) {
@@ -64,12 +89,16 @@ static int build_cpus(np_sim *sim)
                 continue;
             sim->pcpus[next].node = (uint32_t)n;
             sim->pcpus[next].os_id = ci->os_id;
+            sim->pcpus[next].sibling = SIM_NONE;
+            topo_idx[next] = (uint32_t)c;
             sim->cpu_of_os[ci->os_id] = next;
             next++;
         }
         sim->nodes[n].nr_cpus = next - sim->nodes[n].first_cpu;
         sim->nodes[n].balance_bias = sim->nodes[n].first_cpu;
+        link_siblings(sim, n, topo_idx);
     }
+    free(topo_idx);
     return next == sim->nr_cpus ? 0 : -EINVAL;
 }
 
@@ -110,6 +139,7 @@ int np_sim_create(np_topology *topo, const np_sim_config *cfg, np_sim **out)
         goto out;
     sim_mem_init(sim);
     sim->idlers = calloc(sim->cpu_words, sizeof(uint64_t));
+    sim->idle_cores = calloc(sim->cpu_words, sizeof(uint64_t));
     sim->queued_cpus = calloc(sim->cpu_words, sizeof(uint64_t));
     sim->nodes_mobile_any = calloc(sim->node_words, sizeof(uint64_t));
     sim->nodes_mobile_hi = calloc(sim->node_words, sizeof(uint64_t));
@@ -119,7 +149,7 @@ int np_sim_create(np_topology *topo, const np_sim_config *cfg, np_sim **out)
     sim->exile_hi = calloc(sim->nr_nodes * sim->nr_nodes, sizeof(uint32_t));
     sim->exile_any_bits = calloc(sim->nr_nodes * sim->node_words, sizeof(uint64_t));
     sim->exile_hi_bits = calloc(sim->nr_nodes * sim->node_words, sizeof(uint64_t));
-    if (!sim->idlers || !sim->queued_cpus || !sim->nodes_mobile_any || !sim->nodes_mobile_hi ||
+    if (!sim->idlers || !sim->idle_cores || !sim->queued_cpus || !sim->nodes_mobile_any || !sim->nodes_mobile_hi ||
         !sim->nodes_soft_any || !sim->nodes_soft_hi || !sim->exile_any || !sim->exile_hi ||
         !sim->exile_any_bits || !sim->exile_hi_bits) {
         rc = -ENOMEM;
@@ -176,6 +206,7 @@ void np_sim_destroy(np_sim *sim)
     free(sim->owner);
     np_backend_destroy(sim->backend);
     free(sim->idlers);
+    free(sim->idle_cores);
     free(sim->queued_cpus);
     free(sim->nodes_mobile_any);
     free(sim->nodes_mobile_hi);

@@ -103,6 +103,7 @@ typedef struct sim_vcpu {
     uint64_t slice_end_ns;
     uint64_t stall_ns;  /* CPU time owed to non-productive work */
     double rate;        /* work per ns in the current run interval */
+    double smt_speed;   /* 1, or (1 + SMT yield) / 2 while its core's other thread runs */
     double remote_frac; /* of the current run interval */
     double remaining;   /* work left in the current burst (INFINITY: steady) */
     double bw_per_work; /* bytes drawn per ns of work */
@@ -178,6 +179,7 @@ typedef struct sim_guest {
 typedef struct sim_pcpu {
     uint32_t node;
     uint32_t os_id;
+    uint32_t sibling;    /* the other hyper-thread of its core, SIM_NONE without SMT */
     uint32_t curr;       /* running vCPU or SIM_NONE (idle) */
     uint32_t rq_head, rq_tail;
     uint32_t nr_queued;
@@ -248,6 +250,7 @@ struct np_sim {
 
     /* scheduler */
     uint64_t *idlers;      /* idle pCPUs not yet tickled */
+    uint64_t *idle_cores;  /* idlers whose sibling (if any) is an idler too */
     uint64_t *queued_cpus; /* pCPUs with a non-empty run queue */
     uint64_t *nodes_mobile_any, *nodes_mobile_hi; /* nodes with such counters > 0 */
     uint64_t *nodes_soft_any, *nodes_soft_hi;

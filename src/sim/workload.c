@@ -173,7 +173,7 @@ void sim_vcpu_flush_run_node(np_sim *sim, sim_vcpu *v)
 void sim_vcpu_account(np_sim *sim, sim_vcpu *v, uint32_t node, uint64_t elapsed_ns)
 {
     uint64_t stall = elapsed_ns < v->stall_ns ? elapsed_ns : v->stall_ns;
-    double work = (double)(elapsed_ns - stall) * v->rate;
+    double work = (double)(elapsed_ns - stall) * v->rate * v->smt_speed;
 
     if (work > v->remaining)
         work = v->remaining;
@@ -205,7 +205,7 @@ uint64_t sim_vcpu_time_to_finish(const sim_vcpu *v)
 {
     if (isinf(v->remaining))
         return UINT64_MAX;
-    double t = ceil(v->remaining / v->rate);
+    double t = ceil(v->remaining / (v->rate * v->smt_speed));
     if (t > 9e18)
         return UINT64_MAX;
     return v->stall_ns + (uint64_t)t;

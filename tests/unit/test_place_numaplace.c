@@ -125,7 +125,7 @@ static void test_explanation(void)
     if (!pl)
         goto out;
     double sum = 0.0;
-    ASSERT_EQ(np_placement_nr_terms(pl), 6);
+    ASSERT_EQ(np_placement_nr_terms(pl), 5);
     for (size_t i = 0; i < np_placement_nr_terms(pl); i++) {
         const char *name;
         double value;
@@ -136,10 +136,10 @@ static void test_explanation(void)
     ASSERT_TRUE(fabs(sum - np_placement_cost(pl)) < 1e-9);
     const char *name;
     double value;
-    ASSERT_EQ(np_placement_term(pl, 3, &name, &value), 0);
+    ASSERT_EQ(np_placement_term(pl, 1, &name, &value), 0);
     ASSERT_STR_EQ(name, "remote_memory");
     ASSERT_TRUE(value > 0.0); /* it spans two nodes */
-    ASSERT_EQ(np_placement_term(pl, 6, &name, &value), -ENOENT);
+    ASSERT_EQ(np_placement_term(pl, 5, &name, &value), -ENOENT);
     size_t n = np_placement_nr_alternatives(pl);
     ASSERT_TRUE(n >= 3);
     bool saw_reject = false;
@@ -310,10 +310,14 @@ static void test_distance_xl42_picks_far_pair(void)
     char buf[32];
     if (x && n) {
         ASSERT_STR_EQ(nodes_of(x, buf, sizeof(buf)), "0,2");
-        ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "0,1");
+        /* a pair inside one package (which one is a tie-break between
+         * nearly equal free memory) */
+        const char *got = nodes_of(n, buf, sizeof(buf));
+        ASSERT_TRUE(strcmp(got, "0,1") == 0 || strcmp(got, "2,3") == 0);
         /* measured with numaplace's ruler, xl42's pair costs more, and the
-         * gap is the remote-memory term */
-        ASSERT_TRUE(np_placement_cost(x) > np_placement_cost(n) + 0.5);
+         * gap is the remote-memory term: half the memory two hops away
+         * without vNUMA, 0.3 x 0.5 x 1.12 = 0.17 of the guest's work */
+        ASSERT_TRUE(np_placement_cost(x) > np_placement_cost(n) + 0.15);
     }
     np_placement_destroy(x);
     np_placement_destroy(n);
@@ -349,9 +353,9 @@ static void test_device_xl42_ignores_device_node(void)
         ASSERT_STR_EQ(nodes_of(n, buf, sizeof(buf)), "1");
         const char *name;
         double value;
-        ASSERT_EQ(np_placement_term(x, 4, &name, &value), 0);
+        ASSERT_EQ(np_placement_term(x, 2, &name, &value), 0);
         ASSERT_STR_EQ(name, "device");
-        ASSERT_TRUE(value > 0.5);
+        ASSERT_TRUE(value > 0.15); /* 0.3 of its time x 0.56 more latency */
     }
     np_placement_destroy(x);
     np_placement_destroy(n);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/calibration.h"
 #include "np_test.h"
 #include "sim_test_util.h"
 
@@ -58,7 +59,7 @@ static void test_pinned_away_from_memory_pays_full_penalty(void)
     /* The calibration: SLIT 21 is 139/89 ns on a 2-socket Xeon. */
     ASSERT_EQ(np_sim_create(t, NULL, &probe), 0);
     double lat = np_sim_latency_ratio(probe, 1, 0);
-    ASSERT_TRUE(fabs(lat - 139.0 / 89.0) < 1e-9);
+    ASSERT_TRUE(fabs(lat - NP_CALIB_LAT_RATIO_SOCKET) < 1e-9);
     np_sim_destroy(probe);
 
     /* Work per ns: 1 locally, 1 / ((1 - m) + m * lat) when all of memory

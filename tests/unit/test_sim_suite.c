@@ -219,7 +219,12 @@ static void test_soft_affinity_uses_stranded_cpus(void)
     ASSERT_TRUE(hard.cpu_util < 0.85);
     ASSERT_TRUE(soft.cpu_util > hard.cpu_util + 0.1);
     ASSERT_TRUE(hard.remote_ratio < 0.01 && soft.remote_ratio > 0.1);
-    ASSERT_TRUE(soft.throughput > 1.1 * hard.throughput);
+    /* Nodes 2 and 3 keep 8 vCPUs on 8 cores: their idle CPUs are the
+     * busy cores' second threads, worth y = 0.2 of a core each
+     * (calibration), so soft affinity's gain is a few percent: after the
+     * departures hard does 2 x 9.6 + 2 x 8 = 35.2 vCPU-equivalents at
+     * most, soft up to 38.4 less its remote accesses. */
+    ASSERT_TRUE(soft.throughput > 1.02 * hard.throughput);
     np_sim_run_result_fini(&hard);
     np_sim_run_result_fini(&soft);
     np_sim_scenario_destroy(sc);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/calibration.h"
 #include "np_test.h"
 #include "sim_test_util.h"
 
@@ -117,7 +118,7 @@ static void test_io_guest_is_faster_near_its_device(void)
     np_topology *t = sim_test_topo(2, 2, 8);
     double near = io_work(t, 1), far = io_work(t, 0);
     ASSERT_TRUE(far < near);
-    ASSERT_TRUE(fabs(far / near - 1.0 / (0.5 + 0.5 * 139.0 / 89.0)) < 1e-6);
+    ASSERT_TRUE(fabs(far / near - 1.0 / (0.5 + 0.5 * NP_CALIB_LAT_RATIO_SOCKET)) < 1e-6);
     np_topology_destroy(t);
 }
 
