@@ -344,12 +344,17 @@ typedef struct np_linux_mover np_linux_mover;
 
 /* Tries of one page before it counts as failed: a page the kernel reports
  * busy (-EBUSY, -EAGAIN: locked, being written or under IO - the kernel
- * has already retried it 10 times inside the call) or did not get to (a
- * call that stopped early leaves later status entries unwritten) is tried
- * again in the next steps, after the pacing delay, up to this many times
- * in all. Why 4: under a guest writing its RAM, the VM test saw hugetlb
- * pages busy on the first try and moved on the second. */
-#define NP_LINUX_MOVE_TRIES 4u
+ * has already retried it 10 times inside the call) or did not move (a call
+ * that stopped early leaves later status entries unwritten) is tried again
+ * in later steps, up to this many times in all. Why 64: in the 2-node TCG
+ * guest a memfd hugetlb page under two writing threads moved on about one
+ * try in 15 (docs/linux.md); 64 tries leave about one page in 80 behind. */
+#define NP_LINUX_MOVE_TRIES 64u
+/* Least time between a step that left pages to retry and the next step,
+ * per try already made (a linear backoff: the writer that made the page
+ * busy moves on), up to NP_LINUX_MOVE_RETRY_DELAY_MAX_NS. */
+#define NP_LINUX_MOVE_RETRY_DELAY_NS 20000000ull
+#define NP_LINUX_MOVE_RETRY_DELAY_MAX_NS 200000000ull
 
 /* A mover belongs to one thread at a time: create it on one, step it on
  * another (the daemon's worker), never two at once. It keeps no global

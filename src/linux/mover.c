@@ -513,8 +513,25 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         int flags = mv->opts.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
         for (size_t j = 0; j < m; j++)
             mv->move_status[j] = NP_LINUX_STATUS_UNSET;
-        r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, m, mv->move_pages_arr, mv->move_nodes,
-                                mv->move_status, flags);
+        /* Hugetlb pages and pages tried before move one per call, other
+         * base pages (and THP heads) in runs. Linux 6.1 stops a call at
+         * the first page whose migration failed and leaves the later pages
+         * untried (their status unwritten, the failed one's too, so the
+         * culprit is unknown), and a hugetlb page of a file (memfd,
+         * hugetlbfs) under a writing guest fails often (docs/linux.md):
+         * one page per call keeps a failure to that page, so a page that
+         * stays busy never starves the others. */
+        r = 0;
+        for (size_t j = 0; j < m && (r >= 0 || r == -ENOMEM || r == -EBUSY || r == -EAGAIN);) {
+            size_t run = 1;
+            if (mv->sizes[mv->move_of[j]] == base && mv->tries[mv->move_of[j]] == 0)
+                while (j + run < m && mv->sizes[mv->move_of[j + run]] == base &&
+                       mv->tries[mv->move_of[j + run]] == 0)
+                    run++;
+            r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, run, mv->move_pages_arr + j,
+                                    mv->move_nodes + j, mv->move_status + j, flags);
+            j += run;
+        }
         /* ENOMEM/EBUSY/EAGAIN for the whole call are passing conditions:
          * its pages are checked below and tried again. */
         bool whole_failed = r < 0;
@@ -567,6 +584,15 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
 
     mv->next_at_ns = np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0,
                                            step_bytes);
+    /* Pages to retry wait a little: what made them busy (a fault of the
+     * guest on the page, a write under way) passes in that time. */
+    if (mv->rq_n > 0) {
+        uint64_t delay = (uint64_t)mv->rq_tries[0] * NP_LINUX_MOVE_RETRY_DELAY_NS;
+        if (delay > NP_LINUX_MOVE_RETRY_DELAY_MAX_NS)
+            delay = NP_LINUX_MOVE_RETRY_DELAY_MAX_NS;
+        if (mv->next_at_ns < t1 + delay)
+            mv->next_at_ns = t1 + delay;
+    }
     if (cut_at == SIZE_MAX && mv->rq_n == 0 && np_linux_walk_at_end(&mv->walk))
         mv->walk_ended = mv->done = true;
     if (mv->opts.max_bytes && st->bytes_moved - mv->seg_base_bytes >= mv->opts.max_bytes)

@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     nthreads = (int)strtol(argv[5], NULL, 10);
     long secs = strtol(argv[6], NULL, 10);
     if ((!memfd_mode && strcmp(argv[1], "anon") != 0) || mib < 2 || touch < 0 ||
-        touch >= MAX_NODES || run < 0 || nthreads < 1 || nthreads > MAX_THREADS || secs < 1) {
+        touch >= MAX_NODES || run < 0 || nthreads < 0 || nthreads > MAX_THREADS || secs < 1) {
         fprintf(stderr, "np-hugeguest: bad arguments\n");
         return 2;
     }
