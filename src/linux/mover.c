@@ -7,12 +7,24 @@
  * katalyst switched to move_pages in chunks of about 20 ms and reports the
  * blocking "dropped from minutes to milliseconds" (anchors.md section 3).
  *
- * How: the mover reads /proc/PID/maps once, then each step takes the next
- * `batch` page addresses of the chosen mappings (anonymous private ones by
+ * How: the mover reads /proc/PID/maps (and smaps, for each mapping's page
+ * size) once, then each step takes the next page addresses of the chosen
+ * mappings - one per page of the mapping's size, so a hugetlb page is one
+ * head address; anonymous private mappings and anonymous hugetlb by
  * default: QEMU's guest RAM; only present pages where the kernel has
- * PAGEMAP_SCAN, see pagewalk.c), asks move_pages for their nodes (nodes=NULL),
- * and moves only those on a source node to the target with a second
- * move_pages call. A step is timed with the caller's clock and judged on
+ * PAGEMAP_SCAN, see pagewalk.c - up to the batch's bytes (batch_pages base
+ * pages' worth, never less than one page), asks move_pages for their nodes
+ * (nodes=NULL), moves those on a source node to the target with a second
+ * move_pages call (hugetlb pages one per call; an aligned THP block by one
+ * address), and asks again where they are: only that last answer is
+ * counted, by each page's size, because Linux 6.1 stops a move call at the
+ * first failed page and leaves later status entries unwritten. Status
+ * arrays start from a sentinel. Pages still on a source node for a passing
+ * cause (-EBUSY, -EAGAIN, not reached) go to a retry queue that the next
+ * steps take first, with a growing pause, up to NP_LINUX_MOVE_TRIES tries.
+ * Hugetlb pages move only while the target node's pool of their size has
+ * free pages (read before each step); with none, -ENOSPC.
+ * A step is timed with the caller's clock and judged on
  * its time per page (projected to a full batch): after two steps in a row
  * over the target (20 ms) the batch is halved, down to a floor of 512
  * pages, and it grows back (up to the configured size) while steps stay
@@ -29,7 +41,8 @@
  * sleeps or reads a clock by itself.
  *
  * Pages that fail are counted by cause (status of the move call): -EBUSY
- * (locked, under IO, pinned by DMA/vfio), -ENOMEM (target node full),
+ * and -EAGAIN after their retries (locked, under IO, being written, pinned
+ * by DMA/vfio), -ENOMEM (target node full),
  * -EFAULT/-EACCES (gone, or shared with another process: needs move_all),
  * others. A process that exits midway ends the migration with -ESRCH.
  *
@@ -652,9 +665,13 @@ int np_linux_move_pages_chunked(np_linux_ctx *ctx, pid_t pid, const np_bitmap *f
     if (stats_out)
         *stats_out = mv->stats;
     np_linux_log(ctx, NP_LOG_INFO, SUBSYS,
-                 "pid %d: %llu pages moved to node %u, %llu failed, %llu batches, longest %llu us",
-                 (int)pid, (unsigned long long)mv->stats.pages_moved, to,
-                 (unsigned long long)mv->stats.pages_failed, (unsigned long long)mv->stats.batches,
+                 "pid %d: %llu bytes (%llu pages, %llu of them hugetlb) moved to node %u, "
+                 "%llu failed, %llu retried, %llu batches, longest %llu us",
+                 (int)pid, (unsigned long long)mv->stats.bytes_moved,
+                 (unsigned long long)mv->stats.pages_moved,
+                 (unsigned long long)mv->stats.huge_pages_moved, to,
+                 (unsigned long long)mv->stats.pages_failed,
+                 (unsigned long long)mv->stats.pages_retried, (unsigned long long)mv->stats.batches,
                  (unsigned long long)(mv->stats.longest_batch_ns / 1000));
     np_linux_mover_destroy(mv);
     return rc;

@@ -392,8 +392,31 @@ static void test_smaps_parser(void)
     ASSERT_EQ(np_linux_smaps_apply(badhead, strlen(badhead), "smaps", 4096, r, 2, &err), 0);
 }
 
+/* The access check: the fake says ESRCH for another PID; the live kernel
+ * answers for this process and for a PID that cannot exist (PID_MAX_LIMIT). */
+static void test_pid_check(void)
+{
+    np_linux_ctx *ctx = setup(16);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, PID), 0);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, PID + 1), -ESRCH);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, 0), -EINVAL);
+    teardown(ctx);
+    ASSERT_EQ(np_linux_ctx_create("/", NULL, NULL, &ctx), 0);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, getpid()), 0);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, 4194304), -ESRCH);
+    np_linux_ctx_destroy(ctx);
+    /* A fixture root never makes the call. */
+    char root[256];
+    ASSERT_TRUE(tree_create(root, sizeof(root)) != NULL);
+    ASSERT_EQ(np_linux_ctx_create(root, NULL, NULL, &ctx), 0);
+    ASSERT_EQ(np_linux_pid_check_move_access(ctx, getpid()), -EOPNOTSUPP);
+    np_linux_ctx_destroy(ctx);
+    tree_destroy(root);
+}
+
 int main(void)
 {
+    NP_RUN(test_pid_check);
     NP_RUN(test_heads_and_real_bytes);
     NP_RUN(test_cap_at_least_one_page);
     NP_RUN(test_stopped_call_is_not_trusted);
