@@ -71,11 +71,11 @@
 struct np_linux_mover {
     np_linux_ctx *ctx;
     pid_t pid;
-    np_bitmap *from;          /* NULL: every node but `to` */
+    np_bitmap *from; /* NULL: every node but `to` */
     unsigned to;
     np_linux_move_opts opts;
     uint32_t batch_max;
-    np_linux_walk walk;       /* the page addresses still to look at */
+    np_linux_walk walk; /* the page addresses still to look at */
     bool walk_open;
     /* The batch (batch_max entries each): retried pages first, then the
      * walk's; per entry its head address, flags, page size, tries so far,
@@ -103,11 +103,11 @@ struct np_linux_mover {
     unsigned char *rq_tries;
     size_t rq_n;
     uint64_t next_at_ns;
-    uint32_t min_batch;       /* floor of the halving */
-    uint32_t over_streak;     /* batches over the target in a row */
-    uint64_t seg_base_bytes;  /* bytes_moved when the current max_bytes began */
-    bool walk_ended;          /* every address looked at once (or the process exited) */
-    bool done;                /* walk ended, or max_bytes reached */
+    uint32_t min_batch;      /* floor of the halving */
+    uint32_t over_streak;    /* batches over the target in a row */
+    uint64_t seg_base_bytes; /* bytes_moved when the current max_bytes began */
+    bool walk_ended;         /* every address looked at once (or the process exited) */
+    bool done;               /* walk ended, or max_bytes reached */
     np_linux_move_stats stats;
 };
 
@@ -169,8 +169,8 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     if (opts->filter != NP_LINUX_MAPS_ANON && opts->filter != NP_LINUX_MAPS_WRITABLE &&
         opts->filter != NP_LINUX_MAPS_ALL)
         return -EINVAL;
-    if (from && (np_bitmap_is_empty(from) || (np_bitmap_test(from, to) &&
-                                              np_bitmap_count(from) == 1)))
+    if (from &&
+        (np_bitmap_is_empty(from) || (np_bitmap_test(from, to) && np_bitmap_count(from) == 1)))
         return -EINVAL; /* nothing could ever move */
     if (!ctx->sys_ok)
         return -EOPNOTSUPP;
@@ -216,8 +216,8 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     mv->rq_tries = malloc(n);
     if (!mv->pages || !mv->flags || !mv->sizes || !mv->tries || !mv->status || !mv->unit ||
         !mv->move_pages_arr || !mv->move_nodes || !mv->move_status || !mv->move_of ||
-        !mv->check_pages || !mv->check_status || !mv->check_of || !mv->rq_pages ||
-        !mv->rq_flags || !mv->rq_sizes || !mv->rq_tries) {
+        !mv->check_pages || !mv->check_status || !mv->check_of || !mv->rq_pages || !mv->rq_flags ||
+        !mv->rq_sizes || !mv->rq_tries) {
         rc = -ENOMEM;
         goto out;
     }
@@ -250,8 +250,8 @@ static int call_failed(np_linux_mover *mv, long r)
     if (rc == -ESRCH) {
         mv->walk_ended = mv->done = true;
         np_linux_log(mv->ctx, NP_LOG_INFO, SUBSYS,
-                     "pid %d exited during migration; stopped after %llu pages moved",
-                     (int)mv->pid, (unsigned long long)mv->stats.pages_moved);
+                     "pid %d exited during migration; stopped after %llu pages moved", (int)mv->pid,
+                     (unsigned long long)mv->stats.pages_moved);
     } else {
         np_linux_log(mv->ctx, NP_LOG_WARNING, SUBSYS, "move_pages(%d): %s", (int)mv->pid,
                      np_strerror(rc));
@@ -473,8 +473,19 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         int s = mv->status[i];
         if (i >= k && (s == -ENOENT || s == -EFAULT))
             st->pages_absent++; /* not present, or the shared zero page */
-        if (!on_source(mv, s))
-            continue; /* a retried page that moved or vanished meanwhile drops out */
+        if (!on_source(mv, s)) {
+            /* A retried page found on the target after all (its move
+             * finished after the check) counts as moved; one that vanished
+             * drops out. */
+            if (i < k && s >= 0 && (unsigned)s == mv->to) {
+                st->pages_moved++;
+                st->bytes_moved += mv->sizes[i];
+                step_bytes += mv->sizes[i];
+                if (mv->sizes[i] > base)
+                    st->huge_pages_moved++;
+            }
+            continue;
+        }
         size_t per = thp_block(mv, i, n);
         uint64_t unit_bytes = per > 1 ? mv->walk.thp_bytes : mv->sizes[i];
         if (chosen_bytes >= limit ||
@@ -514,8 +525,8 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
                          "pid %d: node %u has no free %llu kB huge page for the next page on a "
                          "source node (%s/free_hugepages is 0); grow its pool with "
                          "echo N > %s/nr_hugepages",
-                         (int)mv->pid, mv->to, (unsigned long long)(mv->sizes[cut_at] / 1024),
-                         path, path);
+                         (int)mv->pid, mv->to, (unsigned long long)(mv->sizes[cut_at] / 1024), path,
+                         path);
             return -ENOSPC;
         }
     }
@@ -595,8 +606,8 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         st->longest_step_bytes = step_bytes;
     adapt_batch(mv, dur, (size_t)((batch_bytes + base - 1) / base));
 
-    mv->next_at_ns = np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0,
-                                           step_bytes);
+    mv->next_at_ns =
+        np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0, step_bytes);
     /* Pages to retry wait a little: what made them busy (a fault of the
      * guest on the page, a write under way) passes in that time. */
     if (mv->rq_n > 0) {

@@ -89,7 +89,8 @@ int np_linux_smaps_apply(const char *text, size_t len, const char *origin, uint6
     np_scanner_init(&sc, text, len);
     while ((r = np_scanner_next(&sc, &line)) > 0) {
         if (sc.too_long || sc.has_nul) {
-            rc = np_error_set(err, origin, sc.lineno, "expected an smaps line (\"Key: N kB\" "
+            rc = np_error_set(err, origin, sc.lineno,
+                              "expected an smaps line (\"Key: N kB\" "
                               "or a maps line), got an overlong line or a NUL byte");
             goto out;
         }
@@ -133,8 +134,7 @@ int np_linux_smaps_apply(const char *text, size_t len, const char *origin, uint6
                    strncmp(line, "FilePmdMapped:", 14) == 0) {
             size_t key = (size_t)(strchr(line, ':') - line) + 1;
             if (smaps_kb(line, key, &kb) < 0) {
-                rc = np_error_set(err, origin, sc.lineno, "expected \"%.*s N kB\"", (int)key,
-                                  line);
+                rc = np_error_set(err, origin, sc.lineno, "expected \"%.*s N kB\"", (int)key, line);
                 goto out;
             }
             if (cur && kb > 0)
@@ -350,8 +350,8 @@ long np_linux_walk_next_sized(np_linux_walk *w, void **pages, unsigned char *fla
             w->thp_bytes / page <= want && w->thp_bytes <= want_bytes)
             break;
         pages[n] = (void *)(uintptr_t)w->addr;
-        flags[n] = (unsigned char)((r->anon ? NP_LINUX_WALK_ANON : 0) |
-                                   (r->thp ? NP_LINUX_WALK_THP : 0));
+        flags[n] =
+            (unsigned char)((r->anon ? NP_LINUX_WALK_ANON : 0) | (r->thp ? NP_LINUX_WALK_THP : 0));
         if (page_bytes)
             page_bytes[n] = page;
         n++;

@@ -40,15 +40,15 @@
 #define S_PAGES 64u
 
 typedef struct fake {
-    size_t page;                 /* base page */
+    size_t page; /* base page */
     int h_node[H_PAGES];
-    int t_node[T_BLOCKS];        /* a THP block is on one node */
+    int t_node[T_BLOCKS]; /* a THP block is on one node */
     int s_node[S_PAGES];
     unsigned char s_busy[S_PAGES];
     unsigned char h_busy_tries[H_PAGES]; /* fail this many moves, then succeed */
     bool stop_on_fail;
-    long pool_free;              /* node 1's free 2 MiB pages; <0: no pool file */
-    unsigned long tail_moves;    /* move requests for a hugetlb tail address */
+    long pool_free;           /* node 1's free 2 MiB pages; <0: no pool file */
+    unsigned long tail_moves; /* move requests for a hugetlb tail address */
     unsigned long h_move_addrs, t_move_addrs;
     uint64_t clock_ns;
     char root[256];
@@ -191,8 +191,8 @@ static np_linux_ctx *setup(long pool)
                "1 1 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
     tree_write(F.root, "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages",
                "16\n");
-    tree_write(F.root,
-               "sys/devices/system/node/node1/hugepages/hugepages-2048kB/surplus_hugepages", "0\n");
+    tree_write(F.root, "sys/devices/system/node/node1/hugepages/hugepages-2048kB/surplus_hugepages",
+               "0\n");
     if (pool >= 0)
         write_pool();
     if (np_linux_ctx_create(F.root, NULL, NULL, &ctx) < 0)
@@ -290,16 +290,15 @@ static void test_stopped_call_is_not_trusted(void)
     np_linux_move_opts o = opts(0);
     np_linux_move_stats st;
     F.stop_on_fail = true;
-    F.s_busy[10] = 1;               /* busy for good: fails after every try */
-    F.h_busy_tries[3] = 2;          /* busy twice, then moves */
+    F.s_busy[10] = 1;      /* busy for good: fails after every try */
+    F.h_busy_tries[3] = 2; /* busy twice, then moves */
     ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
     ASSERT_EQ(count(F.s_node, S_PAGES, 1), S_PAGES - 1);
     ASSERT_EQ(count(F.h_node, H_PAGES, 1), H_PAGES);
     ASSERT_U64_EQ(st.pages_failed, 1);
     ASSERT_U64_EQ(st.pages_busy, 1);
     ASSERT_U64_EQ(st.pages_other, 0);
-    ASSERT_U64_EQ(st.bytes_moved,
-                  H_PAGES * HPAGE + T_BLOCKS * HPAGE + (S_PAGES - 1) * F.page);
+    ASSERT_U64_EQ(st.bytes_moved, H_PAGES * HPAGE + T_BLOCKS * HPAGE + (S_PAGES - 1) * F.page);
     /* The busy small page was tried NP_LINUX_MOVE_TRIES times; the 53
      * small pages after it in the first call were not reached and went
      * round once more; the hugetlb page twice. */
@@ -366,7 +365,8 @@ static void test_query_counts_huge_pages_whole(void)
 
 static void test_smaps_parser(void)
 {
-    np_linux_range r[2] = {{.start = 0x200000, .end = 0x600000}, {.start = 0x800000, .end = 0x801000}};
+    np_linux_range r[2] = {{.start = 0x200000, .end = 0x600000},
+                           {.start = 0x800000, .end = 0x801000}};
     np_error err = {0};
     const char *ok = "200000-600000 rw-s 00000000 00:0f 1  /memfd:ram (deleted)\n"
                      "KernelPageSize:     2048 kB\nAnonHugePages:      0 kB\n"

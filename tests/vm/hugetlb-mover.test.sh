@@ -16,9 +16,11 @@
 #      reports equal the change numa_maps shows; moved_bytes = 2 MiB per
 #      huge page + 4 KiB per small page; no step above its cap (16 MiB)
 #      plus one page;
-#   3. a pool without room: node 1's pool shrunk to 4 free pages - the move
+#   3. a THP guest (MADV_HUGEPAGE, no --shared): >= 90% moved, bytes as
+#      numa_maps counts them, the blocks still huge afterwards;
+#   4. a pool without room: node 1's pool shrunk to 4 free pages - the move
 #      stops with exit 1 and a message naming the pool;
-#   4. `migrate 4000000 --to 0` fails (exit 1) even though nothing would
+#   5. `migrate 4000000 --to 0` fails (exit 1) even though nothing would
 #      move, and as user nobody the permission check is reached (exit 1,
 #      "not allowed").
 set -u
@@ -58,6 +60,14 @@ for mode in anon memfd; do
   sleep 2; kill -TERM $G; wait $G
   echo "@@$mode-guest"; grep -E "^FINAL" /tmp/$mode.log
 done
+np-hugeguest thp 48 0 1 2 600 > /tmp/thp.log 2>&1 & G=$!; ready /tmp/thp.log
+A=$(sed -n "s/^READY.* addr=\([0-9a-f]*\).*/\1/p" /tmp/thp.log)
+thp() { grep "^$A " /proc/$G/numa_maps; grep -A25 "^$A-" /proc/$G/smaps | grep -m1 AnonHugePages; }
+echo "@@thp-before"; thp
+echo "@@thp-move"; numactl -C 0 numaplace migrate $G --to 1 --quiet; echo "exit=$?"
+echo "@@thp-after"; thp
+sleep 2; kill -TERM $G; wait $G
+echo "@@thp-guest"; grep -E "^FINAL" /tmp/thp.log
 echo 4 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages
 np-hugeguest anon 48 0 1 1 600 > /tmp/p.log 2>&1 & G=$!; ready /tmp/p.log
 echo "@@pool"; numactl -C 0 numaplace migrate $G --to 1 --quiet 2>&1; echo "exit=$?"
@@ -78,6 +88,13 @@ vm_check "guest ran to the end (runner exit $rc)" [ "$rc" = 0 ]
 section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 num() { case $1 in '' | *[!0-9]*) echo -1 ;; *) echo "$1" ;; esac; }
+all() {
+    local t
+    for t in "$@"; do
+        # shellcheck disable=SC2086 # each test is split into test's arguments
+        test $t || return 1
+    done
+}
 hp=24             # 48 MiB of 2 MiB pages
 need=$(((hp * 9 + 9) / 10))
 cap=$((16 << 20)) # NP_LINUX_MOVE_BATCH_PAGES x 4 KiB
@@ -110,6 +127,32 @@ for mode in anon memfd; do
     vm_check "$mode: longest step $step <= cap $cap + one page" [ "$step" -le $((cap + page2m)) ]
     echo "$mode: $mv"
 done
+
+# THP: counted in 4 KiB pages by numa_maps; moved by one address per block,
+# so the blocks stay huge (AnonHugePages after the move).
+tb=$(section thp-before)
+ta=$(section thp-after)
+tm=$(section thp-move)
+tf=$(section thp-guest)
+ahp() { printf '%s\n' "$1" | sed -n 's/^AnonHugePages:[[:space:]]*\([0-9]*\) kB/\1/p'; }
+tb1=$(field "$(printf '%s\n' "$tb" | head -1)" N1)
+ta1=$(field "$(printf '%s\n' "$ta" | head -1)" N1)
+tb1=$(num "${tb1:-0}")
+ta1=$(num "${ta1:-0}")
+tbytes=$(num "$(field "$tm" moved_bytes)")
+tstep=$(num "$(field "$tm" longest_step_bytes)")
+vm_check "thp: the guest got transparent huge pages (AnonHugePages $(ahp "$tb") kB)" \
+    [ "$(num "$(ahp "$tb")")" -ge $((40 << 10)) ]
+vm_check "thp: migrate exits 0" vm_has_line "$tm" "exit=0"
+vm_check "thp: >= 90% on node 1 after the move ($tf)" [ "$(num "$(field "$tf" N1)")" -ge "$need" ]
+vm_check "thp: numa_maps change of the mapping ($tb1 -> $ta1 pages) = 48 MiB" \
+    [ $(((ta1 - tb1) * 4096)) = $((48 << 20)) ]
+vm_check "thp: moved_bytes ($tbytes) = that plus under 4 MiB of small pages elsewhere" \
+    all "$tbytes -ge $(((ta1 - tb1) * 4096))" "$tbytes -lt $(((ta1 - tb1) * 4096 + (4 << 20)))"
+vm_check "thp: still huge after the move (AnonHugePages $(ahp "$ta") kB)" \
+    [ "$(num "$(ahp "$ta")")" -ge $((40 << 10)) ]
+vm_check "thp: longest step $tstep <= cap $cap + one page" [ "$tstep" -le $((cap + page2m)) ]
+echo "thp: $tm"
 
 pool=$(section pool)
 vm_check "pool of 4 pages on node 1: exit 1" vm_has_line "$pool" "exit=1"

@@ -2,15 +2,15 @@
  * np-hugeguest - a QEMU-like guest whose RAM is hugetlb memory on the wrong
  * node, for the hugetlb VM test of the chunked mover.
  *
- *   np-hugeguest anon|memfd MIB TOUCH_NODE RUN_NODE THREADS SECONDS
+ *   np-hugeguest anon|memfd|thp MIB TOUCH_NODE RUN_NODE THREADS SECONDS
  *
- * The RAM is MIB MiB of 2 MiB hugetlb pages, mapped the two ways QEMU maps
- * guest RAM backed by huge pages: `anon` is a private MAP_HUGETLB mapping
- * (memory-backend-ram with hugepages via -mem-path-less hugetlb), `memfd` a
- * memfd_create(MFD_HUGETLB) file, ftruncate'd and mapped MAP_SHARED
- * (memory-backend-memfd,hugetlb=on). The process binds itself (CPU affinity
- * and MPOL_BIND) to TOUCH_NODE, touches every huge page there, drops the
- * policy, prints
+ * The RAM is MIB MiB of 2 MiB huge pages, mapped the ways QEMU maps guest
+ * RAM backed by huge pages: `anon` is a private MAP_HUGETLB mapping, `memfd`
+ * a memfd_create(MFD_HUGETLB) file, ftruncate'd and mapped MAP_SHARED
+ * (memory-backend-memfd,hugetlb=on), `thp` ordinary anonymous memory
+ * aligned to 2 MiB with MADV_HUGEPAGE (memory-backend-ram, the default,
+ * with transparent huge pages). THREADS may be 0 (nobody writes). The process binds itself (CPU
+ * affinity and MPOL_BIND) to TOUCH_NODE, touches every huge page there, drops the policy, prints
  *   READY pid=PID hpages=N N0=.. N1=..
  * and starts THREADS writer threads ("vCPUs") on RUN_NODE's CPUs, each
  * sweeping its own share of the RAM writing one byte per 4 KiB. Once a
@@ -154,15 +154,16 @@ static void *writer(void *arg)
 int main(int argc, char **argv)
 {
     if (argc != 7) {
-        fprintf(stderr, "usage: np-hugeguest anon|memfd MIB TOUCH_NODE RUN_NODE THREADS SECONDS\n");
+        fprintf(stderr,
+                "usage: np-hugeguest anon|memfd|thp MIB TOUCH_NODE RUN_NODE THREADS SECONDS\n");
         return 2;
     }
-    int memfd_mode = strcmp(argv[1], "memfd") == 0;
+    int memfd_mode = strcmp(argv[1], "memfd") == 0, thp_mode = strcmp(argv[1], "thp") == 0;
     long mib = strtol(argv[2], NULL, 10);
     int touch = (int)strtol(argv[3], NULL, 10), run = (int)strtol(argv[4], NULL, 10);
     nthreads = (int)strtol(argv[5], NULL, 10);
     long secs = strtol(argv[6], NULL, 10);
-    if ((!memfd_mode && strcmp(argv[1], "anon") != 0) || mib < 2 || touch < 0 ||
+    if ((!memfd_mode && !thp_mode && strcmp(argv[1], "anon") != 0) || mib < 2 || touch < 0 ||
         touch >= MAX_NODES || run < 0 || nthreads < 0 || nthreads > MAX_THREADS || secs < 1) {
         fprintf(stderr, "np-hugeguest: bad arguments\n");
         return 2;
@@ -188,6 +189,13 @@ int main(int argc, char **argv)
             return 1;
         }
         mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    } else if (thp_mode) {
+        char *raw = mmap(NULL, bytes + HPAGE_BYTES, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mem = raw == MAP_FAILED ? raw
+                                : (char *)(((uintptr_t)raw + HPAGE_BYTES - 1) & ~(HPAGE_BYTES - 1));
+        if (mem != MAP_FAILED)
+            madvise(mem, bytes, MADV_HUGEPAGE);
     } else {
         mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
                    -1, 0);
@@ -200,7 +208,8 @@ int main(int argc, char **argv)
         mem[i] = (char)i;
     syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0);
     char prefix[64];
-    snprintf(prefix, sizeof(prefix), "READY pid=%d hpages=%zu", (int)getpid(), hpages);
+    snprintf(prefix, sizeof(prefix), "READY pid=%d hpages=%zu addr=%lx", (int)getpid(), hpages,
+             (unsigned long)(uintptr_t)mem);
     report(prefix);
 
     pthread_t th[MAX_THREADS];
