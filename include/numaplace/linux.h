@@ -116,6 +116,23 @@ int np_linux_node_meminfo_read(np_linux_ctx *ctx, unsigned node_os_id,
 int np_linux_node_meminfo_parse(const char *text, size_t len, unsigned node_os_id,
                                 const char *origin, np_linux_node_meminfo *out, np_error *err);
 
+/* A node's pool of hugetlb pages of one size
+ * (nodeN/hugepages/hugepages-<size>kB/{nr,free,surplus}_hugepages). A
+ * hugetlb page migrates only into a free page of the target node's pool of
+ * its size (the kernel allocates a surplus page instead only when
+ * /proc/sys/vm/nr_overcommit_hugepages allows, which is 0 by default). */
+typedef struct np_linux_hugepool {
+    uint64_t page_bytes;
+    uint64_t nr_pages;       /* nr_hugepages: the pool's size */
+    uint64_t free_pages;     /* free_hugepages: room for migrations */
+    uint64_t surplus_pages;  /* surplus_hugepages */
+} np_linux_hugepool;
+
+/* Reads one pool. -ENOENT when the node has no pool of that size (the
+ * kernel does not support the size, or the node does not exist). */
+int np_linux_node_hugepool_read(np_linux_ctx *ctx, unsigned node_os_id, uint64_t page_bytes,
+                                np_linux_hugepool *out);
+
 /* ---- KSM ------------------------------------------------------------- */
 
 typedef struct np_linux_ksm {
@@ -260,6 +277,12 @@ int np_linux_cgroup_widen_cpus(np_linux_ctx *ctx, const char *cgroup, const np_b
  * puts each vCPU thread in its own cgroup (.../libvirt/vcpuN). Heap string;
  * -ENOENT when the file has no v2 line, -ESRCH when the process is gone. */
 int np_linux_thread_cgroup(np_linux_ctx *ctx, pid_t pid, pid_t tid, char **cgroup_out);
+/* Whether this process may move pid's pages: a move_pages(2) call with no
+ * pages, which makes the kernel's checks (the process exists and has
+ * memory, ptrace read access, the security module) and nothing else.
+ * 0, -ESRCH (no such process, or a zombie), -EPERM (another user's process
+ * without CAP_SYS_NICE/ptrace rights), -EOPNOTSUPP on a fixture root. */
+int np_linux_pid_check_move_access(np_linux_ctx *ctx, pid_t pid);
 /* Whole-process migrate_pages(2) from `from` to `to` nodes: one call that
  * blocks until done. Use only when asked (see the chunked mover). The
  * kernel's count of pages it could not move goes to *pages_left_out. */
@@ -275,35 +298,69 @@ typedef struct np_linux_move_opts {
     np_linux_now_fn now_ns;          /* required: times batches */
     np_linux_sleep_fn sleep_ns;      /* used by np_linux_mover_run only */
     void *clock_opaque;
-    uint32_t batch_pages;            /* 0 = NP_LINUX_MOVE_BATCH_PAGES */
+    uint32_t batch_pages;            /* 0 = NP_LINUX_MOVE_BATCH_PAGES; the cap of
+                                        a batch is batch_pages base pages of bytes
+                                        (16 MiB), never less than one page of the
+                                        mapping (a 1 GiB hugetlb page moves alone) */
     uint64_t target_batch_ns;        /* 0 = NP_LINUX_MOVE_TARGET_BATCH_NS; halve above */
     uint32_t min_batch_pages;        /* 0 = NP_LINUX_MOVE_MIN_BATCH_PAGES; halving floor */
     uint64_t budget_bytes_per_s;     /* 0 = no rate limit */
-    uint64_t max_bytes;              /* stop after moving this much; 0 = all */
+    uint64_t max_bytes;              /* stop after moving this much; 0 = all. A
+                                        step stops before the page that would
+                                        reach it, so it overshoots by less than
+                                        one page (a huge page counts whole) */
     np_linux_map_filter filter;      /* default NP_LINUX_MAPS_ANON */
     bool move_all;                   /* MPOL_MF_MOVE_ALL: also pages shared with
                                         other processes (needs CAP_SYS_NICE) */
 } np_linux_move_opts;
 
 typedef struct np_linux_move_stats {
-    uint64_t pages_queried;          /* page addresses whose node was asked */
+    uint64_t pages_queried;          /* page (head) addresses whose node was asked;
+                                        a hugetlb page is one address */
     uint64_t pages_absent;           /* not present (never touched, swapped)
                                         or the zero page */
     uint64_t pages_on_source;        /* found on a source node: tried to move */
-    uint64_t pages_moved;            /* now on the target node */
-    uint64_t pages_failed;           /* sum of the four below */
-    uint64_t pages_busy;             /* -EBUSY: locked, under IO, pinned */
+    uint64_t pages_moved;            /* now on the target node (by a query after
+                                        the move, not by the move's status) */
+    uint64_t pages_failed;           /* sum of the four below, after retries */
+    uint64_t pages_busy;             /* -EBUSY/-EAGAIN: locked, under IO or being
+                                        written, pinned; retried first */
     uint64_t pages_nomem;            /* -ENOMEM: target node full */
     uint64_t pages_fault;            /* -EFAULT / -EACCES (shared, needs move_all) */
     uint64_t pages_other;            /* other error, or landed on another node */
-    uint64_t bytes_moved;
+    uint64_t bytes_moved;            /* real bytes: each page by its size */
     uint64_t batches;                /* move_pages query+move rounds */
     uint64_t longest_batch_ns;       /* longest single query+move round */
     uint64_t busy_ns;                /* time spent inside batches */
     uint32_t batch_pages_now;        /* current (adapted) batch size */
+    /* Added with page sizes (zero-initialised by older callers): */
+    uint64_t huge_pages_moved;       /* hugetlb pages among pages_moved */
+    uint64_t pages_retried;          /* moves tried again after -EBUSY/-EAGAIN
+                                        or a call that stopped early */
+    uint64_t longest_step_bytes;     /* most bytes one step moved */
 } np_linux_move_stats;
 
 typedef struct np_linux_mover np_linux_mover;
+
+/* Tries of one page before it counts as failed: a page the kernel reports
+ * busy (-EBUSY, -EAGAIN: locked, being written or under IO - the kernel
+ * has already retried it 10 times inside the call) or did not move (a call
+ * that stopped early leaves later status entries unwritten) is tried again
+ * in later steps, up to this many times in all. Why 64: in the 2-node TCG
+ * guest a memfd hugetlb page under two writing threads moved on about one
+ * try in 15 (docs/linux.md); 64 tries leave about one page in 80 behind. */
+#define NP_LINUX_MOVE_TRIES 64u
+/* Least time between a step that left pages to retry and the next step,
+ * per try already made (a linear backoff: the writer that made the page
+ * busy moves on), up to NP_LINUX_MOVE_RETRY_DELAY_MAX_NS. */
+#define NP_LINUX_MOVE_RETRY_DELAY_NS 20000000ull
+#define NP_LINUX_MOVE_RETRY_DELAY_MAX_NS 200000000ull
+
+/* A mover belongs to one thread at a time: create it on one, step it on
+ * another (the daemon's worker), never two at once. It keeps no global
+ * state; from its context it uses the root fd (openat), the system-call
+ * table and the log callback (which must then be thread-safe), and never
+ * writes the context's last_error after creation. */
 
 /* Prepares moving pid's pages that sit on a node of `from` (NULL = any node
  * but the target) to node `to`: reads /proc/PID/maps once. -ESRCH when the
@@ -311,8 +368,13 @@ typedef struct np_linux_mover np_linux_mover;
 int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, unsigned to,
                           const np_linux_move_opts *opts, np_linux_mover **out);
 void np_linux_mover_destroy(np_linux_mover *mv);
-/* One batch: query up to batch_pages page addresses, move those on a
- * source node. Returns 0 with *done_out (nothing left, or max_bytes
+/* One batch: query up to batch_pages page addresses (one per page of its
+ * mapping's size: hugetlb pages by their head), move those on a source
+ * node, query them again and count what really reached the target, by
+ * each page's size. Before moving hugetlb pages it reads the target's
+ * free huge pages of that size and moves no more than fit: when none fit
+ * it returns -ENOSPC (logged with the pool's path; nothing done, the walk
+ * does not advance, so a later step retries). Returns 0 with *done_out (nothing left, or max_bytes
  * reached) and *next_at_ns_out (the earliest time the rate budget allows the
  * next batch; compare with opts.now_ns). -EAGAIN (nothing done) when called
  * before that time; -ESRCH when the process exited (the mover is then done:

@@ -38,8 +38,13 @@ static void usage(FILE *out)
             "  --budget SIZE  bytes per second (e.g. 256M; default no limit)\n"
             "  --whole        one migrate_pages(2) call (numactl's migratepages): faster,\n"
             "                 but the process stalls until it is done\n"
-            "  --shared       also writable shared and file mappings (memfd guest RAM)\n"
+            "  --shared       also writable shared and file mappings (memfd guest RAM);\n"
+            "                 anonymous memory, hugetlb included, is always moved\n"
             "  --quiet        no progress lines\n\n"
+            "Huge pages move whole (a 2 MiB hugetlb page by its head address), and only\n"
+            "while the target node's pool of their size has free pages (else exit 1).\n"
+            "Exit: 0 done, 1 no such process, not permitted, no room in the target's huge\n"
+            "page pool or the process exited, 2 bad arguments, 3 system error.\n\n"
             "usage: numaplace migrate DOMAIN --to NODE [--from NODE] [--save-dir DIR]\n\n"
             "On a Xen dom0: move a domain's memory on node --from (default: the node\n"
             "other than NODE holding most of it) to NODE by saving and restoring the\n"
@@ -198,6 +203,23 @@ static int run(int argc, char **argv)
         status = NP_EXIT_USAGE;
         goto out;
     }
+    /* The process must exist and be ours to move before anything else,
+     * also when nothing has to move (every node a target). */
+    rc = np_linux_pid_check_move_access(ctx, pid);
+    if (rc == -ESRCH) {
+        cli_errorf("migrate: no process %d (or it has exited)", (int)pid);
+        status = NP_EXIT_FAIL;
+        goto out;
+    }
+    if (rc == -EPERM || rc == -EACCES) {
+        cli_errorf("migrate: not allowed to move the memory of process %d (%s): run as its "
+                   "owner, or as root (another user's process needs CAP_SYS_NICE)",
+                   (int)pid, np_strerror(rc));
+        status = NP_EXIT_FAIL;
+        goto out;
+    }
+    if (rc)
+        goto fail;
     np_bitmap *chk = NULL;
     if ((rc = np_bitmap_copy(to, &chk)))
         goto fail;
@@ -271,6 +293,10 @@ static int run(int argc, char **argv)
             total.pages_moved += st->pages_moved;
             total.bytes_moved += st->bytes_moved;
             total.pages_failed += st->pages_failed;
+            total.huge_pages_moved += st->huge_pages_moved;
+            total.pages_retried += st->pages_retried;
+            if (st->longest_step_bytes > total.longest_step_bytes)
+                total.longest_step_bytes = st->longest_step_bytes;
             total.batches += st->batches;
             total.busy_ns += st->busy_ns;
             if (st->longest_batch_ns > total.longest_batch_ns)
@@ -286,14 +312,25 @@ static int run(int argc, char **argv)
         k++;
     }
     uint64_t ms = (np_linux_clock_now_ns(NULL) - t0) / 1000000;
-    printf("method=move_pages moved_pages=%llu moved_bytes=%llu failed=%llu batches=%llu "
+    printf("method=move_pages moved_pages=%llu moved_bytes=%llu huge_pages=%llu failed=%llu "
+           "retried=%llu batches=%llu longest_step_bytes=%llu "
            "longest_batch_us=%llu busy_ms=%llu elapsed_ms=%llu\n",
            (unsigned long long)total.pages_moved, (unsigned long long)total.bytes_moved,
-           (unsigned long long)total.pages_failed, (unsigned long long)total.batches,
+           (unsigned long long)total.huge_pages_moved, (unsigned long long)total.pages_failed,
+           (unsigned long long)total.pages_retried, (unsigned long long)total.batches,
+           (unsigned long long)total.longest_step_bytes,
            (unsigned long long)(total.longest_batch_ns / 1000),
            (unsigned long long)(total.busy_ns / 1000000), (unsigned long long)ms);
     if (rc == -ESRCH) {
         cli_errorf("migrate: process %d exited during the migration", (int)pid);
+        status = NP_EXIT_FAIL;
+        goto out;
+    }
+    if (rc == -ENOSPC) {
+        cli_errorf("migrate: node %d has no free huge page of the size the next page needs: "
+                   "see /sys/devices/system/node/node%d/hugepages/hugepages-*/free_hugepages "
+                   "and grow nr_hugepages there",
+                   target, target);
         status = NP_EXIT_FAIL;
         goto out;
     }

@@ -1,7 +1,7 @@
 /*
  * linux/act.c - the system calls that steer a process: sched_setaffinity
- * and sched_getaffinity on one thread, and the whole-process
- * migrate_pages(2).
+ * and sched_getaffinity on one thread, the whole-process
+ * migrate_pages(2), and the check that a process's pages may be moved.
  *
  * migrate_pages moves every page of the process that sits on a node of
  * `from` in one call. The call holds the target's mmap lock for reading the
@@ -135,4 +135,16 @@ int np_linux_migrate_process(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from
     if (pages_left_out)
         *pages_left_out = (uint64_t)r;
     return 0;
+}
+
+int np_linux_pid_check_move_access(np_linux_ctx *ctx, pid_t pid)
+{
+    if (!ctx || pid <= 0)
+        return -EINVAL;
+    if (!ctx->sys_ok)
+        return -EOPNOTSUPP;
+    long r = ctx->sys.move_pages(ctx->sys.opaque, pid, 0, NULL, NULL, NULL, 0);
+    if (r == -EINVAL && np_linux_pid_gone(ctx, pid))
+        r = -ESRCH; /* a zombie has no mm */
+    return r < 0 ? (int)r : 0;
 }

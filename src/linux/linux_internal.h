@@ -103,7 +103,21 @@ bool np_linux_map_is_anon(const np_linux_map *m);
 typedef struct np_linux_range {
     uint64_t start, end;
     bool anon;
+    /* Filled by the walk from /proc/PID/smaps (0 before): the mapping's
+     * KernelPageSize in bytes (2 MiB or 1 GiB for hugetlb, the base page
+     * otherwise, THP included), and whether it holds transparent huge
+     * pages (AnonHugePages, ShmemPmdMapped or FilePmdMapped above 0). */
+    uint64_t page_bytes;
+    bool thp;
 } np_linux_range;
+
+/* Applies a /proc/PID/smaps text to ranges (sorted, from the maps of the
+ * same moment): page_bytes from KernelPageSize (base_page_bytes where a
+ * range has no smaps entry) and thp. -EINVAL with err naming the line for
+ * malformed text or a page size that is not a power of two between the
+ * base page and 16 GiB, or that the mapping is not aligned to. */
+int np_linux_smaps_apply(const char *text, size_t len, const char *origin, uint64_t base_page_bytes,
+                         np_linux_range *ranges, size_t n, np_error *err);
 
 /* Reads proc/PID/maps and keeps the ranges the filter selects, in address
  * order. -ESRCH when the process is gone; -EINVAL (last_error set) when a
@@ -137,7 +151,12 @@ typedef struct np_linux_walk {
     np_linux_region vec[NP_LINUX_SCAN_REGIONS];
     size_t vec_n, vec_pos;
     uint64_t scanned_to;    /* the scan covered the current range below this */
+    uint64_t thp_bytes;     /* a transparent huge page (hpage_pmd_size) */
 } np_linux_walk;
+
+/* Bits of the flags a sized walk yields per address. */
+#define NP_LINUX_WALK_ANON 0x1u /* from a mapping without a file */
+#define NP_LINUX_WALK_THP 0x2u  /* from a mapping holding transparent huge pages */
 
 /* Reads the maps (-ESRCH when the process is gone) and opens pagemap. */
 int np_linux_walk_init(np_linux_walk *w, np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter);
@@ -145,6 +164,16 @@ void np_linux_walk_fini(np_linux_walk *w);
 /* Up to `want` next addresses into pages[] (anon[i]: from an anonymous
  * mapping). Returns how many (0 at the end) or -errno. */
 long np_linux_walk_next(np_linux_walk *w, void **pages, unsigned char *anon, size_t want);
+/* The same by page size: each address is the head of one page of its
+ * mapping (a hugetlb mapping yields one address per huge page), with
+ * page_bytes[i] its size and flags[i] NP_LINUX_WALK_* bits. Stops at `want`
+ * addresses or before the bytes would pass want_bytes, but always yields
+ * at least one page when any is left (a 1 GiB page exceeds any byte cap).
+ * In a THP mapping it does not split an aligned THP-sized block between
+ * two calls when the block fits in a call, so one move call sees all of a
+ * transparent huge page. */
+long np_linux_walk_next_sized(np_linux_walk *w, void **pages, unsigned char *flags,
+                              uint64_t *page_bytes, size_t want, uint64_t want_bytes);
 /* Cursor for retrying a batch: save before np_linux_walk_next, restore
  * after a failed system call. */
 typedef struct np_linux_walk_pos {
@@ -157,6 +186,12 @@ void np_linux_walk_seek(np_linux_walk *w, np_linux_walk_pos pos);
  * again); the walk must have at least one range. */
 void np_linux_walk_seek_addr(np_linux_walk *w, uint64_t addr);
 bool np_linux_walk_at_end(np_linux_walk *w);
+
+/* np_linux_node_hugepool_read without touching ctx->last_error (the mover
+ * reads pools from whatever thread steps it): a malformed file gives
+ * -EINVAL with err set. */
+int np_linux_hugepool_read_err(np_linux_ctx *ctx, unsigned node_os_id, uint64_t page_bytes,
+                               np_linux_hugepool *out, np_error *err);
 
 /* Grow the node arrays of mem to hold node_os_id. */
 int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id);

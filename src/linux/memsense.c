@@ -60,8 +60,8 @@ int np_linux_mem_numa_maps(np_linux_ctx *ctx, pid_t pid, np_linux_mem *out)
 }
 
 /* Adds one query batch's statuses to mem. */
-static int account_batch(np_linux_mem *mem, const int *status, const unsigned char *anon,
-                         size_t n, uint64_t page_bytes)
+static int account_batch(np_linux_mem *mem, const int *status, const unsigned char *flags,
+                         size_t n, const uint64_t *page_bytes_of)
 {
     for (size_t i = 0; i < n; i++) {
         int s = status[i];
@@ -71,11 +71,12 @@ static int account_batch(np_linux_mem *mem, const int *status, const unsigned ch
         } else if (s < 0 || (unsigned)s > NP_LINUX_NODE_MAX_OS_ID) {
             mem->pages_error++;
         } else {
+            uint64_t page_bytes = page_bytes_of[i]; /* a huge page counts whole */
             int rc = np_linux_mem_reserve(mem, (size_t)s);
             if (rc < 0)
                 return rc;
             mem->bytes_by_node_os_id[s] += page_bytes;
-            if (anon[i])
+            if (flags[i] & NP_LINUX_WALK_ANON)
                 mem->anon_bytes_by_node_os_id[s] += page_bytes;
             mem->total_bytes += page_bytes;
         }
@@ -91,6 +92,7 @@ int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
     void **pages = NULL;
     int *status = NULL;
     unsigned char *anon = NULL;
+    uint64_t *sizes = NULL;
     np_linux_mem mem = {0};
     int rc;
 
@@ -102,7 +104,8 @@ int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
     pages = malloc(NP_LINUX_QUERY_BATCH_PAGES * sizeof(*pages));
     status = malloc(NP_LINUX_QUERY_BATCH_PAGES * sizeof(*status));
     anon = malloc(NP_LINUX_QUERY_BATCH_PAGES);
-    if (!w || !pages || !status || !anon) {
+    sizes = malloc(NP_LINUX_QUERY_BATCH_PAGES * sizeof(*sizes));
+    if (!w || !pages || !status || !anon || !sizes) {
         free(w);
         w = NULL;
         rc = -ENOMEM;
@@ -116,7 +119,8 @@ int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
     }
     mem.mappings = w->nr_ranges;
     for (;;) {
-        long n = np_linux_walk_next(w, pages, anon, NP_LINUX_QUERY_BATCH_PAGES);
+        long n = np_linux_walk_next_sized(w, pages, anon, sizes, NP_LINUX_QUERY_BATCH_PAGES,
+                                          UINT64_MAX);
         if (n <= 0) {
             rc = (int)n;
             break;
@@ -128,7 +132,7 @@ int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,
                 rc = -ESRCH;
             break;
         }
-        rc = account_batch(&mem, status, anon, (size_t)n, ctx->page_size);
+        rc = account_batch(&mem, status, anon, (size_t)n, sizes);
         if (rc < 0)
             break;
     }
@@ -146,5 +150,6 @@ out:
     free(pages);
     free(status);
     free(anon);
+    free(sizes);
     return rc;
 }

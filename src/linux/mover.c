@@ -7,12 +7,24 @@
  * katalyst switched to move_pages in chunks of about 20 ms and reports the
  * blocking "dropped from minutes to milliseconds" (anchors.md section 3).
  *
- * How: the mover reads /proc/PID/maps once, then each step takes the next
- * `batch` page addresses of the chosen mappings (anonymous private ones by
+ * How: the mover reads /proc/PID/maps (and smaps, for each mapping's page
+ * size) once, then each step takes the next page addresses of the chosen
+ * mappings - one per page of the mapping's size, so a hugetlb page is one
+ * head address; anonymous private mappings and anonymous hugetlb by
  * default: QEMU's guest RAM; only present pages where the kernel has
- * PAGEMAP_SCAN, see pagewalk.c), asks move_pages for their nodes (nodes=NULL),
- * and moves only those on a source node to the target with a second
- * move_pages call. A step is timed with the caller's clock and judged on
+ * PAGEMAP_SCAN, see pagewalk.c - up to the batch's bytes (batch_pages base
+ * pages' worth, never less than one page), asks move_pages for their nodes
+ * (nodes=NULL), moves those on a source node to the target with a second
+ * move_pages call (hugetlb pages one per call; an aligned THP block by one
+ * address), and asks again where they are: only that last answer is
+ * counted, by each page's size, because Linux 6.1 stops a move call at the
+ * first failed page and leaves later status entries unwritten. Status
+ * arrays start from a sentinel. Pages still on a source node for a passing
+ * cause (-EBUSY, -EAGAIN, not reached) go to a retry queue that the next
+ * steps take first, with a growing pause, up to NP_LINUX_MOVE_TRIES tries.
+ * Hugetlb pages move only while the target node's pool of their size has
+ * free pages (read before each step); with none, -ENOSPC.
+ * A step is timed with the caller's clock and judged on
  * its time per page (projected to a full batch): after two steps in a row
  * over the target (20 ms) the batch is halved, down to a floor of 512
  * pages, and it grows back (up to the configured size) while steps stay
@@ -29,7 +41,8 @@
  * sleeps or reads a clock by itself.
  *
  * Pages that fail are counted by cause (status of the move call): -EBUSY
- * (locked, under IO, pinned by DMA/vfio), -ENOMEM (target node full),
+ * and -EAGAIN after their retries (locked, under IO, being written, pinned
+ * by DMA/vfio), -ENOMEM (target node full),
  * -EFAULT/-EACCES (gone, or shared with another process: needs move_all),
  * others. A process that exits midway ends the migration with -ESRCH.
  *
@@ -41,6 +54,7 @@
 #include "linux/linux_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <numaif.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,28 +63,51 @@
 /* Largest batch accepted: 2^18 pages (1 GiB of 4 KiB pages; the arrays cost
  * 40 bytes a page). Far above any batch that stays near 20 ms. */
 #define NP_LINUX_MOVE_BATCH_PAGES_MAX (1u << 18)
+/* What a status entry holds before the kernel writes it: no node and no
+ * errno the kernel uses, so an entry it left unwritten is never taken for
+ * an answer. */
+#define NP_LINUX_STATUS_UNSET INT_MIN
 
 struct np_linux_mover {
     np_linux_ctx *ctx;
     pid_t pid;
-    np_bitmap *from;          /* NULL: every node but `to` */
+    np_bitmap *from; /* NULL: every node but `to` */
     unsigned to;
     np_linux_move_opts opts;
     uint32_t batch_max;
-    np_linux_walk walk;       /* the page addresses still to look at */
+    np_linux_walk walk; /* the page addresses still to look at */
     bool walk_open;
-    void **pages;             /* batch_max entries each */
-    unsigned char *anon;
+    /* The batch (batch_max entries each): retried pages first, then the
+     * walk's; per entry its head address, flags, page size, tries so far,
+     * node status, and the move entry that carries it (-1: not moved). */
+    void **pages;
+    unsigned char *flags;
+    uint64_t *sizes;
+    unsigned char *tries;
     int *status;
+    long *unit;
+    /* The move call: head addresses, target nodes, statuses, batch index. */
     void **move_pages_arr;
     int *move_nodes;
     int *move_status;
+    size_t *move_of;
+    /* The query after the move (every moved entry, tails of THP blocks too). */
+    void **check_pages;
+    int *check_status;
+    size_t *check_of;
+    /* Pages to try again (-EBUSY/-EAGAIN, not reached by a call that
+     * stopped early): up to batch_max, taken first by the next step. */
+    void **rq_pages;
+    unsigned char *rq_flags;
+    uint64_t *rq_sizes;
+    unsigned char *rq_tries;
+    size_t rq_n;
     uint64_t next_at_ns;
-    uint32_t min_batch;       /* floor of the halving */
-    uint32_t over_streak;     /* batches over the target in a row */
-    uint64_t seg_base_bytes;  /* bytes_moved when the current max_bytes began */
-    bool walk_ended;          /* every address looked at once (or the process exited) */
-    bool done;                /* walk ended, or max_bytes reached */
+    uint32_t min_batch;      /* floor of the halving */
+    uint32_t over_streak;    /* batches over the target in a row */
+    uint64_t seg_base_bytes; /* bytes_moved when the current max_bytes began */
+    bool walk_ended;         /* every address looked at once (or the process exited) */
+    bool done;               /* walk ended, or max_bytes reached */
     np_linux_move_stats stats;
 };
 
@@ -100,11 +137,22 @@ void np_linux_mover_destroy(np_linux_mover *mv)
     if (mv->walk_open)
         np_linux_walk_fini(&mv->walk);
     free(mv->pages);
-    free(mv->anon);
+    free(mv->flags);
+    free(mv->sizes);
+    free(mv->tries);
     free(mv->status);
+    free(mv->unit);
     free(mv->move_pages_arr);
     free(mv->move_nodes);
     free(mv->move_status);
+    free(mv->move_of);
+    free(mv->check_pages);
+    free(mv->check_status);
+    free(mv->check_of);
+    free(mv->rq_pages);
+    free(mv->rq_flags);
+    free(mv->rq_sizes);
+    free(mv->rq_tries);
     free(mv);
 }
 
@@ -121,8 +169,8 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     if (opts->filter != NP_LINUX_MAPS_ANON && opts->filter != NP_LINUX_MAPS_WRITABLE &&
         opts->filter != NP_LINUX_MAPS_ALL)
         return -EINVAL;
-    if (from && (np_bitmap_is_empty(from) || (np_bitmap_test(from, to) &&
-                                              np_bitmap_count(from) == 1)))
+    if (from &&
+        (np_bitmap_is_empty(from) || (np_bitmap_test(from, to) && np_bitmap_count(from) == 1)))
         return -EINVAL; /* nothing could ever move */
     if (!ctx->sys_ok)
         return -EOPNOTSUPP;
@@ -150,13 +198,26 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     mv->walk_ended = mv->done = mv->walk.nr_ranges == 0;
     size_t n = mv->batch_max;
     mv->pages = malloc(n * sizeof(*mv->pages));
-    mv->anon = malloc(n);
+    mv->flags = malloc(n);
+    mv->sizes = malloc(n * sizeof(*mv->sizes));
+    mv->tries = malloc(n);
     mv->status = malloc(n * sizeof(*mv->status));
+    mv->unit = malloc(n * sizeof(*mv->unit));
     mv->move_pages_arr = malloc(n * sizeof(*mv->move_pages_arr));
     mv->move_nodes = malloc(n * sizeof(*mv->move_nodes));
     mv->move_status = malloc(n * sizeof(*mv->move_status));
-    if (!mv->pages || !mv->anon || !mv->status || !mv->move_pages_arr || !mv->move_nodes ||
-        !mv->move_status) {
+    mv->move_of = malloc(n * sizeof(*mv->move_of));
+    mv->check_pages = malloc(n * sizeof(*mv->check_pages));
+    mv->check_status = malloc(n * sizeof(*mv->check_status));
+    mv->check_of = malloc(n * sizeof(*mv->check_of));
+    mv->rq_pages = malloc(n * sizeof(*mv->rq_pages));
+    mv->rq_flags = malloc(n);
+    mv->rq_sizes = malloc(n * sizeof(*mv->rq_sizes));
+    mv->rq_tries = malloc(n);
+    if (!mv->pages || !mv->flags || !mv->sizes || !mv->tries || !mv->status || !mv->unit ||
+        !mv->move_pages_arr || !mv->move_nodes || !mv->move_status || !mv->move_of ||
+        !mv->check_pages || !mv->check_status || !mv->check_of || !mv->rq_pages || !mv->rq_flags ||
+        !mv->rq_sizes || !mv->rq_tries) {
         rc = -ENOMEM;
         goto out;
     }
@@ -189,32 +250,13 @@ static int call_failed(np_linux_mover *mv, long r)
     if (rc == -ESRCH) {
         mv->walk_ended = mv->done = true;
         np_linux_log(mv->ctx, NP_LOG_INFO, SUBSYS,
-                     "pid %d exited during migration; stopped after %llu pages moved",
-                     (int)mv->pid, (unsigned long long)mv->stats.pages_moved);
+                     "pid %d exited during migration; stopped after %llu pages moved", (int)mv->pid,
+                     (unsigned long long)mv->stats.pages_moved);
     } else {
         np_linux_log(mv->ctx, NP_LOG_WARNING, SUBSYS, "move_pages(%d): %s", (int)mv->pid,
                      np_strerror(rc));
     }
     return rc;
-}
-
-static void count_move_status(np_linux_mover *mv, int s)
-{
-    np_linux_move_stats *st = &mv->stats;
-    if (s >= 0 && (unsigned)s == mv->to) {
-        st->pages_moved++;
-        st->bytes_moved += mv->ctx->page_size;
-        return;
-    }
-    st->pages_failed++;
-    if (s == -EBUSY)
-        st->pages_busy++;
-    else if (s == -ENOMEM)
-        st->pages_nomem++;
-    else if (s == -EFAULT || s == -EACCES)
-        st->pages_fault++;
-    else
-        st->pages_other++;
 }
 
 /* Keeps batches near the target duration, judged on time per page: the
@@ -246,13 +288,119 @@ static void adapt_batch(np_linux_mover *mv, uint64_t dur, size_t n)
         st->batch_pages_now = b * 2 > mv->batch_max ? mv->batch_max : b * 2;
 }
 
+/* A page that stays on its source node after a move: tried again in a
+ * later step when the cause may pass, else counted as failed by cause.
+ * `s` is the move call's status for the page's head (NP_LINUX_STATUS_UNSET
+ * when the call did not get to it). */
+static void page_not_moved(np_linux_mover *mv, size_t i, int s, bool call_failed)
+{
+    np_linux_move_stats *st = &mv->stats;
+    bool transient = call_failed || s == NP_LINUX_STATUS_UNSET || s == -EBUSY || s == -EAGAIN ||
+                     s >= 0; /* s >= 0: a THP block's tail, or a page that raced back */
+    if (transient && mv->tries[i] + 1u < NP_LINUX_MOVE_TRIES && mv->rq_n < mv->batch_max) {
+        size_t q = mv->rq_n++;
+        mv->rq_pages[q] = mv->pages[i];
+        mv->rq_flags[q] = mv->flags[i];
+        mv->rq_sizes[q] = mv->sizes[i];
+        mv->rq_tries[q] = (unsigned char)(mv->tries[i] + 1u);
+        st->pages_retried++;
+        return;
+    }
+    st->pages_failed++;
+    if (transient)
+        st->pages_busy++;
+    else if (s == -ENOMEM)
+        st->pages_nomem++;
+    else if (s == -EFAULT || s == -EACCES)
+        st->pages_fault++;
+    else
+        st->pages_other++;
+}
+
+/* Room in the target's hugetlb pool for pages of `bytes`, counting those
+ * this step already chose; 0 and a log line when there is none. */
+typedef struct pool_use {
+    uint64_t page_bytes;
+    uint64_t free_pages;
+    uint64_t used;
+} pool_use;
+#define MOVER_POOL_SIZES 4u /* page sizes tracked per step (x86-64 has 2) */
+
+static bool pool_room(np_linux_mover *mv, pool_use *pools, size_t *nr_pools, uint64_t bytes,
+                      int *rc_out)
+{
+    size_t k = 0;
+    while (k < *nr_pools && pools[k].page_bytes != bytes)
+        k++;
+    if (k == *nr_pools) {
+        np_linux_hugepool hp = {0};
+        np_error err = {0};
+        if (k == MOVER_POOL_SIZES) {
+            *rc_out = -ENOSPC;
+            return false;
+        }
+        int r = np_linux_hugepool_read_err(mv->ctx, mv->to, bytes, &hp, &err);
+        if (r < 0) {
+            char msg[800];
+            np_linux_log(mv->ctx, NP_LOG_WARNING, SUBSYS,
+                         "pid %d: cannot read node %u's pool of %llu kB huge pages: %s",
+                         (int)mv->pid, mv->to, (unsigned long long)(bytes / 1024),
+                         err.msg[0] ? np_error_format(&err, msg, sizeof(msg)) : np_strerror(r));
+            hp.free_pages = 0;
+        }
+        pools[k] = (pool_use){.page_bytes = bytes, .free_pages = hp.free_pages};
+        (*nr_pools)++;
+    }
+    if (pools[k].used < pools[k].free_pages) {
+        pools[k].used++;
+        return true;
+    }
+    *rc_out = -ENOSPC;
+    return false;
+}
+
+/* Pages an aligned THP block of entry i spans when the batch holds all of
+ * them, consecutive and on one node (then one head address moves the
+ * block); 1 otherwise. */
+static size_t thp_block(const np_linux_mover *mv, size_t i, size_t n)
+{
+    uint64_t base = mv->ctx->page_size, thp = mv->walk.thp_bytes;
+    uint64_t addr = (uint64_t)(uintptr_t)mv->pages[i];
+    if (!(mv->flags[i] & NP_LINUX_WALK_THP) || mv->sizes[i] != base || thp <= base ||
+        addr % thp != 0)
+        return 1;
+    size_t per = (size_t)(thp / base);
+    if (i + per > n)
+        return 1;
+    for (size_t j = 1; j < per; j++)
+        if ((uint64_t)(uintptr_t)mv->pages[i + j] != addr + j * base ||
+            mv->status[i + j] != mv->status[i] || mv->sizes[i + j] != base)
+            return 1;
+    return per;
+}
+
+/* Puts batch entries [from, to) of retried pages back in the queue. */
+static void requeue(np_linux_mover *mv, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && mv->rq_n < mv->batch_max; i++) {
+        size_t q = mv->rq_n++;
+        mv->rq_pages[q] = mv->pages[i];
+        mv->rq_flags[q] = mv->flags[i];
+        mv->rq_sizes[q] = mv->sizes[i];
+        mv->rq_tries[q] = mv->tries[i];
+    }
+}
+
 int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out)
 {
     np_linux_ctx *ctx;
     np_linux_move_stats *st;
-    size_t n, m = 0;
+    const uint64_t base = mv ? mv->ctx->page_size : 0;
+    pool_use pools[MOVER_POOL_SIZES];
+    size_t n, k, m = 0, nr_pools = 0, cut_at = SIZE_MAX;
+    uint64_t chosen_bytes = 0, step_bytes = 0, batch_bytes = 0;
     long r;
-    int rc;
+    int rc, cut_rc = 0;
 
     if (!mv || !done_out || !next_at_ns_out)
         return -EINVAL;
@@ -266,59 +414,186 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
     if (t0 < mv->next_at_ns)
         return -EAGAIN;
 
-    /* A failed call (other than the process exiting) leaves the cursor
-     * where it was, so a later step retries the same pages. */
+    /* The batch: pages to retry first, then the walk's, up to the batch's
+     * count and bytes (batch_pages_now base pages' worth; at least one
+     * page, whatever its size). */
+    uint32_t want = st->batch_pages_now;
+    uint64_t cap_bytes = (uint64_t)want * base, rq_bytes = 0;
+    k = mv->rq_n < want ? mv->rq_n : want;
+    for (size_t i = 0; i < k; i++) {
+        mv->pages[i] = mv->rq_pages[i];
+        mv->flags[i] = mv->rq_flags[i];
+        mv->sizes[i] = mv->rq_sizes[i];
+        mv->tries[i] = mv->rq_tries[i];
+        rq_bytes += mv->sizes[i];
+    }
+    memmove(mv->rq_pages, mv->rq_pages + k, (mv->rq_n - k) * sizeof(*mv->rq_pages));
+    memmove(mv->rq_flags, mv->rq_flags + k, mv->rq_n - k);
+    memmove(mv->rq_sizes, mv->rq_sizes + k, (mv->rq_n - k) * sizeof(*mv->rq_sizes));
+    memmove(mv->rq_tries, mv->rq_tries + k, mv->rq_n - k);
+    mv->rq_n -= k;
+
+    /* A failed call (other than the process exiting) puts the walk back
+     * where it was and the retried pages back in the queue, so a later
+     * step tries the same pages again. */
     np_linux_walk_pos saved = np_linux_walk_tell(&mv->walk);
-    long got = np_linux_walk_next(&mv->walk, mv->pages, mv->anon, st->batch_pages_now);
-    if (got < 0)
-        return (int)got;
-    n = (size_t)got;
+    long got = 0;
+    if (k < want && (k == 0 || rq_bytes < cap_bytes)) {
+        got = np_linux_walk_next_sized(&mv->walk, mv->pages + k, mv->flags + k, mv->sizes + k,
+                                       want - k, k ? cap_bytes - rq_bytes : cap_bytes);
+        if (got < 0) {
+            requeue(mv, 0, k);
+            return (int)got;
+        }
+    }
+    for (size_t i = k; i < k + (size_t)got; i++)
+        mv->tries[i] = 0;
+    n = k + (size_t)got;
     if (n == 0) {
         mv->walk_ended = mv->done = true;
         *done_out = true;
         return 0;
     }
+    for (size_t i = 0; i < n; i++)
+        mv->status[i] = NP_LINUX_STATUS_UNSET;
     r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, n, mv->pages, NULL, mv->status, 0);
     if (r < 0)
         goto failed;
-    st->pages_queried += n;
+    st->pages_queried += (uint64_t)got;
 
-    /* Choose the pages on a source node, no more than max_bytes allows. The
-     * first source page over the limit is where the walk resumes (a later
-     * np_linux_mover_continue), so no page is skipped. */
+    /* Choose the pages on a source node: no more once max_bytes is reached
+     * (so a step overshoots by less than one page), and hugetlb pages only
+     * while the target's pool of their size has free pages. The first page
+     * not taken is where the walk resumes, so no page is skipped. */
     uint64_t limit = UINT64_MAX, seg_bytes = st->bytes_moved - mv->seg_base_bytes;
-    bool cut = false;
     if (mv->opts.max_bytes)
-        limit = mv->opts.max_bytes > seg_bytes
-                    ? (mv->opts.max_bytes - seg_bytes + ctx->page_size - 1) / ctx->page_size
-                    : 0;
+        limit = mv->opts.max_bytes > seg_bytes ? mv->opts.max_bytes - seg_bytes : 0;
     for (size_t i = 0; i < n; i++) {
-        if (mv->status[i] == -ENOENT || mv->status[i] == -EFAULT)
+        mv->unit[i] = -1;
+        int s = mv->status[i];
+        if (i >= k && (s == -ENOENT || s == -EFAULT))
             st->pages_absent++; /* not present, or the shared zero page */
-        if (!on_source(mv, mv->status[i]))
+        if (!on_source(mv, s)) {
+            /* A retried page found on the target after all (its move
+             * finished after the check) counts as moved; one that vanished
+             * drops out. */
+            if (i < k && s >= 0 && (unsigned)s == mv->to) {
+                st->pages_moved++;
+                st->bytes_moved += mv->sizes[i];
+                step_bytes += mv->sizes[i];
+                if (mv->sizes[i] > base)
+                    st->huge_pages_moved++;
+            }
             continue;
-        if (m >= limit) {
-            st->pages_queried -= n - i; /* queried again after the rewind */
-            np_linux_walk_seek_addr(&mv->walk, (uint64_t)(uintptr_t)mv->pages[i]);
-            n = i; /* the pages this batch dealt with */
-            cut = true;
+        }
+        size_t per = thp_block(mv, i, n);
+        uint64_t unit_bytes = per > 1 ? mv->walk.thp_bytes : mv->sizes[i];
+        if (chosen_bytes >= limit ||
+            (mv->sizes[i] > base && !pool_room(mv, pools, &nr_pools, mv->sizes[i], &cut_rc))) {
+            cut_at = i;
             break;
         }
         mv->move_pages_arr[m] = mv->pages[i];
         mv->move_nodes[m] = (int)mv->to;
+        mv->move_of[m] = i;
+        for (size_t j = i; j < i + per; j++) {
+            mv->unit[j] = (long)m;
+            if (j >= k)
+                st->pages_on_source++;
+        }
         m++;
+        chosen_bytes += unit_bytes;
+        i += per - 1;
     }
-    st->pages_on_source += m;
+    if (cut_at != SIZE_MAX) {
+        /* Retried pages not reached go back to the queue; the walk rewinds
+         * to its first page not reached (queried again then). */
+        if (cut_at < k)
+            requeue(mv, cut_at, k);
+        size_t first_walk = cut_at > k ? cut_at : k;
+        if (first_walk < n) {
+            st->pages_queried -= n - first_walk;
+            np_linux_walk_seek_addr(&mv->walk, (uint64_t)(uintptr_t)mv->pages[first_walk]);
+        }
+        n = cut_at;
+        if (m == 0 && cut_rc == -ENOSPC) {
+            char path[128];
+            np_linux_path(path, sizeof(path),
+                          "/sys/devices/system/node/node%u/hugepages/hugepages-%llukB", mv->to,
+                          (unsigned long long)(mv->sizes[cut_at] / 1024));
+            np_linux_log(ctx, NP_LOG_WARNING, SUBSYS,
+                         "pid %d: node %u has no free %llu kB huge page for the next page on a "
+                         "source node (%s/free_hugepages is 0); grow its pool with "
+                         "echo N > %s/nr_hugepages",
+                         (int)mv->pid, mv->to, (unsigned long long)(mv->sizes[cut_at] / 1024), path,
+                         path);
+            return -ENOSPC;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        batch_bytes += mv->sizes[i];
+
     if (m > 0) {
         int flags = mv->opts.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
-        r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, m, mv->move_pages_arr, mv->move_nodes,
-                                mv->move_status, flags);
+        for (size_t j = 0; j < m; j++)
+            mv->move_status[j] = NP_LINUX_STATUS_UNSET;
+        /* Hugetlb pages and pages tried before move one per call, other
+         * base pages (and THP heads) in runs. Linux 6.1 stops a call at
+         * the first page whose migration failed and leaves the later pages
+         * untried (their status unwritten, the failed one's too, so the
+         * culprit is unknown), and a hugetlb page of a file (memfd,
+         * hugetlbfs) under a writing guest fails often (docs/linux.md):
+         * one page per call keeps a failure to that page, so a page that
+         * stays busy never starves the others. */
+        r = 0;
+        for (size_t j = 0; j < m && (r >= 0 || r == -ENOMEM || r == -EBUSY || r == -EAGAIN);) {
+            size_t run = 1;
+            if (mv->sizes[mv->move_of[j]] == base && mv->tries[mv->move_of[j]] == 0)
+                while (j + run < m && mv->sizes[mv->move_of[j + run]] == base &&
+                       mv->tries[mv->move_of[j + run]] == 0)
+                    run++;
+            r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, run, mv->move_pages_arr + j,
+                                    mv->move_nodes + j, mv->move_status + j, flags);
+            j += run;
+        }
+        /* ENOMEM/EBUSY/EAGAIN for the whole call are passing conditions:
+         * its pages are checked below and tried again. */
+        bool whole_failed = r < 0;
+        if (r < 0 && r != -ENOMEM && r != -EBUSY && r != -EAGAIN)
+            goto failed;
+        /* What the kernel says after r > 0 (pages it could not move) is
+         * not the whole truth: Linux 6.1 stops at the first page whose
+         * migration failed and leaves the later status entries unwritten.
+         * So ask where each page is now and count that. */
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (mv->unit[i] < 0)
+                continue;
+            mv->check_pages[c] = mv->pages[i];
+            mv->check_status[c] = NP_LINUX_STATUS_UNSET;
+            mv->check_of[c++] = i;
+        }
+        r = ctx->sys.move_pages(ctx->sys.opaque, mv->pid, c, mv->check_pages, NULL,
+                                mv->check_status, 0);
         if (r < 0)
             goto failed;
-        /* r > 0 is the number of pages the kernel did not move; the status
-         * array says which and why. */
-        for (size_t i = 0; i < m; i++)
-            count_move_status(mv, mv->move_status[i]);
+        for (size_t j = 0; j < c; j++) {
+            size_t i = mv->check_of[j];
+            int now = mv->check_status[j];
+            if (now >= 0 && (unsigned)now == mv->to) {
+                st->pages_moved++;
+                st->bytes_moved += mv->sizes[i];
+                step_bytes += mv->sizes[i];
+                if (mv->sizes[i] > base)
+                    st->huge_pages_moved++;
+            } else if (on_source(mv, now)) {
+                page_not_moved(mv, i, mv->move_status[mv->unit[i]], whole_failed);
+            } else if (now >= 0) {
+                st->pages_failed++; /* landed on a third node */
+                st->pages_other++;
+            }
+            /* else: gone meanwhile (freed, swapped): nothing to count */
+        }
     }
 
     uint64_t t1 = mv->opts.now_ns(mv->opts.clock_opaque);
@@ -327,23 +602,35 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
     st->busy_ns += dur;
     if (dur > st->longest_batch_ns)
         st->longest_batch_ns = dur;
-    adapt_batch(mv, dur, n);
+    if (step_bytes > st->longest_step_bytes)
+        st->longest_step_bytes = step_bytes;
+    adapt_batch(mv, dur, (size_t)((batch_bytes + base - 1) / base));
 
-    uint64_t batch_bytes = (uint64_t)m * ctx->page_size;
-    mv->next_at_ns = np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0,
-                                           batch_bytes);
-    if (!cut && np_linux_walk_at_end(&mv->walk))
+    mv->next_at_ns =
+        np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0, step_bytes);
+    /* Pages to retry wait a little: what made them busy (a fault of the
+     * guest on the page, a write under way) passes in that time. */
+    if (mv->rq_n > 0) {
+        uint64_t delay = (uint64_t)mv->rq_tries[0] * NP_LINUX_MOVE_RETRY_DELAY_NS;
+        if (delay > NP_LINUX_MOVE_RETRY_DELAY_MAX_NS)
+            delay = NP_LINUX_MOVE_RETRY_DELAY_MAX_NS;
+        if (mv->next_at_ns < t1 + delay)
+            mv->next_at_ns = t1 + delay;
+    }
+    if (cut_at == SIZE_MAX && mv->rq_n == 0 && np_linux_walk_at_end(&mv->walk))
         mv->walk_ended = mv->done = true;
     if (mv->opts.max_bytes && st->bytes_moved - mv->seg_base_bytes >= mv->opts.max_bytes)
         mv->done = true;
     *done_out = mv->done;
     *next_at_ns_out = mv->next_at_ns;
-    return 0;
+    return cut_rc == -ENOSPC && m == 0 ? -ENOSPC : 0;
 
 failed:
     rc = call_failed(mv, r);
-    if (!mv->done)
+    if (!mv->done) {
         np_linux_walk_seek(&mv->walk, saved);
+        requeue(mv, 0, k);
+    }
     *done_out = mv->done;
     return rc;
 }
@@ -389,9 +676,13 @@ int np_linux_move_pages_chunked(np_linux_ctx *ctx, pid_t pid, const np_bitmap *f
     if (stats_out)
         *stats_out = mv->stats;
     np_linux_log(ctx, NP_LOG_INFO, SUBSYS,
-                 "pid %d: %llu pages moved to node %u, %llu failed, %llu batches, longest %llu us",
-                 (int)pid, (unsigned long long)mv->stats.pages_moved, to,
-                 (unsigned long long)mv->stats.pages_failed, (unsigned long long)mv->stats.batches,
+                 "pid %d: %llu bytes (%llu pages, %llu of them hugetlb) moved to node %u, "
+                 "%llu failed, %llu retried, %llu batches, longest %llu us",
+                 (int)pid, (unsigned long long)mv->stats.bytes_moved,
+                 (unsigned long long)mv->stats.pages_moved,
+                 (unsigned long long)mv->stats.huge_pages_moved, to,
+                 (unsigned long long)mv->stats.pages_failed,
+                 (unsigned long long)mv->stats.pages_retried, (unsigned long long)mv->stats.batches,
                  (unsigned long long)(mv->stats.longest_batch_ns / 1000));
     np_linux_mover_destroy(mv);
     return rc;

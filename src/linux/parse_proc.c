@@ -330,11 +330,21 @@ bool np_linux_map_is_anon(const np_linux_map *m)
            has_prefix(path, "[anon:");
 }
 
+/* Anonymous hugetlb memory (mmap MAP_ANONYMOUS|MAP_HUGETLB, private or
+ * shared): the kernel backs it with a hidden hugetlbfs file, so maps shows
+ * this name, but it is a process's own RAM like any anonymous mapping
+ * (QEMU's memory-backend-ram with hugepages). */
+static bool is_anon_hugetlb(const char *path)
+{
+    return strcmp(path, "/anon_hugepage (deleted)") == 0 || strcmp(path, "/anon_hugepage") == 0;
+}
+
 bool np_linux_map_selected(const np_linux_map *m, np_linux_map_filter filter)
 {
     if (m->perms[0] != 'r' || is_special(m->path))
         return false; /* PROT_NONE guard areas hold no pages */
-    bool anon_private = m->perms[3] == 'p' && np_linux_map_is_anon(m);
+    bool anon_private = (m->perms[3] == 'p' && np_linux_map_is_anon(m)) ||
+                        is_anon_hugetlb(m->path);
     switch (filter) {
     case NP_LINUX_MAPS_ANON:
         return anon_private;
@@ -379,6 +389,8 @@ int np_linux_maps_ranges_parse(const char *text, size_t len, const char *origin,
         ranges[n].start = m.start;
         ranges[n].end = m.end;
         ranges[n].anon = np_linux_map_is_anon(&m);
+        ranges[n].page_bytes = 0; /* the walk fills these from smaps */
+        ranges[n].thp = false;
         n++;
     }
     if (r < 0) {

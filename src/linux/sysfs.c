@@ -3,6 +3,10 @@
  * CPUs and free memory per node) and KSM's merge_across_nodes switch from
  * /sys/kernel/mm/ksm, all read (and written) relative to the context's root.
  *
+ * Hugetlb pools (nodeN/hugepages/hugepages-*kB) say how many huge pages of
+ * each size a node has free: a hugetlb page migrates only into one of them,
+ * so the mover checks the target's pool before moving any.
+ *
  * KSM matters for placement because with merge_across_nodes=1 (the default)
  * one shared page serves guests on every node, so some of them read it
  * remotely (RHEL's tuning guide: "a significant increase of access
@@ -92,6 +96,46 @@ int np_linux_node_meminfo_read(np_linux_ctx *ctx, unsigned node_os_id,
         rc = np_linux_parse_failed(ctx, SUBSYS, &err);
     free(text);
     return rc;
+}
+
+/* ---- hugetlb pools --------------------------------------------------------- */
+
+int np_linux_hugepool_read_err(np_linux_ctx *ctx, unsigned node_os_id, uint64_t page_bytes,
+                               np_linux_hugepool *out, np_error *err)
+{
+    static const char *const files[3] = {"nr_hugepages", "free_hugepages", "surplus_hugepages"};
+    np_linux_hugepool pool = {.page_bytes = page_bytes};
+    uint64_t *fields[3] = {&pool.nr_pages, &pool.free_pages, &pool.surplus_pages};
+    char path[160], line[64];
+
+    if (!ctx || !out || node_os_id > NP_LINUX_NODE_MAX_OS_ID || page_bytes < 1024 ||
+        (page_bytes & (page_bytes - 1)) != 0)
+        return -EINVAL;
+    for (int i = 0; i < 3; i++) {
+        int rc = np_linux_path(path, sizeof(path), NODE_DIR "/node%u/hugepages/hugepages-%llukB/%s",
+                               node_os_id, (unsigned long long)(page_bytes / 1024), files[i]);
+        if (rc == 0)
+            rc = np_linux_read_line_at(ctx, path, line, sizeof(line));
+        if (rc < 0)
+            return rc;
+        if (np_parse_u64_full(line, UINT64_MAX, fields[i]) < 0)
+            return np_error_set(err, path, 1, "expected a number of huge pages");
+    }
+    if (pool.free_pages > pool.nr_pages + pool.surplus_pages)
+        return np_error_set(err, path, 1,
+                            "expected free_hugepages (%llu) <= nr_hugepages (%llu) + "
+                            "surplus_hugepages",
+                            (unsigned long long)pool.free_pages, (unsigned long long)pool.nr_pages);
+    *out = pool;
+    return 0;
+}
+
+int np_linux_node_hugepool_read(np_linux_ctx *ctx, unsigned node_os_id, uint64_t page_bytes,
+                                np_linux_hugepool *out)
+{
+    np_error err = {0};
+    int rc = np_linux_hugepool_read_err(ctx, node_os_id, page_bytes, out, &err);
+    return rc == -EINVAL && err.msg[0] ? np_linux_parse_failed(ctx, SUBSYS, &err) : rc;
 }
 
 /* ---- KSM ------------------------------------------------------------------ */
