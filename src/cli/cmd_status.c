@@ -110,8 +110,10 @@ int cli_ctl_ok(const char *socket_path, const np_ctl_request *req, json_t **repl
 static void usage(FILE *out)
 {
     fprintf(out, "usage: numaplace status [--socket PATH] [--json]\n\n"
-                 "Show what numaplaced is doing: its guests, the node each lives on, the share of\n"
-                 "its memory on that node (locality), memory per node, and the recent actions.\n\n"
+                 "Show what numaplaced is doing: its guests, the node each lives on, their\n"
+                 "locality as the balancer computes it (each vCPU's node against the memory per\n"
+                 "node), memory per node, why a guest below target waits (or its move's\n"
+                 "progress), and the recent actions.\n\n"
                  "  --socket PATH  the daemon's control socket (default " NP_CTL_SOCKET_PATH ")\n"
                  "  --json         the daemon's reply as it is\n");
 }
@@ -171,11 +173,13 @@ static int run(int argc, char **argv)
         json_int_t home = json_integer_value(json_object_get(g, "home"));
         char hs[16];
         snprintf(hs, sizeof(hs), "%lld", (long long)home);
+        const char *reason = json_string_value(json_object_get(g, "reason"));
         printf("%-20s %8lld %5s %8.1f%%  %-28s %s\n",
                json_string_value(json_object_get(g, "name")),
                (long long)json_integer_value(json_object_get(g, "pid")), home < 0 ? "-" : hs,
                100.0 * json_real_value(json_object_get(g, "locality")), mem,
                json_is_true(json_object_get(g, "excluded"))   ? "excluded"
+               : reason && reason[0]                          ? reason
                : json_is_true(json_object_get(g, "inflight")) ? "migrating"
                                                               : "ok");
     }

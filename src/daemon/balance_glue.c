@@ -211,6 +211,20 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
                 g->inflight_from_os_id, g->home_node_os_id, b);
 }
 
+/* What status shows of a guest is what the balancer computed: locality
+ * per vCPU against memory per node, and why it is below target. */
+static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const char *bal_name,
+                               const np_backend_guest *bg)
+{
+    np_balance_guest_info info;
+    dguest *g = bg ? dstate_guest(&d->st, bg->name, (int64_t)bg->id, false) : NULL;
+
+    if (!g || np_balance_state_guest(bal, bal_name, &info))
+        return;
+    g->locality = info.locality;
+    snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
+}
+
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps)
 {
@@ -218,13 +232,10 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     np_balance_actions *acts = NULL;
     np_topology *topo = NULL;
     bool *by_gidx = NULL;
-    bool any = false;
     int rc;
 
-    for (size_t i = 0; i < n; i++)
-        any |= managed[i];
-    if (!any)
-        return 0;
+    /* Every guest goes through np_balance, managed or not: the locality
+     * and reason status shows are the balancer's for all of them. */
     if (!d->bal && (rc = np_balance_state_create(&d->bal)))
         return rc;
     rc = np_backend_sense_guests(be, gs, n, &sensed);
@@ -271,6 +282,9 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     rc = np_balance(st, d->cfg.dry_run ? d->bal_dry : d->bal, now_ns, &cfg, &acts);
     if (rc)
         goto out;
+    for (size_t gi = 0; gi < ng; gi++)
+        show_balancer_view(d, d->cfg.dry_run ? d->bal_dry : d->bal,
+                           np_host_state_guest_spec(sensed, gi)->name, resolve(np_host_state_guest_spec(sensed, gi)->name, gs, n));
     for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
         const char *name = np_host_state_guest_spec(sensed, gi)->name;
         const np_backend_guest *bg = resolve(name, gs, n);

@@ -63,8 +63,10 @@ typedef struct dguest {
     bool inflight;
     int32_t inflight_from_os_id;
     uint64_t inflight_left_bytes;
-    /* Last sensed. */
+    /* Last sensed. locality and reason are the balancer's (per vCPU: the
+     * node it runs on against the memory per node; why it is below target). */
     double locality;
+    char reason[NP_BALANCE_REASON_MAX];
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;

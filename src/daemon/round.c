@@ -30,26 +30,6 @@ static const char *fmt_mib(uint64_t bytes, char *buf, size_t len)
     return buf;
 }
 
-/* Node index where most vCPU threads last ran; -1 when none is known. */
-static int run_node_idx(const np_topology *topo, const np_backend_guest *bg)
-{
-    size_t nn = np_topology_nr_nodes(topo);
-    uint32_t count[NP_TOPO_MAX_NODES] = {0};
-    int best = -1;
-
-    for (uint32_t v = 0; v < bg->nr_vcpus; v++) {
-        size_t cidx;
-        int32_t c = bg->vcpus[v].last_cpu_os_id;
-        if (c < 0 || np_topology_cpu_idx(topo, (uint32_t)c, &cidx))
-            continue;
-        count[np_topology_cpu(topo, cidx)->node_idx]++;
-    }
-    for (size_t k = 0; k < nn; k++)
-        if (count[k] && (best < 0 || count[k] > count[best]))
-            best = (int)k;
-    return best;
-}
-
 static int save(daemon_t *d)
 {
     int rc = dstate_save(&d->st, d->bal, d->cfg.state_path);
@@ -226,9 +206,6 @@ int daemon_round(daemon_t *d)
             rc = -ENOMEM;
             goto out;
         }
-        int run = run_node_idx(topo, &gs[i]);
-        if (run >= 0 && g->total_bytes)
-            g->locality = (double)gs[i].node_mem_bytes[run] / (double)g->total_bytes;
     }
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);
