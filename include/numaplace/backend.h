@@ -49,6 +49,12 @@ typedef struct np_backend_vcpu {
     int32_t last_cpu_os_id; /* CPU it last ran on, -1 when unknown */
     np_bitmap *hard;        /* CPU os_ids it may run on; NULL = every CPU */
     np_bitmap *soft;        /* CPU os_ids it prefers; NULL = no preference */
+    /* Its CPU use since the backend's previous list_guests, as a share of
+     * one CPU (0..1), when demand_measured: a backend that samples run
+     * time between rounds (Linux) fills it; otherwise sensing falls back
+     * to cpu_time_ns over the guest's time alive. */
+    bool demand_measured;
+    double demand;
 } np_backend_vcpu;
 
 /* One guest as a backend reports it. Arrays are owned by the guest list and
@@ -132,9 +138,10 @@ void np_backend_guests_free(np_backend_guest *guests, size_t nr);
 /* A new host state filled from what the backend reports: its topology,
  * each node's free memory, and every running guest with its per-node
  * memory (populated), balloon target and maximum, vCPU affinities, the CPU
- * each vCPU last ran on, and each vCPU's demand measured as CPU time over
- * time alive (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its
- * start is unknown). Guest names that are empty or repeat get "#<id>"
+ * each vCPU last ran on, and each vCPU's demand: what the backend measured
+ * since its previous list (demand_measured), else CPU time over time alive
+ * (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its start is
+ * unknown: a vCPU never measured counts as busy). Guest names that are empty or repeat get "#<id>"
  * appended (host states need unique names). Needs the topology and
  * list_guests operations; missing ones give -ENOSYS. */
 #define NP_SENSE_MIN_AGE_NS UINT64_C(1000000000) /* 1 s: shorter lives measure noise */

@@ -36,6 +36,12 @@ typedef struct lb_guest {
     np_bitmap *soft;        /* last soft mask steered to, NULL = none */
     lb_pin *pins;           /* hard pins in force */
     size_t nr_pins;
+    /* The last sample of each vCPU thread's run time, for CPU use between
+     * two lists (the balancer's demand; an idle guest must not block room). */
+    pid_t *sample_tids;
+    uint64_t *sample_cpu_ns;
+    size_t nr_samples;
+    uint64_t sample_ns;
     np_linux_mover *mover;  /* the migration under way, NULL = none */
     unsigned mover_from_os_id, mover_to_os_id;
     bool seen;              /* found by the last list_guests */
@@ -63,6 +69,8 @@ static void lb_guest_fini(lb_guest *g)
     for (size_t i = 0; i < g->nr_pins; i++)
         np_bitmap_destroy(g->pins[i].hard);
     free(g->pins);
+    free(g->sample_tids);
+    free(g->sample_cpu_ns);
     np_linux_mover_destroy(g->mover);
     memset(g, 0, sizeof(*g));
 }
@@ -150,6 +158,13 @@ static int build_topology(np_linux_ctx *ctx, np_topology **out)
 
 /* ---- operations ---------------------------------------------------------- */
 
+/* The backend's clock (the same op_now_ns reports). */
+static void op_now(const np_linux_backend *lb, uint64_t *now_out)
+{
+    (void)lb;
+    *now_out = np_linux_clock_now_ns(NULL);
+}
+
 static int op_topology(void *impl, np_topology **out)
 {
     np_linux_backend *lb = impl;
@@ -213,6 +228,72 @@ out:
     return rc;
 }
 
+/* Where the guest's memory is: its cgroup's counters when it is alone in a
+ * cgroup of its own (cost independent of its size), else numa_maps (a walk
+ * of its page tables). A cgroup without the memory controller, or one we
+ * cannot read, falls back to numa_maps. */
+static int sense_memory(np_linux_backend *lb, const np_linux_proc *p, np_linux_mem *mem)
+{
+    pid_t *pids = NULL;
+    size_t np_ = 0;
+    if (p->cgroup && strcmp(p->cgroup, "/") != 0 &&
+        np_linux_cgroup_procs(lb->ctx, p->cgroup, &pids, &np_) == 0 && np_ == 1 &&
+        pids[0] == p->pid && np_linux_mem_cgroup_numa_stat(lb->ctx, p->cgroup, mem) == 0) {
+        free(pids);
+        return 0;
+    }
+    free(pids);
+    return np_linux_mem_numa_maps(lb->ctx, p->pid, mem);
+}
+
+/* Each vCPU's CPU use since the previous list: the change of its thread's
+ * run time (utime + stime) over the change of the clock, matched by TID
+ * (a thread new since then is not measured yet: it counts as busy). A
+ * list closer than MIN_SAMPLE_NS to the sample measures nothing and keeps
+ * that sample: at the kernel's 10 ms tick a shorter interval measures the
+ * tick, not the thread. */
+#define MIN_SAMPLE_NS UINT64_C(200000000) /* 200 ms: 20 ticks */
+static int sample_cpu_use(np_linux_backend *lb, lb_guest *g, np_backend_guest *bg,
+                          const pid_t *tids, size_t nv)
+{
+    uint64_t now = 0;
+    op_now(lb, &now);
+    uint64_t dt = g->sample_ns && now > g->sample_ns ? now - g->sample_ns : 0;
+    for (size_t v = 0; v < nv && dt >= MIN_SAMPLE_NS; v++) {
+        np_backend_vcpu *bv = &bg->vcpus[v];
+        for (size_t i = 0; i < g->nr_samples; i++) {
+            if (g->sample_tids[i] != tids[v])
+                continue;
+            uint64_t was = g->sample_cpu_ns[i];
+            bv->demand_measured = true;
+            bv->demand = bv->cpu_time_ns > was ? (double)(bv->cpu_time_ns - was) / (double)dt : 0;
+            if (bv->demand > 1.0)
+                bv->demand = 1.0;
+            break;
+        }
+    }
+    if (g->sample_ns && dt < MIN_SAMPLE_NS)
+        return 0; /* too close to measure: the older sample is kept */
+    pid_t *t = malloc((nv ? nv : 1) * sizeof(*t));
+    uint64_t *c = malloc((nv ? nv : 1) * sizeof(*c));
+    if (!t || !c) {
+        free(t);
+        free(c);
+        return -ENOMEM;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        t[v] = tids[v];
+        c[v] = bg->vcpus[v].cpu_time_ns;
+    }
+    free(g->sample_tids);
+    free(g->sample_cpu_ns);
+    g->sample_tids = t;
+    g->sample_cpu_ns = c;
+    g->nr_samples = nv;
+    g->sample_ns = now;
+    return 0;
+}
+
 /* Fills one guest of the list; -ESRCH when the process went away. */
 static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_guest *bg)
 {
@@ -225,7 +306,7 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
 
     rc = np_linux_threads(lb->ctx, p->pid, &th, &nth);
     if (!rc)
-        rc = np_linux_mem_numa_maps(lb->ctx, p->pid, &mem);
+        rc = sense_memory(lb, p, &mem);
     if (rc)
         goto out;
     /* vCPU threads in vCPU order for QEMU; every thread otherwise. */
@@ -288,6 +369,9 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
         }
     }
     free(order);
+    rc = sample_cpu_use(lb, g, bg, tids, nv);
+    if (rc)
+        goto out;
     for (size_t s = 0; s < mem.nr_node_slots; s++) {
         size_t idx;
         if (mem.bytes_by_node_os_id[s] &&
