@@ -113,6 +113,7 @@ typedef struct daemon {
     np_linux_ctx *ctx;         /* Linux backend only */
     np_linux_backend *lb;
     np_xen *xen;               /* Xen backend only */
+    struct dworker *worker;    /* memory mover thread (move_worker.h), NULL: moves in the round */
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */

@@ -13,6 +13,7 @@
 #include <numaplace/backend_linux.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,11 @@ typedef struct lb_guest {
 } lb_guest;
 
 struct np_linux_backend {
+    /* Guards the guest table, opts and last_move: migrate_memory may run
+     * on another thread than the other operations
+     * (NP_BACKEND_CONCURRENT_MIGRATE); a migration holds it only to take
+     * out and put back its guest's mover, never while pages move. */
+    pthread_mutex_t mu;
     np_linux_ctx *ctx;
     np_topology *topo;
     np_backend *be;
@@ -393,7 +399,7 @@ out:
     return rc;
 }
 
-static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_out)
+static int op_list_guests_locked(void *impl, np_backend_guest **guests_out, size_t *nr_out)
 {
     np_linux_backend *lb = impl;
     np_linux_proc *procs = NULL;
@@ -536,7 +542,7 @@ static int narrow_if_all_pinned(np_linux_backend *lb, lb_guest *g)
  * cgroup's cpuset.cpus is first widened to allow that mask (the kernel
  * would otherwise refuse it or narrow it); it is narrowed only when the
  * whole guest is pinned hard (narrow_if_all_pinned), never by steering. */
-static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
+static int op_set_vcpu_affinity_locked(void *impl, uint64_t guest_id, uint32_t vcpu,
                                 const np_bitmap *hard, const np_bitmap *soft)
 {
     np_linux_backend *lb = impl;
@@ -587,7 +593,7 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
     return rc;
 }
 
-static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+static int op_set_guest_node_affinity_locked(void *impl, uint64_t guest_id, const np_bitmap *nodes)
 {
     np_linux_backend *lb = impl;
     lb_guest *g = lb_find(lb, (pid_t)guest_id);
@@ -609,9 +615,9 @@ static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bi
  * (np_linux_mover_continue), so a migration of N steps looks at each
  * address once instead of N times from the start; a different pair, or a
  * walk that ended, gets a new mover (which reads the maps again). */
-static int step_mover(np_linux_backend *lb, lb_guest *g, pid_t pid, unsigned from_os_id,
-                      unsigned to_os_id, uint64_t bytes, np_linux_mover **mv_out, bool *fresh_out,
-                      bool *own_out)
+static int step_mover(np_linux_backend *lb, const np_linux_backend_opts *opts, lb_guest *g,
+                      pid_t pid, unsigned from_os_id, unsigned to_os_id, uint64_t bytes,
+                      np_linux_mover **mv_out, bool *fresh_out, bool *own_out)
 {
     np_bitmap *from_set = NULL;
     np_linux_move_opts mo = {0};
@@ -635,9 +641,9 @@ static int step_mover(np_linux_backend *lb, lb_guest *g, pid_t pid, unsigned fro
         goto out;
     mo.now_ns = np_linux_clock_now_ns;
     mo.sleep_ns = np_linux_clock_sleep_ns;
-    mo.budget_bytes_per_s = lb->opts.migrate_budget_bps;
+    mo.budget_bytes_per_s = opts->migrate_budget_bps;
     mo.max_bytes = bytes;
-    mo.filter = lb->opts.move_filter;
+    mo.filter = opts->move_filter;
     rc = np_linux_mover_create(lb->ctx, pid, from_set, to_os_id, &mo, mv_out);
     if (rc)
         goto out;
@@ -662,25 +668,43 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     uint64_t moved = 0;
     int rc = 0;
 
-    memset(&lb->last_move, 0, sizeof(lb->last_move));
+    np_linux_move_stats last = {0};
     *moved_out = 0;
     if (!from || !to || from_node_idx == to_node_idx || bytes == 0)
         return -EINVAL;
-    lb_guest *g = lb_find(lb, pid);
+    /* The guest table is shared with list_guests (another thread may sense
+     * while this moves): take the guest's mover out under the lock, run it
+     * without the lock, put it back after. */
+    lb_guest slot, *g = NULL;
+    np_linux_backend_opts opts;
+    memset(&slot, 0, sizeof(slot));
+    pthread_mutex_lock(&lb->mu);
+    opts = lb->opts; /* the scalars are read; its pointers are not */
+    lb_guest *listed = lb_find(lb, pid);
+    if (listed) {
+        slot.pid = pid;
+        slot.mover = listed->mover;
+        slot.mover_from_os_id = listed->mover_from_os_id;
+        slot.mover_to_os_id = listed->mover_to_os_id;
+        listed->mover = NULL;
+        g = &slot;
+    }
+    pthread_mutex_unlock(&lb->mu);
     /* A continued walk that ends short has not looked again at the
      * addresses before where it started: a second pass with a new walk
      * does, so "short" still means "nothing more on the source node". */
     for (int pass = 0; pass < 2 && moved < bytes && rc == 0; pass++) {
         np_linux_mover *mv = NULL;
         bool fresh = false, own = false;
-        rc = step_mover(lb, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh, &own);
+        rc = step_mover(lb, &opts, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh,
+                        &own);
         if (rc)
             break;
         uint64_t before = np_linux_mover_stats(mv)->bytes_moved;
         rc = np_linux_mover_run(mv);
         const np_linux_move_stats *st = np_linux_mover_stats(mv);
         moved += st->bytes_moved - before;
-        lb->last_move = *st;
+        last = *st;
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
                      "%llu batches, batch now %u pages, longest %llu us",
@@ -697,6 +721,17 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         np_linux_mover_destroy(g->mover);
         g->mover = NULL;
     }
+    pthread_mutex_lock(&lb->mu);
+    lb->last_move = last;
+    listed = g ? lb_find(lb, pid) : NULL;
+    if (listed && !listed->mover) {
+        listed->mover = slot.mover;
+        listed->mover_from_os_id = slot.mover_from_os_id;
+        listed->mover_to_os_id = slot.mover_to_os_id;
+        slot.mover = NULL;
+    }
+    pthread_mutex_unlock(&lb->mu);
+    np_linux_mover_destroy(slot.mover); /* the guest is gone meanwhile */
     *moved_out = moved;
     if (rc == 0 && moved < bytes) {
         /* Short: nothing more on the source node, or the process is exiting
@@ -709,6 +744,35 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
             rc = -ESRCH;
         free(th);
     }
+    return rc;
+}
+
+/* The operations that touch the guest table, under the backend's lock. */
+static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_out)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_list_guests_locked(impl, guests_out, nr_out);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
+                                const np_bitmap *hard, const np_bitmap *soft)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_set_vcpu_affinity_locked(impl, guest_id, vcpu, hard, soft);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_set_guest_node_affinity_locked(impl, guest_id, nodes);
+    pthread_mutex_unlock(&lb->mu);
     return rc;
 }
 
@@ -737,7 +801,7 @@ static void op_log(void *impl, np_log_level level, const char *subsys, const cha
 }
 
 static const struct np_backend_ops linux_ops = {
-    .version = 1,
+    .version = 2,
     .name = "linux",
     .topology = op_topology,
     .list_guests = op_list_guests,
@@ -748,6 +812,7 @@ static const struct np_backend_ops linux_ops = {
     .now_ns = op_now_ns,
     .random = op_random,
     .log = op_log,
+    .flags = NP_BACKEND_CONCURRENT_MIGRATE,
 };
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -771,6 +836,7 @@ int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opt
         }
         memcpy(pids, opts->pids, opts->nr_pids * sizeof(*pids));
     }
+    pthread_mutex_lock(&lb->mu);
     free(lb->cgroup);
     free(lb->pids);
     lb->cgroup = cg;
@@ -778,6 +844,7 @@ int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opt
     lb->opts = *opts;
     lb->opts.cgroup = cg;
     lb->opts.pids = pids;
+    pthread_mutex_unlock(&lb->mu);
     return 0;
 }
 
@@ -792,6 +859,7 @@ int np_linux_backend_create(np_linux_ctx *ctx, const np_linux_backend_opts *opts
     lb = calloc(1, sizeof(*lb));
     if (!lb)
         return -ENOMEM;
+    pthread_mutex_init(&lb->mu, NULL);
     lb->ctx = ctx;
     lb->rng = UINT64_C(0x6e756d61706c6163); /* fixed seed: reproducible runs */
     rc = np_linux_backend_set_source(lb, opts);
@@ -823,6 +891,7 @@ void np_linux_backend_destroy(np_linux_backend *lb)
     np_bitmap_destroy(lb->all_cpus);
     free(lb->cgroup);
     free(lb->pids);
+    pthread_mutex_destroy(&lb->mu);
     free(lb);
 }
 

@@ -1,0 +1,54 @@
+/*
+ * daemon/move_worker.h - numaplaced's memory mover thread: migrations the
+ * balancer asked for run here, in bounded steps paced by the migration
+ * budget, while the main thread goes on sensing, deciding for other
+ * guests, answering the control socket and handling signals. One job per
+ * guest at a time; the round hands jobs over and collects finished ones.
+ * Used when the backend says its migrate_memory may run concurrently
+ * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
+ */
+#ifndef NP_DAEMON_MOVE_WORKER_H
+#define NP_DAEMON_MOVE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/balance.h>
+
+/* Migrations of one job: those of one guest in one round. */
+#define DWORKER_JOB_MAX_ACTIONS 16u
+
+typedef struct dworker dworker;
+
+typedef struct dmove_job {
+    uint64_t guest_id;
+    char name[NP_BACKEND_NAME_MAX];     /* as the backend lists it */
+    char bal_name[NP_GUEST_NAME_MAX];   /* as the balancer knows it */
+    np_balance_action acts[DWORKER_JOB_MAX_ACTIONS]; /* MIGRATE_MEMORY only: no masks */
+    size_t nr_acts;
+    uint64_t pending_bytes; /* what the balancer counted off home when submitted */
+    /* Filled by the worker (read them through dworker_progress/harvest). */
+    uint64_t asked_bytes, moved_bytes;
+    int rc;
+    bool started, done, cancelled;
+} dmove_job;
+
+/* Starts the thread; budget_bps paces the steps (0: no pacing). */
+int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dworker **out);
+/* Cancels every job, waits for the step under way (bounded) and ends the
+ * thread. NULL ok. */
+void dworker_destroy(dworker *w);
+void dworker_set_budget(dworker *w, uint64_t budget_bps);
+/* A job for the guest is queued, running or finished and not collected. */
+bool dworker_busy(dworker *w, uint64_t guest_id);
+/* Queues a copy of job (its guest must not be busy): 0, -EBUSY, -ENOMEM. */
+int dworker_submit(dworker *w, const dmove_job *job);
+/* Asks the guest's job to stop after its current step. */
+void dworker_cancel(dworker *w, uint64_t guest_id);
+/* Bytes moved and asked by the guest's job; false when it has none. */
+bool dworker_progress(dworker *w, uint64_t guest_id, uint64_t *moved_out, uint64_t *asked_out);
+/* Hands each finished job to fn, then forgets it. Returns how many. */
+size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job), void *opaque);
+
+#endif
