@@ -105,7 +105,7 @@ static dmove_job *job_for(round_jobs *rj, const np_backend_guest *bg, const char
  * home cannot move (settle), or it would be asked again every round. */
 static void migration_result(daemon_t *d, const char *name, uint64_t id, const char *bal_name,
                              int rc, uint64_t moved, uint64_t asked, uint64_t left_bytes,
-                             bool stopped)
+                             bool stopped, unsigned from_os_id, unsigned to_os_id)
 {
     dguest *g = dstate_guest(&d->st, name, (int64_t)id, false);
     if (g) {
@@ -113,8 +113,9 @@ static void migration_result(daemon_t *d, const char *name, uint64_t id, const c
         g->inflight_left_bytes = left_bytes > moved ? left_bytes - moved : 0;
     }
     if (rc == 0) {
-        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes", name, dlog_id_word(),
-             (unsigned long long)id, (unsigned long long)moved, (unsigned long long)asked);
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u", name,
+             dlog_id_word(), (unsigned long long)id, (unsigned long long)moved,
+             (unsigned long long)asked, from_os_id, to_os_id);
         if (moved)
             dstate_note(&d->st, "%s: migrate-memory moved %.1f MiB", name,
                         (double)moved / (1024.0 * 1024.0));
@@ -155,7 +156,8 @@ static void harvest_one(void *opaque, const dmove_job *job)
 {
     daemon_t *d = opaque;
     migration_result(d, job->name, job->guest_id, job->bal_name, job->rc, job->moved_bytes,
-                     job->asked_bytes, job->pending_bytes, job->cancelled);
+                     job->asked_bytes, job->pending_bytes, job->cancelled, job->from_os_id[0],
+                     job->to_os_id[0]);
 }
 
 static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np_host_state *st,
@@ -215,6 +217,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
             dmove_job *j = job_for(rj, bg, a->guest);
             if (!j || j->nr_acts == DWORKER_JOB_MAX_ACTIONS)
                 return;
+            j->from_os_id[j->nr_acts] = from;
+            j->to_os_id[j->nr_acts] = to;
             j->acts[j->nr_acts++] = *a;
             j->pending_bytes = info.pending_bytes;
             return;
@@ -226,7 +230,7 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
                           .bytes = a->bytes};
         rc = daemon_migrate(d, be, bg->id, bg->name, &mv, &moved);
         migration_result(d, bg->name, bg->id, a->guest, rc, moved, a->bytes,
-                         g ? g->inflight_left_bytes : info.pending_bytes, false);
+                         g ? g->inflight_left_bytes : info.pending_bytes, false, from, to);
         return;
     }
     }

@@ -13,6 +13,8 @@
  */
 #include "move_worker.h"
 
+#include "daemon.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,8 +43,10 @@ static uint64_t mono_ns(void)
 typedef struct step_ctx {
     dworker *w;
     dmove_job *job;
+    size_t act;        /* the action under way */
     uint64_t base;     /* bytes moved by the job's earlier actions */
     uint64_t start_ns; /* when this action started */
+    uint64_t last;     /* bytes of this action moved at the last step */
 } step_ctx;
 
 /* After a step: publish, then wait for the budget (start + moved / budget)
@@ -51,8 +55,14 @@ static bool step_done(void *opaque, uint64_t moved)
 {
     step_ctx *s = opaque;
     dworker *w = s->w;
+    const np_balance_action *a = &s->job->acts[s->act];
     bool go;
 
+    dlog(NP_LOG_DEBUG, "guest %s (%s %llu): moved %.1f MiB node %u -> %u (%.1f MiB of this "
+         "action left)", s->job->name, dlog_id_word(), (unsigned long long)s->job->guest_id,
+         (double)(moved - s->last) / 1048576.0, s->job->from_os_id[s->act],
+         s->job->to_os_id[s->act], (double)(a->bytes > moved ? a->bytes - moved : 0) / 1048576.0);
+    s->last = moved;
     pthread_mutex_lock(&w->mu);
     s->job->moved_bytes = s->base + moved;
     if (w->budget_bps) {
@@ -80,6 +90,8 @@ static void run_job(dworker *w, dmove_job *job)
     for (size_t i = 0; i < job->nr_acts && !rc; i++) {
         uint64_t moved = 0;
         s.start_ns = mono_ns();
+        s.act = i;
+        s.last = 0;
         rc = np_backend_act(w->be, NULL, job->guest_id, &job->acts[i], &hooks, &moved);
         pthread_mutex_lock(&w->mu);
         s.base += moved;

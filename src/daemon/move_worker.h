@@ -26,6 +26,7 @@ typedef struct dmove_job {
     char name[NP_BACKEND_NAME_MAX];     /* as the backend lists it */
     char bal_name[NP_GUEST_NAME_MAX];   /* as the balancer knows it */
     np_balance_action acts[DWORKER_JOB_MAX_ACTIONS]; /* MIGRATE_MEMORY only: no masks */
+    unsigned from_os_id[DWORKER_JOB_MAX_ACTIONS], to_os_id[DWORKER_JOB_MAX_ACTIONS]; /* for the log */
     size_t nr_acts;
     uint64_t pending_bytes; /* what the balancer counted off home when submitted */
     /* Filled by the worker (read them through dworker_progress/harvest). */
