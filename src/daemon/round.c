@@ -174,6 +174,23 @@ static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
     return NULL;
 }
 
+/* The guest as the daemon knows it, or a new one. A process with a name
+ * the daemon knew under another pid is a new guest (a restarted QEMU), not
+ * the old one: the balancer forgets what it held under that name (home,
+ * pending bytes, low-locality rounds), or the new guest would inherit the
+ * old one's move. (Xen keeps a domain across a new domid: xen_rekey.) */
+static dguest *new_or_known(daemon_t *d, const np_backend_guest *bg)
+{
+    dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
+    if (g)
+        return g;
+    for (size_t i = 0; i < d->st.nr_guests && d->bal; i++)
+        if (strcmp(d->st.guests[i].name, bg->name) == 0 && np_balance_state_forget(d->bal, bg->name) == 0)
+            dlog(NP_LOG_INFO, "guest %s: a new %s %llu under a known name: its balancer state is "
+                              "dropped", bg->name, dlog_id_word(), (unsigned long long)bg->id);
+    return dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+}
+
 int daemon_round(daemon_t *d)
 {
     np_backend *be = d->be;
@@ -206,7 +223,7 @@ int daemon_round(daemon_t *d)
             continue; /* dom0 runs the host: never managed */
         dguest *g = xen_rekey(d, &gs[i]);
         if (!g)
-            g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
+            g = new_or_known(d, &gs[i]);
         if (!g || update_guest(g, &gs[i])) {
             free(managed);
             rc = -ENOMEM;

@@ -648,6 +648,32 @@ static void test_passthrough_device_node_only(void)
     np_topology_builder_destroy(b);
 }
 
+/* A restarted guest under a known name starts afresh: forget drops the
+ * old entry (its home, its pending move), and only that one. */
+static void test_forget(void)
+{
+    np_host_state *st = issue_state();
+    np_balance_config c = daemon_cfg();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    np_balance_state_create(&bs);
+    for (uint32_t r = 1; r <= c.confirm_rounds; r++) {
+        np_balance_actions_destroy(a);
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "g2", &info), 0);
+    ASSERT_TRUE(info.home_node_os_id >= 0 && info.pending_bytes > 0);
+    ASSERT_EQ(np_balance_state_forget(bs, "g2"), 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "g2", &info), -ENOENT);
+    ASSERT_EQ(np_balance_state_forget(bs, "g2"), -ENOENT);
+    ASSERT_EQ(np_balance_state_nr_guests(bs), 2);
+    ASSERT_EQ(np_balance_state_guest(bs, "g3", &info), 0);
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_issue_state_every_guest_gets_a_home);
@@ -658,5 +684,6 @@ int main(void)
     NP_RUN(test_half_local_guest_is_not_at_home);
     NP_RUN(test_reasons);
     NP_RUN(test_passthrough_device_node_only);
+    NP_RUN(test_forget);
     return np_test_summary();
 }
