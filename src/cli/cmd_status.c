@@ -19,10 +19,12 @@
 
 #include "cli.h"
 
-/* The daemon answers between two steps of a migration (at most 4 MiB each,
- * DAEMON_CHUNK_BYTES) and between rounds; under TCG a single step has taken
- * seconds, so the wait is generous. On Xen a save/restore move pauses the
- * daemon for the whole move (seconds per 100 MiB). */
+/* On Linux numaplaced moves memory in a thread of its own and answers
+ * between rounds (a round senses and decides; it no longer moves). Where
+ * the backend cannot move concurrently (Xen) it answers between two steps
+ * of a migration, and a save/restore move pauses it for the whole move
+ * (seconds per 100 MiB); under TCG a single step has taken seconds, so the
+ * wait is generous. */
 #define CTL_REPLY_TIMEOUT_MS 10000
 
 int cli_ctl_call(const char *socket_path, const np_ctl_request *req, json_t **reply_out)

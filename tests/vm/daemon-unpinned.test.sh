@@ -6,10 +6,12 @@
 # only, so at least two guests' memory (2 x 350 MiB = 179,200 pages) must
 # move for all three to be local.
 #
-# Two runs of the same case in the same guest, each SECONDS (default 90)
+# Two runs of the same case in the same guest, each SECONDS (default 120)
 # of workload (tests/vm/prog/np-vcpus, run as "qemu-system-x86_64 -name
 # gN": numaplace's Linux layer sees QEMU guests with vCPU threads):
 #   kernel      kernel.numa_balancing=1, no numaplaced;
+# The three guests touch their memory, then wait; the clock of each starts
+# when all three are ready (and numaplaced has started), together.
 #   numaplaced  kernel.numa_balancing=0, numaplaced --pid for the three
 #               guests, default period and budget; `numaplace status` is
 #               asked every 5 s (reply time, each guest's reason).
@@ -23,10 +25,13 @@
 # and showed a reason for any guest below target. It prints the figures
 # bench/linux-compare.sh and docs/results-linux.md quote: seconds to >= 90%,
 # pages moved / minimum, longest 1 MiB write slice (stall), numaplaced's
-# CPU time.
+# CPU time. With NP_UNPINNED_NUMAD=1 (bench/linux-compare.sh --unpinned) a
+# third run does the same under numad (numad -i 1:3, in a time namespace
+# 100000 s ahead: numad skips processes for 300 s after boot), for the
+# figures only.
 set -u
 build=${1:?usage: daemon-unpinned.test.sh BUILD_DIR [SECONDS]}
-secs=${2:-90}
+secs=${2:-120}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 vmdir=${NP_VM_DIR:-$here}
@@ -44,15 +49,23 @@ mkdir -p "$prog"
 vm_require_built "$build/numaplaced" "$build/numaplace"
 vm_cc "$prog/np-vcpus" "$src/tests/vm/prog/np-vcpus.c" -lpthread
 
+numad=${NP_UNPINNED_NUMAD:-0}
+extra=()
+if [ "$numad" = 1 ]; then
+    unshare_bin=$(command -v unshare) || { echo "SKIP: needs util-linux unshare"; exit 0; }
+    extra=(-b "$unshare_bin")
+fi
+
 guest_cmd='
 S='"$secs"'
+NUMAD='"$numad"'
 wait_for() { i=0; while ! grep -q -- "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -lt 3000 ] || return 1; done; }
 migr() { sed -n "s/^pgmigrate_success //p" /proc/vmstat; }
 up() { awk "{ printf \"%d\", \$1 * 1000 }" /proc/uptime; }
 ln -sf /usr/local/bin/np-vcpus /tmp/qemu-system-x86_64
-start3() { # start3 RUN: three guests, all READY
+start3() { # start3 RUN: three guests, all READY, waiting for /tmp/go-RUN
     for g in 1 2 3; do
-        /tmp/qemu-system-x86_64 -name g$g 350 0 2 $S > /tmp/$1-g$g.log 2>&1 &
+        NP_GO=/tmp/go-$1 /tmp/qemu-system-x86_64 -name g$g 350 0 2 $S > /tmp/$1-g$g.log 2>&1 &
         eval P$g=$!
         wait_for /tmp/$1-g$g.log ^READY
     done
@@ -60,14 +73,15 @@ start3() { # start3 RUN: three guests, all READY
 show() { for g in 1 2 3; do echo "@@$1-g$g"; grep -E "^(READY|t=|FINAL)" /tmp/$1-g$g.log; done; }
 
 echo 1 > /proc/sys/kernel/numa_balancing
-m0=$(migr); start3 kernel; wait $P1 $P2 $P3; m1=$(migr)
+start3 kernel; m0=$(migr); touch /tmp/go-kernel; wait $P1 $P2 $P3; m1=$(migr)
 echo "@@kernel"; echo "migrated=$((m1 - m0))"; show kernel
 
 echo 0 > /proc/sys/kernel/numa_balancing
 S0=/tmp/np.sock
-m0=$(migr); start3 np
+start3 np
 numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l info 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log started
+m0=$(migr); touch /tmp/go-np
 echo "@@status"
 while kill -0 $P1 2>/dev/null; do
     sleep 5
@@ -80,10 +94,21 @@ kill -TERM $D; wait $D
 echo "@@np"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu hz=$(getconf CLK_TCK 2>/dev/null || echo 100)"
 show np
 echo "@@dlog"; cat /tmp/d.log
+if [ "$NUMAD" = 1 ]; then
+    start3 numad
+    /usr/local/bin/unshare --time --monotonic 100000 numad -d -i 1:3 > /dev/null 2>&1
+    m0=$(migr); touch /tmp/go-numad
+    wait $P1 $P2 $P3; m1=$(migr)
+    N=$(pidof numad); cpu=$(awk "{ print \$14 + \$15 }" /proc/$N/stat)
+    numad -i 0; sleep 1
+    echo "@@numad"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu"
+    show numad
+    echo "@@numadlog"; grep -E "Advising|moved to" /var/log/numad.log | tail -5
+fi
 echo "@@end"'
 
-out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1536,512,512,512 -t $((secs * 2 + 600)) \
-    -b "$prog/np-vcpus" -b "$build/numaplaced" -b "$build/numaplace" "$guest_cmd")
+out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1536,512,512,512 -t $((secs * (2 + numad) + 600)) \
+    -b "$prog/np-vcpus" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
 rc=$?
 printf '%s\n' "$out" | sed 's/^/guest| /'
 vm_check "guest ran to the end (runner exit $rc)" [ "$rc" = 0 ]
@@ -137,6 +162,14 @@ nstall=$(stall np | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n 
 echo "RESULT run=kernel seconds_to_90=$kt pages_moved=$kmig ratio=$(awk -v a="$kmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${kstall:-?}"
 echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
 
+if [ "$numad" = 1 ]; then
+    ut=$(converged numad)
+    npd=$(section numad | head -1)
+    umig=$(num "$(field "$npd" migrated)")
+    ustall=$(stall numad | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+    echo "RESULT run=numad seconds_to_90=$ut pages_moved=$umig ratio=$(awk -v a="$umig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${ustall:-?} daemon_cpu_s=$(awk -v t="$(num "$(field "$npd" daemon_ticks)")" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
+    section numadlog | sed 's/^/numad: /'
+fi
 vm_check "the kernel's run converged (every guest >= 90% local from ${kt}s)" \
     awk -v t="$kt" 'BEGIN { exit !(t >= 0) }'
 vm_check "numaplaced: every guest >= 90% local from ${nt}s, within 2 x the kernel's ${kt}s" \

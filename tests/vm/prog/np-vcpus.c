@@ -20,7 +20,9 @@
  * the node of the CPU it last ran on (what "local" means for a guest whose
  * vCPU threads each use their own memory), N<k> the guest's pages per
  * node, max_slice_us the longest 1 MiB slice a thread took (a stall).
- * The last line starts with FINAL instead of t=.
+ * The last line starts with FINAL instead of t=. With NP_GO=PATH in the
+ * environment it waits, after READY, until PATH exists before starting the
+ * threads and its clock, so several guests (and a balancer) start together.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -220,6 +222,11 @@ int main(int argc, char **argv)
     printf("\n");
     fflush(stdout);
 
+    const char *go = getenv("NP_GO");
+    while (go && !stop && access(go, F_OK) != 0) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000};
+        nanosleep(&ts, NULL);
+    }
     pthread_t th[MAX_THREADS];
     for (size_t i = 0; i < nthreads; i++)
         pthread_create(&th[i], NULL, vcpu, (void *)(uintptr_t)i);
