@@ -45,6 +45,12 @@ typedef struct lb_guest {
     uint64_t sample_ns;
     np_linux_mover *mover;  /* the migration under way, NULL = none */
     unsigned mover_from_os_id, mover_to_os_id;
+    /* A migration step runs on this guest now (another thread): reading
+     * its numa_maps or cmdline would wait on the mmap_lock move_pages
+     * holds, for seconds; the last description and memory stand in. */
+    bool moving;
+    np_linux_proc desc;     /* last description, valid when desc.pid */
+    np_linux_mem mem;       /* last memory sensed, valid when mem.nr_node_slots */
     bool seen;              /* found by the last list_guests */
 } lb_guest;
 
@@ -77,6 +83,8 @@ static void lb_guest_fini(lb_guest *g)
     free(g->pins);
     free(g->sample_tids);
     free(g->sample_cpu_ns);
+    np_linux_proc_fini(&g->desc);
+    np_linux_mem_fini(&g->mem);
     np_linux_mover_destroy(g->mover);
     memset(g, 0, sizeof(*g));
 }
@@ -119,6 +127,39 @@ static void lb_prune(np_linux_backend *lb)
             lb_guest_fini(&lb->guests[i]);
     }
     lb->nr_guests = w;
+}
+
+/* Deep copies (0 or -ENOMEM; *out untouched on failure). */
+static int proc_copy(const np_linux_proc *in, np_linux_proc *out)
+{
+    np_linux_proc c = *in;
+    c.guest_name = in->guest_name ? strdup(in->guest_name) : NULL;
+    c.cgroup = in->cgroup ? strdup(in->cgroup) : NULL;
+    if ((in->guest_name && !c.guest_name) || (in->cgroup && !c.cgroup)) {
+        np_linux_proc_fini(&c);
+        return -ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static int mem_copy(const np_linux_mem *in, np_linux_mem *out)
+{
+    np_linux_mem c = *in;
+    size_t n = in->nr_node_slots ? in->nr_node_slots : 1;
+    c.bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
+    c.anon_bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
+    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id) {
+        free(c.bytes_by_node_os_id);
+        free(c.anon_bytes_by_node_os_id);
+        return -ENOMEM;
+    }
+    if (in->nr_node_slots) {
+        memcpy(c.bytes_by_node_os_id, in->bytes_by_node_os_id, n * sizeof(uint64_t));
+        memcpy(c.anon_bytes_by_node_os_id, in->anon_bytes_by_node_os_id, n * sizeof(uint64_t));
+    }
+    *out = c;
+    return 0;
 }
 
 /* ---- topology ---------------------------------------------------------- */
@@ -215,7 +256,10 @@ static int scan_procs(np_linux_backend *lb, np_linux_proc **procs_out, size_t *n
     }
     for (size_t i = 0; i < np; i++) {
         pid_t pid = pids ? pids[i] : lb->pids[i];
-        int r = np_linux_proc_describe(lb->ctx, pid, &procs[n]);
+        const lb_guest *known = lb_find(lb, pid);
+        int r = known && known->moving && known->desc.pid == pid
+                    ? proc_copy(&known->desc, &procs[n])
+                    : np_linux_proc_describe(lb->ctx, pid, &procs[n]);
         if (r == -ESRCH || r == -ENOENT)
             continue; /* gone, or never there: nothing to balance */
         if (r) {
@@ -311,7 +355,10 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     int rc;
 
     rc = np_linux_threads(lb->ctx, p->pid, &th, &nth);
-    if (!rc)
+    const lb_guest *known = lb_find(lb, p->pid);
+    if (!rc && known && known->moving && known->mem.nr_node_slots)
+        rc = mem_copy(&known->mem, &mem); /* its pages are moving: the last reading */
+    else if (!rc)
         rc = sense_memory(lb, p, &mem);
     if (rc)
         goto out;
@@ -392,6 +439,20 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     tids = NULL;
     free(g->cgroup);
     g->cgroup = p->cgroup ? strdup(p->cgroup) : NULL;
+    if (g->desc.pid != p->pid || !g->moving) {
+        np_linux_proc d;
+        if (proc_copy(p, &d) == 0) {
+            np_linux_proc_fini(&g->desc);
+            g->desc = d;
+        }
+    }
+    if (!g->moving) {
+        np_linux_mem m;
+        if (mem_copy(&mem, &m) == 0) {
+            np_linux_mem_fini(&g->mem);
+            g->mem = m;
+        }
+    }
 out:
     free(tids);
     free(th);
@@ -687,6 +748,7 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         slot.mover_from_os_id = listed->mover_from_os_id;
         slot.mover_to_os_id = listed->mover_to_os_id;
         listed->mover = NULL;
+        listed->moving = true;
         g = &slot;
     }
     pthread_mutex_unlock(&lb->mu);
@@ -724,6 +786,8 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     pthread_mutex_lock(&lb->mu);
     lb->last_move = last;
     listed = g ? lb_find(lb, pid) : NULL;
+    if (listed)
+        listed->moving = false;
     if (listed && !listed->mover) {
         listed->mover = slot.mover;
         listed->mover_from_os_id = slot.mover_from_os_id;
