@@ -2,11 +2,13 @@
  * balance/balance.c - np_balance(): one round of the runtime balancer.
  *
  * Sense has happened (the caller's snapshot); this decides. Four stages:
- *   1. locality: a managed guest whose vCPUs mostly run away from its
- *      memory (expected local share below cfg->locality_target) either has
- *      its vCPUs steered to its memory's node, when that node has CPU room
- *      (no bytes to copy: the cheap fix), or gets a new home where its vCPUs
- *      run, memory to follow;
+ *   1. locality: a managed guest whose vCPUs run away from its memory
+ *      (expected local share, vCPU by vCPU, below cfg->locality_target)
+ *      gets the best home among every node with CPU and memory room: most
+ *      of its memory already there (all of it: the vCPUs simply follow the
+ *      memory, no bytes to copy), then nearest to its memory, then where its
+ *      vCPUs run; its memory follows. Room counts the guest's own demand
+ *      once, and floating guests still waiting for a home not at all;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
  *      memory on the destination already (ESXi's rule);
@@ -20,8 +22,9 @@
  * its affinity touched and never moves for load; when its memory is far
  * from the node its vCPUs run on (stage 1's rule, confirm_rounds in a row)
  * that node becomes its home and its memory follows within the budget -
- * "memory follows threads someone else pinned". Work per round:
- * O(guests x (vCPUs + nodes)).
+ * "memory follows threads someone else pinned". Each guest leaves the round
+ * with its locality and a reason in the state (why it is below target, or
+ * its move's progress). Work per round: O(guests x (vCPUs + nodes x nodes)).
  */
 #include "balance/balance_int.h"
 

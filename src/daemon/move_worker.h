@@ -16,7 +16,11 @@
 #include <numaplace/backend.h>
 #include <numaplace/balance.h>
 
-/* Migrations of one job: those of one guest in one round. */
+/* Migrations of one job: those of one guest in one round. A round's budget
+ * at the defaults is 40 chunks of 64 MiB shared by all guests, and a guest's
+ * chunks come from at most (nodes - 1) source nodes; 16 covers a 2.56 GB
+ * round for one guest in 64 MiB chunks up to 1 GiB, and what does not fit
+ * is asked for again next round. */
 #define DWORKER_JOB_MAX_ACTIONS 16u
 
 typedef struct dworker dworker;
