@@ -11,10 +11,12 @@
  * A guest free to move may have its threads steered (soft affinity) or its
  * memory moved, whichever the balancer finds cheaper.
  *
- * Migrations run here in DAEMON_CHUNK_BYTES steps (daemon_migrate), paced
- * by migrate_budget; between steps and while the budget's wait lasts the
- * control socket is answered, so `numaplace status` never waits for a
- * round. A guest that exits during a migration ends it with -ESRCH: the
+ * Migrations run on the mover thread (move_worker.c) when the backend
+ * allows concurrent moves (Linux): the round only hands them over and
+ * collects them. Otherwise (Xen) they run here in DAEMON_CHUNK_BYTES steps
+ * (daemon_migrate, through np_backend_act), paced by migrate_budget;
+ * between steps and while the budget's wait lasts the control socket is
+ * answered, so `numaplace status` never waits for a whole migration. A guest that exits during a migration ends it with -ESRCH: the
  * round logs it, forgets the guest and carries on with the others. An
  * excluded guest is sensed and reported, never acted on.
  */
