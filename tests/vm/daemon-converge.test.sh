@@ -144,12 +144,14 @@ vm_check "WA's affinity (someone else's pin) untouched" \
 vm_check "WA: no steering logged" test "$(printf '%s\n' "$dlog" | grep -c "pid $WA): steer")" = 0
 
 # The balancer's decision line: steer the thread to its memory (node 0 has
-# CPU room) or, if not, re-home it where it runs (node affinity) and move
-# the memory; which one depends on the CPU demand it senses.
+# CPU room: "vCPUs follow memory", or "home on node 0" with its 16 MiB there
+# and the MiB or so of libraries and stack elsewhere to move) or, if not,
+# re-home it where it runs (node affinity) and move the memory; which one
+# depends on the CPU demand it senses.
 fix=$(printf '%s\n' "$dlog" | grep -E "guest np-wrongnode \(pid $WB\): (steer|new memory from)" | head -1)
 vm_check "WB: the balancer decided (${fix#*: })" test -n "$fix"
 vm_check "WB: the decision follows the balancer's locality rule" \
-    has_e "$fix" "(steer vCPU\(s\) to CPUs 0: locality .* vCPUs follow memory to node 0|new memory from nodes 1: locality .* memory follows vCPUs to node 1)"
+    has_e "$fix" "(steer vCPU\(s\) to CPUs 0: locality .* (vCPUs follow memory to node 0|home on node 0 \(CPU room, 1[0-9] of [0-9]+ MiB there)|new memory from nodes 1: locality .* memory follows vCPUs to node 1)"
 if has "$fix" "new memory from nodes 1"; then
     vm_check "WB: its memory was moved to node 1" has_e "$dlog" "pid $WB\): moved [0-9]+ of [0-9]+ bytes node 0 -> 1"
 fi
