@@ -125,7 +125,18 @@ int daemon_backend_open(daemon_t *d, const char *root)
 void daemon_backend_close(daemon_t *d)
 {
     /* First the mover: it waits for the step under way (one bounded step),
-     * then nothing uses the backend behind our back. */
+     * then nothing uses the backend behind our back. What it moved since
+     * the last round is counted and saved again, so a restart resumes from
+     * what really moved. */
+    if (d->worker) {
+        dworker_stop(d->worker);
+        bool moved_any = false;
+        for (size_t i = 0; i < d->st.nr_guests; i++)
+            moved_any |= d->st.guests[i].inflight;
+        daemon_collect_moves(d, true);
+        if (moved_any && !d->cfg.dry_run && d->cfg.state_path[0])
+            dstate_save(&d->st, d->bal, d->cfg.state_path);
+    }
     dworker_destroy(d->worker);
     d->worker = NULL;
     np_backend_destroy(d->own_be);

@@ -160,6 +160,24 @@ static void harvest_one(void *opaque, const dmove_job *job)
                      job->to_os_id[0]);
 }
 
+static void harvest_at_stop(void *opaque, const dmove_job *job)
+{
+    daemon_t *d = opaque;
+    dguest *g = dstate_guest(&d->st, job->name, (int64_t)job->guest_id, false);
+    if (g)
+        g->moved_bytes += job->moved_bytes;
+    if (job->moved_bytes)
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu bytes before the stop", job->name,
+             dlog_id_word(), (unsigned long long)job->guest_id,
+             (unsigned long long)job->moved_bytes);
+}
+
+void daemon_collect_moves(daemon_t *d, bool stopping)
+{
+    if (d->worker)
+        dworker_harvest(d->worker, stopping ? harvest_at_stop : harvest_one, d);
+}
+
 static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np_host_state *st,
                   const np_balance_action *a, const np_backend_guest *bg, round_jobs *rj)
 {
@@ -311,7 +329,7 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
      * balancer decides again (a short move settles what cannot move). */
     if (d->worker) {
         dworker_set_budget(d->worker, budget_bps);
-        dworker_harvest(d->worker, harvest_one, d);
+        daemon_collect_moves(d, false);
         for (size_t i = 0; i < n; i++)
             if (!managed[i])
                 dworker_cancel(d->worker, gs[i].id); /* excluded since: stop its move */

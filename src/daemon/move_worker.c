@@ -27,6 +27,7 @@ struct dworker {
     pthread_cond_t cv; /* jobs queued, stop asked, a cancel */
     np_backend *be;
     uint64_t budget_bps, step_bytes;
+    bool joined;
     dmove_job **jobs; /* queued, running and finished, in submission order */
     size_t nr, cap;
     bool stop;
@@ -156,9 +157,9 @@ int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dwo
     return 0;
 }
 
-void dworker_destroy(dworker *w)
+void dworker_stop(dworker *w)
 {
-    if (!w)
+    if (!w || w->joined)
         return;
     pthread_mutex_lock(&w->mu);
     w->stop = true;
@@ -167,6 +168,16 @@ void dworker_destroy(dworker *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    w->joined = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->done = true; /* never started: moved nothing */
+}
+
+void dworker_destroy(dworker *w)
+{
+    if (!w)
+        return;
+    dworker_stop(w);
     for (size_t i = 0; i < w->nr; i++)
         free(w->jobs[i]);
     free(w->jobs);

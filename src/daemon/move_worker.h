@@ -42,7 +42,9 @@ typedef struct dmove_job {
 /* Starts the thread; budget_bps paces the steps (0: no pacing). */
 int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dworker **out);
 /* Cancels every job, waits for the step under way (bounded) and ends the
- * thread. NULL ok. */
+ * thread; the jobs stay, finished, for a last dworker_harvest. */
+void dworker_stop(dworker *w);
+/* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);
 /* A job for the guest is queued, running or finished and not collected. */
@@ -55,5 +57,12 @@ void dworker_cancel(dworker *w, uint64_t guest_id);
 bool dworker_progress(dworker *w, uint64_t guest_id, uint64_t *moved_out, uint64_t *asked_out);
 /* Hands each finished job to fn, then forgets it. Returns how many. */
 size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job), void *opaque);
+
+/* The daemon's side (balance_glue.c): collects finished jobs into the
+ * daemon's guests and the balancer's state. stopping: the daemon is
+ * stopping (dworker_stop): only the bytes moved are counted, the guests'
+ * migrations stay in flight for the next start to resume. */
+struct daemon;
+void daemon_collect_moves(struct daemon *d, bool stopping);
 
 #endif
