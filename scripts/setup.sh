@@ -93,7 +93,7 @@ test)
     # Guests booted under TCG share two cores: a boot that stalls is retried
     # once before it counts as a failure. The Xen scenarios that create
     # guests (label xen-long, minutes each) are run by hand: docs/xen.md.
-    (cd build && ctest --output-on-failure -j "$jobs" -LE xen-long --repeat until-pass:2)
+    (cd build && ctest --output-on-failure -j "$jobs" -LE long --repeat until-pass:2)
     log "sanitizer build (ASan + UBSan)"
     build build-asan -DNP_WERROR=ON -DNP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     # The multi-node guest tests (label vm) ran above; in the sanitizer build

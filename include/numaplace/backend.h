@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <numaplace/balance.h>
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
 #include <numaplace/hoststate.h>
@@ -37,9 +38,15 @@ extern "C" {
 typedef struct np_backend np_backend;
 
 /* Version of the operations table this header describes. Version 1 holds
- * every operation up to and including `log`. New operations are appended
- * and raise the version; an implementation states the version it filled. */
-#define NP_BACKEND_OPS_VERSION 1u
+ * every operation up to and including `log`; version 2 adds `flags`. New
+ * operations are appended and raise the version; an implementation states
+ * the version it filled. */
+#define NP_BACKEND_OPS_VERSION 2u
+
+/* flags (version 2): migrate_memory may run on another thread while the
+ * other operations are called (the backend locks what they share), so a
+ * caller may move memory in the background while it keeps sensing. */
+#define NP_BACKEND_CONCURRENT_MIGRATE 0x1u
 
 #define NP_BACKEND_NAME_MAX 64
 
@@ -49,6 +56,12 @@ typedef struct np_backend_vcpu {
     int32_t last_cpu_os_id; /* CPU it last ran on, -1 when unknown */
     np_bitmap *hard;        /* CPU os_ids it may run on; NULL = every CPU */
     np_bitmap *soft;        /* CPU os_ids it prefers; NULL = no preference */
+    /* Its CPU use since the backend's previous list_guests, as a share of
+     * one CPU (0..1), when demand_measured: a backend that samples run
+     * time between rounds (Linux) fills it; otherwise sensing falls back
+     * to cpu_time_ns over the guest's time alive. */
+    bool demand_measured;
+    double demand;
 } np_backend_vcpu;
 
 /* One guest as a backend reports it. Arrays are owned by the guest list and
@@ -99,6 +112,8 @@ struct np_backend_ops {
     int (*random)(void *impl, uint64_t *out);
     /* A log line; `subsys` is a prefix such as "balance". */
     void (*log)(void *impl, np_log_level level, const char *subsys, const char *msg);
+    /* Version 2: NP_BACKEND_* flags. */
+    uint32_t flags;
 };
 
 /* Wraps an operations table and its implementation's state. The table must
@@ -120,6 +135,8 @@ int np_backend_migrate_memory(np_backend *be, uint64_t guest_id, size_t from_nod
                               size_t to_node_idx, uint64_t bytes, uint64_t *moved_out);
 int np_backend_now_ns(np_backend *be, uint64_t *now_out);
 int np_backend_random(np_backend *be, uint64_t *out);
+/* The table's flags (0 for a version 1 table). */
+uint32_t np_backend_flags(const np_backend *be);
 /* Logging never fails: without a log operation the line is dropped. */
 void np_backend_log(np_backend *be, np_log_level level, const char *subsys, const char *msg);
 
@@ -132,9 +149,10 @@ void np_backend_guests_free(np_backend_guest *guests, size_t nr);
 /* A new host state filled from what the backend reports: its topology,
  * each node's free memory, and every running guest with its per-node
  * memory (populated), balloon target and maximum, vCPU affinities, the CPU
- * each vCPU last ran on, and each vCPU's demand measured as CPU time over
- * time alive (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its
- * start is unknown). Guest names that are empty or repeat get "#<id>"
+ * each vCPU last ran on, and each vCPU's demand: what the backend measured
+ * since its previous list (demand_measured), else CPU time over time alive
+ * (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its start is
+ * unknown: a vCPU never measured counts as busy). Guest names that are empty or repeat get "#<id>"
  * appended (host states need unique names). Needs the topology and
  * list_guests operations; missing ones give -ENOSYS. */
 #define NP_SENSE_MIN_AGE_NS UINT64_C(1000000000) /* 1 s: shorter lives measure noise */
@@ -145,6 +163,37 @@ int np_backend_sense(np_backend *be, np_host_state **out);
  * this round does not list them twice. */
 int np_backend_sense_guests(np_backend *be, const np_backend_guest *guests, size_t nr,
                             np_host_state **out);
+
+/* ---- act: the one way a balancer's decision reaches a backend ------------------ */
+
+/* A migration moves in steps of at most this: 4 MiB (1024 pages; 2-5 ms of
+ * copying at the 2-5 us a page of real hardware), so a caller regains
+ * control (pacing, progress, cancel) after each; on the TCG test guest a
+ * 16 MiB step once took 12 s. The simulator's runs step the same way. */
+#define NP_BACKEND_MIGRATE_STEP_BYTES (UINT64_C(4) << 20)
+
+typedef struct np_backend_act_hooks {
+    uint64_t step_bytes; /* largest migration step; 0: NP_BACKEND_MIGRATE_STEP_BYTES */
+    /* After each migration step that moved something, with the bytes moved
+     * so far by this action; false stops the migration (a cancel, the
+     * guest excluded). May wait (pacing). NULL: go on. */
+    bool (*step_done)(void *opaque, uint64_t moved_bytes);
+    void *opaque;
+} np_backend_act_hooks;
+
+/* Applies one action np_balance() decided, for the guest `guest_id` of the
+ * backend, `st` being the host state it was decided on: soft affinity to
+ * the vCPUs it names (each keeps the hard mask `st` has for it, so a
+ * steered vCPU stays within what its owner allows), node affinity, or a
+ * memory migration in steps until the action's bytes have moved or a step
+ * comes up short (nothing more the backend can move from that node) or
+ * step_done says stop. The daemon and the simulator's policy both call
+ * this: what the simulator shows is what the daemon does. *moved_out: the
+ * bytes a migration moved (0 for the others). hooks may be NULL; st may be
+ * NULL for a migration (-EINVAL for the other kinds). */
+int np_backend_act(np_backend *be, const np_host_state *st, uint64_t guest_id,
+                   const np_balance_action *a, const np_backend_act_hooks *hooks,
+                   uint64_t *moved_out);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,7 @@ void np_balance_config_init(np_balance_config *cfg);
 /* ---- persistent state ---------------------------------------------------------- */
 
 #define NP_BALANCE_NEVER UINT64_MAX /* last_move_ns of a guest never moved */
+#define NP_BALANCE_REASON_MAX 160
 
 /* What the state remembers of one guest. */
 typedef struct np_balance_guest_info {
@@ -95,6 +96,16 @@ typedef struct np_balance_guest_info {
     uint32_t moves;          /* moves since the state was created */
     uint32_t low_rounds;     /* consecutive rounds with locality below target */
     uint64_t settled_bytes;  /* off home but unmovable (np_balance_state_settle) */
+    uint64_t move_bytes;     /* off home when it was last re-homed: pending_bytes
+                                against this is the move's progress */
+    /* Of the last round only (not saved): the expected local share of its
+     * accesses as the balancer computes it (per vCPU: the node it runs on
+     * against the guest's memory per node), and why the guest is where it
+     * is - "" when at target, else what it waits for or what was done
+     * ("hysteresis: 1 of 2 rounds", "moving: 38% of 350 MiB to node 1",
+     * "no CPU room on any node ...", "pinned by someone else ..."). */
+    double locality;
+    char reason[NP_BALANCE_REASON_MAX];
 } np_balance_guest_info;
 
 int np_balance_state_create(np_balance_state **out);
@@ -110,11 +121,14 @@ int np_balance_state_guest(const np_balance_state *state, const char *name,
  * forever. More than that off home (new memory elsewhere) is pending
  * again. 0, or -ENOENT for a guest the state does not know. */
 int np_balance_state_settle(np_balance_state *state, const char *name, uint64_t off_bytes);
+/* Forgets a guest (a new guest took its name: a restarted process, a
+ * re-created domain): 0, or -ENOENT when the state does not know it. */
+int np_balance_state_forget(np_balance_state *state, const char *name);
 /* The state as a JSON document (malloc'd, NUL-terminated; free() it):
  *   {"version":1,"last_round_ns":N,"guests":[{"name":"web","last_move_ns":N,
  *    "home":0,"pending_bytes":N,"moves":1,"low_rounds":0}, ...]}
  * last_move_ns is omitted for a guest never moved, last_round_ns before a
- * first round; "settled_bytes":N is written when not 0. */
+ * first round; "settled_bytes":N and "move_bytes":N are written when not 0. */
 int np_balance_state_save(const np_balance_state *state, char **json_out);
 /* Reads what np_balance_state_save wrote. Bad input: -EINVAL, err filled
  * (origin, line, what was expected), no state. */
@@ -130,7 +144,6 @@ typedef enum np_balance_action_kind {
 } np_balance_action_kind;
 
 #define NP_BALANCE_ALL_VCPUS UINT32_MAX
-#define NP_BALANCE_REASON_MAX 160
 
 typedef struct np_balance_action {
     np_balance_action_kind kind;
@@ -158,9 +171,14 @@ const char *np_balance_action_kind_name(np_balance_action_kind kind);
  * their memory is far from the node their vCPUs run on, that node becomes
  * their home and the memory follows (node affinity and migration only).
  * Affinity NONE guests get memory moves only. Guests whose affinity spans
- * several nodes (placed wide on purpose) are not re-homed. The state is updated as if
- * the actions were applied (moves recorded, guests gone dropped); what the
- * host really did shows in the next snapshot. -EINVAL for bad arguments. */
+ * several nodes (placed wide on purpose) are not re-homed. A guest below
+ * target whose vCPUs may move is given the best home among every node with
+ * CPU and memory room (most of its memory already there, then nearest to
+ * it); a guest with a passthrough device is only homed on its device's
+ * node. The state is updated as if the actions were applied (moves
+ * recorded, guests gone dropped, each guest's locality and reason set);
+ * what the host really did shows in the next snapshot. -EINVAL for bad
+ * arguments. */
 int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns,
                const np_balance_config *cfg, np_balance_actions **out);
 

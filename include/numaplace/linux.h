@@ -246,6 +246,23 @@ int np_linux_mem_numa_maps(np_linux_ctx *ctx, pid_t pid, np_linux_mem *out);
 /* The numa_maps parser alone (fills out only on success). */
 int np_linux_numa_maps_parse(const char *text, size_t len, const char *origin,
                              np_linux_mem *out, np_error *err);
+/* Method 3, for a guest alone in its cgroup v2 (cgroup.procs lists only
+ * pid): the cgroup's memory.numa_stat (anon and shmem: QEMU's anonymous and
+ * memfd guest RAM) and hugetlb.<size>.numa_stat (huge pages in use, counted
+ * also in huge_bytes). The kernel keeps these counters per node, so the
+ * read costs the same for a 1 GiB and a 1 TiB guest; numa_maps walks every
+ * page table. Page cache the cgroup holds (a disk image read through the
+ * host's cache) is not guest memory and is left out. -ENOENT when the
+ * cgroup has no memory.numa_stat (memory controller not enabled). */
+int np_linux_mem_cgroup_numa_stat(np_linux_ctx *ctx, const char *cgroup, np_linux_mem *out);
+/* The parser of one numa_stat file: lines "<key> N<id>=<bytes> ..." (or,
+ * in hugetlb files, "<key>=<bytes> N<id>=<bytes> ..."); the bytes of lines
+ * whose key is anon or shmem (memory.numa_stat) or total (hugetlb, also
+ * added to huge_bytes) are added to out, anon also to the anon counts.
+ * Other keys are skipped (the kernel adds keys over time). Bad input:
+ * -EINVAL with the line in err, out unchanged. */
+int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin, bool huge,
+                             np_linux_mem *out, np_error *err);
 /* Method 2: ask move_pages(2) where each page of the chosen mappings is,
  * NP_LINUX_QUERY_BATCH_PAGES at a time (live root only). */
 int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,

@@ -5,9 +5,8 @@
  * releases what any backend returned.
  *
  * An operation is usable when the table states a version that includes it
- * and the pointer is set; version 1 includes every operation of the
- * current table, so today the version check is a range check. When a
- * version 2 appends operations, their wrappers test `version >= 2` first.
+ * and the pointer is set; version 1 includes every operation up to `log`,
+ * version 2 adds `flags`, read only from a table that states version 2.
  */
 #include <numaplace/backend.h>
 
@@ -50,6 +49,11 @@ const char *np_backend_name(const np_backend *be)
 uint32_t np_backend_version(const np_backend *be)
 {
     return be ? be->ops->version : 0;
+}
+
+uint32_t np_backend_flags(const np_backend *be)
+{
+    return be && be->ops->version >= 2 ? be->ops->flags : 0;
 }
 
 int np_backend_topology(np_backend *be, np_topology **out)

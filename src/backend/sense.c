@@ -41,6 +41,8 @@ static void spec_of(const np_backend_guest *bg, const np_host_state *st, np_gues
 
 static double measured_demand(const np_backend_vcpu *v, uint64_t age_ns)
 {
+    if (v->demand_measured)
+        return v->demand < 0 ? 0.0 : v->demand > 1.0 ? 1.0 : v->demand;
     if (age_ns < NP_SENSE_MIN_AGE_NS)
         return 1.0;
     double d = (double)v->cpu_time_ns / (double)age_ns;

@@ -2,11 +2,13 @@
  * balance/balance.c - np_balance(): one round of the runtime balancer.
  *
  * Sense has happened (the caller's snapshot); this decides. Four stages:
- *   1. locality: a managed guest whose vCPUs mostly run away from its
- *      memory (expected local share below cfg->locality_target) either has
- *      its vCPUs steered to its memory's node, when that node has CPU room
- *      (no bytes to copy: the cheap fix), or gets a new home where its vCPUs
- *      run, memory to follow;
+ *   1. locality: a managed guest whose vCPUs run away from its memory
+ *      (expected local share, vCPU by vCPU, below cfg->locality_target)
+ *      gets the best home among every node with CPU and memory room: most
+ *      of its memory already there (all of it: the vCPUs simply follow the
+ *      memory, no bytes to copy), then nearest to its memory, then where its
+ *      vCPUs run; its memory follows. Room counts the guest's own demand
+ *      once, and floating guests still waiting for a home not at all;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
  *      memory on the destination already (ESXi's rule);
@@ -20,12 +22,14 @@
  * its affinity touched and never moves for load; when its memory is far
  * from the node its vCPUs run on (stage 1's rule, confirm_rounds in a row)
  * that node becomes its home and its memory follows within the budget -
- * "memory follows threads someone else pinned". Work per round:
- * O(guests x (vCPUs + nodes)).
+ * "memory follows threads someone else pinned". Each guest leaves the round
+ * with its locality and a reason in the state (why it is below target, or
+ * its move's progress). Work per round: O(guests x (vCPUs + nodes x nodes)).
  */
 #include "balance/balance_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,9 @@
  * still has a defined home (its weight never decides a move: locality and
  * load gains are measured on real demand). */
 #define WEIGHT_FLOOR 1e-3
+/* Slack in CPU room comparisons: demands are sums of measured fractions,
+ * and 2 x 1.0 must fit a capacity of 2.0 exactly. */
+#define ROOM_EPSILON 1e-9
 
 #define NONE SIZE_MAX
 
@@ -48,14 +55,18 @@ typedef struct gview {
     bool pinned;        /* hard-pinned, not opted out: only its memory follows */
     bool memory_only;   /* affinity NONE or pinned: memory moves, no vCPU affinity */
     bool wide;          /* its affinity spans several nodes: placed wide */
+    bool floating;      /* no vCPU has a mask narrower than the host */
+    bool waiting;       /* floating and due a home this round: its load is not where it ran */
     double demand;      /* sum of its vCPUs' demand */
+    double *att;        /* nn: its demand as the load measure attributes it per node */
+    double *run;        /* nn: its vCPUs' weight per node they run on */
     size_t pref_node;   /* where its affinity sends it (NONE: unknown) */
-    double pref_demand; /* demand attributed to pref_node */
     size_t run_node;    /* where its vCPUs ran most */
     size_t mem_node;    /* where most of its memory is */
     uint64_t mem_total;
     double locality;   /* expected local share of accesses */
-    double run_on_mem; /* weight share running on mem_node */
+    uint32_t dev_nodes; /* bit k: node idx k holds one of its passthrough devices */
+    char why[NP_BALANCE_REASON_MAX]; /* this round's reason, "" when at target */
 } gview;
 
 typedef struct round_ctx {
@@ -66,9 +77,11 @@ typedef struct round_ctx {
     uint64_t now_ns;
     size_t nn;
     np_node_load *loads;
+    double *waiting; /* nn: demand of floating guests still waiting for a home */
     gview *g;
     size_t ng;
-    double *scratch_run, *scratch_pref; /* nn each */
+    double *scratch_pref; /* nn */
+    double *per_guest;    /* ng x 2nn: each guest's att and run rows */
     np_balance_actions *acts;
 } round_ctx;
 
@@ -106,6 +119,65 @@ static size_t argmax_d(const double *v, size_t n)
     return best;
 }
 
+/* A mask that restricts: names some host CPUs but not all. */
+static bool restricts(const round_ctx *c, const np_bitmap *mask)
+{
+    if (!mask)
+        return false;
+    unsigned n = 0;
+    for (int id = np_bitmap_next(mask, 0); id >= 0; id = np_bitmap_next(mask, (unsigned)id + 1))
+        n += cpu_node(c, id) != NONE;
+    return n > 0 && n < np_topology_nr_cpus(c->topo);
+}
+
+/* Where the load measure (np_host_state_node_loads) puts one vCPU's
+ * demand d: spread over its effective mask (soft within hard, else hard)
+ * when that restricts it, else on the node of the CPU it last ran on,
+ * else over every node by capacity. Mirrored here so that a guest's room
+ * check takes out exactly its own share, no more, no less. */
+static void attribute(const round_ctx *c, const np_bitmap *hard, const np_bitmap *soft,
+                      int32_t cpu, double d, double *att)
+{
+    if (soft && !np_bitmap_is_empty(soft) && (!hard || np_bitmap_intersects(soft, hard))) {
+        np_bitmap *eff = NULL;
+        if (np_bitmap_copy(soft, &eff) == 0) {
+            if (hard)
+                np_bitmap_and(eff, hard);
+            bool done = restricts(c, eff) && spread_mask(c, eff, d, att);
+            np_bitmap_destroy(eff);
+            if (done)
+                return;
+        }
+    } else if (restricts(c, hard) && spread_mask(c, hard, d, att)) {
+        return;
+    }
+    size_t k = cpu_node(c, cpu);
+    if (k != NONE) {
+        att[k] += d;
+        return;
+    }
+    double total = 0;
+    for (size_t j = 0; j < c->nn; j++)
+        total += c->loads[j].cpu_capacity;
+    for (size_t j = 0; j < c->nn && total > 0; j++)
+        att[j] += d * c->loads[j].cpu_capacity / total;
+}
+
+/* Nodes of the guest's passthrough devices the platform places. */
+static uint32_t device_nodes(const round_ctx *c, const np_guest_spec *s)
+{
+    uint32_t bits = 0;
+    for (size_t i = 0; i < s->nr_devices; i++) {
+        size_t didx;
+        if (np_topology_device_find(c->topo, s->devices[i], &didx) < 0)
+            continue;
+        int32_t node = np_topology_device(c->topo, didx)->node_idx;
+        if (node >= 0 && node < 32)
+            bits |= UINT32_C(1) << node;
+    }
+    return bits;
+}
+
 static int view_guest(round_ctx *c, size_t gi, gview *v)
 {
     const np_host_state *st = c->st;
@@ -115,6 +187,8 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
 
     memset(v, 0, sizeof(*v));
     v->gidx = gi;
+    v->att = &c->per_guest[gi * 2 * c->nn];
+    v->run = v->att + c->nn;
     v->spec = np_host_state_guest_spec(st, gi);
     rc = np_balance_state_entry(c->state, v->spec->name, &v->entry);
     if (rc)
@@ -123,19 +197,25 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
     v->managed = !v->spec->no_autoplace && v->spec->affinity != NP_AFFINITY_HARD;
     v->pinned = !v->spec->no_autoplace && v->spec->affinity == NP_AFFINITY_HARD;
     v->memory_only = v->spec->affinity == NP_AFFINITY_NONE;
+    v->floating = true;
+    v->dev_nodes = device_nodes(c, v->spec);
     for (size_t k = 0; k < c->nn; k++)
-        c->scratch_run[k] = c->scratch_pref[k] = 0;
+        c->scratch_pref[k] = 0;
     for (uint32_t i = 0; i < v->spec->vcpus; i++) {
         const np_bitmap *hard = np_host_state_vcpu_hard(st, gi, i);
         const np_bitmap *soft = np_host_state_vcpu_soft(st, gi, i);
         double d = np_host_state_vcpu_demand(st, gi, i);
         double w = d + WEIGHT_FLOOR;
+        int32_t cpu = np_host_state_vcpu_cpu(st, gi, i);
         /* Pinned by someone else (a hard mask narrower than the host). */
         if (hard && np_bitmap_count(hard) < nr_cpus && !v->spec->no_autoplace) {
             v->managed = false;
             v->pinned = true;
         }
+        if (restricts(c, hard) || restricts(c, soft))
+            v->floating = false;
         v->demand += d;
+        attribute(c, hard, soft, cpu, d, v->att);
         /* Preference: soft inside hard (Xen's rule), else hard. */
         bool placed = false;
         if (soft && (!hard || np_bitmap_intersects(soft, hard)))
@@ -146,31 +226,32 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
          * keeps it there while it can; where it last ran is one sample, and
          * a vCPU that woke on an idle remote CPU for a moment would look
          * remote), else the CPU it last ran on (a vCPU free to run
-         * anywhere: the only evidence), else its hard mask. */
-        size_t k = cpu_node(c, np_host_state_vcpu_cpu(st, gi, i));
+         * anywhere: the only evidence), else its hard mask. Each vCPU
+         * counts on its own node: a guest with threads on two nodes is
+         * half remote, never "at home" on the node holding most. */
+        size_t k = cpu_node(c, cpu);
         bool ran = false;
         if (soft && (!hard || np_bitmap_intersects(soft, hard)))
-            ran = spread_mask(c, soft, w, c->scratch_run);
+            ran = spread_mask(c, soft, w, v->run);
         if (!ran && k != NONE) {
-            c->scratch_run[k] += w;
+            v->run[k] += w;
             ran = true;
         }
         if (!ran && hard)
-            spread_mask(c, hard, w, c->scratch_run);
+            spread_mask(c, hard, w, v->run);
     }
     for (size_t k = 0; k < c->nn; k++)
-        run_sum += c->scratch_run[k];
+        run_sum += v->run[k];
     size_t pref_nodes = 0;
     for (size_t k = 0; k < c->nn; k++)
         pref_nodes += c->scratch_pref[k] > 0;
     v->wide = pref_nodes > 1;
     if (v->pinned)
         v->memory_only = true; /* its affinity is someone else's */
-    v->run_node = argmax_d(c->scratch_run, c->nn);
+    v->run_node = argmax_d(v->run, c->nn);
     v->pref_node = argmax_d(c->scratch_pref, c->nn);
     if (v->pref_node == NONE)
         v->pref_node = v->run_node;
-    v->pref_demand = v->pref_node != NONE ? c->scratch_pref[v->pref_node] : 0;
     uint64_t best_mem = 0;
     v->mem_node = NONE;
     double loc = 0;
@@ -183,11 +264,29 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
         }
     }
     for (size_t k = 0; k < c->nn && v->mem_total && run_sum > 0; k++)
-        loc += c->scratch_run[k] / run_sum *
+        loc += v->run[k] / run_sum *
                ((double)np_host_state_guest_mem_bytes(st, gi, k) / (double)v->mem_total);
     v->locality = run_sum > 0 && v->mem_total ? loc : 1.0;
-    v->run_on_mem = v->mem_node != NONE && run_sum > 0 ? c->scratch_run[v->mem_node] / run_sum : 0;
     return 0;
+}
+
+static void set_why(gview *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_why(gview *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->why, sizeof(v->why), fmt, ap);
+    va_end(ap);
+}
+
+static unsigned os_id(const round_ctx *c, size_t k)
+{
+    return np_topology_node(c->topo, k)->os_id;
+}
+
+static double mib(uint64_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0);
 }
 
 /* ---- hysteresis and groups ------------------------------------------------------ */
@@ -231,6 +330,11 @@ static bool group_ok(const round_ctx *c, const gview *v, size_t from, size_t to)
     return on_to <= on_from;
 }
 
+static bool device_ok(const gview *v, size_t k)
+{
+    return !v->dev_nodes || (k < 32 && (v->dev_nodes & (UINT32_C(1) << k)));
+}
+
 /* ---- acting ------------------------------------------------------------------------ */
 
 static size_t room_for_actions(const round_ctx *c)
@@ -253,6 +357,7 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
     a.gidx = v->gidx;
     snprintf(a.guest, sizeof(a.guest), "%s", v->spec->name);
     snprintf(a.reason, sizeof(a.reason), "%s", why);
+    snprintf(v->why, sizeof(v->why), "%s", why);
     if (!v->memory_only) {
         a.kind = NP_BALANCE_SET_SOFT_AFFINITY;
         a.vcpu = NP_BALANCE_ALL_VCPUS;
@@ -273,11 +378,20 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
 
     uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, to);
     if (!v->memory_only) {
-        if (v->pref_node != NONE && c->loads[v->pref_node].cpu_demand >= v->pref_demand)
-            c->loads[v->pref_node].cpu_demand -= v->pref_demand;
+        /* Its demand leaves the nodes the load measure put it on (and, for
+         * a guest that was waiting, the waiting pool) and lands on `to`. */
+        for (size_t k = 0; k < c->nn; k++) {
+            double d = v->att[k];
+            c->loads[k].cpu_demand -= d <= c->loads[k].cpu_demand ? d : c->loads[k].cpu_demand;
+            if (v->waiting)
+                c->waiting[k] -= d <= c->waiting[k] ? d : c->waiting[k];
+            v->att[k] = 0;
+        }
         c->loads[to].cpu_demand += v->demand;
+        v->att[to] = v->demand;
         v->pref_node = to;
-        v->pref_demand = v->demand;
+        v->waiting = false;
+        v->floating = false;
     }
     c->loads[to].mem_available_bytes -=
         off <= c->loads[to].mem_available_bytes ? off : c->loads[to].mem_available_bytes;
@@ -285,66 +399,210 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
     in->last_move_ns = c->now_ns;
     in->home_node_os_id = (int32_t)node->os_id;
     in->pending_bytes = off;
+    in->move_bytes = off;
     in->settled_bytes = 0; /* a new home: what could not move may now */
     in->moves++;
     in->low_rounds = 0;
     return 0;
 }
 
-/* CPU room on node k for a guest's demand, less what it already has there. */
-static bool cpu_room(const round_ctx *c, const gview *v, size_t k)
+/* CPU left on node k for guest v: capacity less the demand of everything
+ * else there. The guest's own share (as the load measure attributed it)
+ * is taken out, once; so is the demand of floating guests still waiting
+ * for a home this round (their threads run where the kernel put them for
+ * now, and follow the home they get; counting them would let a crowd of
+ * wandering guests block each other from every node). */
+static double cpu_free(const round_ctx *c, const gview *v, size_t k)
 {
     const np_node_load *l = &c->loads[k];
-    double here = v->pref_node == k ? v->pref_demand : 0;
-    return l->cpu_capacity > 0 && l->cpu_demand - here + v->demand <= l->cpu_capacity;
+    double others = l->cpu_demand - v->att[k] - c->waiting[k] + (v->waiting ? v->att[k] : 0);
+    if (others < 0)
+        others = 0;
+    return l->cpu_capacity - others;
+}
+
+static bool cpu_room(const round_ctx *c, const gview *v, size_t k)
+{
+    return c->loads[k].cpu_capacity > 0 && cpu_free(c, v, k) + ROOM_EPSILON >= v->demand;
+}
+
+/* Memory-weighted distance from the guest's memory to node k: the node
+ * nearest to what must move (and to what stays remote while it moves). */
+static double mem_distance(const round_ctx *c, const gview *v, size_t k)
+{
+    double sum = 0;
+    for (size_t j = 0; j < c->nn; j++)
+        sum += mib(np_host_state_guest_mem_bytes(c->st, v->gidx, j)) *
+               (double)np_topology_distance(c->topo, j, k);
+    return sum;
+}
+
+/* Is node a a better home than node b (b may be NONE)? Most memory already
+ * there (least to copy), then nearest to the memory, then most of its
+ * vCPUs already there, then least loaded, then lowest index. */
+static bool better_home(const round_ctx *c, const gview *v, size_t a, size_t b)
+{
+    if (b == NONE)
+        return true;
+    uint64_t ma = np_host_state_guest_mem_bytes(c->st, v->gidx, a);
+    uint64_t mb = np_host_state_guest_mem_bytes(c->st, v->gidx, b);
+    if (ma != mb)
+        return ma > mb;
+    double da = mem_distance(c, v, a), db = mem_distance(c, v, b);
+    if (da != db)
+        return da < db;
+    if (v->run[a] != v->run[b])
+        return v->run[a] > v->run[b];
+    double fa = cpu_free(c, v, a), fb = cpu_free(c, v, b);
+    if (fa != fb)
+        return fa > fb;
+    return a < b;
+}
+
+/* Stage 1 for a guest whose vCPUs may move: the best node with CPU room,
+ * memory room, the device's node and the group rule satisfied. */
+static int home_anywhere(round_ctx *c, gview *v)
+{
+    const np_balance_config *cfg = c->cfg;
+    size_t best = NONE, most_free_node = NONE;
+    size_t nr_cpu_ok = 0, nr_mem_ok = 0;
+    double most_free = 0;
+    char why[NP_BALANCE_REASON_MAX];
+
+    for (size_t k = 0; k < c->nn; k++) {
+        if (c->loads[k].cpu_capacity <= 0 || !device_ok(v, k))
+            continue;
+        double f = cpu_free(c, v, k);
+        if (most_free_node == NONE || f > most_free) {
+            most_free = f;
+            most_free_node = k;
+        }
+        if (!cpu_room(c, v, k))
+            continue;
+        nr_cpu_ok++;
+        uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, k);
+        if (off > c->loads[k].mem_available_bytes)
+            continue;
+        nr_mem_ok++;
+        if (!group_ok(c, v, group_node(v), k))
+            continue;
+        if (better_home(c, v, k, best))
+            best = k;
+    }
+    if (best == NONE) {
+        if (!nr_cpu_ok && most_free_node != NONE)
+            set_why(v, "no CPU room on any node%s: needs %.2f CPUs, most free %.2f on node %u",
+                    v->dev_nodes ? " of its passthrough device" : "", v->demand,
+                    most_free < 0 ? 0.0 : most_free, os_id(c, most_free_node));
+        else if (!nr_cpu_ok)
+            set_why(v, "no node its passthrough device allows has CPUs");
+        else if (!nr_mem_ok)
+            set_why(v, "no node with CPU room has memory room for its %.0f MiB", mib(v->mem_total));
+        else
+            set_why(v, "group %s (%s): no node with room keeps the rule", v->spec->group,
+                    np_group_rule_name(v->spec->group_rule));
+        return 0;
+    }
+    uint64_t there = np_host_state_guest_mem_bytes(c->st, v->gidx, best);
+    uint64_t off = v->mem_total - there;
+    if (!off && v->pref_node == best && !v->floating) {
+        set_why(v, "already steered to node %u, where its memory is", os_id(c, best));
+        return 0;
+    }
+    if (!off)
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: vCPUs follow memory to node %u (CPU room there)",
+                 v->locality, cfg->locality_target, os_id(c, best));
+    else if (best == v->run_node && v->mem_node != NONE && !cpu_room(c, v, v->mem_node))
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: memory follows vCPUs to node %u (%llu bytes; "
+                 "node %u has no CPU room)",
+                 v->locality, cfg->locality_target, os_id(c, best), (unsigned long long)off,
+                 os_id(c, v->mem_node));
+    else
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: home on node %u (CPU room, %.0f of %.0f MiB "
+                 "there, %.0f MiB to move)",
+                 v->locality, cfg->locality_target, os_id(c, best), mib(there), mib(v->mem_total),
+                 mib(off));
+    return rehome(c, v, best, why);
+}
+
+/* Stage 1 for a guest whose vCPUs stay (pinned, or affinity NONE): its
+ * memory follows them to the node they run on most. */
+static int memory_follows(round_ctx *c, gview *v)
+{
+    const np_balance_config *cfg = c->cfg;
+    const char *who = v->spec->affinity == NP_AFFINITY_HARD ? "pinned (hard affinity)"
+                      : v->pinned                            ? "pinned by someone else"
+                                                             : "affinity none";
+    size_t t = v->run_node;
+    double run_sum = 0;
+    char why[NP_BALANCE_REASON_MAX];
+
+    for (size_t k = 0; k < c->nn; k++)
+        run_sum += v->run[k];
+    if (t == NONE || run_sum <= 0) {
+        set_why(v, "%s: where its vCPUs run is unknown", who);
+        return 0;
+    }
+    if (!device_ok(v, t)) {
+        set_why(v, "%s on node %u, away from its passthrough device: memory stays", who,
+                os_id(c, t));
+        return 0;
+    }
+    /* Once moved, the local share is the vCPUs' share on t. */
+    double after = v->run[t] / run_sum;
+    if (after - v->locality <= cfg->imbalance_threshold) {
+        set_why(v, "%s across nodes: memory to node %u would reach only %.2f", who, os_id(c, t),
+                after);
+        return 0;
+    }
+    uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, t);
+    if (off > c->loads[t].mem_available_bytes) {
+        set_why(v, "%s on node %u: no memory room there for %.0f MiB", who, os_id(c, t), mib(off));
+        return 0;
+    }
+    if (!group_ok(c, v, group_node(v), t)) {
+        set_why(v, "%s: group %s rule keeps its memory", who, v->spec->group);
+        return 0;
+    }
+    if (v->pinned)
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: memory follows pinned vCPUs to node %u "
+                 "(%llu bytes)",
+                 v->locality, cfg->locality_target, os_id(c, t), (unsigned long long)off);
+    else
+        snprintf(why, sizeof(why),
+                 "locality %.2f < target %.2f: memory follows vCPUs to node %u (%llu bytes; "
+                 "affinity none)",
+                 v->locality, cfg->locality_target, os_id(c, t), (unsigned long long)off);
+    return rehome(c, v, t, why);
 }
 
 /* Stage 1 for one guest. */
 static int fix_locality(round_ctx *c, gview *v)
 {
     const np_balance_config *cfg = c->cfg;
-    char why[NP_BALANCE_REASON_MAX];
 
-    if (v->locality >= cfg->locality_target || v->mem_node == NONE || v->run_node == NONE ||
-        v->entry->info.low_rounds < cfg->confirm_rounds)
+    if (v->locality >= cfg->locality_target || v->mem_node == NONE)
         return 0;
-    size_t m = v->mem_node, t = v->run_node;
-    double mem_share =
-        (double)np_host_state_guest_mem_bytes(c->st, v->gidx, m) / (double)v->mem_total;
-
-    /* Cheap fix: vCPUs to the memory. Only when that changes something
-     * (their preference is not already there) and gains enough. */
-    if (!v->memory_only && v->pref_node != m && cpu_room(c, v, m) &&
-        mem_share - v->locality > cfg->imbalance_threshold && group_ok(c, v, group_node(v), m)) {
-        snprintf(why, sizeof(why),
-                 "locality %.2f < target %.2f: vCPUs follow memory to node %u (CPU room there)",
-                 v->locality, cfg->locality_target, np_topology_node(c->topo, m)->os_id);
-        return rehome(c, v, m, why);
+    if (v->wide) {
+        set_why(v, "%s: its affinity spans several nodes",
+                v->pinned ? "pinned by someone else" : "placed wide");
+        return 0;
     }
-    /* Else memory to where the vCPUs run, if it fits and the vCPUs can
-     * stay there. */
-    if (t == m || 1.0 - v->locality <= cfg->imbalance_threshold)
+    if (v->entry->info.low_rounds < cfg->confirm_rounds) {
+        set_why(v, "hysteresis: %u of %u rounds below target", v->entry->info.low_rounds,
+                cfg->confirm_rounds);
         return 0;
-    uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, t);
-    if (off > c->loads[t].mem_available_bytes)
+    }
+    if (1.0 - v->locality <= cfg->imbalance_threshold) {
+        set_why(v, "locality %.2f: a move gains less than the %.0f%% threshold", v->locality,
+                cfg->imbalance_threshold * 100);
         return 0;
-    if (!v->memory_only && !cpu_room(c, v, t))
-        return 0;
-    if (!group_ok(c, v, group_node(v), t))
-        return 0;
-    if (v->pinned)
-        snprintf(why, sizeof(why),
-                 "locality %.2f < target %.2f: memory follows pinned vCPUs to node %u "
-                 "(%llu bytes)",
-                 v->locality, cfg->locality_target, np_topology_node(c->topo, t)->os_id,
-                 (unsigned long long)off);
-    else
-        snprintf(why, sizeof(why),
-                 "locality %.2f < target %.2f: memory follows vCPUs to node %u (%llu bytes; "
-                 "node %u has no CPU room)",
-                 v->locality, cfg->locality_target, np_topology_node(c->topo, t)->os_id,
-                 (unsigned long long)off, np_topology_node(c->topo, m)->os_id);
-    return rehome(c, v, t, why);
+    }
+    return v->memory_only ? memory_follows(c, v) : home_anywhere(c, v);
 }
 
 static double util(const np_node_load *l)
@@ -390,14 +648,14 @@ static int fix_load_once(round_ctx *c)
          * loaded node. */
         for (size_t k = 0; k < c->nn; k++) {
             uint64_t there = np_host_state_guest_mem_bytes(c->st, v->gidx, k);
-            if (k == src || (k != least && !there) || !cpu_room(c, v, k))
+            if (k == src || (k != least && !there) || !cpu_room(c, v, k) || !device_ok(v, k))
                 continue;
             uint64_t off = v->mem_total - there;
             if (off > c->loads[k].mem_available_bytes)
                 continue;
             const np_node_load *ld = &c->loads[k];
             double before = util(ls);
-            double after_src = (ls->cpu_demand - v->pref_demand) / ls->cpu_capacity;
+            double after_src = (ls->cpu_demand - v->att[src]) / ls->cpu_capacity;
             double after_dst = (ld->cpu_demand + v->demand) / ld->cpu_capacity;
             double after = after_src > after_dst ? after_src : after_dst;
             double gain = before - after;
@@ -540,6 +798,29 @@ static bool config_ok(const np_balance_config *cfg)
            cfg->max_actions && cfg->confirm_rounds;
 }
 
+/* The guest's reason for the status: a move in progress shows its
+ * progress, else what stage 1 found ("" when at target). */
+static void set_reason(const round_ctx *c, gview *v)
+{
+    np_balance_guest_info *in = &v->entry->info;
+    in->locality = v->locality;
+    if (!v->managed && !v->pinned) {
+        snprintf(in->reason, sizeof(in->reason), "%s",
+                 v->locality < c->cfg->locality_target ? "opted out: not managed" : "");
+    } else if (in->pending_bytes && in->home_node_os_id >= 0) {
+        uint64_t total = in->move_bytes > in->pending_bytes ? in->move_bytes : in->pending_bytes;
+        double pct = total ? 100.0 * (double)(total - in->pending_bytes) / (double)total : 0;
+        snprintf(in->reason, sizeof(in->reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
+                 mib(total), in->home_node_os_id);
+    } else if (v->why[0]) {
+        snprintf(in->reason, sizeof(in->reason), "%s", v->why);
+    } else if (v->locality < c->cfg->locality_target) {
+        snprintf(in->reason, sizeof(in->reason), "below target: no memory to compare");
+    } else {
+        in->reason[0] = '\0';
+    }
+}
+
 int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns,
                const np_balance_config *cfg, np_balance_actions **out)
 {
@@ -557,11 +838,12 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
     c.nn = np_topology_nr_nodes(c.topo);
     c.ng = np_host_state_nr_guests(st);
     c.loads = calloc(c.nn, sizeof(*c.loads));
+    c.waiting = calloc(c.nn, sizeof(double));
     c.g = calloc(c.ng ? c.ng : 1, sizeof(*c.g));
-    c.scratch_run = calloc(c.nn, sizeof(double));
     c.scratch_pref = calloc(c.nn, sizeof(double));
+    c.per_guest = calloc((c.ng ? c.ng : 1) * 2 * c.nn, sizeof(double));
     rc = np_balance_actions_create(&c.acts);
-    if (!rc && (!c.loads || !c.g || !c.scratch_run || !c.scratch_pref))
+    if (!rc && (!c.loads || !c.waiting || !c.g || !c.scratch_pref || !c.per_guest))
         rc = -ENOMEM;
     if (!rc)
         rc = np_host_state_node_loads(st, c.loads);
@@ -584,11 +866,41 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
         else if (in->low_rounds < UINT32_MAX)
             in->low_rounds++;
     }
+    /* Floating guests due a home this round: their demand is not held
+     * against any node while homes are chosen (cpu_free). */
+    for (size_t i = 0; i < c.ng; i++) {
+        gview *v = &c.g[i];
+        v->waiting = v->managed && !v->memory_only && !v->wide && v->floating && v->mem_node != NONE &&
+                     v->locality < cfg->locality_target &&
+                     v->entry->info.low_rounds >= cfg->confirm_rounds && !held_off(&c, v);
+        for (size_t k = 0; k < c.nn && v->waiting; k++)
+            c.waiting[k] += v->att[k];
+    }
     /* 1: locality, guests in snapshot order (a pinned guest: memory only).
      * A move takes up to two actions; keep the room. */
-    for (size_t i = 0; i < c.ng && !rc && room_for_actions(&c) >= 2; i++)
-        if ((c.g[i].managed || c.g[i].pinned) && !c.g[i].wide && !held_off(&c, &c.g[i]))
-            rc = fix_locality(&c, &c.g[i]);
+    for (size_t i = 0; i < c.ng && !rc; i++) {
+        gview *v = &c.g[i];
+        const np_balance_guest_info *in = &v->entry->info;
+        if (!v->managed && !v->pinned)
+            continue;
+        if (held_off(&c, v)) {
+            if (!in->pending_bytes && v->locality < cfg->locality_target)
+                set_why(v, "held off: moved %.0f s ago (hold-off %.0f s)",
+                        (double)(now_ns - in->last_move_ns) / 1e9, (double)cfg->hold_off_ns / 1e9);
+            continue;
+        }
+        if (room_for_actions(&c) < 2) {
+            if (v->locality < cfg->locality_target)
+                set_why(v, "waits: this round's %zu actions are used", cfg->max_actions);
+            continue;
+        }
+        rc = fix_locality(&c, v);
+    }
+    /* Homes are chosen: every guest's demand counts where it is now. */
+    for (size_t k = 0; k < c.nn; k++)
+        c.waiting[k] = 0;
+    for (size_t i = 0; i < c.ng; i++)
+        c.g[i].waiting = false;
     /* 2: load, one move at a time until no move gains enough. Each guest
      * moves at most once (it is then held off), so this ends. */
     while (!rc && room_for_actions(&c) >= 2) {
@@ -603,6 +915,8 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
         rc = migrate_pending(&c, round_budget(&c));
     if (rc)
         goto out;
+    for (size_t i = 0; i < c.ng; i++)
+        set_reason(&c, &c.g[i]);
     np_balance_state_prune(state);
     state->last_round_ns = now_ns;
     *out = c.acts;
@@ -612,8 +926,9 @@ out:
         for (size_t e = 0; e < state->nr; e++)
             state->entries[e].seen = false;
     np_balance_actions_destroy(c.acts);
+    free(c.per_guest);
     free(c.scratch_pref);
-    free(c.scratch_run);
+    free(c.waiting);
     free(c.g);
     free(c.loads);
     return rc;

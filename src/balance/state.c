@@ -116,6 +116,19 @@ void np_balance_state_prune(np_balance_state *s)
     s->nr = n;
 }
 
+int np_balance_state_forget(np_balance_state *state, const char *name)
+{
+    if (!state || !name)
+        return -EINVAL;
+    size_t i = lower_bound(state, name);
+    if (i == state->nr || strcmp(state->entries[i].name, name))
+        return -ENOENT;
+    memmove(&state->entries[i], &state->entries[i + 1],
+            (state->nr - i - 1) * sizeof(state->entries[0]));
+    state->nr--;
+    return 0;
+}
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 int np_balance_state_settle(np_balance_state *state, const char *name, uint64_t off_bytes)
@@ -166,7 +179,9 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
             json_object_set_new(g, "low_rounds", json_integer(e->info.low_rounds)) ||
             (e->info.settled_bytes &&
              json_object_set_new(g, "settled_bytes",
-                                 json_integer((json_int_t)e->info.settled_bytes))))
+                                 json_integer((json_int_t)e->info.settled_bytes))) ||
+            (e->info.move_bytes &&
+             json_object_set_new(g, "move_bytes", json_integer((json_int_t)e->info.move_bytes))))
             goto out;
     }
     if (json_object_set(root, "guests", guests))
@@ -266,10 +281,14 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
             if ((rc = get_int(c, v, key, 0, INT64_MAX, &x)))
                 return rc;
             tmp.info.settled_bytes = (uint64_t)x;
+        } else if (!strcmp(key, "move_bytes")) {
+            if ((rc = get_int(c, v, key, 0, INT64_MAX, &x)))
+                return rc;
+            tmp.info.move_bytes = (uint64_t)x;
         } else {
             return fail(c, key,
                         "unknown key (expected name, last_move_ns, home, pending_bytes, "
-                        "moves, low_rounds, settled_bytes)");
+                        "moves, low_rounds, settled_bytes, move_bytes)");
         }
     }
     c->depth = 2;

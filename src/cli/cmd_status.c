@@ -19,10 +19,12 @@
 
 #include "cli.h"
 
-/* The daemon answers between two steps of a migration (at most 4 MiB each,
- * DAEMON_CHUNK_BYTES) and between rounds; under TCG a single step has taken
- * seconds, so the wait is generous. On Xen a save/restore move pauses the
- * daemon for the whole move (seconds per 100 MiB). */
+/* On Linux numaplaced moves memory in a thread of its own and answers
+ * between rounds (a round senses and decides; it no longer moves). Where
+ * the backend cannot move concurrently (Xen) it answers between two steps
+ * of a migration, and a save/restore move pauses it for the whole move
+ * (seconds per 100 MiB); under TCG a single step has taken seconds, so the
+ * wait is generous. */
 #define CTL_REPLY_TIMEOUT_MS 10000
 
 int cli_ctl_call(const char *socket_path, const np_ctl_request *req, json_t **reply_out)
@@ -110,8 +112,10 @@ int cli_ctl_ok(const char *socket_path, const np_ctl_request *req, json_t **repl
 static void usage(FILE *out)
 {
     fprintf(out, "usage: numaplace status [--socket PATH] [--json]\n\n"
-                 "Show what numaplaced is doing: its guests, the node each lives on, the share of\n"
-                 "its memory on that node (locality), memory per node, and the recent actions.\n\n"
+                 "Show what numaplaced is doing: its guests, the node each lives on, their\n"
+                 "locality as the balancer computes it (each vCPU's node against the memory per\n"
+                 "node), memory per node, why a guest below target waits (or its move's\n"
+                 "progress), and the recent actions.\n\n"
                  "  --socket PATH  the daemon's control socket (default " NP_CTL_SOCKET_PATH ")\n"
                  "  --json         the daemon's reply as it is\n");
 }
@@ -171,11 +175,13 @@ static int run(int argc, char **argv)
         json_int_t home = json_integer_value(json_object_get(g, "home"));
         char hs[16];
         snprintf(hs, sizeof(hs), "%lld", (long long)home);
+        const char *reason = json_string_value(json_object_get(g, "reason"));
         printf("%-20s %8lld %5s %8.1f%%  %-28s %s\n",
                json_string_value(json_object_get(g, "name")),
                (long long)json_integer_value(json_object_get(g, "pid")), home < 0 ? "-" : hs,
                100.0 * json_real_value(json_object_get(g, "locality")), mem,
                json_is_true(json_object_get(g, "excluded"))   ? "excluded"
+               : reason && reason[0]                          ? reason
                : json_is_true(json_object_get(g, "inflight")) ? "migrating"
                                                               : "ok");
     }

@@ -10,7 +10,9 @@
  * choose Linux processes; with the Xen backend they are a configuration
  * error named by file and line, never silently ignored. The backend is
  * chosen once at start: a reload (SIGHUP) that asks for another backend
- * is refused, like a new socket path.
+ * is refused, like a new socket path. A backend whose migrations may run
+ * beside its other operations gets a memory mover thread (move_worker.c);
+ * closing stops it first.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <numaplace/xen.h>
 
 #include "daemon.h"
+#include "move_worker.h"
 
 #ifdef NP_HAVE_XEN
 #define DAEMON_XEN_BUILT true
@@ -76,6 +79,18 @@ int daemon_backend_apply_xen(daemon_t *d)
 #endif
 }
 
+/* Memory moves leave the round when the backend allows it (its
+ * migrate_memory may run beside the other operations): a mover thread. */
+static int start_worker(daemon_t *d)
+{
+    if (!(np_backend_flags(d->be) & NP_BACKEND_CONCURRENT_MIGRATE))
+        return 0; /* the round moves memory itself, serving the socket between steps */
+    int rc = dworker_create(d->be, d->cfg.migrate_budget_bps, DAEMON_CHUNK_BYTES, &d->worker);
+    if (rc)
+        dlog(NP_LOG_ERROR, "cannot start the memory mover thread: %s", np_strerror(rc));
+    return rc;
+}
+
 int daemon_backend_open(daemon_t *d, const char *root)
 {
     int rc;
@@ -91,7 +106,7 @@ int daemon_backend_open(daemon_t *d, const char *root)
             return rc;
         }
         d->be = d->own_be;
-        return 0;
+        return start_worker(d);
 #else
         return -ENOTSUP;
 #endif
@@ -104,11 +119,26 @@ int daemon_backend_open(daemon_t *d, const char *root)
         return rc;
     }
     d->be = np_linux_backend_get(d->lb);
-    return 0;
+    return start_worker(d);
 }
 
 void daemon_backend_close(daemon_t *d)
 {
+    /* First the mover: it waits for the step under way (one bounded step),
+     * then nothing uses the backend behind our back. What it moved since
+     * the last round is counted and saved again, so a restart resumes from
+     * what really moved. */
+    if (d->worker) {
+        dworker_stop(d->worker);
+        bool moved_any = false;
+        for (size_t i = 0; i < d->st.nr_guests; i++)
+            moved_any |= d->st.guests[i].inflight;
+        daemon_collect_moves(d, true);
+        if (moved_any && !d->cfg.dry_run && d->cfg.state_path[0])
+            dstate_save(&d->st, d->bal, d->cfg.state_path);
+    }
+    dworker_destroy(d->worker);
+    d->worker = NULL;
     np_backend_destroy(d->own_be);
     d->own_be = NULL;
     d->be = NULL;

@@ -14,6 +14,12 @@
  *
  * The balancer's state (per guest: home, last move, pending bytes) is kept
  * in the daemon's state file, so a restart continues rather than redoes;
+ * every action reaches the backend through np_backend_act (the act step
+ * the simulator uses too). Migrations go to the mover thread
+ * (move_worker.c) when the backend allows concurrent moves: one job per
+ * guest, collected at the next round (its result may settle what cannot
+ * move); otherwise the round moves itself, serving the socket between
+ * steps (round.c).
  * a guest's pending bytes also show as its migration in flight (status,
  * the "done" log line, "resuming" after a restart). A dry run decides on
  * a copy of that state kept for the dry run's life, so its rounds confirm
@@ -26,6 +32,7 @@
 #include <numaplace/balance.h>
 
 #include "daemon.h"
+#include "move_worker.h"
 
 typedef struct lookup_ctx {
     daemon_t *d;
@@ -65,13 +72,114 @@ static const np_backend_guest *resolve(const char *name, const np_backend_guest 
     return NULL;
 }
 
-static bool excluded_now(daemon_t *d, const np_backend_guest *bg)
+/* The jobs this round hands to the mover thread, one per guest. */
+typedef struct round_jobs {
+    dmove_job *list;
+    size_t nr, cap;
+} round_jobs;
+
+static dmove_job *job_for(round_jobs *rj, const np_backend_guest *bg, const char *bal_name)
 {
-    return dstate_is_excluded(&d->st, bg->name, (int64_t)bg->id);
+    for (size_t i = 0; i < rj->nr; i++)
+        if (rj->list[i].guest_id == bg->id)
+            return &rj->list[i];
+    if (rj->nr == rj->cap) {
+        size_t cap = rj->cap ? rj->cap * 2 : 8;
+        dmove_job *n = realloc(rj->list, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        rj->list = n;
+        rj->cap = cap;
+    }
+    dmove_job *j = &rj->list[rj->nr++];
+    memset(j, 0, sizeof(*j));
+    j->guest_id = bg->id;
+    snprintf(j->name, sizeof(j->name), "%s", bg->name);
+    snprintf(j->bal_name, sizeof(j->bal_name), "%s", bal_name);
+    return j;
 }
 
-static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np_balance_action *a,
-                  const np_backend_guest *bg)
+/* After a migration (in the round or by the mover thread): the guest's
+ * totals, and what the balancer must know. Short without an error:
+ * nothing more on the source node that the mover takes; what is still off
+ * home cannot move (settle), or it would be asked again every round. */
+static void migration_result(daemon_t *d, const char *name, uint64_t id, const char *bal_name,
+                             int rc, uint64_t moved, uint64_t asked, uint64_t left_bytes,
+                             bool stopped, unsigned from_os_id, unsigned to_os_id)
+{
+    dguest *g = dstate_guest(&d->st, name, (int64_t)id, false);
+    if (g) {
+        g->moved_bytes += moved;
+        g->inflight_left_bytes = left_bytes > moved ? left_bytes - moved : 0;
+    }
+    if (rc == 0) {
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u", name,
+             dlog_id_word(), (unsigned long long)id, (unsigned long long)moved,
+             (unsigned long long)asked, from_os_id, to_os_id);
+        if (moved)
+            dstate_note(&d->st, "%s: migrate-memory moved %.1f MiB", name,
+                        (double)moved / (1024.0 * 1024.0));
+    }
+    if (stopped || dstate_is_excluded(&d->st, name, (int64_t)id)) {
+        if (g)
+            g->inflight = false; /* excluded meanwhile: the balancer lets go of it */
+    } else if (rc == 0 && moved < asked) {
+        np_balance_state_settle(d->bal, bal_name, g ? g->inflight_left_bytes : 0);
+    } else if (rc == -ENOTSUP) {
+        /* The backend cannot move memory at all (Xen with moves off):
+         * nothing off home is movable until the guest is re-homed. */
+        np_balance_state_settle(d->bal, bal_name, UINT64_MAX);
+        if (g)
+            g->inflight = false;
+    } else if (rc == -EAGAIN || rc == -EBUSY) {
+        if (g)
+            g->inflight = false; /* asked again when the balancer next decides to */
+    }
+    if (rc == -ENOTSUP || rc == -EAGAIN || rc == -EBUSY) {
+        /* Xen: moves off (the backend said once how to enable them), or its
+         * rate limit / a whole-guest move already done this round */
+        dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", name, np_strerror(rc));
+    } else if (rc == -ESRCH) {
+        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited during a migration: carrying on", name,
+             dlog_id_word(), (unsigned long long)id);
+        dstate_note(&d->st, "%s: exited during migration", name);
+        if (g) {
+            g->inflight = false;
+            g->seen = false; /* forgotten at the end of the round */
+        }
+    } else if (rc) {
+        dlog(NP_LOG_WARNING, "guest %s: migrate-memory failed: %s", name, np_strerror(rc));
+    }
+}
+
+static void harvest_one(void *opaque, const dmove_job *job)
+{
+    daemon_t *d = opaque;
+    migration_result(d, job->name, job->guest_id, job->bal_name, job->rc, job->moved_bytes,
+                     job->asked_bytes, job->pending_bytes, job->cancelled, job->from_os_id[0],
+                     job->to_os_id[0]);
+}
+
+static void harvest_at_stop(void *opaque, const dmove_job *job)
+{
+    daemon_t *d = opaque;
+    dguest *g = dstate_guest(&d->st, job->name, (int64_t)job->guest_id, false);
+    if (g)
+        g->moved_bytes += job->moved_bytes;
+    if (job->moved_bytes)
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu bytes before the stop", job->name,
+             dlog_id_word(), (unsigned long long)job->guest_id,
+             (unsigned long long)job->moved_bytes);
+}
+
+void daemon_collect_moves(daemon_t *d, bool stopping)
+{
+    if (d->worker)
+        dworker_harvest(d->worker, stopping ? harvest_at_stop : harvest_one, d);
+}
+
+static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np_host_state *st,
+                  const np_balance_action *a, const np_backend_guest *bg, round_jobs *rj)
 {
     char list[256];
     int rc = 0;
@@ -83,11 +191,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
         dlog(NP_LOG_INFO, "%sguest %s (%s %llu): steer vCPU(s) to CPUs %s: %s",
              d->cfg.dry_run ? "dry-run: " : "", bg->name, dlog_id_word(),
              (unsigned long long)bg->id, list, a->reason);
-        if (d->cfg.dry_run)
-            break;
-        for (uint32_t v = 0; v < bg->nr_vcpus && rc != -ESRCH; v++)
-            if (a->vcpu == NP_BALANCE_ALL_VCPUS || a->vcpu == v)
-                rc = np_backend_set_vcpu_affinity(be, bg->id, v, NULL, a->cpus);
+        if (!d->cfg.dry_run)
+            rc = np_backend_act(be, st, bg->id, a, NULL, NULL);
         break;
     case NP_BALANCE_SET_NODE_AFFINITY:
         np_bitmap_format(a->nodes, list, sizeof(list));
@@ -95,7 +200,7 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
              d->cfg.dry_run ? "dry-run: " : "", bg->name, dlog_id_word(),
              (unsigned long long)bg->id, list, a->reason);
         if (!d->cfg.dry_run)
-            rc = np_backend_set_guest_node_affinity(be, bg->id, a->nodes);
+            rc = np_backend_act(be, st, bg->id, a, NULL, NULL);
         if (g && !d->cfg.dry_run && np_bitmap_count(a->nodes) == 1)
             g->home_node_os_id = np_bitmap_next(a->nodes, 0);
         break;
@@ -107,7 +212,7 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
             dlog(NP_LOG_INFO, "dry-run: guest %s (%s %llu) would move %llu bytes node %u -> %u",
                  bg->name, dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)a->bytes,
                  from, to);
-            break;
+            return;
         }
         np_balance_guest_info info;
         if (np_balance_state_guest(d->bal, a->guest, &info))
@@ -123,54 +228,35 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
             g->inflight = true; /* status shows it while the steps run */
             g->inflight_from_os_id = (int32_t)from;
         }
+        if (d->worker) {
+            /* The mover thread moves it; one job per guest at a time. */
+            if (dworker_busy(d->worker, bg->id))
+                return; /* its last job still runs: the balancer asks again */
+            dmove_job *j = job_for(rj, bg, a->guest);
+            if (!j || j->nr_acts == DWORKER_JOB_MAX_ACTIONS)
+                return;
+            j->from_os_id[j->nr_acts] = from;
+            j->to_os_id[j->nr_acts] = to;
+            j->acts[j->nr_acts++] = *a;
+            j->pending_bytes = info.pending_bytes;
+            return;
+        }
         daemon_move mv = {.from_idx = a->from_node_idx,
                           .to_idx = a->to_node_idx,
                           .from_os_id = from,
                           .to_os_id = to,
                           .bytes = a->bytes};
         rc = daemon_migrate(d, be, bg->id, bg->name, &mv, &moved);
-        if (g) {
-            g->moved_bytes += moved;
-            g->inflight_left_bytes -=
-                moved < g->inflight_left_bytes ? moved : g->inflight_left_bytes;
-        }
-        /* Short without an error: nothing more on the source node that the
-         * mover takes. What is still off home cannot move; tell the
-         * balancer, or it would ask again every round. */
-        if (excluded_now(d, bg)) {
-            if (g)
-                g->inflight = false; /* excluded meanwhile: the balancer lets go of it */
-        } else if (rc == 0 && moved < a->bytes) {
-            np_balance_state_settle(d->bal, a->guest, g ? g->inflight_left_bytes : 0);
-        } else if (rc == -ENOTSUP) {
-            /* The backend cannot move memory at all (Xen with moves off):
-             * nothing off home is movable until the guest is re-homed. */
-            np_balance_state_settle(d->bal, a->guest, UINT64_MAX);
-            if (g)
-                g->inflight = false;
-        } else if (rc == -EAGAIN || rc == -EBUSY) {
-            if (g)
-                g->inflight = false; /* asked again when the balancer next decides to */
-        }
-        if (rc == 0) /* failures are logged below, once */
-            dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u",
-                 bg->name, dlog_id_word(), (unsigned long long)bg->id, (unsigned long long)moved,
-                 (unsigned long long)a->bytes, from, to);
-        break;
+        migration_result(d, bg->name, bg->id, a->guest, rc, moved, a->bytes,
+                         g ? g->inflight_left_bytes : info.pending_bytes, false, from, to);
+        return;
     }
     }
-    if ((rc == -ENOTSUP || rc == -EAGAIN || rc == -EBUSY) && a->kind == NP_BALANCE_MIGRATE_MEMORY) {
-        /* Xen: moves off (the backend said once how to enable them), or its
-         * rate limit / a whole-guest move already done this round */
-        dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", bg->name, np_strerror(rc));
-    } else if (rc == -ESRCH) {
-        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited during a migration: carrying on", bg->name,
-             dlog_id_word(), (unsigned long long)bg->id);
-        dstate_note(&d->st, "%s: exited during migration", bg->name);
-        if (g) {
-            g->inflight = false;
-            g->seen = false; /* forgotten at the end of the round */
-        }
+    if (rc == -ESRCH) {
+        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited: carrying on", bg->name, dlog_id_word(),
+             (unsigned long long)bg->id);
+        if (g)
+            g->seen = false;
     } else if (rc) {
         dlog(NP_LOG_WARNING, "guest %s: %s failed: %s", bg->name,
              np_balance_action_kind_name(a->kind), np_strerror(rc));
@@ -200,7 +286,7 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
     dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
 
     if (!g || !g->seen || !g->inflight || np_balance_state_guest(d->bal, bal_name, &info) ||
-        info.pending_bytes)
+        info.pending_bytes || (d->worker && dworker_busy(d->worker, bg->id)))
         return;
     g->inflight = false;
     snprintf(b, sizeof(b), "%.1f MiB", (double)g->moved_bytes / (1024.0 * 1024.0));
@@ -211,6 +297,20 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
                 g->inflight_from_os_id, g->home_node_os_id, b);
 }
 
+/* What status shows of a guest is what the balancer computed: locality
+ * per vCPU against memory per node, and why it is below target. */
+static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const char *bal_name,
+                               const np_backend_guest *bg)
+{
+    np_balance_guest_info info;
+    dguest *g = bg ? dstate_guest(&d->st, bg->name, (int64_t)bg->id, false) : NULL;
+
+    if (!g || np_balance_state_guest(bal, bal_name, &info))
+        return;
+    g->locality = info.locality;
+    snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
+}
+
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,
                    const bool *managed, uint64_t now_ns, uint64_t budget_bps)
 {
@@ -218,15 +318,22 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     np_balance_actions *acts = NULL;
     np_topology *topo = NULL;
     bool *by_gidx = NULL;
-    bool any = false;
+    round_jobs rj = {0};
     int rc;
 
-    for (size_t i = 0; i < n; i++)
-        any |= managed[i];
-    if (!any)
-        return 0;
+    /* Every guest goes through np_balance, managed or not: the locality
+     * and reason status shows are the balancer's for all of them. */
     if (!d->bal && (rc = np_balance_state_create(&d->bal)))
         return rc;
+    /* What the mover thread finished since the last round, before the
+     * balancer decides again (a short move settles what cannot move). */
+    if (d->worker) {
+        dworker_set_budget(d->worker, budget_bps);
+        daemon_collect_moves(d, false);
+        for (size_t i = 0; i < n; i++)
+            if (!managed[i])
+                dworker_cancel(d->worker, gs[i].id); /* excluded since: stop its move */
+    }
     rc = np_backend_sense_guests(be, gs, n, &sensed);
     if (!rc)
         rc = np_backend_topology(be, &topo);
@@ -271,6 +378,9 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
     rc = np_balance(st, d->cfg.dry_run ? d->bal_dry : d->bal, now_ns, &cfg, &acts);
     if (rc)
         goto out;
+    for (size_t gi = 0; gi < ng; gi++)
+        show_balancer_view(d, d->cfg.dry_run ? d->bal_dry : d->bal,
+                           np_host_state_guest_spec(sensed, gi)->name, resolve(np_host_state_guest_spec(sensed, gi)->name, gs, n));
     for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
         const char *name = np_host_state_guest_spec(sensed, gi)->name;
         const np_backend_guest *bg = resolve(name, gs, n);
@@ -282,7 +392,13 @@ int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size
         const np_backend_guest *bg = resolve(a->guest, gs, n);
         if (!bg || !managed[bg - gs])
             continue; /* never act on a guest the daemon does not manage */
-        apply(d, be, topo, a, bg);
+        apply(d, be, topo, st, a, bg, &rj);
+    }
+    for (size_t i = 0; i < rj.nr && d->worker; i++) {
+        int r = dworker_submit(d->worker, &rj.list[i]);
+        if (r)
+            dlog(NP_LOG_WARNING, "guest %s: cannot hand its migration to the mover: %s",
+                 rj.list[i].name, np_strerror(r));
     }
     for (size_t gi = 0; gi < ng && !d->cfg.dry_run; gi++) {
         const char *name = np_host_state_guest_spec(sensed, gi)->name;
@@ -303,5 +419,6 @@ out:
     np_host_state_destroy(sensed);
     np_topology_destroy(topo);
     free(by_gidx);
+    free(rj.list);
     return rc;
 }

@@ -63,8 +63,10 @@ typedef struct dguest {
     bool inflight;
     int32_t inflight_from_os_id;
     uint64_t inflight_left_bytes;
-    /* Last sensed. */
+    /* Last sensed. locality and reason are the balancer's (per vCPU: the
+     * node it runs on against the memory per node; why it is below target). */
     double locality;
+    char reason[NP_BALANCE_REASON_MAX];
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
@@ -111,6 +113,7 @@ typedef struct daemon {
     np_linux_ctx *ctx;         /* Linux backend only */
     np_linux_backend *lb;
     np_xen *xen;               /* Xen backend only */
+    struct dworker *worker;    /* memory mover thread (move_worker.h), NULL: moves in the round */
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */

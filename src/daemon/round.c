@@ -11,10 +11,12 @@
  * A guest free to move may have its threads steered (soft affinity) or its
  * memory moved, whichever the balancer finds cheaper.
  *
- * Migrations run here in DAEMON_CHUNK_BYTES steps (daemon_migrate), paced
- * by migrate_budget; between steps and while the budget's wait lasts the
- * control socket is answered, so `numaplace status` never waits for a
- * round. A guest that exits during a migration ends it with -ESRCH: the
+ * Migrations run on the mover thread (move_worker.c) when the backend
+ * allows concurrent moves (Linux): the round only hands them over and
+ * collects them. Otherwise (Xen) they run here in DAEMON_CHUNK_BYTES steps
+ * (daemon_migrate, through np_backend_act), paced by migrate_budget;
+ * between steps and while the budget's wait lasts the control socket is
+ * answered, so `numaplace status` never waits for a whole migration. A guest that exits during a migration ends it with -ESRCH: the
  * round logs it, forgets the guest and carries on with the others. An
  * excluded guest is sensed and reported, never acted on.
  */
@@ -28,26 +30,6 @@ static const char *fmt_mib(uint64_t bytes, char *buf, size_t len)
 {
     snprintf(buf, len, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
     return buf;
-}
-
-/* Node index where most vCPU threads last ran; -1 when none is known. */
-static int run_node_idx(const np_topology *topo, const np_backend_guest *bg)
-{
-    size_t nn = np_topology_nr_nodes(topo);
-    uint32_t count[NP_TOPO_MAX_NODES] = {0};
-    int best = -1;
-
-    for (uint32_t v = 0; v < bg->nr_vcpus; v++) {
-        size_t cidx;
-        int32_t c = bg->vcpus[v].last_cpu_os_id;
-        if (c < 0 || np_topology_cpu_idx(topo, (uint32_t)c, &cidx))
-            continue;
-        count[np_topology_cpu(topo, cidx)->node_idx]++;
-    }
-    for (size_t k = 0; k < nn; k++)
-        if (count[k] && (best < 0 || count[k] > count[best]))
-            best = (int)k;
-    return best;
 }
 
 static int save(daemon_t *d)
@@ -67,20 +49,6 @@ static uint64_t pace_ns(const daemon_t *d, uint64_t bytes)
     return ns > 1.8e19 ? UINT64_MAX : (uint64_t)ns;
 }
 
-/* One migration step, then the control socket is served until the budget
- * allows the next step (and at least the connections already waiting), so
- * the daemon answers while a migration goes on and the backend's mover
- * finds its pacing already satisfied. */
-static int migrate_step(daemon_t *d, np_backend *be, uint64_t id, size_t from_idx, size_t to_idx,
-                        uint64_t bytes, uint64_t *moved_out)
-{
-    uint64_t t0 = daemon_mono_ns();
-    int rc = np_backend_migrate_memory(be, id, from_idx, to_idx, bytes, moved_out);
-    uint64_t wait = pace_ns(d, *moved_out);
-    ctl_serve_until(d, wait > UINT64_MAX - t0 ? UINT64_MAX : t0 + wait);
-    return rc;
-}
-
 static bool excluded_meanwhile(daemon_t *d, const char *name, int64_t pid)
 {
     if (!dstate_is_excluded(&d->st, name, pid))
@@ -90,34 +58,54 @@ static bool excluded_meanwhile(daemon_t *d, const char *name, int64_t pid)
     return true;
 }
 
+/* The round's own migration (a backend without a mover thread): after each
+ * step of np_backend_act, the state is saved now and then (a restart
+ * resumes rather than redecides), the control socket is served until the
+ * budget allows the next step, and an exclusion stops the move. */
+typedef struct inline_move {
+    daemon_t *d;
+    const char *name;
+    uint64_t guest_id;
+    const daemon_move *mv;
+    uint64_t start_ns, last_moved;
+} inline_move;
+
+static bool inline_step_done(void *opaque, uint64_t moved)
+{
+    inline_move *m = opaque;
+    daemon_t *d = m->d;
+    char b1[32], b2[32];
+    uint64_t now = daemon_mono_ns();
+
+    dlog(NP_LOG_DEBUG, "guest %s (%s %llu): moved %s node %u -> %u (%s of this action left)",
+         m->name, dlog_id_word(), (unsigned long long)m->guest_id,
+         fmt_mib(moved - m->last_moved, b1, sizeof(b1)), m->mv->from_os_id, m->mv->to_os_id,
+         fmt_mib(m->mv->bytes > moved ? m->mv->bytes - moved : 0, b2, sizeof(b2)));
+    m->last_moved = moved;
+    if (now - d->saved_ns >= DAEMON_SAVE_INTERVAL_NS) {
+        save(d);
+        d->saved_ns = now;
+    }
+    uint64_t wait = pace_ns(d, moved);
+    ctl_serve_until(d, wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
+    return !excluded_meanwhile(d, m->name, (int64_t)m->guest_id);
+}
+
 int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
                    const daemon_move *mv, uint64_t *moved_out)
 {
-    char b1[32], b2[32];
+    inline_move m = {.d = d, .name = name, .guest_id = guest_id, .mv = mv,
+                     .start_ns = daemon_mono_ns()};
+    np_backend_act_hooks hooks = {.step_bytes = DAEMON_CHUNK_BYTES,
+                                  .step_done = inline_step_done, .opaque = &m};
+    np_balance_action a;
 
-    *moved_out = 0;
-    while (*moved_out < mv->bytes) {
-        uint64_t left = mv->bytes - *moved_out; /* a step may overshoot by a page */
-        uint64_t step = left < DAEMON_CHUNK_BYTES ? left : DAEMON_CHUNK_BYTES;
-        uint64_t got = 0;
-        /* A restart resumes the migration rather than redecides it. */
-        uint64_t now = daemon_mono_ns();
-        if (now - d->saved_ns >= DAEMON_SAVE_INTERVAL_NS) {
-            save(d);
-            d->saved_ns = now;
-        }
-        int rc = migrate_step(d, be, guest_id, mv->from_idx, mv->to_idx, step, &got);
-        *moved_out += got;
-        if (rc)
-            return rc;
-        dlog(NP_LOG_DEBUG, "guest %s (%s %llu): moved %s node %u -> %u (%s of this action left)",
-             name, dlog_id_word(), (unsigned long long)guest_id, fmt_mib(got, b1, sizeof(b1)),
-             mv->from_os_id, mv->to_os_id,
-             fmt_mib(mv->bytes > *moved_out ? mv->bytes - *moved_out : 0, b2, sizeof(b2)));
-        if (got < step || excluded_meanwhile(d, name, (int64_t)guest_id))
-            break;
-    }
-    return 0;
+    memset(&a, 0, sizeof(a));
+    a.kind = NP_BALANCE_MIGRATE_MEMORY;
+    a.from_node_idx = mv->from_idx;
+    a.to_node_idx = mv->to_idx;
+    a.bytes = mv->bytes;
+    return np_backend_act(be, NULL, guest_id, &a, &hooks, moved_out);
 }
 
 static int update_guest(dguest *g, const np_backend_guest *bg)
@@ -188,6 +176,23 @@ static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
     return NULL;
 }
 
+/* The guest as the daemon knows it, or a new one. A process with a name
+ * the daemon knew under another pid is a new guest (a restarted QEMU), not
+ * the old one: the balancer forgets what it held under that name (home,
+ * pending bytes, low-locality rounds), or the new guest would inherit the
+ * old one's move. (Xen keeps a domain across a new domid: xen_rekey.) */
+static dguest *new_or_known(daemon_t *d, const np_backend_guest *bg)
+{
+    dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
+    if (g)
+        return g;
+    for (size_t i = 0; i < d->st.nr_guests && d->bal; i++)
+        if (strcmp(d->st.guests[i].name, bg->name) == 0 && np_balance_state_forget(d->bal, bg->name) == 0)
+            dlog(NP_LOG_INFO, "guest %s: a new %s %llu under a known name: its balancer state is "
+                              "dropped", bg->name, dlog_id_word(), (unsigned long long)bg->id);
+    return dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+}
+
 int daemon_round(daemon_t *d)
 {
     np_backend *be = d->be;
@@ -220,15 +225,12 @@ int daemon_round(daemon_t *d)
             continue; /* dom0 runs the host: never managed */
         dguest *g = xen_rekey(d, &gs[i]);
         if (!g)
-            g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, true);
+            g = new_or_known(d, &gs[i]);
         if (!g || update_guest(g, &gs[i])) {
             free(managed);
             rc = -ENOMEM;
             goto out;
         }
-        int run = run_node_idx(topo, &gs[i]);
-        if (run >= 0 && g->total_bytes)
-            g->locality = (double)gs[i].node_mem_bytes[run] / (double)g->total_bytes;
     }
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);

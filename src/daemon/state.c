@@ -251,13 +251,15 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo)
             snprintf(key, sizeof(key), "%u", np_topology_node(topo, k)->os_id);
             json_object_set_new(mem, key, json_integer((json_int_t)g->mem_by_node_idx[k]));
         }
-        json_array_append_new(
-            gs, json_pack("{s:s, s:I, s:i, s:f, s:I, s:o, s:i, s:b, s:b, s:I}", "name", g->name,
+        json_t *o = json_pack("{s:s, s:I, s:i, s:f, s:I, s:o, s:i, s:b, s:b, s:I}", "name", g->name,
                           "pid", (json_int_t)g->pid, "home", g->home_node_os_id, "locality",
                           g->locality, "total_bytes", (json_int_t)g->total_bytes, "mem_by_node",
                           mem, "vcpus", (int)g->nr_vcpus, "excluded",
                           dstate_is_excluded(s, g->name, g->pid), "inflight", g->inflight,
-                          "moved_bytes", (json_int_t)g->moved_bytes));
+                          "moved_bytes", (json_int_t)g->moved_bytes);
+        if (o && g->reason[0])
+            json_object_set_new(o, "reason", json_string(g->reason));
+        json_array_append_new(gs, o);
     }
     json_t *ex = json_array();
     for (size_t i = 0; ex && i < s->nr_excluded; i++)

@@ -13,6 +13,7 @@
 #include <numaplace/backend_linux.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,29 @@ typedef struct lb_guest {
     np_bitmap *soft;        /* last soft mask steered to, NULL = none */
     lb_pin *pins;           /* hard pins in force */
     size_t nr_pins;
+    /* The last sample of each vCPU thread's run time, for CPU use between
+     * two lists (the balancer's demand; an idle guest must not block room). */
+    pid_t *sample_tids;
+    uint64_t *sample_cpu_ns;
+    size_t nr_samples;
+    uint64_t sample_ns;
     np_linux_mover *mover;  /* the migration under way, NULL = none */
     unsigned mover_from_os_id, mover_to_os_id;
+    /* A migration step runs on this guest now (another thread): reading
+     * its numa_maps or cmdline would wait on the mmap_lock move_pages
+     * holds, for seconds; the last description and memory stand in. */
+    bool moving;
+    np_linux_proc desc;     /* last description, valid when desc.pid */
+    np_linux_mem mem;       /* last memory sensed, valid when mem.nr_node_slots */
     bool seen;              /* found by the last list_guests */
 } lb_guest;
 
 struct np_linux_backend {
+    /* Guards the guest table, opts and last_move: migrate_memory may run
+     * on another thread than the other operations
+     * (NP_BACKEND_CONCURRENT_MIGRATE); a migration holds it only to take
+     * out and put back its guest's mover, never while pages move. */
+    pthread_mutex_t mu;
     np_linux_ctx *ctx;
     np_topology *topo;
     np_backend *be;
@@ -63,6 +81,10 @@ static void lb_guest_fini(lb_guest *g)
     for (size_t i = 0; i < g->nr_pins; i++)
         np_bitmap_destroy(g->pins[i].hard);
     free(g->pins);
+    free(g->sample_tids);
+    free(g->sample_cpu_ns);
+    np_linux_proc_fini(&g->desc);
+    np_linux_mem_fini(&g->mem);
     np_linux_mover_destroy(g->mover);
     memset(g, 0, sizeof(*g));
 }
@@ -105,6 +127,39 @@ static void lb_prune(np_linux_backend *lb)
             lb_guest_fini(&lb->guests[i]);
     }
     lb->nr_guests = w;
+}
+
+/* Deep copies (0 or -ENOMEM; *out untouched on failure). */
+static int proc_copy(const np_linux_proc *in, np_linux_proc *out)
+{
+    np_linux_proc c = *in;
+    c.guest_name = in->guest_name ? strdup(in->guest_name) : NULL;
+    c.cgroup = in->cgroup ? strdup(in->cgroup) : NULL;
+    if ((in->guest_name && !c.guest_name) || (in->cgroup && !c.cgroup)) {
+        np_linux_proc_fini(&c);
+        return -ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static int mem_copy(const np_linux_mem *in, np_linux_mem *out)
+{
+    np_linux_mem c = *in;
+    size_t n = in->nr_node_slots ? in->nr_node_slots : 1;
+    c.bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
+    c.anon_bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
+    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id) {
+        free(c.bytes_by_node_os_id);
+        free(c.anon_bytes_by_node_os_id);
+        return -ENOMEM;
+    }
+    if (in->nr_node_slots) {
+        memcpy(c.bytes_by_node_os_id, in->bytes_by_node_os_id, n * sizeof(uint64_t));
+        memcpy(c.anon_bytes_by_node_os_id, in->anon_bytes_by_node_os_id, n * sizeof(uint64_t));
+    }
+    *out = c;
+    return 0;
 }
 
 /* ---- topology ---------------------------------------------------------- */
@@ -150,6 +205,13 @@ static int build_topology(np_linux_ctx *ctx, np_topology **out)
 
 /* ---- operations ---------------------------------------------------------- */
 
+/* The backend's clock (the same op_now_ns reports). */
+static void op_now(const np_linux_backend *lb, uint64_t *now_out)
+{
+    (void)lb;
+    *now_out = np_linux_clock_now_ns(NULL);
+}
+
 static int op_topology(void *impl, np_topology **out)
 {
     np_linux_backend *lb = impl;
@@ -194,7 +256,10 @@ static int scan_procs(np_linux_backend *lb, np_linux_proc **procs_out, size_t *n
     }
     for (size_t i = 0; i < np; i++) {
         pid_t pid = pids ? pids[i] : lb->pids[i];
-        int r = np_linux_proc_describe(lb->ctx, pid, &procs[n]);
+        const lb_guest *known = lb_find(lb, pid);
+        int r = known && known->moving && known->desc.pid == pid
+                    ? proc_copy(&known->desc, &procs[n])
+                    : np_linux_proc_describe(lb->ctx, pid, &procs[n]);
         if (r == -ESRCH || r == -ENOENT)
             continue; /* gone, or never there: nothing to balance */
         if (r) {
@@ -213,6 +278,72 @@ out:
     return rc;
 }
 
+/* Where the guest's memory is: its cgroup's counters when it is alone in a
+ * cgroup of its own (cost independent of its size), else numa_maps (a walk
+ * of its page tables). A cgroup without the memory controller, or one we
+ * cannot read, falls back to numa_maps. */
+static int sense_memory(np_linux_backend *lb, const np_linux_proc *p, np_linux_mem *mem)
+{
+    pid_t *pids = NULL;
+    size_t np_ = 0;
+    if (p->cgroup && strcmp(p->cgroup, "/") != 0 &&
+        np_linux_cgroup_procs(lb->ctx, p->cgroup, &pids, &np_) == 0 && np_ == 1 &&
+        pids[0] == p->pid && np_linux_mem_cgroup_numa_stat(lb->ctx, p->cgroup, mem) == 0) {
+        free(pids);
+        return 0;
+    }
+    free(pids);
+    return np_linux_mem_numa_maps(lb->ctx, p->pid, mem);
+}
+
+/* Each vCPU's CPU use since the previous list: the change of its thread's
+ * run time (utime + stime) over the change of the clock, matched by TID
+ * (a thread new since then is not measured yet: it counts as busy). A
+ * list closer than MIN_SAMPLE_NS to the sample measures nothing and keeps
+ * that sample: at the kernel's 10 ms tick a shorter interval measures the
+ * tick, not the thread. */
+#define MIN_SAMPLE_NS UINT64_C(200000000) /* 200 ms: 20 ticks */
+static int sample_cpu_use(np_linux_backend *lb, lb_guest *g, np_backend_guest *bg,
+                          const pid_t *tids, size_t nv)
+{
+    uint64_t now = 0;
+    op_now(lb, &now);
+    uint64_t dt = g->sample_ns && now > g->sample_ns ? now - g->sample_ns : 0;
+    for (size_t v = 0; v < nv && dt >= MIN_SAMPLE_NS; v++) {
+        np_backend_vcpu *bv = &bg->vcpus[v];
+        for (size_t i = 0; i < g->nr_samples; i++) {
+            if (g->sample_tids[i] != tids[v])
+                continue;
+            uint64_t was = g->sample_cpu_ns[i];
+            bv->demand_measured = true;
+            bv->demand = bv->cpu_time_ns > was ? (double)(bv->cpu_time_ns - was) / (double)dt : 0;
+            if (bv->demand > 1.0)
+                bv->demand = 1.0;
+            break;
+        }
+    }
+    if (g->sample_ns && dt < MIN_SAMPLE_NS)
+        return 0; /* too close to measure: the older sample is kept */
+    pid_t *t = malloc((nv ? nv : 1) * sizeof(*t));
+    uint64_t *c = malloc((nv ? nv : 1) * sizeof(*c));
+    if (!t || !c) {
+        free(t);
+        free(c);
+        return -ENOMEM;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        t[v] = tids[v];
+        c[v] = bg->vcpus[v].cpu_time_ns;
+    }
+    free(g->sample_tids);
+    free(g->sample_cpu_ns);
+    g->sample_tids = t;
+    g->sample_cpu_ns = c;
+    g->nr_samples = nv;
+    g->sample_ns = now;
+    return 0;
+}
+
 /* Fills one guest of the list; -ESRCH when the process went away. */
 static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_guest *bg)
 {
@@ -224,8 +355,11 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     int rc;
 
     rc = np_linux_threads(lb->ctx, p->pid, &th, &nth);
-    if (!rc)
-        rc = np_linux_mem_numa_maps(lb->ctx, p->pid, &mem);
+    const lb_guest *known = lb_find(lb, p->pid);
+    if (!rc && known && known->moving && known->mem.nr_node_slots)
+        rc = mem_copy(&known->mem, &mem); /* its pages are moving: the last reading */
+    else if (!rc)
+        rc = sense_memory(lb, p, &mem);
     if (rc)
         goto out;
     /* vCPU threads in vCPU order for QEMU; every thread otherwise. */
@@ -288,6 +422,9 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
         }
     }
     free(order);
+    rc = sample_cpu_use(lb, g, bg, tids, nv);
+    if (rc)
+        goto out;
     for (size_t s = 0; s < mem.nr_node_slots; s++) {
         size_t idx;
         if (mem.bytes_by_node_os_id[s] &&
@@ -302,6 +439,20 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     tids = NULL;
     free(g->cgroup);
     g->cgroup = p->cgroup ? strdup(p->cgroup) : NULL;
+    if (g->desc.pid != p->pid || !g->moving) {
+        np_linux_proc d;
+        if (proc_copy(p, &d) == 0) {
+            np_linux_proc_fini(&g->desc);
+            g->desc = d;
+        }
+    }
+    if (!g->moving) {
+        np_linux_mem m;
+        if (mem_copy(&mem, &m) == 0) {
+            np_linux_mem_fini(&g->mem);
+            g->mem = m;
+        }
+    }
 out:
     free(tids);
     free(th);
@@ -309,7 +460,7 @@ out:
     return rc;
 }
 
-static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_out)
+static int op_list_guests_locked(void *impl, np_backend_guest **guests_out, size_t *nr_out)
 {
     np_linux_backend *lb = impl;
     np_linux_proc *procs = NULL;
@@ -452,7 +603,7 @@ static int narrow_if_all_pinned(np_linux_backend *lb, lb_guest *g)
  * cgroup's cpuset.cpus is first widened to allow that mask (the kernel
  * would otherwise refuse it or narrow it); it is narrowed only when the
  * whole guest is pinned hard (narrow_if_all_pinned), never by steering. */
-static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
+static int op_set_vcpu_affinity_locked(void *impl, uint64_t guest_id, uint32_t vcpu,
                                 const np_bitmap *hard, const np_bitmap *soft)
 {
     np_linux_backend *lb = impl;
@@ -503,7 +654,7 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
     return rc;
 }
 
-static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+static int op_set_guest_node_affinity_locked(void *impl, uint64_t guest_id, const np_bitmap *nodes)
 {
     np_linux_backend *lb = impl;
     lb_guest *g = lb_find(lb, (pid_t)guest_id);
@@ -525,9 +676,9 @@ static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bi
  * (np_linux_mover_continue), so a migration of N steps looks at each
  * address once instead of N times from the start; a different pair, or a
  * walk that ended, gets a new mover (which reads the maps again). */
-static int step_mover(np_linux_backend *lb, lb_guest *g, pid_t pid, unsigned from_os_id,
-                      unsigned to_os_id, uint64_t bytes, np_linux_mover **mv_out, bool *fresh_out,
-                      bool *own_out)
+static int step_mover(np_linux_backend *lb, const np_linux_backend_opts *opts, lb_guest *g,
+                      pid_t pid, unsigned from_os_id, unsigned to_os_id, uint64_t bytes,
+                      np_linux_mover **mv_out, bool *fresh_out, bool *own_out)
 {
     np_bitmap *from_set = NULL;
     np_linux_move_opts mo = {0};
@@ -551,9 +702,9 @@ static int step_mover(np_linux_backend *lb, lb_guest *g, pid_t pid, unsigned fro
         goto out;
     mo.now_ns = np_linux_clock_now_ns;
     mo.sleep_ns = np_linux_clock_sleep_ns;
-    mo.budget_bytes_per_s = lb->opts.migrate_budget_bps;
+    mo.budget_bytes_per_s = opts->migrate_budget_bps;
     mo.max_bytes = bytes;
-    mo.filter = lb->opts.move_filter;
+    mo.filter = opts->move_filter;
     rc = np_linux_mover_create(lb->ctx, pid, from_set, to_os_id, &mo, mv_out);
     if (rc)
         goto out;
@@ -578,25 +729,44 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     uint64_t moved = 0;
     int rc = 0;
 
-    memset(&lb->last_move, 0, sizeof(lb->last_move));
+    np_linux_move_stats last = {0};
     *moved_out = 0;
     if (!from || !to || from_node_idx == to_node_idx || bytes == 0)
         return -EINVAL;
-    lb_guest *g = lb_find(lb, pid);
+    /* The guest table is shared with list_guests (another thread may sense
+     * while this moves): take the guest's mover out under the lock, run it
+     * without the lock, put it back after. */
+    lb_guest slot, *g = NULL;
+    np_linux_backend_opts opts;
+    memset(&slot, 0, sizeof(slot));
+    pthread_mutex_lock(&lb->mu);
+    opts = lb->opts; /* the scalars are read; its pointers are not */
+    lb_guest *listed = lb_find(lb, pid);
+    if (listed) {
+        slot.pid = pid;
+        slot.mover = listed->mover;
+        slot.mover_from_os_id = listed->mover_from_os_id;
+        slot.mover_to_os_id = listed->mover_to_os_id;
+        listed->mover = NULL;
+        listed->moving = true;
+        g = &slot;
+    }
+    pthread_mutex_unlock(&lb->mu);
     /* A continued walk that ends short has not looked again at the
      * addresses before where it started: a second pass with a new walk
      * does, so "short" still means "nothing more on the source node". */
     for (int pass = 0; pass < 2 && moved < bytes && rc == 0; pass++) {
         np_linux_mover *mv = NULL;
         bool fresh = false, own = false;
-        rc = step_mover(lb, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh, &own);
+        rc = step_mover(lb, &opts, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh,
+                        &own);
         if (rc)
             break;
         uint64_t before = np_linux_mover_stats(mv)->bytes_moved;
         rc = np_linux_mover_run(mv);
         const np_linux_move_stats *st = np_linux_mover_stats(mv);
         moved += st->bytes_moved - before;
-        lb->last_move = *st;
+        last = *st;
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
                      "%llu batches, batch now %u pages, longest %llu us",
@@ -613,6 +783,19 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         np_linux_mover_destroy(g->mover);
         g->mover = NULL;
     }
+    pthread_mutex_lock(&lb->mu);
+    lb->last_move = last;
+    listed = g ? lb_find(lb, pid) : NULL;
+    if (listed)
+        listed->moving = false;
+    if (listed && !listed->mover) {
+        listed->mover = slot.mover;
+        listed->mover_from_os_id = slot.mover_from_os_id;
+        listed->mover_to_os_id = slot.mover_to_os_id;
+        slot.mover = NULL;
+    }
+    pthread_mutex_unlock(&lb->mu);
+    np_linux_mover_destroy(slot.mover); /* the guest is gone meanwhile */
     *moved_out = moved;
     if (rc == 0 && moved < bytes) {
         /* Short: nothing more on the source node, or the process is exiting
@@ -625,6 +808,35 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
             rc = -ESRCH;
         free(th);
     }
+    return rc;
+}
+
+/* The operations that touch the guest table, under the backend's lock. */
+static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_out)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_list_guests_locked(impl, guests_out, nr_out);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
+                                const np_bitmap *hard, const np_bitmap *soft)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_set_vcpu_affinity_locked(impl, guest_id, vcpu, hard, soft);
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+{
+    np_linux_backend *lb = impl;
+    pthread_mutex_lock(&lb->mu);
+    int rc = op_set_guest_node_affinity_locked(impl, guest_id, nodes);
+    pthread_mutex_unlock(&lb->mu);
     return rc;
 }
 
@@ -653,7 +865,7 @@ static void op_log(void *impl, np_log_level level, const char *subsys, const cha
 }
 
 static const struct np_backend_ops linux_ops = {
-    .version = 1,
+    .version = 2,
     .name = "linux",
     .topology = op_topology,
     .list_guests = op_list_guests,
@@ -664,6 +876,7 @@ static const struct np_backend_ops linux_ops = {
     .now_ns = op_now_ns,
     .random = op_random,
     .log = op_log,
+    .flags = NP_BACKEND_CONCURRENT_MIGRATE,
 };
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -687,6 +900,7 @@ int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opt
         }
         memcpy(pids, opts->pids, opts->nr_pids * sizeof(*pids));
     }
+    pthread_mutex_lock(&lb->mu);
     free(lb->cgroup);
     free(lb->pids);
     lb->cgroup = cg;
@@ -694,6 +908,7 @@ int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opt
     lb->opts = *opts;
     lb->opts.cgroup = cg;
     lb->opts.pids = pids;
+    pthread_mutex_unlock(&lb->mu);
     return 0;
 }
 
@@ -708,6 +923,7 @@ int np_linux_backend_create(np_linux_ctx *ctx, const np_linux_backend_opts *opts
     lb = calloc(1, sizeof(*lb));
     if (!lb)
         return -ENOMEM;
+    pthread_mutex_init(&lb->mu, NULL);
     lb->ctx = ctx;
     lb->rng = UINT64_C(0x6e756d61706c6163); /* fixed seed: reproducible runs */
     rc = np_linux_backend_set_source(lb, opts);
@@ -739,6 +955,7 @@ void np_linux_backend_destroy(np_linux_backend *lb)
     np_bitmap_destroy(lb->all_cpus);
     free(lb->cgroup);
     free(lb->pids);
+    pthread_mutex_destroy(&lb->mu);
     free(lb);
 }
 

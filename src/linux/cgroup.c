@@ -123,6 +123,18 @@ static int cgroup_file(np_linux_ctx *ctx, const char *cgroup, const char *file, 
     return np_linux_path(buf, len, "%s%s/%s", mnt, cgroup, file);
 }
 
+int np_linux_cgroup_read(np_linux_ctx *ctx, const char *cgroup, const char *file, char **buf_out,
+                         size_t *len_out, char *origin, size_t origin_len)
+{
+    char path[NP_LINUX_CGROUP_PATH_MAX + 256];
+    int rc = cgroup_file(ctx, cgroup, file, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    if (origin)
+        snprintf(origin, origin_len, "%s", path);
+    return np_linux_read_at(ctx, path, buf_out, len_out);
+}
+
 int np_linux_cgroup_procs(np_linux_ctx *ctx, const char *cgroup, pid_t **pids_out,
                           size_t *n_out)
 {

@@ -79,6 +79,10 @@ int np_linux_path(char *buf, size_t len, const char *fmt, ...) __attribute__((fo
 /* The cgroup v2 path ("0::/path" line) of a /proc/PID/cgroup text as a heap
  * string in *out, or NULL when there is none (procs.c). */
 int np_linux_cgroup_of(const char *text, size_t len, char **out);
+/* Reads <cgroup2 mount>/<cgroup>/<file> (heap buffer); origin, when not
+ * NULL, gets the path for messages. */
+int np_linux_cgroup_read(np_linux_ctx *ctx, const char *cgroup, const char *file, char **buf_out,
+                         size_t *len_out, char *origin, size_t origin_len);
 
 /* Whether a process is gone or a zombie (no memory left to act on). */
 bool np_linux_pid_gone(np_linux_ctx *ctx, pid_t pid);

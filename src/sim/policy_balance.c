@@ -8,9 +8,11 @@
  * np_backend_sense() snapshots the simulator through its backend, the
  * guests' specs (recorded when they arrived: opt-out, hard affinity,
  * groups) are put back with np_balance_restate(), np_balance() decides,
- * and each action goes back through the backend: soft affinity per vCPU
- * (the hard mask kept), node affinity, and memory migration, which the
- * simulator charges with its copy cost, guest stall and rate limit.
+ * and each action goes back through the backend by np_backend_act(), the
+ * act step the daemon uses too: soft affinity per vCPU (the hard mask
+ * kept), node affinity, and memory migration in the same bounded steps,
+ * which the simulator charges with its copy cost, guest stall and rate
+ * limit.
  * Guests that arrived with their own plan bypass placement, so no spec is
  * recorded for them: sensed as no_autoplace, they are left alone.
  */
@@ -145,30 +147,14 @@ static void log_action(np_backend *be, const np_balance_action *a, int rc)
     np_backend_log(be, rc ? NP_LOG_WARNING : NP_LOG_INFO, "balance", line);
 }
 
+/* One action through the shared act step (np_backend_act: the daemon's
+ * too), migrations in the same bounded steps. */
 static int apply(np_sim_balance_policy *p, np_backend *be, const np_host_state *st,
                  const np_backend_guest *guests, const np_balance_action *a)
 {
-    const np_guest_spec *spec = np_host_state_guest_spec(st, a->gidx);
-    uint64_t id = guests[a->gidx].id;
-    int rc = 0;
-
-    switch (a->kind) {
-    case NP_BALANCE_SET_SOFT_AFFINITY:
-        for (uint32_t v = 0; v < spec->vcpus && !rc; v++)
-            if (a->vcpu == NP_BALANCE_ALL_VCPUS || a->vcpu == v)
-                rc = np_backend_set_vcpu_affinity(be, id, v,
-                                                  np_host_state_vcpu_hard(st, a->gidx, v), a->cpus);
-        break;
-    case NP_BALANCE_SET_NODE_AFFINITY:
-        rc = np_backend_set_guest_node_affinity(be, id, a->nodes);
-        break;
-    case NP_BALANCE_MIGRATE_MEMORY: {
-        uint64_t moved = 0;
-        rc = np_backend_migrate_memory(be, id, a->from_node_idx, a->to_node_idx, a->bytes, &moved);
-        p->moved_bytes += moved;
-        break;
-    }
-    }
+    uint64_t moved = 0;
+    int rc = np_backend_act(be, st, guests[a->gidx].id, a, NULL, &moved);
+    p->moved_bytes += moved;
     p->actions++;
     return rc;
 }

@@ -1,0 +1,293 @@
+/*
+ * daemon/move_worker.c - the memory mover thread (move_worker.h).
+ *
+ * Why a thread: a migration step on a loaded host took 13-16 s (TCG test
+ * guest, issue 12); inside the round that froze sensing, the other guests'
+ * decisions and the control socket. Here the main thread only queues a job
+ * and later collects it. The worker runs each job's actions through
+ * np_backend_act() (the act step the simulator runs too) in steps of at
+ * most step_bytes; after each step it publishes the progress, honours a
+ * cancel (guest excluded, daemon stopping) and waits until the budget
+ * allows the next step. The wait is on a condition variable, so stopping
+ * the daemon waits for one step at most, never for a whole migration.
+ */
+#include "move_worker.h"
+
+#include "daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dworker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* jobs queued, stop asked, a cancel */
+    np_backend *be;
+    uint64_t budget_bps, step_bytes;
+    bool joined;
+    dmove_job **jobs; /* queued, running and finished, in submission order */
+    size_t nr, cap;
+    bool stop;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What one step's hook needs. */
+typedef struct step_ctx {
+    dworker *w;
+    dmove_job *job;
+    size_t act;        /* the action under way */
+    uint64_t base;     /* bytes moved by the job's earlier actions */
+    uint64_t start_ns; /* when this action started */
+    uint64_t last;     /* bytes of this action moved at the last step */
+} step_ctx;
+
+/* After a step: publish, then wait for the budget (start + moved / budget)
+ * unless stopped or cancelled meanwhile. */
+static bool step_done(void *opaque, uint64_t moved)
+{
+    step_ctx *s = opaque;
+    dworker *w = s->w;
+    const np_balance_action *a = &s->job->acts[s->act];
+    bool go;
+
+    dlog(NP_LOG_DEBUG, "guest %s (%s %llu): moved %.1f MiB node %u -> %u (%.1f MiB of this "
+         "action left)", s->job->name, dlog_id_word(), (unsigned long long)s->job->guest_id,
+         (double)(moved - s->last) / 1048576.0, s->job->from_os_id[s->act],
+         s->job->to_os_id[s->act], (double)(a->bytes > moved ? a->bytes - moved : 0) / 1048576.0);
+    s->last = moved;
+    pthread_mutex_lock(&w->mu);
+    s->job->moved_bytes = s->base + moved;
+    if (w->budget_bps) {
+        double wait_s = (double)moved / (double)w->budget_bps;
+        uint64_t until = s->start_ns + (uint64_t)(wait_s * 1e9);
+        /* CLOCK_MONOTONIC deadline for the condition (set in create). */
+        while (!w->stop && !s->job->cancelled && mono_ns() < until) {
+            struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u),
+                                  .tv_nsec = (long)(until % 1000000000u)};
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        }
+    }
+    go = !w->stop && !s->job->cancelled;
+    pthread_mutex_unlock(&w->mu);
+    return go;
+}
+
+static void run_job(dworker *w, dmove_job *job)
+{
+    np_backend_act_hooks hooks = {.step_bytes = w->step_bytes, .step_done = step_done};
+    step_ctx s = {.w = w, .job = job};
+    int rc = 0;
+
+    hooks.opaque = &s;
+    for (size_t i = 0; i < job->nr_acts && !rc; i++) {
+        uint64_t moved = 0;
+        s.start_ns = mono_ns();
+        s.act = i;
+        s.last = 0;
+        rc = np_backend_act(w->be, NULL, job->guest_id, &job->acts[i], &hooks, &moved);
+        pthread_mutex_lock(&w->mu);
+        s.base += moved;
+        job->moved_bytes = s.base;
+        bool stop = w->stop || job->cancelled;
+        pthread_mutex_unlock(&w->mu);
+        if (stop || moved < job->acts[i].bytes)
+            break; /* stopped, or nothing more movable: the next round decides again */
+    }
+    pthread_mutex_lock(&w->mu);
+    job->rc = rc;
+    job->done = true;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *worker_main(void *arg)
+{
+    dworker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        dmove_job *job = NULL;
+        for (size_t i = 0; i < w->nr && !job; i++)
+            if (!w->jobs[i]->started)
+                job = w->jobs[i];
+        if (!job) {
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        job->started = true;
+        pthread_mutex_unlock(&w->mu);
+        run_job(w, job); /* the job stays in the table: only harvest frees it */
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dworker **out)
+{
+    pthread_condattr_t ca;
+    dworker *w = calloc(1, sizeof(*w));
+    int r;
+
+    if (!w)
+        return -ENOMEM;
+    w->be = be;
+    w->budget_bps = budget_bps;
+    w->step_bytes = step_bytes;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r = pthread_create(&w->thread, NULL, worker_main, w);
+    if (r) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return -r;
+    }
+    *out = w;
+    return 0;
+}
+
+void dworker_stop(dworker *w)
+{
+    if (!w || w->joined)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->cancelled = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->joined = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->done = true; /* never started: moved nothing */
+}
+
+void dworker_destroy(dworker *w)
+{
+    if (!w)
+        return;
+    dworker_stop(w);
+    for (size_t i = 0; i < w->nr; i++)
+        free(w->jobs[i]);
+    free(w->jobs);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void dworker_set_budget(dworker *w, uint64_t budget_bps)
+{
+    pthread_mutex_lock(&w->mu);
+    w->budget_bps = budget_bps;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static dmove_job *find(dworker *w, uint64_t guest_id)
+{
+    for (size_t i = 0; i < w->nr; i++)
+        if (w->jobs[i]->guest_id == guest_id)
+            return w->jobs[i];
+    return NULL;
+}
+
+bool dworker_busy(dworker *w, uint64_t guest_id)
+{
+    pthread_mutex_lock(&w->mu);
+    bool busy = find(w, guest_id) != NULL;
+    pthread_mutex_unlock(&w->mu);
+    return busy;
+}
+
+int dworker_submit(dworker *w, const dmove_job *job)
+{
+    int rc = 0;
+    dmove_job *copy = malloc(sizeof(*copy));
+    if (!copy)
+        return -ENOMEM;
+    *copy = *job;
+    copy->asked_bytes = 0;
+    for (size_t i = 0; i < copy->nr_acts; i++)
+        copy->asked_bytes += copy->acts[i].bytes;
+    copy->moved_bytes = 0;
+    copy->rc = 0;
+    copy->started = copy->done = copy->cancelled = false;
+    pthread_mutex_lock(&w->mu);
+    if (find(w, job->guest_id)) {
+        rc = -EBUSY;
+    } else if (w->nr == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 8;
+        dmove_job **n = realloc(w->jobs, cap * sizeof(*n));
+        if (n) {
+            w->jobs = n;
+            w->cap = cap;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    if (!rc) {
+        w->jobs[w->nr++] = copy;
+        copy = NULL;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(copy);
+    return rc;
+}
+
+void dworker_cancel(dworker *w, uint64_t guest_id)
+{
+    pthread_mutex_lock(&w->mu);
+    dmove_job *j = find(w, guest_id);
+    if (j) {
+        j->cancelled = true;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool dworker_progress(dworker *w, uint64_t guest_id, uint64_t *moved_out, uint64_t *asked_out)
+{
+    pthread_mutex_lock(&w->mu);
+    dmove_job *j = find(w, guest_id);
+    if (j) {
+        *moved_out = j->moved_bytes;
+        *asked_out = j->asked_bytes;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return j != NULL;
+}
+
+size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job), void *opaque)
+{
+    dmove_job **done = NULL;
+    size_t n = 0, kept = 0;
+
+    pthread_mutex_lock(&w->mu);
+    done = malloc((w->nr ? w->nr : 1) * sizeof(*done));
+    for (size_t i = 0; i < w->nr; i++) {
+        if (w->jobs[i]->done && done)
+            done[n++] = w->jobs[i];
+        else
+            w->jobs[kept++] = w->jobs[i];
+    }
+    w->nr = kept;
+    pthread_mutex_unlock(&w->mu);
+    /* Outside the lock: fn may log, save, talk to the balancer. */
+    for (size_t i = 0; i < n; i++) {
+        fn(opaque, done[i]);
+        free(done[i]);
+    }
+    free(done);
+    return n;
+}

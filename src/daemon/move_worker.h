@@ -1,0 +1,68 @@
+/*
+ * daemon/move_worker.h - numaplaced's memory mover thread: migrations the
+ * balancer asked for run here, in bounded steps paced by the migration
+ * budget, while the main thread goes on sensing, deciding for other
+ * guests, answering the control socket and handling signals. One job per
+ * guest at a time; the round hands jobs over and collects finished ones.
+ * Used when the backend says its migrate_memory may run concurrently
+ * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
+ */
+#ifndef NP_DAEMON_MOVE_WORKER_H
+#define NP_DAEMON_MOVE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <numaplace/backend.h>
+#include <numaplace/balance.h>
+
+/* Migrations of one job: those of one guest in one round. A round's budget
+ * at the defaults is 40 chunks of 64 MiB shared by all guests, and a guest's
+ * chunks come from at most (nodes - 1) source nodes; 16 covers a 2.56 GB
+ * round for one guest in 64 MiB chunks up to 1 GiB, and what does not fit
+ * is asked for again next round. */
+#define DWORKER_JOB_MAX_ACTIONS 16u
+
+typedef struct dworker dworker;
+
+typedef struct dmove_job {
+    uint64_t guest_id;
+    char name[NP_BACKEND_NAME_MAX];     /* as the backend lists it */
+    char bal_name[NP_GUEST_NAME_MAX];   /* as the balancer knows it */
+    np_balance_action acts[DWORKER_JOB_MAX_ACTIONS]; /* MIGRATE_MEMORY only: no masks */
+    unsigned from_os_id[DWORKER_JOB_MAX_ACTIONS], to_os_id[DWORKER_JOB_MAX_ACTIONS]; /* for the log */
+    size_t nr_acts;
+    uint64_t pending_bytes; /* what the balancer counted off home when submitted */
+    /* Filled by the worker (read them through dworker_progress/harvest). */
+    uint64_t asked_bytes, moved_bytes;
+    int rc;
+    bool started, done, cancelled;
+} dmove_job;
+
+/* Starts the thread; budget_bps paces the steps (0: no pacing). */
+int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dworker **out);
+/* Cancels every job, waits for the step under way (bounded) and ends the
+ * thread; the jobs stay, finished, for a last dworker_harvest. */
+void dworker_stop(dworker *w);
+/* dworker_stop, then frees the worker and any job not collected. NULL ok. */
+void dworker_destroy(dworker *w);
+void dworker_set_budget(dworker *w, uint64_t budget_bps);
+/* A job for the guest is queued, running or finished and not collected. */
+bool dworker_busy(dworker *w, uint64_t guest_id);
+/* Queues a copy of job (its guest must not be busy): 0, -EBUSY, -ENOMEM. */
+int dworker_submit(dworker *w, const dmove_job *job);
+/* Asks the guest's job to stop after its current step. */
+void dworker_cancel(dworker *w, uint64_t guest_id);
+/* Bytes moved and asked by the guest's job; false when it has none. */
+bool dworker_progress(dworker *w, uint64_t guest_id, uint64_t *moved_out, uint64_t *asked_out);
+/* Hands each finished job to fn, then forgets it. Returns how many. */
+size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job), void *opaque);
+
+/* The daemon's side (balance_glue.c): collects finished jobs into the
+ * daemon's guests and the balancer's state. stopping: the daemon is
+ * stopping (dworker_stop): only the bytes moved are counted, the guests'
+ * migrations stay in flight for the next start to resume. */
+struct daemon;
+void daemon_collect_moves(struct daemon *d, bool stopping);
+
+#endif

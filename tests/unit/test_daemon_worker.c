@@ -1,0 +1,191 @@
+/*
+ * test_daemon_worker.c - numaplaced's memory mover thread
+ * (src/daemon/move_worker.c) against a fake backend whose migrate_memory
+ * moves from a counter and sleeps a little per step: a job runs in bounded
+ * steps while the caller goes on (busy, progress), its result is collected
+ * once (moved bytes, short = nothing more on the node), a cancel stops it
+ * after the step under way, pacing holds steps to the budget, and
+ * destroying the worker during a long job returns after one step.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/daemon.h"
+#include "daemon/move_worker.h"
+#include "np_test.h"
+
+#define MiB (UINT64_C(1) << 20)
+
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t fake_left;  /* bytes the guest still has on the source node */
+static unsigned fake_calls; /* migrate_memory calls */
+static uint64_t fake_largest;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int fake_migrate(void *impl, uint64_t guest_id, size_t from, size_t to, uint64_t bytes,
+                        uint64_t *moved_out)
+{
+    (void)impl;
+    (void)guest_id;
+    (void)from;
+    (void)to;
+    sleep_ms(5); /* a step takes time */
+    pthread_mutex_lock(&fake_mu);
+    uint64_t n = bytes < fake_left ? bytes : fake_left;
+    fake_left -= n;
+    fake_calls++;
+    if (bytes > fake_largest)
+        fake_largest = bytes;
+    pthread_mutex_unlock(&fake_mu);
+    *moved_out = n;
+    return 0;
+}
+
+static const struct np_backend_ops fake_ops = {
+    .version = 2,
+    .name = "fake",
+    .migrate_memory = fake_migrate,
+    .flags = NP_BACKEND_CONCURRENT_MIGRATE,
+};
+
+static void reset(uint64_t left)
+{
+    pthread_mutex_lock(&fake_mu);
+    fake_left = left;
+    fake_calls = 0;
+    fake_largest = 0;
+    pthread_mutex_unlock(&fake_mu);
+}
+
+static dmove_job job_of(uint64_t id, uint64_t bytes)
+{
+    dmove_job j;
+    memset(&j, 0, sizeof(j));
+    j.guest_id = id;
+    snprintf(j.name, sizeof(j.name), "g%llu", (unsigned long long)id);
+    snprintf(j.bal_name, sizeof(j.bal_name), "g%llu", (unsigned long long)id);
+    j.nr_acts = 1;
+    j.acts[0].kind = NP_BALANCE_MIGRATE_MEMORY;
+    j.acts[0].from_node_idx = 0;
+    j.acts[0].to_node_idx = 1;
+    j.acts[0].bytes = bytes;
+    j.pending_bytes = bytes;
+    return j;
+}
+
+static dmove_job got;
+static size_t nr_got;
+static void collect(void *opaque, const dmove_job *job)
+{
+    (void)opaque;
+    got = *job;
+    nr_got++;
+}
+
+/* Waits (at most 5 s) until the guest's job is collected. */
+static void harvest_until_done(dworker *w, uint64_t id)
+{
+    uint64_t t0 = mono_ns();
+    nr_got = 0;
+    while (!nr_got && mono_ns() - t0 < 5000000000u) {
+        dworker_harvest(w, collect, NULL);
+        sleep_ms(2);
+    }
+    ASSERT_EQ(nr_got, 1);
+    ASSERT_U64_EQ(got.guest_id, id);
+}
+
+static void test_job_runs_in_steps_beside_the_caller(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
+    ASSERT_EQ(dworker_create(be, 0, 4 * MiB, &w), 0);
+    reset(64 * MiB);
+    dmove_job j = job_of(7, 40 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    ASSERT_EQ(dworker_submit(w, &j), -EBUSY); /* one job per guest */
+    ASSERT_TRUE(dworker_busy(w, 7));
+    ASSERT_TRUE(!dworker_busy(w, 8));
+    uint64_t moved = 0, asked = 0;
+    ASSERT_TRUE(dworker_progress(w, 7, &moved, &asked));
+    ASSERT_U64_EQ(asked, 40 * MiB);
+    harvest_until_done(w, 7);
+    ASSERT_EQ(got.rc, 0);
+    ASSERT_U64_EQ(got.moved_bytes, 40 * MiB);
+    ASSERT_EQ(fake_calls, 10); /* 10 steps of 4 MiB */
+    ASSERT_U64_EQ(fake_largest, 4 * MiB);
+    ASSERT_TRUE(!dworker_busy(w, 7)); /* collected: forgotten */
+    /* Short: only 6 MiB left on the node: the job ends after the short step. */
+    reset(6 * MiB);
+    j = job_of(7, 40 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    harvest_until_done(w, 7);
+    ASSERT_U64_EQ(got.moved_bytes, 6 * MiB);
+    ASSERT_EQ(fake_calls, 2);
+    dworker_destroy(w);
+    np_backend_destroy(be);
+}
+
+static void test_cancel_and_pacing(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
+    /* 40 MiB/s: 4 MiB steps 100 ms apart */
+    ASSERT_EQ(dworker_create(be, 40 * MiB, 4 * MiB, &w), 0);
+    reset(64 * MiB);
+    dmove_job j = job_of(3, 64 * MiB);
+    uint64_t t0 = mono_ns();
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    sleep_ms(250);
+    dworker_cancel(w, 3);
+    harvest_until_done(w, 3);
+    uint64_t took_ms = (mono_ns() - t0) / 1000000;
+    ASSERT_TRUE(got.cancelled);
+    /* paced: in ~250 ms at most 4 steps (0, 100, 200 ms, then the cancel) */
+    ASSERT_TRUE(got.moved_bytes >= 4 * MiB && got.moved_bytes <= 16 * MiB);
+    ASSERT_TRUE(took_ms < 2000); /* the cancel cut the budget's wait short */
+    dworker_destroy(w);
+    np_backend_destroy(be);
+}
+
+static void test_destroy_during_a_long_job(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
+    ASSERT_EQ(dworker_create(be, 4 * MiB, 4 * MiB, &w), 0); /* 1 s per step */
+    reset(1024 * MiB);
+    dmove_job j = job_of(1, 1024 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    sleep_ms(50);
+    uint64_t t0 = mono_ns();
+    dworker_destroy(w); /* stops after the step under way, not after 256 s */
+    ASSERT_TRUE(mono_ns() - t0 < 1000000000u);
+    ASSERT_TRUE(fake_calls <= 2);
+    np_backend_destroy(be);
+}
+
+int main(void)
+{
+    dlog_init(NP_LOG_ERROR);
+    NP_RUN(test_job_runs_in_steps_beside_the_caller);
+    NP_RUN(test_cancel_and_pacing);
+    NP_RUN(test_destroy_during_a_long_job);
+    return np_test_summary();
+}

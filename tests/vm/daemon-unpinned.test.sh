@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# daemon-unpinned.test.sh BUILD_DIR [SECONDS] - the ordinary KVM case of
+# issue 12: three QEMU-like guests of 350 MiB x 2 vCPU threads, nobody pins
+# them, their memory first-touched on node 0 of a 4-node guest (2 CPUs and
+# 1.5 GiB / 512 MiB per node, TCG). Node 0 has CPUs for one such guest
+# only, so at least two guests' memory (2 x 350 MiB = 179,200 pages) must
+# move for all three to be local.
+#
+# Two runs of the same case in the same guest, each SECONDS (default 120)
+# of workload (tests/vm/prog/np-vcpus, run as "qemu-system-x86_64 -name
+# gN": numaplace's Linux layer sees QEMU guests with vCPU threads):
+#   kernel      kernel.numa_balancing=1, no numaplaced;
+# The three guests touch their memory, then wait; the clock of each starts
+# when all three are ready (and numaplaced has started), together.
+#   numaplaced  kernel.numa_balancing=0, numaplaced --pid for the three
+#               guests, default period and budget; `numaplace status` is
+#               asked every 5 s (reply time, each guest's reason).
+# Each guest prints, once a second, its locality: per vCPU thread, the
+# share of the thread's memory on the node of the CPU it runs on.
+# The test checks for numaplaced: every guest >= 90% local and staying so
+# within twice the kernel's guest time to the same (the kernel's time must
+# exist: its run converged); pages the kernel migrated during the run
+# (pgmigrate_success) <= 1.1 x 179,200; no page moved back (no node's page
+# count of a guest rises again after it fell); status answered each time
+# and showed a reason for any guest below target. It prints the figures
+# bench/linux-compare.sh and docs/results-linux.md quote: seconds to >= 90%,
+# pages moved / minimum, longest 1 MiB write slice (stall), numaplaced's
+# CPU time. With NP_UNPINNED_NUMAD=1 (bench/linux-compare.sh --unpinned) a
+# third run does the same under numad (numad -i 1:3, in a time namespace
+# 100000 s ahead: numad skips processes for 300 s after boot), for the
+# figures only.
+set -u
+build=${1:?usage: daemon-unpinned.test.sh BUILD_DIR [SECONDS]}
+secs=${2:-120}
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+vmdir=${NP_VM_DIR:-$here}
+if [ ! -f "$vmdir/vm-test-lib.sh" ] || [ ! -x "$vmdir/numa-vm.sh" ]; then
+    echo "SKIP: $vmdir has no numa-vm.sh / vm-test-lib.sh (the VM runner)"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+. "$vmdir/vm-test-lib.sh"
+vm_runner=$vmdir/numa-vm.sh
+vm_require_host
+
+prog=$build/vm-unpinned
+mkdir -p "$prog"
+vm_require_built "$build/numaplaced" "$build/numaplace"
+vm_cc "$prog/np-vcpus" "$src/tests/vm/prog/np-vcpus.c" -lpthread
+
+numad=${NP_UNPINNED_NUMAD:-0}
+extra=()
+if [ "$numad" = 1 ]; then
+    unshare_bin=$(command -v unshare) || { echo "SKIP: needs util-linux unshare"; exit 0; }
+    extra=(-b "$unshare_bin")
+fi
+
+guest_cmd='
+S='"$secs"'
+NUMAD='"$numad"'
+wait_for() { i=0; while ! grep -q -- "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -lt 3000 ] || return 1; done; }
+migr() { sed -n "s/^pgmigrate_success //p" /proc/vmstat; }
+up() { awk "{ printf \"%d\", \$1 * 1000 }" /proc/uptime; }
+ln -sf /usr/local/bin/np-vcpus /tmp/qemu-system-x86_64
+start3() { # start3 RUN: three guests, all READY, waiting for /tmp/go-RUN
+    for g in 1 2 3; do
+        NP_GO=/tmp/go-$1 /tmp/qemu-system-x86_64 -name g$g 350 0 2 $S > /tmp/$1-g$g.log 2>&1 &
+        eval P$g=$!
+        wait_for /tmp/$1-g$g.log ^READY
+    done
+}
+show() { for g in 1 2 3; do echo "@@$1-g$g"; grep -E "^(READY|t=|FINAL)" /tmp/$1-g$g.log; done; }
+
+echo 1 > /proc/sys/kernel/numa_balancing
+start3 kernel; m0=$(migr); touch /tmp/go-kernel; wait $P1 $P2 $P3; m1=$(migr)
+echo "@@kernel"; echo "migrated=$((m1 - m0))"; show kernel
+
+echo 0 > /proc/sys/kernel/numa_balancing
+S0=/tmp/np.sock
+start3 np
+numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l info 2> /tmp/d.log & D=$!
+wait_for /tmp/d.log started
+m0=$(migr); touch /tmp/go-np
+echo "@@status"
+while kill -0 $P1 2>/dev/null; do
+    sleep 5
+    t0=$(up); numaplace status -s $S0 > /tmp/st.txt 2>&1; r=$?; t1=$(up)
+    echo "status exit=$r ms=$((t1 - t0))"; sed -n "3,5p" /tmp/st.txt
+done
+wait $P1 $P2 $P3; m1=$(migr)
+cpu=$(awk "{ print \$14 + \$15 }" /proc/$D/stat)
+kill -TERM $D; wait $D
+echo "@@np"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu hz=$(getconf CLK_TCK 2>/dev/null || echo 100)"
+show np
+echo "@@dlog"; cat /tmp/d.log
+if [ "$NUMAD" = 1 ]; then
+    start3 numad
+    /usr/local/bin/unshare --time --monotonic 100000 numad -d -i 1:3 > /dev/null 2>&1
+    m0=$(migr); touch /tmp/go-numad
+    wait $P1 $P2 $P3; m1=$(migr)
+    N=$(pidof numad); cpu=$(awk "{ print \$14 + \$15 }" /proc/$N/stat)
+    numad -i 0; sleep 1
+    echo "@@numad"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu"
+    show numad
+    echo "@@numadlog"; grep -E "Advising|moved to" /var/log/numad.log | tail -5
+fi
+echo "@@end"'
+
+out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1536,512,512,512 -t $((secs * (2 + numad) + 600)) \
+    -b "$prog/np-vcpus" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
+rc=$?
+printf '%s\n' "$out" | sed 's/^/guest| /'
+vm_check "guest ran to the end (runner exit $rc)" [ "$rc" = 0 ]
+
+section() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); next } on'; }
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+num() { case $1 in '' | *[!0-9]*) echo -1 ;; *) echo "$1" ;; esac; }
+
+# converged RUN: seconds until every guest is >= 0.9 local and stays so
+# (the largest over the three guests), or -1.
+converged() {
+    local run=$1 g worst=0 t
+    for g in 1 2 3; do
+        t=$(section "$run-g$g" | awk '/^t=/ { split($1, a, "="); split($2, b, "=");
+                 if (b[2] + 0 >= 0.9) { if (since == "") since = a[2] } else since = "" }
+             END { print (since == "" ? -1 : since) }')
+        if [ "$t" = -1 ]; then echo -1; return; fi
+        worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+    done
+    echo "$worst"
+}
+# moved_back RUN: guests where a node's page count rose by more than 1% of
+# the guest's pages after it had fallen by more than 1%.
+moved_back() {
+    local run=$1 g n=0
+    for g in 1 2 3; do
+        if section "$run-g$g" | awk '/^t=|^FINAL/ {
+                for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
+                    split($i, a, "="); k = a[1]; v = a[2] + 0; tot[NR] += v;
+                    if (k in lo && v < lo[k]) lo[k] = v; else if (!(k in lo)) { lo[k] = v; hi[k] = v }
+                    if (v > hi[k]) hi[k] = v;
+                    if (lo[k] < first[k] - 900 && v > lo[k] + 900) bad = 1;
+                    if (!(k in first)) first[k] = v } }
+                END { exit bad ? 0 : 1 }'; then
+            n=$((n + 1))
+        fi
+    done
+    echo "$n"
+}
+min_pages=179200
+kt=$(converged kernel)
+nt=$(converged np)
+kmig=$(num "$(field "$(section kernel | head -1)" migrated)")
+npl=$(section np | head -1)
+nmig=$(num "$(field "$npl" migrated)")
+ticks=$(num "$(field "$npl" daemon_ticks)")
+hz=$(num "$(field "$npl" hz)")
+stall() { section "$1-g1"; section "$1-g2"; section "$1-g3"; }
+kstall=$(stall kernel | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+nstall=$(stall np | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+echo "RESULT run=kernel seconds_to_90=$kt pages_moved=$kmig ratio=$(awk -v a="$kmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${kstall:-?}"
+echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
+
+if [ "$numad" = 1 ]; then
+    ut=$(converged numad)
+    npd=$(section numad | head -1)
+    umig=$(num "$(field "$npd" migrated)")
+    ustall=$(stall numad | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+    echo "RESULT run=numad seconds_to_90=$ut pages_moved=$umig ratio=$(awk -v a="$umig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${ustall:-?} daemon_cpu_s=$(awk -v t="$(num "$(field "$npd" daemon_ticks)")" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
+    section numadlog | sed 's/^/numad: /'
+fi
+vm_check "the kernel's run converged (every guest >= 90% local from ${kt}s)" \
+    awk -v t="$kt" 'BEGIN { exit !(t >= 0) }'
+vm_check "numaplaced: every guest >= 90% local from ${nt}s, within 2 x the kernel's ${kt}s" \
+    awk -v n="$nt" -v k="$kt" 'BEGIN { exit !(n >= 0 && k >= 0 && n <= 2 * k) }'
+vm_check "numaplaced: pages moved $nmig <= 1.1 x $min_pages" \
+    test "$nmig" -ge 0 -a "$nmig" -le $((min_pages * 11 / 10))
+vm_check "numaplaced: no page moved back ($(moved_back np) guests did)" test "$(moved_back np)" = 0
+st=$(section status)
+vm_check "status answered every time" test "$(printf '%s\n' "$st" | grep -c 'exit=[^0]')" = 0
+slowest=$(printf '%s\n' "$st" | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+echo "status replies: $(printf '%s\n' "$st" | grep -c 'exit=0'), slowest ${slowest:-?} ms (TCG)"
+vm_check "status replied within 1 s each time (slowest ${slowest:-?} ms)" test "${slowest:-99999}" -lt 1000
+dlog=$(section dlog)
+vm_check "numaplaced acted on all three guests" \
+    test "$(printf '%s\n' "$dlog" | grep -E "guest g[123] \(pid [0-9]+\): new memory from" | sed -E 's/.*guest (g[123]).*/\1/' | sort -u | wc -l)" = 3
+vm_check "no balancer round failed" test "$(printf '%s\n' "$dlog" | grep -c 'balancer round failed')" = 0
+vm_finish
