@@ -42,6 +42,7 @@ extern const np_cli_cmd np_cmd_migrate;
 extern const np_cli_cmd np_cmd_exclude;
 extern const np_cli_cmd np_cmd_include;
 extern const np_cli_cmd np_cmd_ksm;
+extern const np_cli_cmd np_cmd_advise;
 
 /* numaplaced's control socket (cmd_status.c): one request, one JSON reply.
  * cli_ctl_ok prints the error and returns an exit status unless the reply
