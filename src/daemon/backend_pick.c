@@ -24,6 +24,11 @@
 #else
 #define DAEMON_XEN_BUILT false
 #endif
+#ifdef NP_HAVE_LIBVIRT
+#define DAEMON_LIBVIRT_BUILT true
+#else
+#define DAEMON_LIBVIRT_BUILT false
+#endif
 
 int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool cli_linux_opts,
                          np_daemon_backend *out)
@@ -34,6 +39,11 @@ int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool c
                           ? " (backend = auto chose xen: this is a Xen dom0)"
                           : "";
 
+    if (b == NP_DAEMON_BACKEND_LIBVIRT && !DAEMON_LIBVIRT_BUILT) {
+        dlog(NP_LOG_ERROR, "backend libvirt: this numaplaced was built without libvirt support "
+                           "(rebuild with libvirt-dev installed)");
+        return -ENOTSUP;
+    }
     if (b == NP_DAEMON_BACKEND_XEN && !DAEMON_XEN_BUILT) {
         dlog(NP_LOG_ERROR, "backend xen: this numaplaced was built without Xen support "
                            "(rebuild with libxen-dev installed)");

@@ -276,6 +276,8 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "control socket %s: %s", d.cfg.socket_path, np_strerror(rc));
         goto out;
     }
+    if (daemon_metrics_start(&d))
+        goto out;
     dlog(NP_LOG_INFO, "started: backend %s, period %llu ms, %s, socket %s%s",
          np_daemon_backend_name(d.backend), (unsigned long long)(d.cfg.period_ns / 1000000),
          d.backend == NP_DAEMON_BACKEND_XEN     ? "Xen domains but dom0"
@@ -288,7 +290,9 @@ int main(int argc, char **argv)
     for (bool running = true; running;) {
         uint64_t now = np_linux_clock_now_ns(NULL);
         if (now >= next_ns) {
-            daemon_round(&d);
+            uint64_t t0 = daemon_mono_ns();
+            rc = daemon_round(&d);
+            daemon_metrics_round(&d, rc, daemon_mono_ns() - t0);
             d.state_dirty = false;
             next_ns = now + d.cfg.period_ns;
             if (max_rounds && d.st.rounds >= max_rounds)
@@ -341,6 +345,7 @@ int main(int argc, char **argv)
     if (!d.cfg.dry_run)
         dstate_save(&d.st, d.bal, d.cfg.state_path);
 out:
+    daemon_metrics_stop(&d);
     ctl_close(&d);
     if (sfd >= 0)
         close(sfd);
