@@ -17,9 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <numaplace/backend.h>
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
 #include <numaplace/hoststate.h>
+#include <numaplace/topology.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +70,86 @@ typedef struct np_advice {
 int np_advise(const np_host_state *st, const np_advise_request *req, const char *policy,
               np_advice *out, np_error *err);
 void np_advice_fini(np_advice *a);
+
+/* ---- the host as libvirt describes it ------------------------------------- */
+
+/* A capabilities document of a 1024-node host is a few MiB; 16 MiB bounds
+ * a mistaken input. */
+#define NP_LIBVIRT_CAPS_MAX_BYTES (16u << 20)
+
+/* The NUMA topology in libvirt's capabilities XML (virsh capabilities):
+ * cells, their memory, CPUs (with socket and core ids), distances. Node
+ * free memory is set to its size (the backend asks libvirt for the free
+ * memory when it places). -EINVAL with err (origin, line, what was
+ * expected) for malformed input or a host without <topology><cells>. */
+int np_libvirt_caps_topology(const char *text, size_t len, const char *origin, np_topology **out,
+                             np_error *err);
+
+/* ---- the libvirt backend (only with NP_HAVE_LIBVIRT: libvirt-dev) ----------
+ *
+ * Guests are the running domains of one libvirt connection (URI, e.g.
+ * qemu:///system or test:///default): a guest's id is its domain id
+ * (stable while it runs), its name the domain name; the UUID, emulator and
+ * I/O threads' pinning and numatune are in np_libvirt_domain. vCPU CPU time,
+ * the CPU each last ran on and its pinning come from libvirt
+ * (virDomainGetVcpus). Memory per node comes from the domain's QEMU process
+ * (numa_maps, through the Linux layer) when the domain runs on this host:
+ * its PID is found from the name QEMU was given (-name guest=NAME); a
+ * domain without one (the test driver, a remote host) reports none.
+ *
+ * Acting goes through libvirt's live calls, so `virsh vcpupin`,
+ * `emulatorpin`, `iothreadinfo` and `numatune` show what is in force:
+ *  - set_vcpu_affinity: virDomainPinVcpuFlags(LIVE) with the soft mask
+ *    (intersected with the hard one) or the hard mask: libvirt knows no
+ *    soft affinity, so steering is a node-wide pin, as on Linux. After a
+ *    vCPU is pinned, the emulator thread and every I/O thread are pinned to
+ *    the union of the guest's vCPU pins (virDomainPinEmulator,
+ *    virDomainPinIOThread): the guest's own threads follow it.
+ *  - set_guest_node_affinity: virDomainSetNumaParameters(LIVE, nodeset)
+ *    when the domain's numatune mode is strict or restrictive (libvirt
+ *    refuses a live nodeset change in the other modes: then -EOPNOTSUPP).
+ *  - migrate_memory: the Linux layer's chunked mover on the QEMU process
+ *    (-ENOSYS without one); the balancer then sets the node affinity, so
+ *    libvirt's nodeset names where the memory now is and libvirt never
+ *    moves it back. */
+
+typedef struct np_libvirt np_libvirt;
+
+/* Opens a connection (uri NULL: libvirt's default). `root` is where /proc
+ * and /sys are read for QEMU processes ("/" live; NULL: not at all). log
+ * may be NULL. -ENOTSUP when numaplace was built without libvirt,
+ * -ECONNREFUSED when libvirt cannot connect (logged with libvirt's message). */
+int np_libvirt_open(const char *uri, const char *root, np_log_fn log, void *opaque,
+                    np_libvirt **out);
+void np_libvirt_close(np_libvirt *lv); /* NULL ok */
+/* The operations table; impl is the np_libvirt. NULL without libvirt. */
+const struct np_backend_ops *np_libvirt_backend_ops(void);
+
+#define NP_LIBVIRT_UUID_TEXT 37 /* 36 characters and the NUL */
+
+/* What libvirt says of one running domain. Masks are CPU os_ids (NULL: no
+ * pin), nodeset node os_ids (NULL: none). */
+typedef struct np_libvirt_domain {
+    uint64_t id;
+    char name[NP_BACKEND_NAME_MAX];
+    char uuid[NP_LIBVIRT_UUID_TEXT];
+    int64_t pid;              /* QEMU process, -1 when not found */
+    uint32_t nr_vcpus;
+    np_bitmap **vcpu_pins;    /* nr_vcpus entries */
+    np_bitmap *emulator_pin;
+    uint32_t nr_iothreads;
+    uint32_t *iothread_ids;
+    np_bitmap **iothread_pins;
+    char numatune_mode[16];   /* "strict", "preferred", "interleave", "restrictive", "" */
+    np_bitmap *numatune_nodes;
+} np_libvirt_domain;
+
+/* The domain with that id (-ENOENT when none runs). Free with
+ * np_libvirt_domain_fini(). */
+int np_libvirt_domain_get(np_libvirt *lv, uint64_t id, np_libvirt_domain *out);
+/* The same by name or UUID. */
+int np_libvirt_domain_find(np_libvirt *lv, const char *name_or_uuid, np_libvirt_domain *out);
+void np_libvirt_domain_fini(np_libvirt_domain *d);
 
 #ifdef __cplusplus
 }

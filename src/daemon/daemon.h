@@ -120,6 +120,7 @@ typedef struct daemon {
     bool reload_asked;
     bool state_dirty;
     struct daemon_metrics *metrics; /* metrics.c; NULL without metrics_listen */
+    struct np_libvirt *lv;          /* libvirt backend only */
 } daemon_t;
 
 /* One round: sense, decide, act (or report in dry-run). */

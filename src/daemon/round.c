@@ -269,6 +269,8 @@ int daemon_apply_source(daemon_t *d)
 
     if (d->backend == NP_DAEMON_BACKEND_XEN)
         return daemon_backend_apply_xen(d);
+    if (d->backend == NP_DAEMON_BACKEND_LIBVIRT)
+        return 0; /* libvirt lists the domains; no Linux discovery options */
 
     for (uint32_t i = 0; i < d->cfg.nr_pids; i++)
         pids[i] = (pid_t)d->cfg.pids[i];
