@@ -85,6 +85,25 @@ void np_advice_fini(np_advice *a);
 int np_libvirt_caps_topology(const char *text, size_t len, const char *origin, np_topology **out,
                              np_error *err);
 
+/* ---- a placement written into a domain XML (numaplace create --libvirt) --- */
+
+/* The XML namespace of numaplace's element in a domain's <metadata>. */
+#define NP_LIBVIRT_XMLNS "https://numaplace.dev/xmlns/libvirt/1"
+
+struct np_guest_spec;
+struct np_placement;
+/* The domain XML `xml` with the placement `pl` of `spec` on `topo` written
+ * in: <vcpu cpuset>, <cputune> vcpupin (when vCPUs differ), emulatorpin
+ * and iothreadpin (on the IO node when the guest has one, else the guest's
+ * CPUs), <numatune> strict on the nodes with a <memnode> per guest cell,
+ * guest <cpu><numa> cells with distances when it spans nodes, and a
+ * <metadata> <numaplace:placement nodes= policy=/> record; the rest of the
+ * document is kept. *xml_out is malloc'd. -EINVAL with err for a document
+ * that is not a <domain>. */
+int np_libvirt_tune_domain(const char *xml, size_t len, const char *origin,
+                           const np_topology *topo, const struct np_guest_spec *spec,
+                           const struct np_placement *pl, char **xml_out, np_error *err);
+
 /* ---- the libvirt backend (only with NP_HAVE_LIBVIRT: libvirt-dev) ----------
  *
  * Guests are the running domains of one libvirt connection (URI, e.g.
@@ -150,6 +169,15 @@ int np_libvirt_domain_get(np_libvirt *lv, uint64_t id, np_libvirt_domain *out);
 /* The same by name or UUID. */
 int np_libvirt_domain_find(np_libvirt *lv, const char *name_or_uuid, np_libvirt_domain *out);
 void np_libvirt_domain_fini(np_libvirt_domain *d);
+
+/* Defines the domain from `xml` (virDomainDefineXML: persistent) and, with
+ * `start`, starts it (virDomainCreate); *id_out: its domain id once
+ * running (UINT64_MAX when not started). -EEXIST when a running domain has
+ * that name, -EINVAL with libvirt's message logged when libvirt refuses the
+ * XML, -EIO when the start fails (the definition stays). */
+int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_out);
+/* The backend's topology (from capabilities; a new reference). */
+np_topology *np_libvirt_topology(np_libvirt *lv);
 
 #ifdef __cplusplus
 }

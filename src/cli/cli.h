@@ -55,6 +55,14 @@ int cli_ctl_ok(const char *socket_path, const struct np_ctl_request *req, json_t
 int cli_verify_linux(int argc, char **argv);
 void cli_verify_linux_usage(FILE *out);
 
+/* `create --libvirt` and `verify --libvirt` (cmd_libvirt.c); cli_wants_libvirt
+ * says whether the command line asks for them. */
+bool cli_wants_libvirt(int argc, char **argv);
+int cli_create_libvirt(int argc, char **argv);
+int cli_verify_libvirt(int argc, char **argv);
+void cli_libvirt_create_usage(FILE *out);
+void cli_libvirt_verify_usage(FILE *out);
+
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a library error (with origin and line) and maps rc to an exit status. */

@@ -747,7 +747,49 @@ int np_libvirt_domain_find(np_libvirt *lv, const char *name_or_uuid, np_libvirt_
     return rc;
 }
 
+int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_out)
+{
+    virDomainPtr dom = NULL;
+    int rc = 0;
+    *id_out = UINT64_MAX;
+    dom = virDomainDefineXML(lv->conn, xml);
+    if (!dom) {
+        virErrorPtr e = virGetLastError();
+        bool dup = e && (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_DOM_EXIST);
+        lv_log(lv, NP_LOG_ERROR, "define: %s", last_error());
+        return dup ? -EEXIST : -EINVAL;
+    }
+    if (start && virDomainCreate(dom) < 0) {
+        lv_log(lv, NP_LOG_ERROR, "start %s: %s", virDomainGetName(dom), last_error());
+        rc = -EIO;
+    } else if (start) {
+        *id_out = virDomainGetID(dom);
+    }
+    virDomainFree(dom);
+    return rc;
+}
+
+np_topology *np_libvirt_topology(np_libvirt *lv)
+{
+    return np_topology_ref(lv->topo);
+}
+
 #else /* !NP_HAVE_LIBVIRT */
+
+int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_out)
+{
+    (void)lv;
+    (void)xml;
+    (void)start;
+    *id_out = UINT64_MAX;
+    return -ENOTSUP;
+}
+
+np_topology *np_libvirt_topology(np_libvirt *lv)
+{
+    (void)lv;
+    return NULL;
+}
 
 int np_libvirt_open(const char *uri, const char *root, np_log_fn log, void *opaque,
                     np_libvirt **out)
