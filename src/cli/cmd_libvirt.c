@@ -184,8 +184,13 @@ static int check_plan(np_libvirt *lv, const np_xen_plan *p, FILE *out)
     char b1[4096], b2[4096];
     int bad = 0, rc;
 
+    /* Listing first: it finds the domains' QEMU processes (the PID below). */
+    if (np_backend_create(np_libvirt_backend_ops(), lv, &be) || np_backend_list_guests(be, &gs, &ng))
+        ng = 0;
     rc = np_libvirt_domain_find(lv, p->name, &d);
     if (rc) {
+        np_backend_guests_free(gs, ng);
+        np_backend_destroy(be);
         fprintf(out, "%s: %s\n", p->name, rc == -ESRCH ? "defined but not running" : "no such domain");
         np_topology_destroy(topo);
         return NP_EXIT_FAIL;
@@ -228,8 +233,7 @@ static int check_plan(np_libvirt *lv, const np_xen_plan *p, FILE *out)
     fprintf(out, "  numatune  %s %-16s %s\n", d.numatune_mode[0] ? d.numatune_mode : "-",
             fmt_map(d.numatune_nodes, b1, sizeof(b1)), nok ? "ok" : "DIFFERS");
     /* Memory, from the QEMU process when it runs here. */
-    if (np_backend_create(np_libvirt_backend_ops(), lv, &be) == 0 &&
-        np_backend_list_guests(be, &gs, &ng) == 0) {
+    {
         for (size_t i = 0; i < ng; i++) {
             if (gs[i].id != d.id)
                 continue;
