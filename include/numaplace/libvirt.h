@@ -95,7 +95,8 @@ struct np_placement;
 /* The domain XML `xml` with the placement `pl` of `spec` on `topo` written
  * in: <vcpu cpuset>, <cputune> vcpupin (when vCPUs differ), emulatorpin
  * and iothreadpin (on the IO node when the guest has one, else the guest's
- * CPUs), <numatune> strict on the nodes with a <memnode> per guest cell,
+ * CPUs), <numatune> restrictive on one node, or strict with a <memnode>
+ * per guest cell for a guest spanning nodes,
  * guest <cpu><numa> cells with distances when it spans nodes, and a
  * <metadata> <numaplace:placement nodes= policy=/> record; the rest of the
  * document is kept. *xml_out is malloc'd. -EINVAL with err for a document
@@ -125,8 +126,10 @@ int np_libvirt_tune_domain(const char *xml, size_t len, const char *origin,
  *    the union of the guest's vCPU pins (virDomainPinEmulator,
  *    virDomainPinIOThread): the guest's own threads follow it.
  *  - set_guest_node_affinity: virDomainSetNumaParameters(LIVE, nodeset)
- *    when the domain's numatune mode is strict or restrictive (libvirt
- *    refuses a live nodeset change in the other modes: then -EOPNOTSUPP).
+ *    when the domain's numatune mode is restrictive, or strict where the
+ *    libvirt allows it (libvirt 9 refuses strict: "change of nodeset for
+ *    running domain requires restrictive numa mode"); other modes:
+ *    -EOPNOTSUPP.
  *  - migrate_memory: the Linux layer's chunked mover on the QEMU process
  *    (-ENOSYS without one); the balancer then sets the node affinity, so
  *    libvirt's nodeset names where the memory now is and libvirt never

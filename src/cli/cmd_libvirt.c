@@ -232,39 +232,40 @@ static int check_plan(np_libvirt *lv, const np_xen_plan *p, FILE *out)
     bad += !nok;
     fprintf(out, "  numatune  %s %-16s %s\n", d.numatune_mode[0] ? d.numatune_mode : "-",
             fmt_map(d.numatune_nodes, b1, sizeof(b1)), nok ? "ok" : "DIFFERS");
-    /* Memory, from the QEMU process when it runs here. */
-    {
-        for (size_t i = 0; i < ng; i++) {
-            if (gs[i].id != d.id)
-                continue;
-            uint64_t on = 0, total = 0;
-            for (size_t k = 0; k < gs[i].nr_nodes; k++) {
-                total += gs[i].node_mem_bytes[k];
-                if (np_bitmap_test(nodes, np_topology_node(topo, k)->os_id))
-                    on += gs[i].node_mem_bytes[k];
-            }
-            if (d.pid < 0 || total == 0) {
-                fprintf(out, "  memory    unknown (no QEMU process of this domain on this host)\n");
-                break;
-            }
-            double share = (double)on / (double)total;
-            bool mok = share >= 1.0 - NP_DAEMON_VERIFY_TOLERANCE;
-            bad += !mok;
-            fprintf(out, "  memory    %.1f%% of %llu MiB on the plan's nodes (pid %lld) %s\n",
-                    100.0 * share, (unsigned long long)(total >> 20), (long long)d.pid,
-                    mok ? "ok" : "DIFFERS");
-            for (size_t k = 0; k < gs[i].nr_nodes; k++)
-                if (gs[i].node_mem_bytes[k])
-                    fprintf(out, "    node %u: %llu MiB\n", np_topology_node(topo, k)->os_id,
-                            (unsigned long long)(gs[i].node_mem_bytes[k] >> 20));
+    /* Memory of the QEMU process when it runs here, from numa_maps: its
+     * anonymous memory (guest RAM, QEMU's heap) is what placement decides;
+     * file pages (the QEMU binary and libraries in the page cache) sit
+     * wherever the file was first read and are shared with every other
+     * QEMU, so they are shown, not judged. */
+    np_linux_ctx *ctx = NULL;
+    np_linux_mem mem = {0};
+    if (d.pid > 0 && np_linux_ctx_create("/", NULL, NULL, &ctx) == 0 &&
+        np_linux_mem_numa_maps(ctx, (pid_t)d.pid, &mem) == 0) {
+        uint64_t on = 0, anon = 0;
+        for (size_t k = 0; k < mem.nr_node_slots; k++) {
+            anon += mem.anon_bytes_by_node_os_id[k];
+            if (np_bitmap_test(nodes, (unsigned)k))
+                on += mem.anon_bytes_by_node_os_id[k];
         }
+        double share = anon ? (double)on / (double)anon : 1.0;
+        bool mok = share >= 1.0 - NP_DAEMON_VERIFY_TOLERANCE;
+        bad += !mok;
+        fprintf(out, "  memory    %.1f%% of %llu MiB anonymous on the plan's nodes (pid %lld) %s\n",
+                100.0 * share, (unsigned long long)(anon >> 20), (long long)d.pid,
+                mok ? "ok" : "DIFFERS");
+        for (size_t k = 0; k < mem.nr_node_slots; k++)
+            if (mem.bytes_by_node_os_id[k])
+                fprintf(out, "    node %zu: %llu MiB anonymous, %llu MiB in all\n", k,
+                        (unsigned long long)(mem.anon_bytes_by_node_os_id[k] >> 20),
+                        (unsigned long long)(mem.bytes_by_node_os_id[k] >> 20));
+        np_linux_mem_fini(&mem);
+    } else {
+        fprintf(out, "  memory    unknown (no QEMU process of this domain on this host)\n");
     }
     /* Every QEMU thread's affinity (live host only). */
-    np_linux_ctx *ctx = NULL;
     np_linux_thread *th = NULL;
     size_t nt = 0;
-    if (d.pid > 0 && np_linux_ctx_create("/", NULL, NULL, &ctx) == 0 &&
-        np_linux_threads(ctx, (pid_t)d.pid, &th, &nt) == 0) {
+    if (d.pid > 0 && ctx && np_linux_threads(ctx, (pid_t)d.pid, &th, &nt) == 0) {
         unsigned outside = 0;
         for (size_t i = 0; i < nt; i++) {
             np_bitmap *aff = NULL;

@@ -12,10 +12,11 @@
  *        passthrough device's or io-node=) when it has one, and one
  *        <iothreadpin> per I/O thread (<iothreads>/<iothreadids>) likewise;
  *        other <cputune> children (shares, periods) stay
- *   <numatune> <memory mode='strict' nodeset='NODES'/> and a <memnode> per
- *        guest cell: strict, because placement reserved the memory there and
- *        because libvirt changes a running domain's nodeset only in strict
- *        mode, which numaplaced needs to move it later
+ *   <numatune> <memory mode='restrictive' nodeset='NODE'/> for a guest on
+ *        one node: libvirt 9 changes a running domain's nodeset only in
+ *        restrictive mode (cgroup cpuset.mems), which numaplaced needs to
+ *        move it later; a guest spanning nodes gets mode='strict' and a
+ *        <memnode> per guest cell (cells are bound one by one)
  *   <cpu><numa> a <cell> per virtual node with its vCPUs, memory and
  *        <distances>, when the guest spans nodes; <memory> then becomes the
  *        cells' sum, as libvirt requires; the rest of <cpu> stays
@@ -231,13 +232,17 @@ out:
 static int write_numatune(xmlNode *dom, const np_topology *topo, const np_placement *pl,
                           const np_bitmap *nodes)
 {
+    const np_vnuma *v = np_placement_vnuma(pl);
     drop_children(dom, "numatune");
     xmlNode *nt = xmlNewChild(dom, NULL, (const xmlChar *)"numatune", NULL);
     xmlNode *mem = xmlNewChild(nt, NULL, (const xmlChar *)"memory", NULL);
-    int rc = set_attr(mem, "mode", "strict");
+    /* One node: restrictive (cgroup cpuset.mems only), the one mode whose
+     * nodeset libvirt 9 changes on a running domain ("change of nodeset for
+     * running domain requires restrictive numa mode"), so numaplaced can
+     * move the guest later. Guest cells bound one by one: strict. */
+    int rc = set_attr(mem, "mode", v ? "strict" : "restrictive");
     if (!rc)
         rc = set_attr_map(mem, "nodeset", nodes);
-    const np_vnuma *v = np_placement_vnuma(pl);
     for (size_t i = 0; v && i < np_vnuma_nr_vnodes(v) && !rc; i++) {
         xmlNode *mn = xmlNewChild(nt, NULL, (const xmlChar *)"memnode", NULL);
         rc = set_attr_u64(mn, "cellid", i);

@@ -41,7 +41,7 @@ has "$tmp/np-small.xml" '<vcpu placement="static" cpuset="0-7">2</vcpu>'
 has "$tmp/np-small.xml" '<emulatorpin cpuset="0-7"/>'
 has "$tmp/np-small.xml" '<iothreadpin iothread="2" cpuset="0-7"/>'
 has "$tmp/np-small.xml" '<shares>1024</shares>'
-has "$tmp/np-small.xml" '<memory mode="strict" nodeset="0"/>'
+has "$tmp/np-small.xml" '<memory mode="restrictive" nodeset="0"/>'
 has "$tmp/np-small.xml" 'numaplace:placement xmlns:numaplace="https://numaplace.dev/xmlns/libvirt/1" nodes="0"'
 has "$tmp/np-small.plan" "vcpu_soft 1 0-7"
 
