@@ -10,7 +10,10 @@
 #      numaplace migrate) is reported by verify (exit 1);
 #   3. numaplaced --backend libvirt brings it back: afterwards its memory is
 #      home, virsh numatune names the node, and a `virsh numatune` that
-#      re-applies the nodeset leaves the memory where it is.
+#      re-applies the nodeset leaves the memory where it is;
+#   4. with the numad stand-in (contrib/libvirt/numad, passed with -f) at
+#      /usr/bin/numad, a domain with placement='auto' gets the nodes
+#      `numaplace advise` names.
 set -u
 np=/np/numaplace
 pass=0 fail=0
@@ -87,5 +90,31 @@ sleep 2
 h2=$(node_mib $p $home)
 echo "$name after virsh re-applied numatune $nodeset: node $home $h2 MiB"
 [ "$h2" -ge "$h" ] && ok || bad "memory left home after virsh numatune"
+echo "== placement='auto' through the numad stand-in"
+if [ -f /np/numad ]; then
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=/np/lib exec /np/numaplace "$@"\n' >/usr/local/bin/numaplace
+    chmod 755 /usr/local/bin/numaplace
+    cp /np/numad /usr/bin/numad
+    chmod 755 /usr/bin/numad
+    want=$(numaplace advise -w 1:64 -v)
+    echo "numaplace advise -w 1:64 -> $want; the stand-in: $(numad -w 1:64)"
+    cat >/tmp/np-auto.xml <<XML
+<domain type='qemu'>
+  <name>np-auto</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu placement='auto'>1</vcpu>
+  <numatune><memory mode='strict' placement='auto'/></numatune>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
+</domain>
+XML
+    virsh create /tmp/np-auto.xml
+    virsh dumpxml np-auto | grep -E "<vcpu|numad|<memory mode" | sed 's/^ */  /'
+    virsh numatune np-auto
+    got=$(virsh numatune np-auto | sed -n 's/^numa_nodeset *: //p')
+    [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "placement='auto' got '$got', numaplace advised '$want'"
+else
+    echo "(no /np/numad: skipped)"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
