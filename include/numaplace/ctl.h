@@ -94,7 +94,11 @@ typedef enum np_daemon_backend {
     NP_DAEMON_BACKEND_AUTO = 0,
     NP_DAEMON_BACKEND_LINUX,
     NP_DAEMON_BACKEND_XEN,
+    NP_DAEMON_BACKEND_LIBVIRT, /* libvirt domains through libvirt's API (never chosen by auto) */
 } np_daemon_backend;
+
+/* The libvirt connection numaplaced opens with backend = libvirt. */
+#define NP_DAEMON_LIBVIRT_URI "qemu:///system"
 
 /* How the Xen backend may move a domain's memory between nodes. Xen 4.17
  * cannot move the memory of a running domain; the only way is to save the
@@ -136,6 +140,9 @@ typedef struct np_daemon_config {
     unsigned linux_keys_line;
     np_daemon_xen_move xen_memory_move; /* xen_memory_move = off | save-restore */
     char xen_save_dir[256];             /* xen_save_dir = /var/lib/numaplace/xen-save */
+    char metrics_listen[64];            /* metrics_listen = 127.0.0.1:9464 ("" = no
+                                           metrics listener, the default) */
+    char libvirt_uri[256];              /* libvirt_uri = qemu:///system */
 } np_daemon_config;
 
 void np_daemon_config_init(np_daemon_config *cfg);

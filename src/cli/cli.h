@@ -42,6 +42,7 @@ extern const np_cli_cmd np_cmd_migrate;
 extern const np_cli_cmd np_cmd_exclude;
 extern const np_cli_cmd np_cmd_include;
 extern const np_cli_cmd np_cmd_ksm;
+extern const np_cli_cmd np_cmd_advise;
 
 /* numaplaced's control socket (cmd_status.c): one request, one JSON reply.
  * cli_ctl_ok prints the error and returns an exit status unless the reply
@@ -53,6 +54,14 @@ int cli_ctl_ok(const char *socket_path, const struct np_ctl_request *req, json_t
 /* `verify` for Linux guests and processes (cmd_verify_linux.c). */
 int cli_verify_linux(int argc, char **argv);
 void cli_verify_linux_usage(FILE *out);
+
+/* `create --libvirt` and `verify --libvirt` (cmd_libvirt.c); cli_wants_libvirt
+ * says whether the command line asks for them. */
+bool cli_wants_libvirt(int argc, char **argv);
+int cli_create_libvirt(int argc, char **argv);
+int cli_verify_libvirt(int argc, char **argv);
+void cli_libvirt_create_usage(FILE *out);
+void cli_libvirt_verify_usage(FILE *out);
 
 /* "numaplace: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -318,9 +318,22 @@ static int run(int argc, char **argv)
 
 #endif
 
+/* --libvirt DOMAIN.xml: a libvirt domain (cmd_libvirt.c); otherwise Xen. */
+static int run_create(int argc, char **argv)
+{
+    return cli_wants_libvirt(argc, argv) ? cli_create_libvirt(argc, argv) : run(argc, argv);
+}
+
+static void usage_create(FILE *out)
+{
+    usage(out);
+    fputc('\n', out);
+    cli_libvirt_create_usage(out);
+}
+
 const np_cli_cmd np_cmd_create = {
     .name = "create",
-    .summary = "place an xl.cfg guest with numaplace and create it on Xen (dom0)",
-    .run = run,
-    .usage = usage,
+    .summary = "place a guest with numaplace and create it (Xen xl.cfg, or --libvirt DOMAIN.xml)",
+    .run = run_create,
+    .usage = usage_create,
 };

@@ -209,6 +209,8 @@ static bool is_pid(const char *s)
  * guest is a Linux process. */
 static int run(int argc, char **argv)
 {
+    if (cli_wants_libvirt(argc, argv))
+        return cli_verify_libvirt(argc, argv);
     bool any_pid = false;
     for (int i = 1; i < argc; i++)
         any_pid |= is_pid(argv[i]);
@@ -219,6 +221,8 @@ static int run(int argc, char **argv)
 
 static void usage(FILE *out)
 {
+    cli_libvirt_verify_usage(out);
+    fputc('\n', out);
     cli_verify_linux_usage(out);
     fprintf(out, "\nOn a Xen dom0, with a domain name:\n");
     verify_xen_usage(out);

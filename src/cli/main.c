@@ -21,6 +21,7 @@ static const np_cli_cmd *const commands[] = {
     &np_cmd_exclude,
     &np_cmd_include,
     &np_cmd_ksm,
+    &np_cmd_advise,
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -5,6 +5,7 @@
  * and what was expected; nothing of a bad file is applied.
  */
 #include <numaplace/ctl.h>
+#include <numaplace/metrics.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,18 +31,20 @@ void np_daemon_config_init(np_daemon_config *cfg)
     cfg->backend = NP_DAEMON_BACKEND_AUTO;
     cfg->xen_memory_move = NP_DAEMON_XEN_MOVE_OFF;
     snprintf(cfg->xen_save_dir, sizeof(cfg->xen_save_dir), "%s", NP_DAEMON_XEN_SAVE_DIR);
+    snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", NP_DAEMON_LIBVIRT_URI);
 }
 
-static const char *const backend_names[] = {"auto", "linux", "xen"};
+static const char *const backend_names[] = {"auto", "linux", "xen", "libvirt"};
+#define NR_BACKEND_NAMES (sizeof(backend_names) / sizeof(backend_names[0]))
 
 const char *np_daemon_backend_name(np_daemon_backend backend)
 {
-    return (unsigned)backend < 3 ? backend_names[backend] : "?";
+    return (unsigned)backend < NR_BACKEND_NAMES ? backend_names[backend] : "?";
 }
 
 int np_daemon_backend_parse(const char *text, np_daemon_backend *out)
 {
-    for (unsigned i = 0; i < 3; i++)
+    for (unsigned i = 0; i < NR_BACKEND_NAMES; i++)
         if (strcmp(text, backend_names[i]) == 0) {
             *out = (np_daemon_backend)i;
             return 0;
@@ -218,7 +221,7 @@ static int apply(np_daemon_config *c, const char *key, const char *v, const char
         *want = "a fraction from 0 to 1, such as 0.9 or 90%";
         return parse_fraction(v, &c->locality_target);
     } else if (!strcmp(key, "backend")) {
-        *want = "auto, linux or xen";
+        *want = "auto, linux, xen or libvirt";
         return np_daemon_backend_parse(v, &c->backend);
     } else if (!strcmp(key, "xen_memory_move")) {
         *want = "off or save-restore";
@@ -234,10 +237,21 @@ static int apply(np_daemon_config *c, const char *key, const char *v, const char
         if (v[0] != '/' || strlen(v) >= 200)
             return -EINVAL;
         return copy_str(c->xen_save_dir, sizeof(c->xen_save_dir), v);
+    } else if (!strcmp(key, "metrics_listen")) {
+        np_metrics_listen l;
+        *want = "ADDRESS:PORT with a literal IPv4 or [IPv6] address, such as 127.0.0.1:9464";
+        if (np_metrics_listen_parse(v, NULL, &l, NULL))
+            return -EINVAL;
+        return copy_str(c->metrics_listen, sizeof(c->metrics_listen), v);
+    } else if (!strcmp(key, "libvirt_uri")) {
+        *want = "a libvirt connection URI shorter than 256 bytes, such as qemu:///system";
+        if (!strstr(v, ":"))
+            return -EINVAL;
+        return copy_str(c->libvirt_uri, sizeof(c->libvirt_uri), v);
     } else {
         *want = "a key: period, dry_run, discover, cgroup, pid, exclude, socket, socket_group, "
                 "state_file, log_level, migrate_budget, locality_target, cgroup_cpuset, "
-                "backend, xen_memory_move, xen_save_dir";
+                "backend, xen_memory_move, xen_save_dir, metrics_listen, libvirt_uri";
         return -EINVAL;
     }
     return 0;

@@ -13,10 +13,14 @@
  * is refused, like a new socket path. A backend whose migrations may run
  * beside its other operations gets a memory mover thread (move_worker.c);
  * closing stops it first.
+ *
+ * `backend = libvirt` (asked for, never chosen by auto) drives the running
+ * domains of libvirt_uri through libvirt's API (numaplace/libvirt.h).
  */
 #include <errno.h>
 #include <string.h>
 
+#include <numaplace/libvirt.h>
 #include <numaplace/xen.h>
 
 #include "daemon.h"
@@ -26,6 +30,11 @@
 #define DAEMON_XEN_BUILT true
 #else
 #define DAEMON_XEN_BUILT false
+#endif
+#ifdef NP_HAVE_LIBVIRT
+#define DAEMON_LIBVIRT_BUILT true
+#else
+#define DAEMON_LIBVIRT_BUILT false
 #endif
 
 int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool cli_linux_opts,
@@ -37,10 +46,27 @@ int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool c
                           ? " (backend = auto chose xen: this is a Xen dom0)"
                           : "";
 
+    if (b == NP_DAEMON_BACKEND_LIBVIRT && !DAEMON_LIBVIRT_BUILT) {
+        dlog(NP_LOG_ERROR, "backend libvirt: this numaplaced was built without libvirt support "
+                           "(rebuild with libvirt-dev installed)");
+        return -ENOTSUP;
+    }
     if (b == NP_DAEMON_BACKEND_XEN && !DAEMON_XEN_BUILT) {
         dlog(NP_LOG_ERROR, "backend xen: this numaplaced was built without Xen support "
                            "(rebuild with libxen-dev installed)");
         return -ENOTSUP;
+    }
+    if (b == NP_DAEMON_BACKEND_LIBVIRT && c->linux_keys_line) {
+        dlog(NP_LOG_ERROR,
+             "%s:%u: discover, cgroup and pid choose Linux processes; with the libvirt backend "
+             "the guests are libvirt's running domains: remove the line or set backend = linux",
+             cfg_path ? cfg_path : "<config>", c->linux_keys_line);
+        return -EINVAL;
+    }
+    if (b == NP_DAEMON_BACKEND_LIBVIRT && cli_linux_opts) {
+        dlog(NP_LOG_ERROR, "--cgroup and --pid choose Linux processes; with the libvirt backend "
+                           "the guests are libvirt's running domains");
+        return -EINVAL;
     }
     if (b == NP_DAEMON_BACKEND_XEN && c->linux_keys_line) {
         dlog(NP_LOG_ERROR,
@@ -111,6 +137,20 @@ int daemon_backend_open(daemon_t *d, const char *root)
         return -ENOTSUP;
 #endif
     }
+    if (d->backend == NP_DAEMON_BACKEND_LIBVIRT) {
+        /* libvirt for the domains and their pinning; the Linux layer under
+         * root for the QEMU processes' memory and the mover. */
+        rc = np_libvirt_open(d->cfg.libvirt_uri, root, dlog_sink, NULL, &d->lv);
+        if (!rc)
+            rc = np_backend_create(np_libvirt_backend_ops(), d->lv, &d->own_be);
+        if (rc) {
+            dlog(NP_LOG_ERROR, "cannot open libvirt at %s: %s", d->cfg.libvirt_uri,
+                 np_strerror(rc));
+            return rc;
+        }
+        d->be = d->own_be;
+        return 0;
+    }
     rc = np_linux_ctx_create(root, dlog_sink, NULL, &d->ctx);
     if (!rc)
         rc = daemon_apply_source(d);
@@ -146,6 +186,8 @@ void daemon_backend_close(daemon_t *d)
     np_xen_close(d->xen);
     d->xen = NULL;
 #endif
+    np_libvirt_close(d->lv);
+    d->lv = NULL;
     np_linux_backend_destroy(d->lb);
     d->lb = NULL;
     np_linux_ctx_destroy(d->ctx);

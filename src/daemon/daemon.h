@@ -122,6 +122,8 @@ typedef struct daemon {
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
     bool reload_asked;
     bool state_dirty;
+    struct daemon_metrics *metrics; /* metrics.c; NULL without metrics_listen */
+    struct np_libvirt *lv;          /* libvirt backend only */
 } daemon_t;
 
 /* One round: sense, decide, act (or report in dry-run). */
@@ -169,5 +171,17 @@ void ctl_serve_one(daemon_t *d);
 int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
 /* CLOCK_MONOTONIC in ns (the deadline's clock). */
 uint64_t daemon_mono_ns(void);
+
+
+/* ---- Prometheus metrics (metrics.c; docs/metrics.md) ------------------------ */
+/* Error lines logged so far (log.c). */
+uint64_t dlog_error_count(void);
+/* Starts the listener on cfg.metrics_listen (nothing when it is empty). */
+int daemon_metrics_start(daemon_t *d);
+void daemon_metrics_stop(daemon_t *d);
+/* After sensing (round.c): the guests listed and how long sensing took. */
+void daemon_metrics_sensed(daemon_t *d, const np_backend_guest *gs, size_t n, uint64_t sense_ns);
+/* After a round (main.c): renders the text the listener serves next. */
+void daemon_metrics_round(daemon_t *d, int rc, uint64_t round_ns);
 
 #endif

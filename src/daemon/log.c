@@ -36,8 +36,19 @@ void dlog_set_level(np_log_level level)
     max_level = level;
 }
 
+/* Error lines logged so far (numaplace_errors_total); the daemon logs from
+ * its main thread only. */
+static uint64_t error_count;
+
+uint64_t dlog_error_count(void)
+{
+    return error_count;
+}
+
 static void emit(np_log_level level, const char *subsys, const char *msg)
 {
+    if (level == NP_LOG_ERROR)
+        error_count++;
     static const int prio[] = {3, 4, 6, 7}; /* err, warning, info, debug */
     if (level > max_level)
         return;

@@ -31,8 +31,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: numaplaced [OPTIONS]\n"
             "  -c, --config FILE     configuration file (default %s if it exists)\n"
-            "  -b, --backend NAME    linux, xen or auto (default: xen on a Xen dom0\n"
-            "                        when built with Xen support, else linux)\n"
+            "  -b, --backend NAME    linux, xen, libvirt or auto (default: xen on a Xen\n"
+            "                        dom0 when built with Xen support, else linux)\n"
             "  -n, --dry-run         report what would be done, never act\n"
             "  -p, --period DURATION time between rounds (default 2s)\n"
             "  -s, --socket PATH     control socket (default %s)\n"
@@ -144,7 +144,9 @@ static int configure(daemon_t *d, const cli_over *o, np_daemon_config *out)
         return -EINVAL;
     }
     d->backend = b;
-    dlog_set_id_word(b == NP_DAEMON_BACKEND_XEN ? "domid" : "pid");
+    dlog_set_id_word(b == NP_DAEMON_BACKEND_XEN       ? "domid"
+                     : b == NP_DAEMON_BACKEND_LIBVIRT ? "domain id"
+                                                      : "pid");
     *out = c;
     return 0;
 }
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
         case 'b': {
             np_daemon_backend b;
             if (np_daemon_backend_parse(optarg, &b)) {
-                fprintf(stderr, "numaplaced: --backend: linux, xen or auto\n");
+                fprintf(stderr, "numaplaced: --backend: linux, xen, libvirt or auto\n");
                 return 2;
             }
             o.backend = (int)b;
@@ -276,9 +278,12 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "control socket %s: %s", d.cfg.socket_path, np_strerror(rc));
         goto out;
     }
+    if (daemon_metrics_start(&d))
+        goto out;
     dlog(NP_LOG_INFO, "started: backend %s, period %llu ms, %s, socket %s%s",
          np_daemon_backend_name(d.backend), (unsigned long long)(d.cfg.period_ns / 1000000),
-         d.backend == NP_DAEMON_BACKEND_XEN     ? "Xen domains but dom0"
+         d.backend == NP_DAEMON_BACKEND_XEN       ? "Xen domains but dom0"
+         : d.backend == NP_DAEMON_BACKEND_LIBVIRT ? "libvirt domains"
          : d.cfg.discover == NP_DISCOVER_QEMU   ? "QEMU guests"
          : d.cfg.discover == NP_DISCOVER_CGROUP ? "cgroup processes"
                                                 : "listed PIDs",
@@ -288,7 +293,9 @@ int main(int argc, char **argv)
     for (bool running = true; running;) {
         uint64_t now = np_linux_clock_now_ns(NULL);
         if (now >= next_ns) {
-            daemon_round(&d);
+            uint64_t t0 = daemon_mono_ns();
+            rc = daemon_round(&d);
+            daemon_metrics_round(&d, rc, daemon_mono_ns() - t0);
             d.state_dirty = false;
             next_ns = now + d.cfg.period_ns;
             if (max_rounds && d.st.rounds >= max_rounds)
@@ -341,6 +348,7 @@ int main(int argc, char **argv)
     if (!d.cfg.dry_run)
         dstate_save(&d.st, d.bal, d.cfg.state_path);
 out:
+    daemon_metrics_stop(&d);
     ctl_close(&d);
     if (sfd >= 0)
         close(sfd);

@@ -202,6 +202,7 @@ int daemon_round(daemon_t *d)
     uint64_t now_ns = 0;
     int rc;
 
+    uint64_t sense_t0 = daemon_mono_ns();
     rc = np_backend_topology(be, &topo);
     if (!rc)
         rc = np_backend_list_guests(be, &gs, &n);
@@ -211,6 +212,7 @@ int daemon_round(daemon_t *d)
         dlog(NP_LOG_ERROR, "sensing failed: %s", np_strerror(rc));
         goto out;
     }
+    daemon_metrics_sensed(d, gs, n, daemon_mono_ns() - sense_t0);
     for (size_t i = 0; i < d->st.nr_guests; i++)
         d->st.guests[i].seen = false;
     bool *managed = calloc(n ? n : 1, sizeof(*managed));
@@ -269,6 +271,8 @@ int daemon_apply_source(daemon_t *d)
 
     if (d->backend == NP_DAEMON_BACKEND_XEN)
         return daemon_backend_apply_xen(d);
+    if (d->backend == NP_DAEMON_BACKEND_LIBVIRT)
+        return 0; /* libvirt lists the domains; no Linux discovery options */
 
     for (uint32_t i = 0; i < d->cfg.nr_pids; i++)
         pids[i] = (pid_t)d->cfg.pids[i];

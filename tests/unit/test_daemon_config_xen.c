@@ -50,7 +50,7 @@ static void test_backend_keys(void)
 
     ASSERT_EQ(cfg_parse("\nbackend = kvm\n", &c, &e), -EINVAL);
     ASSERT_EQ(e.line, 2);
-    ASSERT_CONTAINS(e.msg, "backend: auto, linux or xen");
+    ASSERT_CONTAINS(e.msg, "backend: auto, linux, xen or libvirt");
     ASSERT_EQ(cfg_parse("xen_memory_move = yes\n", &c, &e), -EINVAL);
     ASSERT_CONTAINS(e.msg, "off or save-restore");
     ASSERT_EQ(cfg_parse("xen_save_dir = relative/dir\n", &c, &e), -EINVAL);

@@ -1,0 +1,1 @@
+advise -w 1.5 --from builtin:sparse-3n

@@ -1,0 +1,1 @@
+advise -w 6:1024 --root fixtures/linux/kvmhost-2n --json
