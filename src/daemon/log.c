@@ -2,7 +2,9 @@
  * daemon/log.c - numaplaced's log: one line per event on stderr. Under
  * systemd (JOURNAL_STREAM set) each line starts with the syslog priority
  * "<3>".."<7>", which the journal turns into the entry's level; otherwise
- * the level is written as a word, with a timestamp.
+ * the level is written as a word, with a timestamp. Bytes below 0x20 and
+ * 0x7f (from guest names, which any process can choose) are written as
+ * \xNN, so nothing logged can forge a line or drive a terminal.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,11 +38,32 @@ void dlog_set_level(np_log_level level)
     max_level = level;
 }
 
-static void emit(np_log_level level, const char *subsys, const char *msg)
+/* msg with its control bytes escaped, into out (cap bytes, truncated). */
+static const char *escape(const char *msg, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < cap; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void emit(np_log_level level, const char *subsys, const char *raw)
 {
     static const int prio[] = {3, 4, 6, 7}; /* err, warning, info, debug */
+    char msg[4096];
     if (level > max_level)
         return;
+    escape(raw, msg, sizeof(msg));
     if (journal == 1) {
         fprintf(stderr, "<%d>%s%s%s\n", prio[level], subsys ? subsys : "", subsys ? ": " : "",
                 msg);
