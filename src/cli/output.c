@@ -56,8 +56,10 @@ int cli_print_json(json_t *value)
     }
     int r = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(value);
-    fputc('\n', stdout);
-    return r == 0 ? NP_EXIT_OK : NP_EXIT_INTERNAL;
+    if (r == 0)
+        fputc('\n', stdout);
+    /* main() reports a failed write to standard output, once */
+    return r != 0 || fflush(stdout) != 0 || ferror(stdout) ? NP_EXIT_INTERNAL : NP_EXIT_OK;
 }
 
 int cli_open_topology(const char *source, const char *format, np_topology **out)
