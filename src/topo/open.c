@@ -103,6 +103,10 @@ int np_topology_open(const char *source, np_topo_format fmt, np_topology **out, 
                           NP_TOPO_FILE_MAX_BYTES >> 20);
         goto out;
     }
+    if (rc == -ETIMEDOUT) {
+        np_error_set(err, origin, 0, "a FIFO nobody wrote to within 10 s; not a topology");
+        goto out;
+    }
     if (rc < 0) {
         np_error_set(err, origin, 0, "cannot read: %s", np_strerror(rc));
         goto out;
