@@ -82,6 +82,15 @@
 /* ACPI SLIT: local distance 10, entries are one byte. */
 #define NP_SLIT_LOCAL 10u
 #define NP_SLIT_MAX 255u
+/* Without a distance matrix from the OS: two nodes local to exactly the
+ * same CPUs (hwloc attaches them to the same object: DRAM and the HBM of
+ * one Xeon Phi quadrant, a package's DRAM and the CXL or NVDIMM memory
+ * hanging off it) are near each other, not as far as another package's
+ * memory. 12 is what real SLITs give memory of the same socket that is not
+ * the CPUs' own (AMD's sub-NUMA nodes in one package: 11-12), and it keeps
+ * the node's own memory (10) first; every other pair keeps Linux's 20. */
+#define NP_SAME_LOCALITY_DISTANCE 12u
+#define NP_REMOTE_DISTANCE 20u
 /* The name hwloc's Linux backend gives the SLIT matrix. */
 #define NP_HWLOC_SLIT_NAME "NUMALatency"
 
@@ -365,8 +374,45 @@ static int set_distances(conv *c, const struct hwloc_distances_s *d, const char 
     return 0;
 }
 
+/* Distances from hwloc's locality when the OS gave none (see
+ * NP_SAME_LOCALITY_DISTANCE); nothing when no two nodes share a locality,
+ * so that the builder's 10/20 default applies. */
+static int add_locality_distances(conv *c)
+{
+    bool any = false;
+    for (unsigned i = 0; i < c->nr_nodes && !any; i++)
+        for (unsigned j = i + 1; j < c->nr_nodes && !any; j++) {
+            hwloc_obj_t a = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, i);
+            hwloc_obj_t b = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, j);
+            any = a && b && a->cpuset && b->cpuset && !hwloc_bitmap_iszero(a->cpuset) &&
+                  hwloc_bitmap_isequal(a->cpuset, b->cpuset);
+        }
+    if (!any)
+        return 0;
+    for (unsigned i = 0; i < c->nr_nodes; i++) {
+        hwloc_obj_t a = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, i);
+        for (unsigned j = 0; a && j < c->nr_nodes; j++) {
+            hwloc_obj_t b = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, j);
+            unsigned d = NP_REMOTE_DISTANCE;
+            if (!b)
+                continue;
+            if (i == j)
+                d = NP_SLIT_LOCAL;
+            else if (a->cpuset && b->cpuset && !hwloc_bitmap_iszero(a->cpuset) &&
+                     hwloc_bitmap_isequal(a->cpuset, b->cpuset))
+                d = NP_SAME_LOCALITY_DISTANCE;
+            int rc = np_topology_builder_set_distance(c->b, a->os_index, b->os_index, d);
+            if (rc < 0)
+                return fail(c, rc, "distance from node %u to node %u: %s", a->os_index,
+                            b->os_index, np_strerror(rc));
+        }
+    }
+    return 0;
+}
+
 /* Picks the OS-given NUMA latency matrix that covers every node, preferring
- * the SLIT one by name; without one the builder's 10/20 default applies. */
+ * the SLIT one by name; without one, distances come from locality
+ * (add_locality_distances), else the builder's 10/20 default applies. */
 static int add_distances(conv *c)
 {
     unsigned long kind = HWLOC_DISTANCES_KIND_FROM_OS | HWLOC_DISTANCES_KIND_MEANS_LATENCY;
@@ -378,7 +424,7 @@ static int add_distances(conv *c)
 
     if (hwloc_distances_get_by_type(c->topo, HWLOC_OBJ_NUMANODE, &nr, NULL, kind, 0) < 0 ||
         nr == 0)
-        return 0;
+        return add_locality_distances(c);
     all = calloc(nr, sizeof(*all));
     if (!all)
         return fail(c, -ENOMEM, "out of memory");
@@ -401,6 +447,8 @@ static int add_distances(conv *c)
     }
     if (chosen)
         rc = set_distances(c, chosen, chosen_name ? chosen_name : "(unnamed)");
+    else
+        rc = add_locality_distances(c);
 out:
     for (unsigned i = 0; i < got; i++)
         if (all[i])

@@ -221,6 +221,12 @@ static void test_xml_heteromem(void)
         ASSERT_U64_EQ(a.bandwidth_mbps, 90000);
         ASSERT_EQ(memattr_os(t, n, (n + 1) % 4, &a), -ENODATA);
         ASSERT_EQ(memattr_os(t, hbm_of[n], n, &a), -ENODATA); /* HBM initiates nothing */
+        /* no distance matrix in the XML: a quadrant's DRAM and HBM share
+         * their CPUs (hwloc's locality), so they are near (12), not 20 */
+        ASSERT_EQ(dist_os(t, n, hbm_of[n]), 12);
+        ASSERT_EQ(dist_os(t, hbm_of[n], n), 12);
+        ASSERT_EQ(dist_os(t, n, hbm_of[(n + 1) % 4]), 20);
+        ASSERT_EQ(dist_os(t, n, (n + 1) % 4), 20);
     }
     ASSERT_EQ(node_of_cpu(t, 48), 0);
     ASSERT_EQ(cpu_os(t, 48)->thread_idx, 3); /* PUs 0,16,32,48 share a core */
