@@ -72,6 +72,14 @@ int cli_open_topology(const char *source, const char *format, np_topology **out)
                    format);
         return NP_EXIT_USAGE;
     }
+    /* hwloc 2.9 takes a captured tree's root only from its environment
+     * variable; the library never touches the environment, the program
+     * may. HWLOC_COMPONENTS keeps hwloc from adding this machine's CPUID
+     * to the capture (unless the user chose components). */
+    if (strncmp(source, "sysfs:", 6) == 0 && source[6]) {
+        setenv("HWLOC_FSROOT", source + 6, 1);
+        setenv("HWLOC_COMPONENTS", "linux,stop", 0);
+    }
     int rc = np_topology_open(source, fmt, out, &err);
     return rc < 0 ? cli_fail(rc, &err) : NP_EXIT_OK;
 }

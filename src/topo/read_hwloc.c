@@ -9,9 +9,10 @@
  * thousand CPUs, a few dozen nodes, a few hundred PCI devices.
  *
  * What the converter decides, since hwloc's model and ours differ:
- *  - Free memory: hwloc reports none. For "live" it is read from each
- *    node's meminfo in the tree hwloc read (/sys, or HWLOC_FSROOT's);
+ *  - Free memory: hwloc reports none. For "live" and "sysfs:DIR" it is
+ *    read from each node's meminfo in the tree hwloc read (/sys, or DIR);
  *    for XML and synthetic sources free = total.
+ *  - Distances without an OS matrix: see NP_SAME_LOCALITY_DISTANCE.
  *  - A CPU's node: hwloc attaches NUMA nodes to the object whose CPUs are
  *    local to them (package, die, group or the machine), and CPU-less
  *    memory (CXL, HBM, NVDIMM) is attached there too. A CPU belongs to the
@@ -48,6 +49,7 @@
 #include <numaplace/topology.h>
 #include <numaplace/linux.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -55,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hwloc.h>
 
@@ -636,35 +639,105 @@ static const char *hwloc_reason(int saved_errno)
 
 /* ---- this machine ------------------------------------------------------------ */
 
-/* hwloc's Linux backend reads /sys and /proc, or the tree HWLOC_FSROOT
- * names; hwloc also honours HWLOC_COMPONENTS, HWLOC_XMLFILE and the like
- * for this source. numaplace reads HWLOC_FSROOT only to take free memory
- * from the same tree; the tests replay captured sysfs trees this way. */
-int np_topology_read_live(np_topology **out, np_error *err)
+/* Loads hwloc's view of the Linux tree at root and converts it; name and
+ * origin label the result and the errors. */
+static int read_linux(const char *root, const char *name, np_topology **out, np_error *err)
 {
     hwloc_topology_t topo = NULL;
-    int rc = topology_new(&topo, "live", err);
+    np_linux_ctx *sys = NULL;
+    int rc = topology_new(&topo, name, err);
 
     if (rc < 0)
         return rc;
     errno = 0;
     if (hwloc_topology_load(topo) < 0) {
-        rc = np_error_set(err, "live", 0, "hwloc could not read this machine's topology: %s",
+        rc = np_error_set(err, name, 0, "hwloc could not read %s: %s",
+                          strcmp(root, "/") ? root : "this machine's topology",
                           hwloc_reason(errno));
         goto out;
     }
-    /* Free memory from the node meminfo files of the tree hwloc read
-     * (HWLOC_FSROOT when a test set it, else "/"); without them free
-     * stays equal to total. */
-    const char *root = getenv("HWLOC_FSROOT");
-    np_linux_ctx *sys = NULL;
-    if (np_linux_ctx_create(root && *root ? root : "/", NULL, NULL, &sys) < 0)
+    /* hwloc 2.9 takes the root of its Linux backend from HWLOC_FSROOT only;
+     * when the program did not point it at root, hwloc read this machine. */
+    if (strcmp(root, "/") != 0 && hwloc_topology_is_thissystem(topo)) {
+        rc = np_error_set(err, name, 0,
+                          "hwloc read this machine, not %s: hwloc 2.9 takes the root of a "
+                          "captured tree only from the environment (HWLOC_FSROOT=%s)",
+                          root, root);
+        goto out;
+    }
+    /* Free memory from the node meminfo files of the same tree; without
+     * them free stays equal to total. */
+    if (np_linux_ctx_create(root, NULL, NULL, &sys) < 0)
         sys = NULL;
-    rc = convert(topo, "live", "live", sys, out, err);
+    rc = convert(topo, name, name, sys, out, err);
     np_linux_ctx_destroy(sys);
 out:
     hwloc_topology_destroy(topo);
     return rc;
+}
+
+/* hwloc's Linux backend reads /sys and /proc; hwloc also honours
+ * HWLOC_COMPONENTS, HWLOC_XMLFILE and the like for this source. */
+int np_topology_read_live(np_topology **out, np_error *err)
+{
+    return read_linux("/", "live", out, err);
+}
+
+/* What hwloc 2.9 cannot take from a captured tree: no root, or a
+ * sys/devices/system/node directory without any nodeN (hwloc asserts
+ * nbnodes >= 1 and aborts the process). *no_node_dir: the tree has no node
+ * directory at all (a kernel without NUMA: hwloc reads one node). */
+static int sysfs_precheck(const char *root, const char *origin, bool *no_node_dir,
+                          np_error *err)
+{
+    char path[4200];
+    struct stat st;
+    DIR *dir;
+    unsigned nodes = 0;
+
+    *no_node_dir = false;
+    if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+        return np_error_set(err, origin, 0, "%s is not a directory (expected the root of a "
+                            "captured /sys and /proc tree)", root);
+    snprintf(path, sizeof(path), "%s/sys/devices/system/cpu", root);
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return np_error_set(err, origin, 0, "no sys/devices/system/cpu under %s: not the root "
+                            "of a captured sysfs tree", root);
+    snprintf(path, sizeof(path), "%s/sys/devices/system/node", root);
+    dir = opendir(path);
+    if (!dir) {
+        if (errno != ENOENT)
+            return np_error_set(err, origin, 0, "cannot read %s: %s", path, strerror(errno));
+        *no_node_dir = true;
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(dir));)
+        if (strncmp(e->d_name, "node", 4) == 0 && e->d_name[4] >= '0' && e->d_name[4] <= '9')
+            nodes++;
+    closedir(dir);
+    if (nodes == 0)
+        return np_error_set(err, origin, 0, "%s holds no NUMA node (no node0, node1, ...): "
+                            "not a complete capture", path);
+    return 0;
+}
+
+int np_topology_read_sysfs(const char *root, np_topology **out, np_error *err)
+{
+    char name[600];
+    bool no_node_dir;
+    int rc;
+
+    if (!root || !*root)
+        return np_error_set(err, "sysfs:", 0, "no directory given after sysfs:");
+    snprintf(name, sizeof(name), "sysfs:%s", root);
+    rc = sysfs_precheck(root, name, &no_node_dir, err);
+    if (rc)
+        return rc;
+    /* A tree without a node directory is a kernel without NUMA: hwloc
+     * reads it as one node, and the name says so. */
+    if (no_node_dir)
+        snprintf(name, sizeof(name), "sysfs:%s (no node directory: one node)", root);
+    return read_linux(root, name, out, err);
 }
 
 /* ---- hwloc XML ----------------------------------------------------------------- */

@@ -373,43 +373,31 @@ case_xml_empty_bitmap_words() {
     fi
 }
 
-# make_sysfs DIR NODES: a minimal sysfs tree with 4 CPUs and NODES nodes
-# under sys/devices/system/node (NODES = none: no node directory).
-make_sysfs() {
-    local root=$1 nodes=$2 c
-    for c in 0 1 2 3; do
-        mkdir -p "$root/sys/devices/system/cpu/cpu$c/topology"
-        echo 0 >"$root/sys/devices/system/cpu/cpu$c/topology/physical_package_id"
-        echo $c >"$root/sys/devices/system/cpu/cpu$c/topology/core_id"
-        echo 1 >"$root/sys/devices/system/cpu/cpu$c/online"
-    done
-    echo 0-3 >"$root/sys/devices/system/cpu/online"
-    echo 0-3 >"$root/sys/devices/system/cpu/possible"
-    echo 0-3 >"$root/sys/devices/system/cpu/present"
-    mkdir -p "$root/proc"
-    printf 'MemTotal:        8388608 kB\n' >"$root/proc/meminfo"
-    if [ "$nodes" != none ]; then
-        mkdir -p "$root/sys/devices/system/node"
-        echo "" >"$root/sys/devices/system/node/online"
-    fi
+# capture DIR: hwloc's 16amd64-8n2c tree unpacked into DIR (its root).
+capture() {
+    mkdir -p "$1"
+    tar -xjf "$FIX/hwloc/linux/16amd64-8n2c.tar.bz2" -C "$1" && mv "$1/16amd64-8n2c"/* "$1/"
 }
 
 case_sysfs_empty_node_dir() {
     local out rc
-    make_sysfs "$T/sys-empty" empty
-    out=$("$NP" topology --from "sysfs:$T/sys-empty" 2>&1)
+    capture "$T/sys-empty" || fail "tar" || return
+    rm -rf "$T/sys-empty/sys/devices/system/node"/node*
+    out=$(HWLOC_COMPONENTS=linux,stop "$NP" topology --from "sysfs:$T/sys-empty" 2>&1)
     rc=$?
     [ $rc -eq 2 ] || fail "rc $rc (134 = hwloc's assertion): $out" || return
-    [[ $out == *"no NUMA node"* ]] || fail "message: $out" || return
+    [[ $out == *"holds no NUMA node"* ]] || fail "message: $out" || return
 }
 
 case_sysfs_no_node_dir() {
     local out rc
-    make_sysfs "$T/sys-none" none
-    out=$("$NP" topology --from "sysfs:$T/sys-none" 2>&1)
+    capture "$T/sys-none" || fail "tar" || return
+    rm -rf "$T/sys-none/sys/devices/system/node" "$T/sys-none/sys/bus/node"
+    out=$(HWLOC_COMPONENTS=linux,stop "$NP" topology --from "sysfs:$T/sys-none" 2>&1)
     rc=$?
     [ $rc -eq 0 ] || fail "rc $rc: $out" || return
-    [[ $out == *"no node directory"* ]] || fail "not said: $out" || return
+    [[ $out == *"no node directory: one node"* ]] || fail "not said: $out" || return
+    [[ $out == *"nodes    1"* ]] && [[ $out == *"cpus     16 logical"* ]] || fail "$out" || return
 }
 
 case_sysfs_capture() {
