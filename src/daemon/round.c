@@ -116,6 +116,11 @@ int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *n
              fmt_mib(mv->bytes > *moved_out ? mv->bytes - *moved_out : 0, b2, sizeof(b2)));
         if (got < step || excluded_meanwhile(d, name, (int64_t)guest_id))
             break;
+        if (daemon_should_stop()) { /* SIGTERM: the rest waits for the next run */
+            dlog(NP_LOG_INFO, "guest %s: migration stopped after %s (stopping)", name,
+                 fmt_mib(*moved_out, b1, sizeof(b1)));
+            break;
+        }
     }
     return 0;
 }
