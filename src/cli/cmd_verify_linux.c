@@ -121,7 +121,8 @@ int cli_verify_linux(int argc, char **argv)
     rc = resolve(ctx, guest, &pid);
     if (rc) {
         /* a name is echoed up to 64 bytes: a 100 KB argument is not a name */
-        cli_errorf("verify: no guest or process '%.64s'%s%s", guest, strlen(guest) > 64 ? "..." : "",
+        cli_errorf("verify: no guest or process '%.64s'%s%s", guest,
+                   strlen(guest) > 64 ? "..." : "",
                    geteuid() != 0 ? " (not root: the guests of other users may be unreadable; "
                                     "run as root)"
                                   : "");

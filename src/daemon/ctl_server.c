@@ -51,21 +51,21 @@
 #define CTL_BACKLOG 128
 
 typedef struct ctl_conn {
-    int fd;                  /* -1: slot free */
+    int fd; /* -1: slot free */
     uid_t uid;
     uint64_t accepted_ns;
     uint64_t deadline_ns;
-    size_t len;              /* request bytes read */
+    size_t len; /* request bytes read */
     char buf[NP_CTL_REQUEST_MAX + 1];
-    char *out;               /* reply being written (malloc'd), NULL while reading */
+    char *out; /* reply being written (malloc'd), NULL while reading */
     size_t out_len, out_off;
 } ctl_conn;
 
 struct ctl_server {
     ctl_conn conns[CTL_CONN_MAX];
-    dev_t sock_dev;          /* the socket file this process bound */
+    dev_t sock_dev; /* the socket file this process bound */
     ino_t sock_ino;
-    unsigned long answered;  /* requests answered so far */
+    unsigned long answered; /* requests answered so far */
 };
 
 uint64_t daemon_mono_ns(void)
@@ -78,10 +78,10 @@ uint64_t daemon_mono_ns(void)
 /* What is at path, for a refusal: "a regular file", "a directory", ... */
 static const char *file_kind(mode_t m)
 {
-    return S_ISREG(m)    ? "a regular file"
-           : S_ISDIR(m)  ? "a directory"
-           : S_ISLNK(m)  ? "a symbolic link"
-           : S_ISFIFO(m) ? "a FIFO"
+    return S_ISREG(m)                 ? "a regular file"
+           : S_ISDIR(m)               ? "a directory"
+           : S_ISLNK(m)               ? "a symbolic link"
+           : S_ISFIFO(m)              ? "a FIFO"
            : S_ISCHR(m) || S_ISBLK(m) ? "a device"
                                       : "not a socket";
 }
@@ -107,8 +107,8 @@ int ctl_listen(daemon_t *d)
         struct group *gr = getgrnam(d->cfg.socket_group);
         if (!gr) {
             dlog(NP_LOG_ERROR, "%s:%u: socket_group %s: no such group",
-                 d->config_path ? d->config_path : NP_DAEMON_CONFIG_PATH,
-                 d->cfg.socket_group_line, d->cfg.socket_group);
+                 d->config_path ? d->config_path : NP_DAEMON_CONFIG_PATH, d->cfg.socket_group_line,
+                 d->cfg.socket_group);
             return -ENOENT;
         }
         d->socket_gid = gr->gr_gid;
@@ -116,9 +116,10 @@ int ctl_listen(daemon_t *d)
     }
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            dlog(NP_LOG_ERROR, "control socket %s: the path is %s, not a socket; not "
-                 "replacing it (choose another path with -s or socket =)", path,
-                 file_kind(st.st_mode));
+            dlog(NP_LOG_ERROR,
+                 "control socket %s: the path is %s, not a socket; not "
+                 "replacing it (choose another path with -s or socket =)",
+                 path, file_kind(st.st_mode));
             return -EEXIST;
         }
         /* A socket, and its lock is ours: a previous run's, stale. */
@@ -205,8 +206,8 @@ void ctl_close(daemon_t *d)
 static bool conn_flush(ctl_conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -290,10 +291,9 @@ static void handle(daemon_t *d, ctl_conn *c, uid_t uid, const np_ctl_request *re
             if (strcmp(g->name, req->guest) && strcmp(pidtxt, req->guest))
                 continue;
             reply_json(c, json_pack("{s:b, s:s, s:I, s:i, s:b, s:b, s:f}", "ok", 1, "guest",
-                                     g->name, "pid", (json_int_t)g->pid, "home",
-                                     g->home_node_os_id, "excluded",
-                                     dstate_is_excluded(&d->st, g->name, g->pid), "inflight",
-                                     g->inflight, "locality", g->locality));
+                                    g->name, "pid", (json_int_t)g->pid, "home", g->home_node_os_id,
+                                    "excluded", dstate_is_excluded(&d->st, g->name, g->pid),
+                                    "inflight", g->inflight, "locality", g->locality));
             return;
         }
         reply_error(c, "no such guest");

@@ -293,8 +293,10 @@ static bool load_state(daemon_t *d)
         return true;
     np_error_format(&err, buf, sizeof(buf));
     if (rc == -EPROTONOSUPPORT) {
-        dlog(NP_LOG_ERROR, "%s; not touching it: run that numaplaced, or move the file away "
-             "to start afresh", buf);
+        dlog(NP_LOG_ERROR,
+             "%s; not touching it: run that numaplaced, or move the file away "
+             "to start afresh",
+             buf);
         return false;
     }
     if (rc != -EINVAL) {
@@ -303,17 +305,21 @@ static bool load_state(daemon_t *d)
     }
     size_t kept = d->st.nr_excluded;
     if (d->cfg.dry_run) {
-        dlog(NP_LOG_WARNING, "state file %s; dry run: left as it is, starting with %zu "
-             "exclusions read from it", buf, kept);
+        dlog(NP_LOG_WARNING,
+             "state file %s; dry run: left as it is, starting with %zu "
+             "exclusions read from it",
+             buf, kept);
     } else {
         rc = dstate_move_aside(d->cfg.state_path, moved, sizeof(moved));
         if (rc) {
-            dlog(NP_LOG_ERROR, "state file %s; cannot move it aside: %s; not overwriting it",
-                 buf, np_strerror(rc));
+            dlog(NP_LOG_ERROR, "state file %s; cannot move it aside: %s; not overwriting it", buf,
+                 np_strerror(rc));
             return false;
         }
-        dlog(NP_LOG_WARNING, "state file %s; moved aside to %s, starting afresh with the %zu "
-             "exclusions read from it", buf, moved, kept);
+        dlog(NP_LOG_WARNING,
+             "state file %s; moved aside to %s, starting afresh with the %zu "
+             "exclusions read from it",
+             buf, moved, kept);
     }
     /* keep only the exclusions read (salvaged), nothing else of it */
     np_balance_state_destroy(d->bal);
@@ -329,8 +335,7 @@ static bool cgroup_ok(daemon_t *d)
     size_t n = 0;
     int rc;
 
-    if (d->backend != NP_DAEMON_BACKEND_LINUX || d->cfg.discover != NP_DISCOVER_CGROUP ||
-        !d->ctx)
+    if (d->backend != NP_DAEMON_BACKEND_LINUX || d->cfg.discover != NP_DISCOVER_CGROUP || !d->ctx)
         return true;
     rc = np_linux_cgroup_procs(d->ctx, d->cfg.cgroup, &pids, &n);
     free(pids);
@@ -351,8 +356,10 @@ static void reload(daemon_t *d, const cli_over *o)
     /* The socket and the state file are locked: they change at a restart. */
     if (strcmp(c.socket_path, old.socket_path) || strcmp(c.state_path, old.state_path) ||
         strcmp(c.socket_group, old.socket_group))
-        dlog(NP_LOG_WARNING, "reload: socket, socket_group and state_file change only at a "
-             "restart; keeping %s and %s", old.socket_path, old.state_path);
+        dlog(NP_LOG_WARNING,
+             "reload: socket, socket_group and state_file change only at a "
+             "restart; keeping %s and %s",
+             old.socket_path, old.state_path);
     memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
     memcpy(c.state_path, old.state_path, sizeof(c.state_path));
     memcpy(c.socket_group, old.socket_group, sizeof(c.socket_group));

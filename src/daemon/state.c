@@ -222,7 +222,8 @@ static void salvage_exclusions(dstate *s, json_t *root)
     json_t *ex = json_is_object(root) ? json_object_get(root, "excluded") : NULL;
     json_t *v;
     size_t i;
-    json_array_foreach(ex, i, v) {
+    json_array_foreach(ex, i, v)
+    {
         if (json_is_string(v) && json_string_length(v) > 0 &&
             json_string_length(v) < NP_CTL_GUEST_MAX)
             dstate_exclude(s, json_string_value(v), true);
@@ -291,8 +292,8 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
     }
     gs = json_object_get(root, "guests");
     ex = json_object_get(root, "excluded");
-    if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION ||
-        !json_is_array(gs) || !json_is_array(ex)) {
+    if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION || !json_is_array(gs) ||
+        !json_is_array(ex)) {
         snprintf(err->msg, sizeof(err->msg),
                  "expected a version %d state object with \"guests\" and \"excluded\" arrays",
                  STATE_VERSION);

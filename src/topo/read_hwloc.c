@@ -406,8 +406,8 @@ static int add_locality_distances(conv *c)
                 d = NP_SAME_LOCALITY_DISTANCE;
             int rc = np_topology_builder_set_distance(c->b, a->os_index, b->os_index, d);
             if (rc < 0)
-                return fail(c, rc, "distance from node %u to node %u: %s", a->os_index,
-                            b->os_index, np_strerror(rc));
+                return fail(c, rc, "distance from node %u to node %u: %s", a->os_index, b->os_index,
+                            np_strerror(rc));
         }
     }
     return 0;
@@ -651,9 +651,9 @@ static int read_linux(const char *root, const char *name, np_topology **out, np_
         return rc;
     errno = 0;
     if (hwloc_topology_load(topo) < 0) {
-        rc = np_error_set(err, name, 0, "hwloc could not read %s: %s",
-                          strcmp(root, "/") ? root : "this machine's topology",
-                          hwloc_reason(errno));
+        rc =
+            np_error_set(err, name, 0, "hwloc could not read %s: %s",
+                         strcmp(root, "/") ? root : "this machine's topology", hwloc_reason(errno));
         goto out;
     }
     /* hwloc 2.9 takes the root of its Linux backend from HWLOC_FSROOT only;
@@ -687,8 +687,7 @@ int np_topology_read_live(np_topology **out, np_error *err)
  * sys/devices/system/node directory without any nodeN (hwloc asserts
  * nbnodes >= 1 and aborts the process). *no_node_dir: the tree has no node
  * directory at all (a kernel without NUMA: hwloc reads one node). */
-static int sysfs_precheck(const char *root, const char *origin, bool *no_node_dir,
-                          np_error *err)
+static int sysfs_precheck(const char *root, const char *origin, bool *no_node_dir, np_error *err)
 {
     char path[4200];
     struct stat st;
@@ -697,12 +696,16 @@ static int sysfs_precheck(const char *root, const char *origin, bool *no_node_di
 
     *no_node_dir = false;
     if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
-        return np_error_set(err, origin, 0, "%s is not a directory (expected the root of a "
-                            "captured /sys and /proc tree)", root);
+        return np_error_set(err, origin, 0,
+                            "%s is not a directory (expected the root of a "
+                            "captured /sys and /proc tree)",
+                            root);
     snprintf(path, sizeof(path), "%s/sys/devices/system/cpu", root);
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-        return np_error_set(err, origin, 0, "no sys/devices/system/cpu under %s: not the root "
-                            "of a captured sysfs tree", root);
+        return np_error_set(err, origin, 0,
+                            "no sys/devices/system/cpu under %s: not the root "
+                            "of a captured sysfs tree",
+                            root);
     snprintf(path, sizeof(path), "%s/sys/devices/system/node", root);
     dir = opendir(path);
     if (!dir) {
@@ -716,8 +719,10 @@ static int sysfs_precheck(const char *root, const char *origin, bool *no_node_di
             nodes++;
     closedir(dir);
     if (nodes == 0)
-        return np_error_set(err, origin, 0, "%s holds no NUMA node (no node0, node1, ...): "
-                            "not a complete capture", path);
+        return np_error_set(err, origin, 0,
+                            "%s holds no NUMA node (no node0, node1, ...): "
+                            "not a complete capture",
+                            path);
     return 0;
 }
 

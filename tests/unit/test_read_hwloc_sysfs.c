@@ -219,9 +219,9 @@ static void tree_remove(tree *tr)
     ASSERT_EQ(system(cmd), 0);
 }
 
-/* Reads an unpacked tree: hwloc's Linux backend reads HWLOC_FSROOT, and HWLOC_COMPONENTS keeps hwloc's x86 backend from adding
- * this machine's CPUID to it (hwloc's own tests do the same). The library
- * itself never reads the environment; hwloc does. */
+/* Reads an unpacked tree: hwloc's Linux backend reads HWLOC_FSROOT, and HWLOC_COMPONENTS keeps
+ * hwloc's x86 backend from adding this machine's CPUID to it (hwloc's own tests do the same). The
+ * library itself never reads the environment; hwloc does. */
 static np_topology *tree_read(const tree *tr, const char *pci_locality)
 {
     np_topology *t = NULL;
