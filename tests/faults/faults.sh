@@ -360,6 +360,38 @@ case_stdout_full_place_json() { full_case place --from builtin:2s-2n --vm name=a
 case_stdout_full_topology() { full_case topology --from builtin:2s-2n; }
 case_stdout_full_topology_json() { full_case topology --from builtin:2s-2n --json; }
 
+# ---- messages (item 10) -------------------------------------------------------
+
+# msg_case RC WANT ARGS...: numaplace ARGS exits RC and says WANT.
+msg_case() {
+    local rc=$1 want=$2 out got
+    shift 2
+    out=$("$NP" "$@" 2>&1)
+    got=$?
+    [ $got -eq "$rc" ] || fail "$*: rc $got, not $rc: $out" || return
+    [[ $out == *"$want"* ]] || fail "$*: says: $out" || return
+}
+
+case_msg_guest_empty_file() {
+    : >"$T/empty.cfg"
+    msg_case 2 "the file is empty" place --from builtin:2s-2n --guest "$T/empty.cfg"
+}
+case_msg_guest_json_array() {
+    echo '[{"name": "a"}]' >"$T/array.json"
+    msg_case 2 "JSON that is not an object" place --from builtin:2s-2n --guest "$T/array.json"
+}
+case_msg_dom0_memory_zero() { msg_case 2 "--memory: a size above 0" dom0 --from builtin:2s-2n --memory 0; }
+case_msg_memory_rounding() {
+    msg_case 2 "has only 34326183936 bytes" place --from "synthetic:numa:1(memory=34326183936) pu:4" \
+        --vm name=a,vcpus=1,memory=32G
+}
+case_msg_long_name_not_echoed() {
+    local long out
+    long=$(head -c 100000 /dev/zero | tr '\0' a)
+    out=$("$NP" verify "$long" 2>&1)
+    [ ${#out} -lt 1000 ] || fail "a 100 KB name gave a ${#out}-byte message" || return
+}
+
 # ---- readers -------------------------------------------------------------------
 
 case_xml_empty_bitmap_words() {
