@@ -80,7 +80,7 @@ case_second_daemon_socket() {
     mkdir -p "$d"
     start_guest
     start_daemon "$d" --pid "$GUEST" -p 1s || fail "first daemon did not start" || return
-    out=$("$NPD" -s "$d/sock" -S "$d/other.json" --pid "$GUEST" 2>&1)
+    out=$(timeout 10 "$NPD" -s "$d/sock" -S "$d/other.json" --pid "$GUEST" 2>&1)
     rc=$?
     [ $rc -ne 0 ] || fail "second daemon on the same socket exited 0" || return
     [[ $out == *"another numaplaced (pid $D) is running with the control socket"* ]] ||
@@ -94,7 +94,7 @@ case_second_daemon_state() {
     mkdir -p "$d"
     start_guest
     start_daemon "$d" --pid "$GUEST" -p 1s || fail "first daemon did not start" || return
-    out=$("$NPD" -s "$d/sock2" -S "$d/state.json" --pid "$GUEST" 2>&1)
+    out=$(timeout 10 "$NPD" -s "$d/sock2" -S "$d/state.json" --pid "$GUEST" 2>&1)
     rc=$?
     [ $rc -ne 0 ] || fail "second daemon on the same state file exited 0" || return
     [[ $out == *"running with the state file $d/state.json"* ]] || fail "message: $out" || return
@@ -106,7 +106,7 @@ case_socket_is_file() {
     local d=$T/c3 out rc
     mkdir -p "$d"
     echo "precious" >"$d/state.json.keep"
-    out=$("$NPD" -s "$d/state.json.keep" -S "$d/state.json" --pid $$ --rounds 1 2>&1)
+    out=$(timeout 10 "$NPD" -s "$d/state.json.keep" -S "$d/state.json" --pid $$ --rounds 1 2>&1)
     rc=$?
     [ $rc -ne 0 ] || fail "exited 0" || return
     [ "$(cat "$d/state.json.keep")" = precious ] || fail "the file was destroyed" || return
@@ -117,7 +117,7 @@ case_socket_is_file() {
 case_socket_is_directory() {
     local d=$T/c4 out
     mkdir -p "$d/sockdir"
-    out=$("$NPD" -s "$d/sockdir" -S "$d/state.json" --pid $$ --rounds 1 2>&1)
+    out=$(timeout 10 "$NPD" -s "$d/sockdir" -S "$d/state.json" --pid $$ --rounds 1 2>&1)
     [ $? -ne 0 ] || fail "exited 0" || return
     [[ $out == *"the path is a directory, not a socket"* ]] || fail "message: $out" || return
     [[ $out != *"Address already in use"* ]] || fail "still says Address already in use" || return
@@ -126,12 +126,12 @@ case_socket_is_directory() {
 case_paths_too_long() {
     local long out
     long=/tmp/$(printf 'x%.0s' $(seq 300))
-    out=$("$NPD" -s "$long" --rounds 1 2>&1)
+    out=$(timeout 10 "$NPD" -s "$long" -p 100ms --rounds 1 2>&1)
     [ $? -eq 2 ] && [[ $out == *"--socket: a path of 1 to 107 bytes"* ]] ||
         fail "-s: $out" || return
-    out=$("$NPD" -S "$long" --rounds 1 2>&1)
+    out=$(timeout 10 "$NPD" -S "$long" -p 100ms --rounds 1 2>&1)
     [ $? -eq 2 ] && [[ $out == *"--state: a path of 1 to 255 bytes"* ]] || fail "-S: $out" || return
-    out=$("$NPD" --cgroup "$long" --rounds 1 2>&1)
+    out=$(timeout 10 "$NPD" --cgroup "$long" -p 100ms --rounds 1 2>&1)
     [ $? -eq 2 ] && [[ $out == *"--cgroup: a path of 1 to 255 bytes"* ]] ||
         fail "--cgroup: $out" || return
 }
@@ -191,7 +191,16 @@ status_times() {
 }
 
 # The median of 9 is the figure checked: on this shared 2-core machine one
-# process start alone sometimes takes 100 ms, with or without clients.
+# process start alone sometimes takes 100 ms, with or without clients. A
+# sanitizer build starts each process several times slower: 300 ms there.
+status_limit_ms() {
+    if grep -q '^NP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+        echo 300
+    else
+        echo 100
+    fi
+}
+
 case_slow_and_idle_clients() {
     local d=$T/c7 base loaded r0 r1 cp
     mkdir -p "$d"
@@ -211,7 +220,8 @@ case_slow_and_idle_clients() {
     echo "   status (ms, sorted) alone: $base"
     echo "   status (ms, sorted) with 50 idle connections and a byte-every-0.3s client: $loaded"
     echo "   rounds $r0 -> $r1 in about 4 s at 200 ms ($(cat "$d/client.out"))"
-    [ "$median" -lt 100 ] || fail "median status took $median ms" || return
+    [ "$median" -lt "$(status_limit_ms)" ] ||
+        fail "median status took $median ms (limit $(status_limit_ms))" || return
     [ "$worst" -lt 1000 ] || fail "a status took $worst ms" || return
     [ $((r1 - r0)) -ge 10 ] || fail "only $((r1 - r0)) rounds at 200 ms in about 4 s" || return
     stop_within 1000 "$D" || fail "did not stop" || return
