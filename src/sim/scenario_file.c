@@ -361,6 +361,30 @@ out:
     return rc;
 }
 
+/* "host" the way the suite opens it (sim/suite.c): "gen:NODES", a built-in
+ * host's name, or a topology source with ':' or '/' (checked when opened).
+ * The first two are checked here, so that the error names this file and
+ * line rather than only the host. */
+static int check_host(const reader *r, const char *host)
+{
+    static const char want[] = "gen:NODES (1..1024 nodes), a built-in host (numaplace topology "
+                               "--list) or a topology source such as a file";
+    if (strncmp(host, "gen:", 4) == 0) {
+        const char *p = host + 4;
+        uint64_t nodes;
+        if (np_parse_u64(&p, NP_TOPO_MAX_NODES, &nodes) || *p || nodes == 0)
+            return bad(r, "host", want);
+        return 0;
+    }
+    if (strchr(host, ':') || strchr(host, '/'))
+        return 0;
+    np_topology *t = NULL;
+    np_error e = {0};
+    int rc = np_topology_builtin(host, &t, &e);
+    np_topology_destroy(t);
+    return rc ? bad(r, "host", want) : 0;
+}
+
 /* The whole run within SC_MAX_GUEST_SAMPLES and SC_MAX_VCPU_SECONDS. */
 static int check_size(const reader *r, double duration_s, double sample_ms)
 {
@@ -410,6 +434,8 @@ static int read_top(reader *r, json_t *root)
         rc = get_str(r, root, "summary", false, sc->summary, sizeof(sc->summary));
     if (!rc)
         rc = get_str(r, root, "host", true, sc->host, sizeof(sc->host));
+    if (!rc)
+        rc = check_host(r, sc->host);
     if (!rc && !json_object_get(root, "duration_s"))
         rc = np_error_set(r->err, r->origin, 1, "missing key 'duration_s'");
     if (!rc)

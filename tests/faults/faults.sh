@@ -395,6 +395,11 @@ case_msg_memory_rounding() {
     msg_case 2 "has only 34326183936 bytes" place --from "synthetic:numa:1(memory=34326183936) pu:4" \
         --vm name=a,vcpus=1,memory=32G
 }
+case_msg_sim_scenario_bad_host() {
+    printf '{"schema": "numaplace.sim-scenario/1", "name": "x",\n "host": "nosuchhost",\n' >"$T/h.json"
+    printf ' "duration_s": 1, "guests": [{"name": "g", "vcpus": 1, "memory_mib": 64}]}\n' >>"$T/h.json"
+    msg_case 2 "$T/h.json:2: host: expected gen:NODES" bench --scenario "$T/h.json" --policy none
+}
 case_msg_long_name_not_echoed() {
     local long out
     long=$(head -c 100000 /dev/zero | tr '\0' a)
