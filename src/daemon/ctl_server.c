@@ -360,11 +360,7 @@ static void conn_read(daemon_t *d, ctl_conn *c)
             conn_close(c);
             return;
         }
-        if (n == 0) { /* the peer closed: what it sent is the request */
-            if (c->len == 0) {
-                conn_close(c);
-                return;
-            }
+        if (n == 0) { /* the peer closed: what it sent (maybe nothing) is the request */
             conn_request(d, c);
             return;
         }
