@@ -331,6 +331,22 @@ case_guest_exit_logged_once() {
     stop_within 1000 "$D" || fail "did not stop" || return
 }
 
+# A cgroup removed while the daemon runs fails every round: logged once,
+# then counted (the fixture root gives the daemon a 2-node /sys).
+case_cgroup_vanishes_logged_once() {
+    local d=$T/c15 n
+    mkdir -p "$d/root/sys/fs/cgroup/cg"
+    cp -r "$FIX/linux/kvmhost-2n/sys" "$d/root/"
+    : >"$d/root/sys/fs/cgroup/cg/cgroup.procs"
+    start_daemon "$d" --root "$d/root" --cgroup /cg -p 100ms || fail "did not start" || return
+    rm -rf "$d/root/sys/fs/cgroup/cg"
+    sleep 1
+    stop_within 1000 "$D" || fail "did not stop" || return
+    n=$(grep -c "sensing failed" "$d/log")
+    [ "$n" -eq 1 ] || fail "'sensing failed' logged $n times" || return
+    grep -q "last message repeated [0-9]* times" "$d/log" || fail "repeats not counted" || return
+}
+
 case_control_bytes_in_log() {
     local d=$T/c14 evil
     mkdir -p "$d"
