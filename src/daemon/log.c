@@ -65,9 +65,9 @@ static const char *escape(const char *msg, char *out, size_t cap)
 }
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char last[4096];          /* the last error or warning written */
+static char last[4096]; /* the last error or warning written */
 static np_log_level last_level;
-static unsigned long repeats;    /* of last, not written */
+static unsigned long repeats; /* of last, not written */
 
 static void write_line(np_log_level level, const char *subsys, const char *msg);
 
