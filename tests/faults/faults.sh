@@ -436,6 +436,64 @@ case_xml_empty_bitmap_words() {
     fi
 }
 
+# compare_with_hwloc JSON INPUT: numaplace's nodes (OS numbers, memory)
+# and CPUs are what hwloc's own tools read from the same capture: the nodes
+# a cgroup disallowed included (numaplace places on the whole host), the
+# CPUs those nodes cover (CPUs under no node are left out, see
+# read_hwloc.c).
+compare_with_hwloc() {
+    local json=$1 input=$2 n i os mem ours theirs locs=""
+    n=$(hwloc-info -i "$input" --disallowed 2>/dev/null | sed -n 's/.* \([0-9]*\) NUMANode .*/\1/p')
+    [ "$(jq '.nodes | length' <<<"$json")" = "$n" ] || { echo "nodes: hwloc $n"; return 1; }
+    for ((i = 0; i < n; i++)); do
+        os=$(hwloc-info -i "$input" --disallowed "numa:$i" 2>/dev/null | sed -n 's/^ os index = //p')
+        mem=$(hwloc-info -i "$input" --disallowed "numa:$i" 2>/dev/null |
+            sed -n 's/^ local memory = //p')
+        ours=$(jq ".nodes[] | select(.id == $os) | .memory_bytes" <<<"$json")
+        [ "$ours" = "${mem:-0}" ] || { echo "node $os: memory $ours, hwloc ${mem:-0}"; return 1; }
+        locs="$locs numa:$i"
+    done
+    ours=$(jq '[.nodes[].cpu_count] | add' <<<"$json")
+    # shellcheck disable=SC2086
+    theirs=$(hwloc-calc -i "$input" --disallowed --physical-output --intersect pu $locs |
+        tr ',' '\n' | grep -c .)
+    [ "$ours" = "$theirs" ] || { echo "CPUs: $ours, hwloc $theirs"; return 1; }
+}
+
+# Every hwloc 2 XML capture of tests/fixtures/hwloc (hwloc's test data of
+# real machines, and lstopo's own export with empty bitmap words) reads to
+# the nodes, memory and CPUs hwloc reads from it.
+case_captures_match_hwloc() {
+    local f json why2
+    command -v hwloc-info >/dev/null || { echo "   (hwloc-info missing: skipped)"; return 0; }
+    for f in "$FIX"/hwloc/xml-v2/*.xml "$FIX"/hwloc/xml/cxlmem+dax.v2.xml \
+        "$FIX"/hwloc/handmade/*.xml; do
+        json=$("$NP" topology --from "$f" --json 2>&1) || fail "${f##*/}: $json" || return
+        why2=$(compare_with_hwloc "$json" "$f") || fail "${f##*/}: $why2" || return
+        echo "   ${f##*/}: $(jq '.nodes | length' <<<"$json") nodes, $(jq '[.nodes[].cpu_count] | add' <<<"$json") CPUs, memory per node as hwloc"
+    done
+}
+
+# Every captured /sys and /proc tree of tests/fixtures/hwloc/linux, read
+# with --from sysfs:DIR, matches what lstopo reads from the same tree.
+case_sysfs_captures_match_hwloc() {
+    local tb d root json why2
+    command -v lstopo-no-graphics >/dev/null || { echo "   (lstopo missing: skipped)"; return 0; }
+    for tb in "$FIX"/hwloc/linux/*.tar.bz2; do
+        d=$T/caps/$(basename "$tb" .tar.bz2)
+        mkdir -p "$d"
+        tar -xjf "$tb" -C "$d" || fail "tar ${tb##*/}" || return
+        root=$(ls -d "$d"/*/ | head -1)
+        root=${root%/}
+        HWLOC_FSROOT=$root HWLOC_COMPONENTS=linux,stop lstopo-no-graphics --disallowed --of xml \
+            >"$d.xml" 2>/dev/null || fail "lstopo on ${tb##*/}" || return
+        json=$(HWLOC_COMPONENTS=linux,stop "$NP" topology --from "sysfs:$root" --json 2>&1) ||
+            fail "${tb##*/}: $json" || return
+        why2=$(compare_with_hwloc "$json" "$d.xml") || fail "${tb##*/}: $why2" || return
+        echo "   ${tb##*/}: $(jq '.nodes | length' <<<"$json") nodes, $(jq '[.nodes[].cpu_count] | add' <<<"$json") CPUs, memory per node as lstopo"
+    done
+}
+
 # capture DIR: hwloc's 16amd64-8n2c tree unpacked into DIR (its root).
 capture() {
     mkdir -p "$1"
