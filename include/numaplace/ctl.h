@@ -139,6 +139,9 @@ typedef struct np_daemon_config {
      * names it. */
     unsigned linux_keys_line;
     np_daemon_xen_move xen_memory_move; /* xen_memory_move = off | save-restore */
+    /* Line of the socket_group key (0: none): a group that does not exist
+     * is found when the socket is made, and the error names this line. */
+    unsigned socket_group_line;
     char xen_save_dir[256];             /* xen_save_dir = /var/lib/numaplace/xen-save */
     char metrics_listen[64];            /* metrics_listen = 127.0.0.1:9464 ("" = no
                                            metrics listener, the default) */

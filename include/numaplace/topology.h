@@ -182,6 +182,17 @@ int np_topology_read_hwloc_xml(const char *text, size_t len, const char *origin,
 int np_topology_read_hwloc_synthetic(const char *desc, np_topology **out, np_error *err);
 /* This machine, through hwloc, with PCI devices. */
 int np_topology_read_live(np_topology **out, np_error *err);
+/* A captured Linux /sys and /proc tree rooted at root (hwloc's test
+ * tarballs unpacked, or a copy of a machine's), read by hwloc's Linux
+ * backend. hwloc 2.9 takes that backend's root only from the environment
+ * variable HWLOC_FSROOT, which the library never reads or sets: the
+ * program sets HWLOC_FSROOT=root before calling (and usually
+ * HWLOC_COMPONENTS=linux,stop, so that hwloc adds nothing of the machine
+ * it runs on); an error says so when hwloc read this machine instead.
+ * Refused before hwloc sees it: a root without sys/devices/system/cpu, and
+ * a node directory without any nodeN (hwloc 2.9 aborts on it). A tree
+ * without a node directory reads as one node, and its name says so. */
+int np_topology_read_sysfs(const char *root, np_topology **out, np_error *err);
 
 /* Built-in example hosts (see docs/hosts.md for where their figures come from). */
 size_t np_topology_builtin_count(void);

@@ -49,6 +49,11 @@ static int run(int argc, char **argv)
         case 'm':
             if (cli_parse_size(optarg, "--memory", &o.mem_bytes) < 0)
                 return NP_EXIT_USAGE;
+            if (o.mem_bytes == 0) { /* 0 would mean "the rule's choice" */
+                cli_errorf("--memory: a size above 0 such as 4G (leave it out for the rule's "
+                           "choice)");
+                return NP_EXIT_USAGE;
+            }
             break;
         case 'c': {
             uint64_t v;

@@ -19,6 +19,7 @@ static void usage(FILE *out)
             "                 dom0 the host as Xen sees it, like xen),\n"
             "                 xen (the Xen host through libxl; needs dom0),\n"
             "                 builtin:NAME (see --list), synthetic:DESC (hwloc synthetic),\n"
+            "                 sysfs:DIR (a captured /sys and /proc tree rooted at DIR),\n"
             "                 or a file: hwloc XML (lstopo --of xml), `numactl --hardware`\n"
             "                 output, or `xl info -n` output; - reads standard input\n"
             "  --format FMT   force the file format: auto (default), hwloc-xml, numactl,\n"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <numaplace/ctl.h>
 #include <numaplace/linux.h>
@@ -119,15 +120,27 @@ int cli_verify_linux(int argc, char **argv)
     }
     rc = resolve(ctx, guest, &pid);
     if (rc) {
-        cli_errorf("verify: no guest or process '%s'", guest);
+        /* a name is echoed up to 64 bytes: a 100 KB argument is not a name */
+        cli_errorf("verify: no guest or process '%.64s'%s%s", guest,
+                   strlen(guest) > 64 ? "..." : "",
+                   geteuid() != 0 ? " (not root: the guests of other users may be unreadable; "
+                                    "run as root)"
+                                  : "");
         status = NP_EXIT_USAGE;
         goto out;
     }
     rc = np_linux_mem_numa_maps(ctx, pid, &mem);
+    if (rc == -EACCES || rc == -EPERM) {
+        cli_errorf("verify: cannot read /proc/%d/numa_maps: %s (run as root or as the "
+                   "process's owner)",
+                   (int)pid, np_strerror(rc));
+        status = NP_EXIT_FAIL;
+        goto out;
+    }
     if (!rc)
         rc = np_linux_threads(ctx, pid, &th, &nth);
-    if (rc == -ESRCH) {
-        cli_errorf("verify: process %d is gone", (int)pid);
+    if (rc == -ESRCH || rc == -ENOENT) {
+        cli_errorf("verify: no process %d", (int)pid);
         status = NP_EXIT_FAIL;
         goto out;
     }

@@ -1,10 +1,17 @@
 /*
  * cli/main.c - `numaplace`: dispatch to subcommands, global --help and
  * --version. Each subcommand lives in its own cmd_*.c file.
+ *
+ * Standard output is checked here, once for every command: a command whose
+ * output could not be written (a full disk, /dev/full, a closed pipe or a
+ * closed descriptor) exits NP_EXIT_INTERNAL with a message, never 0.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -47,7 +54,23 @@ static const np_cli_cmd *find_command(const char *name)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* Flushes and closes standard output; rc, or NP_EXIT_INTERNAL after a
+ * message when something written to it was lost. */
+static int finish_stdout(int rc)
+{
+    int failed = fflush(stdout) != 0 || ferror(stdout);
+    int saved = errno;
+    if (fclose(stdout) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (!failed)
+        return rc;
+    cli_errorf("cannot write standard output: %s", strerror(saved ? saved : EIO));
+    return rc == NP_EXIT_OK || rc == NP_EXIT_FAIL ? NP_EXIT_INTERNAL : rc;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -81,4 +104,16 @@ int main(int argc, char **argv)
         return NP_EXIT_USAGE;
     }
     return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed standard output would be taken by the next file opened
+     * (a topology, the daemon's socket), and writes meant for the user
+     * would go there. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) < 0 && errno == EBADF) {
+        cli_errorf("cannot write standard output: it is closed");
+        return NP_EXIT_INTERNAL;
+    }
+    return finish_stdout(run(argc, argv));
 }

@@ -56,8 +56,10 @@ int cli_print_json(json_t *value)
     }
     int r = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(value);
-    fputc('\n', stdout);
-    return r == 0 ? NP_EXIT_OK : NP_EXIT_INTERNAL;
+    if (r == 0)
+        fputc('\n', stdout);
+    /* main() reports a failed write to standard output, once */
+    return r != 0 || fflush(stdout) != 0 || ferror(stdout) ? NP_EXIT_INTERNAL : NP_EXIT_OK;
 }
 
 int cli_open_topology(const char *source, const char *format, np_topology **out)
@@ -69,6 +71,14 @@ int cli_open_topology(const char *source, const char *format, np_topology **out)
                    "synthetic",
                    format);
         return NP_EXIT_USAGE;
+    }
+    /* hwloc 2.9 takes a captured tree's root only from its environment
+     * variable; the library never touches the environment, the program
+     * may. HWLOC_COMPONENTS keeps hwloc from adding this machine's CPUID
+     * to the capture (unless the user chose components). */
+    if (strncmp(source, "sysfs:", 6) == 0 && source[6]) {
+        setenv("HWLOC_FSROOT", source + 6, 1);
+        setenv("HWLOC_COMPONENTS", "linux,stop", 0);
     }
     int rc = np_topology_open(source, fmt, out, &err);
     return rc < 0 ? cli_fail(rc, &err) : NP_EXIT_OK;

@@ -317,6 +317,8 @@ int np_daemon_config_parse(const char *text, size_t len, const char *origin,
         }
         if (is_linux_key(key) && !tmp.linux_keys_line)
             tmp.linux_keys_line = lineno;
+        if (!strcmp(key, "socket_group"))
+            tmp.socket_group_line = lineno;
     }
     if (r < 0) {
         rc = r;

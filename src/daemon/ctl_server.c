@@ -6,17 +6,26 @@
  * (SO_PEERCRED), not from the message: commands that change the daemon
  * (exclude, include, reload) are refused unless the peer's uid is 0.
  *
- * A client cannot stall the daemon: the request must arrive within
- * CTL_READ_TIMEOUT_MS and fit NP_CTL_REQUEST_MAX bytes, or the connection
- * gets an error reply and is closed. Nor does a migration stall the
- * socket: between two migration steps (and while waiting for the budget
- * to allow the next one) round.c calls ctl_serve_until, which answers the
- * connections that arrive meanwhile.
+ * No client can stall the daemon or another client. Every connection is
+ * non-blocking and served as its bytes arrive, many at once, from the main
+ * loop's poll() (ctl_pollfds/ctl_process) and between migration steps
+ * (ctl_serve_until). Each has a deadline for the whole request, not per
+ * read: the line must be complete within CTL_REQUEST_TIMEOUT_MS of the
+ * connection, and the reply read within CTL_REPLY_TIMEOUT_MS, or the
+ * connection is closed. At most CTL_CONN_MAX are open; when one more
+ * arrives, the oldest still waiting for its request line is closed to make
+ * room (an idle flood cannot keep a new `numaplace status` out).
+ *
+ * The socket file: an existing path is replaced only when it is a socket
+ * (a previous run's, which the socket's lock file proves dead: main.c),
+ * never a file or a directory; at exit it is removed only when it is still
+ * the socket this process bound (same device and inode).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,150 +37,238 @@
 
 #include "daemon.h"
 
-/* A local client writes its line at once; 1 s covers a loaded host. */
-#define CTL_READ_TIMEOUT_MS 1000
-/* Connections ctl_serve_until answers after its deadline (those already
- * waiting): bounded, so a flood of clients cannot hold a migration up. */
-#define CTL_SERVE_LATE_MAX 16
+/* A local client writes its request at once; 1 s covers a loaded host. */
+#define CTL_REQUEST_TIMEOUT_MS 1000u
+/* A reply (at most NP_CTL_REPLY_MAX) must be read within this. */
+#define CTL_REPLY_TIMEOUT_MS 2000u
+/* Connections open at once: 128 (4 KiB of buffer each) covers every
+ * member of socket_group polling status at once. */
+#define CTL_CONN_MAX 128u
+/* Connections accepted in one pass over the listening socket, so that a
+ * flood does not keep the loop from the connections already open. */
+#define CTL_ACCEPT_BURST 32u
+/* The listen() backlog. */
+#define CTL_BACKLOG 128
+
+typedef struct ctl_conn {
+    int fd; /* -1: slot free */
+    uid_t uid;
+    uint64_t accepted_ns;
+    uint64_t deadline_ns;
+    size_t len; /* request bytes read */
+    char buf[NP_CTL_REQUEST_MAX + 1];
+    char *out; /* reply being written (malloc'd), NULL while reading */
+    size_t out_len, out_off;
+} ctl_conn;
+
+struct ctl_server {
+    ctl_conn conns[CTL_CONN_MAX];
+    dev_t sock_dev; /* the socket file this process bound */
+    ino_t sock_ino;
+    unsigned long answered; /* requests answered so far */
+};
+
+uint64_t daemon_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+/* What is at path, for a refusal: "a regular file", "a directory", ... */
+static const char *file_kind(mode_t m)
+{
+    return S_ISREG(m)                 ? "a regular file"
+           : S_ISDIR(m)               ? "a directory"
+           : S_ISLNK(m)               ? "a symbolic link"
+           : S_ISFIFO(m)              ? "a FIFO"
+           : S_ISCHR(m) || S_ISBLK(m) ? "a device"
+                                      : "not a socket";
+}
 
 int ctl_listen(daemon_t *d)
 {
     struct sockaddr_un sa;
+    struct stat st;
+    const char *path = d->cfg.socket_path;
     int fd = -1, rc;
     mode_t mode = 0600;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    if (strlen(d->cfg.socket_path) >= sizeof(sa.sun_path))
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        dlog(NP_LOG_ERROR, "control socket %s: longer than %zu bytes", path,
+             sizeof(sa.sun_path) - 1);
         return -ENAMETOOLONG;
-    memcpy(sa.sun_path, d->cfg.socket_path, strlen(d->cfg.socket_path) + 1);
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
     d->socket_gid = (gid_t)-1;
     if (d->cfg.socket_group[0]) {
         struct group *gr = getgrnam(d->cfg.socket_group);
         if (!gr) {
-            dlog(NP_LOG_ERROR, "socket_group %s: no such group", d->cfg.socket_group);
+            dlog(NP_LOG_ERROR, "%s:%u: socket_group %s: no such group",
+                 d->config_path ? d->config_path : NP_DAEMON_CONFIG_PATH, d->cfg.socket_group_line,
+                 d->cfg.socket_group);
             return -ENOENT;
         }
         d->socket_gid = gr->gr_gid;
         mode = 0660;
     }
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            dlog(NP_LOG_ERROR,
+                 "control socket %s: the path is %s, not a socket; not "
+                 "replacing it (choose another path with -s or socket =)",
+                 path, file_kind(st.st_mode));
+            return -EEXIST;
+        }
+        /* A socket, and its lock is ours: a previous run's, stale. */
+        if (unlink(path) < 0 && errno != ENOENT) {
+            rc = -errno;
+            dlog(NP_LOG_ERROR, "control socket %s: cannot remove the stale socket: %s", path,
+                 strerror(errno));
+            return rc;
+        }
+    } else if (errno != ENOENT) {
+        rc = -errno;
+        dlog(NP_LOG_ERROR, "control socket %s: %s", path, strerror(errno));
+        return rc;
+    }
+    d->ctl = calloc(1, sizeof(*d->ctl));
+    if (!d->ctl)
+        return -ENOMEM;
+    for (size_t i = 0; i < CTL_CONN_MAX; i++)
+        d->ctl->conns[i].fd = -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    unlink(sa.sun_path); /* a stale socket of a previous run */
+    if (fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
     mode_t old = umask(0177);
     rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
-    if (rc < 0 || chmod(sa.sun_path, mode) < 0 ||
-        (d->socket_gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, d->socket_gid) < 0) ||
-        listen(fd, 16) < 0) {
+    if (rc < 0) {
         rc = -errno;
-        close(fd);
-        return rc;
+        dlog(NP_LOG_ERROR, "control socket %s: %s", path, strerror(errno));
+        goto fail;
     }
+    if (lstat(path, &st) < 0 || chmod(path, mode) < 0 ||
+        (d->socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, d->socket_gid) < 0) ||
+        listen(fd, CTL_BACKLOG) < 0) {
+        rc = -errno;
+        dlog(NP_LOG_ERROR, "control socket %s: %s", path, strerror(errno));
+        unlink(path); /* bound by this process just now */
+        goto fail;
+    }
+    d->ctl->sock_dev = st.st_dev;
+    d->ctl->sock_ino = st.st_ino;
     d->listen_fd = fd;
     return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(d->ctl);
+    d->ctl = NULL;
+    return rc;
+}
+
+static void conn_close(ctl_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->out);
+    c->fd = -1;
+    c->out = NULL;
+    c->len = c->out_len = c->out_off = 0;
 }
 
 void ctl_close(daemon_t *d)
 {
+    struct stat st;
+
+    if (d->ctl)
+        for (size_t i = 0; i < CTL_CONN_MAX; i++)
+            conn_close(&d->ctl->conns[i]);
     if (d->listen_fd >= 0) {
         close(d->listen_fd);
-        unlink(d->cfg.socket_path);
         d->listen_fd = -1;
+        /* only the socket this process bound, never what replaced it */
+        if (d->ctl && lstat(d->cfg.socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_dev == d->ctl->sock_dev && st.st_ino == d->ctl->sock_ino)
+            unlink(d->cfg.socket_path);
     }
+    free(d->ctl);
+    d->ctl = NULL;
 }
 
-static void send_all(int fd, const char *s)
+/* Writes what the socket takes now; true when the reply is all sent or
+ * the peer is gone (the connection is then done). */
+static bool conn_flush(ctl_conn *c)
 {
-    size_t len = strlen(s), off = 0;
-    while (off < len) {
-        ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+    while (c->out_off < c->out_len) {
+        ssize_t w =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && errno == EAGAIN) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            if (poll(&p, 1, CTL_READ_TIMEOUT_MS) <= 0)
-                return;
-            continue;
-        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return false;
         if (w <= 0)
-            return;
-        off += (size_t)w;
+            return true;
+        c->out_off += (size_t)w;
     }
+    return true;
 }
 
-static void reply_error(int fd, const char *msg)
+/* Queues text (taken over, malloc'd) as the reply; from now on the
+ * connection only writes, within CTL_REPLY_TIMEOUT_MS. */
+static void conn_reply(ctl_conn *c, char *text)
+{
+    free(c->out);
+    c->out = text;
+    c->out_len = text ? strlen(text) : 0;
+    c->out_off = 0;
+    c->deadline_ns = daemon_mono_ns() + UINT64_C(1000000) * CTL_REPLY_TIMEOUT_MS;
+}
+
+static void reply_error(ctl_conn *c, const char *msg)
 {
     char *line = NULL;
-    if (np_ctl_error_reply(msg, &line) == 0)
-        send_all(fd, line);
-    free(line);
+    if (np_ctl_error_reply(msg, &line) != 0)
+        line = NULL;
+    conn_reply(c, line);
 }
 
-static void reply_json(int fd, json_t *obj)
+static void reply_json(ctl_conn *c, json_t *obj)
 {
     char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-    if (!s) {
-        reply_error(fd, "out of memory");
+    char *line = s ? malloc(strlen(s) + 2) : NULL;
+    if (!line) {
+        reply_error(c, "out of memory");
     } else {
-        send_all(fd, s);
-        send_all(fd, "\n");
+        memcpy(line, s, strlen(s));
+        memcpy(line + strlen(s), "\n", 2);
+        conn_reply(c, line);
     }
     free(s);
     json_decref(obj);
 }
 
-/* Reads one line; 0 and its length, or a message for the error reply. */
-static const char *read_request(int fd, char *buf, size_t cap, size_t *len_out)
-{
-    size_t len = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, CTL_READ_TIMEOUT_MS);
-        if (r == 0)
-            return "timed out waiting for a request line";
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return "poll failed";
-        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return "read failed";
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (memchr(buf, '\n', len))
-            break;
-        if (len >= cap - 1)
-            return "request too long (at most 4095 bytes on one line)";
-    }
-    char *nl = memchr(buf, '\n', len);
-    if (nl)
-        len = (size_t)(nl - buf) + 1;
-    buf[len] = '\0';
-    *len_out = len;
-    return NULL;
-}
-
-static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
+static void handle(daemon_t *d, ctl_conn *c, uid_t uid, const np_ctl_request *req)
 {
     if (np_ctl_cmd_mutates(req->cmd) && uid != 0) {
         dlog(NP_LOG_WARNING, "control: %s refused to uid %u (root only)",
              np_ctl_cmd_name(req->cmd), (unsigned)uid);
-        reply_error(fd, "permission denied: only root may change the daemon");
+        reply_error(c, "permission denied: only root may change the daemon");
         return;
     }
     switch (req->cmd) {
     case NP_CTL_PING:
-        reply_json(fd, json_pack("{s:b, s:s}", "ok", 1, "version", np_version()));
+        reply_json(c, json_pack("{s:b, s:s}", "ok", 1, "version", np_version()));
         return;
     case NP_CTL_STATUS: {
         np_topology *topo = NULL;
         if (np_backend_topology(d->be, &topo)) {
-            reply_error(fd, "no topology");
+            reply_error(c, "no topology");
             return;
         }
         json_t *st = dstate_status_json(&d->st, topo);
@@ -183,7 +280,7 @@ static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
             json_object_set_new(st, "backend", json_string(np_daemon_backend_name(d->backend)));
         }
         np_topology_destroy(topo);
-        reply_json(fd, st);
+        reply_json(c, st);
         return;
     }
     case NP_CTL_PLAN: {
@@ -193,14 +290,13 @@ static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
             snprintf(pidtxt, sizeof(pidtxt), "%lld", (long long)g->pid);
             if (strcmp(g->name, req->guest) && strcmp(pidtxt, req->guest))
                 continue;
-            reply_json(fd, json_pack("{s:b, s:s, s:I, s:i, s:b, s:b, s:f}", "ok", 1, "guest",
-                                     g->name, "pid", (json_int_t)g->pid, "home",
-                                     g->home_node_os_id, "excluded",
-                                     dstate_is_excluded(&d->st, g->name, g->pid), "inflight",
-                                     g->inflight, "locality", g->locality));
+            reply_json(c, json_pack("{s:b, s:s, s:I, s:i, s:b, s:b, s:f}", "ok", 1, "guest",
+                                    g->name, "pid", (json_int_t)g->pid, "home", g->home_node_os_id,
+                                    "excluded", dstate_is_excluded(&d->st, g->name, g->pid),
+                                    "inflight", g->inflight, "locality", g->locality));
             return;
         }
-        reply_error(fd, "no such guest");
+        reply_error(c, "no such guest");
         return;
     }
     case NP_CTL_EXCLUDE:
@@ -208,92 +304,229 @@ static void handle(daemon_t *d, int fd, uid_t uid, const np_ctl_request *req)
         bool ex = req->cmd == NP_CTL_EXCLUDE;
         int rc = dstate_exclude(&d->st, req->guest, ex);
         if (rc == -ENOENT) {
-            reply_error(fd, "that guest was not excluded");
+            reply_error(c, "that guest was not excluded");
             return;
         }
         if (rc) {
-            reply_error(fd, np_strerror(rc));
+            reply_error(c, np_strerror(rc));
             return;
         }
         dlog(NP_LOG_INFO, "guest %s %s by uid %u", req->guest, ex ? "excluded" : "included",
              (unsigned)uid);
         dstate_note(&d->st, "%s %s", req->guest, ex ? "excluded" : "included");
         d->state_dirty = true;
-        reply_json(fd, json_pack("{s:b}", "ok", 1));
+        reply_json(c, json_pack("{s:b}", "ok", 1));
         return;
     }
     case NP_CTL_RELOAD:
         d->reload_asked = true;
-        reply_json(fd, json_pack("{s:b}", "ok", 1));
+        reply_json(c, json_pack("{s:b}", "ok", 1));
         return;
     }
-    reply_error(fd, "unknown command");
+    reply_error(c, "unknown command");
 }
 
-void ctl_serve_one(daemon_t *d)
+/* A request line is complete (or the peer closed): parse and answer it. */
+static void conn_request(daemon_t *d, ctl_conn *c)
 {
-    char buf[NP_CTL_REQUEST_MAX + 1];
-    struct ucred cred;
-    socklen_t cl = sizeof(cred);
     np_ctl_request req;
     np_error err = {0};
-    size_t len = 0;
-    int fd;
+    char *nl = memchr(c->buf, '\n', c->len);
+    size_t len = nl ? (size_t)(nl - c->buf) + 1 : c->len;
 
-    fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0)
-        return;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-        reply_error(fd, "cannot read peer credentials");
-        goto out;
-    }
-    const char *why = read_request(fd, buf, sizeof(buf), &len);
-    if (why) {
-        dlog(NP_LOG_WARNING, "control: uid %u: %s", (unsigned)cred.uid, why);
-        reply_error(fd, why);
-        goto out;
-    }
-    if (np_ctl_request_parse(buf, len, &req, &err)) {
+    c->buf[len] = '\0';
+    d->ctl->answered++;
+    if (np_ctl_request_parse(c->buf, len, &req, &err)) {
         char msg[600];
         snprintf(msg, sizeof(msg), "bad request: expected %s", err.msg);
-        dlog(NP_LOG_WARNING, "control: uid %u: %s", (unsigned)cred.uid, msg);
-        reply_error(fd, msg);
-        goto out;
+        dlog(NP_LOG_WARNING, "control: uid %u: %s", (unsigned)c->uid, msg);
+        reply_error(c, msg);
+        return;
     }
-    dlog(NP_LOG_DEBUG, "control: uid %u: %s", (unsigned)cred.uid, np_ctl_cmd_name(req.cmd));
-    handle(d, fd, cred.uid, &req);
-out:
-    close(fd);
+    dlog(NP_LOG_DEBUG, "control: uid %u: %s", (unsigned)c->uid, np_ctl_cmd_name(req.cmd));
+    handle(d, c, c->uid, &req);
 }
 
-uint64_t daemon_mono_ns(void)
+/* Reads what the peer sent; answers once the line is complete. */
+static void conn_read(daemon_t *d, ctl_conn *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+    for (;;) {
+        ssize_t n = recv(c->fd, c->buf + c->len, NP_CTL_REQUEST_MAX - c->len, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0) {
+            conn_close(c);
+            return;
+        }
+        if (n == 0) { /* the peer closed: what it sent (maybe nothing) is the request */
+            conn_request(d, c);
+            return;
+        }
+        c->len += (size_t)n;
+        if (memchr(c->buf + c->len - (size_t)n, '\n', (size_t)n)) {
+            conn_request(d, c);
+            return;
+        }
+        if (c->len >= NP_CTL_REQUEST_MAX) {
+            dlog(NP_LOG_WARNING, "control: uid %u: request too long", (unsigned)c->uid);
+            reply_error(c, "request too long (at most 4095 bytes on one line)");
+            return;
+        }
+    }
+}
+
+/* A free slot, making one by closing the oldest connection still waiting
+ * for its request when all are taken; NULL when every one is replying. */
+static ctl_conn *conn_slot(daemon_t *d)
+{
+    ctl_conn *oldest = NULL;
+    for (size_t i = 0; i < CTL_CONN_MAX; i++) {
+        ctl_conn *c = &d->ctl->conns[i];
+        if (c->fd < 0)
+            return c;
+        if (!c->out && (!oldest || c->accepted_ns < oldest->accepted_ns))
+            oldest = c;
+    }
+    if (!oldest)
+        return NULL;
+    dlog(NP_LOG_WARNING, "control: %u connections open: closing the oldest idle one (uid %u)",
+         CTL_CONN_MAX, (unsigned)oldest->uid);
+    reply_error(oldest, "the daemon is busy: too many connections");
+    conn_flush(oldest);
+    conn_close(oldest);
+    return oldest;
+}
+
+static void accept_some(daemon_t *d)
+{
+    for (unsigned k = 0; k < CTL_ACCEPT_BURST; k++) {
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
+        int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            return;
+        ctl_conn *c = conn_slot(d);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        memset(c, 0, offsetof(ctl_conn, buf));
+        c->fd = fd;
+        c->out = NULL;
+        c->accepted_ns = daemon_mono_ns();
+        c->deadline_ns = c->accepted_ns + UINT64_C(1000000) * CTL_REQUEST_TIMEOUT_MS;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+            reply_error(c, "cannot read peer credentials");
+        } else {
+            c->uid = cred.uid;
+            conn_read(d, c); /* a client that wrote at once is answered at once */
+        }
+        if (c->fd >= 0 && c->out && conn_flush(c))
+            conn_close(c);
+    }
+}
+
+size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap)
+{
+    size_t n = 0;
+    if (d->listen_fd < 0 || !d->ctl || cap == 0)
+        return 0;
+    p[n++] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+    for (size_t i = 0; i < CTL_CONN_MAX && n < cap; i++) {
+        const ctl_conn *c = &d->ctl->conns[i];
+        if (c->fd >= 0)
+            p[n++] = (struct pollfd){.fd = c->fd, .events = c->out ? POLLOUT : POLLIN};
+    }
+    return n;
+}
+
+uint64_t ctl_deadline_ns(const daemon_t *d)
+{
+    uint64_t t = UINT64_MAX;
+    for (size_t i = 0; d->ctl && i < CTL_CONN_MAX; i++)
+        if (d->ctl->conns[i].fd >= 0 && d->ctl->conns[i].deadline_ns < t)
+            t = d->ctl->conns[i].deadline_ns;
+    return t;
+}
+
+static ctl_conn *conn_by_fd(daemon_t *d, int fd)
+{
+    for (size_t i = 0; i < CTL_CONN_MAX; i++)
+        if (d->ctl->conns[i].fd == fd)
+            return &d->ctl->conns[i];
+    return NULL;
+}
+
+/* Closes the connections past their deadline, telling a reader why. */
+static void expire(daemon_t *d)
+{
+    uint64_t now = daemon_mono_ns();
+    for (size_t i = 0; i < CTL_CONN_MAX; i++) {
+        ctl_conn *c = &d->ctl->conns[i];
+        if (c->fd < 0 || c->deadline_ns > now)
+            continue;
+        if (!c->out) {
+            dlog(NP_LOG_WARNING, "control: uid %u: no complete request within %u ms: closed",
+                 (unsigned)c->uid, CTL_REQUEST_TIMEOUT_MS);
+            reply_error(c, "timed out waiting for a request line");
+            conn_flush(c);
+        } else {
+            dlog(NP_LOG_WARNING, "control: uid %u: reply not read within %u ms: closed",
+                 (unsigned)c->uid, CTL_REPLY_TIMEOUT_MS);
+        }
+        conn_close(c);
+    }
+}
+
+void ctl_process(daemon_t *d, const struct pollfd *p, size_t n)
+{
+    if (!d->ctl)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!p[i].revents)
+            continue;
+        if (p[i].fd == d->listen_fd) {
+            accept_some(d);
+            continue;
+        }
+        ctl_conn *c = conn_by_fd(d, p[i].fd);
+        if (!c)
+            continue;
+        if (!c->out)
+            conn_read(d, c);
+        if (c->fd >= 0 && c->out && conn_flush(c))
+            conn_close(c);
+    }
+    expire(d);
 }
 
 int ctl_serve_until(daemon_t *d, uint64_t deadline_ns)
 {
-    int served = 0, late = 0;
+    struct pollfd p[CTL_CONN_MAX + 2];
+    unsigned long before;
 
-    if (d->listen_fd < 0)
+    if (!d->ctl)
         return 0;
-    for (;;) {
+    before = d->ctl->answered;
+    for (bool first = true;; first = false) {
         uint64_t now = daemon_mono_ns();
-        uint64_t wait_ms = deadline_ns > now ? (deadline_ns - now + 999999) / 1000000 : 0;
-        struct pollfd p = {.fd = d->listen_fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)(wait_ms > 60000 ? 60000 : wait_ms));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || !(p.revents & POLLIN)) {
-            if (r < 0 || daemon_mono_ns() >= deadline_ns)
-                return served;
-            continue;
-        }
-        if (daemon_mono_ns() >= deadline_ns && ++late > CTL_SERVE_LATE_MAX)
-            return served;
-        ctl_serve_one(d);
-        served++;
+        if (!first && (now >= deadline_ns || daemon_should_stop()))
+            return (int)(d->ctl->answered - before);
+        size_t n = ctl_pollfds(d, p, CTL_CONN_MAX + 1);
+        int sfd = daemon_signal_fd();
+        if (sfd >= 0)
+            p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        uint64_t until = ctl_deadline_ns(d);
+        if (deadline_ns < until)
+            until = deadline_ns;
+        uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
+        int r = poll(p, n, (int)(wait_ms > 1000 ? 1000 : wait_ms));
+        if (r < 0 && errno != EINTR)
+            return (int)(d->ctl->answered - before);
+        ctl_process(d, p, sfd >= 0 ? n - 1 : n);
+        if (first && now >= deadline_ns)
+            return (int)(d->ctl->answered - before);
     }
 }

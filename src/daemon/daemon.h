@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -98,8 +99,20 @@ void dstate_note(dstate *s, const char *fmt, ...) __attribute__((format(printf, 
  * (NULL: none). */
 int dstate_save(const dstate *s, const np_balance_state *bal, const char *path);
 /* Loads; -ENOENT when there is no file yet. *bal_out: the balancer's
- * state when the file holds one, else NULL. */
+ * state when the file holds one, else NULL. Other failures, with err
+ * saying why: -EINVAL when the content is unreadable (not JSON, wrong
+ * types, an older or missing version; s then holds the exclusions that
+ * could still be read, the caller moves the file aside), -EPROTONOSUPPORT
+ * when a newer numaplaced wrote it, -EISDIR, -EBADF (not a regular file)
+ * and -errno when it cannot be opened or read (never moved: the caller
+ * refuses to start). */
 int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out);
+/* Reads fd to its end into a NUL-terminated heap buffer of at most
+ * max_bytes (-EFBIG beyond); -errno when a read fails (EISDIR, EIO). */
+int daemon_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out);
+/* Renames an unreadable state file to PATH.bad-YYYYmmddTHHMMSSZ (a suffix
+ * -N when that exists), the new name in moved_to. */
+int dstate_move_aside(const char *path, char *moved_to, size_t cap);
 json_t *dstate_status_json(const dstate *s, const np_topology *topo);
 
 /* ---- the daemon ------------------------------------------------------------ */
@@ -119,6 +132,7 @@ typedef struct daemon {
     np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */
     uint64_t saved_ns;        /* last save during a migration (daemon_mono_ns) */
     int listen_fd;
+    struct ctl_server *ctl;   /* the connections being served (ctl_server.c) */
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
     bool reload_asked;
     bool state_dirty;
@@ -161,14 +175,37 @@ void daemon_backend_close(daemon_t *d);
 /* The Xen backend's settings from d->cfg (memory moves). */
 int daemon_backend_apply_xen(daemon_t *d);
 
+/* ---- the control socket (ctl_server.c) ------------------------------------ */
+/* Binds d->cfg.socket_path. A path that exists is replaced only when it is
+ * a socket (a stale one of a previous run: the caller holds the socket's
+ * lock, daemon_lock()); anything else is refused with a message. */
 int ctl_listen(daemon_t *d);
+/* Closes every connection and the socket, and removes the socket file when
+ * it is still the one ctl_listen created. */
 void ctl_close(daemon_t *d);
-/* Serves one connection waiting on listen_fd. */
-void ctl_serve_one(daemon_t *d);
-/* Serves the connections that arrive until deadline_ns (CLOCK_MONOTONIC;
- * 0 or past: only those already waiting, a bounded number). Returns how
- * many were served. Used between migration steps. */
+/* The descriptors to poll for the control socket (the listening one and
+ * every open connection) into p (at most cap); returns how many. */
+size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap);
+/* Serves what poll() reported on the descriptors ctl_pollfds gave (never
+ * blocks: reads, writes and accepts what is ready) and closes connections
+ * past their deadline. */
+void ctl_process(daemon_t *d, const struct pollfd *p, size_t n);
+/* Earliest deadline of an open connection (CLOCK_MONOTONIC ns), UINT64_MAX
+ * when none: the main loop wakes up for it. */
+uint64_t ctl_deadline_ns(const daemon_t *d);
+/* Serves the control socket until deadline_ns (CLOCK_MONOTONIC; 0 or past:
+ * one pass over what is ready, without waiting), or until a stop is asked
+ * (daemon_should_stop). Used between migration steps. Returns how many
+ * requests were answered. */
 int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
+
+/* ---- signals (main.c) ---------------------------------------------------- */
+/* True once SIGTERM or SIGINT arrived: a long task (a migration's steps)
+ * stops at its next step, leaving what it moved consistent. Reads the
+ * daemon's signalfd without blocking; callable from any thread. */
+bool daemon_should_stop(void);
+/* The signalfd, for poll() (-1 before main sets it up). */
+int daemon_signal_fd(void);
 /* CLOCK_MONOTONIC in ns (the deadline's clock). */
 uint64_t daemon_mono_ns(void);
 

@@ -9,19 +9,35 @@
  * (ctl_server.c) and keeps its per-guest state in a file across restarts
  * (state.c).
  *
- * Signals: SIGTERM/SIGINT stop after the current step (state saved, socket
- * removed); SIGHUP re-reads the configuration file. Signals are taken
- * through a signalfd so that they are handled in the loop, never inside
- * library code.
+ * One daemon per socket and per state file: each has a lock file beside
+ * it (PATH.lock, flock()ed for the daemon's whole life, its PID written in
+ * it); a second daemon on either is refused with the first one's PID.
+ * Path options are checked like the configuration file's keys (no silent
+ * truncation). A state file that cannot be read is moved aside
+ * (state.json.bad-TIME) and reported, one a newer numaplaced wrote is left
+ * alone and the daemon refuses to start, and exclusions that can still be
+ * read from a damaged file are kept.
+ *
+ * Signals: SIGTERM/SIGINT stop after the current migration step (state
+ * saved, socket removed); SIGHUP re-reads the configuration file and keeps
+ * the running one when the new one cannot be read or parsed. Signals are
+ * taken through a signalfd so that they are handled in the loop, never
+ * inside library code; daemon_should_stop() lets a long task ask between
+ * two steps.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -47,42 +63,52 @@ static void usage(FILE *out)
             NP_DAEMON_CONFIG_PATH, NP_CTL_SOCKET_PATH, NP_DAEMON_STATE_PATH);
 }
 
+/* Largest configuration file read (the parser's own limit is per line). */
+#define CONFIG_MAX_BYTES (1u << 20)
+
+/* Reads and parses path on top of *cfg. A missing file is the defaults
+ * when !must_exist; any other failure to read it (a directory, no
+ * permission, an I/O error) is an error, never the defaults: on SIGHUP the
+ * running configuration is then kept. */
 static int load_config(const char *path, bool must_exist, np_daemon_config *cfg)
 {
     char *text = NULL;
     size_t len = 0;
     np_error err = {0};
     char buf[900];
-    FILE *f = fopen(path, "re");
-    if (!f) {
+    struct stat st;
+    int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0) {
         if (!must_exist && errno == ENOENT)
             return 0;
-        dlog(NP_LOG_ERROR, "%s: %s", path, strerror(errno));
-        return -errno;
+        rc = -errno;
+        dlog(NP_LOG_ERROR, "%s: cannot open the configuration file: %s", path, strerror(errno));
+        return rc;
     }
-    int c;
-    size_t cap = 0;
-    while ((c = fgetc(f)) != EOF) {
-        if (len + 2 > cap) {
-            cap = cap ? cap * 2 : 4096;
-            if (cap > (1u << 20)) {
-                fclose(f);
-                free(text);
-                dlog(NP_LOG_ERROR, "%s: larger than 1 MiB", path);
-                return -EFBIG;
-            }
-            char *n = realloc(text, cap);
-            if (!n) {
-                fclose(f);
-                free(text);
-                return -ENOMEM;
-            }
-            text = n;
-        }
-        text[len++] = (char)c;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        dlog(NP_LOG_ERROR, "%s: cannot stat the configuration file: %s", path, strerror(errno));
+        close(fd);
+        return rc;
     }
-    fclose(f);
-    int rc = np_daemon_config_parse(text ? text : "", len, path, cfg, &err);
+    if (!S_ISREG(st.st_mode)) {
+        dlog(NP_LOG_ERROR, "%s: the configuration file is %s", path,
+             S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        close(fd);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    }
+    rc = daemon_read_fd(fd, CONFIG_MAX_BYTES, &text, &len);
+    close(fd);
+    if (rc == -EFBIG) {
+        dlog(NP_LOG_ERROR, "%s: larger than 1 MiB", path);
+        return rc;
+    }
+    if (rc) {
+        dlog(NP_LOG_ERROR, "%s: cannot read the configuration file: %s", path, np_strerror(rc));
+        return rc;
+    }
+    rc = np_daemon_config_parse(text, len, path, cfg, &err);
     if (rc)
         dlog(NP_LOG_ERROR, "%s", np_error_format(&err, buf, sizeof(buf)));
     free(text);
@@ -106,12 +132,13 @@ static void apply_over(const cli_over *o, np_daemon_config *c)
         c->dry_run = true;
     if (o->period_ns)
         c->period_ns = o->period_ns;
+    /* lengths checked when the options were read (path_option) */
     if (o->socket)
-        snprintf(c->socket_path, sizeof(c->socket_path), "%s", o->socket);
+        memcpy(c->socket_path, o->socket, strlen(o->socket) + 1);
     if (o->state)
-        snprintf(c->state_path, sizeof(c->state_path), "%s", o->state);
+        memcpy(c->state_path, o->state, strlen(o->state) + 1);
     if (o->cgroup) {
-        snprintf(c->cgroup, sizeof(c->cgroup), "%s", o->cgroup);
+        memcpy(c->cgroup, o->cgroup, strlen(o->cgroup) + 1);
         c->discover = NP_DISCOVER_CGROUP;
     }
     if (o->nr_pids) {
@@ -138,6 +165,11 @@ static int configure(daemon_t *d, const cli_over *o, np_daemon_config *out)
     rc = daemon_backend_check(&c, path, o->cgroup || o->nr_pids, &b);
     if (rc)
         return rc;
+    if (c.socket_group[0] && !getgrnam(c.socket_group)) {
+        dlog(NP_LOG_ERROR, "%s:%u: socket_group %s: no such group", path, c.socket_group_line,
+             c.socket_group);
+        return -EINVAL;
+    }
     if (d->backend != NP_DAEMON_BACKEND_AUTO && b != d->backend) {
         dlog(NP_LOG_ERROR, "the backend (%s) changes only at a restart",
              np_daemon_backend_name(d->backend));
@@ -157,6 +189,198 @@ static void add_config_exclusions(daemon_t *d)
         dstate_exclude(&d->st, d->cfg.excluded[i], true);
 }
 
+/* ---- signals ------------------------------------------------------------- */
+
+static int sig_fd = -1;
+static atomic_bool stop_asked, reload_signalled;
+
+int daemon_signal_fd(void)
+{
+    return sig_fd;
+}
+
+bool daemon_should_stop(void)
+{
+    struct signalfd_siginfo si;
+    while (sig_fd >= 0 && read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            atomic_store(&reload_signalled, true);
+        } else if (!atomic_exchange(&stop_asked, true)) {
+            dlog(NP_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+        }
+    }
+    return atomic_load(&stop_asked);
+}
+
+/* ---- one daemon per socket and per state file ------------------------------ */
+
+/* Takes PATH.lock for the daemon's life (the descriptor stays open,
+ * close-on-exec); the lock file is never removed, so two daemons can never
+ * hold two different files of the same name. Returns the descriptor, or
+ * -errno after logging why (-EWOULDBLOCK: another daemon holds it). */
+static int take_lock(const char *what, const char *path, bool missing_dir_ok)
+{
+    char lock[4200], pid[32] = "";
+    int fd, rc;
+
+    if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
+        return -ENAMETOOLONG;
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        if (!(missing_dir_ok && rc == -ENOENT))
+            dlog(NP_LOG_ERROR, "%s %s: cannot open its lock file %s: %s", what, path, lock,
+                 strerror(errno));
+        return rc;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = -errno;
+        if (rc == -EWOULDBLOCK) {
+            ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+            pid[n > 0 ? n : 0] = '\0';
+            pid[strcspn(pid, "\n")] = '\0';
+            dlog(NP_LOG_ERROR,
+                 "another numaplaced%s%s%s is running with the %s %s (it holds %s): not "
+                 "starting a second one",
+                 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", what, path, lock);
+        } else {
+            dlog(NP_LOG_ERROR, "%s %s: cannot lock %s: %s", what, path, lock, strerror(errno));
+        }
+        close(fd);
+        return rc;
+    }
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        dlog(NP_LOG_WARNING, "%s: cannot write the PID into it: %s", lock, strerror(errno));
+    return fd;
+}
+
+/* ---- command-line checks ------------------------------------------------------ */
+
+/* A path option: at most cap-1 bytes (the configuration file's limits),
+ * absolute when asked; 0 or an exit status after the message. */
+static int path_option(const char *opt, const char *v, size_t cap, bool absolute)
+{
+    if (!v[0] || strlen(v) >= cap) {
+        fprintf(stderr, "numaplaced: %s: a path of 1 to %zu bytes (this one has %zu)\n", opt,
+                cap - 1, strlen(v));
+        return 2;
+    }
+    if (absolute && v[0] != '/') {
+        fprintf(stderr, "numaplaced: %s: an absolute path, starting with /\n", opt);
+        return 2;
+    }
+    return 0;
+}
+
+/* The state file at start: loaded, or moved aside when unreadable; false
+ * (after the message) when the daemon must not start. */
+static bool load_state(daemon_t *d)
+{
+    np_error err = {0};
+    char buf[900], moved[4300];
+    int rc = dstate_load(&d->st, d->cfg.state_path, &err, &d->bal);
+
+    if (rc == 0) {
+        dlog(NP_LOG_INFO, "state loaded from %s: %zu guests, %zu excluded", d->cfg.state_path,
+             d->st.nr_guests, d->st.nr_excluded);
+        for (size_t i = 0; i < d->st.nr_guests; i++)
+            if (d->st.guests[i].inflight)
+                dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration node %d -> %d",
+                     d->st.guests[i].name, dlog_id_word(), (long long)d->st.guests[i].pid,
+                     d->st.guests[i].inflight_from_os_id, d->st.guests[i].home_node_os_id);
+        return true;
+    }
+    if (rc == -ENOENT)
+        return true;
+    np_error_format(&err, buf, sizeof(buf));
+    if (rc == -EPROTONOSUPPORT) {
+        dlog(NP_LOG_ERROR,
+             "%s; not touching it: run that numaplaced, or move the file away "
+             "to start afresh",
+             buf);
+        return false;
+    }
+    if (rc != -EINVAL) {
+        dlog(NP_LOG_ERROR, "state file %s", buf);
+        return false;
+    }
+    size_t kept = d->st.nr_excluded;
+    if (d->cfg.dry_run) {
+        dlog(NP_LOG_WARNING,
+             "state file %s; dry run: left as it is, starting with %zu "
+             "exclusions read from it",
+             buf, kept);
+    } else {
+        rc = dstate_move_aside(d->cfg.state_path, moved, sizeof(moved));
+        if (rc) {
+            dlog(NP_LOG_ERROR, "state file %s; cannot move it aside: %s; not overwriting it", buf,
+                 np_strerror(rc));
+            return false;
+        }
+        dlog(NP_LOG_WARNING,
+             "state file %s; moved aside to %s, starting afresh with the %zu "
+             "exclusions read from it",
+             buf, moved, kept);
+    }
+    /* keep only the exclusions read (salvaged), nothing else of it */
+    np_balance_state_destroy(d->bal);
+    d->bal = NULL;
+    return true;
+}
+
+/* The cgroup to balance must exist at start (and at a reload): its
+ * processes are read every round. */
+static bool cgroup_ok(daemon_t *d)
+{
+    pid_t *pids = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (d->backend != NP_DAEMON_BACKEND_LINUX || d->cfg.discover != NP_DISCOVER_CGROUP || !d->ctx)
+        return true;
+    rc = np_linux_cgroup_procs(d->ctx, d->cfg.cgroup, &pids, &n);
+    free(pids);
+    if (rc)
+        dlog(NP_LOG_ERROR, "cgroup %s: cannot read its processes: %s", d->cfg.cgroup,
+             np_strerror(rc));
+    return rc == 0;
+}
+
+static void reload(daemon_t *d, const cli_over *o)
+{
+    np_daemon_config c, old = d->cfg;
+
+    if (configure(d, o, &c) != 0) {
+        dlog(NP_LOG_WARNING, "reload failed: keeping the running configuration");
+        return;
+    }
+    /* The socket and the state file are locked: they change at a restart. */
+    if (strcmp(c.socket_path, old.socket_path) || strcmp(c.state_path, old.state_path) ||
+        strcmp(c.socket_group, old.socket_group))
+        dlog(NP_LOG_WARNING,
+             "reload: socket, socket_group and state_file change only at a "
+             "restart; keeping %s and %s",
+             old.socket_path, old.state_path);
+    memcpy(c.socket_path, old.socket_path, sizeof(c.socket_path));
+    memcpy(c.state_path, old.state_path, sizeof(c.state_path));
+    memcpy(c.socket_group, old.socket_group, sizeof(c.socket_group));
+    c.socket_group_line = old.socket_group_line;
+    d->cfg = c;
+    if (!cgroup_ok(d)) {
+        d->cfg = old;
+        dlog(NP_LOG_WARNING, "reload failed: keeping the running configuration");
+        return;
+    }
+    dlog_set_level(d->cfg.log_level);
+    add_config_exclusions(d);
+    daemon_apply_source(d);
+    dlog(NP_LOG_INFO, "configuration reloaded");
+}
+
+/* Poll slots: the signalfd, the listening socket and its connections. */
+#define MAIN_POLL_MAX 160u
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -169,13 +393,15 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     daemon_t d;
     cli_over o = {.level = -1, .backend = -1};
+    np_daemon_config defaults;
     const char *root = "/";
     uint64_t max_rounds = 0;
-    int opt, rc, sfd = -1, status = 1;
+    int opt, rc, status = 1, sock_lock = -1, state_lock = -1;
     sigset_t mask;
 
     memset(&d, 0, sizeof(d));
     d.listen_fd = -1;
+    np_daemon_config_init(&defaults);
     dlog_init(NP_LOG_INFO);
     while ((opt = getopt_long(argc, argv, "c:b:np:s:S:l:hV", opts, NULL)) != -1) {
         uint64_t v;
@@ -199,9 +425,21 @@ int main(int argc, char **argv)
             }
             o.period_ns = v;
             break;
-        case 's': o.socket = optarg; break;
-        case 'S': o.state = optarg; break;
-        case 'G': o.cgroup = optarg; break;
+        case 's':
+            if ((rc = path_option("--socket", optarg, sizeof(defaults.socket_path), false)))
+                return rc;
+            o.socket = optarg;
+            break;
+        case 'S':
+            if ((rc = path_option("--state", optarg, sizeof(defaults.state_path), false)))
+                return rc;
+            o.state = optarg;
+            break;
+        case 'G':
+            if ((rc = path_option("--cgroup", optarg, sizeof(defaults.cgroup), true)))
+                return rc;
+            o.cgroup = optarg;
+            break;
         case 'P': {
             char *end = NULL;
             long p = strtol(optarg, &end, 10);
@@ -222,8 +460,11 @@ int main(int argc, char **argv)
         case 'R': root = optarg; break;
         case 'r': {
             char *end = NULL;
-            unsigned long long r = strtoull(optarg, &end, 10);
-            if (!end || *end || r == 0) {
+            unsigned long long r = 0;
+            errno = 0;
+            if (optarg[0] >= '0' && optarg[0] <= '9') /* strtoull takes "-1" */
+                r = strtoull(optarg, &end, 10);
+            if (!end || *end || r == 0 || errno) {
                 fprintf(stderr, "numaplaced: --rounds: a positive number\n");
                 return 2;
             }
@@ -248,36 +489,28 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     signal(SIGPIPE, SIG_IGN);
-    if (sfd < 0) {
+    if (sig_fd < 0) {
         dlog(NP_LOG_ERROR, "signalfd: %s", strerror(errno));
         goto out;
     }
+    sock_lock = take_lock("control socket", d.cfg.socket_path, false);
+    if (sock_lock < 0)
+        goto out;
+    state_lock = take_lock("state file", d.cfg.state_path, d.cfg.dry_run);
+    if (state_lock < 0 && !(d.cfg.dry_run && state_lock == -ENOENT))
+        goto out; /* a dry run never writes the state: its directory may be missing */
     if (daemon_backend_open(&d, root))
         goto out;
-    np_error err = {0};
-    rc = dstate_load(&d.st, d.cfg.state_path, &err, &d.bal);
-    if (rc == 0) {
-        dlog(NP_LOG_INFO, "state loaded from %s: %zu guests, %zu excluded", d.cfg.state_path,
-             d.st.nr_guests, d.st.nr_excluded);
-        for (size_t i = 0; i < d.st.nr_guests; i++)
-            if (d.st.guests[i].inflight)
-                dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration node %d -> %d",
-                     d.st.guests[i].name, dlog_id_word(), (long long)d.st.guests[i].pid,
-                     d.st.guests[i].inflight_from_os_id, d.st.guests[i].home_node_os_id);
-    } else if (rc != -ENOENT) {
-        char buf[900];
-        dlog(NP_LOG_WARNING, "ignoring the state file: %s",
-             np_error_format(&err, buf, sizeof(buf)));
-        dstate_fini(&d.st);
-    }
+    if (!cgroup_ok(&d))
+        goto out;
+    if (!load_state(&d))
+        goto out;
     add_config_exclusions(&d);
     rc = ctl_listen(&d);
-    if (rc) {
-        dlog(NP_LOG_ERROR, "control socket %s: %s", d.cfg.socket_path, np_strerror(rc));
-        goto out;
-    }
+    if (rc)
+        goto out; /* ctl_listen said why */
     if (daemon_metrics_start(&d))
         goto out;
     dlog(NP_LOG_INFO, "started: backend %s, period %llu ms, %s, socket %s%s",
@@ -289,9 +522,10 @@ int main(int argc, char **argv)
                                                 : "listed PIDs",
          d.cfg.socket_path, d.cfg.dry_run ? ", dry run" : "");
 
-    uint64_t next_ns = np_linux_clock_now_ns(NULL);
-    for (bool running = true; running;) {
-        uint64_t now = np_linux_clock_now_ns(NULL);
+    uint64_t next_ns = daemon_mono_ns();
+    while (!daemon_should_stop()) {
+        struct pollfd pf[MAIN_POLL_MAX];
+        uint64_t now = daemon_mono_ns();
         if (now >= next_ns) {
             uint64_t t0 = daemon_mono_ns();
             rc = daemon_round(&d);
@@ -302,59 +536,53 @@ int main(int argc, char **argv)
                 break;
             continue;
         }
-        struct pollfd pf[2] = {{.fd = d.listen_fd, .events = POLLIN},
-                               {.fd = sfd, .events = POLLIN}};
-        uint64_t wait_ms = (next_ns - now + 999999) / 1000000;
-        int r = poll(pf, 2, (int)(wait_ms > 60000 ? 60000 : wait_ms));
+        pf[0] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
+        size_t n = 1 + ctl_pollfds(&d, pf + 1, MAIN_POLL_MAX - 1);
+        uint64_t until = ctl_deadline_ns(&d);
+        if (next_ns < until)
+            until = next_ns;
+        uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
+        int r = poll(pf, n, (int)(wait_ms > 60000 ? 60000 : wait_ms));
         if (r < 0 && errno != EINTR) {
             dlog(NP_LOG_ERROR, "poll: %s", strerror(errno));
             break;
         }
-        if (r > 0 && (pf[1].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
-                    d.reload_asked = true;
-                } else {
-                    dlog(NP_LOG_INFO, "signal %u: stopping", si.ssi_signo);
-                    running = false;
-                }
-            }
-        }
-        if (r > 0 && (pf[0].revents & POLLIN))
-            ctl_serve_one(&d);
+        ctl_process(&d, pf + 1, n - 1);
+        if (daemon_should_stop())
+            break;
         if (d.state_dirty && !d.cfg.dry_run) {
             dstate_save(&d.st, d.bal, d.cfg.state_path);
             d.state_dirty = false;
         }
+        if (atomic_exchange(&reload_signalled, false))
+            d.reload_asked = true;
         if (d.reload_asked) {
-            np_daemon_config c;
             d.reload_asked = false;
-            if (configure(&d, &o, &c) == 0) {
-                char old_socket[sizeof(d.cfg.socket_path)];
-                memcpy(old_socket, d.cfg.socket_path, sizeof(old_socket));
-                memcpy(c.socket_path, old_socket, sizeof(old_socket)); /* kept until restart */
-                d.cfg = c;
-                dlog_set_level(d.cfg.log_level);
-                add_config_exclusions(&d);
-                daemon_apply_source(&d);
-                dlog(NP_LOG_INFO, "configuration reloaded");
-            } else {
-                dlog(NP_LOG_WARNING, "reload failed: keeping the running configuration");
-            }
+            reload(&d, &o);
         }
     }
     status = 0;
-    if (!d.cfg.dry_run)
-        dstate_save(&d.st, d.bal, d.cfg.state_path);
+    if (!d.cfg.dry_run) {
+        rc = dstate_save(&d.st, d.bal, d.cfg.state_path);
+        if (rc) {
+            dlog(NP_LOG_ERROR, "cannot save the state to %s: %s", d.cfg.state_path,
+                 np_strerror(rc));
+            status = 1;
+        }
+    }
 out:
     daemon_metrics_stop(&d);
     ctl_close(&d);
-    if (sfd >= 0)
-        close(sfd);
+    if (sig_fd >= 0)
+        close(sig_fd);
+    sig_fd = -1;
     daemon_backend_close(&d);
     np_balance_state_destroy(d.bal);
     np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
+    if (state_lock >= 0)
+        close(state_lock);
+    if (sock_lock >= 0)
+        close(sock_lock);
     return status;
 }

@@ -88,6 +88,11 @@ static bool inline_step_done(void *opaque, uint64_t moved)
     }
     uint64_t wait = pace_ns(d, moved);
     ctl_serve_until(d, wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
+    if (daemon_should_stop()) { /* SIGTERM: the rest waits for the next run */
+        dlog(NP_LOG_INFO, "guest %s: migration stopped after %s (stopping)", m->name,
+             fmt_mib(moved, b1, sizeof(b1)));
+        return false;
+    }
     return !excluded_meanwhile(d, m->name, (int64_t)m->guest_id);
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,29 +172,132 @@ out:
     return rc;
 }
 
+int daemon_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+
+    for (;;) {
+        if (len + 1 >= cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *n;
+            if (cap > max_bytes) {
+                free(buf);
+                return -EFBIG;
+            }
+            n = realloc(buf, ncap);
+            if (!n) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = n;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int rc = -errno;
+            free(buf);
+            return rc;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > max_bytes) {
+            free(buf);
+            return -EFBIG;
+        }
+    }
+    buf[len] = '\0';
+    *buf_out = buf;
+    *len_out = len;
+    return 0;
+}
+
+/* The exclusions of a state file whose other parts are bad: an excluded
+ * guest must not become managed because its neighbour's entry is broken. */
+static void salvage_exclusions(dstate *s, json_t *root)
+{
+    json_t *ex = json_is_object(root) ? json_object_get(root, "excluded") : NULL;
+    json_t *v;
+    size_t i;
+    json_array_foreach(ex, i, v)
+    {
+        if (json_is_string(v) && json_string_length(v) > 0 &&
+            json_string_length(v) < NP_CTL_GUEST_MAX)
+            dstate_exclude(s, json_string_value(v), true);
+    }
+}
+
 int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **bal_out)
 {
     json_error_t jerr;
     json_t *root, *gs, *ex, *g, *v;
-    size_t i;
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0, i;
+    int fd, rc;
 
     *bal_out = NULL;
-    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        if (access(path, F_OK) != 0)
-            return -ENOENT;
-        snprintf(err->origin, sizeof(err->origin), "%s", path);
-        err->line = (unsigned)(jerr.line > 0 ? jerr.line : 0);
-        snprintf(err->msg, sizeof(err->msg), "a JSON state file (%s)", jerr.text);
+    snprintf(err->origin, sizeof(err->origin), "%s", path);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        rc = -errno;
+        if (rc == -ENOENT)
+            return rc;
+        snprintf(err->msg, sizeof(err->msg), "cannot open it: %s", strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        snprintf(err->msg, sizeof(err->msg), "cannot stat it: %s", strerror(-rc));
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = S_ISDIR(st.st_mode) ? -EISDIR : -EBADF;
+        snprintf(err->msg, sizeof(err->msg), "%s",
+                 S_ISDIR(st.st_mode) ? "is a directory, not a state file (state_file = or -S "
+                                       "names the file itself)"
+                                     : "is not a regular file");
+        close(fd);
+        return rc;
+    }
+    rc = daemon_read_fd(fd, STATE_MAX_BYTES, &text, &len);
+    close(fd);
+    if (rc == -EFBIG) {
+        snprintf(err->msg, sizeof(err->msg), "larger than %u MiB", STATE_MAX_BYTES >> 20);
         return -EINVAL;
+    }
+    if (rc) {
+        snprintf(err->msg, sizeof(err->msg), "cannot read it: %s", strerror(-rc));
+        return rc;
+    }
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!root) {
+        err->line = (unsigned)(jerr.line > 0 ? jerr.line : 0);
+        snprintf(err->msg, sizeof(err->msg), "expected a JSON state file (%s)", jerr.text);
+        return -EINVAL;
+    }
+    json_t *ver = json_is_object(root) ? json_object_get(root, "version") : NULL;
+    if (json_is_integer(ver) && json_integer_value(ver) > STATE_VERSION) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "written by a newer numaplaced (state version %lld; this one reads version "
+                 "%d)",
+                 (long long)json_integer_value(ver), STATE_VERSION);
+        json_decref(root);
+        return -EPROTONOSUPPORT;
     }
     gs = json_object_get(root, "guests");
     ex = json_object_get(root, "excluded");
-    if (json_integer_value(json_object_get(root, "version")) != STATE_VERSION ||
-        !json_is_array(gs) || !json_is_array(ex)) {
-        snprintf(err->origin, sizeof(err->origin), "%s", path);
+    if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION || !json_is_array(gs) ||
+        !json_is_array(ex)) {
         snprintf(err->msg, sizeof(err->msg),
-                 "a version 1 state with \"guests\" and \"excluded\" arrays");
+                 "expected a version %d state object with \"guests\" and \"excluded\" arrays",
+                 STATE_VERSION);
+        salvage_exclusions(s, root);
         json_decref(root);
         return -EINVAL;
     }
@@ -266,4 +370,27 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo)
         json_array_append_new(ex, json_string(s->excluded[i]));
     return json_pack("{s:b, s:I, s:o, s:o, s:o}", "ok", 1, "rounds", (json_int_t)s->rounds,
                      "guests", gs, "excluded", ex, "recent", recent_json(s));
+}
+
+int dstate_move_aside(const char *path, char *moved_to, size_t cap)
+{
+    char when[32] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    struct stat st;
+
+    if (gmtime_r(&now, &tm))
+        strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+    for (unsigned k = 0; k < 100; k++) {
+        int n = k ? snprintf(moved_to, cap, "%s.bad-%s-%u", path, when, k)
+                  : snprintf(moved_to, cap, "%s.bad-%s", path, when);
+        if (n < 0 || (size_t)n >= cap)
+            return -ENAMETOOLONG;
+        if (lstat(moved_to, &st) == 0)
+            continue; /* never replace an earlier one */
+        if (rename(path, moved_to) < 0)
+            return -errno;
+        return 0;
+    }
+    return -EEXIST;
 }

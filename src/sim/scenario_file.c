@@ -35,6 +35,14 @@
 #define SC_MAX_COUNT 20000u
 #define SC_MAX_MEM_MIB (UINT64_C(16) << 20) /* 16 TiB per guest */
 #define SC_MIN_SAMPLE_MS 1.0
+/* Bounds on the whole run, which the per-key bounds above do not give
+ * (20,000 guests of 512 vCPUs for 3,600 s passed them all and grew past
+ * 2.8 GB): the time series holds one point per guest per sample, and the
+ * scheduler's work grows with vCPUs times seconds. The largest built-in
+ * scenario (15-large-256n) has 30,720 guest-samples and 8,192 vCPU-seconds,
+ * the longest (07-churn-4n) 9,600 of each: both caps leave 100x room. */
+#define SC_MAX_GUEST_SAMPLES 4000000.0
+#define SC_MAX_VCPU_SECONDS 2000000.0
 /* A guest entry's name, short enough for "-NNNNN" in NP_GUEST_NAME_MAX. */
 #define SC_GUEST_BASE_MAX 40
 #define SC_MAX_WEIGHT 65535u   /* Xen's credit scheduler accepts 1..65535 */
@@ -353,6 +361,51 @@ out:
     return rc;
 }
 
+/* "host" the way the suite opens it (sim/suite.c): "gen:NODES", a built-in
+ * host's name, or a topology source with ':' or '/' (checked when opened).
+ * The first two are checked here, so that the error names this file and
+ * line rather than only the host. */
+static int check_host(const reader *r, const char *host)
+{
+    static const char want[] = "gen:NODES (1..1024 nodes), a built-in host (numaplace topology "
+                               "--list) or a topology source such as a file";
+    if (strncmp(host, "gen:", 4) == 0) {
+        const char *p = host + 4;
+        uint64_t nodes;
+        if (np_parse_u64(&p, NP_TOPO_MAX_NODES, &nodes) || *p || nodes == 0)
+            return bad(r, "host", want);
+        return 0;
+    }
+    if (strchr(host, ':') || strchr(host, '/'))
+        return 0;
+    np_topology *t = NULL;
+    np_error e = {0};
+    int rc = np_topology_builtin(host, &t, &e);
+    np_topology_destroy(t);
+    return rc ? bad(r, "host", want) : 0;
+}
+
+/* The whole run within SC_MAX_GUEST_SAMPLES and SC_MAX_VCPU_SECONDS. */
+static int check_size(const reader *r, double duration_s, double sample_ms)
+{
+    const np_sim_scenario *sc = r->sc;
+    double vcpus = 0, samples = duration_s * 1000.0 / sample_ms;
+    for (size_t i = 0; i < sc->nr_guests; i++)
+        vcpus += sc->guests[i].g.spec.vcpus;
+    if ((double)sc->nr_guests * samples > SC_MAX_GUEST_SAMPLES)
+        return np_error_set(r->err, r->origin, line_at(r, "duration_s"),
+                            "%zu guests sampled %.0f times (duration_s / sample_ms) is too "
+                            "large a run: at most %.0f guest-samples; shorten duration_s, "
+                            "raise sample_ms or lower the counts",
+                            sc->nr_guests, samples, SC_MAX_GUEST_SAMPLES);
+    if (vcpus * duration_s > SC_MAX_VCPU_SECONDS)
+        return np_error_set(r->err, r->origin, line_at(r, "duration_s"),
+                            "%.0f vCPUs for %g s is too large a run: at most %.0f vCPU-seconds; "
+                            "shorten duration_s or lower the counts or vcpus",
+                            vcpus, duration_s, SC_MAX_VCPU_SECONDS);
+    return 0;
+}
+
 static const char *const top_keys[] = {
     "schema", "name", "summary", "host", "duration_s", "seed", "sample_ms", "page_sharing",
     "guests", NULL,
@@ -381,6 +434,8 @@ static int read_top(reader *r, json_t *root)
         rc = get_str(r, root, "summary", false, sc->summary, sizeof(sc->summary));
     if (!rc)
         rc = get_str(r, root, "host", true, sc->host, sizeof(sc->host));
+    if (!rc)
+        rc = check_host(r, sc->host);
     if (!rc && !json_object_get(root, "duration_s"))
         rc = np_error_set(r->err, r->origin, 1, "missing key 'duration_s'");
     if (!rc)
@@ -409,6 +464,8 @@ static int read_top(reader *r, json_t *root)
         rc = read_guest(r, json_array_get(guests, i), i);
     }
     r->depth--;
+    if (!rc)
+        rc = check_size(r, duration_s, sample_ms);
     return rc;
 }
 
@@ -455,7 +512,8 @@ int np_sim_scenario_load(const char *path, np_sim_scenario **out, np_error *err)
         return -EINVAL;
     int rc = np_read_file(path, SC_MAX_BYTES, &buf, &len);
     if (rc) {
-        np_error_set(err, path, 0, "cannot read: %s", np_strerror(rc));
+        np_error_set(err, path, 0, "cannot read: %s",
+                     rc == -ETIMEDOUT ? "a FIFO nobody wrote to within 10 s" : np_strerror(rc));
         return rc;
     }
     rc = np_sim_scenario_parse(buf, len, path, out, err);

@@ -11,6 +11,7 @@
 #include <numaplace/guest.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/error.h"
@@ -131,12 +132,22 @@ static int validate_on_host(const np_guest_spec *s, const np_topology *topo, np_
     if (s->vcpus > np_topology_nr_cpus(topo))
         return np_error_set(err, NULL, 0, "the guest has %u vCPUs but host %s has only %zu CPUs",
                             s->vcpus, np_topology_name(topo), np_topology_nr_cpus(topo));
-    if (np_guest_spec_maxmem_bytes(s) > np_topology_mem_total_bytes(topo))
-        return np_error_set(
-            err, NULL, 0, "the guest needs %s of memory but host %s has only %s",
-            np_format_bytes(np_guest_spec_maxmem_bytes(s), want, sizeof(want)),
-            np_topology_name(topo),
-            np_format_bytes(np_topology_mem_total_bytes(topo), have, sizeof(have)));
+    if (np_guest_spec_maxmem_bytes(s) > np_topology_mem_total_bytes(topo)) {
+        uint64_t w = np_guest_spec_maxmem_bytes(s), h = np_topology_mem_total_bytes(topo);
+        np_format_bytes(w, want, sizeof(want));
+        np_format_bytes(h, have, sizeof(have));
+        /* 31.97 GiB shows as "32.0 GiB": when the rounded figures do not
+         * show the shortfall, say the bytes */
+        const char *wu = strchr(want, ' '), *hu = strchr(have, ' ');
+        if (wu && hu && strcmp(wu, hu) == 0 && strtod(have, NULL) >= strtod(want, NULL))
+            return np_error_set(err, NULL, 0,
+                                "the guest needs %s (%llu bytes) of memory but host %s has only "
+                                "%llu bytes",
+                                want, (unsigned long long)w, np_topology_name(topo),
+                                (unsigned long long)h);
+        return np_error_set(err, NULL, 0, "the guest needs %s of memory but host %s has only %s",
+                            want, np_topology_name(topo), have);
+    }
     for (size_t i = 0; i < s->nr_devices; i++) {
         size_t idx;
         if (np_topology_device_find(topo, s->devices[i], &idx) < 0)

@@ -220,12 +220,26 @@ static bool is_bitmap_attr(const char *name)
            str_has_suffix(name, "_cpuset") || str_has_suffix(name, "_nodeset");
 }
 
+/* Most 32-bit words a bitmap may have: enough for NP_TOPO_MAX_CPUS CPUs
+ * (2048 words), with room for sparse OS numbers. hwloc sizes the bitmap
+ * by its word count, and an empty word is a single comma, so a 64 MiB
+ * file could otherwise ask for gigabytes. */
+#define BITMAP_MAX_WORDS 8192u
+
 /* Whether text is a bitmap the way hwloc writes it: 32-bit words "0x" and
  * 1 to 8 hex digits, most significant first, comma-separated, optionally
  * after "0xf...f," (all higher bits set), or "0xf...f" alone (all bits).
- * hwloc 2.9 asserts on some other strings (",0x1"). */
+ * hwloc writes a zero word between two others as nothing
+ * ("0x000000ff,,0x0" is CPUs 64-71), and hwloc 2.9's reader takes such an
+ * empty word as 0. What it cannot take (checked against hwloc 2.9.0's
+ * hwloc_bitmap_sscanf): an empty first word (",0x1" fails its assertion
+ * count > 0) and an empty last word ("0x1," reads as the empty set), and
+ * hwloc never writes either; both are refused here. */
 static bool bitmap_text_ok(const char *v)
 {
+    size_t words = 0;
+    bool last_empty = false;
+
     if (strncmp(v, "0xf...f", 7) == 0) {
         if (v[7] == '\0')
             return true;
@@ -234,15 +248,25 @@ static bool bitmap_text_ok(const char *v)
         v += 8;
     }
     for (;;) {
-        size_t digits;
-        if (v[0] != '0' || v[1] != 'x')
+        if (++words > BITMAP_MAX_WORDS)
             return false;
-        digits = strspn(v + 2, "0123456789abcdefABCDEF");
-        if (digits == 0 || digits > 8)
-            return false;
-        v += 2 + digits;
+        if (*v == ',' || *v == '\0') {
+            /* an empty word: never first, never last */
+            if (words == 1 || *v == '\0')
+                return false;
+            last_empty = true;
+        } else {
+            size_t digits;
+            if (v[0] != '0' || v[1] != 'x')
+                return false;
+            digits = strspn(v + 2, "0123456789abcdefABCDEF");
+            if (digits == 0 || digits > 8)
+                return false;
+            v += 2 + digits;
+            last_empty = false;
+        }
         if (*v == '\0')
-            return true;
+            return !last_empty;
         if (*v++ != ',')
             return false;
     }
@@ -307,7 +331,8 @@ static long long bitmap_first(const char *v)
         unsigned long word;
         while (start > 0 && v[start - 1] != ',')
             start--;
-        word = strtoul(v + start + 2, NULL, 16); /* after "0x" */
+        /* after "0x"; an empty word (start == end) is 0 */
+        word = start < end ? strtoul(v + start + 2, NULL, 16) : 0;
         if (word)
             return base + __builtin_ctzl(word);
         end = start > 0 ? start - 1 : 0;

@@ -1,6 +1,7 @@
 /*
  * topo/open.c - one entry point for every topology source a user can name:
- * "live", "xen", "builtin:NAME", "synthetic:DESC" or a file, whose format is
+ * "live", "xen", "builtin:NAME", "synthetic:DESC", "sysfs:DIR" (a captured
+ * /sys and /proc tree; np_topology_read_sysfs) or a file, whose format is
  * detected from its first meaningful line unless forced. On a Xen dom0,
  * "live" means "xen": hwloc there sees dom0's own vCPUs, not the host.
  */
@@ -95,12 +96,18 @@ int np_topology_open(const char *source, np_topo_format fmt, np_topology **out, 
         return np_topology_builtin(source + 8, out, err);
     if (strncmp(source, "synthetic:", 10) == 0)
         return np_topology_read_hwloc_synthetic(source + 10, out, err);
+    if (strncmp(source, "sysfs:", 6) == 0)
+        return np_topology_read_sysfs(source + 6, out, err);
 
     const char *origin = strcmp(source, "-") == 0 ? "<stdin>" : source;
     rc = np_read_file(source, NP_TOPO_FILE_MAX_BYTES, &buf, &len);
     if (rc == -EFBIG) {
         rc = np_error_set(err, origin, 0, "file is larger than %u MiB; not a topology",
                           NP_TOPO_FILE_MAX_BYTES >> 20);
+        goto out;
+    }
+    if (rc == -ETIMEDOUT) {
+        np_error_set(err, origin, 0, "a FIFO nobody wrote to within 10 s; not a topology");
         goto out;
     }
     if (rc < 0) {

@@ -9,9 +9,10 @@
  * thousand CPUs, a few dozen nodes, a few hundred PCI devices.
  *
  * What the converter decides, since hwloc's model and ours differ:
- *  - Free memory: hwloc reports none. For "live" it is read from each
- *    node's meminfo in the tree hwloc read (/sys, or HWLOC_FSROOT's);
+ *  - Free memory: hwloc reports none. For "live" and "sysfs:DIR" it is
+ *    read from each node's meminfo in the tree hwloc read (/sys, or DIR);
  *    for XML and synthetic sources free = total.
+ *  - Distances without an OS matrix: see NP_SAME_LOCALITY_DISTANCE.
  *  - A CPU's node: hwloc attaches NUMA nodes to the object whose CPUs are
  *    local to them (package, die, group or the machine), and CPU-less
  *    memory (CXL, HBM, NVDIMM) is attached there too. A CPU belongs to the
@@ -48,6 +49,7 @@
 #include <numaplace/topology.h>
 #include <numaplace/linux.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -55,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hwloc.h>
 
@@ -82,6 +85,15 @@
 /* ACPI SLIT: local distance 10, entries are one byte. */
 #define NP_SLIT_LOCAL 10u
 #define NP_SLIT_MAX 255u
+/* Without a distance matrix from the OS: two nodes local to exactly the
+ * same CPUs (hwloc attaches them to the same object: DRAM and the HBM of
+ * one Xeon Phi quadrant, a package's DRAM and the CXL or NVDIMM memory
+ * hanging off it) are near each other, not as far as another package's
+ * memory. 12 is what real SLITs give memory of the same socket that is not
+ * the CPUs' own (AMD's sub-NUMA nodes in one package: 11-12), and it keeps
+ * the node's own memory (10) first; every other pair keeps Linux's 20. */
+#define NP_SAME_LOCALITY_DISTANCE 12u
+#define NP_REMOTE_DISTANCE 20u
 /* The name hwloc's Linux backend gives the SLIT matrix. */
 #define NP_HWLOC_SLIT_NAME "NUMALatency"
 
@@ -365,8 +377,45 @@ static int set_distances(conv *c, const struct hwloc_distances_s *d, const char 
     return 0;
 }
 
+/* Distances from hwloc's locality when the OS gave none (see
+ * NP_SAME_LOCALITY_DISTANCE); nothing when no two nodes share a locality,
+ * so that the builder's 10/20 default applies. */
+static int add_locality_distances(conv *c)
+{
+    bool any = false;
+    for (unsigned i = 0; i < c->nr_nodes && !any; i++)
+        for (unsigned j = i + 1; j < c->nr_nodes && !any; j++) {
+            hwloc_obj_t a = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, i);
+            hwloc_obj_t b = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, j);
+            any = a && b && a->cpuset && b->cpuset && !hwloc_bitmap_iszero(a->cpuset) &&
+                  hwloc_bitmap_isequal(a->cpuset, b->cpuset);
+        }
+    if (!any)
+        return 0;
+    for (unsigned i = 0; i < c->nr_nodes; i++) {
+        hwloc_obj_t a = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, i);
+        for (unsigned j = 0; a && j < c->nr_nodes; j++) {
+            hwloc_obj_t b = hwloc_get_obj_by_type(c->topo, HWLOC_OBJ_NUMANODE, j);
+            unsigned d = NP_REMOTE_DISTANCE;
+            if (!b)
+                continue;
+            if (i == j)
+                d = NP_SLIT_LOCAL;
+            else if (a->cpuset && b->cpuset && !hwloc_bitmap_iszero(a->cpuset) &&
+                     hwloc_bitmap_isequal(a->cpuset, b->cpuset))
+                d = NP_SAME_LOCALITY_DISTANCE;
+            int rc = np_topology_builder_set_distance(c->b, a->os_index, b->os_index, d);
+            if (rc < 0)
+                return fail(c, rc, "distance from node %u to node %u: %s", a->os_index, b->os_index,
+                            np_strerror(rc));
+        }
+    }
+    return 0;
+}
+
 /* Picks the OS-given NUMA latency matrix that covers every node, preferring
- * the SLIT one by name; without one the builder's 10/20 default applies. */
+ * the SLIT one by name; without one, distances come from locality
+ * (add_locality_distances), else the builder's 10/20 default applies. */
 static int add_distances(conv *c)
 {
     unsigned long kind = HWLOC_DISTANCES_KIND_FROM_OS | HWLOC_DISTANCES_KIND_MEANS_LATENCY;
@@ -378,7 +427,7 @@ static int add_distances(conv *c)
 
     if (hwloc_distances_get_by_type(c->topo, HWLOC_OBJ_NUMANODE, &nr, NULL, kind, 0) < 0 ||
         nr == 0)
-        return 0;
+        return add_locality_distances(c);
     all = calloc(nr, sizeof(*all));
     if (!all)
         return fail(c, -ENOMEM, "out of memory");
@@ -401,6 +450,8 @@ static int add_distances(conv *c)
     }
     if (chosen)
         rc = set_distances(c, chosen, chosen_name ? chosen_name : "(unnamed)");
+    else
+        rc = add_locality_distances(c);
 out:
     for (unsigned i = 0; i < got; i++)
         if (all[i])
@@ -588,35 +639,110 @@ static const char *hwloc_reason(int saved_errno)
 
 /* ---- this machine ------------------------------------------------------------ */
 
-/* hwloc's Linux backend reads /sys and /proc, or the tree HWLOC_FSROOT
- * names; hwloc also honours HWLOC_COMPONENTS, HWLOC_XMLFILE and the like
- * for this source. numaplace reads HWLOC_FSROOT only to take free memory
- * from the same tree; the tests replay captured sysfs trees this way. */
-int np_topology_read_live(np_topology **out, np_error *err)
+/* Loads hwloc's view of the Linux tree at root and converts it; name and
+ * origin label the result and the errors. */
+static int read_linux(const char *root, const char *name, np_topology **out, np_error *err)
 {
     hwloc_topology_t topo = NULL;
-    int rc = topology_new(&topo, "live", err);
+    np_linux_ctx *sys = NULL;
+    int rc = topology_new(&topo, name, err);
 
     if (rc < 0)
         return rc;
     errno = 0;
     if (hwloc_topology_load(topo) < 0) {
-        rc = np_error_set(err, "live", 0, "hwloc could not read this machine's topology: %s",
-                          hwloc_reason(errno));
+        rc =
+            np_error_set(err, name, 0, "hwloc could not read %s: %s",
+                         strcmp(root, "/") ? root : "this machine's topology", hwloc_reason(errno));
         goto out;
     }
-    /* Free memory from the node meminfo files of the tree hwloc read
-     * (HWLOC_FSROOT when a test set it, else "/"); without them free
-     * stays equal to total. */
-    const char *root = getenv("HWLOC_FSROOT");
-    np_linux_ctx *sys = NULL;
-    if (np_linux_ctx_create(root && *root ? root : "/", NULL, NULL, &sys) < 0)
+    /* hwloc 2.9 takes the root of its Linux backend from HWLOC_FSROOT only;
+     * when the program did not point it at root, hwloc read this machine. */
+    if (strcmp(root, "/") != 0 && hwloc_topology_is_thissystem(topo)) {
+        rc = np_error_set(err, name, 0,
+                          "hwloc read this machine, not %s: hwloc 2.9 takes the root of a "
+                          "captured tree only from the environment (HWLOC_FSROOT=%s)",
+                          root, root);
+        goto out;
+    }
+    /* Free memory from the node meminfo files of the same tree; without
+     * them free stays equal to total. */
+    if (np_linux_ctx_create(root, NULL, NULL, &sys) < 0)
         sys = NULL;
-    rc = convert(topo, "live", "live", sys, out, err);
+    rc = convert(topo, name, name, sys, out, err);
     np_linux_ctx_destroy(sys);
 out:
     hwloc_topology_destroy(topo);
     return rc;
+}
+
+/* hwloc's Linux backend reads /sys and /proc; hwloc also honours
+ * HWLOC_COMPONENTS, HWLOC_XMLFILE and the like for this source. */
+int np_topology_read_live(np_topology **out, np_error *err)
+{
+    return read_linux("/", "live", out, err);
+}
+
+/* What hwloc 2.9 cannot take from a captured tree: no root, or a
+ * sys/devices/system/node directory without any nodeN (hwloc asserts
+ * nbnodes >= 1 and aborts the process). *no_node_dir: the tree has no node
+ * directory at all (a kernel without NUMA: hwloc reads one node). */
+static int sysfs_precheck(const char *root, const char *origin, bool *no_node_dir, np_error *err)
+{
+    char path[4200];
+    struct stat st;
+    DIR *dir;
+    unsigned nodes = 0;
+
+    *no_node_dir = false;
+    if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+        return np_error_set(err, origin, 0,
+                            "%s is not a directory (expected the root of a "
+                            "captured /sys and /proc tree)",
+                            root);
+    snprintf(path, sizeof(path), "%s/sys/devices/system/cpu", root);
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return np_error_set(err, origin, 0,
+                            "no sys/devices/system/cpu under %s: not the root "
+                            "of a captured sysfs tree",
+                            root);
+    snprintf(path, sizeof(path), "%s/sys/devices/system/node", root);
+    dir = opendir(path);
+    if (!dir) {
+        if (errno != ENOENT)
+            return np_error_set(err, origin, 0, "cannot read %s: %s", path, strerror(errno));
+        *no_node_dir = true;
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(dir));)
+        if (strncmp(e->d_name, "node", 4) == 0 && e->d_name[4] >= '0' && e->d_name[4] <= '9')
+            nodes++;
+    closedir(dir);
+    if (nodes == 0)
+        return np_error_set(err, origin, 0,
+                            "%s holds no NUMA node (no node0, node1, ...): "
+                            "not a complete capture",
+                            path);
+    return 0;
+}
+
+int np_topology_read_sysfs(const char *root, np_topology **out, np_error *err)
+{
+    char name[600];
+    bool no_node_dir;
+    int rc;
+
+    if (!root || !*root)
+        return np_error_set(err, "sysfs:", 0, "no directory given after sysfs:");
+    snprintf(name, sizeof(name), "sysfs:%s", root);
+    rc = sysfs_precheck(root, name, &no_node_dir, err);
+    if (rc)
+        return rc;
+    /* A tree without a node directory is a kernel without NUMA: hwloc
+     * reads it as one node, and the name says so. */
+    if (no_node_dir)
+        snprintf(name, sizeof(name), "sysfs:%s (no node directory: one node)", root);
+    return read_linux(root, name, out, err);
 }
 
 /* ---- hwloc XML ----------------------------------------------------------------- */

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void np_scanner_init(np_line_scanner *s, const char *text, size_t len)
@@ -300,14 +302,37 @@ out:
     return rc;
 }
 
+/* How long a named FIFO may stay without a writer before reading it
+ * fails: a FIFO nobody writes to would otherwise block forever (opening it
+ * blocks until a writer comes). 10 s covers `mkfifo f; cmd --from f & ...`. */
+#define NP_READ_FIFO_WAIT_MS 10000
+
 int np_read_file(const char *path, size_t max_bytes, char **buf_out, size_t *len_out)
 {
+    struct stat st;
     if (strcmp(path, "-") == 0)
         return np_read_fd(STDIN_FILENO, max_bytes, buf_out, len_out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO without a writer returns at once */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
-    int rc = np_read_fd(fd, max_bytes, buf_out, len_out);
+    int rc = fstat(fd, &st) < 0 ? -errno : 0;
+    if (rc == 0 && S_ISDIR(st.st_mode))
+        rc = -EISDIR;
+    if (rc == 0 && S_ISFIFO(st.st_mode)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r;
+        while ((r = poll(&p, 1, NP_READ_FIFO_WAIT_MS)) < 0 && errno == EINTR)
+            ;
+        if (r == 0)
+            rc = -ETIMEDOUT; /* no writer came */
+        else if (r < 0)
+            rc = -errno;
+    }
+    if (rc == 0 && fcntl(fd, F_SETFL, 0) < 0) /* reads block again */
+        rc = -errno;
+    if (rc == 0)
+        rc = np_read_fd(fd, max_bytes, buf_out, len_out);
     close(fd);
     return rc;
 }

@@ -221,6 +221,12 @@ static void test_xml_heteromem(void)
         ASSERT_U64_EQ(a.bandwidth_mbps, 90000);
         ASSERT_EQ(memattr_os(t, n, (n + 1) % 4, &a), -ENODATA);
         ASSERT_EQ(memattr_os(t, hbm_of[n], n, &a), -ENODATA); /* HBM initiates nothing */
+        /* no distance matrix in the XML: a quadrant's DRAM and HBM share
+         * their CPUs (hwloc's locality), so they are near (12), not 20 */
+        ASSERT_EQ(dist_os(t, n, hbm_of[n]), 12);
+        ASSERT_EQ(dist_os(t, hbm_of[n], n), 12);
+        ASSERT_EQ(dist_os(t, n, hbm_of[(n + 1) % 4]), 20);
+        ASSERT_EQ(dist_os(t, n, (n + 1) % 4), 20);
     }
     ASSERT_EQ(node_of_cpu(t, 48), 0);
     ASSERT_EQ(cpu_os(t, 48)->thread_idx, 3); /* PUs 0,16,32,48 share a core */
@@ -230,6 +236,21 @@ static void test_xml_heteromem(void)
 /* handmade/2n-cxl-nvm: two DRAM nodes with CPUs, a CXL and an NVDIMM node
  * without, attached to the machine; SLIT-like distances and HMAT-like
  * values. */
+/* hwloc writes a zero 32-bit word between two others as nothing
+ * ("0xffffffff,,0x0" = CPUs 64-95): lstopo-no-graphics -i "node:3 pu:32"
+ * --of xml. hwloc 2.9 reads it, and so must we (issue 13, item 11). */
+static void test_xml_empty_bitmap_words(void)
+{
+    np_topology *t = load_xml(HW "/handmade/3n-96pu-empty-words.xml");
+    if (!t)
+        return;
+    ASSERT_EQ(np_topology_nr_nodes(t), 3);
+    ASSERT_EQ(np_topology_nr_cpus(t), 96);
+    for (uint32_t c = 0; c < 96; c++)
+        ASSERT_EQ(node_of_cpu(t, c), (long)(c / 32));
+    np_topology_destroy(t);
+}
+
 static void test_xml_cpuless_cxl_nvm(void)
 {
     np_topology *t = load_xml(HW "/handmade/2n-cxl-nvm.xml");
@@ -364,6 +385,8 @@ static void test_xml_malformed(void)
         {"hwloc-char-reference.xml", 11, "character reference"},
         /* hwloc 2.9 asserts on this bitmap */
         {"hwloc-bad-bitmap.xml", 20, "is not an hwloc bitmap"},
+        /* an empty last word: hwloc 2.9 reads "0x00000001," as the empty set */
+        {"hwloc-bitmap-trailing-empty.xml", 20, "is not an hwloc bitmap"},
         /* libxml2 reports encoding errors on its generic channel */
         {"hwloc-bad-encoding.xml", 2, "input conversion failed"},
         /* hwloc 2.9 fails on these and leaks the object around them */
@@ -617,6 +640,7 @@ int main(void)
     NP_RUN(test_xml_amd_4distances);
     NP_RUN(test_xml_heteromem);
     NP_RUN(test_xml_cpuless_cxl_nvm);
+    NP_RUN(test_xml_empty_bitmap_words);
     NP_RUN(test_xml_v3_refused);
     NP_RUN(test_xml_malformed);
     NP_RUN(test_xml_not_nul_terminated);

@@ -1,5 +1,5 @@
 /*
- * test_read_hwloc_sysfs.c - np_topology_read_live() on /proc and /sys
+ * test_read_hwloc_sysfs.c - np_topology_read_sysfs() on /proc and /sys
  * trees captured from real Linux machines (hwloc's test tarballs), which
  * hwloc's Linux backend reads through HWLOC_FSROOT. Each result is compared
  * with what hwloc's own lstopo printed for the same tree (the .console
@@ -219,10 +219,9 @@ static void tree_remove(tree *tr)
     ASSERT_EQ(system(cmd), 0);
 }
 
-/* Reads an unpacked tree as "live": hwloc's Linux backend reads
- * HWLOC_FSROOT, and HWLOC_COMPONENTS keeps hwloc's x86 backend from adding
- * this machine's CPUID to it (hwloc's own tests do the same). The library
- * itself never reads the environment; hwloc does. */
+/* Reads an unpacked tree: hwloc's Linux backend reads HWLOC_FSROOT, and HWLOC_COMPONENTS keeps
+ * hwloc's x86 backend from adding this machine's CPUID to it (hwloc's own tests do the same). The
+ * library itself never reads the environment; hwloc does. */
 static np_topology *tree_read(const tree *tr, const char *pci_locality)
 {
     np_topology *t = NULL;
@@ -234,7 +233,7 @@ static np_topology *tree_read(const tree *tr, const char *pci_locality)
     setenv("HWLOC_COMPONENTS", "linux,stop", 1);
     if (pci_locality)
         setenv("HWLOC_PCI_LOCALITY", pci_locality, 1);
-    rc = np_topology_read_live(&t, &err);
+    rc = np_topology_read_sysfs(tr->root, &t, &err);
     unsetenv("HWLOC_FSROOT");
     unsetenv("HWLOC_COMPONENTS");
     unsetenv("HWLOC_PCI_LOCALITY");
@@ -462,6 +461,35 @@ static void test_sysfs_cgroup(void)
     np_topology_destroy(x);
 }
 
+/* What hwloc 2.9 cannot read is refused before it sees it (a node
+ * directory without nodes made it abort), and a read of this machine
+ * instead of the tree (HWLOC_FSROOT not set) is an error, not a lie. */
+static void test_sysfs_refusals(void)
+{
+    np_topology *t = NULL;
+    np_error err = {0};
+    char msg[1024], cmd[1200];
+    tree tr;
+
+    ASSERT_EQ(np_topology_read_sysfs("/nonexistent-np", &t, &err), -EINVAL);
+    ASSERT_CONTAINS(np_error_format(&err, msg, sizeof(msg)), "is not a directory");
+    if (!tree_unpack(&tr, "16amd64-8n2c.tar.bz2", "16amd64-8n2c"))
+        return;
+    /* hwloc reads "/" without HWLOC_FSROOT */
+    memset(&err, 0, sizeof(err));
+    setenv("HWLOC_COMPONENTS", "linux,stop", 1);
+    ASSERT_EQ(np_topology_read_sysfs(tr.root, &t, &err), -EINVAL);
+    ASSERT_CONTAINS(np_error_format(&err, msg, sizeof(msg)), "hwloc read this machine");
+    unsetenv("HWLOC_COMPONENTS");
+    ASSERT_TRUE(t == NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'/sys/devices/system/node/node*", tr.root);
+    ASSERT_EQ(system(cmd), 0);
+    memset(&err, 0, sizeof(err));
+    ASSERT_EQ(np_topology_read_sysfs(tr.root, &t, &err), -EINVAL);
+    ASSERT_CONTAINS(np_error_format(&err, msg, sizeof(msg)), "holds no NUMA node");
+    tree_remove(&tr);
+}
+
 int main(void)
 {
     NP_RUN(test_sysfs_amd_8n);
@@ -470,5 +498,6 @@ int main(void)
     NP_RUN(test_sysfs_offline_cpu0);
     NP_RUN(test_sysfs_pci_locality);
     NP_RUN(test_sysfs_cgroup);
+    NP_RUN(test_sysfs_refusals);
     return np_test_summary();
 }

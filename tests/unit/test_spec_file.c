@@ -128,6 +128,10 @@ static void test_malformed(void)
         {"guest-bad-unit.xml", 3, "<memory unit='parsecs'>: expected a unit"},
         {"guest-doctype.xml", 2, "without a DOCTYPE"},
         {"guest-bad-hostdev.xml", 5, "<address slot=>: expected a number"},
+        /* not "memory must be more than 0 bytes" (issue 13, item 10) */
+        {"guest-empty.cfg", 0, "the file is empty (or only comments)"},
+        /* not the xl.cfg parser's error */
+        {"guest-array.json", 2, "JSON that is not an object"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char path[512];
