@@ -181,9 +181,16 @@ static int run(int argc, char **argv)
     const char *who = argv[optind];
     if (who[0] && strspn(who, "0123456789") != strlen(who)) { /* a name: a Xen domain */
 #ifdef NP_HAVE_XEN
+        /* Off a dom0, libxl would only print why it cannot open Xen. */
+        if (!np_xen_is_dom0()) {
+            cli_errorf("migrate: '%.64s' is not a PID, and this is not a Xen dom0 "
+                       "(/proc/xen/capabilities has no control_d) for a domain name",
+                       who);
+            return NP_EXIT_USAGE;
+        }
         return migrate_xen(who, to_arg, from_arg, save_dir);
 #else
-        cli_errorf("migrate: '%s' is not a PID, and this numaplace was built without Xen "
+        cli_errorf("migrate: '%.64s' is not a PID, and this numaplace was built without Xen "
                    "support for domain names",
                    who);
         return NP_EXIT_USAGE;

@@ -95,7 +95,7 @@ int cli_ctl_ok(const char *socket_path, const np_ctl_request *req, json_t **repl
     json_t *reply = NULL;
     int rc = cli_ctl_call(socket_path, req, &reply);
     if (rc) {
-        cli_errorf("%s: cannot talk to numaplaced at %s: %s", np_ctl_cmd_name(req->cmd),
+        cli_errorf("%s: cannot talk to numaplaced at %.200s: %s", np_ctl_cmd_name(req->cmd),
                    socket_path, np_strerror(rc));
         return NP_EXIT_INTERNAL;
     }

@@ -423,6 +423,21 @@ case_msg_long_name_not_echoed() {
     out=$("$NP" verify "$long" 2>&1)
     [ ${#out} -lt 1000 ] || fail "a 100 KB name gave a ${#out}-byte message" || return
 }
+case_msg_migrate_name_off_dom0() {
+    [ -e /proc/xen/capabilities ] && grep -q control_d /proc/xen/capabilities && return 0
+    local out got
+    out=$("$NP" migrate "$(head -c 100000 /dev/zero | tr '\0' a)" --to 0 2>&1)
+    got=$?
+    [ $got -eq 2 ] || fail "rc $got, not 2: ${out:0:300}" || return
+    [[ $out == *"is not a PID"* ]] || fail "says: ${out:0:300}" || return
+    [[ $out != *libxl* && $out != *xencall* ]] || fail "libxl noise: ${out:0:300}" || return
+    [ ${#out} -lt 1000 ] || fail "a 100 KB name gave a ${#out}-byte message" || return
+}
+case_msg_status_long_socket() {
+    local out
+    out=$("$NP" status --socket "$(head -c 100000 /dev/zero | tr '\0' a)" 2>&1)
+    [ ${#out} -lt 1000 ] || fail "a 100 KB socket path gave a ${#out}-byte message" || return
+}
 
 # ---- readers -------------------------------------------------------------------
 
