@@ -92,6 +92,7 @@ typedef struct create_ctx {
     np_xen_plan *plan;
     char cfg_path[PATH_MAX], plan_path[PATH_MAX];
     bool wrote_cfg, wrote_plan, reserved;
+    bool libxl_places; /* a hard cpus= alone: libxl's placement still runs */
 } create_ctx;
 
 #define CREATE_CFG_MAX_BYTES (1u << 20)
@@ -289,6 +290,7 @@ static int user_plan(create_ctx *c, np_xen_alloc_node *an, np_error *err)
     for (size_t k = 0; k < nr; k++)
         an[k].in_mask = np_bitmap_test(nodes, an[k].os_id);
     bool libxl_places = x->nr_soft == 0 && x->numa_placement != 0 && !x->nodemap;
+    c->libxl_places = libxl_places;
     c->plan->split = libxl_places ? NP_XEN_PLAN_SPLIT_SET : NP_XEN_PLAN_SPLIT_ALLOCATOR;
     if (libxl_places || np_xen_alloc_predict(an, nr, c->spec.mem_bytes,
                                              NP_XEN_ALLOC_CHUNK_BYTES, split) != 0) {
@@ -392,6 +394,24 @@ static int plan_masks(create_ctx *c, const np_placement *pl)
     return rc;
 }
 
+/* The plan records what is populated at build: the balloon target
+ * (memory=), not maxmem=, which placement keeps room for. Scales the
+ * per-node bytes down to `target` in proportion (the last node takes the
+ * rounding). */
+static void plan_to_target(np_xen_plan *p, uint64_t target)
+{
+    uint64_t sum = 0, done = 0;
+    for (size_t i = 0; i < p->nr_nodes; i++)
+        sum += p->node_bytes[i];
+    if (sum <= target || p->nr_nodes == 0)
+        return;
+    for (size_t i = 0; i + 1 < p->nr_nodes; i++) {
+        p->node_bytes[i] = (uint64_t)((double)p->node_bytes[i] / (double)sum * (double)target);
+        done += p->node_bytes[i];
+    }
+    p->node_bytes[p->nr_nodes - 1] = target - done;
+}
+
 /* Sense, place (the user's or numaplace's), reserve: all under the lock. */
 static int place_reserved(create_ctx *c, np_placement **pl_out, np_error *err)
 {
@@ -423,6 +443,8 @@ static int place_reserved(create_ctx *c, np_placement **pl_out, np_error *err)
         if (rc == 0)
             rc = plan_masks(c, *pl_out);
     }
+    if (rc == 0)
+        plan_to_target(c->plan, c->spec.mem_bytes);
     for (size_t i = 0; rc == 0 && i < c->plan->nr_nodes; i++)
         rc = np_reserve_add(r, c->spec.name, c->plan->node_os_id[i], c->plan->node_bytes[i]);
     if (rc == 0)
@@ -439,8 +461,9 @@ out:
  * placement gives the guest virtual nodes (the emitter's own lines for
  * memory, maxmem and vcpus are left out: the user's stand). */
 static int placement_lines(const np_topology *topo, const np_guest_spec *spec,
-                           const np_placement *pl, char **out, np_error *err)
+                           const np_placement *pl, bool keep_vnuma, char **out, np_error *err)
 {
+    bool in_vnuma = false;
     char *emitted = NULL, *buf, *w;
     const char *p;
     int rc = np_emit_alloc(NP_EMIT_XL_CFG, topo, spec, pl, NP_EMIT_NO_NAME, &emitted, err);
@@ -457,6 +480,15 @@ static int placement_lines(const np_topology *topo, const np_guest_spec *spec,
         size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
         bool drop = false;
         static const char *const user_keys[] = {"memory", "maxmem", "vcpus", "maxvcpus"};
+        /* one vnode is no vNUMA (and PV cannot have it): the vnuma list,
+         * which may span lines up to its closing "] ]", goes with its notes */
+        if (!keep_vnuma && (strncmp(p, "vnuma", 5) == 0 || strncmp(p, "# note", 6) == 0))
+            in_vnuma = strncmp(p, "vnuma", 5) == 0;
+        if (!keep_vnuma && (in_vnuma || strncmp(p, "# note", 6) == 0)) {
+            drop = true;
+            if (in_vnuma && memmem(p, n, "] ]", 3))
+                in_vnuma = false;
+        }
         for (size_t k = 0; k < sizeof(user_keys) / sizeof(user_keys[0]); k++) {
             size_t kl = strlen(user_keys[k]);
             drop = drop || (strncmp(p, user_keys[k], kl) == 0 && (p[kl] == ' ' || p[kl] == '='));
@@ -484,6 +516,34 @@ static void print_plan(const create_ctx *c, FILE *out)
     fprintf(out, "%s\n", c->plan->split == NP_XEN_PLAN_SPLIT_ALLOCATOR
                              ? " (Xen's allocator splits it so)"
                              : c->plan->split == NP_XEN_PLAN_SPLIT_SET ? " (node set)" : "");
+}
+
+/* A hard cpus= alone leaves libxl's own placement on (xl's meaning): it
+ * picks the node(s) itself - in 4.17 by free memory, not within the hard
+ * mask - and sets the node affinity. What it chose is what the user's
+ * config means, so the plan's node set becomes that node affinity. */
+static int plan_libxl_choice(create_ctx *c, uint32_t domid)
+{
+    np_bitmap *nodes = NULL;
+    unsigned count;
+    int rc = np_xen_node_affinity(c->xen, domid, &nodes);
+    if (rc)
+        return rc;
+    count = np_bitmap_count(nodes);
+    c->plan->nr_nodes = 0;
+    for (int n = np_bitmap_next(nodes, 0); n >= 0 && count; n = np_bitmap_next(nodes, (unsigned)n + 1)) {
+        size_t idx;
+        if (np_topology_node_idx(np_host_state_topology(c->st), (uint32_t)n, &idx))
+            continue; /* libxl's map is wider than the host's nodes */
+        c->plan->node_os_id[c->plan->nr_nodes] = (uint32_t)n;
+        c->plan->node_bytes[c->plan->nr_nodes++] = c->spec.mem_bytes / count;
+    }
+    np_bitmap_destroy(nodes);
+    printf("libxl placed %s within its hard affinity itself (numa_placement left on):", c->spec.name);
+    for (size_t i = 0; i < c->plan->nr_nodes; i++)
+        printf(" node %u", (unsigned)c->plan->node_os_id[i]);
+    printf("\n");
+    return c->plan->nr_nodes ? 0 : -ENODATA;
 }
 
 /* The refusals that need nothing but the config and xl: before anything
@@ -559,10 +619,7 @@ static int run_create(create_ctx *c, const char *path, const char *shim_opt, boo
     snprintf(c->plan_path, sizeof(c->plan_path), "%s/%s.plan", c->dir, c->spec.name);
     if (pl) {
         const np_topology *topo = np_host_state_topology(c->st);
-        np_guest_spec s = c->spec;
-        if (c->plan->vnodes <= 1)
-            s.vnuma_nodes = NP_VNUMA_OFF;
-        if ((rc = placement_lines(topo, &s, pl, &lines, err)) ||
+        if ((rc = placement_lines(topo, &c->spec, pl, c->plan->vnodes > 1, &lines, err)) ||
             (rc = read_text(path, &text, &len)) ||
             (rc = np_xen_cfg_rewrite(text, len, lines, &rewritten)))
             goto out;
@@ -600,6 +657,8 @@ static int run_create(create_ctx *c, const char *path, const char *shim_opt, boo
     }
     c->plan->domid = domid;
     printf("created %s as domain %u from %s\n", c->spec.name, (unsigned)domid, cfg);
+    if (c->libxl_places && (rc = plan_libxl_choice(c, domid)))
+        goto out;
     rc = np_xen_plan_write(c->plan, c->plan_path);
     if (rc == 0)
         c->wrote_plan = true;
