@@ -13,6 +13,11 @@
 # are averaged). Lower distance and higher local fraction are better.
 # Writes OUT.md (default docs/xen-placement.md) and prints it.
 #
+# Guests with disk= or vif= are left out: on this test host the block and
+# vif-bridge hotplug scripts time out under plain `xl create` (176 s and
+# 493 s, "unable to add disk devices"; docs/xen.md), and numaplace create
+# runs that same xl.
+#
 # Host: 4 nodes x 2 CPUs x 1 GiB, distances 10/20/30, dom0 1 GiB. The
 # configs run in groups that fit the host together; per group: xl create
 # each, record, destroy; numaplace create each, record, destroy. About
@@ -32,13 +37,9 @@ mk() { # mk NAME TYPE VCPUS MEMORY_MIB [EXTRA LINE]...
       for l in "$@"; do printf '%s\n' "$l"; done; } >"/tmp/$n.cfg"
     echo "@@config $n $t ${v}vcpu ${m}MiB $*"
 }
-ip link add xenbr0 type bridge 2>/dev/null && ip link set xenbr0 up
-dd if=/dev/zero of=/tmp/d1.img bs=1M count=8 2>/dev/null
 mk pv1 pv 2 256
 mk pv2 pv 2 256
 mk pvh4 pvh 4 512
-mk disk pv 1 128 'disk=["format=raw,vdev=xvda,access=rw,target=/tmp/d1.img"]'
-mk vif pv 1 128 "vif=['bridge=xenbr0']"
 mk cpus pv 2 128 'cpus="6-7"'
 mk soft pv 2 128 'cpus_soft="4-5"'
 mk maxm pv 1 128 'maxmem=256'
@@ -77,7 +78,7 @@ group() { # group GUESTS...
     for g in "$@"; do xl destroy "$g" 2>/dev/null; done
     sleep 2
 }
-group pv1 pv2 pvh4 disk vif cpus soft maxm
+group pv1 pv2 pvh4 cpus soft maxm
 group vn2 vn3 vn4
 group bigh
 group bigp
