@@ -636,7 +636,9 @@ static int run_create(create_ctx *c, const char *path, const char *shim_opt, boo
         printf("dry run: nothing written or created\n");
         goto out;
     }
-    if (c->plan->vnodes > 1 && c->xl->type != NP_XEN_XL_PV)
+    /* any vnuma= in the config handed to xl (even one vnode) meets the
+     * size-probe bug */
+    if ((c->plan->vnodes > 1 || c->xl->nr_vnodes > 0) && c->xl->type != NP_XEN_XL_PV)
         preload = shim;
     rc = np_xen_xl_create(cfg, preload, &out, &status);
     if (out && *out)
