@@ -77,6 +77,10 @@ uint64_t np_reserve_node_bytes(const np_reserve *r, uint32_t node_os_id);
  * blanks. Written by np_reserve_commit. */
 int np_reserve_add(np_reserve *r, const char *tag, uint32_t node_os_id, uint64_t bytes);
 int np_reserve_commit(np_reserve *r);
+/* The entries read and added: count, and each one's tag and node. */
+size_t np_reserve_nr_entries(const np_reserve *r);
+const char *np_reserve_entry_tag(const np_reserve *r, size_t i);
+uint32_t np_reserve_entry_node(const np_reserve *r, size_t i);
 /* Releases the lock (without writing). NULL ok. */
 void np_reserve_unlock(np_reserve *r);
 /* Lock, drop this process's entries tagged `tag`, write, unlock. */
@@ -90,12 +94,27 @@ int np_reserve_release(const char *dir, const char *tag);
  *   vnodes K             virtual nodes given to the guest (0: no vNUMA)
  *   node OS_ID BYTES     memory planned on a node (one line per node)
  *   vcpu_soft V CPULIST  soft affinity planned for vCPU V
- *   vcpu_hard V CPULIST  hard affinity planned for vCPU V */
+ *   vcpu_hard V CPULIST  hard affinity planned for vCPU V
+ *   source user          the user's own placement (cpus=, cpus_soft=, vnuma=,
+ *                        numa_placement=0), kept as written; absent: numaplace's
+ *   split allocator|set|exact  how verify checks memory per node: as Xen's
+ *                        allocator was predicted to split it (within slack),
+ *                        only the node set, or exactly (vNUMA, one node);
+ *                        absent: exact for one node or vNUMA, else set */
 #define NP_XEN_PLAN_MAX_VCPUS 512u  /* libxl's HVM/PVH vCPU limit is 128..512 */
 #define NP_XEN_PLAN_MAX_BYTES (1u << 20)
 
+typedef enum np_xen_plan_split {
+    NP_XEN_PLAN_SPLIT_DEFAULT = 0, /* no "split" line: the rule above */
+    NP_XEN_PLAN_SPLIT_EXACT,
+    NP_XEN_PLAN_SPLIT_ALLOCATOR,
+    NP_XEN_PLAN_SPLIT_SET,
+} np_xen_plan_split;
+
 typedef struct np_xen_plan {
     char name[NP_BACKEND_NAME_MAX];
+    bool user;                   /* "source user" */
+    np_xen_plan_split split;
     uint32_t domid;              /* UINT32_MAX when not created */
     uint32_t vnodes;
     size_t nr_nodes;
@@ -126,6 +145,111 @@ int np_xen_plan_write(const np_xen_plan *plan, const char *path);
  * with vNUMA. */
 int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t to_node_os_id,
                       const np_bitmap *to_cpus);
+
+/* The node set Xen derives for a domain's memory from its vCPUs' masks when
+ * no node affinity is given (domain_update_node_affinity): the union of the
+ * hard masks H, the union of the soft masks S, then the nodes of S & H, or
+ * of H when they do not meet. NULL masks (and nr = 0) mean every CPU of
+ * `topo`. The bits of *nodes_out are node os_ids. */
+int np_xen_implied_nodes(const np_topology *topo, np_bitmap *const *hard, np_bitmap *const *soft,
+                         uint32_t nr, np_bitmap **nodes_out);
+
+/* ---- what `xl create` makes of a config: `xl -N create` (pure) ---------- */
+
+/* `numaplace create` hands the user's config to xl's own tool stack; xl's
+ * parser (tools/xl/xl_parse.c) is not a library, so numaplace learns what xl
+ * understood from xl's dry run, which prints the libxl_domain_config as
+ * JSON (libxl_domain_config_to_json; fields left at their default are
+ * omitted). This reads the fields placement needs from that JSON. */
+#define NP_XEN_XL_MAX_VNODES 64u
+typedef enum np_xen_xl_type {
+    NP_XEN_XL_PV = 0, /* xl's default */
+    NP_XEN_XL_PVH,
+    NP_XEN_XL_HVM,
+} np_xen_xl_type;
+
+typedef struct np_xen_xl_vnode {
+    uint32_t pnode;          /* Xen node id */
+    uint64_t bytes;
+    np_bitmap *vcpus;        /* NULL when xl gave none */
+} np_xen_xl_vnode;
+
+typedef struct np_xen_xl_config {
+    char name[NP_BACKEND_NAME_MAX];
+    np_xen_xl_type type;
+    uint32_t max_vcpus;      /* 0 when omitted (xl then uses 1) */
+    uint64_t target_bytes;   /* memory=, 0 when omitted */
+    uint64_t max_bytes;      /* maxmem=, 0 when omitted */
+    int numa_placement;      /* -1 left to libxl, 0 off, 1 on */
+    uint32_t nr_hard, nr_soft; /* per-vCPU masks xl built (cpus=, cpus_soft=) */
+    np_bitmap *hard[NP_XEN_PLAN_MAX_VCPUS];
+    np_bitmap *soft[NP_XEN_PLAN_MAX_VCPUS];
+    np_bitmap *nodemap;      /* node affinity given outright, NULL when none */
+    uint32_t nr_vnodes;      /* vnuma= entries */
+    np_xen_xl_vnode vnodes[NP_XEN_XL_MAX_VNODES];
+} np_xen_xl_config;
+
+/* Reads xl's dry-run JSON (anything before the first '{' is skipped).
+ * Bad input: -EINVAL with err naming what was expected. */
+int np_xen_xl_config_parse(const char *text, size_t len, const char *origin,
+                           np_xen_xl_config **out, np_error *err);
+void np_xen_xl_config_destroy(np_xen_xl_config *cfg); /* NULL ok */
+/* True when the user decided where the guest goes, so numaplace keeps the
+ * config exactly as written: cpus=, cpus_soft=, vnuma= or numa_placement=0
+ * (what xl itself treats as switching its automatic placement off, plus a
+ * hard cpus= within which xl would still place). */
+bool np_xen_xl_config_user_placed(const np_xen_xl_config *cfg);
+
+/* The config numaplace hands to xl: the user's text unchanged, then a
+ * marked block with numaplace's lines (cpus_soft=, vnuma=, ...). xl keeps
+ * the last assignment of a key, so the block wins; a block from an earlier
+ * run of this function is replaced, not stacked. malloc'd, NUL-terminated. */
+#define NP_XEN_CFG_BLOCK_BEGIN "# ---- placed by numaplace create (do not edit below) ----\n"
+int np_xen_cfg_rewrite(const char *text, size_t len, const char *lines, char **out);
+
+/* ---- Xen's heap by node and zone: debug key `H` (pure) ------------------ */
+
+/* Xen 4.17 serves a domain's pages from above the DMA zone first, on every
+ * node (in its node affinity first, then any other), and takes DMA-zone
+ * pages only when no other memory is left anywhere. So a node's DMA memory
+ * is usable last: free memory counts for placement only above it. */
+typedef struct np_xen_heap_dump np_xen_heap_dump;
+/* Reads the last `H` dump ("heap[node=N][zone=Z] -> P pages") in a text,
+ * and "DMA width N bits" (Xen's boot line) when the text holds it. */
+int np_xen_heap_dump_parse(const char *text, size_t len, const char *origin,
+                           np_xen_heap_dump **out, np_error *err);
+void np_xen_heap_dump_destroy(np_xen_heap_dump *dump); /* NULL ok */
+/* Free pages of a node in zones 1..zone_max (all zones: UINT32_MAX). */
+uint64_t np_xen_heap_dump_free_pages(const np_xen_heap_dump *dump, uint32_t node_os_id,
+                                     uint32_t zone_max);
+/* The DMA width the text named, 0 when it named none. */
+uint32_t np_xen_heap_dump_dma_bits(const np_xen_heap_dump *dump);
+/* Xen's default DMA width on x86 when no dma_bits= is given
+ * (arch_get_dma_bitsize): from the first node with memory below 4 GiB,
+ * min(32, bits of (start + size / 4 - 1) + 12). Pages are 4 KiB. */
+uint32_t np_xen_default_dma_bits(uint64_t node_start_pages, uint64_t node_size_pages);
+/* The highest zone holding DMA memory for a DMA width (bits_to_zone):
+ * zone z holds the frames with z significant bits. */
+uint32_t np_xen_dma_zone(uint32_t dma_bits);
+
+/* ---- what Xen's allocator does with a guest's memory (pure) ------------- */
+
+/* One node as the allocator sees it. */
+typedef struct np_xen_alloc_node {
+    uint32_t os_id;
+    uint64_t free_bytes;     /* above the DMA zone, after head-room */
+    uint64_t dma_free_bytes; /* in the DMA zone (usable last) */
+    bool in_mask;            /* in the guest's node affinity */
+} np_xen_alloc_node;
+/* A PV/PVH/HVM guest without vNUMA is built in extents of `chunk_bytes`
+ * (2 MiB superpages); Xen starts each extent on the next node of the
+ * domain's node affinity (round robin: d->last_alloc_node), falls to the
+ * following nodes of the affinity, then to the other nodes, all above the
+ * DMA zone, and only then to DMA memory. Predicts the bytes each node
+ * gets (out_bytes[i] for nodes[i]); -ENOSPC when the host cannot hold it. */
+#define NP_XEN_ALLOC_CHUNK_BYTES (UINT64_C(2) << 20)
+int np_xen_alloc_predict(const np_xen_alloc_node *nodes, size_t nr, uint64_t bytes,
+                         uint64_t chunk_bytes, uint64_t *out_bytes);
 
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
 
@@ -192,29 +316,31 @@ int np_xen_topology(np_xen *xen, np_topology **out, np_error *err);
 int np_topology_read_xen(np_topology **out, np_error *err);
 /* Asks Xen for a `u` dump and reads it back from the console ring. */
 int np_xen_numa_dump_read(np_xen *xen, np_xen_numa_dump **out, np_error *err);
+/* Asks Xen for its heap by node and zone (debug key H) and reads it, with
+ * the boot line naming the DMA width when the ring still holds it. */
+int np_xen_heap_dump_read(np_xen *xen, np_xen_heap_dump **out, np_error *err);
 /* Node affinity a domain's future allocations follow (node os_ids). */
 int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes);
 
-/* Creates and unpauses a domain through libxl from an xl.cfg text and the
- * placement decided for it: libxl's own NUMA placement is switched off,
- * the plan's nodes become the node affinity, its CPUs the soft (or hard)
- * affinity of each vCPU, and a placement spanning nodes gets its vNUMA
- * layout (PVH only: libxl 4.17 refuses vNUMA for PV). Only the keys name,
- * type (pv, pvh), memory, maxmem, vcpus, maxvcpus, kernel, ramdisk,
- * cmdline, extra, root, disk, pci, on_poweroff/on_reboot/on_crash/
- * on_watchdog/on_soft_reset and numaplace's own cpus, cpus_soft, vnuma are
- * understood (src/xen/xen_config.c); any other key is refused with
- * -ENOTSUP naming it and its line (use `numaplace place --emit xl` and xl
- * create then). */
-/* Most virtual nodes a PVH guest built through libxl 4.17 can have: from 3
- * on, libxl undersizes the vNUMA distance buffer and Xen overwrites the
- * heap (docs/xen.md). */
-#define NP_XEN_VNUMA_MAX_VNODES 2u
-struct np_placement;
-struct np_guest_spec;
-int np_xen_create_domain(np_xen *xen, const char *cfg_text, size_t len, const char *origin,
-                         const np_topology *topo, const struct np_guest_spec *spec,
-                         const struct np_placement *pl, uint32_t *domid_out, np_error *err);
+/* `numaplace create`'s hand-over to xl's own tool stack (xen_xl.c). xl is
+ * run as a child process (XL_PATH or "xl" on PATH); its stdout and stderr
+ * are captured into *output_out (malloc'd, NUL-terminated, also on error).
+ *   np_xen_xl_dryrun: `xl -N create CFG`, xl's parse without building;
+ *     the output is the libxl_domain_config JSON (np_xen_xl_config_parse).
+ *   np_xen_xl_create: `xl create CFG`; with `preload` (a path) xl runs with
+ *     LD_PRELOAD=preload (the vNUMA shim, xen/shim/xl_vnuma_fix.c). xl
+ *     destroys the domain itself when the build fails.
+ * Return 0 when xl exited 0, -EIO when it exited otherwise (*status_out:
+ * its exit status, or 128 + signal), -errno when it could not be run. */
+int np_xen_xl_dryrun(const char *cfg_path, char **output_out, int *status_out);
+int np_xen_xl_create(const char *cfg_path, const char *preload, char **output_out,
+                     int *status_out);
+/* The domid of the domain named `name`: -ENOENT when there is none. */
+int np_xen_domid_by_name(np_xen *xen, const char *name, uint32_t *domid_out);
+/* Destroys a domain (libxl_domain_destroy). */
+int np_xen_domain_destroy(np_xen *xen, uint32_t domid);
+/* Node affinity of a domain (node os_ids) as Xen holds it. */
+int np_xen_node_affinity(np_xen *xen, uint32_t domid, np_bitmap **nodes_out);
 
 /* 1 when this machine is a Xen control domain (/proc/xen/capabilities says
  * control_d), 0 otherwise. Pure file read; available without libxl too. */

@@ -147,6 +147,21 @@ uint64_t np_reserve_node_bytes(const np_reserve *r, uint32_t node_os_id)
     return sum;
 }
 
+size_t np_reserve_nr_entries(const np_reserve *r)
+{
+    return r->nr;
+}
+
+const char *np_reserve_entry_tag(const np_reserve *r, size_t i)
+{
+    return i < r->nr ? r->entries[i].tag : "";
+}
+
+uint32_t np_reserve_entry_node(const np_reserve *r, size_t i)
+{
+    return i < r->nr ? r->entries[i].node_os_id : UINT32_MAX;
+}
+
 int np_reserve_add(np_reserve *r, const char *tag, uint32_t node_os_id, uint64_t bytes)
 {
     reserve_entry *e;

@@ -71,8 +71,8 @@ static int parse_line(np_xen_plan *p, const char *line, const char *origin, unsi
 
     if (!first_word(&s, word))
         return np_error_set(err, origin, lineno,
-                            "a line starting with name, domid, vnodes, node, vcpu_soft or "
-                            "vcpu_hard");
+                            "a line starting with name, domid, vnodes, node, vcpu_soft, "
+                            "vcpu_hard, source or split");
     if (strcmp(word, "name") == 0) {
         size_t n = strlen(s);
         while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
@@ -86,6 +86,22 @@ static int parse_line(np_xen_plan *p, const char *line, const char *origin, unsi
         memcpy(p->name, s, n);
         p->name[n] = '\0';
         return 0;
+    }
+    if (strcmp(word, "source") == 0) {
+        if (strcmp(s, "user") == 0 || strcmp(s, "numaplace") == 0) {
+            p->user = s[0] == 'u';
+            return 0;
+        }
+        return np_error_set(err, origin, lineno, "source: user or numaplace");
+    }
+    if (strcmp(word, "split") == 0) {
+        static const char *const names[] = {"", "exact", "allocator", "set"};
+        for (size_t i = 1; i < sizeof(names) / sizeof(names[0]); i++)
+            if (strcmp(s, names[i]) == 0) {
+                p->split = (np_xen_plan_split)i;
+                return 0;
+            }
+        return np_error_set(err, origin, lineno, "split: exact, allocator or set");
     }
     if (strcmp(word, "domid") == 0 || strcmp(word, "vnodes") == 0) {
         if (number(&s, UINT32_MAX, &a) || *s)
@@ -127,7 +143,9 @@ static int parse_line(np_xen_plan *p, const char *line, const char *origin, unsi
         return 0;
     }
     return np_error_set(err, origin, lineno,
-                        "'%s': expected name, domid, vnodes, node, vcpu_soft or vcpu_hard", word);
+                        "'%s': expected name, domid, vnodes, node, vcpu_soft, vcpu_hard, "
+                        "source or split",
+                        word);
 }
 
 int np_xen_plan_parse(const char *text, size_t len, const char *origin, np_xen_plan **out,
@@ -195,6 +213,12 @@ int np_xen_plan_format(const np_xen_plan *plan, char **text_out)
     if (plan->domid != UINT32_MAX)
         fprintf(f, "domid %u\n", (unsigned)plan->domid);
     fprintf(f, "vnodes %u\n", (unsigned)plan->vnodes);
+    if (plan->user)
+        fprintf(f, "source user\n");
+    if (plan->split != NP_XEN_PLAN_SPLIT_DEFAULT)
+        fprintf(f, "split %s\n", plan->split == NP_XEN_PLAN_SPLIT_EXACT       ? "exact"
+                                 : plan->split == NP_XEN_PLAN_SPLIT_ALLOCATOR ? "allocator"
+                                                                              : "set");
     for (size_t i = 0; i < plan->nr_nodes; i++)
         fprintf(f, "node %u %llu\n", (unsigned)plan->node_os_id[i],
                 (unsigned long long)plan->node_bytes[i]);
@@ -249,6 +273,7 @@ int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t to_node_os
     plan->node_os_id[0] = to_node_os_id;
     plan->node_bytes[0] = total;
     plan->nr_nodes = 1;
+    plan->split = NP_XEN_PLAN_SPLIT_EXACT; /* one node now */
     for (uint32_t v = 0; v < plan->nr_vcpus; v++) {
         if (!plan->soft[v])
             continue;
@@ -260,4 +285,53 @@ int np_xen_plan_moved(np_xen_plan *plan, uint32_t new_domid, uint32_t to_node_os
     }
     plan->domid = new_domid;
     return 0;
+}
+
+/* The union of masks[0..nr) into *out; a NULL mask (or none) is all CPUs. */
+static int union_masks(const np_topology *topo, np_bitmap *const *masks, uint32_t nr,
+                       np_bitmap *out)
+{
+    bool all = nr == 0;
+    int rc = 0;
+    for (uint32_t v = 0; v < nr && !all && rc == 0; v++) {
+        if (!masks || !masks[v])
+            all = true;
+        else
+            rc = np_bitmap_or(out, masks[v]);
+    }
+    if (all) {
+        np_bitmap_zero(out);
+        for (size_t i = 0; i < np_topology_nr_cpus(topo) && rc == 0; i++)
+            rc = np_bitmap_set(out, np_topology_cpu(topo, i)->os_id);
+    }
+    return rc;
+}
+
+int np_xen_implied_nodes(const np_topology *topo, np_bitmap *const *hard, np_bitmap *const *soft,
+                         uint32_t nr, np_bitmap **nodes_out)
+{
+    np_bitmap *h = NULL, *sm = NULL, *nodes = NULL;
+    int rc;
+    if ((rc = np_bitmap_create(&h)) || (rc = np_bitmap_create(&sm)) ||
+        (rc = np_bitmap_create(&nodes)))
+        goto out;
+    if ((rc = union_masks(topo, hard, hard ? nr : 0, h)) ||
+        (rc = union_masks(topo, soft, soft ? nr : 0, sm)))
+        goto out;
+    np_bitmap_and(sm, h);
+    const np_bitmap *use = np_bitmap_is_empty(sm) ? h : sm;
+    for (size_t i = 0; i < np_topology_nr_cpus(topo) && rc == 0; i++) {
+        const np_cpu_info *c = np_topology_cpu(topo, i);
+        if (np_bitmap_test(use, c->os_id))
+            rc = np_bitmap_set(nodes, np_topology_node(topo, c->node_idx)->os_id);
+    }
+    if (rc == 0) {
+        *nodes_out = nodes;
+        nodes = NULL;
+    }
+out:
+    np_bitmap_destroy(h);
+    np_bitmap_destroy(sm);
+    np_bitmap_destroy(nodes);
+    return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <numaplace/backend.h>
 #include <numaplace/xen.h>
@@ -33,7 +34,9 @@ static void verify_xen_usage(FILE *out)
             "usage: numaplace verify [--dir DIR] DOMAIN\n\n"
             "On a Xen dom0: compare the plan `numaplace create` made for DOMAIN (a name)\n"
             "with where its memory is now (per node, from Xen's debug key u) and the\n"
-            "vCPUs' hard and soft affinity (libxl). Exit 0 when they agree, 1 when not.\n\n"
+            "vCPUs' hard and soft affinity (libxl). Exit 0 when they agree, 1 when not.\n"
+            "A domain without a plan (created by xl create) is checked against its own\n"
+            "affinity: its memory on the nodes its hard and soft masks imply.\n\n"
             "  --dir DIR   where create wrote NAME.plan (default /run/numaplace)\n"
             "  --help      this text\n");
 }
@@ -82,14 +85,17 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
         rc = NP_EXIT_INTERNAL;
         goto out;
     }
-    per_node = p->nr_nodes <= 1 || p->vnodes > 1;
+    per_node = p->split == NP_XEN_PLAN_SPLIT_DEFAULT
+                   ? p->nr_nodes <= 1 || p->vnodes > 1
+                   : p->split != NP_XEN_PLAN_SPLIT_SET;
     g = find_guest(guests, nr, p);
     if (!g) {
         cli_errorf("verify: no domain named '%s' is running", p->name);
         rc = NP_EXIT_FAIL;
         goto out;
     }
-    fprintf(out, "domain %s (id %llu): plan vs reality\n", p->name, (unsigned long long)g->id);
+    fprintf(out, "domain %s (id %llu): plan vs reality%s\n", p->name, (unsigned long long)g->id,
+            p->user ? " (the user's own placement)" : "");
     fprintf(out, "node    planned     actual\n");
     for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
         uint32_t os = np_topology_node(topo, k)->os_id;
@@ -121,6 +127,8 @@ int cli_xen_check_plan(np_xen *xen, const char *plan_path, FILE *out)
         fprintf(out, "memory: MISMATCH: %s on nodes outside the plan, %s missing on planned "
                      "nodes (Xen's allocator fell back)\n",
                 cli_bytes(off_plan, a, sizeof(a)), cli_bytes(short_total, b, sizeof(b)));
+    } else if (per_node && p->split == NP_XEN_PLAN_SPLIT_ALLOCATOR) {
+        fprintf(out, "memory: as planned (the split Xen's allocator was predicted to make)\n");
     } else if (per_node) {
         fprintf(out, "memory: as planned\n");
     } else {
@@ -146,6 +154,111 @@ out:
     np_topology_destroy(topo);
     np_backend_destroy(be);
     np_xen_plan_destroy(p);
+    return rc;
+}
+
+/* A guest without a plan (created by `xl create`): checked against its own
+ * affinity. Its memory must lie on the node set its vCPUs' hard and soft
+ * masks imply (as Xen derives node affinity from them), within its node
+ * affinity, and the node affinity must be that set unless it was set
+ * outright. Exit 0 when all holds, 1 when not. */
+static int check_own_affinity(np_xen *xen, const char *name, FILE *out)
+{
+    np_backend *be = NULL;
+    np_topology *topo = NULL;
+    np_backend_guest *guests = NULL;
+    np_bitmap *implied = NULL, *naff = NULL;
+    np_bitmap *hard[NP_XEN_PLAN_MAX_VCPUS] = {0}, *soft[NP_XEN_PLAN_MAX_VCPUS] = {0};
+    const np_backend_guest *g = NULL;
+    size_t nr = 0;
+    uint64_t total = 0, outside = 0, outside_aff = 0, slack;
+    char buf[4096], a[32];
+    bool ok = true;
+    int rc;
+
+    if ((rc = np_backend_create(np_xen_backend_ops(), xen, &be)) ||
+        (rc = np_backend_topology(be, &topo)) ||
+        (rc = np_backend_list_guests(be, &guests, &nr))) {
+        cli_errorf("verify: cannot read the Xen host: %s", np_strerror(rc));
+        rc = NP_EXIT_INTERNAL;
+        goto out;
+    }
+    for (size_t i = 0; i < nr && !g; i++)
+        if (strcmp(guests[i].name, name) == 0)
+            g = &guests[i];
+    if (!g) {
+        cli_errorf("verify: no domain named '%s' is running", name);
+        rc = NP_EXIT_FAIL;
+        goto out;
+    }
+    uint32_t nv = g->nr_vcpus < NP_XEN_PLAN_MAX_VCPUS ? g->nr_vcpus : NP_XEN_PLAN_MAX_VCPUS;
+    for (uint32_t v = 0; v < nv; v++) {
+        hard[v] = g->vcpus[v].hard; /* borrowed; NULL = all */
+        soft[v] = g->vcpus[v].soft;
+    }
+    if ((rc = np_xen_implied_nodes(topo, hard, soft, nv, &implied)) ||
+        (rc = np_xen_node_affinity(xen, (uint32_t)g->id, &naff))) {
+        cli_errorf("verify: cannot read the affinity of %s: %s", name, np_strerror(rc));
+        rc = NP_EXIT_INTERNAL;
+        goto out;
+    }
+    fprintf(out, "domain %s (id %llu): no plan file; checked against its own affinity\n",
+            name, (unsigned long long)g->id);
+    np_bitmap_format(implied, buf, sizeof(buf));
+    fprintf(out, "nodes its vCPU masks imply: %s\n", buf);
+    np_bitmap_format(naff, buf, sizeof(buf));
+    fprintf(out, "node affinity (Xen): %s\n", buf);
+    fprintf(out, "node     memory\n");
+    for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
+        uint32_t os = np_topology_node(topo, k)->os_id;
+        uint64_t have = g->node_mem_bytes[k];
+        total += have;
+        if (!np_bitmap_test(implied, os))
+            outside += have;
+        if (!np_bitmap_test(naff, os))
+            outside_aff += have;
+        fprintf(out, "%4u %10s%s\n", (unsigned)os, cli_bytes(have, a, sizeof(a)),
+                np_bitmap_test(implied, os) ? "" : "  (outside the implied nodes)");
+    }
+    for (uint32_t v = 0; v < g->nr_vcpus; v++) {
+        char h[256], s2[256];
+        if (g->vcpus[v].hard)
+            np_bitmap_format(g->vcpus[v].hard, h, sizeof(h));
+        else
+            snprintf(h, sizeof(h), "all");
+        if (g->vcpus[v].soft)
+            np_bitmap_format(g->vcpus[v].soft, s2, sizeof(s2));
+        else
+            snprintf(s2, sizeof(s2), "all");
+        fprintf(out, "vcpu %u: hard %s soft %s\n", (unsigned)v, h, s2);
+    }
+    slack = total / 100 * VERIFY_SLACK_PERCENT;
+    if (slack < VERIFY_SLACK_MIN_BYTES)
+        slack = VERIFY_SLACK_MIN_BYTES;
+    if (outside > slack) {
+        ok = false;
+        fprintf(out, "memory: MISMATCH: %s outside the nodes its affinity implies\n",
+                cli_bytes(outside, a, sizeof(a)));
+    } else {
+        fprintf(out, "memory: on the nodes its affinity implies\n");
+    }
+    if (outside_aff > slack) {
+        ok = false;
+        fprintf(out, "memory: MISMATCH: %s outside its node affinity\n",
+                cli_bytes(outside_aff, a, sizeof(a)));
+    }
+    if (!np_bitmap_equal(naff, implied) && !np_bitmap_intersects(naff, implied)) {
+        ok = false;
+        fprintf(out, "node affinity: MISMATCH: shares no node with what the vCPU masks imply\n");
+    }
+    fprintf(out, "verify: %s\n", ok ? "OK" : "MISMATCH");
+    rc = ok ? NP_EXIT_OK : NP_EXIT_FAIL;
+out:
+    np_bitmap_destroy(implied);
+    np_bitmap_destroy(naff);
+    np_backend_guests_free(guests, nr);
+    np_topology_destroy(topo);
+    np_backend_destroy(be);
     return rc;
 }
 
@@ -178,12 +291,120 @@ static int verify_xen(int argc, char **argv)
                    np_strerror(rc));
         return NP_EXIT_INTERNAL;
     }
-    rc = cli_xen_check_plan(xen, path, stdout);
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        rc = check_own_affinity(xen, argv[optind], stdout);
+    else
+        rc = cli_xen_check_plan(xen, path, stdout);
     np_xen_close(xen);
     return rc;
 }
 
 #else /* !NP_HAVE_XEN */
+
+/* A guest without a plan (created by `xl create`): checked against its own
+ * affinity. Its memory must lie on the node set its vCPUs' hard and soft
+ * masks imply (as Xen derives node affinity from them), within its node
+ * affinity, and the node affinity must be that set unless it was set
+ * outright. Exit 0 when all holds, 1 when not. */
+static int check_own_affinity(np_xen *xen, const char *name, FILE *out)
+{
+    np_backend *be = NULL;
+    np_topology *topo = NULL;
+    np_backend_guest *guests = NULL;
+    np_bitmap *implied = NULL, *naff = NULL;
+    np_bitmap *hard[NP_XEN_PLAN_MAX_VCPUS] = {0}, *soft[NP_XEN_PLAN_MAX_VCPUS] = {0};
+    const np_backend_guest *g = NULL;
+    size_t nr = 0;
+    uint64_t total = 0, outside = 0, outside_aff = 0, slack;
+    char buf[4096], a[32];
+    bool ok = true;
+    int rc;
+
+    if ((rc = np_backend_create(np_xen_backend_ops(), xen, &be)) ||
+        (rc = np_backend_topology(be, &topo)) ||
+        (rc = np_backend_list_guests(be, &guests, &nr))) {
+        cli_errorf("verify: cannot read the Xen host: %s", np_strerror(rc));
+        rc = NP_EXIT_INTERNAL;
+        goto out;
+    }
+    for (size_t i = 0; i < nr && !g; i++)
+        if (strcmp(guests[i].name, name) == 0)
+            g = &guests[i];
+    if (!g) {
+        cli_errorf("verify: no domain named '%s' is running", name);
+        rc = NP_EXIT_FAIL;
+        goto out;
+    }
+    uint32_t nv = g->nr_vcpus < NP_XEN_PLAN_MAX_VCPUS ? g->nr_vcpus : NP_XEN_PLAN_MAX_VCPUS;
+    for (uint32_t v = 0; v < nv; v++) {
+        hard[v] = g->vcpus[v].hard; /* borrowed; NULL = all */
+        soft[v] = g->vcpus[v].soft;
+    }
+    if ((rc = np_xen_implied_nodes(topo, hard, soft, nv, &implied)) ||
+        (rc = np_xen_node_affinity(xen, (uint32_t)g->id, &naff))) {
+        cli_errorf("verify: cannot read the affinity of %s: %s", name, np_strerror(rc));
+        rc = NP_EXIT_INTERNAL;
+        goto out;
+    }
+    fprintf(out, "domain %s (id %llu): no plan file; checked against its own affinity\n",
+            name, (unsigned long long)g->id);
+    np_bitmap_format(implied, buf, sizeof(buf));
+    fprintf(out, "nodes its vCPU masks imply: %s\n", buf);
+    np_bitmap_format(naff, buf, sizeof(buf));
+    fprintf(out, "node affinity (Xen): %s\n", buf);
+    fprintf(out, "node     memory\n");
+    for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
+        uint32_t os = np_topology_node(topo, k)->os_id;
+        uint64_t have = g->node_mem_bytes[k];
+        total += have;
+        if (!np_bitmap_test(implied, os))
+            outside += have;
+        if (!np_bitmap_test(naff, os))
+            outside_aff += have;
+        fprintf(out, "%4u %10s%s\n", (unsigned)os, cli_bytes(have, a, sizeof(a)),
+                np_bitmap_test(implied, os) ? "" : "  (outside the implied nodes)");
+    }
+    for (uint32_t v = 0; v < g->nr_vcpus; v++) {
+        char h[256], s2[256];
+        if (g->vcpus[v].hard)
+            np_bitmap_format(g->vcpus[v].hard, h, sizeof(h));
+        else
+            snprintf(h, sizeof(h), "all");
+        if (g->vcpus[v].soft)
+            np_bitmap_format(g->vcpus[v].soft, s2, sizeof(s2));
+        else
+            snprintf(s2, sizeof(s2), "all");
+        fprintf(out, "vcpu %u: hard %s soft %s\n", (unsigned)v, h, s2);
+    }
+    slack = total / 100 * VERIFY_SLACK_PERCENT;
+    if (slack < VERIFY_SLACK_MIN_BYTES)
+        slack = VERIFY_SLACK_MIN_BYTES;
+    if (outside > slack) {
+        ok = false;
+        fprintf(out, "memory: MISMATCH: %s outside the nodes its affinity implies\n",
+                cli_bytes(outside, a, sizeof(a)));
+    } else {
+        fprintf(out, "memory: on the nodes its affinity implies\n");
+    }
+    if (outside_aff > slack) {
+        ok = false;
+        fprintf(out, "memory: MISMATCH: %s outside its node affinity\n",
+                cli_bytes(outside_aff, a, sizeof(a)));
+    }
+    if (!np_bitmap_equal(naff, implied) && !np_bitmap_intersects(naff, implied)) {
+        ok = false;
+        fprintf(out, "node affinity: MISMATCH: shares no node with what the vCPU masks imply\n");
+    }
+    fprintf(out, "verify: %s\n", ok ? "OK" : "MISMATCH");
+    rc = ok ? NP_EXIT_OK : NP_EXIT_FAIL;
+out:
+    np_bitmap_destroy(implied);
+    np_bitmap_destroy(naff);
+    np_backend_guests_free(guests, nr);
+    np_topology_destroy(topo);
+    np_backend_destroy(be);
+    return rc;
+}
 
 static int verify_xen(int argc, char **argv)
 {

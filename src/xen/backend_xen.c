@@ -276,6 +276,39 @@ int np_xen_numa_dump_read(np_xen *x, np_xen_numa_dump **out, np_error *err)
     return rc;
 }
 
+int np_xen_heap_dump_read(np_xen *x, np_xen_heap_dump **out, np_error *err)
+{
+    char keys[] = "H"; /* libxl takes a non-const string */
+    char *text = NULL;
+    size_t len = 0;
+    int lrc, rc = -EINVAL;
+
+    lrc = libxl_send_debug_keys(x->ctx, keys);
+    if (lrc) {
+        rc = np_xen_fail(x, "libxl_send_debug_keys(H)", lrc);
+        np_error_set(err, "xen", 0, "cannot send debug key H: %s", np_strerror(rc));
+        return rc;
+    }
+    for (int attempt = 0; attempt < XEN_DUMP_READ_TRIES; attempt++) {
+        if (attempt) {
+            struct timespec ts = {0, XEN_DUMP_RETRY_NS};
+            nanosleep(&ts, NULL);
+        }
+        free(text);
+        text = NULL;
+        rc = read_conring(x, &text, &len);
+        if (rc) {
+            np_error_set(err, "xen", 0, "cannot read the console ring: %s", np_strerror(rc));
+            break;
+        }
+        rc = np_xen_heap_dump_parse(text, len, "xen console ring", out, err);
+        if (rc != -EINVAL)
+            break;
+    }
+    free(text);
+    return rc;
+}
+
 int np_xen_set_node_affinity(np_xen *x, uint32_t domid, const np_bitmap *nodes)
 {
     libxl_bitmap map = {0, NULL};

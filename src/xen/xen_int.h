@@ -106,16 +106,4 @@ void np_xen_logf(np_xen *xen, np_log_level level, const char *fmt, ...)
 /* The move settings and rate-limit records of an open np_xen. */
 xen_move_state *np_xen_move_state(np_xen *xen);
 
-/* The libxl domain configuration `numaplace create` builds (xen_config.c):
- * the xl.cfg `text` (name, type, memory, maxmem, vcpus, kernel, ramdisk,
- * cmdline/extra/root, disk, pci, on_* actions; any other key is refused by
- * name with its line) and the placement (nodemap, vCPU soft or hard
- * affinity, vnuma, numa_placement off). nr_cpus/nr_nodes: the sizes of
- * libxl's CPU and node bitmaps. `dc` comes initialised
- * (libxl_domain_config_init) and is disposed by the caller, also on error.
- * Bad input: -EINVAL or -ENOTSUP with err naming the line. */
-int np_xen_config_build(const char *text, size_t len, const char *origin, int nr_cpus,
-                        int nr_nodes, const np_topology *topo, const np_guest_spec *spec,
-                        const np_placement *pl, libxl_domain_config *dc, np_error *err);
-
 #endif

@@ -148,8 +148,40 @@ static void test_write_read(void)
     ASSERT_EQ(rmdir(dir), 0); /* no temporary file left behind */
 }
 
+/* The user's own placement and the split verify checks survive a round
+ * trip; bad values name the line. */
+static void test_source_split(void)
+{
+    static const char *const text = "# numaplace plan (numaplace verify reads it)\n"
+                                     "name u\n"
+                                     "vnodes 0\n"
+                                     "source user\n"
+                                     "split allocator\n"
+                                     "node 0 134217728\n"
+                                     "node 1 134217728\n"
+                                     "vcpu_hard 0 6-7\n";
+    np_error err;
+    np_xen_plan *p = parse(text, &err);
+    char *out = NULL;
+    ASSERT_TRUE(p != NULL);
+    if (!p)
+        return;
+    ASSERT_TRUE(p->user);
+    ASSERT_EQ(p->split, NP_XEN_PLAN_SPLIT_ALLOCATOR);
+    ASSERT_EQ(np_xen_plan_format(p, &out), 0);
+    ASSERT_STR_EQ(out, text);
+    free(out);
+    np_xen_plan_destroy(p);
+    ASSERT_TRUE(parse("name u\nsplit evenly\nnode 0 1\n", &err) == NULL);
+    ASSERT_EQ(err.line, 2);
+    ASSERT_CONTAINS(err.msg, "exact, allocator or set");
+    ASSERT_TRUE(parse("name u\nsource me\nnode 0 1\n", &err) == NULL);
+    ASSERT_EQ(err.line, 2);
+}
+
 int main(void)
 {
+    NP_RUN(test_source_split);
     NP_RUN(test_round_trip);
     NP_RUN(test_refusals);
     NP_RUN(test_moved_vnuma_refused);

@@ -93,6 +93,16 @@ build_rootfs() {
         "$root"/usr/lib/udev/hwdb.d "$root"/usr/lib/udev/hwdb.bin \
         "$root"/usr/lib/x86_64-linux-gnu/gconv "$root"/usr/bin/perl "$root"/usr/bin/perl5* \
         "$root"/usr/lib/x86_64-linux-gnu/perl-base "$root"/usr/share/perl5
+    # Back-ends for guests' disks (blkback, loop for file images) and
+    # network interfaces (netback, a bridge), so configs with disk= and
+    # vif= build as they would on a real dom0.
+    for d in drivers/block/xen-blkback drivers/block/loop.ko drivers/net/xen-netback \
+        net/bridge/bridge.ko net/llc net/802/stp.ko; do
+        [ -e "/lib/modules/$kver/kernel/$d" ] || continue
+        mkdir -p "$root/lib/modules/$kver/kernel/$(dirname "$d")"
+        cp -a "/lib/modules/$kver/kernel/$d" "$root/lib/modules/$kver/kernel/$(dirname "$d")/"
+    done
+    chroot "$root" depmod "$kver"
     write_init "$root"
     build_guest_initrd "$root/guest/initrd.gz"
     (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/dom0.cpio.tmp" ||
@@ -155,6 +165,7 @@ mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /var/log/xen/console /var/lib/xen
 for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd; do modprobe $m; done
+for m in xen-blkback xen-netback loop bridge; do modprobe $m 2>/dev/null; done
 mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xenstored.pid
 i=0
@@ -176,7 +187,7 @@ EOF
 }
 
 # Raise when the packing or dom0's init changes: cached cpios are repacked.
-rootfs_version=5
+rootfs_version=6
 [ -s "$cache/dom0.cpio" ] && [ "$(cat "$cache/dom0.version" 2>/dev/null)" = $rootfs_version ] ||
     { build_rootfs && echo $rootfs_version >"$cache/dom0.version"; }
 [ -s "$cache/xen" ] || { gzip -dc "$xen_gz" >"$cache/xen.tmp" && mv "$cache/xen.tmp" "$cache/xen"; }
@@ -194,6 +205,8 @@ cp "$script" "$run/np/run.sh"
 for f in $extra; do cp "$f" "$run/np/"; done
 if [ -n "$build" ] && [ -x "$build/numaplace" ]; then
     cp "$build/numaplace" "$run/np/numaplace"
+    # the vNUMA preload library `numaplace create` gives xl (found beside it)
+    [ -f "$build/numaplace-xl-vnuma-fix.so" ] && cp "$build/numaplace-xl-vnuma-fix.so" "$run/np/"
     # Libraries the dom0 root lacks (hwloc, jansson, libxml2, ...) travel along.
     ldd "$build/numaplace" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r lib; do
         [ -e "$cache/rootfs$lib" ] || cp -L "$lib" "$run/np/lib/"
