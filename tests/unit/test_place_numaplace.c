@@ -168,14 +168,40 @@ static void test_no_room_says_what_is_missing(void)
     np_placement *pl = NULL;
     np_error err = {0};
     np_guest_spec s = tp_guest("big", 2, 10240);
-    /* fits only with the CPU-less node, which the guest did not allow */
+    /* fits only with the CPU-less node, which the guest refused */
+    s.cpuless_memory_refused = true;
     ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
     ASSERT_CONTAINS(err.msg, "needs 10 GiB of memory");
     ASSERT_CONTAINS(err.msg, "cpuless-memory=yes");
-    /* with it: vCPUs on the CPU nodes, the rest of the memory on node 2 */
+    ASSERT_EQ(np_place(st, &s, "oracle", &pl, &err), -ENOSPC);
+    /* Neither said (the default): CPU-less memory as the last resort.
+     * Nodes 0 and 1 hold 4096 MiB each, so 10240 - 8192 = 2048 MiB go to
+     * node 2 and both vCPUs stay on the CPU nodes, one each (equal room).
+     * Then allowed outright: the same placement. */
+    s.cpuless_memory_refused = false;
+    char buf[64];
+    for (int pass = 0; pass < 3; pass++) {
+        s.allow_cpuless_memory = pass == 2;
+        pl = place(st, &s, pass == 1 ? "oracle" : NULL);
+        if (!pl)
+            continue;
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1,2");
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 0), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 1), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 2048 * MiB);
+        ASSERT_TRUE(np_placement_vcpu_node(pl, 0) != np_placement_vcpu_node(pl, 1));
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_TRUE(np_placement_vcpu_node(pl, v) != 2);
+        np_placement_destroy(pl);
+    }
+    /* A guest the CPU nodes can hold stays off node 2 by default. */
+    np_guest_spec small = tp_guest("small", 2, 6144);
+    pl = place(st, &small, NULL);
+    if (pl)
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 0);
+    np_placement_destroy(pl);
     s.allow_cpuless_memory = true;
     pl = place(st, &s, NULL);
-    char buf[64];
     if (pl) {
         ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1,2");
         ASSERT_TRUE(np_placement_node_mem_bytes(pl, 2) >= 2048 * MiB);
