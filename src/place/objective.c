@@ -192,8 +192,12 @@ void np_place_objective_prepare(np_place_ctx *ctx)
             r = cr < r ? cr : r;
         }
         ctx->share[i] = ctx->has_cpus[i] ? r : 0.0;
+        /* Not capped at 1: between nodes past their CPUs, where one more
+         * vCPU loses the same work on either, the tie-break must still
+         * tell 2x over-committed from 1.5x (the guest's vCPUs wait least
+         * on the less loaded one). */
         double u = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
-        ctx->util_before[i] = u < 1.0 ? u : 1.0;
+        ctx->util_before[i] = u;
         ctx->loss_before[i] = cpu_loss(ctx, i, l->cpu_demand);
         uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
                                     ? l->mem_total_bytes - l->mem_reserved_bytes

@@ -570,6 +570,48 @@ static void test_vnuma_count(void)
     np_host_state_destroy(st);
 }
 
+/* Between two nodes both past their CPUs, where one more vCPU loses the
+ * same work on either (a whole vCPU of time-sharing), the tie-break must
+ * see which is more over-committed: utilisation before the guest is not
+ * capped at 1. Two nodes of 2 CPUs (no SMT), 8 GiB each; a: 4 busy vCPUs
+ * and 1 GiB on node 0 (u = 2); b: 3 busy vCPUs and 4 GiB on node 1
+ * (u = 1.5; on node 0 it would lose 3 vCPUs of work, on node 1 one).
+ * c (1 vCPU, 512 MiB, one node): cpu_overcommit 1.0 on both; headroom
+ * (w u + mu fill) / 2 = (2 + 1/8) / 2 = 1.0625 on node 0 and
+ * (1.5 + 4/8) / 2 = 1.0 on node 1: node 1. Capped at 1, node 0's
+ * (1 + 1/8) / 2 = 0.5625 beat node 1's (1 + 1/2) / 2 = 0.75, and c went
+ * to the node with 4 vCPUs on 2 CPUs instead of 3. */
+static void test_overcommitted_nodes_compare(void)
+{
+    uint32_t c[2] = {2, 2};
+    uint64_t m[2] = {8192, 8192};
+    np_host_state *st = tp_state(tp_host(2, c, m, NULL));
+    np_guest_spec a = tp_guest("a", 4, 1024), b = tp_guest("b", 3, 4096);
+    a.vnuma_nodes = 1;
+    b.vnuma_nodes = 1;
+    np_placement *pl = place(st, &a, NULL);
+    char buf[64];
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0");
+        ASSERT_EQ(np_placement_commit(st, &a, pl, NULL), 0);
+    }
+    np_placement_destroy(pl);
+    pl = place(st, &b, NULL);
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "1");
+        ASSERT_EQ(np_placement_commit(st, &b, pl, NULL), 0);
+    }
+    np_placement_destroy(pl);
+    np_guest_spec g = tp_guest("c", 1, 512);
+    g.vnuma_nodes = 1;
+    pl = place(st, &g, NULL);
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "1");
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_small_guest_goes_to_least_loaded_node);
@@ -585,5 +627,6 @@ int main(void)
     NP_RUN(test_smt_capacity);
     NP_RUN(test_balloon_maximum_is_reserved);
     NP_RUN(test_vnuma_count);
+    NP_RUN(test_overcommitted_nodes_compare);
     return np_test_summary();
 }
