@@ -612,6 +612,33 @@ static void test_overcommitted_nodes_compare(void)
     np_host_state_destroy(st);
 }
 
+/* Memory that must leave the CPU nodes goes to the nearest CPU-less node
+ * first. Node 0: 2 CPUs, 4096 MiB; CPU-less node 1 (8192 MiB) at SLIT 14,
+ * CPU-less node 2 (16384 MiB) at SLIT 24. A 16000 MiB guest: 4096 on node
+ * 0, 11904 to pour: 8192 on node 1 (nearest), the last 3712 on node 2.
+ * Poured by most room it went all to node 2 (11904 MiB at SLIT 24: rwd
+ * 11904/16000 x 1.4 = 1.04 against 8192/16000 x 0.4 + 3712/16000 x 1.4
+ * = 0.53). */
+static void test_cpuless_spill_nearest_first(void)
+{
+    uint32_t c[3] = {2, 0, 0};
+    uint64_t m[3] = {4096, 8192, 16384};
+    uint32_t d[9] = {10, 14, 24, 14, 10, 26, 24, 26, 10};
+    np_host_state *st = tp_state(tp_host(3, c, m, d));
+    np_guest_spec s = tp_guest("tier", 2, 16000);
+    s.allow_cpuless_memory = true;
+    np_placement *pl = place(st, &s, NULL);
+    if (pl) {
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 0), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 1), 8192 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 3712 * MiB);
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_EQ(np_placement_vcpu_node(pl, v), 0);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_small_guest_goes_to_least_loaded_node);
@@ -628,5 +655,6 @@ int main(void)
     NP_RUN(test_balloon_maximum_is_reserved);
     NP_RUN(test_vnuma_count);
     NP_RUN(test_overcommitted_nodes_compare);
+    NP_RUN(test_cpuless_spill_nearest_first);
     return np_test_summary();
 }
