@@ -64,6 +64,10 @@ typedef struct np_guest_spec {
     np_affinity_mode affinity;
     bool no_autoplace;        /* opt out: placement leaves this guest alone */
     bool allow_cpuless_memory; /* memory may go to CPU-less (CXL/HBM) nodes */
+    /* cpuless-memory=no said explicitly: never on CPU-less nodes. Neither
+     * flag (the default): only as the last resort, when the nodes with
+     * CPUs cannot hold the guest (docs/placement.md, "What changed"). */
+    bool cpuless_memory_refused;
     double cpu_demand;        /* expected busy fraction per vCPU, 0..1 (init 1.0) */
 } np_guest_spec;
 

@@ -7,8 +7,8 @@
  * memory and its free cores over the guest's demand. vCPUs and memory
  * follow the same shares, so each vCPU's memory is local as far as the
  * shares allow; memory a node cannot hold spills to the nodes of the set
- * with most room left, CPU nodes first and CPU-less (CXL, HBM) nodes
- * last. Whole MiB, summing to the guest's balloon maximum: the balloon can
+ * with most room left, CPU nodes first; then CPU-less (CXL, HBM) nodes,
+ * the nearest to the guest's vCPUs first. Whole MiB, summing to the guest's balloon maximum: the balloon can
  * always inflate back.
  *
  * The cost (lower is better) is the guest's expected slowdown: the share
@@ -192,8 +192,12 @@ void np_place_objective_prepare(np_place_ctx *ctx)
             r = cr < r ? cr : r;
         }
         ctx->share[i] = ctx->has_cpus[i] ? r : 0.0;
+        /* Not capped at 1: between nodes past their CPUs, where one more
+         * vCPU loses the same work on either, the tie-break must still
+         * tell 2x over-committed from 1.5x (the guest's vCPUs wait least
+         * on the less loaded one). */
         double u = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
-        ctx->util_before[i] = u < 1.0 ? u : 1.0;
+        ctx->util_before[i] = u;
         ctx->loss_before[i] = cpu_loss(ctx, i, l->cpu_demand);
         uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
                                     ? l->mem_total_bytes - l->mem_reserved_bytes
@@ -231,6 +235,52 @@ static uint64_t spill(const np_place_ctx *ctx, np_cand *c, const size_t *pos, si
             break;
         uint64_t put = over < best_room ? over : best_room;
         c->mem_mib[pos[best]] += put;
+        over -= put;
+    }
+    return over;
+}
+
+/* Pours `over` MiB into the CPU-less positions in `less`, the nearest to
+ * the guest's vCPUs first (mean latency ratio from the set's vCPUs, each
+ * vCPU weighing the same; more room, then lower position, on ties): the
+ * memory that must leave the CPU nodes goes where its vCPUs reach it
+ * fastest, as on a host whose CXL expanders hang off different sockets.
+ * Returns what is left. */
+static uint64_t spill_nearest(const np_place_ctx *ctx, np_cand *c, const size_t *cpu_pos,
+                              size_t nr_cpu, const size_t *less, size_t nr_less, uint64_t over)
+{
+    double lat[NP_PLACE_MAX_SET_NODES];
+    bool used[NP_PLACE_MAX_SET_NODES] = {false};
+    for (size_t i = 0; i < nr_less; i++) {
+        double sum = 0.0, w = 0.0;
+        for (size_t q = 0; q < nr_cpu; q++) {
+            double v = (double)c->vcpus[cpu_pos[q]];
+            sum += v * np_calib_latency_ratio(ctx->topo, c->node[cpu_pos[q]], c->node[less[i]]);
+            w += v;
+        }
+        lat[i] = w > 0.0 ? sum / w : 0.0;
+    }
+    while (over > 0) {
+        size_t best = nr_less;
+        uint64_t best_room = 0;
+        for (size_t i = 0; i < nr_less; i++) {
+            if (used[i])
+                continue;
+            uint64_t avail = ctx->avail_mib[c->node[less[i]]];
+            uint64_t room = avail > c->mem_mib[less[i]] ? avail - c->mem_mib[less[i]] : 0;
+            if (room == 0)
+                continue;
+            if (best == nr_less || lat[i] < lat[best] ||
+                (lat[i] == lat[best] && room > best_room)) {
+                best = i;
+                best_room = room;
+            }
+        }
+        if (best == nr_less)
+            break;
+        used[best] = true;
+        uint64_t put = over < best_room ? over : best_room;
+        c->mem_mib[less[best]] += put;
         over -= put;
     }
     return over;
@@ -301,7 +351,7 @@ static void split(const np_place_ctx *ctx, np_cand *c)
     }
     if (over > 0) {
         over = spill(ctx, c, cpu_pos, nr_cpu, over);
-        over = spill(ctx, c, less_pos, nr_less, over);
+        over = spill_nearest(ctx, c, cpu_pos, nr_cpu, less_pos, nr_less, over);
     }
     if (over > 0) { /* cannot happen after the check above; be safe */
         c->reject = NP_REJECT_MEMORY;

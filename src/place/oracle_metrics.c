@@ -255,6 +255,7 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
 
     om_score best = {0}, cur;
     bool have = false;
+again:
     for (unsigned set = 1; set < (1u << n); set++) {
         bool skip = false;
         for (size_t i = 0; i < n && !skip; i++)
@@ -274,6 +275,12 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
                 have = true;
             }
         }
+    }
+    /* CPU-less memory as the last resort, as numaplace does
+     * (policy_search.c): unless the guest refused it explicitly. */
+    if (!have && !c.cpuless_ok && !spec->cpuless_memory_refused) {
+        c.cpuless_ok = true;
+        goto again;
     }
     if (!have) {
         rc = np_error_set(err, NULL, 0, "guest %s fits on no node subset of %s", spec->name,

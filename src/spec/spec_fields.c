@@ -311,6 +311,7 @@ int np_spec_apply_text(np_guest_spec *spec, np_spec_key key, const char *value, 
         if (parse_bool_word(value, &b) < 0)
             return why_set(why, why_len, "expected yes or no");
         spec->allow_cpuless_memory = b;
+        spec->cpuless_memory_refused = !b;
         return 0;
     case NP_SPEC_DEMAND:
         if (np_spec_parse_decimal(value, &d) < 0)

@@ -107,6 +107,7 @@ static int apply_member(np_guest_spec *spec, np_spec_key key, const json_t *v, c
         if (!json_is_boolean(v))
             return expect(why, why_len, "true or false", v);
         spec->allow_cpuless_memory = json_is_true(v);
+        spec->cpuless_memory_refused = !json_is_true(v);
         return 0;
     case NP_SPEC_DEMAND:
         if (!json_is_number(v))

@@ -168,14 +168,40 @@ static void test_no_room_says_what_is_missing(void)
     np_placement *pl = NULL;
     np_error err = {0};
     np_guest_spec s = tp_guest("big", 2, 10240);
-    /* fits only with the CPU-less node, which the guest did not allow */
+    /* fits only with the CPU-less node, which the guest refused */
+    s.cpuless_memory_refused = true;
     ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
     ASSERT_CONTAINS(err.msg, "needs 10 GiB of memory");
     ASSERT_CONTAINS(err.msg, "cpuless-memory=yes");
-    /* with it: vCPUs on the CPU nodes, the rest of the memory on node 2 */
+    ASSERT_EQ(np_place(st, &s, "oracle", &pl, &err), -ENOSPC);
+    /* Neither said (the default): CPU-less memory as the last resort.
+     * Nodes 0 and 1 hold 4096 MiB each, so 10240 - 8192 = 2048 MiB go to
+     * node 2 and both vCPUs stay on the CPU nodes, one each (equal room).
+     * Then allowed outright: the same placement. */
+    s.cpuless_memory_refused = false;
+    char buf[64];
+    for (int pass = 0; pass < 3; pass++) {
+        s.allow_cpuless_memory = pass == 2;
+        pl = place(st, &s, pass == 1 ? "oracle" : NULL);
+        if (!pl)
+            continue;
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1,2");
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 0), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 1), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 2048 * MiB);
+        ASSERT_TRUE(np_placement_vcpu_node(pl, 0) != np_placement_vcpu_node(pl, 1));
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_TRUE(np_placement_vcpu_node(pl, v) != 2);
+        np_placement_destroy(pl);
+    }
+    /* A guest the CPU nodes can hold stays off node 2 by default. */
+    np_guest_spec small = tp_guest("small", 2, 6144);
+    pl = place(st, &small, NULL);
+    if (pl)
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 0);
+    np_placement_destroy(pl);
     s.allow_cpuless_memory = true;
     pl = place(st, &s, NULL);
-    char buf[64];
     if (pl) {
         ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1,2");
         ASSERT_TRUE(np_placement_node_mem_bytes(pl, 2) >= 2048 * MiB);
@@ -544,6 +570,75 @@ static void test_vnuma_count(void)
     np_host_state_destroy(st);
 }
 
+/* Between two nodes both past their CPUs, where one more vCPU loses the
+ * same work on either (a whole vCPU of time-sharing), the tie-break must
+ * see which is more over-committed: utilisation before the guest is not
+ * capped at 1. Two nodes of 2 CPUs (no SMT), 8 GiB each; a: 4 busy vCPUs
+ * and 1 GiB on node 0 (u = 2); b: 3 busy vCPUs and 4 GiB on node 1
+ * (u = 1.5; on node 0 it would lose 3 vCPUs of work, on node 1 one).
+ * c (1 vCPU, 512 MiB, one node): cpu_overcommit 1.0 on both; headroom
+ * (w u + mu fill) / 2 = (2 + 1/8) / 2 = 1.0625 on node 0 and
+ * (1.5 + 4/8) / 2 = 1.0 on node 1: node 1. Capped at 1, node 0's
+ * (1 + 1/8) / 2 = 0.5625 beat node 1's (1 + 1/2) / 2 = 0.75, and c went
+ * to the node with 4 vCPUs on 2 CPUs instead of 3. */
+static void test_overcommitted_nodes_compare(void)
+{
+    uint32_t c[2] = {2, 2};
+    uint64_t m[2] = {8192, 8192};
+    np_host_state *st = tp_state(tp_host(2, c, m, NULL));
+    np_guest_spec a = tp_guest("a", 4, 1024), b = tp_guest("b", 3, 4096);
+    a.vnuma_nodes = 1;
+    b.vnuma_nodes = 1;
+    np_placement *pl = place(st, &a, NULL);
+    char buf[64];
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0");
+        ASSERT_EQ(np_placement_commit(st, &a, pl, NULL), 0);
+    }
+    np_placement_destroy(pl);
+    pl = place(st, &b, NULL);
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "1");
+        ASSERT_EQ(np_placement_commit(st, &b, pl, NULL), 0);
+    }
+    np_placement_destroy(pl);
+    np_guest_spec g = tp_guest("c", 1, 512);
+    g.vnuma_nodes = 1;
+    pl = place(st, &g, NULL);
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "1");
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* Memory that must leave the CPU nodes goes to the nearest CPU-less node
+ * first. Node 0: 2 CPUs, 4096 MiB; CPU-less node 1 (8192 MiB) at SLIT 14,
+ * CPU-less node 2 (16384 MiB) at SLIT 24. A 16000 MiB guest: 4096 on node
+ * 0, 11904 to pour: 8192 on node 1 (nearest), the last 3712 on node 2.
+ * Poured by most room it went all to node 2 (11904 MiB at SLIT 24: rwd
+ * 11904/16000 x 1.4 = 1.04 against 8192/16000 x 0.4 + 3712/16000 x 1.4
+ * = 0.53). */
+static void test_cpuless_spill_nearest_first(void)
+{
+    uint32_t c[3] = {2, 0, 0};
+    uint64_t m[3] = {4096, 8192, 16384};
+    uint32_t d[9] = {10, 14, 24, 14, 10, 26, 24, 26, 10};
+    np_host_state *st = tp_state(tp_host(3, c, m, d));
+    np_guest_spec s = tp_guest("tier", 2, 16000);
+    s.allow_cpuless_memory = true;
+    np_placement *pl = place(st, &s, NULL);
+    if (pl) {
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 0), 4096 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 1), 8192 * MiB);
+        ASSERT_EQ(np_placement_node_mem_bytes(pl, 2), 3712 * MiB);
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_EQ(np_placement_vcpu_node(pl, v), 0);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_small_guest_goes_to_least_loaded_node);
@@ -559,5 +654,7 @@ int main(void)
     NP_RUN(test_smt_capacity);
     NP_RUN(test_balloon_maximum_is_reserved);
     NP_RUN(test_vnuma_count);
+    NP_RUN(test_overcommitted_nodes_compare);
+    NP_RUN(test_cpuless_spill_nearest_first);
     return np_test_summary();
 }
