@@ -142,16 +142,22 @@ tb1=$(num "${tb1:-0}")
 ta1=$(num "${ta1:-0}")
 tbytes=$(num "$(field "$tm" moved_bytes)")
 tstep=$(num "$(field "$tm" longest_step_bytes)")
-vm_check "thp: the guest got transparent huge pages (AnonHugePages $(ahp "$tb") kB)" \
-    [ "$(num "$(ahp "$tb")")" -ge $((40 << 10)) ]
+# Whether the guest kernel hands out THP at all depends on its free, unfragmented
+# memory at that moment (seen: 0 kB in one CI run under load): without THP the
+# move is still checked, as 4 KiB pages, and the "still huge" check is left out.
+thp_got=0
+[ "$(num "$(ahp "$tb")")" -ge $((40 << 10)) ] && thp_got=1
+[ $thp_got = 1 ] ||
+    echo "SKIP thp: the guest kernel gave no transparent huge pages (AnonHugePages $(ahp "$tb") kB): checked as 4 KiB pages"
 vm_check "thp: migrate exits 0" vm_has_line "$tm" "exit=0"
 vm_check "thp: >= 90% on node 1 after the move ($tf)" [ "$(num "$(field "$tf" N1)")" -ge "$need" ]
 vm_check "thp: numa_maps change of the mapping ($tb1 -> $ta1 pages) = 48 MiB" \
     [ $(((ta1 - tb1) * 4096)) = $((48 << 20)) ]
 vm_check "thp: moved_bytes ($tbytes) = that plus under 4 MiB of small pages elsewhere" \
     all "$tbytes -ge $(((ta1 - tb1) * 4096))" "$tbytes -lt $(((ta1 - tb1) * 4096 + (4 << 20)))"
-vm_check "thp: still huge after the move (AnonHugePages $(ahp "$ta") kB)" \
-    [ "$(num "$(ahp "$ta")")" -ge $((40 << 10)) ]
+[ $thp_got = 0 ] ||
+    vm_check "thp: still huge after the move (AnonHugePages $(ahp "$ta") kB)" \
+        [ "$(num "$(ahp "$ta")")" -ge $((40 << 10)) ]
 vm_check "thp: longest step $tstep <= cap $cap + one page" [ "$tstep" -le $((cap + page2m)) ]
 echo "thp: $tm"
 
