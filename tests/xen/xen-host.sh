@@ -207,8 +207,12 @@ if [ -n "$build" ] && [ -x "$build/numaplace" ]; then
     cp "$build/numaplace" "$run/np/numaplace"
     # the vNUMA preload library `numaplace create` gives xl (found beside it)
     [ -f "$build/numaplace-xl-vnuma-fix.so" ] && cp "$build/numaplace-xl-vnuma-fix.so" "$run/np/"
-    # Libraries the dom0 root lacks (hwloc, jansson, libxml2, ...) travel along.
-    ldd "$build/numaplace" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r lib; do
+    # Libraries the dom0 root lacks (hwloc, jansson, libxml2, libmicrohttpd,
+    # ...) travel along, for the command and for the daemon a test may bring.
+    for bin in "$build/numaplace" "$build/numaplaced"; do
+        [ -x "$bin" ] || continue
+        ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
+    done | sort -u | while read -r lib; do
         [ -e "$cache/rootfs$lib" ] || cp -L "$lib" "$run/np/lib/"
     done
 fi
