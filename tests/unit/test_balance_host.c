@@ -197,7 +197,7 @@ static np_host_state *loop_state(const loop_guest *gs, size_t ng, uint32_t r)
             }
         }
     for (size_t g = 0; g < ng; g++) {
-        char name[8];
+        char name[32];
         snprintf(name, sizeof(name), "g%zu", g + 1);
         size_t gi = add_guest(st, name, 2);
         for (size_t k = 0; k < NODES; k++)
