@@ -77,6 +77,15 @@ typedef struct np_backend_guest {
     uint64_t maxmem_bytes;     /* balloon ceiling */
     uint64_t start_ns;         /* when it started, on the backend's clock;
                                   NP_BACKEND_TIME_UNKNOWN when not known */
+    /* Hints the guest's owner gave the backend (the libvirt backend reads
+     * them from the domain's <metadata>): its affinity group (group[0] ==
+     * '\0': none) and the node of its heavy IO (io_node_set). Sensing puts
+     * them in the guest's spec, so placement and the balancer keep them. */
+    char group[NP_GUEST_NAME_MAX];
+    np_group_rule group_rule;
+    uint32_t group_weight;
+    bool io_node_set;
+    int32_t io_node_os_id;
 } np_backend_guest;
 
 #define NP_BACKEND_TIME_UNKNOWN UINT64_MAX

@@ -20,6 +20,7 @@
 #include <numaplace/backend.h>
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
+#include <numaplace/guest.h>
 #include <numaplace/hoststate.h>
 #include <numaplace/topology.h>
 
@@ -105,6 +106,43 @@ int np_libvirt_tune_domain(const char *xml, size_t len, const char *origin,
                            const np_topology *topo, const struct np_guest_spec *spec,
                            const struct np_placement *pl, char **xml_out, np_error *err);
 
+/* ---- numaplace's hints in a domain's <metadata> ------------------------------
+ *
+ * One element in NP_LIBVIRT_XMLNS (libvirt keeps one per namespace):
+ *   <numaplace:placement xmlns:numaplace='https://numaplace.dev/xmlns/libvirt/1'
+ *       group='NAME:colocate|spread[:WEIGHT]' io-node='N' io-device='DDDD:BB:DD.F'
+ *       nodes='...' policy='...'/>
+ * group and io-node as `--vm group=,io-node=` spell them; io-device names a
+ * device whose node takes the guest's heavy IO (the backend resolves it
+ * through libvirt's node devices); nodes and policy are the record create
+ * writes. Every attribute is optional. */
+typedef struct np_libvirt_hints {
+    bool found;                     /* the document had numaplace's element */
+    char group[NP_GUEST_NAME_MAX];  /* "" none */
+    np_group_rule group_rule;
+    uint32_t group_weight;
+    int32_t io_node_os_id;          /* -1 none */
+    char io_device[NP_BDF_TEXT_MAX]; /* "" none */
+    char nodes[256];                /* create's record, "" none */
+    char policy[64];
+} np_libvirt_hints;
+
+void np_libvirt_hints_init(np_libvirt_hints *h);
+/* Reads the hints from a <domain> document (its <metadata>) or from the
+ * element alone (what virDomainGetMetadata returns). A domain without the
+ * element gives the defaults (found = false). -EINVAL with err (origin,
+ * line, what was expected) for malformed XML, a value the `--vm` grammar
+ * refuses or an unknown attribute. */
+int np_libvirt_hints_parse(const char *xml, size_t len, const char *origin, np_libvirt_hints *out,
+                           np_error *err);
+/* Copies the group and io-node into a spec (what they do not name stays). */
+void np_libvirt_hints_apply(const np_libvirt_hints *h, struct np_guest_spec *spec);
+/* The NUMA node of a host device from libvirt's node device XML (virsh
+ * nodedev-dumpxml pci_0000_03_00_0: <capability type='pci'><numa node='N'/>):
+ * 0, -ENOENT (err set) when it names none, -EINVAL for malformed XML. */
+int np_libvirt_nodedev_numa_node(const char *xml, size_t len, const char *origin,
+                                 int32_t *node_out, np_error *err);
+
 /* ---- the libvirt backend (only with NP_HAVE_LIBVIRT: libvirt-dev) ----------
  *
  * Guests are the running domains of one libvirt connection (URI, e.g.
@@ -179,6 +217,9 @@ void np_libvirt_domain_fini(np_libvirt_domain *d);
  * that name, -EINVAL with libvirt's message logged when libvirt refuses the
  * XML, -EIO when the start fails (the definition stays). */
 int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_out);
+/* The NUMA node (os_id) of a host PCI device "DDDD:BB:DD.F" from libvirt's
+ * node devices; -ENOENT when libvirt does not know it or names no node. */
+int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out);
 /* The backend's topology (from capabilities; a new reference). */
 np_topology *np_libvirt_topology(np_libvirt *lv);
 

@@ -37,6 +37,14 @@ static void spec_of(const np_backend_guest *bg, const np_host_state *st, np_gues
     spec->maxmem_bytes = bg->maxmem_bytes > spec->mem_bytes ? bg->maxmem_bytes : spec->mem_bytes;
     /* It is running where it runs: placement must not move it. */
     spec->no_autoplace = true;
+    if (bg->group[0] && bg->group_rule != NP_GROUP_NONE) {
+        memcpy(spec->group, bg->group, sizeof(spec->group));
+        spec->group[sizeof(spec->group) - 1] = '\0';
+        spec->group_rule = bg->group_rule;
+        spec->group_weight = bg->group_weight ? bg->group_weight : NP_GROUP_WEIGHT_DEFAULT;
+    }
+    if (bg->io_node_set)
+        spec->io_node_os_id = bg->io_node_os_id;
 }
 
 static double measured_demand(const np_backend_vcpu *v, uint64_t age_ns)

@@ -343,6 +343,7 @@ int cli_create_libvirt(int argc, char **argv)
     const char *uri = LV_DEFAULT_URI, *dir = LV_PLAN_DIR, *path = NULL;
     bool dry = false, verbose = false;
     np_guest_spec spec;
+    np_libvirt_hints hints;
     np_error err = {0};
     np_libvirt *lv = NULL;
     np_backend *be = NULL;
@@ -364,10 +365,13 @@ int cli_create_libvirt(int argc, char **argv)
         return NP_EXIT_USAGE;
     }
     rc = np_guest_spec_read_libvirt_xml(xml, len, path, &spec, &err);
+    if (!rc)
+        rc = np_libvirt_hints_parse(xml, len, path, &hints, &err);
     if (rc) {
         status = cli_fail(rc, &err);
         goto out;
     }
+    np_libvirt_hints_apply(&hints, &spec);
     rc = np_libvirt_open(uri, "/", lv_cli_log, verbose ? (void *)1 : NULL, &lv);
     if (rc) {
         cli_errorf("create: cannot connect to libvirt at %s", uri);
@@ -380,6 +384,21 @@ int cli_create_libvirt(int argc, char **argv)
         status = NP_EXIT_INTERNAL;
         goto out;
     }
+    if (hints.io_device[0] && hints.io_node_os_id < 0) {
+        int32_t io = -1;
+        rc = np_libvirt_device_node(lv, hints.io_device, &io);
+        if (rc) {
+            cli_errorf("create: %s: io-device %s: libvirt knows no NUMA node of it", path,
+                       hints.io_device);
+            status = NP_EXIT_USAGE;
+            goto out;
+        }
+        spec.io_node_os_id = io;
+    }
+    if (hints.group[0] || spec.io_node_os_id >= 0)
+        printf("hints of %s: group %s (%s), IO node %d\n", spec.name,
+               hints.group[0] ? hints.group : "-", np_group_rule_name(hints.group_rule),
+               (int)spec.io_node_os_id);
     size_t gidx;
     if (np_host_state_find_guest(st, spec.name, &gidx) == 0) {
         cli_errorf("create: a domain named %s is already running", spec.name);

@@ -259,6 +259,63 @@ static int linux_guests(np_libvirt *lv, np_backend_guest **gs, size_t *n)
     return 0;
 }
 
+/* The node of a host PCI device as libvirt's node devices know it
+ * (<numa node='N'/> in pci_DDDD_BB_DD_F's XML); -ENOENT when unknown. */
+int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out)
+{
+    char name[64];
+    unsigned dom = 0, bus = 0, dev = 0, fn = 0;
+    np_error err = {0};
+    int rc = -ENOENT;
+    if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+        return -EINVAL;
+    snprintf(name, sizeof(name), "pci_%04x_%02x_%02x_%x", dom, bus, dev, fn);
+    virNodeDevicePtr nd = virNodeDeviceLookupByName(lv->conn, name);
+    char *xml = nd ? virNodeDeviceGetXMLDesc(nd, 0) : NULL;
+    if (xml)
+        rc = np_libvirt_nodedev_numa_node(xml, strlen(xml), name, node_out, &err);
+    if (rc)
+        lv_log(lv, NP_LOG_DEBUG, "node device %s: %s", name, xml ? err.msg : last_error());
+    free(xml);
+    if (nd)
+        virNodeDeviceFree(nd);
+    return rc;
+}
+
+/* The hints in the domain's numaplace metadata element into g (group, IO
+ * node). A domain without the element has none; a malformed one is logged
+ * and ignored: the domain still runs and is balanced without hints. */
+static void read_hints(np_libvirt *lv, virDomainPtr dom, np_backend_guest *g)
+{
+    np_libvirt_hints h;
+    np_error err = {0};
+    size_t idx;
+    char *md = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NP_LIBVIRT_XMLNS,
+                                    VIR_DOMAIN_AFFECT_CURRENT);
+    if (!md)
+        return; /* none (VIR_ERR_NO_DOMAIN_METADATA) */
+    if (np_libvirt_hints_parse(md, strlen(md), g->name, &h, &err)) {
+        lv_log(lv, NP_LOG_WARNING, "domain %s: numaplace metadata ignored: line %u: %s", g->name,
+               err.line, err.msg);
+        goto out;
+    }
+    memcpy(g->group, h.group, sizeof(g->group));
+    g->group_rule = h.group_rule;
+    g->group_weight = h.group_weight;
+    int32_t io = h.io_node_os_id;
+    if (io < 0 && h.io_device[0] && np_libvirt_device_node(lv, h.io_device, &io))
+        io = -1;
+    if (io >= 0 && np_topology_node_idx(lv->topo, (uint32_t)io, &idx) == 0) {
+        g->io_node_set = true;
+        g->io_node_os_id = io;
+    } else if (io >= 0) {
+        lv_log(lv, NP_LOG_WARNING, "domain %s: IO node %d is not a node of this host", g->name,
+               (int)io);
+    }
+out:
+    free(md);
+}
+
 /* One domain into a backend guest: vCPUs from libvirt, memory from its
  * QEMU process when one matches. */
 static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *lgs, size_t nl,
@@ -288,6 +345,7 @@ static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *
     snprintf(d->name, sizeof(d->name), "%s", g->name);
     d->seen = true;
     d->pid = -1;
+    read_hints(lv, dom, g);
 
     vinfo = calloc(info.nrVirtCpu ? info.nrVirtCpu : 1, sizeof(*vinfo));
     maps = calloc((size_t)(info.nrVirtCpu ? info.nrVirtCpu : 1), (size_t)lv->maplen);
@@ -789,6 +847,14 @@ np_topology *np_libvirt_topology(np_libvirt *lv)
 {
     (void)lv;
     return NULL;
+}
+
+int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out)
+{
+    (void)lv;
+    (void)bdf;
+    (void)node_out;
+    return -ENOTSUP;
 }
 
 int np_libvirt_open(const char *uri, const char *root, np_log_fn log, void *opaque,

@@ -20,7 +20,8 @@
  *   <cpu><numa> a <cell> per virtual node with its vCPUs, memory and
  *        <distances>, when the guest spans nodes; <memory> then becomes the
  *        cells' sum, as libvirt requires; the rest of <cpu> stays
- *   <metadata><np:placement xmlns:np='NP_LIBVIRT_XMLNS' nodes= policy=/>
+ *   <metadata><np:placement xmlns:np='NP_LIBVIRT_XMLNS' nodes= policy=/>, the
+ *        hints an existing element carries (group=, io-node=) kept
  * Everything else in the document is kept as it was.
  */
 #include <numaplace/libvirt.h>
@@ -287,26 +288,28 @@ static int write_cells(xmlNode *dom, const np_vnuma *v, uint64_t *total_kib_out)
     return rc;
 }
 
+/* numaplace's one element in <metadata> (libvirt keeps one per namespace):
+ * an existing <numaplace:placement> keeps its hints (group, io-node,
+ * io-device: np_libvirt_hints_parse) and gets the placement's record. */
 static int write_metadata(xmlNode *dom, const np_placement *pl, const np_bitmap *nodes)
 {
-    xmlNode *md = ensure(dom, "metadata");
+    xmlNode *md = ensure(dom, "metadata"), *p = NULL;
     if (!md)
         return -ENOMEM;
-    for (xmlNode *c = md->children, *next; c; c = next) {
-        next = c->next;
-        if (c->type == XML_ELEMENT_NODE && c->ns &&
+    for (xmlNode *c = md->children; c && !p; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href &&
             strcmp((const char *)c->ns->href, NP_LIBVIRT_XMLNS) == 0 &&
-            strcmp((const char *)c->name, "placement") == 0) {
-            xmlUnlinkNode(c);
-            xmlFreeNode(c);
-        }
+            strcmp((const char *)c->name, "placement") == 0)
+            p = c;
+    if (!p) {
+        p = xmlNewChild(md, NULL, (const xmlChar *)"placement", NULL);
+        xmlNs *ns = p ? xmlNewNs(p, (const xmlChar *)NP_LIBVIRT_XMLNS,
+                                 (const xmlChar *)"numaplace")
+                      : NULL;
+        if (!ns)
+            return -ENOMEM;
+        xmlSetNs(p, ns);
     }
-    xmlNode *p = xmlNewChild(md, NULL, (const xmlChar *)"placement", NULL);
-    xmlNs *ns = p ? xmlNewNs(p, (const xmlChar *)NP_LIBVIRT_XMLNS, (const xmlChar *)"numaplace")
-                  : NULL;
-    if (!ns)
-        return -ENOMEM;
-    xmlSetNs(p, ns);
     int rc = set_attr_map(p, "nodes", nodes);
     if (!rc)
         rc = set_attr(p, "policy", np_placement_policy(pl));
