@@ -220,6 +220,11 @@ int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_
 /* The NUMA node (os_id) of a host PCI device "DDDD:BB:DD.F" from libvirt's
  * node devices; -ENOENT when libvirt does not know it or names no node. */
 int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out);
+/* The vhost workers of a running domain's QEMU process (libvirt does not
+ * pin them) onto the domain's emulator pin: the guest's CPUs, or its IO
+ * node's when create pinned the emulator there. *nr_set_out: how many.
+ * -ENOSYS when the domain has no QEMU process on this host. */
+int np_libvirt_pin_vhost(np_libvirt *lv, uint64_t id, size_t *nr_set_out);
 /* The backend's topology (from capabilities; a new reference). */
 np_topology *np_libvirt_topology(np_libvirt *lv);
 

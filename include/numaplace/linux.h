@@ -192,6 +192,47 @@ typedef struct np_linux_thread {
  * exit during the scan are skipped; -ESRCH when the process is gone. */
 int np_linux_threads(np_linux_ctx *ctx, pid_t pid, np_linux_thread **threads_out, size_t *n_out);
 
+/* A guest's helper threads: what works for a QEMU process besides its
+ * vCPUs (helper_threads.c). The emulator thread is the process's main
+ * thread (TID = PID), I/O threads are named "IO <id>" (QEMU names its
+ * iothread objects so), and vhost workers - the in-kernel back ends of
+ * vhost-net/scsi/vsock queues - are named "vhost-<QEMU pid>": kernel
+ * threads of their own up to Linux 6.3 (put in the QEMU thread's cgroups
+ * by the kernel), threads of the QEMU process itself since 6.4 (vhost_task).
+ * Other QEMU threads (RCU, worker pools) are "other". */
+typedef enum np_linux_helper_kind {
+    NP_LINUX_HELPER_EMULATOR = 0,
+    NP_LINUX_HELPER_IO,
+    NP_LINUX_HELPER_VHOST,
+    NP_LINUX_HELPER_OTHER,
+} np_linux_helper_kind;
+
+#define NP_LINUX_HELPER_ALL 0xfu /* a mask of (1u << kind) */
+
+typedef struct np_linux_helper {
+    pid_t tid;
+    np_linux_helper_kind kind;
+    char comm[16];
+} np_linux_helper;
+
+const char *np_linux_helper_kind_name(np_linux_helper_kind kind);
+/* The helper threads of QEMU process `pid` whose kind is in `kinds` (a mask
+ * of 1u << kind): its non-vCPU threads and the vhost workers anywhere under
+ * proc/ named for it. Sorted by TID; -ESRCH when the process is gone. */
+int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds,
+                            np_linux_helper **out, size_t *n_out);
+/* Sets the CPU affinity of those helper threads to `cpus` (live root).
+ * *nr_set_out (may be NULL): how many took it. A thread that exits
+ * meanwhile is skipped; the first other failure is returned after trying
+ * every thread. */
+int np_linux_helper_threads_pin(np_linux_ctx *ctx, pid_t pid, unsigned kinds,
+                                const np_bitmap *cpus, size_t *nr_set_out);
+/* The guest's threads follow its vCPUs: the union of the affinities of
+ * `vcpu_tids` goes to every helper thread (NP_LINUX_HELPER_ALL). What the
+ * Linux backend calls after steering a vCPU. */
+int np_linux_helper_threads_follow(np_linux_ctx *ctx, pid_t pid, const pid_t *vcpu_tids,
+                                   size_t nr_vcpus, size_t *nr_set_out);
+
 /* Parsers, exposed for tests and fuzzing. */
 typedef struct np_linux_task_stat {
     pid_t tid;

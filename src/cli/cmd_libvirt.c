@@ -283,6 +283,24 @@ static int check_plan(np_libvirt *lv, const np_xen_plan *p, FILE *out)
                 outside ? "DIFFERS" : "ok");
         free(th);
     }
+    /* The vhost workers of its network queues (kernel threads before
+     * Linux 6.4): libvirt does not pin them, numaplace does. */
+    np_linux_helper *vh = NULL;
+    size_t nvh = 0;
+    if (d.pid > 0 && ctx &&
+        np_linux_helper_threads(ctx, (pid_t)d.pid, 1u << NP_LINUX_HELPER_VHOST, &vh, &nvh) == 0) {
+        for (size_t i = 0; i < nvh; i++) {
+            np_bitmap *aff = NULL;
+            if (np_linux_thread_get_affinity(ctx, vh[i].tid, &aff))
+                continue;
+            bool ok = subset(aff, cpus);
+            bad += !ok;
+            fprintf(out, "  vhost     thread %d (%s) affinity %-10s %s\n", (int)vh[i].tid,
+                    vh[i].comm, fmt_map(aff, b1, sizeof(b1)), ok ? "ok" : "DIFFERS");
+            np_bitmap_destroy(aff);
+        }
+        free(vh);
+    }
     np_linux_ctx_destroy(ctx);
 out:
     np_backend_guests_free(gs, ng);
@@ -444,6 +462,12 @@ int cli_create_libvirt(int argc, char **argv)
             goto out;
         }
         printf("defined and started %s as domain %llu\n", spec.name, (unsigned long long)id);
+        size_t nvh = 0;
+        rc = np_libvirt_pin_vhost(lv, id, &nvh);
+        if (rc == 0 && nvh)
+            printf("vhost threads of %s: %zu pinned with its emulator thread\n", spec.name, nvh);
+        else if (rc && rc != -ENOSYS)
+            cli_errorf("create: %s: pinning its vhost threads: %s", spec.name, np_strerror(rc));
     }
     if ((rc = make_plan(topo, &spec, pl, id, &plan)) || (rc = np_xen_plan_write(plan, plan_path))) {
         cli_errorf("create: plan %s: %s", plan_path, np_strerror(rc));

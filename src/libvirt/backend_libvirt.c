@@ -45,6 +45,14 @@ typedef struct lv_dom {
     int64_t pid;       /* its QEMU process on this host, -1: none found */
     np_bitmap *soft;   /* last soft mask steered to (reported as soft), NULL: none */
     bool seen;
+    /* Memory per node (node_idx of the backend's topology) at the last
+     * list, nr = the topology's nodes; NULL before a QEMU process is found. */
+    uint64_t *node_mem_bytes;
+    /* A nodeset the balancer asked for while memory was elsewhere: numatune
+     * holds old+new nodes until numaplace's mover has moved the memory,
+     * then this (NULL: none pending). */
+    np_bitmap *narrow_to;
+    bool memnodes_noted; /* the per-cell <memnode> reason was logged */
 } lv_dom;
 
 struct np_libvirt {
@@ -61,6 +69,9 @@ struct np_libvirt {
     uint64_t rng;
 };
 
+static void dom_fini(lv_dom *d);
+static uint64_t mem_off(const np_libvirt *lv, const lv_dom *d, const np_bitmap *nodes);
+static void narrow_nodeset(np_libvirt *lv, virDomainPtr dom, lv_dom *d, const char *why);
 static void lv_log(np_libvirt *lv, np_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void lv_log(np_libvirt *lv, np_log_level level, const char *fmt, ...)
@@ -191,7 +202,7 @@ void np_libvirt_close(np_libvirt *lv)
     if (!lv)
         return;
     for (size_t i = 0; i < lv->nr_doms; i++)
-        np_bitmap_destroy(lv->doms[i].soft);
+        dom_fini(&lv->doms[i]);
     free(lv->doms);
     np_linux_backend_destroy(lv->lb);
     np_linux_ctx_destroy(lv->ctx);
@@ -199,6 +210,13 @@ void np_libvirt_close(np_libvirt *lv)
     if (lv->conn)
         virConnectClose(lv->conn);
     free(lv);
+}
+
+static void dom_fini(lv_dom *d)
+{
+    np_bitmap_destroy(d->soft);
+    np_bitmap_destroy(d->narrow_to);
+    free(d->node_mem_bytes);
 }
 
 static lv_dom *dom_find(np_libvirt *lv, uint64_t id)
@@ -385,8 +403,15 @@ static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *
                 g->node_mem_bytes[idx] = lgs[i].node_mem_bytes[k];
         }
         np_topology_destroy(ltopo);
+        if (!d->node_mem_bytes)
+            d->node_mem_bytes = calloc(nn ? nn : 1, sizeof(*d->node_mem_bytes));
+        if (d->node_mem_bytes)
+            memcpy(d->node_mem_bytes, g->node_mem_bytes, nn * sizeof(*d->node_mem_bytes));
         break;
     }
+    if (d->narrow_to && d->node_mem_bytes &&
+        mem_off(lv, d, d->narrow_to) <= NP_BACKEND_MIGRATE_STEP_BYTES)
+        narrow_nodeset(lv, dom, d, "the memory is there");
     rc = 0;
 out:
     free(vinfo);
@@ -426,7 +451,7 @@ static int op_list_guests(void *impl, np_backend_guest **guests_out, size_t *nr_
         if (lv->doms[i].seen)
             lv->doms[keep++] = lv->doms[i];
         else
-            np_bitmap_destroy(lv->doms[i].soft);
+            dom_fini(&lv->doms[i]);
     }
     lv->nr_doms = keep;
     for (int i = 0; i < n; i++)
@@ -467,9 +492,31 @@ static int op_node_free_bytes(void *impl, size_t node_idx, uint64_t *free_out)
 
 /* ---- acting ---------------------------------------------------------------------- */
 
-/* The emulator thread and the I/O threads go where the vCPUs may run: the
- * union of the vCPU pins now in force. Failures are logged, not fatal: the
- * vCPUs were placed. */
+/* The vhost workers of the domain's network queues, which libvirt does not
+ * pin: through the Linux layer, to the same CPUs (helper_threads.c). On
+ * Linux <= 6.3 they sit in the emulator cgroup, whose cpuset libvirt set
+ * just before to the same CPUs, so the affinity is allowed. */
+static void follow_vhost(np_libvirt *lv, virDomainPtr dom, const unsigned char *map)
+{
+    lv_dom *d = dom_find(lv, virDomainGetID(dom));
+    np_bitmap *cpus = NULL;
+    size_t set = 0;
+    if (!d || d->pid <= 0 || !lv->ctx || map_to_bitmap(map, lv->maplen, &cpus))
+        return;
+    int rc = np_linux_helper_threads_pin(lv->ctx, (pid_t)d->pid, 1u << NP_LINUX_HELPER_VHOST,
+                                         cpus, &set);
+    if (rc)
+        lv_log(lv, NP_LOG_WARNING, "domain %s: vhost threads: %s", virDomainGetName(dom),
+               np_strerror(rc));
+    else if (set)
+        lv_log(lv, NP_LOG_DEBUG, "domain %s: %zu vhost thread(s) follow", virDomainGetName(dom),
+               set);
+    np_bitmap_destroy(cpus);
+}
+
+/* The emulator thread, the I/O threads and the vhost workers go where the
+ * vCPUs may run: the union of the vCPU pins now in force. Failures are
+ * logged, not fatal: the vCPUs were placed. */
 static void follow_threads(np_libvirt *lv, virDomainPtr dom)
 {
     virDomainInfo info;
@@ -499,6 +546,7 @@ static void follow_threads(np_libvirt *lv, virDomainPtr dom)
                                  VIR_DOMAIN_AFFECT_CURRENT) < 0)
             lv_log(lv, NP_LOG_WARNING, "domain %s: iothread %u pin: %s", virDomainGetName(dom),
                    its[i]->iothread_id, last_error());
+    follow_vhost(lv, dom, uni);
 out:
     for (int i = 0; i < nits; i++)
         virDomainIOThreadInfoFree(its[i]);
@@ -584,44 +632,150 @@ static int numa_mode(virDomainPtr dom, char *nodeset, size_t len)
  * live nodeset change; older headers lack the constant. */
 #define LV_NUMATUNE_MEM_RESTRICTIVE 3
 
-static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+/* Every node of the host (os_ids). */
+static int all_nodes(const np_libvirt *lv, np_bitmap **out)
 {
-    np_libvirt *lv = impl;
-    virDomainPtr dom = lookup(lv, guest_id);
+    int rc = np_bitmap_create(out);
+    for (size_t k = 0; !rc && k < np_topology_nr_nodes(lv->topo); k++)
+        rc = np_bitmap_set(*out, np_topology_node(lv->topo, k)->os_id);
+    return rc;
+}
+
+/* numatune's nodeset, live. libvirt writes it into the domain cgroup's
+ * cpuset.mems, and the kernel then migrates every page outside it on the
+ * spot (cgroup v2 always migrates): callers make sure the memory is
+ * already inside. */
+static int set_nodeset(np_libvirt *lv, virDomainPtr dom, const np_bitmap *nodes)
+{
     virTypedParameterPtr params = NULL;
     int nparams = 0, maxparams = 0, rc = 0;
     char text[4096];
-
-    if (!dom)
-        return -ENOENT;
-    int mode = numa_mode(dom, NULL, 0);
-    if (mode != VIR_DOMAIN_NUMATUNE_MEM_STRICT && mode != LV_NUMATUNE_MEM_RESTRICTIVE) {
-        lv_log(lv, NP_LOG_DEBUG, "domain %s: numatune mode %d allows no live nodeset change",
-               virDomainGetName(dom), mode);
-        rc = -EOPNOTSUPP;
-        goto out;
-    }
-    if (nodes) {
-        np_bitmap_format(nodes, text, sizeof(text));
-    } else {
-        np_bitmap *all = NULL;
-        rc = np_bitmap_create(&all);
-        for (size_t k = 0; !rc && k < np_topology_nr_nodes(lv->topo); k++)
-            rc = np_bitmap_set(all, np_topology_node(lv->topo, k)->os_id);
-        if (!rc)
-            np_bitmap_format(all, text, sizeof(text));
-        np_bitmap_destroy(all);
-        if (rc)
-            goto out;
-    }
+    np_bitmap_format(nodes, text, sizeof(text));
     if (virTypedParamsAddString(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_NODESET, text) < 0 ||
         virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_CURRENT) < 0) {
         lv_log(lv, NP_LOG_ERROR, "domain %s: numatune nodeset %s: %s", virDomainGetName(dom),
                text, last_error());
         rc = -EIO;
     }
-out:
     virTypedParamsFree(params, nparams);
+    return rc;
+}
+
+/* Memory of the domain outside `nodes` at the last list (bytes). */
+static uint64_t mem_off(const np_libvirt *lv, const lv_dom *d, const np_bitmap *nodes)
+{
+    uint64_t off = 0;
+    for (size_t k = 0; d->node_mem_bytes && k < np_topology_nr_nodes(lv->topo); k++)
+        if (!np_bitmap_test(nodes, np_topology_node(lv->topo, k)->os_id))
+            off += d->node_mem_bytes[k];
+    return off;
+}
+
+/* The pending nodeset, once numaplace's mover has moved the memory: what
+ * is left outside (pages the mover could not take, at most a step) goes
+ * with the cpuset write. */
+static void narrow_nodeset(np_libvirt *lv, virDomainPtr dom, lv_dom *d, const char *why)
+{
+    char text[256];
+    if (!d->narrow_to)
+        return;
+    np_bitmap_format(d->narrow_to, text, sizeof(text));
+    if (set_nodeset(lv, dom, d->narrow_to) == 0)
+        lv_log(lv, NP_LOG_INFO, "domain %s: numatune nodeset %s (%s; %llu bytes were left "
+               "outside at the last count)", d->name, text, why,
+               (unsigned long long)mem_off(lv, d, d->narrow_to));
+    np_bitmap_destroy(d->narrow_to);
+    d->narrow_to = NULL;
+}
+
+/* libvirt cannot change a running domain's per-cell <memnode> bindings:
+ * true (and the reason logged once) for such a domain. */
+static bool has_memnodes(np_libvirt *lv, virDomainPtr dom, lv_dom *d)
+{
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    const char *nt = xml ? strstr(xml, "<numatune>") : NULL;
+    const char *end = nt ? strstr(nt, "</numatune>") : NULL;
+    const char *mn = nt ? strstr(nt, "<memnode ") : NULL;
+    bool yes = mn && end && mn < end;
+    free(xml);
+    if (yes && d && !d->memnodes_noted) {
+        lv_log(lv, NP_LOG_WARNING,
+               "domain %s spans nodes with per-cell <memnode> bindings, which libvirt cannot "
+               "change while it runs: numaplaced leaves its memory where libvirt binds it",
+               virDomainGetName(dom));
+        d->memnodes_noted = true;
+    }
+    return yes;
+}
+
+/* Node affinity through numatune, in an order that keeps the memory moves
+ * numaplace's own: when the domain still has memory outside `nodes`,
+ * numatune first names the old and the new nodes together (nothing to
+ * migrate, and the mover may now place pages on the new ones), and only
+ * once the mover has brought the memory over (op_migrate_memory, or the
+ * next list) is it narrowed to `nodes`, so libvirt's view is where the
+ * memory is and re-applying it moves nothing. */
+static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bitmap *nodes)
+{
+    np_libvirt *lv = impl;
+    virDomainPtr dom = lookup(lv, guest_id);
+    lv_dom *d = dom_find(lv, guest_id);
+    np_bitmap *want = NULL, *wide = NULL;
+    char cur[4096];
+    int rc = 0;
+
+    if (!dom)
+        return -ENOENT;
+    int mode = numa_mode(dom, cur, sizeof(cur));
+    if (mode != VIR_DOMAIN_NUMATUNE_MEM_STRICT && mode != LV_NUMATUNE_MEM_RESTRICTIVE) {
+        lv_log(lv, NP_LOG_DEBUG, "domain %s: numatune mode %d allows no live nodeset change",
+               virDomainGetName(dom), mode);
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    if (has_memnodes(lv, dom, d)) {
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    rc = nodes ? np_bitmap_copy(nodes, &want) : all_nodes(lv, &want);
+    if (rc)
+        goto out;
+    uint64_t off = d ? mem_off(lv, d, want) : 0;
+    if (off <= NP_BACKEND_MIGRATE_STEP_BYTES) {
+        rc = set_nodeset(lv, dom, want);
+        if (!rc && d) {
+            np_bitmap_destroy(d->narrow_to);
+            d->narrow_to = NULL;
+        }
+        goto out;
+    }
+    /* memory elsewhere: hold old + new until the mover is done */
+    rc = np_bitmap_copy(want, &wide);
+    if (!rc && cur[0]) {
+        np_bitmap *c = NULL;
+        rc = np_bitmap_create(&c);
+        if (!rc && np_bitmap_parse(c, cur) == 0)
+            rc = np_bitmap_or(wide, c);
+        np_bitmap_destroy(c);
+    }
+    for (size_t k = 0; !rc && k < np_topology_nr_nodes(lv->topo); k++)
+        if (d->node_mem_bytes[k])
+            rc = np_bitmap_set(wide, np_topology_node(lv->topo, k)->os_id);
+    if (!rc)
+        rc = set_nodeset(lv, dom, wide);
+    if (!rc) {
+        char a[256], b[256];
+        np_bitmap_format(wide, a, sizeof(a));
+        np_bitmap_format(want, b, sizeof(b));
+        lv_log(lv, NP_LOG_INFO, "domain %s: numatune nodeset %s while numaplace moves %llu bytes; "
+               "%s once they are there", d->name, a, (unsigned long long)off, b);
+        np_bitmap_destroy(d->narrow_to);
+        d->narrow_to = want;
+        want = NULL;
+    }
+out:
+    np_bitmap_destroy(want);
+    np_bitmap_destroy(wide);
     virDomainFree(dom);
     return rc;
 }
@@ -650,6 +804,21 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     if (!rc)
         rc = np_backend_migrate_memory(lbe, (uint64_t)d->pid, lfrom, lto, bytes, moved_out);
     np_topology_destroy(lt);
+    if (rc == 0 && d->node_mem_bytes) {
+        uint64_t moved = *moved_out < d->node_mem_bytes[from_node_idx]
+                             ? *moved_out : d->node_mem_bytes[from_node_idx];
+        d->node_mem_bytes[from_node_idx] -= moved;
+        d->node_mem_bytes[to_node_idx] += moved;
+    }
+    /* A short step: nothing more the mover can take from there. */
+    if (rc == 0 && d->narrow_to && (*moved_out < bytes ||
+                                     mem_off(lv, d, d->narrow_to) <= NP_BACKEND_MIGRATE_STEP_BYTES)) {
+        virDomainPtr dom = lookup(lv, guest_id);
+        if (dom) {
+            narrow_nodeset(lv, dom, d, "the mover is done");
+            virDomainFree(dom);
+        }
+    }
     return rc;
 }
 
@@ -832,6 +1001,46 @@ np_topology *np_libvirt_topology(np_libvirt *lv)
     return np_topology_ref(lv->topo);
 }
 
+int np_libvirt_pin_vhost(np_libvirt *lv, uint64_t id, size_t *nr_set_out)
+{
+    np_backend_guest *gs = NULL;
+    size_t ng = 0, set = 0;
+    unsigned char *map = NULL;
+    int rc = op_list_guests(lv, &gs, &ng); /* finds the QEMU processes */
+    np_backend_guests_free(gs, ng);
+    if (rc)
+        return rc;
+    virDomainPtr dom = lookup(lv, id);
+    lv_dom *d = dom_find(lv, id);
+    np_bitmap *cpus = NULL;
+    if (!dom)
+        return -ENOENT;
+    if (!d || d->pid <= 0 || !lv->ctx) {
+        rc = -ENOSYS; /* no QEMU process on this host */
+        goto out;
+    }
+    map = calloc(1, (size_t)lv->maplen);
+    if (!map) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (virDomainGetEmulatorPinInfo(dom, map, lv->maplen, VIR_DOMAIN_AFFECT_CURRENT) != 1) {
+        rc = -EIO;
+        goto out;
+    }
+    rc = map_to_bitmap(map, lv->maplen, &cpus);
+    if (!rc)
+        rc = np_linux_helper_threads_pin(lv->ctx, (pid_t)d->pid, 1u << NP_LINUX_HELPER_VHOST,
+                                         cpus, &set);
+out:
+    if (nr_set_out)
+        *nr_set_out = set;
+    np_bitmap_destroy(cpus);
+    free(map);
+    virDomainFree(dom);
+    return rc;
+}
+
 #else /* !NP_HAVE_LIBVIRT */
 
 int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_out)
@@ -847,6 +1056,15 @@ np_topology *np_libvirt_topology(np_libvirt *lv)
 {
     (void)lv;
     return NULL;
+}
+
+int np_libvirt_pin_vhost(np_libvirt *lv, uint64_t id, size_t *nr_set_out)
+{
+    (void)lv;
+    (void)id;
+    if (nr_set_out)
+        *nr_set_out = 0;
+    return -ENOTSUP;
 }
 
 int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out)

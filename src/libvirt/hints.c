@@ -56,11 +56,15 @@ static bool is_np_elem(const xmlNode *n)
            strcmp((const char *)n->ns->href, NP_LIBVIRT_XMLNS) == 0;
 }
 
-/* numaplace's element: the root itself (what virDomainGetMetadata gives),
- * or the first of its namespace in a <domain>'s <metadata>; NULL: none. */
+/* numaplace's element: the root itself - virDomainGetMetadata gives it
+ * without its namespace (<placement group=.../>) - or the first of its
+ * namespace in a <domain>'s <metadata>; NULL: none. */
 static const xmlNode *find_element(const xmlNode *root)
 {
     if (is_np_elem(root))
+        return root;
+    if (root && root->type == XML_ELEMENT_NODE && !root->ns &&
+        strcmp((const char *)root->name, "placement") == 0)
         return root;
     if (!root || root->type != XML_ELEMENT_NODE || strcmp((const char *)root->name, "domain"))
         return NULL;
@@ -177,7 +181,7 @@ int np_libvirt_hints_parse(const char *xml, size_t len, const char *origin, np_l
     }
     const xmlNode *el = find_element(root);
     if (!el) {
-        if (!is_np_elem(root) && strcmp((const char *)root->name, "domain"))
+        if (strcmp((const char *)root->name, "domain"))
             rc = np_error_set(err, o, line_of(root),
                               "<%s>: expected a <domain> or a <placement xmlns='%s'> element",
                               (const char *)root->name, NP_LIBVIRT_XMLNS);

@@ -649,6 +649,10 @@ static int op_set_vcpu_affinity_locked(void *impl, uint64_t guest_id, uint32_t v
         rc = pin_record(g, g->tids[vcpu], hard && !soft ? hard : NULL);
     if (rc == 0 && cg && hard && !soft)
         rc = narrow_if_all_pinned(lb, g);
+    /* A QEMU guest's own threads (emulator, I/O, vhost) follow its vCPUs
+     * (helper_threads.c); one that refuses is logged there, not fatal. */
+    if (rc == 0 && g->desc.pid && g->desc.kind != NP_LINUX_PROC_OTHER)
+        (void)np_linux_helper_threads_follow(lb->ctx, g->pid, g->tids, g->nr_tids, NULL);
     free(cg);
     np_bitmap_destroy(mask);
     return rc;

@@ -204,4 +204,8 @@ int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id);
  * `nbits` bits (nbits rounded up to a whole long, at least one). */
 int np_linux_mask_from_bitmap(const np_bitmap *map, unsigned long **mask_out, size_t *nbits_out);
 
+/* The numeric entries of a directory under the root (proc/ or
+ * proc/PID/task/), sorted (procs.c). */
+int np_linux_list_numeric_dir(np_linux_ctx *ctx, const char *path, pid_t **ids_out, size_t *n_out);
+
 #endif

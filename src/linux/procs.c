@@ -157,7 +157,7 @@ out:
 
 /* Reads the numeric entries of a directory under the root (proc/ or
  * proc/PID/task/), sorted. */
-static int list_numeric_dir(np_linux_ctx *ctx, const char *path, pid_t **ids_out, size_t *n_out)
+int np_linux_list_numeric_dir(np_linux_ctx *ctx, const char *path, pid_t **ids_out, size_t *n_out)
 {
     int fd = -1, rc = 0;
     DIR *d = NULL;
@@ -230,7 +230,7 @@ int np_linux_find_guests(np_linux_ctx *ctx, np_linux_proc **procs_out, size_t *n
 
     if (!ctx || !procs_out || !n_out)
         return -EINVAL;
-    rc = list_numeric_dir(ctx, "proc", &pids, &npids);
+    rc = np_linux_list_numeric_dir(ctx, "proc", &pids, &npids);
     if (rc < 0)
         goto out;
     procs = calloc(npids ? npids : 1, sizeof(*procs));
@@ -283,7 +283,7 @@ int np_linux_threads(np_linux_ctx *ctx, pid_t pid, np_linux_thread **threads_out
     rc = np_linux_path(path, sizeof(path), "proc/%d/task", (int)pid);
     if (rc < 0)
         return rc;
-    rc = list_numeric_dir(ctx, path, &tids, &ntids);
+    rc = np_linux_list_numeric_dir(ctx, path, &tids, &ntids);
     if (rc == -ENOENT)
         rc = -ESRCH;
     if (rc < 0)

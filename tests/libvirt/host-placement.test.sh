@@ -6,5 +6,14 @@
 # (inner-placement.sh), and a placement='auto' domain answered by numaplace
 # through the numad stand-in. Labels libvirt and vm.
 here=$(cd "$(dirname "$0")" && pwd)
-exec "$here/libvirt-host.sh" -n 2 -c 2 -m 1536 -t 1500 -b "$1" -f "$here/../../contrib/libvirt/numad" \
-    "$here/inner-placement.sh"
+# vhost-net for a domain's NIC: the modules of the kernel the host boots
+kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
+mods=""
+for m in drivers/net/tun drivers/net/tap drivers/vhost/vhost_iotlb drivers/vhost/vhost \
+    drivers/vhost/vhost_net; do
+    f=/lib/modules/${kernel#/boot/vmlinuz-}/kernel/$m.ko
+    [ -f "$f" ] && mods="$mods -f $f"
+done
+# shellcheck disable=SC2086
+exec "$here/libvirt-host.sh" -n 2 -c 2 -m 1536 -t 1800 -b "$1" -f "$here/../../contrib/libvirt/numad" \
+    $mods "$here/inner-placement.sh"

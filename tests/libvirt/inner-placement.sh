@@ -11,6 +11,13 @@
 #   3. numaplaced --backend libvirt brings it back: afterwards its memory is
 #      home, virsh numatune names the node, and a `virsh numatune` that
 #      re-applies the nodeset leaves the memory where it is;
+#   3b. the mover, not libvirt's cpuset.mems, moved the memory: numaplaced's
+#      log counts the bytes it moved, numatune is narrowed after the move;
+#   3c. np-b has a virtio NIC with vhost: its vhost-<pid> thread sits on its
+#      CPUs after create, and follows its vCPUs when numaplaced steers them
+#      (vCPUs, emulator and vhost unpinned by hand first);
+#   3d. two domains in a spread group (<metadata> hint) land on different
+#      nodes;
 #   4. with the numad stand-in (contrib/libvirt/numad, passed with -f) at
 #      /usr/bin/numad, a domain with placement='auto' gets the nodes
 #      `numaplace advise` names.
@@ -31,8 +38,25 @@ node_mib() { # PID NODE
 }
 qpid() { pgrep -f "guest=$1," | head -n 1; }
 
+# vhost-net for np-b's NIC: the modules come with the test (-f)
+vhost=no
+for m in tun tap vhost_iotlb vhost vhost_net; do
+    [ -f /np/$m.ko ] && insmod /np/$m.ko 2>/dev/null
+done
+[ -c /dev/vhost-net ] && [ -c /dev/net/tun ] && vhost=yes
+echo "vhost-net: $vhost"
+vhost_tids() { # QEMU_PID: vhost-PID threads, kernel threads or in the process
+    for c in /proc/[0-9]*/comm /proc/$1/task/[0-9]*/comm; do
+        [ "$(cat $c 2>/dev/null)" = "vhost-$1" ] && { t=${c%/comm}; echo ${t##*/}; }
+    done | sort -u
+}
+affinity() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$1/status; }
+
 for spec in a:1:128 b:2:256 c:2:512; do
     name=np-${spec%%:*}; rest=${spec#*:}; vcpus=${rest%%:*}; mem=${rest#*:}
+    nic=""
+    [ $name = np-b ] && [ $vhost = yes ] &&
+        nic="<interface type='ethernet'><model type='virtio'/><driver name='vhost'/></interface>"
     cat >/tmp/$name.xml <<XML
 <domain type='qemu'>
   <name>$name</name>
@@ -41,7 +65,7 @@ for spec in a:1:128 b:2:256 c:2:512; do
   <iothreads>1</iothreads>
   <memoryBacking><allocation mode='immediate'/></memoryBacking>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>$nic</devices>
 </domain>
 XML
     echo "== create $name ($vcpus vCPUs, $mem MiB)"
@@ -58,6 +82,13 @@ XML
     echo "$name: pid $p, numa_maps node 0: $(node_mib $p 0) MiB, node 1: $(node_mib $p 1) MiB (plan: node $home)"
     virsh numatune $name | grep -q "numa_nodeset *: $home\$" && ok || bad "$name numatune"
     $np verify --libvirt $name --dir $plans >/tmp/$name.v 2>&1 && ok || { bad "verify $name"; cat /tmp/$name.v; }
+    if [ -n "$nic" ]; then
+        cpus=$(virsh emulatorpin $name | sed -n 's/^ *\*: *//p')
+        vt=$(vhost_tids $p)
+        for t in $vt; do echo "$name: vhost thread $t ($(cat /proc/$t/comm)) affinity $(affinity $t), emulatorpin $cpus"; done
+        [ -n "$vt" ] && ok || bad "$name: no vhost-$p thread found"
+        for t in $vt; do [ "$(affinity $t)" = "$cpus" ] && ok || bad "$name: vhost thread $t on $(affinity $t), not $cpus"; done
+    fi
 done
 
 echo "== moved by hand"
@@ -79,17 +110,70 @@ t0=$(date +%s)
 /np/numaplaced -c /tmp/np.conf -s /tmp/np.sock -S /tmp/np-state.json --rounds 20 -l info \
     >/tmp/np.log 2>&1
 echo "(numaplaced: 20 rounds in $(( $(date +%s) - t0 )) s)"
-grep -E "move|home|steer|numatune" /tmp/np.log | head -20
+grep -E "move|home|steer|numatune" /tmp/np.log | head -30
 echo "$name: node $home $(node_mib $p $home) MiB, node $other $(node_mib $p $other) MiB after numaplaced"
 virsh numatune $name; virsh vcpupin $name; virsh emulatorpin $name
 h=$(node_mib $p $home); o=$(node_mib $p $other)
 [ "$h" -gt $((o * 9)) ] && ok || bad "numaplaced did not bring $name home ($h vs $o MiB)"
+# The bytes came with numaplace's mover: its log's count against numa_maps
+moved=$(grep "guest $name " /tmp/np.log | sed -n 's/.*: moved \([0-9]*\) of [0-9]* bytes node.*/\1/p' |
+    awk '{s+=$1} END {printf "%d\n", s/1048576}')
+echo "$name: numaplace's mover moved $moved MiB; numa_maps: $h MiB home now"
+[ "$moved" -ge $((h * 8 / 10)) ] && ok || bad "the mover moved $moved MiB of the $h MiB now home"
+grep -q "domain $name: numatune nodeset $home " /tmp/np.log && ok ||
+    bad "numatune was not narrowed to node $home after the move"
 nodeset=$(virsh numatune $name | sed -n 's/^numa_nodeset *: //p')
 virsh numatune $name --nodeset "$nodeset" --live
 sleep 2
 h2=$(node_mib $p $home)
 echo "$name after virsh re-applied numatune $nodeset: node $home $h2 MiB"
 [ "$h2" -ge "$h" ] && ok || bad "memory left home after virsh numatune"
+echo "== the guest's threads follow it (vCPUs, emulator, I/O and vhost unpinned by hand)"
+if [ $vhost = yes ]; then
+    all=$(affinity 1)
+    for v in $(seq 0 $(( $(virsh vcpucount $name --live --active) - 1 ))); do
+        virsh vcpupin $name $v $all --live >/dev/null
+    done
+    virsh emulatorpin $name $all --live >/dev/null
+    virsh iothreadpin $name 1 $all --live >/dev/null
+    for t in $(vhost_tids $p); do taskset -pc $all $t >/dev/null; done
+    /np/numaplaced -c /tmp/np.conf -s /tmp/np.sock -S /tmp/np-state2.json --rounds 12 -l debug \
+        >/tmp/np2.log 2>&1
+    grep -E "guest $name.*steer|domain $name" /tmp/np2.log | head -10
+    virsh vcpupin $name; virsh emulatorpin $name; virsh iothreadinfo $name
+    cpus=$(virsh emulatorpin $name | sed -n 's/^ *\*: *//p')
+    for t in $(vhost_tids $p); do
+        echo "$name: vhost thread $t affinity $(affinity $t), emulatorpin $cpus"
+        [ "$(affinity $t)" = "$cpus" ] && [ "$cpus" != "$all" ] && ok ||
+            bad "$name: vhost thread $t on $(affinity $t) after numaplaced steered (emulator $cpus, host $all)"
+    done
+    $np verify --libvirt $name --dir $plans | grep -E "vcpu|emulator|iothread|vhost"
+else
+    bad "no vhost-net in the test host (modules not given?)"
+fi
+
+echo "== a spread group from <metadata>"
+for s in 1 2; do
+    cat >/tmp/np-s$s.xml <<XML
+<domain type='qemu'>
+  <name>np-s$s</name>
+  <memory unit='MiB'>48</memory>
+  <vcpu>1</vcpu>
+  <metadata><numaplace:placement xmlns:numaplace='https://numaplace.dev/xmlns/libvirt/1' group='rep:spread:100'/></metadata>
+  <memoryBacking><allocation mode='immediate'/></memoryBacking>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
+</domain>
+XML
+    $np create --libvirt /tmp/np-s$s.xml --dir $plans >/tmp/np-s$s.out 2>&1 || bad "create np-s$s: exit $?"
+    grep -E "^hints|^placement|verify:" /tmp/np-s$s.out
+done
+n1=$(sed -n 's/^node \([0-9]*\) .*/\1/p' $plans/np-s1.plan | head -n 1)
+n2=$(sed -n 's/^node \([0-9]*\) .*/\1/p' $plans/np-s2.plan | head -n 1)
+echo "spread group rep: np-s1 on node $n1, np-s2 on node $n2"
+[ -n "$n1" ] && [ -n "$n2" ] && [ "$n1" != "$n2" ] && ok || bad "spread group: both on node $n1"
+virsh dumpxml np-s2 | grep -A1 "<metadata>" | head -3
+
 echo "== placement='auto' through the numad stand-in"
 if [ -f /np/numad ]; then
     printf '#!/bin/sh\nLD_LIBRARY_PATH=/np/lib exec /np/numaplace "$@"\n' >/usr/local/bin/numaplace

@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <numaplace/backend.h>
+#include <numaplace/hoststate.h>
 #include <numaplace/libvirt.h>
 
 #include "np_test.h"
@@ -174,6 +176,91 @@ out:
     np_libvirt_close(lv);
 }
 
+static char logged[2048];
+static void log_capture(void *opaque, np_log_level level, const char *subsys, const char *msg)
+{
+    (void)opaque;
+    (void)level;
+    (void)subsys;
+    size_t n = strlen(logged);
+    snprintf(logged + n, sizeof(logged) - n, "%s\n", msg);
+}
+
+/* A domain spanning both cells with a strict <memnode> per cell (what
+ * create --libvirt writes for a wide guest) and numaplace's hints in its
+ * <metadata>: the hints reach the guest list and the sensed spec; the
+ * node affinity is refused with the reason logged, since libvirt cannot
+ * change per-cell bindings of a running domain. */
+static void test_memnodes_and_hints(void)
+{
+    np_libvirt *lv = NULL;
+    np_backend *be = NULL;
+    np_backend_guest *gs = NULL;
+    np_host_state *st = NULL;
+    size_t n = 0;
+    np_bitmap *node1 = mask("1");
+    static const char xml[] =
+        "<domain type='test'><name>np-wide</name><memory unit='MiB'>4</memory><vcpu>2</vcpu>"
+        "<metadata><numaplace:placement xmlns:numaplace='" NP_LIBVIRT_XMLNS "' "
+        "group='rep:spread:90' io-node='1' nodes='0-1'/></metadata>"
+        "<cpu><numa><cell id='0' cpus='0' memory='2048' unit='KiB'/>"
+        "<cell id='1' cpus='1' memory='2048' unit='KiB'/></numa></cpu>"
+        "<numatune><memory mode='strict' nodeset='0-1'/>"
+        "<memnode cellid='0' mode='strict' nodeset='0'/>"
+        "<memnode cellid='1' mode='strict' nodeset='1'/></numatune>"
+        "<os><type>hvm</type></os></domain>";
+
+    logged[0] = '\0';
+    ASSERT_EQ(np_libvirt_open(URI, NULL, log_capture, NULL, &lv), 0);
+    if (!lv)
+        goto out;
+    ASSERT_EQ(np_backend_create(np_libvirt_backend_ops(), lv, &be), 0);
+    virConnectPtr c = virConnectOpen(URI);
+    virDomainPtr dom = c ? virDomainCreateXML(c, xml, 0) : NULL;
+    ASSERT_TRUE(dom != NULL);
+    if (!dom)
+        goto out;
+    uint64_t id = virDomainGetID(dom);
+    ASSERT_EQ(np_backend_list_guests(be, &gs, &n), 0);
+    const np_backend_guest *g = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (gs[i].id == id)
+            g = &gs[i];
+    ASSERT_TRUE(g != NULL);
+    if (g) {
+        ASSERT_STR_EQ(g->group, "rep");
+        ASSERT_EQ(g->group_rule, NP_GROUP_SPREAD);
+        ASSERT_EQ(g->group_weight, 90);
+        ASSERT_TRUE(g->io_node_set);
+        ASSERT_EQ(g->io_node_os_id, 1);
+    }
+    ASSERT_EQ(np_backend_sense_guests(be, gs, n, &st), 0);
+    size_t gi;
+    ASSERT_EQ(np_host_state_find_guest(st, "np-wide", &gi), 0);
+    if (st && np_host_state_find_guest(st, "np-wide", &gi) == 0) {
+        const np_guest_spec *sp = np_host_state_guest_spec(st, gi);
+        ASSERT_STR_EQ(sp->group, "rep");
+        ASSERT_EQ(sp->group_rule, NP_GROUP_SPREAD);
+        ASSERT_EQ(sp->io_node_os_id, 1);
+    }
+    ASSERT_EQ(np_backend_set_guest_node_affinity(be, id, node1), -EOPNOTSUPP);
+    ASSERT_CONTAINS(logged, "per-cell <memnode> bindings");
+    np_libvirt_domain d;
+    char b[64];
+    ASSERT_EQ(np_libvirt_domain_get(lv, id, &d), 0);
+    ASSERT_STR_EQ(fmt(d.numatune_nodes, b, sizeof(b)), "0-1"); /* left as libvirt binds it */
+    np_libvirt_domain_fini(&d);
+    virDomainDestroy(dom);
+    virDomainFree(dom);
+    virConnectClose(c);
+out:
+    np_host_state_destroy(st);
+    np_backend_guests_free(gs, n);
+    np_bitmap_destroy(node1);
+    np_backend_destroy(be);
+    np_libvirt_close(lv);
+}
+
 static void test_bad_uri(void)
 {
     np_libvirt *lv = (np_libvirt *)1;
@@ -184,6 +271,7 @@ int main(void)
 {
     NP_RUN(test_discovery);
     NP_RUN(test_steering_through_libvirt);
+    NP_RUN(test_memnodes_and_hints);
     NP_RUN(test_bad_uri);
     return np_test_summary();
 }

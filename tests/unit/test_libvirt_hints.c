@@ -75,6 +75,13 @@ static void test_element(void)
     np_guest_spec_init(&spec);
     np_libvirt_hints_apply(&h, &spec);
     ASSERT_EQ(spec.io_node_os_id, -1); /* a device's node is the caller's to resolve */
+    /* libvirt's virDomainGetMetadata returns it without its namespace */
+    const char *bare = "<placement group=\"db:colocate:7\" io-node=\"3\"/>";
+    ASSERT_EQ(np_libvirt_hints_parse(bare, strlen(bare), "md", &h, &err), 0);
+    ASSERT_TRUE(h.found);
+    ASSERT_STR_EQ(h.group, "db");
+    ASSERT_EQ(h.group_weight, 7);
+    ASSERT_EQ(h.io_node_os_id, 3);
 }
 
 static void test_no_hints(void)
