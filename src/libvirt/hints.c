@@ -153,32 +153,51 @@ static int read_attr(const xmlNode *el, const xmlAttr *a, np_libvirt_hints *h, c
     return rc;
 }
 
+/* Parses xml into *doc_out (freed by the caller, also on failure): the
+ * root element, or NULL with err set (what was expected: `what`). */
+static const xmlNode *read_doc(const char *xml, size_t len, const char *o, const char *what,
+                               xmlDocPtr *doc_out, np_error *err, int *rc_out)
+{
+    *doc_out = NULL;
+    *rc_out = 0;
+    if (!xml || len > NP_LIBVIRT_CAPS_MAX_BYTES || len > INT_MAX) {
+        *rc_out = np_error_set(err, o, 0, "no XML, or larger than %u bytes",
+                               NP_LIBVIRT_CAPS_MAX_BYTES);
+        return NULL;
+    }
+    pthread_once(&hints_once, hints_init);
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        *rc_out = -ENOMEM;
+        return NULL;
+    }
+    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, HINTS_PARSE_OPTIONS);
+    const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root || doc->intSubset || doc->extSubset) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        *rc_out = np_error_set(err, o, e && e->line > 0 ? (unsigned)e->line : 0,
+                               "expected %s, without a DOCTYPE", what);
+        root = NULL;
+    }
+    xmlFreeParserCtxt(ctxt);
+    *doc_out = doc;
+    return root;
+}
+
 int np_libvirt_hints_parse(const char *xml, size_t len, const char *origin, np_libvirt_hints *out,
                            np_error *err)
 {
     const char *o = origin ? origin : "";
-    xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     np_libvirt_hints h;
     int rc = 0;
 
     np_libvirt_hints_init(&h);
-    if (!xml || len > NP_LIBVIRT_CAPS_MAX_BYTES || len > INT_MAX)
-        return np_error_set(err, o, 0, "no XML, or larger than %u bytes",
-                            NP_LIBVIRT_CAPS_MAX_BYTES);
-    pthread_once(&hints_once, hints_init);
-    ctxt = xmlNewParserCtxt();
-    if (!ctxt)
-        return -ENOMEM;
-    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, HINTS_PARSE_OPTIONS);
-    const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!root || doc->intSubset || doc->extSubset) {
-        const xmlError *e = xmlCtxtGetLastError(ctxt);
-        rc = np_error_set(err, o, e && e->line > 0 ? (unsigned)e->line : 0,
-                          "expected a libvirt <domain> document or numaplace's metadata "
-                          "element, without a DOCTYPE");
+    const xmlNode *root = read_doc(xml, len, o,
+                                   "a libvirt <domain> document or numaplace's metadata element",
+                                   &doc, err, &rc);
+    if (!root)
         goto out;
-    }
     const xmlNode *el = find_element(root);
     if (!el) {
         if (strcmp((const char *)root->name, "domain"))
@@ -197,7 +216,6 @@ int np_libvirt_hints_parse(const char *xml, size_t len, const char *origin, np_l
         rc = read_attr(el, a, &h, o, err);
 out:
     xmlFreeDoc(doc);
-    xmlFreeParserCtxt(ctxt);
     if (!rc)
         *out = h;
     return rc;
@@ -218,25 +236,17 @@ int np_libvirt_nodedev_numa_node(const char *xml, size_t len, const char *origin
                                  int32_t *node_out, np_error *err)
 {
     const char *o = origin ? origin : "";
-    xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
-    int rc = -ENOENT;
+    int rc = 0;
 
-    if (!xml || len > NP_LIBVIRT_CAPS_MAX_BYTES || len > INT_MAX)
-        return np_error_set(err, o, 0, "no XML, or larger than %u bytes",
-                            NP_LIBVIRT_CAPS_MAX_BYTES);
-    pthread_once(&hints_once, hints_init);
-    ctxt = xmlNewParserCtxt();
-    if (!ctxt)
-        return -ENOMEM;
-    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, HINTS_PARSE_OPTIONS);
-    const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!root || doc->intSubset || doc->extSubset ||
-        strcmp((const char *)root->name, "device")) {
-        rc = np_error_set(err, o, root ? line_of(root) : 0,
-                          "expected a libvirt node device <device> document");
+    const xmlNode *root = read_doc(xml, len, o, "a libvirt node device <device> document", &doc,
+                                   err, &rc);
+    if (root && strcmp((const char *)root->name, "device"))
+        rc = np_error_set(err, o, line_of(root), "<%s>: expected a libvirt node device <device>",
+                          (const char *)root->name);
+    if (rc)
         goto out;
-    }
+    rc = -ENOENT;
     /* <device><capability type='pci'>...<numa node='N'/></capability> */
     for (const xmlNode *cap = root->children; cap && rc == -ENOENT; cap = cap->next) {
         if (cap->type != XML_ELEMENT_NODE || strcmp((const char *)cap->name, "capability"))
@@ -258,6 +268,5 @@ int np_libvirt_nodedev_numa_node(const char *xml, size_t len, const char *origin
         np_error_set(err, o, line_of(root), "the device names no NUMA node");
 out:
     xmlFreeDoc(doc);
-    xmlFreeParserCtxt(ctxt);
     return rc;
 }
