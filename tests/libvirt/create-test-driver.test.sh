@@ -12,7 +12,10 @@
 #   - --dry-run writes the XML and plan without defining;
 #   - a domain named like a running one is refused (exit 1);
 #   - verify --libvirt of "test" against a plan it does not follow exits 1
-#     naming the differences; a missing plan exits 2.
+#     naming the differences; a missing plan exits 2;
+#   - numaplace's <metadata> hints: a group is announced and kept in the
+#     written XML beside create's record; a malformed one exits 2 naming
+#     the file and line.
 # Skips (77) when numaplace was built without libvirt.
 set -u
 build=$1
@@ -80,5 +83,20 @@ has "$tmp/verify.out" "verify: the domain differs from its plan"
 "$np" verify --libvirt nosuch --connect $uri --dir "$tmp" >"$tmp/v2.out" 2>&1
 rc=$?
 [ $rc = 2 ] && ok || bad "verify without a plan: exit $rc, not 2"
+# hints in <metadata>
+md="<metadata><numaplace:placement xmlns:numaplace='https://numaplace.dev/xmlns/libvirt/1' group='rep:spread:90'/></metadata>"
+sed "s|<name>[^<]*</name>|<name>np-hint</name>$md|" "$here/domains/small.xml" >"$tmp/hint.xml"
+mkdir -p "$tmp/h"
+"$np" create --libvirt "$tmp/hint.xml" --connect $uri --dir "$tmp/h" --dry-run >"$tmp/hint.out" 2>&1
+rc=$?
+[ $rc = 0 ] && ok || { bad "create with hints: exit $rc"; cat "$tmp/hint.out"; }
+has "$tmp/hint.out" "hints of np-hint: group rep (spread), IO node -1"
+has "$tmp/h/np-hint.xml" 'group="rep:spread:90" nodes="'
+sed 's/rep:spread:90/rep:spraed/' "$tmp/hint.xml" >"$tmp/badhint.xml"
+"$np" create --libvirt "$tmp/badhint.xml" --connect $uri --dir "$tmp/h" --dry-run >"$tmp/badhint.out" 2>&1
+rc=$?
+cat "$tmp/badhint.out"
+[ $rc = 2 ] && ok || bad "create with a malformed hint: exit $rc, not 2"
+has "$tmp/badhint.out" "badhint.xml:[0-9]*: <placement group='rep:spraed'>: expected NAME:colocate or NAME:spread"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -45,6 +45,23 @@ for m in tun tap vhost_iotlb vhost vhost_net; do
 done
 [ -c /dev/vhost-net ] && [ -c /dev/net/tun ] && vhost=yes
 echo "vhost-net: $vhost"
+# libvirt opens vhost-net only for KVM domains (qemuInterfaceOpenVhostNet
+# returns early for virtType != kvm), so np-b's NIC is a QEMU tap with
+# vhost=on given through <qemu:commandline>; QEMU then needs /dev/net/tun
+# and /dev/vhost-net in its cgroup's device list and no private /dev.
+if [ $vhost = yes ]; then
+    printf '%s\n' 'namespaces = []' \
+        'cgroup_device_acl = [ "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/ptmx", "/dev/kvm", "/dev/net/tun", "/dev/vhost-net" ]' \
+        >>/etc/libvirt/qemu.conf
+    kill "$(cat /run/libvirtd.pid)"
+    sleep 2
+    libvirtd --daemon --pid-file /run/libvirtd.pid
+    i=0
+    while ! virsh -c qemu:///system uri >/dev/null 2>&1; do
+        sleep 1; i=$((i + 1)); [ $i -gt 120 ] && break
+    done
+    echo "libvirtd restarted with /dev/net/tun and /dev/vhost-net allowed (${i} s)"
+fi
 vhost_tids() { # QEMU_PID: vhost-PID threads, kernel threads or in the process
     for c in /proc/[0-9]*/comm /proc/$1/task/[0-9]*/comm; do
         [ "$(cat $c 2>/dev/null)" = "vhost-$1" ] && { t=${c%/comm}; echo ${t##*/}; }
@@ -54,18 +71,22 @@ affinity() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$1/status; }
 
 for spec in a:1:128 b:2:256 c:2:512; do
     name=np-${spec%%:*}; rest=${spec#*:}; vcpus=${rest%%:*}; mem=${rest#*:}
-    nic=""
-    [ $name = np-b ] && [ $vhost = yes ] &&
-        nic="<interface type='ethernet'><model type='virtio'/><driver name='vhost'/></interface>"
+    nic="" ns=""
+    if [ $name = np-b ] && [ $vhost = yes ]; then
+        ns="xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
+        nic="<qemu:commandline><qemu:arg value='-netdev'/>
+    <qemu:arg value='tap,id=npnet0,ifname=npb0,script=no,downscript=no,vhost=on'/>
+    <qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=npnet0'/></qemu:commandline>"
+    fi
     cat >/tmp/$name.xml <<XML
-<domain type='qemu'>
+<domain type='qemu' $ns>
   <name>$name</name>
   <memory unit='MiB'>$mem</memory>
   <vcpu>$vcpus</vcpu>
   <iothreads>1</iothreads>
   <memoryBacking><allocation mode='immediate'/></memoryBacking>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>$nic</devices>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>$nic
 </domain>
 XML
     echo "== create $name ($vcpus vCPUs, $mem MiB)"
