@@ -6,6 +6,12 @@
 # (inner-placement.sh), and a placement='auto' domain answered by numaplace
 # through the numad stand-in. Labels libvirt and vm.
 here=$(cd "$(dirname "$0")" && pwd)
+# A numaplace built without libvirt (-DNP_LIBVIRT=OFF, no libvirt-dev) has
+# nothing to test there: skip before booting anything.
+if "$1/numaplace" create --libvirt /nonexistent.xml 2>&1 | grep -q "built without libvirt"; then
+    echo "host-placement: SKIP: numaplace built without libvirt" >&2
+    exit 77
+fi
 # vhost-net for a domain's NIC: the modules of the kernel the host boots
 kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
 mods=""
