@@ -53,6 +53,11 @@ typedef struct lv_dom {
      * then this (NULL: none pending). */
     np_bitmap *narrow_to;
     bool memnodes_noted; /* the per-cell <memnode> reason was logged */
+    /* Off narrow_to when the mover last came up short (pages it cannot
+     * take: file pages shared with other processes): a later node affinity
+     * to the same nodes with no more than this (and a step) off them sets
+     * the nodeset at once instead of widening for a move that moves nothing. */
+    uint64_t unmovable_bytes;
 } lv_dom;
 
 struct np_libvirt {
@@ -680,6 +685,7 @@ static void narrow_nodeset(np_libvirt *lv, virDomainPtr dom, lv_dom *d, const ch
     if (!d->narrow_to)
         return;
     np_bitmap_format(d->narrow_to, text, sizeof(text));
+    d->unmovable_bytes = mem_off(lv, d, d->narrow_to);
     if (set_nodeset(lv, dom, d->narrow_to) == 0)
         lv_log(lv, NP_LOG_INFO, "domain %s: numatune nodeset %s (%s; %llu bytes were left "
                "outside at the last count)", d->name, text, why,
@@ -741,7 +747,7 @@ static int op_set_guest_node_affinity(void *impl, uint64_t guest_id, const np_bi
     if (rc)
         goto out;
     uint64_t off = d ? mem_off(lv, d, want) : 0;
-    if (off <= NP_BACKEND_MIGRATE_STEP_BYTES) {
+    if (off <= NP_BACKEND_MIGRATE_STEP_BYTES + (d ? d->unmovable_bytes : 0)) {
         rc = set_nodeset(lv, dom, want);
         if (!rc && d) {
             np_bitmap_destroy(d->narrow_to);

@@ -174,6 +174,10 @@ else
 fi
 
 echo "== a spread group from <metadata>"
+# on an empty host, so the group rule alone decides the second placement
+# (with np-a..np-c running, both nodes' CPUs are over-committed by hard
+# pins and the rule is one cost term among others)
+for d in np-a np-b np-c; do virsh destroy $d >/dev/null; done
 for s in 1 2; do
     cat >/tmp/np-s$s.xml <<XML
 <domain type='qemu'>
