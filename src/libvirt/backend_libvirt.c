@@ -350,8 +350,9 @@ static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *
     size_t nn = np_topology_nr_nodes(lv->topo);
     int rc;
 
+    const char *name = virDomainGetName(dom); /* before a call whose error is read */
     if (virDomainGetInfo(dom, &info) < 0) {
-        lv_log(lv, NP_LOG_WARNING, "domain %s: %s", virDomainGetName(dom), last_error());
+        lv_log(lv, NP_LOG_WARNING, "domain %s: %s", name ? name : "?", last_error());
         return -ENOENT;
     }
     rc = np_backend_guest_alloc(g, info.nrVirtCpu, nn);
@@ -529,6 +530,7 @@ static void follow_threads(np_libvirt *lv, virDomainPtr dom)
     virDomainIOThreadInfoPtr *its = NULL;
     int nits = 0;
 
+    const char *name = virDomainGetName(dom); /* libvirt calls reset the last error */
     if (virDomainGetInfo(dom, &info) < 0 || info.nrVirtCpu == 0)
         return;
     maps = calloc(info.nrVirtCpu, (size_t)lv->maplen);
@@ -543,13 +545,12 @@ static void follow_threads(np_libvirt *lv, virDomainPtr dom)
         for (int b = 0; b < lv->maplen; b++)
             uni[b] |= VIR_GET_CPUMAP(maps, lv->maplen, v)[b];
     if (virDomainPinEmulator(dom, uni, lv->maplen, VIR_DOMAIN_AFFECT_CURRENT) < 0)
-        lv_log(lv, NP_LOG_WARNING, "domain %s: emulator pin: %s", virDomainGetName(dom),
-               last_error());
+        lv_log(lv, NP_LOG_WARNING, "domain %s: emulator pin: %s", name, last_error());
     nits = virDomainGetIOThreadInfo(dom, &its, VIR_DOMAIN_AFFECT_CURRENT);
     for (int i = 0; i < nits && i < LV_MAX_IOTHREADS; i++)
         if (virDomainPinIOThread(dom, its[i]->iothread_id, uni, lv->maplen,
                                  VIR_DOMAIN_AFFECT_CURRENT) < 0)
-            lv_log(lv, NP_LOG_WARNING, "domain %s: iothread %u pin: %s", virDomainGetName(dom),
+            lv_log(lv, NP_LOG_WARNING, "domain %s: iothread %u pin: %s", name,
                    its[i]->iothread_id, last_error());
     follow_vhost(lv, dom, uni);
 out:
@@ -585,9 +586,9 @@ static int op_set_vcpu_affinity(void *impl, uint64_t guest_id, uint32_t vcpu,
         rc = -ENOMEM;
         goto out;
     }
+    const char *name = virDomainGetName(dom);
     if (virDomainPinVcpuFlags(dom, vcpu, map, lv->maplen, VIR_DOMAIN_AFFECT_CURRENT) < 0) {
-        lv_log(lv, NP_LOG_ERROR, "domain %s: pin vCPU %u: %s", virDomainGetName(dom), vcpu,
-               last_error());
+        lv_log(lv, NP_LOG_ERROR, "domain %s: pin vCPU %u: %s", name, vcpu, last_error());
         rc = -EIO;
         goto out;
     }
@@ -655,11 +656,11 @@ static int set_nodeset(np_libvirt *lv, virDomainPtr dom, const np_bitmap *nodes)
     virTypedParameterPtr params = NULL;
     int nparams = 0, maxparams = 0, rc = 0;
     char text[4096];
+    const char *name = virDomainGetName(dom);
     np_bitmap_format(nodes, text, sizeof(text));
     if (virTypedParamsAddString(&params, &nparams, &maxparams, VIR_DOMAIN_NUMA_NODESET, text) < 0 ||
         virDomainSetNumaParameters(dom, params, nparams, VIR_DOMAIN_AFFECT_CURRENT) < 0) {
-        lv_log(lv, NP_LOG_ERROR, "domain %s: numatune nodeset %s: %s", virDomainGetName(dom),
-               text, last_error());
+        lv_log(lv, NP_LOG_ERROR, "domain %s: numatune nodeset %s: %s", name, text, last_error());
         rc = -EIO;
     }
     virTypedParamsFree(params, nparams);
@@ -992,8 +993,9 @@ int np_libvirt_define(np_libvirt *lv, const char *xml, bool start, uint64_t *id_
         lv_log(lv, NP_LOG_ERROR, "define: %s", last_error());
         return dup ? -EEXIST : -EINVAL;
     }
+    const char *name = virDomainGetName(dom);
     if (start && virDomainCreate(dom) < 0) {
-        lv_log(lv, NP_LOG_ERROR, "start %s: %s", virDomainGetName(dom), last_error());
+        lv_log(lv, NP_LOG_ERROR, "start %s: %s", name, last_error());
         rc = -EIO;
     } else if (start) {
         *id_out = virDomainGetID(dom);

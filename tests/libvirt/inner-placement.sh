@@ -48,9 +48,10 @@ echo "vhost-net: $vhost"
 # libvirt opens vhost-net only for KVM domains (qemuInterfaceOpenVhostNet
 # returns early for virtType != kvm), so np-b's NIC is a QEMU tap with
 # vhost=on given through <qemu:commandline>; QEMU then needs /dev/net/tun
-# and /dev/vhost-net in its cgroup's device list and no private /dev.
+# and /dev/vhost-net in its cgroup's device list, no private /dev, and
+# CAP_NET_ADMIN for the tap (libvirt drops a root QEMU's capabilities).
 if [ $vhost = yes ]; then
-    printf '%s\n' 'namespaces = []' \
+    printf '%s\n' 'namespaces = []' 'clear_emulator_capabilities = 0' \
         'cgroup_device_acl = [ "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/ptmx", "/dev/kvm", "/dev/net/tun", "/dev/vhost-net" ]' \
         >>/etc/libvirt/qemu.conf
     kill "$(cat /run/libvirtd.pid)"
@@ -95,7 +96,7 @@ XML
     rc=$?
     cat /tmp/$name.out
     echo "(create took $(( $(date +%s) - t0 )) s)"
-    [ $rc = 0 ] && ok || bad "create $name: exit $rc"
+    [ $rc = 0 ] && ok || { bad "create $name: exit $rc"; tail -n 5 /var/log/libvirt/qemu/$name.log; }
     grep -q "verify: as planned" /tmp/$name.out && ok || bad "create $name: check"
     virsh vcpupin $name; virsh emulatorpin $name; virsh numatune $name
     home=$(sed -n 's/^node \([0-9]*\) .*/\1/p' $plans/$name.plan | head -n 1)
