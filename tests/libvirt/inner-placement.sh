@@ -77,7 +77,7 @@ for spec in a:1:128 b:2:256 c:2:512; do
         ns="xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
         nic="<qemu:commandline><qemu:arg value='-netdev'/>
     <qemu:arg value='tap,id=npnet0,ifname=npb0,script=no,downscript=no,vhost=on'/>
-    <qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=npnet0'/></qemu:commandline>"
+    <qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=npnet0,bus=pci.0,addr=0x1e'/></qemu:commandline>"
     fi
     cat >/tmp/$name.xml <<XML
 <domain type='qemu' $ns>
