@@ -40,6 +40,20 @@
  * which the caller learns from next_at_ns and sleeps for - the mover never
  * sleeps or reads a clock by itself.
  *
+ * Quiesced steps (opts.quiesce, linux.h): the move calls of a step run
+ * between the caller's stop and resume of the process, because Linux 6.1
+ * flushes the TLB of every CPU running it once per page it moves, which
+ * cost 15-17 ms a page on the TCG test guest while the process wrote and
+ * 70-100 us with it stopped. Only the move calls are inside: the query
+ * before and the check after unmap nothing. A quiesced step takes as many
+ * base pages as fit in 3/4 of quiesce_max_ns at the stopped cost measured
+ * so far (a moving average), and the next step waits quiesce_gap_ns after
+ * the resume. Auto first moves NP_LINUX_QUIESCE_PROBE_PAGES beside the
+ * running process and quiesces while that cost exceeds
+ * NP_LINUX_QUIESCE_AUTO_NS_PER_PAGE, probing again every
+ * NP_LINUX_QUIESCE_REPROBE_STEPS quiesced steps. Neither quiesced steps
+ * nor probes change the batch size of unquiesced ones.
+ *
  * Pages that fail are counted by cause (status of the move call): -EBUSY
  * and -EAGAIN after their retries (locked, under IO, being written, pinned
  * by DMA/vfio), -ENOMEM (target node full),
