@@ -331,14 +331,18 @@ typedef enum np_linux_quiesce_mode {
     NP_LINUX_QUIESCE_AUTO,      /* quiesce when moving beside it is slow (below) */
     NP_LINUX_QUIESCE_ALWAYS,    /* quiesce every move call */
 } np_linux_quiesce_mode;
-/* stop: stop every thread of pid; 0 when stopped (or when the caller moves
- * on with it running), negative errno when it did not stop it: the step
- * then moves unquiesced and resume is not called. !stop: resume what the
- * stop call stopped. */
+/* stop: stop every thread of pid; 0 when stopped, negative errno when it
+ * did not stop it (resume is then not called): -EAGAIN when it could not
+ * stop it in time (the step then moves nothing and a later step tries the
+ * same pages, up to NP_LINUX_QUIESCE_STOP_TRIES stops in a row; then one
+ * moves beside it), any other error makes the step move beside the
+ * running process (e.g. -EALREADY: someone else stopped it). !stop:
+ * resume what the stop call stopped. */
 typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
-/* Longest a quiesced step may keep a process stopped: pages per quiesced
- * step are sized from the measured stopped time per page so that a stop
- * stays under this (at least one page moves). 50 ms: a guest sees it as a
+/* Longest a quiesced step's move calls may keep a process stopped: pages
+ * per quiesced step are sized from the measured stopped time per page so
+ * that they stay under this (at least one page moves); the time the stop
+ * signal takes to reach every thread comes on top. 50 ms: a guest sees it as a
  * scheduling hiccup, far below the write stalls of seconds that moving
  * beside it caused on the test guest (docs/results-linux.md). */
 #define NP_LINUX_QUIESCE_MAX_NS 50000000ull
@@ -356,6 +360,9 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
  * probes again (the process may have gone idle meanwhile). */
 #define NP_LINUX_QUIESCE_PROBE_PAGES 16u
 #define NP_LINUX_QUIESCE_REPROBE_STEPS 256u
+/* Stops in a row that may fail with -EAGAIN before a step moves beside
+ * the running process anyway (so a process that never stops still moves). */
+#define NP_LINUX_QUIESCE_STOP_TRIES 8u
 /* Base pages of the first quiesced step, before any is measured. */
 #define NP_LINUX_QUIESCE_FIRST_PAGES 64u
 

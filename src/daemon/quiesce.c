@@ -263,8 +263,9 @@ static void write_record(dquiesce *q, pid_t pid, unsigned long long start)
     close(fd);
 }
 
-/* Waits up to DQUIESCE_STOP_WAIT_NS until every thread of pid is stopped. */
-static void wait_stopped(pid_t pid)
+/* Waits up to DQUIESCE_STOP_WAIT_NS until every thread of pid is stopped:
+ * true when they are (or the process is gone). */
+static bool wait_stopped(pid_t pid)
 {
     char dir[64];
     struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)DQUIESCE_POLL_NS};
@@ -273,7 +274,7 @@ static void wait_stopped(pid_t pid)
         bool all = true;
         DIR *d = opendir(dir);
         if (!d)
-            return; /* gone */
+            return true; /* gone: the move calls will say so */
         struct dirent *e;
         while (all && (e = readdir(d))) {
             char st;
@@ -284,9 +285,10 @@ static void wait_stopped(pid_t pid)
         }
         closedir(d);
         if (all)
-            return;
+            return true;
         nanosleep(&pause, NULL);
     }
+    return false;
 }
 
 int dquiesce_fn(void *opaque, pid_t pid, bool stop)
@@ -335,7 +337,12 @@ int dquiesce_fn(void *opaque, pid_t pid, bool stop)
         return rc;
     }
     q->stopped = pid;
-    wait_stopped(pid);
+    if (!wait_stopped(pid)) {
+        dlog(NP_LOG_DEBUG, "pid %d did not stop within %llu ms: resumed, its step waits",
+             (int)pid, (unsigned long long)(DQUIESCE_STOP_WAIT_NS / 1000000));
+        dquiesce_fn(q, pid, false);
+        return -EAGAIN;
+    }
     return 0;
 }
 

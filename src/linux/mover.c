@@ -126,6 +126,7 @@ struct np_linux_mover {
     uint64_t quiet_ns_per_page;
     uint32_t quiet_pages;
     uint32_t since_probe;
+    uint32_t stop_fails; /* stop calls in a row that said -EAGAIN */
     bool walk_ended;         /* every address looked at once (or the process exited) */
     bool done;               /* walk ended, or max_bytes reached */
     np_linux_move_stats stats;
@@ -446,16 +447,26 @@ static bool plan_quiesce(np_linux_mover *mv, uint32_t *want, bool *probe_out)
     return quiesce;
 }
 
-/* After a step's move calls: what they cost per base page, unquiesced
- * (live) or stopped; the next quiesced step's size from the stopped cost,
- * so that a stop stays near 3/4 of quiesce_max_ns. */
-static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t ns,
-                         uint64_t base_pages)
+/* After a step's move calls (move_ns inside them; stop_ns from the stop
+ * call to the resume call's return, 0 unquiesced): what they cost per base
+ * page, unquiesced (live) or stopped; the next quiesced step's size from
+ * the stopped cost, so that its move calls take about 3/4 of
+ * quiesce_max_ns. The size is judged on the move calls alone: the time the
+ * stop itself takes (the signal reaching every thread) does not shrink
+ * with fewer pages, and counting it per page would shrink the steps until
+ * only that overhead is left. */
+static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t move_ns,
+                         uint64_t stop_ns, uint64_t base_pages)
 {
     np_linux_move_stats *st = &mv->stats;
+    if (stopped) {
+        st->quiesced_steps++;
+        if (stop_ns > st->longest_stop_ns)
+            st->longest_stop_ns = stop_ns;
+    }
     if (base_pages == 0)
         return;
-    uint64_t per = ns / base_pages;
+    uint64_t per = move_ns / base_pages;
     if (per == 0)
         per = 1;
     if (!stopped) {
@@ -464,9 +475,6 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
             mv->since_probe = 0;
         return;
     }
-    st->quiesced_steps++;
-    if (ns > st->longest_stop_ns)
-        st->longest_stop_ns = ns;
     mv->since_probe++;
     mv->quiet_ns_per_page = mv->quiet_ns_per_page ? (3 * mv->quiet_ns_per_page + per) / 4 : per;
     uint64_t pages = mv->opts.quiesce_max_ns * 3 / 4 / mv->quiet_ns_per_page;
@@ -526,6 +534,7 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
      * where it was and the retried pages back in the queue, so a later
      * step tries the same pages again. */
     np_linux_walk_pos saved = np_linux_walk_tell(&mv->walk);
+    const np_linux_move_stats st_before = *st;
     long got = 0;
     if (k < want && (k == 0 || rq_bytes < cap_bytes)) {
         got = np_linux_walk_next_sized(&mv->walk, mv->pages + k, mv->flags + k, mv->sizes + k,
@@ -637,7 +646,24 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         r = 0;
         if (quiesce) {
             stop_t0 = mv->opts.now_ns(mv->opts.clock_opaque);
-            stopped = mv->opts.quiesce_fn(mv->opts.quiesce_opaque, mv->pid, true) == 0;
+            int qr = mv->opts.quiesce_fn(mv->opts.quiesce_opaque, mv->pid, true);
+            stopped = qr == 0;
+            if (qr == -EAGAIN && mv->stop_fails + 1 < NP_LINUX_QUIESCE_STOP_TRIES) {
+                mv->stop_fails++;
+                /* Not stopped in time (its threads did not get to run
+                 * the stop): moving beside it is what is slow, so this
+                 * step moves nothing and a later one takes the same pages
+                 * again (walk, queue and counts as they were). */
+                np_linux_walk_seek(&mv->walk, saved);
+                requeue(mv, 0, k);
+                *st = st_before;
+                uint64_t t = mv->opts.now_ns(mv->opts.clock_opaque);
+                mv->next_at_ns = t + mv->opts.quiesce_gap_ns;
+                *done_out = false;
+                *next_at_ns_out = mv->next_at_ns;
+                return 0;
+            }
+            mv->stop_fails = 0;
         }
         uint64_t move_t0 = mv->opts.now_ns(mv->opts.clock_opaque);
         for (size_t j = 0; j < m && (r >= 0 || r == -ENOMEM || r == -EBUSY || r == -EAGAIN);) {
@@ -658,7 +684,7 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
             uint64_t t = mv->opts.now_ns(mv->opts.clock_opaque);
             stop_ns = t > stop_t0 ? t - stop_t0 : 0;
         }
-        note_quiesce(mv, stopped, probe, stopped ? stop_ns : move_ns, chosen_bytes / base);
+        note_quiesce(mv, stopped, probe, move_ns, stop_ns, chosen_bytes / base);
         /* ENOMEM/EBUSY/EAGAIN for the whole call are passing conditions:
          * its pages are checked below and tried again. */
         bool whole_failed = r < 0;

@@ -66,6 +66,7 @@ typedef struct fake {
     uint64_t ns_per_moved_page_stopped;
     bool stopped;
     int quiesce_rc;         /* what a stop call returns */
+    long quiesce_fail_count; /* that many times */
     unsigned stops, resumes;
     uint64_t stop_at, longest_stop, last_resume, shortest_gap;
     unsigned long live_moved; /* pages moved while not stopped */
@@ -749,8 +750,10 @@ static int fake_quiesce(void *opaque, pid_t pid, bool stop)
     if (stop) {
         if (F.stopped)
             return -EBUSY; /* never two stops without a resume */
-        if (F.quiesce_rc)
+        if (F.quiesce_rc && F.quiesce_fail_count > 0) {
+            F.quiesce_fail_count--;
             return F.quiesce_rc;
+        }
         F.stops++;
         if (F.last_resume && (!F.shortest_gap || F.clock_ns - F.last_resume < F.shortest_gap))
             F.shortest_gap = F.clock_ns - F.last_resume;
@@ -834,10 +837,35 @@ static void test_quiesced_steps(void)
     /* A stop that fails (someone else stopped it): moves, no resume. */
     ctx = setup(true);
     F.quiesce_rc = -EALREADY;
+    F.quiesce_fail_count = 1000000;
     ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
     ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
     ASSERT_EQ(F.resumes, 0);
     ASSERT_U64_EQ(st.quiesced_steps, 0);
+    teardown(ctx);
+
+    /* A stop that fails with -EAGAIN (not stopped in time) twice: those
+     * steps move nothing, the same pages move later, all of them stopped. */
+    ctx = setup(true);
+    F.quiesce_rc = -EAGAIN;
+    F.quiesce_fail_count = 2;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_U64_EQ(st.pages_queried, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, 0);
+    ASSERT_EQ(F.stops, F.resumes);
+    ASSERT_TRUE(F.stops > 0);
+    teardown(ctx);
+
+    /* A process that never stops in time still moves (beside it) after
+     * NP_LINUX_QUIESCE_STOP_TRIES tries. */
+    ctx = setup(true);
+    F.quiesce_rc = -EAGAIN;
+    F.quiesce_fail_count = 1000000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, BIG_PAGES);
+    ASSERT_EQ(F.resumes, 0);
     teardown(ctx);
 
     /* A quiescing mode needs the function. */
