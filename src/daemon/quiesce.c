@@ -41,15 +41,33 @@ struct dquiesce {
     pid_t stopped;    /* the guest this stopped (0: none) */
 };
 
+/* Appends s, then the decimal n (n > 0), to the string at p: its end.
+ * Async-signal-safe (the guardian may not call snprintf). */
+static char *put(char *p, const char *s, long n)
+{
+    char digits[24];
+    int k = 0;
+    while (*s)
+        *p++ = *s++;
+    for (; n > 0 && k < (int)sizeof(digits); n /= 10)
+        digits[k++] = (char)('0' + n % 10);
+    while (k > 0)
+        *p++ = digits[--k];
+    *p = '\0';
+    return p;
+}
+
 /* State letter and start time (clock ticks since boot) of /proc/PID/stat
  * or /proc/PID/task/TID/stat (tid > 0): 0 or -errno. Async-signal-safe. */
 static int proc_stat(pid_t pid, pid_t tid, char *state, unsigned long long *start)
 {
     char path[64], buf[1024];
+    if (pid <= 0)
+        return -ESRCH;
+    char *e = put(path, "/proc/", pid);
     if (tid > 0)
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-    else
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        e = put(e, "/task/", tid);
+    put(e, "/stat", 0);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
