@@ -655,7 +655,7 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
                  * step moves nothing and a later one takes the same pages
                  * again (walk, queue and counts as they were). */
                 np_linux_walk_seek(&mv->walk, saved);
-                requeue(mv, 0, k);
+                requeue(mv, 0, k < cut_at ? k : cut_at); /* the rest went back at the cut */
                 *st = st_before;
                 uint64_t t = mv->opts.now_ns(mv->opts.clock_opaque);
                 mv->next_at_ns = t + mv->opts.quiesce_gap_ns;
@@ -762,7 +762,7 @@ failed:
     rc = call_failed(mv, r);
     if (!mv->done) {
         np_linux_walk_seek(&mv->walk, saved);
-        requeue(mv, 0, k);
+        requeue(mv, 0, k < cut_at ? k : cut_at); /* the rest went back at the cut */
     }
     *done_out = mv->done;
     return rc;
