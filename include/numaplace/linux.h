@@ -363,6 +363,18 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
 /* Stops in a row that may fail with -EAGAIN before a step moves beside
  * the running process anyway (so a process that never stops still moves). */
 #define NP_LINUX_QUIESCE_STOP_TRIES 8u
+/* Fewest base pages a quiesced step takes once measured. Why a floor: in
+ * the unpinned VM test (two other guests writing, host at load 13) a
+ * quiesced move call cost up to 2.25 s even for one page, so sizing on time
+ * per page shrank steps to one page and the mover to 202 pages in 120 s
+ * (docs/results-linux.md). The likely reason, not isolated by a
+ * measurement: each move_pages call that moves also drains every CPU's LRU
+ * caches first (lru_cache_disable: work queued on each CPU and waited for),
+ * a cost per call that busy vCPUs make long under TCG.
+ * 512, as NP_LINUX_MOVE_MIN_BATCH_PAGES: at the 70-100 us a stopped page
+ * cost on TCG it still fits NP_LINUX_QUIESCE_MAX_NS; where calls cost more
+ * the stop exceeds it (longest_stop_ns says by how much). */
+#define NP_LINUX_QUIESCE_MIN_PAGES 512u
 /* Base pages of the first quiesced step, before any is measured. */
 #define NP_LINUX_QUIESCE_FIRST_PAGES 64u
 

@@ -478,8 +478,8 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
     mv->since_probe++;
     mv->quiet_ns_per_page = mv->quiet_ns_per_page ? (3 * mv->quiet_ns_per_page + per) / 4 : per;
     uint64_t pages = mv->opts.quiesce_max_ns * 3 / 4 / mv->quiet_ns_per_page;
-    if (pages < 1)
-        pages = 1;
+    if (pages < NP_LINUX_QUIESCE_MIN_PAGES)
+        pages = NP_LINUX_QUIESCE_MIN_PAGES;
     if (pages > mv->batch_max)
         pages = mv->batch_max;
     mv->quiet_pages = (uint32_t)pages;
