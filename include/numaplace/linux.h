@@ -402,6 +402,11 @@ typedef struct np_linux_move_opts {
     void *quiesce_opaque;
     uint64_t quiesce_max_ns;         /* 0 = NP_LINUX_QUIESCE_MAX_NS */
     uint64_t quiesce_gap_ns;         /* 0 = NP_LINUX_QUIESCE_GAP_NS */
+    /* np_linux_mover_run asks before each step and returns 0 early when it
+     * says true (a daemon stopping: one batch, not a whole step, is then
+     * the longest it waits). NULL: never. */
+    bool (*should_stop)(void *opaque);
+    void *should_stop_opaque;
 } np_linux_move_opts;
 
 typedef struct np_linux_move_stats {

@@ -33,6 +33,7 @@ struct dworker {
     size_t nr, cap;
     bool stop;
     dquiesce *quiesce; /* guardian of quiesced steps (NULL: none) */
+    dmove_job *running; /* the job under way (NULL: none) */
 };
 
 static uint64_t mono_ns(void)
@@ -124,9 +125,11 @@ static void *worker_main(void *arg)
             continue;
         }
         job->started = true;
+        w->running = job;
         pthread_mutex_unlock(&w->mu);
         run_job(w, job); /* the job stays in the table: only harvest frees it */
         pthread_mutex_lock(&w->mu);
+        w->running = NULL;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -189,6 +192,17 @@ void dworker_destroy(dworker *w)
     free(w);
 }
 
+/* The mover asks between batches: stop now (daemon stopping, job
+ * cancelled), so that a SIGTERM waits one batch, not a whole step. */
+static bool should_stop(void *opaque)
+{
+    dworker *w = opaque;
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop || (w->running && w->running->cancelled);
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
 int dworker_set_quiesce(dworker *w, np_linux_backend *lb, np_daemon_move_quiesce mode,
                         const char *state_path)
 {
@@ -208,14 +222,15 @@ int dworker_set_quiesce(dworker *w, np_linux_backend *lb, np_daemon_move_quiesce
         return -ENAMETOOLONG;
     if (mode == NP_DAEMON_QUIESCE_NEVER) {
         dquiesce_thaw_record(record); /* what an earlier run with quiescing left */
-        return np_linux_backend_set_quiesce(lb, NP_LINUX_QUIESCE_NEVER, NULL, NULL);
+        return np_linux_backend_set_quiesce(lb, NP_LINUX_QUIESCE_NEVER, NULL, NULL, should_stop,
+                                            w);
     }
     if (w->quiesce)
         return -EBUSY;
     rc = dquiesce_create(record, &w->quiesce);
     if (rc)
         return rc;
-    return np_linux_backend_set_quiesce(lb, modes[mode], dquiesce_fn, w->quiesce);
+    return np_linux_backend_set_quiesce(lb, modes[mode], dquiesce_fn, w->quiesce, should_stop, w);
 }
 
 void dworker_set_budget(dworker *w, uint64_t budget_bps)

@@ -891,13 +891,17 @@ static const struct np_backend_ops linux_ops = {
 /* ---- lifecycle --------------------------------------------------------------- */
 
 int np_linux_backend_set_quiesce(np_linux_backend *lb, np_linux_quiesce_mode mode,
-                                 np_linux_quiesce_fn fn, void *opaque)
+                                 np_linux_quiesce_fn fn, void *opaque,
+                                 bool (*should_stop)(void *opaque), void *stop_opaque)
 {
     if (!lb || (mode != NP_LINUX_QUIESCE_NEVER && !fn) || mode > NP_LINUX_QUIESCE_ALWAYS)
         return -EINVAL;
     pthread_mutex_lock(&lb->mu);
-    lb->quiesce = (np_linux_move_opts){
-        .quiesce = mode, .quiesce_fn = fn, .quiesce_opaque = opaque};
+    lb->quiesce = (np_linux_move_opts){.quiesce = mode,
+                                       .quiesce_fn = fn,
+                                       .quiesce_opaque = opaque,
+                                       .should_stop = should_stop,
+                                       .should_stop_opaque = stop_opaque};
     pthread_mutex_unlock(&lb->mu);
     return 0;
 }

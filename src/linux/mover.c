@@ -787,6 +787,8 @@ int np_linux_mover_run(np_linux_mover *mv)
     for (;;) {
         bool done = false;
         uint64_t next = 0;
+        if (mv->opts.should_stop && mv->opts.should_stop(mv->opts.should_stop_opaque))
+            return 0;
         int rc = np_linux_mover_step(mv, &done, &next);
         if (rc < 0 && rc != -EAGAIN)
             return rc;

@@ -67,6 +67,7 @@ typedef struct fake {
     bool stopped;
     int quiesce_rc;         /* what a stop call returns */
     long quiesce_fail_count; /* that many times */
+    int stop_asks;           /* should_stop questions so far */
     unsigned stops, resumes;
     uint64_t stop_at, longest_stop, last_resume, shortest_gap;
     unsigned long live_moved; /* pages moved while not stopped */
@@ -742,6 +743,13 @@ static void test_scan_skips_absent_pages(void)
     teardown(ctx);
 }
 
+/* should_stop: true from its fourth question on. */
+static bool stop_after_3(void *opaque)
+{
+    int *asks = opaque;
+    return ++*asks > 3;
+}
+
 static int fake_quiesce(void *opaque, pid_t pid, bool stop)
 {
     (void)opaque;
@@ -866,6 +874,21 @@ static void test_quiesced_steps(void)
     ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
     ASSERT_EQ(F.live_moved, BIG_PAGES);
     ASSERT_EQ(F.resumes, 0);
+    teardown(ctx);
+
+    /* should_stop ends a run between two batches, whatever is left. */
+    ctx = setup(true);
+    F.quiesce_rc = 0;
+    F.quiesce_fail_count = 0;
+    np_linux_move_opts so = opts_batch(1024);
+    so.should_stop = stop_after_3;
+    so.should_stop_opaque = &F.stop_asks;
+    np_linux_mover *smv = NULL;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &so, &smv), 0);
+    ASSERT_EQ(np_linux_mover_run(smv), 0);
+    ASSERT_U64_EQ(np_linux_mover_stats(smv)->pages_moved, 3 * 1024);
+    ASSERT_U64_EQ(np_linux_mover_stats(smv)->batches, 3);
+    np_linux_mover_destroy(smv);
     teardown(ctx);
 
     /* A quiescing mode needs the function. */
