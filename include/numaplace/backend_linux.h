@@ -72,6 +72,14 @@ int np_linux_backend_create(np_linux_ctx *ctx, const np_linux_backend_opts *opts
 void np_linux_backend_destroy(np_linux_backend *lb); /* NULL ok */
 /* The generic backend handle (owned by lb). */
 np_backend *np_linux_backend_get(np_linux_backend *lb);
+/* Quiesced steps for the migrations that start after this call (linux.h:
+ * np_linux_quiesce_mode); fn stops and resumes a guest (NULL with NEVER).
+ * should_stop (NULL: none) cuts a migrate_memory call short between two
+ * batches (np_linux_move_opts.should_stop). Kept across set_source.
+ * -EINVAL for a mode without fn. */
+int np_linux_backend_set_quiesce(np_linux_backend *lb, np_linux_quiesce_mode mode,
+                                 np_linux_quiesce_fn fn, void *opaque,
+                                 bool (*should_stop)(void *opaque), void *stop_opaque);
 /* Changes the guests the next list_guests finds (copies the arrays). */
 int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opts *opts);
 /* Statistics of the mover behind the last migrate_memory call (zeroed

@@ -109,6 +109,14 @@ typedef enum np_daemon_xen_move {
     NP_DAEMON_XEN_MOVE_SAVE_RESTORE,
 } np_daemon_xen_move;
 
+/* Whether the Linux mover stops a guest (SIGSTOP) for the short steps
+ * that move its pages (np_linux_quiesce_mode in linux.h; numaplaced(8)). */
+typedef enum np_daemon_move_quiesce {
+    NP_DAEMON_QUIESCE_AUTO = 0, /* when moving beside the running guest is slow */
+    NP_DAEMON_QUIESCE_NEVER,
+    NP_DAEMON_QUIESCE_ALWAYS,
+} np_daemon_move_quiesce;
+
 /* How the daemon finds guests. */
 typedef enum np_daemon_discover {
     NP_DISCOVER_QEMU = 0, /* every QEMU process (libvirt's and plain) */
@@ -146,6 +154,7 @@ typedef struct np_daemon_config {
     char metrics_listen[64];            /* metrics_listen = 127.0.0.1:9464 ("" = no
                                            metrics listener, the default) */
     char libvirt_uri[256];              /* libvirt_uri = qemu:///system */
+    np_daemon_move_quiesce move_quiesce; /* move_quiesce = auto | never | always */
 } np_daemon_config;
 
 void np_daemon_config_init(np_daemon_config *cfg);

@@ -352,6 +352,73 @@ int np_linux_migrate_process(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from
 typedef uint64_t (*np_linux_now_fn)(void *opaque);
 typedef void (*np_linux_sleep_fn)(void *opaque, uint64_t ns);
 
+/* Quiesced steps: moving a step while the process's threads do not run.
+ *
+ * Why: Linux before 6.3 unmaps each page it migrates with its own TLB
+ * flush, an IPI to every CPU running the process; the sender waits for
+ * each. On the TCG test guest (Linux 6.1, 8 vCPUs on 2 host cores) a
+ * process whose 2 threads wrote its 64 MiB moved at 57-67 pages/s (one
+ * 512-page call took 8 s); the same process stopped (SIGSTOP) moved at
+ * 10,170-12,501 pages/s and with sleeping threads at 14,421 pages/s
+ * (tests/vm/prog/np-movecost.c, docs/results-linux.md). The kernel's own
+ * NUMA-fault migration does not pay it: its PTEs are PROT_NONE, not
+ * accessible, so no flush.
+ *
+ * The mover does not stop anything itself: the caller's quiesce function
+ * does (the daemon's records what it stopped with a guardian process that
+ * resumes it if the daemon dies; src/daemon/quiesce.c). */
+typedef enum np_linux_quiesce_mode {
+    NP_LINUX_QUIESCE_NEVER = 0, /* every move call runs beside the process */
+    NP_LINUX_QUIESCE_AUTO,      /* quiesce when moving beside it is slow (below) */
+    NP_LINUX_QUIESCE_ALWAYS,    /* quiesce every move call */
+} np_linux_quiesce_mode;
+/* stop: stop every thread of pid; 0 when stopped, negative errno when it
+ * did not stop it (resume is then not called): -EAGAIN when it could not
+ * stop it in time (the step then moves nothing and a later step tries the
+ * same pages, up to NP_LINUX_QUIESCE_STOP_TRIES stops in a row; then one
+ * moves beside it), any other error makes the step move beside the
+ * running process (e.g. -EALREADY: someone else stopped it). !stop:
+ * resume what the stop call stopped. */
+typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
+/* Longest a quiesced step's move calls may keep a process stopped: pages
+ * per quiesced step are sized from the measured stopped time per page so
+ * that they stay under this (at least one page moves); the time the stop
+ * signal takes to reach every thread comes on top. 50 ms: a guest sees it as a
+ * scheduling hiccup, far below the write stalls of seconds that moving
+ * beside it caused on the test guest (docs/results-linux.md). */
+#define NP_LINUX_QUIESCE_MAX_NS 50000000ull
+/* Least running time between two stops of one process: it runs at least
+ * half the time while its memory moves. */
+#define NP_LINUX_QUIESCE_GAP_NS 50000000ull
+/* Auto quiesces when moving beside the running process costs more than
+ * this per base page. 1 ms: on the TCG test guest a stopped or sleeping
+ * process's pages moved in 70-100 us each, a writing one's in 15-17 ms;
+ * on hardware a page's move costs microseconds whether or not the process
+ * runs, so auto never quiesces there unless the flushes really hurt. */
+#define NP_LINUX_QUIESCE_AUTO_NS_PER_PAGE 1000000ull
+/* Auto's probe: the pages its first unquiesced move call takes (small, as
+ * it may cost 17 ms each), and how many quiesced steps run before it
+ * probes again (the process may have gone idle meanwhile). */
+#define NP_LINUX_QUIESCE_PROBE_PAGES 16u
+#define NP_LINUX_QUIESCE_REPROBE_STEPS 256u
+/* Stops in a row that may fail with -EAGAIN before a step moves beside
+ * the running process anyway (so a process that never stops still moves). */
+#define NP_LINUX_QUIESCE_STOP_TRIES 8u
+/* Fewest base pages a quiesced step takes once measured. Why a floor: in
+ * the unpinned VM test (two other guests writing, host at load 13) a
+ * quiesced move call cost up to 2.25 s even for one page, so sizing on time
+ * per page shrank steps to one page and the mover to 202 pages in 120 s
+ * (docs/results-linux.md). The likely reason, not isolated by a
+ * measurement: each move_pages call that moves also drains every CPU's LRU
+ * caches first (lru_cache_disable: work queued on each CPU and waited for),
+ * a cost per call that busy vCPUs make long under TCG.
+ * 512, as NP_LINUX_MOVE_MIN_BATCH_PAGES: at the 70-100 us a stopped page
+ * cost on TCG it still fits NP_LINUX_QUIESCE_MAX_NS; where calls cost more
+ * the stop exceeds it (longest_stop_ns says by how much). */
+#define NP_LINUX_QUIESCE_MIN_PAGES 512u
+/* Base pages of the first quiesced step, before any is measured. */
+#define NP_LINUX_QUIESCE_FIRST_PAGES 64u
+
 typedef struct np_linux_move_opts {
     np_linux_now_fn now_ns;          /* required: times batches */
     np_linux_sleep_fn sleep_ns;      /* used by np_linux_mover_run only */
@@ -370,6 +437,17 @@ typedef struct np_linux_move_opts {
     np_linux_map_filter filter;      /* default NP_LINUX_MAPS_ANON */
     bool move_all;                   /* MPOL_MF_MOVE_ALL: also pages shared with
                                         other processes (needs CAP_SYS_NICE) */
+    /* Quiesced steps (above); a mode other than NEVER needs quiesce_fn. */
+    np_linux_quiesce_mode quiesce;
+    np_linux_quiesce_fn quiesce_fn;
+    void *quiesce_opaque;
+    uint64_t quiesce_max_ns;         /* 0 = NP_LINUX_QUIESCE_MAX_NS */
+    uint64_t quiesce_gap_ns;         /* 0 = NP_LINUX_QUIESCE_GAP_NS */
+    /* np_linux_mover_run asks before each step and returns 0 early when it
+     * says true (a daemon stopping: one batch, not a whole step, is then
+     * the longest it waits). NULL: never. */
+    bool (*should_stop)(void *opaque);
+    void *should_stop_opaque;
 } np_linux_move_opts;
 
 typedef struct np_linux_move_stats {
@@ -396,6 +474,11 @@ typedef struct np_linux_move_stats {
     uint64_t pages_retried;          /* moves tried again after -EBUSY/-EAGAIN
                                         or a call that stopped early */
     uint64_t longest_step_bytes;     /* most bytes one step moved */
+    /* Quiesced steps: how many, and the longest time one kept the
+     * process stopped (stop call to resume call returned). */
+    uint64_t quiesced_steps;
+    uint64_t longest_stop_ns;
+    uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
 } np_linux_move_stats;
 
 typedef struct np_linux_mover np_linux_mover;

@@ -29,6 +29,7 @@ void np_daemon_config_init(np_daemon_config *cfg)
     cfg->migrate_budget_bps = NP_DAEMON_MIGRATE_BUDGET_BPS;
     cfg->locality_target = NP_DAEMON_LOCALITY_TARGET;
     cfg->backend = NP_DAEMON_BACKEND_AUTO;
+    cfg->move_quiesce = NP_DAEMON_QUIESCE_AUTO;
     cfg->xen_memory_move = NP_DAEMON_XEN_MOVE_OFF;
     snprintf(cfg->xen_save_dir, sizeof(cfg->xen_save_dir), "%s", NP_DAEMON_XEN_SAVE_DIR);
     snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", NP_DAEMON_LIBVIRT_URI);
@@ -243,6 +244,16 @@ static int apply(np_daemon_config *c, const char *key, const char *v, const char
         if (np_metrics_listen_parse(v, NULL, &l, NULL))
             return -EINVAL;
         return copy_str(c->metrics_listen, sizeof(c->metrics_listen), v);
+    } else if (!strcmp(key, "move_quiesce")) {
+        *want = "auto, never or always";
+        if (!strcmp(v, "auto"))
+            c->move_quiesce = NP_DAEMON_QUIESCE_AUTO;
+        else if (!strcmp(v, "never"))
+            c->move_quiesce = NP_DAEMON_QUIESCE_NEVER;
+        else if (!strcmp(v, "always"))
+            c->move_quiesce = NP_DAEMON_QUIESCE_ALWAYS;
+        else
+            return -EINVAL;
     } else if (!strcmp(key, "libvirt_uri")) {
         *want = "a libvirt connection URI shorter than 256 bytes, such as qemu:///system";
         if (!strstr(v, ":"))
@@ -251,7 +262,8 @@ static int apply(np_daemon_config *c, const char *key, const char *v, const char
     } else {
         *want = "a key: period, dry_run, discover, cgroup, pid, exclude, socket, socket_group, "
                 "state_file, log_level, migrate_budget, locality_target, cgroup_cpuset, "
-                "backend, xen_memory_move, xen_save_dir, metrics_listen, libvirt_uri";
+                "backend, xen_memory_move, xen_save_dir, metrics_listen, libvirt_uri, "
+                "move_quiesce";
         return -EINVAL;
     }
     return 0;

@@ -114,6 +114,12 @@ static int start_worker(daemon_t *d)
     int rc = dworker_create(d->be, d->cfg.migrate_budget_bps, DAEMON_CHUNK_BYTES, &d->worker);
     if (rc)
         dlog(NP_LOG_ERROR, "cannot start the memory mover thread: %s", np_strerror(rc));
+    if (!rc && d->lb && d->be == np_linux_backend_get(d->lb)) {
+        rc = dworker_set_quiesce(d->worker, d->lb, d->cfg.move_quiesce,
+                                 d->cfg.dry_run ? NULL : d->cfg.state_path);
+        if (rc)
+            dlog(NP_LOG_ERROR, "cannot start the quiesce guardian: %s", np_strerror(rc));
+    }
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "move_worker.h"
 
 #include "daemon.h"
+#include "quiesce.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +32,8 @@ struct dworker {
     dmove_job **jobs; /* queued, running and finished, in submission order */
     size_t nr, cap;
     bool stop;
+    dquiesce *quiesce; /* guardian of quiesced steps (NULL: none) */
+    dmove_job *running; /* the job under way (NULL: none) */
 };
 
 static uint64_t mono_ns(void)
@@ -122,9 +125,11 @@ static void *worker_main(void *arg)
             continue;
         }
         job->started = true;
+        w->running = job;
         pthread_mutex_unlock(&w->mu);
         run_job(w, job); /* the job stays in the table: only harvest frees it */
         pthread_mutex_lock(&w->mu);
+        w->running = NULL;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -178,12 +183,54 @@ void dworker_destroy(dworker *w)
     if (!w)
         return;
     dworker_stop(w);
+    dquiesce_destroy(w->quiesce); /* after the thread: no step under way */
     for (size_t i = 0; i < w->nr; i++)
         free(w->jobs[i]);
     free(w->jobs);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+/* The mover asks between batches: stop now (daemon stopping, job
+ * cancelled), so that a SIGTERM waits one batch, not a whole step. */
+static bool should_stop(void *opaque)
+{
+    dworker *w = opaque;
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop || (w->running && w->running->cancelled);
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+int dworker_set_quiesce(dworker *w, np_linux_backend *lb, np_daemon_move_quiesce mode,
+                        const char *state_path)
+{
+    static const np_linux_quiesce_mode modes[] = {
+        [NP_DAEMON_QUIESCE_AUTO] = NP_LINUX_QUIESCE_AUTO,
+        [NP_DAEMON_QUIESCE_NEVER] = NP_LINUX_QUIESCE_NEVER,
+        [NP_DAEMON_QUIESCE_ALWAYS] = NP_LINUX_QUIESCE_ALWAYS,
+    };
+    char record[300];
+    int rc;
+
+    if (!w || !lb || (unsigned)mode >= sizeof(modes) / sizeof(modes[0]))
+        return -EINVAL;
+    record[0] = '\0';
+    if (state_path && state_path[0] &&
+        snprintf(record, sizeof(record), "%s.stopped", state_path) >= (int)sizeof(record))
+        return -ENAMETOOLONG;
+    if (mode == NP_DAEMON_QUIESCE_NEVER) {
+        dquiesce_thaw_record(record); /* what an earlier run with quiescing left */
+        return np_linux_backend_set_quiesce(lb, NP_LINUX_QUIESCE_NEVER, NULL, NULL, should_stop,
+                                            w);
+    }
+    if (w->quiesce)
+        return -EBUSY;
+    rc = dquiesce_create(record, &w->quiesce);
+    if (rc)
+        return rc;
+    return np_linux_backend_set_quiesce(lb, modes[mode], dquiesce_fn, w->quiesce, should_stop, w);
 }
 
 void dworker_set_budget(dworker *w, uint64_t budget_bps)

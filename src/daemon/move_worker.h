@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include <numaplace/backend.h>
+#include <numaplace/backend_linux.h>
 #include <numaplace/balance.h>
+#include <numaplace/ctl.h>
 
 /* Migrations of one job: those of one guest in one round. A round's budget
  * at the defaults is 40 chunks of 64 MiB shared by all guests, and a guest's
@@ -47,6 +49,12 @@ void dworker_stop(dworker *w);
 /* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);
+/* Quiesced steps for the Linux backend lb (move_quiesce of the config):
+ * starts the guardian (quiesce.h) whose record is state_path + ".stopped",
+ * after resuming what an earlier run's record names. Call once, before the
+ * first job. */
+int dworker_set_quiesce(dworker *w, np_linux_backend *lb, np_daemon_move_quiesce mode,
+                        const char *state_path);
 /* A job for the guest is queued, running or finished and not collected. */
 bool dworker_busy(dworker *w, uint64_t guest_id);
 /* Queues a copy of job (its guest must not be busy): 0, -EBUSY, -ENOMEM. */

@@ -71,6 +71,9 @@ struct np_linux_backend {
     np_bitmap *all_cpus;
     uint64_t rng;
     np_linux_move_stats last_move;
+    /* Quiesced steps (np_linux_backend_set_quiesce); kept apart from opts,
+     * which set_source replaces whole. */
+    np_linux_move_opts quiesce;
 };
 
 static void lb_guest_fini(lb_guest *g)
@@ -680,12 +683,13 @@ static int op_set_guest_node_affinity_locked(void *impl, uint64_t guest_id, cons
  * (np_linux_mover_continue), so a migration of N steps looks at each
  * address once instead of N times from the start; a different pair, or a
  * walk that ended, gets a new mover (which reads the maps again). */
-static int step_mover(np_linux_backend *lb, const np_linux_backend_opts *opts, lb_guest *g,
-                      pid_t pid, unsigned from_os_id, unsigned to_os_id, uint64_t bytes,
+static int step_mover(np_linux_backend *lb, const np_linux_backend_opts *opts,
+                      const np_linux_move_opts *quiesce, lb_guest *g, pid_t pid,
+                      unsigned from_os_id, unsigned to_os_id, uint64_t bytes,
                       np_linux_mover **mv_out, bool *fresh_out, bool *own_out)
 {
     np_bitmap *from_set = NULL;
-    np_linux_move_opts mo = {0};
+    np_linux_move_opts mo = *quiesce;
     int rc;
 
     *fresh_out = false;
@@ -742,9 +746,11 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
      * without the lock, put it back after. */
     lb_guest slot, *g = NULL;
     np_linux_backend_opts opts;
+    np_linux_move_opts quiesce;
     memset(&slot, 0, sizeof(slot));
     pthread_mutex_lock(&lb->mu);
     opts = lb->opts; /* the scalars are read; its pointers are not */
+    quiesce = lb->quiesce;
     lb_guest *listed = lb_find(lb, pid);
     if (listed) {
         slot.pid = pid;
@@ -762,7 +768,7 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     for (int pass = 0; pass < 2 && moved < bytes && rc == 0; pass++) {
         np_linux_mover *mv = NULL;
         bool fresh = false, own = false;
-        rc = step_mover(lb, &opts, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh,
+        rc = step_mover(lb, &opts, &quiesce, g, pid, from->os_id, to->os_id, bytes - moved, &mv, &fresh,
                         &own);
         if (rc)
             break;
@@ -773,11 +779,14 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         last = *st;
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
-                     "%llu batches, batch now %u pages, longest %llu us",
+                     "%llu batches, batch now %u pages, longest %llu us, %llu quiesced, "
+                     "longest stop %llu us",
                      (int)pid, (unsigned long long)bytes, from->os_id, to->os_id,
                      (unsigned long long)(st->bytes_moved - before), fresh ? "new" : "continued",
                      (unsigned long long)st->batches, st->batch_pages_now,
-                     (unsigned long long)(st->longest_batch_ns / 1000));
+                     (unsigned long long)(st->longest_batch_ns / 1000),
+                     (unsigned long long)st->quiesced_steps,
+                     (unsigned long long)(st->longest_stop_ns / 1000));
         if (own)
             np_linux_mover_destroy(mv);
         if (fresh)
@@ -884,6 +893,22 @@ static const struct np_backend_ops linux_ops = {
 };
 
 /* ---- lifecycle --------------------------------------------------------------- */
+
+int np_linux_backend_set_quiesce(np_linux_backend *lb, np_linux_quiesce_mode mode,
+                                 np_linux_quiesce_fn fn, void *opaque,
+                                 bool (*should_stop)(void *opaque), void *stop_opaque)
+{
+    if (!lb || (mode != NP_LINUX_QUIESCE_NEVER && !fn) || mode > NP_LINUX_QUIESCE_ALWAYS)
+        return -EINVAL;
+    pthread_mutex_lock(&lb->mu);
+    lb->quiesce = (np_linux_move_opts){.quiesce = mode,
+                                       .quiesce_fn = fn,
+                                       .quiesce_opaque = opaque,
+                                       .should_stop = should_stop,
+                                       .should_stop_opaque = stop_opaque};
+    pthread_mutex_unlock(&lb->mu);
+    return 0;
+}
 
 int np_linux_backend_set_source(np_linux_backend *lb, const np_linux_backend_opts *opts)
 {

@@ -40,6 +40,20 @@
  * which the caller learns from next_at_ns and sleeps for - the mover never
  * sleeps or reads a clock by itself.
  *
+ * Quiesced steps (opts.quiesce, linux.h): the move calls of a step run
+ * between the caller's stop and resume of the process, because Linux 6.1
+ * flushes the TLB of every CPU running it once per page it moves, which
+ * cost 15-17 ms a page on the TCG test guest while the process wrote and
+ * 70-100 us with it stopped. Only the move calls are inside: the query
+ * before and the check after unmap nothing. A quiesced step takes as many
+ * base pages as fit in 3/4 of quiesce_max_ns at the stopped cost measured
+ * so far (a moving average), and the next step waits quiesce_gap_ns after
+ * the resume. Auto first moves NP_LINUX_QUIESCE_PROBE_PAGES beside the
+ * running process and quiesces while that cost exceeds
+ * NP_LINUX_QUIESCE_AUTO_NS_PER_PAGE, probing again every
+ * NP_LINUX_QUIESCE_REPROBE_STEPS quiesced steps. Neither quiesced steps
+ * nor probes change the batch size of unquiesced ones.
+ *
  * Pages that fail are counted by cause (status of the move call): -EBUSY
  * and -EAGAIN after their retries (locked, under IO, being written, pinned
  * by DMA/vfio), -ENOMEM (target node full),
@@ -106,6 +120,13 @@ struct np_linux_mover {
     uint32_t min_batch;      /* floor of the halving */
     uint32_t over_streak;    /* batches over the target in a row */
     uint64_t seg_base_bytes; /* bytes_moved when the current max_bytes began */
+    /* Quiesced steps: stopped time per base page (moving average, 0
+     * unknown), base pages a quiesced step takes, quiesced steps since the
+     * last unquiesced probe (auto). */
+    uint64_t quiet_ns_per_page;
+    uint32_t quiet_pages;
+    uint32_t since_probe;
+    uint32_t stop_fails; /* stop calls in a row that said -EAGAIN */
     bool walk_ended;         /* every address looked at once (or the process exited) */
     bool done;               /* walk ended, or max_bytes reached */
     np_linux_move_stats stats;
@@ -172,6 +193,11 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     if (from &&
         (np_bitmap_is_empty(from) || (np_bitmap_test(from, to) && np_bitmap_count(from) == 1)))
         return -EINVAL; /* nothing could ever move */
+    if (opts->quiesce != NP_LINUX_QUIESCE_NEVER && opts->quiesce != NP_LINUX_QUIESCE_AUTO &&
+        opts->quiesce != NP_LINUX_QUIESCE_ALWAYS)
+        return -EINVAL;
+    if (opts->quiesce != NP_LINUX_QUIESCE_NEVER && !opts->quiesce_fn)
+        return -EINVAL;
     if (!ctx->sys_ok)
         return -EOPNOTSUPP;
     mv = calloc(1, sizeof(*mv));
@@ -183,9 +209,15 @@ int np_linux_mover_create(np_linux_ctx *ctx, pid_t pid, const np_bitmap *from, u
     mv->opts = *opts;
     if (!mv->opts.target_batch_ns)
         mv->opts.target_batch_ns = NP_LINUX_MOVE_TARGET_BATCH_NS;
+    if (!mv->opts.quiesce_max_ns)
+        mv->opts.quiesce_max_ns = NP_LINUX_QUIESCE_MAX_NS;
+    if (!mv->opts.quiesce_gap_ns)
+        mv->opts.quiesce_gap_ns = NP_LINUX_QUIESCE_GAP_NS;
     mv->batch_max = opts->batch_pages ? opts->batch_pages : NP_LINUX_MOVE_BATCH_PAGES;
     mv->stats.batch_pages_now = mv->batch_max;
     mv->min_batch = opts->min_batch_pages ? opts->min_batch_pages : NP_LINUX_MOVE_MIN_BATCH_PAGES;
+    mv->quiet_pages = NP_LINUX_QUIESCE_FIRST_PAGES < mv->batch_max ? NP_LINUX_QUIESCE_FIRST_PAGES
+                                                                   : mv->batch_max;
     if (from) {
         rc = np_bitmap_copy(from, &mv->from);
         if (rc < 0)
@@ -391,6 +423,68 @@ static void requeue(np_linux_mover *mv, size_t from, size_t to)
     }
 }
 
+/* Whether this step's move calls run with the process stopped, and how
+ * many base pages the step may take (*want, lowered for a quiesced step or
+ * auto's probe). */
+static bool plan_quiesce(np_linux_mover *mv, uint32_t *want, bool *probe_out)
+{
+    const np_linux_move_stats *st = &mv->stats;
+    bool quiesce = false;
+
+    *probe_out = false;
+    if (mv->opts.quiesce == NP_LINUX_QUIESCE_ALWAYS) {
+        quiesce = true;
+    } else if (mv->opts.quiesce == NP_LINUX_QUIESCE_AUTO) {
+        if (st->live_ns_per_page == 0 || mv->since_probe >= NP_LINUX_QUIESCE_REPROBE_STEPS)
+            *probe_out = true;
+        else
+            quiesce = st->live_ns_per_page > NP_LINUX_QUIESCE_AUTO_NS_PER_PAGE;
+    }
+    if (*probe_out && *want > NP_LINUX_QUIESCE_PROBE_PAGES)
+        *want = NP_LINUX_QUIESCE_PROBE_PAGES;
+    if (quiesce && *want > mv->quiet_pages)
+        *want = mv->quiet_pages;
+    return quiesce;
+}
+
+/* After a step's move calls (move_ns inside them; stop_ns from the stop
+ * call to the resume call's return, 0 unquiesced): what they cost per base
+ * page, unquiesced (live) or stopped; the next quiesced step's size from
+ * the stopped cost, so that its move calls take about 3/4 of
+ * quiesce_max_ns. The size is judged on the move calls alone: the time the
+ * stop itself takes (the signal reaching every thread) does not shrink
+ * with fewer pages, and counting it per page would shrink the steps until
+ * only that overhead is left. */
+static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t move_ns,
+                         uint64_t stop_ns, uint64_t base_pages)
+{
+    np_linux_move_stats *st = &mv->stats;
+    if (stopped) {
+        st->quiesced_steps++;
+        if (stop_ns > st->longest_stop_ns)
+            st->longest_stop_ns = stop_ns;
+    }
+    if (base_pages == 0)
+        return;
+    uint64_t per = move_ns / base_pages;
+    if (per == 0)
+        per = 1;
+    if (!stopped) {
+        st->live_ns_per_page = per;
+        if (probe)
+            mv->since_probe = 0;
+        return;
+    }
+    mv->since_probe++;
+    mv->quiet_ns_per_page = mv->quiet_ns_per_page ? (3 * mv->quiet_ns_per_page + per) / 4 : per;
+    uint64_t pages = mv->opts.quiesce_max_ns * 3 / 4 / mv->quiet_ns_per_page;
+    if (pages < NP_LINUX_QUIESCE_MIN_PAGES)
+        pages = NP_LINUX_QUIESCE_MIN_PAGES;
+    if (pages > mv->batch_max)
+        pages = mv->batch_max;
+    mv->quiet_pages = (uint32_t)pages;
+}
+
 int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out)
 {
     np_linux_ctx *ctx;
@@ -418,6 +512,9 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
      * count and bytes (batch_pages_now base pages' worth; at least one
      * page, whatever its size). */
     uint32_t want = st->batch_pages_now;
+    bool probe = false, stopped = false;
+    bool quiesce = plan_quiesce(mv, &want, &probe);
+    uint64_t stop_t0 = 0, stop_ns = 0, move_ns = 0;
     uint64_t cap_bytes = (uint64_t)want * base, rq_bytes = 0;
     k = mv->rq_n < want ? mv->rq_n : want;
     for (size_t i = 0; i < k; i++) {
@@ -437,6 +534,7 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
      * where it was and the retried pages back in the queue, so a later
      * step tries the same pages again. */
     np_linux_walk_pos saved = np_linux_walk_tell(&mv->walk);
+    const np_linux_move_stats st_before = *st;
     long got = 0;
     if (k < want && (k == 0 || rq_bytes < cap_bytes)) {
         got = np_linux_walk_next_sized(&mv->walk, mv->pages + k, mv->flags + k, mv->sizes + k,
@@ -546,6 +644,28 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
          * one page per call keeps a failure to that page, so a page that
          * stays busy never starves the others. */
         r = 0;
+        if (quiesce) {
+            stop_t0 = mv->opts.now_ns(mv->opts.clock_opaque);
+            int qr = mv->opts.quiesce_fn(mv->opts.quiesce_opaque, mv->pid, true);
+            stopped = qr == 0;
+            if (qr == -EAGAIN && mv->stop_fails + 1 < NP_LINUX_QUIESCE_STOP_TRIES) {
+                mv->stop_fails++;
+                /* Not stopped in time (its threads did not get to run
+                 * the stop): moving beside it is what is slow, so this
+                 * step moves nothing and a later one takes the same pages
+                 * again (walk, queue and counts as they were). */
+                np_linux_walk_seek(&mv->walk, saved);
+                requeue(mv, 0, k < cut_at ? k : cut_at); /* the rest went back at the cut */
+                *st = st_before;
+                uint64_t t = mv->opts.now_ns(mv->opts.clock_opaque);
+                mv->next_at_ns = t + mv->opts.quiesce_gap_ns;
+                *done_out = false;
+                *next_at_ns_out = mv->next_at_ns;
+                return 0;
+            }
+            mv->stop_fails = 0;
+        }
+        uint64_t move_t0 = mv->opts.now_ns(mv->opts.clock_opaque);
         for (size_t j = 0; j < m && (r >= 0 || r == -ENOMEM || r == -EBUSY || r == -EAGAIN);) {
             size_t run = 1;
             if (mv->sizes[mv->move_of[j]] == base && mv->tries[mv->move_of[j]] == 0)
@@ -556,6 +676,15 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
                                     mv->move_nodes + j, mv->move_status + j, flags);
             j += run;
         }
+        uint64_t move_t1 = mv->opts.now_ns(mv->opts.clock_opaque);
+        move_ns = move_t1 > move_t0 ? move_t1 - move_t0 : 0;
+        if (stopped) {
+            /* Resumed before anything else: the failure paths below too. */
+            mv->opts.quiesce_fn(mv->opts.quiesce_opaque, mv->pid, false);
+            uint64_t t = mv->opts.now_ns(mv->opts.clock_opaque);
+            stop_ns = t > stop_t0 ? t - stop_t0 : 0;
+        }
+        note_quiesce(mv, stopped, probe, move_ns, stop_ns, chosen_bytes / base);
         /* ENOMEM/EBUSY/EAGAIN for the whole call are passing conditions:
          * its pages are checked below and tried again. */
         bool whole_failed = r < 0;
@@ -604,10 +733,14 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
         st->longest_batch_ns = dur;
     if (step_bytes > st->longest_step_bytes)
         st->longest_step_bytes = step_bytes;
-    adapt_batch(mv, dur, (size_t)((batch_bytes + base - 1) / base));
+    if (!quiesce && !probe)
+        adapt_batch(mv, dur, (size_t)((batch_bytes + base - 1) / base));
 
     mv->next_at_ns =
         np_linux_pace_next_ns(mv->opts.budget_bytes_per_s, mv->next_at_ns, t0, step_bytes);
+    /* After a stop the process runs at least quiesce_gap_ns. */
+    if (stopped && mv->next_at_ns < t1 + mv->opts.quiesce_gap_ns)
+        mv->next_at_ns = t1 + mv->opts.quiesce_gap_ns;
     /* Pages to retry wait a little: what made them busy (a fault of the
      * guest on the page, a write under way) passes in that time. */
     if (mv->rq_n > 0) {
@@ -629,7 +762,7 @@ failed:
     rc = call_failed(mv, r);
     if (!mv->done) {
         np_linux_walk_seek(&mv->walk, saved);
-        requeue(mv, 0, k);
+        requeue(mv, 0, k < cut_at ? k : cut_at); /* the rest went back at the cut */
     }
     *done_out = mv->done;
     return rc;
@@ -654,6 +787,8 @@ int np_linux_mover_run(np_linux_mover *mv)
     for (;;) {
         bool done = false;
         uint64_t next = 0;
+        if (mv->opts.should_stop && mv->opts.should_stop(mv->opts.should_stop_opaque))
+            return 0;
         int rc = np_linux_mover_step(mv, &done, &next);
         if (rc < 0 && rc != -EAGAIN)
             return rc;

@@ -61,6 +61,16 @@ typedef struct fake {
     int scans;
     int scan_errno;         /* make PAGEMAP_SCAN fail (ENOTTY: old kernel) */
     size_t scan_cap;        /* return at most this many regions per scan */
+    /* Quiesced steps: a moved page costs ns_per_moved_page_stopped while
+     * the process is stopped by fake_quiesce. */
+    uint64_t ns_per_moved_page_stopped;
+    bool stopped;
+    int quiesce_rc;         /* what a stop call returns */
+    long quiesce_fail_count; /* that many times */
+    int stop_asks;           /* should_stop questions so far */
+    unsigned stops, resumes;
+    uint64_t stop_at, longest_stop, last_resume, shortest_gap;
+    unsigned long live_moved; /* pages moved while not stopped */
 } fake;
 
 static fake F;
@@ -109,7 +119,9 @@ static long fake_move_pages(void *opaque, pid_t pid, unsigned long count, void *
             F.node[idx] = nodes[i];
             status[i] = nodes[i];
             F.moves_done++;
-            F.clock_ns += F.ns_per_moved_page;
+            F.clock_ns += F.stopped ? F.ns_per_moved_page_stopped : F.ns_per_moved_page;
+            if (!F.stopped)
+                F.live_moved++;
         }
     }
     return 0;
@@ -731,6 +743,165 @@ static void test_scan_skips_absent_pages(void)
     teardown(ctx);
 }
 
+/* should_stop: true from its fourth question on. */
+static bool stop_after_3(void *opaque)
+{
+    int *asks = opaque;
+    return ++*asks > 3;
+}
+
+static int fake_quiesce(void *opaque, pid_t pid, bool stop)
+{
+    (void)opaque;
+    if (pid != PID)
+        return -ESRCH;
+    if (stop) {
+        if (F.stopped)
+            return -EBUSY; /* never two stops without a resume */
+        if (F.quiesce_rc && F.quiesce_fail_count > 0) {
+            F.quiesce_fail_count--;
+            return F.quiesce_rc;
+        }
+        F.stops++;
+        if (F.last_resume && (!F.shortest_gap || F.clock_ns - F.last_resume < F.shortest_gap))
+            F.shortest_gap = F.clock_ns - F.last_resume;
+        F.stopped = true;
+        F.stop_at = F.clock_ns;
+        return 0;
+    }
+    ASSERT_TRUE(F.stopped);
+    F.resumes++;
+    F.stopped = false;
+    if (F.clock_ns - F.stop_at > F.longest_stop)
+        F.longest_stop = F.clock_ns - F.stop_at;
+    F.last_resume = F.clock_ns;
+    return 0;
+}
+
+/* Quiesced steps: auto probes with a few pages, finds moving beside the
+ * process slow (17 ms a page, as on the TCG guest) and moves the rest with
+ * the process stopped (80 us a page), each stop under the bound, a gap
+ * after each; never and cheap pages do not stop it; always does; a stop
+ * that fails moves beside the process without a resume. */
+static void test_quiesced_steps(void)
+{
+    np_linux_ctx *ctx = setup(true);
+    np_linux_move_opts o = opts_batch(0);
+    np_linux_move_stats st;
+    o.quiesce = NP_LINUX_QUIESCE_AUTO;
+    o.quiesce_fn = fake_quiesce;
+    F.ns_per_moved_page = 17000000;
+    F.ns_per_moved_page_stopped = 80000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(count_on(1, 0, BIG_PAGES), BIG_PAGES);
+    ASSERT_TRUE(!F.stopped);
+    ASSERT_EQ(F.stops, F.resumes);
+    ASSERT_U64_EQ(st.quiesced_steps, F.stops);
+    /* Only the probe moved beside the process (16 pages; no re-probe in
+     * fewer than NP_LINUX_QUIESCE_REPROBE_STEPS steps). */
+    ASSERT_TRUE(F.stops < NP_LINUX_QUIESCE_REPROBE_STEPS);
+    ASSERT_EQ(F.live_moved, NP_LINUX_QUIESCE_PROBE_PAGES);
+    ASSERT_U64_EQ(st.live_ns_per_page, 17000000);
+    ASSERT_TRUE(F.longest_stop <= NP_LINUX_QUIESCE_MAX_NS);
+    ASSERT_U64_EQ(st.longest_stop_ns, F.longest_stop);
+    ASSERT_TRUE(F.shortest_gap >= NP_LINUX_QUIESCE_GAP_NS);
+    /* Steps grew to fill the bound: 3/4 of 50 ms at 80 us = 468 pages. */
+    ASSERT_TRUE(F.longest_stop >= NP_LINUX_QUIESCE_MAX_NS / 2);
+    ASSERT_TRUE(F.stops <= 2 + BIG_PAGES / 400);
+    teardown(ctx);
+
+    /* never: fn given, never called. */
+    ctx = setup(true);
+    o.quiesce = NP_LINUX_QUIESCE_NEVER;
+    F.ns_per_moved_page = 1000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.stops, 0);
+    teardown(ctx);
+
+    /* auto on cheap pages (1 us): never stops. */
+    ctx = setup(true);
+    o.quiesce = NP_LINUX_QUIESCE_AUTO;
+    F.ns_per_moved_page = 1000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.stops, 0);
+    ASSERT_U64_EQ(st.quiesced_steps, 0);
+    teardown(ctx);
+
+    /* always: every move call stopped, even on cheap pages. */
+    ctx = setup(true);
+    o.quiesce = NP_LINUX_QUIESCE_ALWAYS;
+    F.ns_per_moved_page = 1000;
+    F.ns_per_moved_page_stopped = 1000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, 0);
+    ASSERT_TRUE(F.stops > 0);
+    ASSERT_EQ(F.stops, F.resumes);
+    teardown(ctx);
+
+    /* A stop that fails (someone else stopped it): moves, no resume. */
+    ctx = setup(true);
+    F.quiesce_rc = -EALREADY;
+    F.quiesce_fail_count = 1000000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.resumes, 0);
+    ASSERT_U64_EQ(st.quiesced_steps, 0);
+    teardown(ctx);
+
+    /* A stop that fails with -EAGAIN (not stopped in time) twice: those
+     * steps move nothing, the same pages move later, all of them stopped. */
+    ctx = setup(true);
+    F.quiesce_rc = -EAGAIN;
+    F.quiesce_fail_count = 2;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_U64_EQ(st.pages_queried, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, 0);
+    ASSERT_EQ(F.stops, F.resumes);
+    ASSERT_TRUE(F.stops > 0);
+    teardown(ctx);
+
+    /* A process that never stops in time still moves (beside it) after
+     * NP_LINUX_QUIESCE_STOP_TRIES tries. */
+    ctx = setup(true);
+    F.quiesce_rc = -EAGAIN;
+    F.quiesce_fail_count = 1000000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, BIG_PAGES);
+    ASSERT_EQ(F.resumes, 0);
+    teardown(ctx);
+
+    /* should_stop ends a run between two batches, whatever is left. */
+    ctx = setup(true);
+    F.quiesce_rc = 0;
+    F.quiesce_fail_count = 0;
+    np_linux_move_opts so = opts_batch(1024);
+    so.should_stop = stop_after_3;
+    so.should_stop_opaque = &F.stop_asks;
+    np_linux_mover *smv = NULL;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &so, &smv), 0);
+    ASSERT_EQ(np_linux_mover_run(smv), 0);
+    ASSERT_U64_EQ(np_linux_mover_stats(smv)->pages_moved, 3 * 1024);
+    ASSERT_U64_EQ(np_linux_mover_stats(smv)->batches, 3);
+    np_linux_mover_destroy(smv);
+    teardown(ctx);
+
+    /* A quiescing mode needs the function. */
+    ctx = setup(true);
+    np_linux_mover *mv = NULL;
+    o.quiesce_fn = NULL;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), -EINVAL);
+    o.quiesce_fn = fake_quiesce;
+    o.quiesce = (np_linux_quiesce_mode)7;
+    ASSERT_EQ(np_linux_mover_create(ctx, PID, NULL, 1, &o, &mv), -EINVAL);
+    teardown(ctx);
+}
+
 static void test_migrate_and_affinity(void)
 {
     np_linux_ctx *ctx = setup(false);
@@ -781,5 +952,6 @@ int main(void)
     NP_RUN(test_query);
     NP_RUN(test_scan_skips_absent_pages);
     NP_RUN(test_migrate_and_affinity);
+    NP_RUN(test_quiesced_steps);
     return np_test_summary();
 }

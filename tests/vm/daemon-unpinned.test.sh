@@ -79,7 +79,7 @@ echo "@@kernel"; echo "migrated=$((m1 - m0))"; show kernel
 echo 0 > /proc/sys/kernel/numa_balancing
 S0=/tmp/np.sock
 start3 np
-numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l info 2> /tmp/d.log & D=$!
+numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l debug 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log started
 m0=$(migr); touch /tmp/go-np
 echo "@@status"
@@ -93,7 +93,8 @@ cpu=$(awk "{ print \$14 + \$15 }" /proc/$D/stat)
 kill -TERM $D; wait $D
 echo "@@np"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu hz=$(getconf CLK_TCK 2>/dev/null || echo 100)"
 show np
-echo "@@dlog"; cat /tmp/d.log
+echo "@@dlog"; grep -v " numaplaced debug: " /tmp/d.log
+echo "@@quiesce"; grep "longest stop" /tmp/d.log | tail -6
 if [ "$NUMAD" = 1 ]; then
     start3 numad
     /usr/local/bin/unshare --time --monotonic 100000 numad -d -i 1:3 > /dev/null 2>&1
@@ -160,7 +161,10 @@ stall() { section "$1-g1"; section "$1-g2"; section "$1-g3"; }
 kstall=$(stall kernel | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
 nstall=$(stall np | sed -n 's/^FINAL.*max_slice_us=\([0-9]*\).*/\1/p' | sort -n | tail -1)
 echo "RESULT run=kernel seconds_to_90=$kt pages_moved=$kmig ratio=$(awk -v a="$kmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${kstall:-?}"
-echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
+# The mover's longest stop of a guest (quiesced steps), from its debug log.
+qstop=$(section quiesce | sed -n 's/.*longest stop \([0-9]*\) us.*/\1/p' | sort -n | tail -1)
+qsteps=$(section quiesce | sed -n 's/.* \([0-9]*\) quiesced,.*/\1/p' | sort -n | tail -1)
+echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }') longest_quiesce_stop_us=${qstop:-0} quiesced_steps_last_mover=${qsteps:-0}"
 
 if [ "$numad" = 1 ]; then
     ut=$(converged numad)

@@ -23,6 +23,8 @@
  * The last line starts with FINAL instead of t=. With NP_GO=PATH in the
  * environment it waits, after READY, until PATH exists before starting the
  * threads and its clock, so several guests (and a balancer) start together.
+ * With NP_IDLE=1 the threads only sleep (an idle guest: its memory is
+ * touched once, then left alone).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +56,7 @@ static int node_of_cpu[MAX_CPUS];
 static int nr_nodes;
 static volatile int thread_cpu[MAX_THREADS];
 static volatile uint64_t max_slice_ns;
+static int idle;
 
 static void on_signal(int sig)
 {
@@ -104,6 +107,11 @@ static void *vcpu(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "CPU %zu/KVM", i);
     prctl(PR_SET_NAME, name);
+    while (!stop && idle) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000};
+        nanosleep(&ts, NULL);
+        thread_cpu[i] = sched_getcpu();
+    }
     while (!stop) {
         for (size_t p = first; p < last && !stop;) {
             uint64_t t0 = now_ns();
@@ -172,6 +180,7 @@ int main(int argc, char **argv)
     long secs = strtol(argv[a + 3], NULL, 10);
     if (mib <= 0 || touch < 0 || nthreads < 1 || nthreads > MAX_THREADS || secs <= 0)
         return 2;
+    idle = getenv("NP_IDLE") && strcmp(getenv("NP_IDLE"), "1") == 0;
     read_nodes();
     if (touch >= nr_nodes)
         return 2;
