@@ -309,6 +309,8 @@ static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const c
         return;
     g->locality = info.locality;
     snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
+    g->pending_bytes = info.pending_bytes;
+    g->move_total_bytes = info.move_bytes > info.pending_bytes ? info.move_bytes : info.pending_bytes;
 }
 
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,

@@ -68,6 +68,9 @@ typedef struct dguest {
      * node it runs on against the memory per node; why it is below target). */
     double locality;
     char reason[NP_BALANCE_REASON_MAX];
+    /* The balancer's memory off home at the last round, and the size of
+     * the move under way (status's "moving: N% of M MiB"). */
+    uint64_t pending_bytes, move_total_bytes;
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
@@ -114,6 +117,10 @@ int daemon_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out);
  * -N when that exists), the new name in moved_to. */
 int dstate_move_aside(const char *path, char *moved_to, size_t cap);
 json_t *dstate_status_json(const dstate *s, const np_topology *topo);
+/* Brings status (a dstate_status_json object) up to date with the excluded
+ * list and the recent actions: callable from the control thread while the
+ * main thread runs rounds (those two are under their own lock). */
+void dstate_status_lists(const dstate *s, json_t *status);
 
 /* ---- the daemon ------------------------------------------------------------ */
 
@@ -134,8 +141,11 @@ typedef struct daemon {
     int listen_fd;
     struct ctl_server *ctl;   /* the connections being served (ctl_server.c) */
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
-    bool reload_asked;
-    bool state_dirty;
+    /* Set by the control thread; the main loop acts on them, woken through
+     * wake_fd (an eventfd). */
+    _Atomic bool reload_asked;
+    _Atomic bool state_dirty;
+    int wake_fd;
     struct daemon_metrics *metrics; /* metrics.c; NULL without metrics_listen */
     struct np_libvirt *lv;          /* libvirt backend only */
 } daemon_t;
@@ -154,8 +164,8 @@ typedef struct daemon_move {
     uint64_t bytes;
 } daemon_move;
 /* Moves a guest's memory in DAEMON_CHUNK_BYTES steps, paced by
- * migrate_budget, logging each step and answering the control socket
- * between steps (round.c). *moved_out: bytes moved. Stops early (0) when
+ * migrate_budget, logging each step and publishing the status after each
+ * (round.c). *moved_out: bytes moved. Stops early (0) when
  * the guest gets excluded meanwhile; -ESRCH when it exited. */
 int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
                    const daemon_move *mv, uint64_t *moved_out);
@@ -183,21 +193,12 @@ int ctl_listen(daemon_t *d);
 /* Closes every connection and the socket, and removes the socket file when
  * it is still the one ctl_listen created. */
 void ctl_close(daemon_t *d);
-/* The descriptors to poll for the control socket (the listening one and
- * every open connection) into p (at most cap); returns how many. */
-size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap);
-/* Serves what poll() reported on the descriptors ctl_pollfds gave (never
- * blocks: reads, writes and accepts what is ready) and closes connections
- * past their deadline. */
-void ctl_process(daemon_t *d, const struct pollfd *p, size_t n);
-/* Earliest deadline of an open connection (CLOCK_MONOTONIC ns), UINT64_MAX
- * when none: the main loop wakes up for it. */
-uint64_t ctl_deadline_ns(const daemon_t *d);
-/* Serves the control socket until deadline_ns (CLOCK_MONOTONIC; 0 or past:
- * one pass over what is ready, without waiting), or until a stop is asked
- * (daemon_should_stop). Used between migration steps. Returns how many
- * requests were answered. */
-int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
+/* Starts the control thread: it serves the socket from the last
+ * publication and never waits on the main thread. */
+int ctl_start(daemon_t *d);
+/* Publishes what status and plan answer from now on (main thread: after
+ * sensing, after deciding, after a migration step). */
+int ctl_publish(daemon_t *d);
 
 /* ---- signals (main.c) ---------------------------------------------------- */
 /* True once SIGTERM or SIGINT arrived: a long task (a migration's steps)
@@ -206,6 +207,9 @@ int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
 bool daemon_should_stop(void);
 /* The signalfd, for poll() (-1 before main sets it up). */
 int daemon_signal_fd(void);
+/* Waits until deadline_ns (CLOCK_MONOTONIC) or a stop is asked, whichever
+ * comes first (between the round's own migration steps). */
+void daemon_wait_until(uint64_t deadline_ns);
 /* CLOCK_MONOTONIC in ns (the deadline's clock). */
 uint64_t daemon_mono_ns(void);
 

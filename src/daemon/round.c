@@ -14,9 +14,10 @@
  * Migrations run on the mover thread (move_worker.c) when the backend
  * allows concurrent moves (Linux): the round only hands them over and
  * collects them. Otherwise (Xen) they run here in DAEMON_CHUNK_BYTES steps
- * (daemon_migrate, through np_backend_act), paced by migrate_budget;
- * between steps and while the budget's wait lasts the control socket is
- * answered, so `numaplace status` never waits for a whole migration. A guest that exits during a migration ends it with -ESRCH: the
+ * (daemon_migrate, through np_backend_act), paced by migrate_budget, the
+ * status published after each step. The control socket has its own thread
+ * (ctl_server.c) and answers from what the round publishes: after sensing,
+ * after deciding, at the end. A guest that exits during a migration ends it with -ESRCH: the
  * round logs it, forgets the guest and carries on with the others. An
  * excluded guest is sensed and reported, never acted on.
  */
@@ -87,7 +88,8 @@ static bool inline_step_done(void *opaque, uint64_t moved)
         d->saved_ns = now;
     }
     uint64_t wait = pace_ns(d, moved);
-    ctl_serve_until(d, wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
+    ctl_publish(d);
+    daemon_wait_until(wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
     if (daemon_should_stop()) { /* SIGTERM: the rest waits for the next run */
         dlog(NP_LOG_INFO, "guest %s: migration stopped after %s (stopping)", m->name,
              fmt_mib(moved, b1, sizeof(b1)));
@@ -225,8 +227,8 @@ int daemon_round(daemon_t *d)
         rc = -ENOMEM;
         goto out;
     }
-    /* Every guest's sensed facts first: the socket is answered between
-     * migration steps below, and status must show all of them. */
+    /* Every guest's sensed facts first, published at once: status shows
+     * all of them while the balancer decides and acts. */
     for (size_t i = 0; i < n; i++) {
         if (d->backend == NP_DAEMON_BACKEND_XEN && gs[i].id == 0)
             continue; /* dom0 runs the host: never managed */
@@ -239,6 +241,7 @@ int daemon_round(daemon_t *d)
             goto out;
         }
     }
+    ctl_publish(d);
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);
         if (!g)
@@ -261,6 +264,7 @@ int daemon_round(daemon_t *d)
     }
     drop_unseen(&d->st);
     d->st.rounds++;
+    ctl_publish(d);
     if (!d->cfg.dry_run)
         save(d);
 out:
