@@ -77,6 +77,10 @@ typedef struct np_backend_guest {
     uint64_t maxmem_bytes;     /* balloon ceiling */
     uint64_t start_ns;         /* when it started, on the backend's clock;
                                   NP_BACKEND_TIME_UNKNOWN when not known */
+    /* Which guest of that id this is, when ids are reused (Linux: the
+     * process's start time in clock ticks; 0: the id alone says it). A
+     * different instance under the same id is a new guest. */
+    uint64_t instance;
 } np_backend_guest;
 
 #define NP_BACKEND_TIME_UNKNOWN UINT64_MAX

@@ -77,13 +77,17 @@ typedef struct ctl_conn {
     size_t out_len, out_off;
 } ctl_conn;
 
-/* A guest whose memory is on its way home, as last published: the live
- * figure is left_bytes less what its mover job moved since. */
+/* A guest whose memory is on its way home, as last published. Live: what
+ * was sensed off home less what the daemon moved since it was sensed
+ * (moved = what its finished jobs moved, published, plus what its running
+ * job has moved by now). */
 typedef struct ctl_moving {
     int64_t pid;
     int32_t home_os_id;
-    uint64_t total_bytes, left_bytes;
-    uint64_t job_moved_bytes; /* the job's progress when published */
+    uint64_t total_bytes;        /* the move's size (off home when re-homed) */
+    uint64_t left_bytes;         /* off home when sensed */
+    uint64_t moved_at_sense_bytes;
+    uint64_t harvested_bytes;    /* moved by finished jobs, when published */
 } ctl_moving;
 
 struct ctl_server {
@@ -322,10 +326,11 @@ static void live_progress(daemon_t *d, json_t *g, const ctl_moving *m)
     uint64_t moved = 0, asked = 0, left = m->left_bytes;
     char reason[NP_BALANCE_REASON_MAX];
 
-    if (!d->worker || !dworker_progress(d->worker, (uint64_t)m->pid, &moved, &asked))
-        return; /* collected since: the published reason stands */
-    if (moved > m->job_moved_bytes)
-        left = left > moved - m->job_moved_bytes ? left - (moved - m->job_moved_bytes) : 0;
+    if (d->worker)
+        dworker_progress(d->worker, (uint64_t)m->pid, &moved, &asked);
+    moved += m->harvested_bytes;
+    if (moved > m->moved_at_sense_bytes)
+        left = left > moved - m->moved_at_sense_bytes ? left - (moved - m->moved_at_sense_bytes) : 0;
     double pct = m->total_bytes ? 100.0 * (double)(m->total_bytes - left) / (double)m->total_bytes
                                 : 0;
     snprintf(reason, sizeof(reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
@@ -378,28 +383,37 @@ int ctl_publish(daemon_t *d)
     if (rc)
         return rc;
     st = dstate_status_json(&d->st, topo);
-    np_topology_destroy(topo);
-    if (!st)
+    if (!st) {
+        np_topology_destroy(topo);
         return -ENOMEM;
+    }
     json_object_set_new(st, "dry_run", json_boolean(d->cfg.dry_run));
     json_object_set_new(st, "period_ms", json_integer((json_int_t)(d->cfg.period_ns / 1000000)));
     /* guests' "pid" is a process id on Linux, a domid on Xen */
     json_object_set_new(st, "backend", json_string(np_daemon_backend_name(d->backend)));
     mv = calloc(d->st.nr_guests ? d->st.nr_guests : 1, sizeof(*mv));
     if (!mv) {
+        np_topology_destroy(topo);
         json_decref(st);
         return -ENOMEM;
     }
     for (size_t i = 0; i < d->st.nr_guests && d->worker; i++) {
         const dguest *g = &d->st.guests[i];
-        uint64_t moved = 0, asked = 0;
-        if (!g->seen || !g->pending_bytes || g->home_node_os_id < 0 ||
-            !dworker_progress(d->worker, (uint64_t)g->pid, &moved, &asked))
+        size_t home;
+        if (!g->seen || !g->inflight || g->home_node_os_id < 0 ||
+            np_topology_node_idx(topo, (uint32_t)g->home_node_os_id, &home) ||
+            home >= g->nr_nodes)
+            continue;
+        uint64_t off = g->total_bytes - g->mem_by_node_idx[home];
+        if (!off)
             continue;
         mv[nr++] = (ctl_moving){.pid = g->pid, .home_os_id = g->home_node_os_id,
-                                .total_bytes = g->move_total_bytes, .left_bytes = g->pending_bytes,
-                                .job_moved_bytes = moved};
+                                .total_bytes = g->move_total_bytes > off ? g->move_total_bytes : off,
+                                .left_bytes = off,
+                                .moved_at_sense_bytes = g->moved_at_sense_bytes,
+                                .harvested_bytes = g->moved_bytes};
     }
+    np_topology_destroy(topo);
     pthread_mutex_lock(&d->ctl->mu);
     json_t *old = d->ctl->snap;
     ctl_moving *old_mv = d->ctl->moving;

@@ -51,12 +51,20 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
  * is milliseconds on real hardware, and an fsync per step would cost more
  * than the step. Pages already moved are never moved again anyway. */
 #define DAEMON_SAVE_INTERVAL_NS UINT64_C(1000000000)
+/* At SIGTERM the mover thread gets this long to finish its step (its
+ * move_pages call: milliseconds on hardware, seconds under TCG); after
+ * that the daemon saves, lets go of its socket and locks and exits, and
+ * the kernel completes the call as the process ends. */
+#define DAEMON_STOP_WAIT_NS UINT64_C(500000000)
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
 typedef struct dguest {
     char name[NP_CTL_GUEST_MAX];
     int64_t pid;
+    /* The backend's instance (Linux: the process's start time; 0: not
+     * known): with the pid, who the guest is (a reused pid is a new guest). */
+    uint64_t instance;
     int32_t home_node_os_id;  /* -1 = none yet */
     uint64_t moved_bytes;     /* total moved by the daemon */
     /* In flight: a migration toward home that is not finished (kept from
@@ -71,6 +79,9 @@ typedef struct dguest {
     /* The balancer's memory off home at the last round, and the size of
      * the move under way (status's "moving: N% of M MiB"). */
     uint64_t pending_bytes, move_total_bytes;
+    /* moved_bytes plus what its running mover job had moved when it was
+     * last sensed: what moved since then is not in the memory per node. */
+    uint64_t moved_at_sense_bytes;
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
@@ -83,6 +94,17 @@ typedef struct drecent {
     char text[200];
 } drecent;
 
+/* Exits already logged, so that one guest's exit is logged once whichever
+ * path sees it first (an action's -ESRCH, its mover job's, the next
+ * listing without it, a zombie listed once more). */
+#define DAEMON_EXITED_MAX 64u
+
+typedef struct dexited {
+    int64_t pid;
+    uint64_t start_ticks;
+    char name[NP_CTL_GUEST_MAX];
+} dexited;
+
 typedef struct dstate {
     dguest *guests;
     size_t nr_guests, cap_guests;
@@ -91,6 +113,8 @@ typedef struct dstate {
     drecent recent[DAEMON_RECENT_MAX];
     size_t nr_recent, recent_head;
     uint64_t rounds;
+    dexited exited[DAEMON_EXITED_MAX]; /* ring */
+    size_t exited_head;
 } dstate;
 
 void dstate_fini(dstate *s);
@@ -98,6 +122,11 @@ dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create);
 bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid);
 int dstate_exclude(dstate *s, const char *name, bool exclude);
 void dstate_note(dstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True the first time the exit of this guest (name, pid, start time) is
+ * reported: the caller logs it then, and only then. */
+bool dstate_first_exit(dstate *s, const char *name, int64_t pid, uint64_t start_ticks);
+/* Removes g (a pointer into s->guests) from s. */
+void dstate_forget(dstate *s, dguest *g);
 /* Saves atomically (temp file, fsync, rename), with the balancer's state
  * (NULL: none). */
 int dstate_save(const dstate *s, const np_balance_state *bal, const char *path);
@@ -134,6 +163,9 @@ typedef struct daemon {
     np_linux_backend *lb;
     np_xen *xen;               /* Xen backend only */
     struct dworker *worker;    /* memory mover thread (move_worker.h), NULL: moves in the round */
+    /* At a stop the mover was still inside a move_pages call: the backend
+     * stays as it is and main() ends the process at once (_exit). */
+    bool worker_left;
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */

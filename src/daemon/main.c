@@ -600,6 +600,17 @@ out:
         close(sig_fd);
     sig_fd = -1;
     daemon_backend_close(&d);
+    if (d.worker_left) {
+        /* The mover is inside a move_pages call: state saved, socket gone;
+         * let go of the locks (a new daemon may start now) and end the
+         * process without freeing what that thread still uses. */
+        if (state_lock >= 0)
+            close(state_lock);
+        if (sock_lock >= 0)
+            close(sock_lock);
+        dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
+        _exit(status);
+    }
     np_balance_state_destroy(d.bal);
     np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
@@ -607,5 +618,7 @@ out:
         close(state_lock);
     if (sock_lock >= 0)
         close(sock_lock);
+    if (status == 0)
+        dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
     return status;
 }

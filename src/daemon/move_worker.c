@@ -291,3 +291,27 @@ size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job
     free(done);
     return n;
 }
+
+int dworker_stop_within(dworker *w, uint64_t timeout_ns)
+{
+    struct timespec ts;
+
+    if (!w || w->joined)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->cancelled = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np's clock */
+    uint64_t ns = (uint64_t)ts.tv_nsec + timeout_ns;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    if (pthread_timedjoin_np(w->thread, NULL, &ts) != 0)
+        return -ETIMEDOUT;
+    w->joined = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->done = true; /* never started: moved nothing */
+    return 0;
+}

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "move_worker.h"
 
 static const char *fmt_mib(uint64_t bytes, char *buf, size_t len)
 {
@@ -135,6 +136,16 @@ static int update_guest(dguest *g, const np_backend_guest *bg)
     return 0;
 }
 
+/* What the daemon had moved for g by the time it was sensed: status
+ * subtracts what moves after that from the memory sensed off home. */
+static void note_moved_at_sense(daemon_t *d, dguest *g)
+{
+    uint64_t moved = 0, asked = 0;
+    g->moved_at_sense_bytes = g->moved_bytes;
+    if (d->worker && dworker_progress(d->worker, (uint64_t)g->pid, &moved, &asked))
+        g->moved_at_sense_bytes += moved;
+}
+
 /* Forgets guests that are gone (a new process with the same name is a new guest). */
 static void drop_unseen(dstate *s)
 {
@@ -142,20 +153,26 @@ static void drop_unseen(dstate *s)
     for (size_t i = 0; i < s->nr_guests; i++) {
         if (s->guests[i].seen) {
             s->guests[w++] = s->guests[i];
-        } else if (s->guests[i].inflight) {
-            /* It exited between two steps of a migration: same outcome as
-             * an -ESRCH inside a step. */
-            char b[32];
-            dlog(NP_LOG_WARNING,
-                 "guest %s (%s %lld) exited during a migration after %s: carrying on",
-                 s->guests[i].name, dlog_id_word(), (long long)s->guests[i].pid,
-                 fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
-            dstate_note(s, "%s: exited during migration (%s moved)", s->guests[i].name,
-                        fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
-            free(s->guests[i].mem_by_node_idx);
         } else {
-            dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", s->guests[i].name, dlog_id_word(),
-                 (long long)s->guests[i].pid);
+            const dguest *g = &s->guests[i];
+            char b[32];
+            /* Logged once: an action or the mover may have seen the exit
+             * first, and a dying process can be listed once more. */
+            if (!dstate_first_exit(s, g->name, g->pid, g->instance)) {
+                /* said already */
+            } else if (g->inflight) {
+                /* It exited between two steps of a migration: same outcome
+                 * as an -ESRCH inside a step. */
+                dlog(NP_LOG_WARNING,
+                     "guest %s (%s %lld) exited during a migration after %s: carrying on",
+                     g->name, dlog_id_word(), (long long)g->pid,
+                     fmt_mib(g->moved_bytes, b, sizeof(b)));
+                dstate_note(s, "%s: exited during migration (%s moved)", g->name,
+                            fmt_mib(g->moved_bytes, b, sizeof(b)));
+            } else {
+                dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", g->name, dlog_id_word(),
+                     (long long)g->pid);
+            }
             free(s->guests[i].mem_by_node_idx);
         }
     }
@@ -191,13 +208,34 @@ static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
 static dguest *new_or_known(daemon_t *d, const np_backend_guest *bg)
 {
     dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
-    if (g)
+    if (g && g->instance && bg->instance && g->instance != bg->instance) {
+        /* Same pid and name, another process (it started later): the old
+         * one is gone and nothing of it carries over, not even a move. */
+        if (dstate_first_exit(&d->st, g->name, g->pid, g->instance))
+            dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", g->name, dlog_id_word(),
+                 (long long)g->pid);
+        dlog(NP_LOG_INFO, "guest %s: a new process under the same %s %llu: a new guest",
+             bg->name, dlog_id_word(), (unsigned long long)bg->id);
+        if (d->worker)
+            dworker_cancel(d->worker, bg->id);
+        if (d->bal)
+            np_balance_state_forget(d->bal, bg->name);
+        dstate_forget(&d->st, g);
+        g = NULL;
+    }
+    if (g) {
+        if (!g->instance)
+            g->instance = bg->instance; /* a state file without it */
         return g;
+    }
     for (size_t i = 0; i < d->st.nr_guests && d->bal; i++)
         if (strcmp(d->st.guests[i].name, bg->name) == 0 && np_balance_state_forget(d->bal, bg->name) == 0)
             dlog(NP_LOG_INFO, "guest %s: a new %s %llu under a known name: its balancer state is "
                               "dropped", bg->name, dlog_id_word(), (unsigned long long)bg->id);
-    return dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+    g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+    if (g)
+        g->instance = bg->instance;
+    return g;
 }
 
 int daemon_round(daemon_t *d)
@@ -240,6 +278,7 @@ int daemon_round(daemon_t *d)
             rc = -ENOMEM;
             goto out;
         }
+        note_moved_at_sense(d, g);
     }
     ctl_publish(d);
     for (size_t i = 0; i < n; i++) {

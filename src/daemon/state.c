@@ -136,6 +136,30 @@ void dstate_note(dstate *s, const char *fmt, ...)
     pthread_mutex_unlock(&lists_mu);
 }
 
+void dstate_forget(dstate *s, dguest *g)
+{
+    size_t i = (size_t)(g - s->guests);
+    free(g->mem_by_node_idx);
+    memmove(&s->guests[i], &s->guests[i + 1], (s->nr_guests - i - 1) * sizeof(*g));
+    s->nr_guests--;
+}
+
+bool dstate_first_exit(dstate *s, const char *name, int64_t pid, uint64_t start_ticks)
+{
+    for (size_t i = 0; i < DAEMON_EXITED_MAX; i++) {
+        const dexited *e = &s->exited[i];
+        if (e->name[0] && e->pid == pid && e->start_ticks == start_ticks &&
+            strcmp(e->name, name) == 0)
+            return false;
+    }
+    dexited *e = &s->exited[s->exited_head];
+    e->pid = pid;
+    e->start_ticks = start_ticks;
+    snprintf(e->name, sizeof(e->name), "%s", name[0] ? name : "?");
+    s->exited_head = (s->exited_head + 1) % DAEMON_EXITED_MAX;
+    return true;
+}
+
 /* The caller holds lists_mu. */
 static json_t *excluded_json(const dstate *s)
 {
@@ -172,6 +196,8 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
         json_t *o = json_pack("{s:s, s:I, s:i, s:I}", "name", g->name, "pid",
                               (json_int_t)g->pid, "home", g->home_node_os_id, "moved_bytes",
                               (json_int_t)g->moved_bytes);
+        if (o && g->instance)
+            json_object_set_new(o, "instance", json_integer((json_int_t)g->instance));
         if (o && g->inflight)
             json_object_set_new(o, "inflight",
                                 json_pack("{s:i, s:i, s:I}", "from", g->inflight_from_os_id, "to",
@@ -352,6 +378,7 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
             break;
         d->home_node_os_id = (int32_t)json_integer_value(json_object_get(g, "home"));
         d->moved_bytes = (uint64_t)json_integer_value(json_object_get(g, "moved_bytes"));
+        d->instance = (uint64_t)json_integer_value(json_object_get(g, "instance"));
         json_t *inf = json_object_get(g, "inflight");
         if (json_is_object(inf)) {
             d->inflight = true;
