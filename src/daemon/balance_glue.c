@@ -316,6 +316,15 @@ static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const c
     snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
     g->pending_bytes = info.pending_bytes;
     g->move_total_bytes = info.move_bytes > info.pending_bytes ? info.move_bytes : info.pending_bytes;
+    if (!g->inflight) {
+        g->progress_base = false;
+    } else if (!g->progress_base) {
+        /* The move's progress counts from here: what it did before (a
+         * restart) is what the balancer no longer sees off home. */
+        uint64_t done = g->move_total_bytes - info.pending_bytes;
+        g->moved_at_start_bytes = g->moved_bytes > done ? g->moved_bytes - done : 0;
+        g->progress_base = true;
+    }
 }
 
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,

@@ -77,16 +77,16 @@ typedef struct ctl_conn {
     size_t out_len, out_off;
 } ctl_conn;
 
-/* A guest whose memory is on its way home, as last published. Live: what
- * was sensed off home less what the daemon moved since it was sensed
- * (moved = what its finished jobs moved, published, plus what its running
- * job has moved by now). */
+/* A guest whose memory is on its way home, as last published. Live: the
+ * bytes the daemon moved for this move (what its finished jobs moved, as
+ * published, plus what its running job has moved by now) of the move's
+ * size. Sensing is not used: it may show a guest whose pages are moving
+ * as it was before the move. */
 typedef struct ctl_moving {
     int64_t pid;
     int32_t home_os_id;
     uint64_t total_bytes;        /* the move's size (off home when re-homed) */
-    uint64_t left_bytes;         /* off home when sensed */
-    uint64_t moved_at_sense_bytes;
+    uint64_t moved_at_start_bytes;
     uint64_t harvested_bytes;    /* moved by finished jobs, when published */
 } ctl_moving;
 
@@ -323,16 +323,16 @@ static void wake_main(daemon_t *d)
 /* "moving: N% of M MiB to node H" with the bytes the mover has moved by now. */
 static void live_progress(daemon_t *d, json_t *g, const ctl_moving *m)
 {
-    uint64_t moved = 0, asked = 0, left = m->left_bytes;
+    uint64_t moved = 0, asked = 0;
     char reason[NP_BALANCE_REASON_MAX];
 
     if (d->worker)
         dworker_progress(d->worker, (uint64_t)m->pid, &moved, &asked);
     moved += m->harvested_bytes;
-    if (moved > m->moved_at_sense_bytes)
-        left = left > moved - m->moved_at_sense_bytes ? left - (moved - m->moved_at_sense_bytes) : 0;
-    double pct = m->total_bytes ? 100.0 * (double)(m->total_bytes - left) / (double)m->total_bytes
-                                : 0;
+    uint64_t done = moved > m->moved_at_start_bytes ? moved - m->moved_at_start_bytes : 0;
+    if (done > m->total_bytes)
+        done = m->total_bytes;
+    double pct = m->total_bytes ? 100.0 * (double)done / (double)m->total_bytes : 0;
     snprintf(reason, sizeof(reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
              (double)m->total_bytes / (1024.0 * 1024.0), (int)m->home_os_id);
     json_object_set_new(g, "reason", json_string(reason));
@@ -399,18 +399,12 @@ int ctl_publish(daemon_t *d)
     }
     for (size_t i = 0; i < d->st.nr_guests && d->worker; i++) {
         const dguest *g = &d->st.guests[i];
-        size_t home;
-        if (!g->seen || !g->inflight || g->home_node_os_id < 0 ||
-            np_topology_node_idx(topo, (uint32_t)g->home_node_os_id, &home) ||
-            home >= g->nr_nodes)
-            continue;
-        uint64_t off = g->total_bytes - g->mem_by_node_idx[home];
-        if (!off)
+        if (!g->seen || !g->inflight || !g->progress_base || g->home_node_os_id < 0 ||
+            !g->move_total_bytes)
             continue;
         mv[nr++] = (ctl_moving){.pid = g->pid, .home_os_id = g->home_node_os_id,
-                                .total_bytes = g->move_total_bytes > off ? g->move_total_bytes : off,
-                                .left_bytes = off,
-                                .moved_at_sense_bytes = g->moved_at_sense_bytes,
+                                .total_bytes = g->move_total_bytes,
+                                .moved_at_start_bytes = g->moved_at_start_bytes,
                                 .harvested_bytes = g->moved_bytes};
     }
     np_topology_destroy(topo);
@@ -668,15 +662,44 @@ static void ctl_process(daemon_t *d, const struct pollfd *p, size_t n)
     expire(d);
 }
 
+/* SIGTERM while the main thread is held in the kernel (a round sensing a
+ * guest whose pages are moving can wait seconds for them): the stop is not
+ * held up by it. The state file is as the main thread last saved it (at
+ * the end of the last round: a migration in flight is resumed from there,
+ * and the mover takes only pages still on the source node, so nothing
+ * moves twice); the socket and the locks are let go and the process ends.
+ * Nothing the main thread owns is touched. */
+static void stop_now(daemon_t *d)
+{
+    struct stat st;
+    dlog(NP_LOG_WARNING, "stopping while a round is held in the kernel: the state stays as "
+                         "saved at the end of the last round");
+    if (lstat(d->cfg.socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_dev == d->ctl->sock_dev && st.st_ino == d->ctl->sock_ino)
+        unlink(d->cfg.socket_path);
+    if (d->state_lock_fd >= 0)
+        close(d->state_lock_fd);
+    if (d->sock_lock_fd >= 0)
+        close(d->sock_lock_fd);
+    dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
+    _exit(0);
+}
+
 static void *ctl_thread(void *arg)
 {
     daemon_t *d = arg;
-    struct pollfd p[CTL_CONN_MAX + 2];
+    struct pollfd p[CTL_CONN_MAX + 3];
+    uint64_t stop_ns = 0; /* when SIGTERM was seen here */
 
     for (;;) {
         uint64_t now = daemon_mono_ns(), until = ctl_deadline_ns(d);
+        if (stop_ns && now - stop_ns >= DAEMON_STOP_GRACE_NS && !d->stopping)
+            stop_now(d);
+        if (stop_ns && stop_ns + DAEMON_STOP_GRACE_NS < until)
+            until = stop_ns + DAEMON_STOP_GRACE_NS;
         p[0] = (struct pollfd){.fd = d->ctl->stop_fd, .events = POLLIN};
-        size_t n = 1 + ctl_pollfds(d, p + 1, CTL_CONN_MAX + 1);
+        p[1] = (struct pollfd){.fd = stop_ns ? -1 : daemon_signal_fd(), .events = POLLIN};
+        size_t n = 2 + ctl_pollfds(d, p + 2, CTL_CONN_MAX + 1);
         uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
         int r = poll(p, n, (int)(wait_ms > 1000 ? 1000 : wait_ms));
         if (r < 0 && errno != EINTR) {
@@ -685,7 +708,13 @@ static void *ctl_thread(void *arg)
         }
         if (r > 0 && p[0].revents)
             break; /* ctl_close */
-        ctl_process(d, p + 1, n - 1);
+        if (r > 0 && p[1].revents) {
+            /* Read here too: the main thread may be held in a round. */
+            if (daemon_should_stop())
+                stop_ns = daemon_mono_ns();
+            wake_main(d); /* a SIGHUP read here: the main loop reloads */
+        }
+        ctl_process(d, p + 2, n - 2);
     }
     return NULL;
 }

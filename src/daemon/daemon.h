@@ -56,6 +56,11 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
  * that the daemon saves, lets go of its socket and locks and exits, and
  * the kernel completes the call as the process ends. */
 #define DAEMON_STOP_WAIT_NS UINT64_C(500000000)
+/* After SIGTERM the main thread gets this long to reach its stop; a round
+ * blocked in the kernel longer (sensing a guest whose pages are moving)
+ * is not waited for: the control thread ends the daemon with the state
+ * as last saved (ctl_server.c). */
+#define DAEMON_STOP_GRACE_NS UINT64_C(600000000)
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
@@ -79,9 +84,12 @@ typedef struct dguest {
     /* The balancer's memory off home at the last round, and the size of
      * the move under way (status's "moving: N% of M MiB"). */
     uint64_t pending_bytes, move_total_bytes;
-    /* moved_bytes plus what its running mover job had moved when it was
-     * last sensed: what moved since then is not in the memory per node. */
-    uint64_t moved_at_sense_bytes;
+    /* moved_bytes when the move under way started (less what it had done
+     * before a restart): status counts its progress from what the mover
+     * reports, not from sensing, which may show the memory of a guest
+     * whose pages are moving as it was before. progress_base: it is set. */
+    uint64_t moved_at_start_bytes;
+    bool progress_base;
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
@@ -178,6 +186,10 @@ typedef struct daemon {
     _Atomic bool reload_asked;
     _Atomic bool state_dirty;
     int wake_fd;
+    /* The main thread left its loop to stop (the control thread then
+     * leaves the stop to it), and the lock files it holds (main.c). */
+    _Atomic bool stopping;
+    int sock_lock_fd, state_lock_fd;
     struct daemon_metrics *metrics; /* metrics.c; NULL without metrics_listen */
     struct np_libvirt *lv;          /* libvirt backend only */
 } daemon_t;

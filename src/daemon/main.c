@@ -408,12 +408,13 @@ int main(int argc, char **argv)
     np_daemon_config defaults;
     const char *root = "/";
     uint64_t max_rounds = 0;
-    int opt, rc, status = 1, sock_lock = -1, state_lock = -1;
+    int opt, rc, status = 1;
     sigset_t mask;
 
     memset(&d, 0, sizeof(d));
     d.listen_fd = -1;
     d.wake_fd = -1;
+    d.sock_lock_fd = d.state_lock_fd = -1;
     np_daemon_config_init(&defaults);
     dlog_init(NP_LOG_INFO);
     while ((opt = getopt_long(argc, argv, "c:b:np:s:S:l:hV", opts, NULL)) != -1) {
@@ -508,11 +509,11 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "signalfd: %s", strerror(errno));
         goto out;
     }
-    sock_lock = take_lock("control socket", d.cfg.socket_path, false);
-    if (sock_lock < 0)
+    d.sock_lock_fd = take_lock("control socket", d.cfg.socket_path, false);
+    if (d.sock_lock_fd < 0)
         goto out;
-    state_lock = take_lock("state file", d.cfg.state_path, d.cfg.dry_run);
-    if (state_lock < 0 && !(d.cfg.dry_run && state_lock == -ENOENT))
+    d.state_lock_fd = take_lock("state file", d.cfg.state_path, d.cfg.dry_run);
+    if (d.state_lock_fd < 0 && !(d.cfg.dry_run && d.state_lock_fd == -ENOENT))
         goto out; /* a dry run never writes the state: its directory may be missing */
     if (daemon_backend_open(&d, root))
         goto out;
@@ -582,6 +583,7 @@ int main(int argc, char **argv)
             ctl_publish(&d);
         }
     }
+    d.stopping = true;
     status = 0;
     if (!d.cfg.dry_run) {
         rc = dstate_save(&d.st, d.bal, d.cfg.state_path);
@@ -604,20 +606,20 @@ out:
         /* The mover is inside a move_pages call: state saved, socket gone;
          * let go of the locks (a new daemon may start now) and end the
          * process without freeing what that thread still uses. */
-        if (state_lock >= 0)
-            close(state_lock);
-        if (sock_lock >= 0)
-            close(sock_lock);
+        if (d.state_lock_fd >= 0)
+            close(d.state_lock_fd);
+        if (d.sock_lock_fd >= 0)
+            close(d.sock_lock_fd);
         dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
         _exit(status);
     }
     np_balance_state_destroy(d.bal);
     np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
-    if (state_lock >= 0)
-        close(state_lock);
-    if (sock_lock >= 0)
-        close(sock_lock);
+    if (d.state_lock_fd >= 0)
+        close(d.state_lock_fd);
+    if (d.sock_lock_fd >= 0)
+        close(d.sock_lock_fd);
     if (status == 0)
         dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
     return status;

@@ -136,16 +136,6 @@ static int update_guest(dguest *g, const np_backend_guest *bg)
     return 0;
 }
 
-/* What the daemon had moved for g by the time it was sensed: status
- * subtracts what moves after that from the memory sensed off home. */
-static void note_moved_at_sense(daemon_t *d, dguest *g)
-{
-    uint64_t moved = 0, asked = 0;
-    g->moved_at_sense_bytes = g->moved_bytes;
-    if (d->worker && dworker_progress(d->worker, (uint64_t)g->pid, &moved, &asked))
-        g->moved_at_sense_bytes += moved;
-}
-
 /* Forgets guests that are gone (a new process with the same name is a new guest). */
 static void drop_unseen(dstate *s)
 {
@@ -278,7 +268,6 @@ int daemon_round(daemon_t *d)
             rc = -ENOMEM;
             goto out;
         }
-        note_moved_at_sense(d, g);
     }
     ctl_publish(d);
     for (size_t i = 0; i < n; i++) {
