@@ -86,6 +86,10 @@ typedef struct np_backend_guest {
     uint32_t group_weight;
     bool io_node_set;
     int32_t io_node_os_id;
+    /* Which guest of that id this is, when ids are reused (Linux: the
+     * process's start time in clock ticks; 0: the id alone says it). A
+     * different instance under the same id is a new guest. */
+    uint64_t instance;
 } np_backend_guest;
 
 #define NP_BACKEND_TIME_UNKNOWN UINT64_MAX

@@ -166,6 +166,8 @@ typedef struct np_linux_proc {
     np_linux_proc_kind kind;
     char *guest_name;          /* QEMU -name value, NULL when absent */
     char *cgroup;              /* cgroup v2 path ("/machine.slice/..."), NULL if none */
+    uint64_t start_ticks;      /* /proc/PID/stat field 22: with the PID, which
+                                  process this is (a reused PID starts later) */
 } np_linux_proc;
 
 void np_linux_proc_fini(np_linux_proc *p);
@@ -239,6 +241,7 @@ typedef struct np_linux_task_stat {
     char state;
     uint32_t flags;            /* field 9: PF_* (PF_EXITING 0x4 while dying) */
     uint64_t utime_ticks, stime_ticks;
+    uint64_t start_ticks;      /* field 22: start time, clock ticks after boot */
     int32_t processor;
 } np_linux_task_stat;
 /* One /proc/PID/task/TID/stat line; comm may hold spaces and parentheses. */

@@ -175,13 +175,29 @@ void daemon_backend_close(daemon_t *d)
      * the last round is counted and saved again, so a restart resumes from
      * what really moved. */
     if (d->worker) {
-        dworker_stop(d->worker);
+        int r = dworker_stop_within(d->worker, DAEMON_STOP_WAIT_NS);
         bool moved_any = false;
         for (size_t i = 0; i < d->st.nr_guests; i++)
             moved_any |= d->st.guests[i].inflight;
         daemon_collect_moves(d, true);
+        if (r == -ETIMEDOUT) {
+            /* One move_pages call is still in the kernel: count what its
+             * job moved so far; the pages of the call under way are found
+             * where they are by the next start. */
+            for (size_t i = 0; i < d->st.nr_guests; i++) {
+                uint64_t moved = 0, asked = 0;
+                if (dworker_progress(d->worker, (uint64_t)d->st.guests[i].pid, &moved, &asked))
+                    d->st.guests[i].moved_bytes += moved;
+            }
+            dlog(NP_LOG_INFO, "stopping with a migration step still in the kernel: it ends "
+                              "with the process; the migration stays in flight for the next start");
+        }
         if (moved_any && !d->cfg.dry_run && d->cfg.state_path[0])
             dstate_save(&d->st, d->bal, d->cfg.state_path);
+        if (r == -ETIMEDOUT) {
+            d->worker_left = true; /* main() exits without tearing the backend down */
+            return;
+        }
     }
     dworker_destroy(d->worker);
     d->worker = NULL;

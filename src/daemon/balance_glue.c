@@ -140,9 +140,11 @@ static void migration_result(daemon_t *d, const char *name, uint64_t id, const c
          * rate limit / a whole-guest move already done this round */
         dlog(NP_LOG_DEBUG, "guest %s: memory not moved now: %s", name, np_strerror(rc));
     } else if (rc == -ESRCH) {
-        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited during a migration: carrying on", name,
-             dlog_id_word(), (unsigned long long)id);
-        dstate_note(&d->st, "%s: exited during migration", name);
+        if (dstate_first_exit(&d->st, name, (int64_t)id, g ? g->instance : 0)) {
+            dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited during a migration: carrying on",
+                 name, dlog_id_word(), (unsigned long long)id);
+            dstate_note(&d->st, "%s: exited during migration", name);
+        }
         if (g) {
             g->inflight = false;
             g->seen = false; /* forgotten at the end of the round */
@@ -185,6 +187,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
     int rc = 0;
     dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
 
+    if (g && !g->seen)
+        return; /* an earlier action found it gone: no more actions, no more log lines */
     switch (a->kind) {
     case NP_BALANCE_SET_SOFT_AFFINITY:
         np_bitmap_format(a->cpus, list, sizeof(list));
@@ -253,8 +257,9 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
     }
     }
     if (rc == -ESRCH) {
-        dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited: carrying on", bg->name, dlog_id_word(),
-             (unsigned long long)bg->id);
+        if (dstate_first_exit(&d->st, bg->name, (int64_t)bg->id, g ? g->instance : 0))
+            dlog(NP_LOG_WARNING, "guest %s (%s %llu) exited: carrying on", bg->name,
+                 dlog_id_word(), (unsigned long long)bg->id);
         if (g)
             g->seen = false;
     } else if (rc) {
@@ -309,6 +314,17 @@ static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const c
         return;
     g->locality = info.locality;
     snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
+    g->pending_bytes = info.pending_bytes;
+    g->move_total_bytes = info.move_bytes > info.pending_bytes ? info.move_bytes : info.pending_bytes;
+    if (!g->inflight) {
+        g->progress_base = false;
+    } else if (!g->progress_base) {
+        /* The move's progress counts from here: what it did before (a
+         * restart) is what the balancer no longer sees off home. */
+        uint64_t done = g->move_total_bytes - info.pending_bytes;
+        g->moved_at_start_bytes = g->moved_bytes > done ? g->moved_bytes - done : 0;
+        g->progress_base = true;
+    }
 }
 
 int daemon_balance(daemon_t *d, np_backend *be, const np_backend_guest *gs, size_t n,

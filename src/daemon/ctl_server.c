@@ -6,15 +6,27 @@
  * (SO_PEERCRED), not from the message: commands that change the daemon
  * (exclude, include, reload) are refused unless the peer's uid is 0.
  *
- * No client can stall the daemon or another client. Every connection is
- * non-blocking and served as its bytes arrive, many at once, from the main
- * loop's poll() (ctl_pollfds/ctl_process) and between migration steps
- * (ctl_serve_until). Each has a deadline for the whole request, not per
- * read: the line must be complete within CTL_REQUEST_TIMEOUT_MS of the
- * connection, and the reply read within CTL_REPLY_TIMEOUT_MS, or the
- * connection is closed. At most CTL_CONN_MAX are open; when one more
- * arrives, the oldest still waiting for its request line is closed to make
- * room (an idle flood cannot keep a new `numaplace status` out).
+ * The socket has its own thread, and that thread never waits on sensing,
+ * deciding or moving. Sensing a guest reads its numa_maps and cmdline,
+ * which wait for the guest's mmap_lock while the mover's move_pages holds
+ * it (seconds on a loaded host): a socket served by the main loop answered
+ * only after that. Here the main thread publishes what status and plan
+ * show (ctl_publish: after sensing, after deciding, after a migration
+ * step) and the control thread answers from the last published copy. What
+ * is live is read live, each under its own lock: the excluded list and the
+ * recent actions (state.c), and the bytes a migration has moved so far
+ * (the mover thread's progress, so "moving: N%" advances between rounds).
+ * exclude/include change the excluded list at once; saving the state and
+ * reloading are left to the main thread, woken through an eventfd.
+ *
+ * No client can stall the control thread or another client. Every
+ * connection is non-blocking and served as its bytes arrive, many at once.
+ * Each has a deadline for the whole request, not per read: the line must
+ * be complete within CTL_REQUEST_TIMEOUT_MS of the connection, and the
+ * reply read within CTL_REPLY_TIMEOUT_MS, or the connection is closed. At
+ * most CTL_CONN_MAX are open; when one more arrives, the oldest still
+ * waiting for its request line is closed to make room (an idle flood
+ * cannot keep a new `numaplace status` out).
  *
  * The socket file: an existing path is replaced only when it is a socket
  * (a previous run's, which the socket's lock file proves dead: main.c),
@@ -25,10 +37,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,6 +51,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "move_worker.h"
 
 /* A local client writes its request at once; 1 s covers a loaded host. */
 #define CTL_REQUEST_TIMEOUT_MS 1000u
@@ -61,11 +77,31 @@ typedef struct ctl_conn {
     size_t out_len, out_off;
 } ctl_conn;
 
+/* A guest whose memory is on its way home, as last published. Live: the
+ * bytes the daemon moved for this move (what its finished jobs moved, as
+ * published, plus what its running job has moved by now) of the move's
+ * size. Sensing is not used: it may show a guest whose pages are moving
+ * as it was before the move. */
+typedef struct ctl_moving {
+    int64_t pid;
+    int32_t home_os_id;
+    uint64_t total_bytes;        /* the move's size (off home when re-homed) */
+    uint64_t moved_at_start_bytes;
+    uint64_t harvested_bytes;    /* moved by finished jobs, when published */
+} ctl_moving;
+
 struct ctl_server {
     ctl_conn conns[CTL_CONN_MAX];
     dev_t sock_dev; /* the socket file this process bound */
     ino_t sock_ino;
-    unsigned long answered; /* requests answered so far */
+    unsigned long answered; /* requests answered so far (control thread) */
+    pthread_t thread;
+    bool running;
+    int stop_fd; /* eventfd: the control thread ends */
+    pthread_mutex_t mu; /* guards what follows: the last publication */
+    json_t *snap;       /* status reply without the live parts */
+    ctl_moving *moving;
+    size_t nr_moving;
 };
 
 uint64_t daemon_mono_ns(void)
@@ -139,6 +175,13 @@ int ctl_listen(daemon_t *d)
         return -ENOMEM;
     for (size_t i = 0; i < CTL_CONN_MAX; i++)
         d->ctl->conns[i].fd = -1;
+    pthread_mutex_init(&d->ctl->mu, NULL);
+    d->ctl->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d->ctl->stop_fd < 0) {
+        rc = -errno;
+        dlog(NP_LOG_ERROR, "control socket: eventfd: %s", strerror(errno));
+        goto fail;
+    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         rc = -errno;
@@ -167,6 +210,9 @@ int ctl_listen(daemon_t *d)
 fail:
     if (fd >= 0)
         close(fd);
+    if (d->ctl->stop_fd >= 0)
+        close(d->ctl->stop_fd);
+    pthread_mutex_destroy(&d->ctl->mu);
     free(d->ctl);
     d->ctl = NULL;
     return rc;
@@ -186,6 +232,13 @@ void ctl_close(daemon_t *d)
 {
     struct stat st;
 
+    if (d->ctl && d->ctl->running) {
+        uint64_t one = 1;
+        if (write(d->ctl->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+            dlog(NP_LOG_WARNING, "control thread: cannot ask it to stop: %s", strerror(errno));
+        pthread_join(d->ctl->thread, NULL);
+        d->ctl->running = false;
+    }
     if (d->ctl)
         for (size_t i = 0; i < CTL_CONN_MAX; i++)
             conn_close(&d->ctl->conns[i]);
@@ -196,6 +249,12 @@ void ctl_close(daemon_t *d)
         if (d->ctl && lstat(d->cfg.socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
             st.st_dev == d->ctl->sock_dev && st.st_ino == d->ctl->sock_ino)
             unlink(d->cfg.socket_path);
+    }
+    if (d->ctl) {
+        close(d->ctl->stop_fd);
+        json_decref(d->ctl->snap);
+        free(d->ctl->moving);
+        pthread_mutex_destroy(&d->ctl->mu);
     }
     free(d->ctl);
     d->ctl = NULL;
@@ -253,6 +312,114 @@ static void reply_json(ctl_conn *c, json_t *obj)
     json_decref(obj);
 }
 
+/* Tells the main loop something waits for it (a state to save, a reload). */
+static void wake_main(daemon_t *d)
+{
+    uint64_t one = 1;
+    if (d->wake_fd >= 0 && write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        dlog(NP_LOG_WARNING, "control thread: cannot wake the main loop: %s", strerror(errno));
+}
+
+/* "moving: N% of M MiB to node H" with the bytes the mover has moved by now. */
+static void live_progress(daemon_t *d, json_t *g, const ctl_moving *m)
+{
+    uint64_t moved = 0, asked = 0;
+    char reason[NP_BALANCE_REASON_MAX];
+
+    if (d->worker)
+        dworker_progress(d->worker, (uint64_t)m->pid, &moved, &asked);
+    moved += m->harvested_bytes;
+    uint64_t done = moved > m->moved_at_start_bytes ? moved - m->moved_at_start_bytes : 0;
+    if (done > m->total_bytes)
+        done = m->total_bytes;
+    double pct = m->total_bytes ? 100.0 * (double)done / (double)m->total_bytes : 0;
+    snprintf(reason, sizeof(reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
+             (double)m->total_bytes / (1024.0 * 1024.0), (int)m->home_os_id);
+    json_object_set_new(g, "reason", json_string(reason));
+}
+
+/* The status reply: the last publication with its live parts brought up
+ * to date. Never waits for the main thread. */
+static json_t *status_reply(daemon_t *d)
+{
+    struct ctl_server *cs = d->ctl;
+    ctl_moving *mv = NULL;
+    size_t nr = 0, i;
+    json_t *st, *g;
+
+    pthread_mutex_lock(&cs->mu);
+    st = cs->snap ? json_deep_copy(cs->snap) : NULL;
+    if (cs->nr_moving && (mv = malloc(cs->nr_moving * sizeof(*mv)))) {
+        memcpy(mv, cs->moving, cs->nr_moving * sizeof(*mv));
+        nr = cs->nr_moving;
+    }
+    pthread_mutex_unlock(&cs->mu);
+    if (!st) {
+        free(mv);
+        return NULL;
+    }
+    dstate_status_lists(&d->st, st);
+    json_array_foreach(json_object_get(st, "guests"), i, g) {
+        json_int_t pid = json_integer_value(json_object_get(g, "pid"));
+        for (size_t k = 0; k < nr; k++)
+            if (mv[k].pid == (int64_t)pid)
+                live_progress(d, g, &mv[k]);
+    }
+    free(mv);
+    return st;
+}
+
+int ctl_publish(daemon_t *d)
+{
+    np_topology *topo = NULL;
+    ctl_moving *mv = NULL;
+    size_t nr = 0;
+    json_t *st = NULL;
+    int rc;
+
+    if (!d->ctl)
+        return 0;
+    rc = np_backend_topology(d->be, &topo);
+    if (rc)
+        return rc;
+    st = dstate_status_json(&d->st, topo);
+    if (!st) {
+        np_topology_destroy(topo);
+        return -ENOMEM;
+    }
+    json_object_set_new(st, "dry_run", json_boolean(d->cfg.dry_run));
+    json_object_set_new(st, "period_ms", json_integer((json_int_t)(d->cfg.period_ns / 1000000)));
+    /* guests' "pid" is a process id on Linux, a domid on Xen */
+    json_object_set_new(st, "backend", json_string(np_daemon_backend_name(d->backend)));
+    mv = calloc(d->st.nr_guests ? d->st.nr_guests : 1, sizeof(*mv));
+    if (!mv) {
+        np_topology_destroy(topo);
+        json_decref(st);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < d->st.nr_guests && d->worker; i++) {
+        const dguest *g = &d->st.guests[i];
+        if (!g->seen || !g->inflight || !g->progress_base || g->home_node_os_id < 0 ||
+            !g->move_total_bytes)
+            continue;
+        mv[nr++] = (ctl_moving){.pid = g->pid, .home_os_id = g->home_node_os_id,
+                                .total_bytes = g->move_total_bytes,
+                                .moved_at_start_bytes = g->moved_at_start_bytes,
+                                .harvested_bytes = g->moved_bytes};
+    }
+    np_topology_destroy(topo);
+    pthread_mutex_lock(&d->ctl->mu);
+    json_t *old = d->ctl->snap;
+    ctl_moving *old_mv = d->ctl->moving;
+    d->ctl->snap = st;
+    d->ctl->moving = mv;
+    d->ctl->nr_moving = nr;
+    pthread_mutex_unlock(&d->ctl->mu);
+    json_decref(old);
+    free(old_mv);
+    return 0;
+}
+
 static void handle(daemon_t *d, ctl_conn *c, uid_t uid, const np_ctl_request *req)
 {
     if (np_ctl_cmd_mutates(req->cmd) && uid != 0) {
@@ -265,37 +432,28 @@ static void handle(daemon_t *d, ctl_conn *c, uid_t uid, const np_ctl_request *re
     case NP_CTL_PING:
         reply_json(c, json_pack("{s:b, s:s}", "ok", 1, "version", np_version()));
         return;
-    case NP_CTL_STATUS: {
-        np_topology *topo = NULL;
-        if (np_backend_topology(d->be, &topo)) {
-            reply_error(c, "no topology");
-            return;
-        }
-        json_t *st = dstate_status_json(&d->st, topo);
-        if (st) {
-            json_object_set_new(st, "dry_run", json_boolean(d->cfg.dry_run));
-            json_object_set_new(st, "period_ms",
-                                json_integer((json_int_t)(d->cfg.period_ns / 1000000)));
-            /* guests' "pid" is a process id on Linux, a domid on Xen */
-            json_object_set_new(st, "backend", json_string(np_daemon_backend_name(d->backend)));
-        }
-        np_topology_destroy(topo);
-        reply_json(c, st);
+    case NP_CTL_STATUS:
+        reply_json(c, status_reply(d));
         return;
-    }
     case NP_CTL_PLAN: {
-        for (size_t i = 0; i < d->st.nr_guests; i++) {
-            const dguest *g = &d->st.guests[i];
+        json_t *st = status_reply(d), *g;
+        size_t i;
+        json_array_foreach(json_object_get(st, "guests"), i, g) {
+            const char *name = json_string_value(json_object_get(g, "name"));
+            json_int_t pid = json_integer_value(json_object_get(g, "pid"));
             char pidtxt[24];
-            snprintf(pidtxt, sizeof(pidtxt), "%lld", (long long)g->pid);
-            if (strcmp(g->name, req->guest) && strcmp(pidtxt, req->guest))
+            snprintf(pidtxt, sizeof(pidtxt), "%lld", (long long)pid);
+            if (!name || (strcmp(name, req->guest) && strcmp(pidtxt, req->guest)))
                 continue;
-            reply_json(c, json_pack("{s:b, s:s, s:I, s:i, s:b, s:b, s:f}", "ok", 1, "guest",
-                                    g->name, "pid", (json_int_t)g->pid, "home", g->home_node_os_id,
-                                    "excluded", dstate_is_excluded(&d->st, g->name, g->pid),
-                                    "inflight", g->inflight, "locality", g->locality));
+            reply_json(c, json_pack("{s:b, s:s, s:I, s:O, s:O, s:O, s:O}", "ok", 1, "guest", name,
+                                    "pid", pid, "home", json_object_get(g, "home"), "excluded",
+                                    json_object_get(g, "excluded"), "inflight",
+                                    json_object_get(g, "inflight"), "locality",
+                                    json_object_get(g, "locality")));
+            json_decref(st);
             return;
         }
+        json_decref(st);
         reply_error(c, "no such guest");
         return;
     }
@@ -315,11 +473,13 @@ static void handle(daemon_t *d, ctl_conn *c, uid_t uid, const np_ctl_request *re
              (unsigned)uid);
         dstate_note(&d->st, "%s %s", req->guest, ex ? "excluded" : "included");
         d->state_dirty = true;
+        wake_main(d);
         reply_json(c, json_pack("{s:b}", "ok", 1));
         return;
     }
     case NP_CTL_RELOAD:
         d->reload_asked = true;
+        wake_main(d);
         reply_json(c, json_pack("{s:b}", "ok", 1));
         return;
     }
@@ -428,7 +588,7 @@ static void accept_some(daemon_t *d)
     }
 }
 
-size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap)
+static size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap)
 {
     size_t n = 0;
     if (d->listen_fd < 0 || !d->ctl || cap == 0)
@@ -442,7 +602,7 @@ size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap)
     return n;
 }
 
-uint64_t ctl_deadline_ns(const daemon_t *d)
+static uint64_t ctl_deadline_ns(const daemon_t *d)
 {
     uint64_t t = UINT64_MAX;
     for (size_t i = 0; d->ctl && i < CTL_CONN_MAX; i++)
@@ -480,7 +640,7 @@ static void expire(daemon_t *d)
     }
 }
 
-void ctl_process(daemon_t *d, const struct pollfd *p, size_t n)
+static void ctl_process(daemon_t *d, const struct pollfd *p, size_t n)
 {
     if (!d->ctl)
         return;
@@ -502,31 +662,79 @@ void ctl_process(daemon_t *d, const struct pollfd *p, size_t n)
     expire(d);
 }
 
-int ctl_serve_until(daemon_t *d, uint64_t deadline_ns)
+/* SIGTERM while the main thread is held in the kernel (a round sensing a
+ * guest whose pages are moving can wait seconds for them): the stop is not
+ * held up by it. The state file is as the main thread last saved it (at
+ * the end of the last round: a migration in flight is resumed from there,
+ * and the mover takes only pages still on the source node, so nothing
+ * moves twice); the socket and the locks are let go and the process ends.
+ * Nothing the main thread owns is touched. */
+static void stop_now(daemon_t *d)
 {
-    struct pollfd p[CTL_CONN_MAX + 2];
-    unsigned long before;
+    struct stat st;
+    dlog(NP_LOG_WARNING, "stopping while a round is held in the kernel: the state stays as "
+                         "saved at the end of the last round");
+    if (lstat(d->cfg.socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_dev == d->ctl->sock_dev && st.st_ino == d->ctl->sock_ino)
+        unlink(d->cfg.socket_path);
+    if (d->state_lock_fd >= 0)
+        close(d->state_lock_fd);
+    if (d->sock_lock_fd >= 0)
+        close(d->sock_lock_fd);
+    dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
+    _exit(0);
+}
 
-    if (!d->ctl)
-        return 0;
-    before = d->ctl->answered;
-    for (bool first = true;; first = false) {
-        uint64_t now = daemon_mono_ns();
-        if (!first && (now >= deadline_ns || daemon_should_stop()))
-            return (int)(d->ctl->answered - before);
-        size_t n = ctl_pollfds(d, p, CTL_CONN_MAX + 1);
-        int sfd = daemon_signal_fd();
-        if (sfd >= 0)
-            p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-        uint64_t until = ctl_deadline_ns(d);
-        if (deadline_ns < until)
-            until = deadline_ns;
+static void *ctl_thread(void *arg)
+{
+    daemon_t *d = arg;
+    struct pollfd p[CTL_CONN_MAX + 3];
+    uint64_t stop_ns = 0; /* when SIGTERM was seen here */
+
+    for (;;) {
+        uint64_t now = daemon_mono_ns(), until = ctl_deadline_ns(d);
+        if (stop_ns && now - stop_ns >= DAEMON_STOP_GRACE_NS && !d->stopping)
+            stop_now(d);
+        if (stop_ns && stop_ns + DAEMON_STOP_GRACE_NS < until)
+            until = stop_ns + DAEMON_STOP_GRACE_NS;
+        p[0] = (struct pollfd){.fd = d->ctl->stop_fd, .events = POLLIN};
+        p[1] = (struct pollfd){.fd = stop_ns ? -1 : daemon_signal_fd(), .events = POLLIN};
+        size_t n = 2 + ctl_pollfds(d, p + 2, CTL_CONN_MAX + 1);
         uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
         int r = poll(p, n, (int)(wait_ms > 1000 ? 1000 : wait_ms));
-        if (r < 0 && errno != EINTR)
-            return (int)(d->ctl->answered - before);
-        ctl_process(d, p, sfd >= 0 ? n - 1 : n);
-        if (first && now >= deadline_ns)
-            return (int)(d->ctl->answered - before);
+        if (r < 0 && errno != EINTR) {
+            dlog(NP_LOG_ERROR, "control thread: poll: %s", strerror(errno));
+            break;
+        }
+        if (r > 0 && p[0].revents)
+            break; /* ctl_close */
+        if (r > 0 && p[1].revents) {
+            /* Read here too: the main thread may be held in a round. */
+            if (daemon_should_stop())
+                stop_ns = daemon_mono_ns();
+            wake_main(d); /* a SIGHUP read here: the main loop reloads */
+        }
+        ctl_process(d, p + 2, n - 2);
     }
+    return NULL;
+}
+
+int ctl_start(daemon_t *d)
+{
+    sigset_t all, old;
+    int r;
+
+    if (!d->ctl)
+        return -EINVAL;
+    /* Signals stay with the main thread's signalfd. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    r = pthread_create(&d->ctl->thread, NULL, ctl_thread, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r) {
+        dlog(NP_LOG_ERROR, "control thread: %s", strerror(r));
+        return -r;
+    }
+    d->ctl->running = true;
+    return 0;
 }

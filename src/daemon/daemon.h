@@ -51,12 +51,25 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
  * is milliseconds on real hardware, and an fsync per step would cost more
  * than the step. Pages already moved are never moved again anyway. */
 #define DAEMON_SAVE_INTERVAL_NS UINT64_C(1000000000)
+/* At SIGTERM the mover thread gets this long to finish its step (its
+ * move_pages call: milliseconds on hardware, seconds under TCG); after
+ * that the daemon saves, lets go of its socket and locks and exits, and
+ * the kernel completes the call as the process ends. */
+#define DAEMON_STOP_WAIT_NS UINT64_C(500000000)
+/* After SIGTERM the main thread gets this long to reach its stop; a round
+ * blocked in the kernel longer (sensing a guest whose pages are moving)
+ * is not waited for: the control thread ends the daemon with the state
+ * as last saved (ctl_server.c). */
+#define DAEMON_STOP_GRACE_NS UINT64_C(600000000)
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
 typedef struct dguest {
     char name[NP_CTL_GUEST_MAX];
     int64_t pid;
+    /* The backend's instance (Linux: the process's start time; 0: not
+     * known): with the pid, who the guest is (a reused pid is a new guest). */
+    uint64_t instance;
     int32_t home_node_os_id;  /* -1 = none yet */
     uint64_t moved_bytes;     /* total moved by the daemon */
     /* In flight: a migration toward home that is not finished (kept from
@@ -68,6 +81,15 @@ typedef struct dguest {
      * node it runs on against the memory per node; why it is below target). */
     double locality;
     char reason[NP_BALANCE_REASON_MAX];
+    /* The balancer's memory off home at the last round, and the size of
+     * the move under way (status's "moving: N% of M MiB"). */
+    uint64_t pending_bytes, move_total_bytes;
+    /* moved_bytes when the move under way started (less what it had done
+     * before a restart): status counts its progress from what the mover
+     * reports, not from sensing, which may show the memory of a guest
+     * whose pages are moving as it was before. progress_base: it is set. */
+    uint64_t moved_at_start_bytes;
+    bool progress_base;
     uint64_t total_bytes;
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
@@ -80,6 +102,17 @@ typedef struct drecent {
     char text[200];
 } drecent;
 
+/* Exits already logged, so that one guest's exit is logged once whichever
+ * path sees it first (an action's -ESRCH, its mover job's, the next
+ * listing without it, a zombie listed once more). */
+#define DAEMON_EXITED_MAX 64u
+
+typedef struct dexited {
+    int64_t pid;
+    uint64_t start_ticks;
+    char name[NP_CTL_GUEST_MAX];
+} dexited;
+
 typedef struct dstate {
     dguest *guests;
     size_t nr_guests, cap_guests;
@@ -88,6 +121,8 @@ typedef struct dstate {
     drecent recent[DAEMON_RECENT_MAX];
     size_t nr_recent, recent_head;
     uint64_t rounds;
+    dexited exited[DAEMON_EXITED_MAX]; /* ring */
+    size_t exited_head;
 } dstate;
 
 void dstate_fini(dstate *s);
@@ -95,6 +130,11 @@ dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create);
 bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid);
 int dstate_exclude(dstate *s, const char *name, bool exclude);
 void dstate_note(dstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True the first time the exit of this guest (name, pid, start time) is
+ * reported: the caller logs it then, and only then. */
+bool dstate_first_exit(dstate *s, const char *name, int64_t pid, uint64_t start_ticks);
+/* Removes g (a pointer into s->guests) from s. */
+void dstate_forget(dstate *s, dguest *g);
 /* Saves atomically (temp file, fsync, rename), with the balancer's state
  * (NULL: none). */
 int dstate_save(const dstate *s, const np_balance_state *bal, const char *path);
@@ -114,6 +154,10 @@ int daemon_read_fd(int fd, size_t max_bytes, char **buf_out, size_t *len_out);
  * -N when that exists), the new name in moved_to. */
 int dstate_move_aside(const char *path, char *moved_to, size_t cap);
 json_t *dstate_status_json(const dstate *s, const np_topology *topo);
+/* Brings status (a dstate_status_json object) up to date with the excluded
+ * list and the recent actions: callable from the control thread while the
+ * main thread runs rounds (those two are under their own lock). */
+void dstate_status_lists(const dstate *s, json_t *status);
 
 /* ---- the daemon ------------------------------------------------------------ */
 
@@ -127,6 +171,9 @@ typedef struct daemon {
     np_linux_backend *lb;
     np_xen *xen;               /* Xen backend only */
     struct dworker *worker;    /* memory mover thread (move_worker.h), NULL: moves in the round */
+    /* At a stop the mover was still inside a move_pages call: the backend
+     * stays as it is and main() ends the process at once (_exit). */
+    bool worker_left;
     dstate st;
     np_balance_state *bal;    /* the pure balancer's memory, NULL until used */
     np_balance_state *bal_dry; /* dry run: a copy the balancer decides on */
@@ -134,8 +181,15 @@ typedef struct daemon {
     int listen_fd;
     struct ctl_server *ctl;   /* the connections being served (ctl_server.c) */
     gid_t socket_gid;         /* group allowed to connect (read-only commands) */
-    bool reload_asked;
-    bool state_dirty;
+    /* Set by the control thread; the main loop acts on them, woken through
+     * wake_fd (an eventfd). */
+    _Atomic bool reload_asked;
+    _Atomic bool state_dirty;
+    int wake_fd;
+    /* The main thread left its loop to stop (the control thread then
+     * leaves the stop to it), and the lock files it holds (main.c). */
+    _Atomic bool stopping;
+    int sock_lock_fd, state_lock_fd;
     struct daemon_metrics *metrics; /* metrics.c; NULL without metrics_listen */
     struct np_libvirt *lv;          /* libvirt backend only */
 } daemon_t;
@@ -154,8 +208,8 @@ typedef struct daemon_move {
     uint64_t bytes;
 } daemon_move;
 /* Moves a guest's memory in DAEMON_CHUNK_BYTES steps, paced by
- * migrate_budget, logging each step and answering the control socket
- * between steps (round.c). *moved_out: bytes moved. Stops early (0) when
+ * migrate_budget, logging each step and publishing the status after each
+ * (round.c). *moved_out: bytes moved. Stops early (0) when
  * the guest gets excluded meanwhile; -ESRCH when it exited. */
 int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
                    const daemon_move *mv, uint64_t *moved_out);
@@ -183,21 +237,12 @@ int ctl_listen(daemon_t *d);
 /* Closes every connection and the socket, and removes the socket file when
  * it is still the one ctl_listen created. */
 void ctl_close(daemon_t *d);
-/* The descriptors to poll for the control socket (the listening one and
- * every open connection) into p (at most cap); returns how many. */
-size_t ctl_pollfds(const daemon_t *d, struct pollfd *p, size_t cap);
-/* Serves what poll() reported on the descriptors ctl_pollfds gave (never
- * blocks: reads, writes and accepts what is ready) and closes connections
- * past their deadline. */
-void ctl_process(daemon_t *d, const struct pollfd *p, size_t n);
-/* Earliest deadline of an open connection (CLOCK_MONOTONIC ns), UINT64_MAX
- * when none: the main loop wakes up for it. */
-uint64_t ctl_deadline_ns(const daemon_t *d);
-/* Serves the control socket until deadline_ns (CLOCK_MONOTONIC; 0 or past:
- * one pass over what is ready, without waiting), or until a stop is asked
- * (daemon_should_stop). Used between migration steps. Returns how many
- * requests were answered. */
-int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
+/* Starts the control thread: it serves the socket from the last
+ * publication and never waits on the main thread. */
+int ctl_start(daemon_t *d);
+/* Publishes what status and plan answer from now on (main thread: after
+ * sensing, after deciding, after a migration step). */
+int ctl_publish(daemon_t *d);
 
 /* ---- signals (main.c) ---------------------------------------------------- */
 /* True once SIGTERM or SIGINT arrived: a long task (a migration's steps)
@@ -206,6 +251,9 @@ int ctl_serve_until(daemon_t *d, uint64_t deadline_ns);
 bool daemon_should_stop(void);
 /* The signalfd, for poll() (-1 before main sets it up). */
 int daemon_signal_fd(void);
+/* Waits until deadline_ns (CLOCK_MONOTONIC) or a stop is asked, whichever
+ * comes first (between the round's own migration steps). */
+void daemon_wait_until(uint64_t deadline_ns);
 /* CLOCK_MONOTONIC in ns (the deadline's clock). */
 uint64_t daemon_mono_ns(void);
 

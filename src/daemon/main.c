@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -212,6 +213,20 @@ bool daemon_should_stop(void)
     return atomic_load(&stop_asked);
 }
 
+void daemon_wait_until(uint64_t deadline_ns)
+{
+    for (;;) {
+        uint64_t now = daemon_mono_ns();
+        if (now >= deadline_ns || daemon_should_stop())
+            return;
+        uint64_t wait_ms = (deadline_ns - now + 999999) / 1000000;
+        struct pollfd p = {.fd = sig_fd, .events = POLLIN};
+        if (poll(&p, sig_fd >= 0 ? 1 : 0, (int)(wait_ms > 1000 ? 1000 : wait_ms)) < 0 &&
+            errno != EINTR)
+            return;
+    }
+}
+
 /* ---- one daemon per socket and per state file ------------------------------ */
 
 /* Takes PATH.lock for the daemon's life (the descriptor stays open,
@@ -378,9 +393,6 @@ static void reload(daemon_t *d, const cli_over *o)
     dlog(NP_LOG_INFO, "configuration reloaded");
 }
 
-/* Poll slots: the signalfd, the listening socket and its connections. */
-#define MAIN_POLL_MAX 160u
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -396,11 +408,13 @@ int main(int argc, char **argv)
     np_daemon_config defaults;
     const char *root = "/";
     uint64_t max_rounds = 0;
-    int opt, rc, status = 1, sock_lock = -1, state_lock = -1;
+    int opt, rc, status = 1;
     sigset_t mask;
 
     memset(&d, 0, sizeof(d));
     d.listen_fd = -1;
+    d.wake_fd = -1;
+    d.sock_lock_fd = d.state_lock_fd = -1;
     np_daemon_config_init(&defaults);
     dlog_init(NP_LOG_INFO);
     while ((opt = getopt_long(argc, argv, "c:b:np:s:S:l:hV", opts, NULL)) != -1) {
@@ -495,11 +509,11 @@ int main(int argc, char **argv)
         dlog(NP_LOG_ERROR, "signalfd: %s", strerror(errno));
         goto out;
     }
-    sock_lock = take_lock("control socket", d.cfg.socket_path, false);
-    if (sock_lock < 0)
+    d.sock_lock_fd = take_lock("control socket", d.cfg.socket_path, false);
+    if (d.sock_lock_fd < 0)
         goto out;
-    state_lock = take_lock("state file", d.cfg.state_path, d.cfg.dry_run);
-    if (state_lock < 0 && !(d.cfg.dry_run && state_lock == -ENOENT))
+    d.state_lock_fd = take_lock("state file", d.cfg.state_path, d.cfg.dry_run);
+    if (d.state_lock_fd < 0 && !(d.cfg.dry_run && d.state_lock_fd == -ENOENT))
         goto out; /* a dry run never writes the state: its directory may be missing */
     if (daemon_backend_open(&d, root))
         goto out;
@@ -508,9 +522,16 @@ int main(int argc, char **argv)
     if (!load_state(&d))
         goto out;
     add_config_exclusions(&d);
+    d.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d.wake_fd < 0) {
+        dlog(NP_LOG_ERROR, "eventfd: %s", strerror(errno));
+        goto out;
+    }
     rc = ctl_listen(&d);
     if (rc)
         goto out; /* ctl_listen said why */
+    if (ctl_publish(&d) || ctl_start(&d))
+        goto out;
     if (daemon_metrics_start(&d))
         goto out;
     dlog(NP_LOG_INFO, "started: backend %s, period %llu ms, %s, socket %s%s",
@@ -524,43 +545,45 @@ int main(int argc, char **argv)
 
     uint64_t next_ns = daemon_mono_ns();
     while (!daemon_should_stop()) {
-        struct pollfd pf[MAIN_POLL_MAX];
+        struct pollfd pf[2];
         uint64_t now = daemon_mono_ns();
         if (now >= next_ns) {
             uint64_t t0 = daemon_mono_ns();
+            d.state_dirty = false; /* the round saves; a change after this saves again */
             rc = daemon_round(&d);
             daemon_metrics_round(&d, rc, daemon_mono_ns() - t0);
-            d.state_dirty = false;
             next_ns = now + d.cfg.period_ns;
             if (max_rounds && d.st.rounds >= max_rounds)
                 break;
             continue;
         }
+        /* The control thread answers the socket; this loop waits for the
+         * next round, a signal or the control thread's wake-up. */
         pf[0] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
-        size_t n = 1 + ctl_pollfds(&d, pf + 1, MAIN_POLL_MAX - 1);
-        uint64_t until = ctl_deadline_ns(&d);
-        if (next_ns < until)
-            until = next_ns;
-        uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
-        int r = poll(pf, n, (int)(wait_ms > 60000 ? 60000 : wait_ms));
+        pf[1] = (struct pollfd){.fd = d.wake_fd, .events = POLLIN};
+        uint64_t wait_ms = (next_ns - now + 999999) / 1000000;
+        int r = poll(pf, 2, (int)(wait_ms > 60000 ? 60000 : wait_ms));
         if (r < 0 && errno != EINTR) {
             dlog(NP_LOG_ERROR, "poll: %s", strerror(errno));
             break;
         }
-        ctl_process(&d, pf + 1, n - 1);
+        if (pf[1].revents) {
+            uint64_t v;
+            if (read(d.wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                dlog(NP_LOG_WARNING, "eventfd: %s", strerror(errno));
+        }
         if (daemon_should_stop())
             break;
-        if (d.state_dirty && !d.cfg.dry_run) {
+        if (atomic_exchange(&d.state_dirty, false) && !d.cfg.dry_run)
             dstate_save(&d.st, d.bal, d.cfg.state_path);
-            d.state_dirty = false;
-        }
         if (atomic_exchange(&reload_signalled, false))
             d.reload_asked = true;
-        if (d.reload_asked) {
-            d.reload_asked = false;
+        if (atomic_exchange(&d.reload_asked, false)) {
             reload(&d, &o);
+            ctl_publish(&d);
         }
     }
+    d.stopping = true;
     status = 0;
     if (!d.cfg.dry_run) {
         rc = dstate_save(&d.st, d.bal, d.cfg.state_path);
@@ -573,16 +596,31 @@ int main(int argc, char **argv)
 out:
     daemon_metrics_stop(&d);
     ctl_close(&d);
+    if (d.wake_fd >= 0)
+        close(d.wake_fd);
     if (sig_fd >= 0)
         close(sig_fd);
     sig_fd = -1;
     daemon_backend_close(&d);
+    if (d.worker_left) {
+        /* The mover is inside a move_pages call: state saved, socket gone;
+         * let go of the locks (a new daemon may start now) and end the
+         * process without freeing what that thread still uses. */
+        if (d.state_lock_fd >= 0)
+            close(d.state_lock_fd);
+        if (d.sock_lock_fd >= 0)
+            close(d.sock_lock_fd);
+        dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
+        _exit(status);
+    }
     np_balance_state_destroy(d.bal);
     np_balance_state_destroy(d.bal_dry);
     dstate_fini(&d.st);
-    if (state_lock >= 0)
-        close(state_lock);
-    if (sock_lock >= 0)
-        close(sock_lock);
+    if (d.state_lock_fd >= 0)
+        close(d.state_lock_fd);
+    if (d.sock_lock_fd >= 0)
+        close(d.sock_lock_fd);
+    if (status == 0)
+        dlog(NP_LOG_INFO, "stopped (state saved, socket removed, locks released)");
     return status;
 }

@@ -162,16 +162,22 @@ int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dwo
     return 0;
 }
 
-void dworker_stop(dworker *w)
+/* Cancels every job and asks the thread to end after its step. */
+static void ask_stop(dworker *w)
 {
-    if (!w || w->joined)
-        return;
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     for (size_t i = 0; i < w->nr; i++)
         w->jobs[i]->cancelled = true;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void dworker_stop(dworker *w)
+{
+    if (!w || w->joined)
+        return;
+    ask_stop(w);
     pthread_join(w->thread, NULL);
     w->joined = true;
     for (size_t i = 0; i < w->nr; i++)
@@ -337,4 +343,23 @@ size_t dworker_harvest(dworker *w, void (*fn)(void *opaque, const dmove_job *job
     }
     free(done);
     return n;
+}
+
+int dworker_stop_within(dworker *w, uint64_t timeout_ns)
+{
+    struct timespec ts;
+
+    if (!w || w->joined)
+        return 0;
+    ask_stop(w);
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np's clock */
+    uint64_t ns = (uint64_t)ts.tv_nsec + timeout_ns;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    if (pthread_timedjoin_np(w->thread, NULL, &ts) != 0)
+        return -ETIMEDOUT;
+    w->joined = true;
+    for (size_t i = 0; i < w->nr; i++)
+        w->jobs[i]->done = true; /* never started: moved nothing */
+    return 0;
 }

@@ -46,6 +46,10 @@ int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dwo
 /* Cancels every job, waits for the step under way (bounded) and ends the
  * thread; the jobs stay, finished, for a last dworker_harvest. */
 void dworker_stop(dworker *w);
+/* dworker_stop waiting at most timeout_ns for the step under way:
+ * -ETIMEDOUT when the thread is still inside the backend (a move_pages call
+ * the kernel finishes on its own; the worker must then not be destroyed). */
+int dworker_stop_within(dworker *w, uint64_t timeout_ns);
 /* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);

@@ -14,9 +14,10 @@
  * Migrations run on the mover thread (move_worker.c) when the backend
  * allows concurrent moves (Linux): the round only hands them over and
  * collects them. Otherwise (Xen) they run here in DAEMON_CHUNK_BYTES steps
- * (daemon_migrate, through np_backend_act), paced by migrate_budget;
- * between steps and while the budget's wait lasts the control socket is
- * answered, so `numaplace status` never waits for a whole migration. A guest that exits during a migration ends it with -ESRCH: the
+ * (daemon_migrate, through np_backend_act), paced by migrate_budget, the
+ * status published after each step. The control socket has its own thread
+ * (ctl_server.c) and answers from what the round publishes: after sensing,
+ * after deciding, at the end. A guest that exits during a migration ends it with -ESRCH: the
  * round logs it, forgets the guest and carries on with the others. An
  * excluded guest is sensed and reported, never acted on.
  */
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "move_worker.h"
 
 static const char *fmt_mib(uint64_t bytes, char *buf, size_t len)
 {
@@ -87,7 +89,8 @@ static bool inline_step_done(void *opaque, uint64_t moved)
         d->saved_ns = now;
     }
     uint64_t wait = pace_ns(d, moved);
-    ctl_serve_until(d, wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
+    ctl_publish(d);
+    daemon_wait_until(wait > UINT64_MAX - m->start_ns ? UINT64_MAX : m->start_ns + wait);
     if (daemon_should_stop()) { /* SIGTERM: the rest waits for the next run */
         dlog(NP_LOG_INFO, "guest %s: migration stopped after %s (stopping)", m->name,
              fmt_mib(moved, b1, sizeof(b1)));
@@ -140,20 +143,26 @@ static void drop_unseen(dstate *s)
     for (size_t i = 0; i < s->nr_guests; i++) {
         if (s->guests[i].seen) {
             s->guests[w++] = s->guests[i];
-        } else if (s->guests[i].inflight) {
-            /* It exited between two steps of a migration: same outcome as
-             * an -ESRCH inside a step. */
-            char b[32];
-            dlog(NP_LOG_WARNING,
-                 "guest %s (%s %lld) exited during a migration after %s: carrying on",
-                 s->guests[i].name, dlog_id_word(), (long long)s->guests[i].pid,
-                 fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
-            dstate_note(s, "%s: exited during migration (%s moved)", s->guests[i].name,
-                        fmt_mib(s->guests[i].moved_bytes, b, sizeof(b)));
-            free(s->guests[i].mem_by_node_idx);
         } else {
-            dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", s->guests[i].name, dlog_id_word(),
-                 (long long)s->guests[i].pid);
+            const dguest *g = &s->guests[i];
+            char b[32];
+            /* Logged once: an action or the mover may have seen the exit
+             * first, and a dying process can be listed once more. */
+            if (!dstate_first_exit(s, g->name, g->pid, g->instance)) {
+                /* said already */
+            } else if (g->inflight) {
+                /* It exited between two steps of a migration: same outcome
+                 * as an -ESRCH inside a step. */
+                dlog(NP_LOG_WARNING,
+                     "guest %s (%s %lld) exited during a migration after %s: carrying on",
+                     g->name, dlog_id_word(), (long long)g->pid,
+                     fmt_mib(g->moved_bytes, b, sizeof(b)));
+                dstate_note(s, "%s: exited during migration (%s moved)", g->name,
+                            fmt_mib(g->moved_bytes, b, sizeof(b)));
+            } else {
+                dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", g->name, dlog_id_word(),
+                     (long long)g->pid);
+            }
             free(s->guests[i].mem_by_node_idx);
         }
     }
@@ -189,13 +198,34 @@ static dguest *xen_rekey(daemon_t *d, const np_backend_guest *bg)
 static dguest *new_or_known(daemon_t *d, const np_backend_guest *bg)
 {
     dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
-    if (g)
+    if (g && g->instance && bg->instance && g->instance != bg->instance) {
+        /* Same pid and name, another process (it started later): the old
+         * one is gone and nothing of it carries over, not even a move. */
+        if (dstate_first_exit(&d->st, g->name, g->pid, g->instance))
+            dlog(NP_LOG_INFO, "guest %s (%s %lld) is gone", g->name, dlog_id_word(),
+                 (long long)g->pid);
+        dlog(NP_LOG_INFO, "guest %s: a new process under the same %s %llu: a new guest",
+             bg->name, dlog_id_word(), (unsigned long long)bg->id);
+        if (d->worker)
+            dworker_cancel(d->worker, bg->id);
+        if (d->bal)
+            np_balance_state_forget(d->bal, bg->name);
+        dstate_forget(&d->st, g);
+        g = NULL;
+    }
+    if (g) {
+        if (!g->instance)
+            g->instance = bg->instance; /* a state file without it */
         return g;
+    }
     for (size_t i = 0; i < d->st.nr_guests && d->bal; i++)
         if (strcmp(d->st.guests[i].name, bg->name) == 0 && np_balance_state_forget(d->bal, bg->name) == 0)
             dlog(NP_LOG_INFO, "guest %s: a new %s %llu under a known name: its balancer state is "
                               "dropped", bg->name, dlog_id_word(), (unsigned long long)bg->id);
-    return dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+    g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, true);
+    if (g)
+        g->instance = bg->instance;
+    return g;
 }
 
 int daemon_round(daemon_t *d)
@@ -225,8 +255,8 @@ int daemon_round(daemon_t *d)
         rc = -ENOMEM;
         goto out;
     }
-    /* Every guest's sensed facts first: the socket is answered between
-     * migration steps below, and status must show all of them. */
+    /* Every guest's sensed facts first, published at once: status shows
+     * all of them while the balancer decides and acts. */
     for (size_t i = 0; i < n; i++) {
         if (d->backend == NP_DAEMON_BACKEND_XEN && gs[i].id == 0)
             continue; /* dom0 runs the host: never managed */
@@ -239,6 +269,7 @@ int daemon_round(daemon_t *d)
             goto out;
         }
     }
+    ctl_publish(d);
     for (size_t i = 0; i < n; i++) {
         dguest *g = dstate_guest(&d->st, gs[i].name, (int64_t)gs[i].id, false);
         if (!g)
@@ -261,6 +292,7 @@ int daemon_round(daemon_t *d)
     }
     drop_unseen(&d->st);
     d->st.rounds++;
+    ctl_publish(d);
     if (!d->cfg.dry_run)
         save(d);
 out:

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,11 @@
 
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES (8u << 20)
+
+/* The excluded list and the recent actions are shared with the control
+ * thread (ctl_server.c: exclude/include, status): this lock guards them.
+ * Everything else in a dstate belongs to the main thread. */
+static pthread_mutex_t lists_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void dstate_fini(dstate *s)
 {
@@ -60,7 +66,7 @@ dguest *dstate_guest(dstate *s, const char *name, int64_t pid, bool create)
     return g;
 }
 
-bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid)
+static bool is_excluded_locked(const dstate *s, const char *name, int64_t pid)
 {
     char pidtxt[24];
     snprintf(pidtxt, sizeof(pidtxt), "%lld", (long long)pid);
@@ -70,7 +76,15 @@ bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid)
     return false;
 }
 
-int dstate_exclude(dstate *s, const char *name, bool exclude)
+bool dstate_is_excluded(const dstate *s, const char *name, int64_t pid)
+{
+    pthread_mutex_lock(&lists_mu);
+    bool ex = is_excluded_locked(s, name, pid);
+    pthread_mutex_unlock(&lists_mu);
+    return ex;
+}
+
+static int exclude_locked(dstate *s, const char *name, bool exclude)
 {
     size_t i;
     for (i = 0; i < s->nr_excluded && strcmp(s->excluded[i], name) != 0; i++)
@@ -97,19 +111,65 @@ int dstate_exclude(dstate *s, const char *name, bool exclude)
     return 0;
 }
 
+int dstate_exclude(dstate *s, const char *name, bool exclude)
+{
+    pthread_mutex_lock(&lists_mu);
+    int rc = exclude_locked(s, name, exclude);
+    pthread_mutex_unlock(&lists_mu);
+    return rc;
+}
+
 void dstate_note(dstate *s, const char *fmt, ...)
 {
-    drecent *r = &s->recent[s->recent_head];
+    char text[sizeof(s->recent[0].text)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->text, sizeof(r->text), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&lists_mu);
+    drecent *r = &s->recent[s->recent_head];
+    memcpy(r->text, text, sizeof(text));
     r->wall_s = (uint64_t)time(NULL);
     s->recent_head = (s->recent_head + 1) % DAEMON_RECENT_MAX;
     if (s->nr_recent < DAEMON_RECENT_MAX)
         s->nr_recent++;
+    pthread_mutex_unlock(&lists_mu);
 }
 
+void dstate_forget(dstate *s, dguest *g)
+{
+    size_t i = (size_t)(g - s->guests);
+    free(g->mem_by_node_idx);
+    memmove(&s->guests[i], &s->guests[i + 1], (s->nr_guests - i - 1) * sizeof(*g));
+    s->nr_guests--;
+}
+
+bool dstate_first_exit(dstate *s, const char *name, int64_t pid, uint64_t start_ticks)
+{
+    for (size_t i = 0; i < DAEMON_EXITED_MAX; i++) {
+        const dexited *e = &s->exited[i];
+        if (e->name[0] && e->pid == pid && e->start_ticks == start_ticks &&
+            strcmp(e->name, name) == 0)
+            return false;
+    }
+    dexited *e = &s->exited[s->exited_head];
+    e->pid = pid;
+    e->start_ticks = start_ticks;
+    snprintf(e->name, sizeof(e->name), "%s", name[0] ? name : "?");
+    s->exited_head = (s->exited_head + 1) % DAEMON_EXITED_MAX;
+    return true;
+}
+
+/* The caller holds lists_mu. */
+static json_t *excluded_json(const dstate *s)
+{
+    json_t *ex = json_array();
+    for (size_t i = 0; ex && i < s->nr_excluded; i++)
+        json_array_append_new(ex, json_string(s->excluded[i]));
+    return ex;
+}
+
+/* The caller holds lists_mu. */
 static json_t *recent_json(const dstate *s)
 {
     json_t *a = json_array();
@@ -128,15 +188,16 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
     int rc;
 
     gs = json_array();
-    ex = json_array();
     rc = -ENOMEM;
-    if (!gs || !ex)
+    if (!gs)
         goto out;
     for (size_t i = 0; i < s->nr_guests; i++) {
         const dguest *g = &s->guests[i];
         json_t *o = json_pack("{s:s, s:I, s:i, s:I}", "name", g->name, "pid",
                               (json_int_t)g->pid, "home", g->home_node_os_id, "moved_bytes",
                               (json_int_t)g->moved_bytes);
+        if (o && g->instance)
+            json_object_set_new(o, "instance", json_integer((json_int_t)g->instance));
         if (o && g->inflight)
             json_object_set_new(o, "inflight",
                                 json_pack("{s:i, s:i, s:I}", "from", g->inflight_from_os_id, "to",
@@ -145,11 +206,12 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
         if (!o || json_array_append_new(gs, o))
             goto out;
     }
-    for (size_t i = 0; i < s->nr_excluded; i++)
-        json_array_append_new(ex, json_string(s->excluded[i]));
+    pthread_mutex_lock(&lists_mu);
+    ex = excluded_json(s);
     root = json_pack("{s:i, s:I, s:o, s:o, s:o}", "version", STATE_VERSION, "rounds",
                      (json_int_t)s->rounds, "guests", gs, "excluded", ex, "recent",
                      recent_json(s));
+    pthread_mutex_unlock(&lists_mu);
     gs = ex = NULL;
     if (!root)
         goto out;
@@ -316,6 +378,7 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
             break;
         d->home_node_os_id = (int32_t)json_integer_value(json_object_get(g, "home"));
         d->moved_bytes = (uint64_t)json_integer_value(json_object_get(g, "moved_bytes"));
+        d->instance = (uint64_t)json_integer_value(json_object_get(g, "instance"));
         json_t *inf = json_object_get(g, "inflight");
         if (json_is_object(inf)) {
             d->inflight = true;
@@ -359,17 +422,34 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo)
                           "pid", (json_int_t)g->pid, "home", g->home_node_os_id, "locality",
                           g->locality, "total_bytes", (json_int_t)g->total_bytes, "mem_by_node",
                           mem, "vcpus", (int)g->nr_vcpus, "excluded",
-                          dstate_is_excluded(s, g->name, g->pid), "inflight", g->inflight,
+                          false, "inflight", g->inflight,
                           "moved_bytes", (json_int_t)g->moved_bytes);
         if (o && g->reason[0])
             json_object_set_new(o, "reason", json_string(g->reason));
         json_array_append_new(gs, o);
     }
-    json_t *ex = json_array();
-    for (size_t i = 0; ex && i < s->nr_excluded; i++)
-        json_array_append_new(ex, json_string(s->excluded[i]));
-    return json_pack("{s:b, s:I, s:o, s:o, s:o}", "ok", 1, "rounds", (json_int_t)s->rounds,
-                     "guests", gs, "excluded", ex, "recent", recent_json(s));
+    json_t *st = json_pack("{s:b, s:I, s:o}", "ok", 1, "rounds", (json_int_t)s->rounds,
+                           "guests", gs);
+    dstate_status_lists(s, st);
+    return st;
+}
+
+void dstate_status_lists(const dstate *s, json_t *status)
+{
+    json_t *gs = json_object_get(status, "guests");
+    size_t i;
+    json_t *g;
+
+    pthread_mutex_lock(&lists_mu);
+    json_array_foreach(gs, i, g) {
+        const char *name = json_string_value(json_object_get(g, "name"));
+        json_int_t pid = json_integer_value(json_object_get(g, "pid"));
+        json_object_set_new(g, "excluded",
+                            json_boolean(name && is_excluded_locked(s, name, (int64_t)pid)));
+    }
+    json_object_set_new(status, "excluded", excluded_json(s));
+    json_object_set_new(status, "recent", recent_json(s));
+    pthread_mutex_unlock(&lists_mu);
 }
 
 int dstate_move_aside(const char *path, char *moved_to, size_t cap)

@@ -401,6 +401,7 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     bg->id = (uint64_t)p->pid;
     snprintf(bg->name, sizeof(bg->name), "%s", p->guest_name ? p->guest_name : p->comm);
     bg->start_ns = NP_BACKEND_TIME_UNKNOWN;
+    bg->instance = p->start_ticks;
     for (size_t v = 0; v < nv; v++) {
         const np_linux_thread *t = &th[order[v]];
         np_backend_vcpu *bv = &bg->vcpus[v];

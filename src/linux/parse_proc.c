@@ -461,6 +461,10 @@ int np_linux_task_stat_parse(const char *text, size_t len, const char *origin,
                 st.utime_ticks = v;
             else
                 st.stime_ticks = v;
+        } else if (idx == STAT_IDX(22)) {
+            if (token_u64(tok, tl, UINT64_MAX, &v) < 0)
+                return np_error_set(err, origin, 1, "expected clock ticks in field 22");
+            st.start_ticks = v;
         } else if (idx == STAT_IDX(39)) {
             if (token_u64(tok, tl, INT32_MAX, &v) < 0)
                 return np_error_set(err, origin, 1, "expected a CPU number in field 39");

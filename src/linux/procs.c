@@ -117,6 +117,18 @@ int np_linux_proc_describe(np_linux_ctx *ctx, pid_t pid, np_linux_proc *out)
     rc = read_comm(ctx, pid, "comm", p.comm);
     if (rc < 0)
         goto out;
+    {
+        /* The start time: with the PID, the process's identity. A stat
+         * that cannot be read or parsed (a fixture without one) leaves it
+         * 0; a process gone meanwhile is found by the reads below. */
+        char *stat = NULL;
+        size_t statlen = 0;
+        np_linux_task_stat ts;
+        if (np_linux_read_pid(ctx, pid, "stat", &stat, &statlen) == 0 &&
+            np_linux_task_stat_parse(stat, statlen, "stat", &ts, NULL) == 0)
+            p.start_ticks = ts.start_ticks;
+        free(stat);
+    }
     rc = np_linux_read_pid(ctx, pid, "cmdline", &cmdline, &cmdlen);
     if (rc < 0)
         goto out;

@@ -332,6 +332,79 @@ case_guest_exit_logged_once() {
     stop_within 1000 "$D" || fail "did not stop" || return
 }
 
+# A QEMU guest found by discovery (discover = qemu: a process whose argv[0]
+# is qemu-system-*, named by -name) exits; its parent reaps it only 2 s
+# later, so the dying process is listed as a zombie for a few rounds. Its
+# exit must be logged once. A dry run: discovery also finds any other QEMU
+# on this machine (the other VM tests'), which it must not touch; only
+# this guest's lines are counted.
+case_guest_exit_qemu_logged_once() {
+    local d=$T/c16 fq pp n
+    mkdir -p "$d"
+    cat >"$d/parent.pl" <<'PL'
+$| = 1;
+my $p = fork();
+if (!$p) {
+    exec {"perl"} "qemu-system-x86_64", "-e", '$x = "a" x (16 << 20); sleep 600', "--",
+        "-name", "guest=faultq,debug-threads=on";
+}
+open(my $f, ">", $ARGV[0]); print $f "$p\n"; close($f);
+$SIG{TERM} = sub { sleep 2; waitpid($p, 0); exit 0 };
+sleep 600;
+PL
+    perl "$d/parent.pl" "$d/child.pid" &
+    pp=$!
+    pids+=("$pp")
+    for _ in $(seq 50); do [ -s "$d/child.pid" ] && break; sleep 0.05; done
+    fq=$(cat "$d/child.pid")
+    start_daemon "$d" --dry-run -p 100ms || fail "did not start" || return
+    sleep 0.6
+    "$NP" status --socket "$d/sock" | grep -q "faultq" || fail "the fake QEMU was not found" || return
+    kill -9 "$fq"
+    kill -TERM "$pp"
+    sleep 3
+    n=$(grep -c "guest faultq (pid $fq) \(is gone\|exited\)" "$d/log")
+    [ "$n" -eq 1 ] || fail "the exit of faultq is logged $n times: $(grep "pid $fq" "$d/log")" || return
+    stop_within 1000 "$D" || fail "did not stop" || return
+}
+
+# Identity: a guest is its pid and its process's start time. A state file
+# that remembers the guest's pid and name with another start time (the pid
+# reused by a new process) must not hand the new process the old one's
+# migration, moved bytes or balancer state; with the right start time it
+# is the same guest and keeps them.
+identity_state() { # FILE PID INSTANCE
+    cat >"$1" <<EOF
+{"version": 1, "rounds": 5, "excluded": [], "recent": [],
+ "guests": [{"name": "perl", "pid": $2, "instance": $3, "home": 0, "moved_bytes": 4096,
+             "inflight": {"from": 1, "to": 0, "left_bytes": 8192}}],
+ "balance": {"version": 1, "last_round_ns": 1, "guests": [{"name": "perl", "home": 0,
+             "pending_bytes": 8192, "moves": 1, "low_rounds": 3, "move_bytes": 12288}]}}
+EOF
+}
+case_identity_pid_reuse() {
+    local d=$T/c17 st start
+    mkdir -p "$d/same" "$d/other"
+    start_guest
+    start=$(sed 's/^.*) //' "/proc/$GUEST/stat" | awk '{ print $20 }')
+    identity_state "$d/other/state.json" "$GUEST" $((start + 7))
+    start_daemon "$d/other" --pid "$GUEST" -p 100ms || fail "did not start" || return
+    sleep 0.5
+    st=$("$NP" status --socket "$d/other/sock" --json)
+    grep -q "a new process under the same pid $GUEST: a new guest" "$d/other/log" ||
+        fail "not taken as a new guest: $(cat "$d/other/log")" || return
+    [[ $st == *'"moved_bytes": 0'* && $st != *'"inflight": true'* ]] ||
+        fail "the new process inherited the old one's state: $st" || return
+    stop_within 1000 "$D" || fail "did not stop" || return
+    identity_state "$d/same/state.json" "$GUEST" "$start"
+    start_daemon "$d/same" --pid "$GUEST" -p 100ms || fail "did not start (same)" || return
+    sleep 0.5
+    st=$("$NP" status --socket "$d/same/sock" --json)
+    ! grep -q "a new guest" "$d/same/log" || fail "the same process taken as a new guest" || return
+    [[ $st == *'"moved_bytes": 4096'* ]] || fail "the same process lost its state: $st" || return
+    stop_within 1000 "$D" || fail "did not stop (same)" || return
+}
+
 # A cgroup removed while the daemon runs fails every round: logged once,
 # then counted (the fixture root gives the daemon a 2-node /sys).
 case_cgroup_vanishes_logged_once() {

@@ -1,0 +1,96 @@
+/*
+ * np-ctltime - time numaplaced's `status` request on its control socket,
+ * for the VM tests (how long the daemon takes to answer, without the
+ * start-up of a `numaplace` process, which alone costs tens of ms under
+ * TCG).
+ *
+ *   np-ctltime SOCKET COUNT INTERVAL_MS
+ *
+ * COUNT times, INTERVAL_MS apart: connects, sends {"cmd":"status"}, reads
+ * the reply to its end, and prints
+ *   sample=I ms=T bytes=N reason=REASON-OF-THE-FIRST-GUEST-WITH-ONE
+ * (ms: connect to the reply's last byte, CLOCK_MONOTONIC; bytes=0 when
+ * there was no reply). Then "max_ms=T failed=N". Exit 0 when every
+ * request got a reply.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One request: the reply in rep (NUL-terminated), its length returned
+ * (0: none). */
+static size_t ask(const char *path, char *rep, size_t cap)
+{
+    static const char req[] = "{\"cmd\":\"status\"}\n";
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    rep[0] = '\0';
+    if (fd < 0)
+        return 0;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1)) {
+        for (;;) {
+            ssize_t n = read(fd, rep + len, cap - 1 - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            if (len == cap - 1 || rep[len - 1] == '\n')
+                break;
+        }
+    }
+    rep[len] = '\0';
+    close(fd);
+    return len;
+}
+
+int main(int argc, char **argv)
+{
+    static char rep[1 << 20];
+    if (argc != 4) {
+        fprintf(stderr, "usage: np-ctltime SOCKET COUNT INTERVAL_MS\n");
+        return 2;
+    }
+    int count = atoi(argv[2]), interval_ms = atoi(argv[3]), failed = 0;
+    double max_ms = 0;
+    for (int i = 0; i < count; i++) {
+        double t0 = now_ms();
+        size_t n = ask(argv[1], rep, sizeof(rep));
+        double ms = now_ms() - t0;
+        char reason[160] = "";
+        const char *r = strstr(rep, "\"reason\":\"");
+        if (r) {
+            r += strlen("\"reason\":\"");
+            size_t k = 0;
+            while (r[k] && r[k] != '"' && k + 1 < sizeof(reason)) {
+                reason[k] = r[k];
+                k++;
+            }
+            reason[k] = '\0';
+        }
+        if (!n || !strstr(rep, "\"ok\":true"))
+            failed++;
+        if (ms > max_ms)
+            max_ms = ms;
+        printf("sample=%d ms=%.1f bytes=%zu reason=%s\n", i, ms, n, reason);
+        fflush(stdout);
+        if (i + 1 < count)
+            usleep((useconds_t)interval_ms * 1000u);
+    }
+    printf("max_ms=%.1f failed=%d\n", max_ms, failed);
+    return failed ? 1 : 0;
+}
