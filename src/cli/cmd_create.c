@@ -238,9 +238,11 @@ static int usable_memory(create_ctx *c, np_reserve *r, np_xen_alloc_node *an, np
 
 /* A hard cpus= alone (no cpus_soft, nodemap or vnuma, placement on): the
  * user named the CPUs, the memory's node is left open. xl would let libxl
- * place it, and libxl 4.17 scores candidates by free memory without
- * requiring them to hold any CPU of the hard mask (min_cpus 0), so the
- * memory may land on a node none of the vCPUs can run on. numaplace keeps
+ * place it, and libxl's numa_place_domain() intersects the hard mask with
+ * the cpupool's CPUs but then searches candidates over the pool's map, so
+ * the hard mask plays no part: measured under xl create on the Xen 4.17
+ * test host, cpus="6-7" (node 3) got its memory on node 2
+ * (docs/xen-placement.md), a node none of its vCPUs can run on. numaplace keeps
  * the hard mask exactly and chooses the memory's node among the nodes of
  * those CPUs: the one with the most usable free memory that fits the
  * guest, else all of them (Xen's allocator splits it). It gives that
