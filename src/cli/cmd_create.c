@@ -21,9 +21,11 @@
  *         plan (what xl made of it, from the dry run); a hard cpus= alone
  *         leaves the memory's node open: numaplace puts it on a node of
  *         those CPUs and adds cpus_soft (hard_only_soft);
- *       - otherwise numaplace places it: on one node when it fits one;
- *         else with vNUMA (PVH, HVM) or, for PV, on the node set where
- *         Xen's allocator will split it evenly (np_xen_alloc_predict).
+ *       - otherwise numaplace places it as `numaplace place` does (the
+ *         default policy weighs CPU over-commit against remote memory),
+ *         with vNUMA for PVH and HVM; a PV guest on several nodes gets the
+ *         node set where Xen's allocator will split it evenly
+ *         (np_xen_alloc_predict).
  *     Record the reservation, unlock.
  *  3. Write DIR/NAME.cfg (the user's text plus cpus_soft/vnuma lines) and
  *     run `xl create` of it (of the user's own file when the user placed
@@ -368,30 +370,26 @@ out:
     return rc;
 }
 
-/* numaplace's placement of a guest the user left to it. Prefers one node
- * (nothing remote, and Xen's split cannot differ); a guest that fits no
- * single node gets vNUMA when its type supports it, else the node set
+/* numaplace's placement of a guest the user left to it: np_place with the
+ * default policy, exactly as `numaplace place` decides it, with vNUMA
+ * where the guest's type can have it (PVH, HVM; libxl 4.17 builds no PV
+ * vNUMA). The policy weighs CPU over-commit against remote memory: a
+ * guest that fits one node's memory and CPUs gets one node; one with more
+ * vCPUs than a node has CPUs may get several (with vNUMA when it can). A
+ * PV guest on several nodes has no vNUMA: the plan is then the node set
  * where Xen's round-robin split (predicted) fits. */
 static int auto_place(create_ctx *c, np_xen_alloc_node *an, np_placement **pl_out,
                       np_error *err)
 {
     const np_topology *topo = np_host_state_topology(c->st);
     size_t nr = np_topology_nr_nodes(topo);
-    bool vnuma_ok = c->xl->type != NP_XEN_XL_PV; /* libxl 4.17: no PV vNUMA */
-    np_guest_spec one = c->spec;
-    np_error e1 = {0};
+    np_guest_spec spec = c->spec;
     uint64_t *split = NULL;
     int rc;
 
-    one.vnuma_nodes = 1; /* at most one node */
-    rc = np_place(c->st, &one, NULL, pl_out, &e1);
-    if (rc == -ENOSPC) {
-        np_guest_spec many = c->spec;
-        many.vnuma_nodes = vnuma_ok ? NP_VNUMA_AUTO : NP_VNUMA_OFF;
-        rc = np_place(c->st, &many, NULL, pl_out, err);
-    } else if (rc) {
-        *err = e1;
-    }
+    if (c->xl->type == NP_XEN_XL_PV)
+        spec.vnuma_nodes = NP_VNUMA_OFF;
+    rc = np_place(c->st, &spec, NULL, pl_out, err);
     if (rc)
         return rc;
     const np_vnuma *vn = np_placement_vnuma(*pl_out);
