@@ -21,7 +21,8 @@
 # (ending in "@@end") is not run again, so an interrupted table resumes
 # where it stopped. NP_TABLE_GROUPS="g1 g5" runs only those groups (the
 # others' kept output still goes into the table); NP_TABLE_RERUN=1 runs
-# them even when kept. 3-10 minutes per group under TCG.
+# them even when kept; NP_TABLE_REPORT_ONLY=1 runs nothing and writes the
+# table from the kept output. 3-10 minutes per group under TCG.
 #
 # Devices: dom0 gets a bridge xenbr0 (for vif=) and a loop device per disk
 # (a 16 MiB file attached by losetup, given as phy:/dev/loopN), so disk=
@@ -147,6 +148,7 @@ dom0_script=$(mktemp)
 trap 'rm -f "$dom0_script"' EXIT
 ran=""
 for g in ${NP_TABLE_GROUPS:-$all_groups}; do
+    [ -n "${NP_TABLE_REPORT_ONLY:-}" ] && break
     if [ -z "${NP_TABLE_RERUN:-}" ] && grep -q '^@@end$' "$keep/$g.out" 2>/dev/null; then
         echo "placement-table: group $g kept from an earlier run ($keep/$g.out)"
         continue
