@@ -106,7 +106,7 @@ nodes_of() { # nodes holding >= 10% of domain NAME's pages in the final u dump
 for g in s1 s2 h1 k1 v3 b1; do check "$g: created (exit 0)" created $g; done
 check "x1: created by xl create" [ "$(field xl-create-x1)" = 0 ]
 for g in s1; do
-    check "$g: one node (PV, fits one)" sh -c "[ \$(section 'plan $g' | grep -c '^node ') = 1 ]"
+    check "$g: one node (PV, fits one)" [ "$(section "plan $g" | grep -c '^node ')" = 1 ]
 done
 check "s1: verify OK" grep -q "verify-rc 0" <<<"$(section 'verify s1')"
 check "h1: kept as written: hard affinity 6-7 on every vCPU" \
