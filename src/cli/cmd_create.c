@@ -18,10 +18,14 @@
  *     from Xen's measured free memory above the DMA zone, and place:
  *       - a config that names cpus, cpus_soft, vnuma or numa_placement=0
  *         is the user's placement: kept exactly as written, recorded as the
- *         plan (what xl made of it, from the dry run);
- *       - otherwise numaplace places it: on one node when it fits one;
- *         else with vNUMA (PVH, HVM) or, for PV, on the node set where
- *         Xen's allocator will split it evenly (np_xen_alloc_predict).
+ *         plan (what xl made of it, from the dry run); a hard cpus= alone
+ *         leaves the memory's node open: numaplace puts it on a node of
+ *         those CPUs and adds cpus_soft (hard_only_soft);
+ *       - otherwise numaplace places it as `numaplace place` does (the
+ *         default policy weighs CPU over-commit against remote memory),
+ *         with vNUMA for PVH and HVM; a PV guest on several nodes gets the
+ *         node set where Xen's allocator will split it evenly
+ *         (np_xen_alloc_predict).
  *     Record the reservation, unlock.
  *  3. Write DIR/NAME.cfg (the user's text plus cpus_soft/vnuma lines) and
  *     run `xl create` of it (of the user's own file when the user placed
@@ -92,7 +96,7 @@ typedef struct create_ctx {
     np_xen_plan *plan;
     char cfg_path[PATH_MAX], plan_path[PATH_MAX];
     bool wrote_cfg, wrote_plan, reserved;
-    bool libxl_places; /* a hard cpus= alone: libxl's placement still runs */
+    char soft_line[128]; /* a hard cpus= alone: the cpus_soft numaplace adds */
 } create_ctx;
 
 #define CREATE_CFG_MAX_BYTES (1u << 20)
@@ -234,6 +238,60 @@ static int usable_memory(create_ctx *c, np_reserve *r, np_xen_alloc_node *an, np
     return rc;
 }
 
+/* A hard cpus= alone (no cpus_soft, nodemap or vnuma, placement on): the
+ * user named the CPUs, the memory's node is left open. xl would let libxl
+ * place it, and libxl's numa_place_domain() intersects the hard mask with
+ * the cpupool's CPUs but then searches candidates over the pool's map, so
+ * the hard mask plays no part: measured under xl create on the Xen 4.17
+ * test host, cpus="6-7" (node 3) got its memory on node 2
+ * (docs/xen-placement.md), a node none of its vCPUs can run on. numaplace keeps
+ * the hard mask exactly and chooses the memory's node among the nodes of
+ * those CPUs: the one with the most usable free memory that fits the
+ * guest, else all of them (Xen's allocator splits it). It gives that
+ * choice to Xen as cpus_soft = the user's CPUs on the chosen nodes (the
+ * node affinity follows soft & hard). an[].in_mask is narrowed to the
+ * chosen nodes; the line goes to c->soft_line, the masks to the plan. */
+static int hard_only_soft(create_ctx *c, np_xen_alloc_node *an, size_t nr)
+{
+    const np_topology *topo = np_host_state_topology(c->st);
+    np_bitmap *soft = NULL;
+    size_t best = nr;
+    int rc;
+
+    for (size_t k = 0; k < nr; k++)
+        if (an[k].in_mask && an[k].free_bytes >= c->spec.mem_bytes &&
+            (best == nr || an[k].free_bytes > an[best].free_bytes))
+            best = k;
+    for (size_t k = 0; best < nr && k < nr; k++)
+        an[k].in_mask = k == best;
+    if ((rc = np_bitmap_create(&soft)))
+        return rc;
+    for (uint32_t v = 0; v < c->plan->nr_vcpus && rc == 0; v++)
+        if (c->plan->hard[v])
+            rc = np_bitmap_or(soft, c->plan->hard[v]);
+    for (size_t i = 0; i < np_topology_nr_cpus(topo) && rc == 0; i++) {
+        const np_cpu_info *cpu = np_topology_cpu(topo, i);
+        if (!an[cpu->node_idx].in_mask)
+            np_bitmap_clear(soft, cpu->os_id);
+    }
+    if (rc == 0 && np_bitmap_is_empty(soft))
+        rc = -ENODATA; /* cannot happen: the nodes come from these CPUs */
+    if (rc == 0) {
+        char list[sizeof(c->soft_line) - 16];
+        if (np_bitmap_format(soft, list, sizeof(list)) >= sizeof(list))
+            rc = -ENAMETOOLONG;
+        else
+            snprintf(c->soft_line, sizeof(c->soft_line), "cpus_soft = \"%s\"\n", list);
+    }
+    for (uint32_t v = 0; v < c->plan->nr_vcpus && rc == 0; v++) {
+        np_bitmap_destroy(c->plan->soft[v]);
+        c->plan->soft[v] = NULL;
+        rc = np_bitmap_copy(soft, &c->plan->soft[v]);
+    }
+    np_bitmap_destroy(soft);
+    return rc;
+}
+
 /* The plan of what the user wrote: xl's dry run says what xl made of it. */
 static int user_plan(create_ctx *c, np_xen_alloc_node *an, np_error *err)
 {
@@ -275,9 +333,7 @@ static int user_plan(create_ctx *c, np_xen_alloc_node *an, np_error *err)
         return 0;
     }
     /* No vNUMA: Xen is given the node set the masks imply (or the node
-     * map) and splits the memory as its allocator does. With a hard cpus=
-     * only and placement left on, libxl still places within it: then only
-     * the node set is known in advance. */
+     * map) and splits the memory as its allocator does. */
     if (x->nodemap)
         rc = np_bitmap_copy(x->nodemap, &nodes);
     else
@@ -289,13 +345,27 @@ static int user_plan(create_ctx *c, np_xen_alloc_node *an, np_error *err)
     }
     for (size_t k = 0; k < nr; k++)
         an[k].in_mask = np_bitmap_test(nodes, an[k].os_id);
-    bool libxl_places = x->nr_soft == 0 && x->numa_placement != 0 && !x->nodemap;
-    c->libxl_places = libxl_places;
-    c->plan->split = libxl_places ? NP_XEN_PLAN_SPLIT_SET : NP_XEN_PLAN_SPLIT_ALLOCATOR;
-    if (libxl_places || np_xen_alloc_predict(an, nr, c->spec.mem_bytes,
-                                             NP_XEN_ALLOC_CHUNK_BYTES, split) != 0) {
+    if (x->nr_hard > 0 && x->nr_soft == 0 && x->numa_placement != 0 && !x->nodemap &&
+        (rc = hard_only_soft(c, an, nr)))
+        goto out;
+    /* The prediction is of Xen's allocator, which knows nothing of
+     * numaplace's head-room: it takes a node's memory down to nothing
+     * before it falls back to another node (measured: a 128 MiB
+     * cpus="6-7" guest, node 3 about 43 MiB usable, about 107 MiB free:
+     * predicted 40 MiB there, got 104 MiB). The head-room is given back
+     * for it. */
+    for (size_t k = 0; k < nr; k++)
+        an[k].free_bytes += CREATE_NODE_HEADROOM_BYTES;
+    c->plan->split = NP_XEN_PLAN_SPLIT_ALLOCATOR;
+    rc = np_xen_alloc_predict(an, nr, c->spec.mem_bytes, NP_XEN_ALLOC_CHUNK_BYTES, split);
+    for (size_t k = 0; k < nr; k++)
+        an[k].free_bytes -= CREATE_NODE_HEADROOM_BYTES;
+    if (rc != 0) {
+        rc = 0;
         /* no prediction: the node set, the memory spread evenly over it */
-        unsigned count = np_bitmap_count(nodes);
+        unsigned count = 0;
+        for (size_t k = 0; k < nr; k++)
+            count += an[k].in_mask;
         c->plan->split = NP_XEN_PLAN_SPLIT_SET;
         for (size_t k = 0; k < nr; k++)
             split[k] = an[k].in_mask && count ? c->spec.mem_bytes / count : 0;
@@ -312,30 +382,26 @@ out:
     return rc;
 }
 
-/* numaplace's placement of a guest the user left to it. Prefers one node
- * (nothing remote, and Xen's split cannot differ); a guest that fits no
- * single node gets vNUMA when its type supports it, else the node set
+/* numaplace's placement of a guest the user left to it: np_place with the
+ * default policy, exactly as `numaplace place` decides it, with vNUMA
+ * where the guest's type can have it (PVH, HVM; libxl 4.17 builds no PV
+ * vNUMA). The policy weighs CPU over-commit against remote memory: a
+ * guest that fits one node's memory and CPUs gets one node; one with more
+ * vCPUs than a node has CPUs may get several (with vNUMA when it can). A
+ * PV guest on several nodes has no vNUMA: the plan is then the node set
  * where Xen's round-robin split (predicted) fits. */
 static int auto_place(create_ctx *c, np_xen_alloc_node *an, np_placement **pl_out,
                       np_error *err)
 {
     const np_topology *topo = np_host_state_topology(c->st);
     size_t nr = np_topology_nr_nodes(topo);
-    bool vnuma_ok = c->xl->type != NP_XEN_XL_PV; /* libxl 4.17: no PV vNUMA */
-    np_guest_spec one = c->spec;
-    np_error e1 = {0};
+    np_guest_spec spec = c->spec;
     uint64_t *split = NULL;
     int rc;
 
-    one.vnuma_nodes = 1; /* at most one node */
-    rc = np_place(c->st, &one, NULL, pl_out, &e1);
-    if (rc == -ENOSPC) {
-        np_guest_spec many = c->spec;
-        many.vnuma_nodes = vnuma_ok ? NP_VNUMA_AUTO : NP_VNUMA_OFF;
-        rc = np_place(c->st, &many, NULL, pl_out, err);
-    } else if (rc) {
-        *err = e1;
-    }
+    if (c->xl->type == NP_XEN_XL_PV)
+        spec.vnuma_nodes = NP_VNUMA_OFF;
+    rc = np_place(c->st, &spec, NULL, pl_out, err);
     if (rc)
         return rc;
     const np_vnuma *vn = np_placement_vnuma(*pl_out);
@@ -509,41 +575,15 @@ static void print_plan(const create_ctx *c, FILE *out)
 {
     char a[32];
     fprintf(out, "plan of %s (%s):", c->spec.name,
-            c->plan->user ? "the user's placement, kept as written" : "numaplace");
+            c->soft_line[0] ? "the user's cpus= kept, memory on a node of those CPUs"
+            : c->plan->user ? "the user's placement, kept as written"
+                            : "numaplace");
     for (size_t i = 0; i < c->plan->nr_nodes; i++)
         fprintf(out, " node %u %s", (unsigned)c->plan->node_os_id[i],
                 cli_bytes(c->plan->node_bytes[i], a, sizeof(a)));
     fprintf(out, "%s\n", c->plan->split == NP_XEN_PLAN_SPLIT_ALLOCATOR
                              ? " (Xen's allocator splits it so)"
                              : c->plan->split == NP_XEN_PLAN_SPLIT_SET ? " (node set)" : "");
-}
-
-/* A hard cpus= alone leaves libxl's own placement on (xl's meaning): it
- * picks the node(s) itself - in 4.17 by free memory, not within the hard
- * mask - and sets the node affinity. What it chose is what the user's
- * config means, so the plan's node set becomes that node affinity. */
-static int plan_libxl_choice(create_ctx *c, uint32_t domid)
-{
-    np_bitmap *nodes = NULL;
-    unsigned count;
-    int rc = np_xen_node_affinity(c->xen, domid, &nodes);
-    if (rc)
-        return rc;
-    count = np_bitmap_count(nodes);
-    c->plan->nr_nodes = 0;
-    for (int n = np_bitmap_next(nodes, 0); n >= 0 && count; n = np_bitmap_next(nodes, (unsigned)n + 1)) {
-        size_t idx;
-        if (np_topology_node_idx(np_host_state_topology(c->st), (uint32_t)n, &idx))
-            continue; /* libxl's map is wider than the host's nodes */
-        c->plan->node_os_id[c->plan->nr_nodes] = (uint32_t)n;
-        c->plan->node_bytes[c->plan->nr_nodes++] = c->spec.mem_bytes / count;
-    }
-    np_bitmap_destroy(nodes);
-    printf("libxl placed %s within its hard affinity itself (numa_placement left on):", c->spec.name);
-    for (size_t i = 0; i < c->plan->nr_nodes; i++)
-        printf(" node %u", (unsigned)c->plan->node_os_id[i]);
-    printf("\n");
-    return c->plan->nr_nodes ? 0 : -ENODATA;
 }
 
 /* The refusals that need nothing but the config and xl: before anything
@@ -617,10 +657,15 @@ static int run_create(create_ctx *c, const char *path, const char *shim_opt, boo
     print_plan(c, stdout);
     snprintf(c->cfg_path, sizeof(c->cfg_path), "%s/%s.cfg", c->dir, c->spec.name);
     snprintf(c->plan_path, sizeof(c->plan_path), "%s/%s.plan", c->dir, c->spec.name);
-    if (pl) {
+    if (pl || c->soft_line[0]) {
         const np_topology *topo = np_host_state_topology(c->st);
-        if ((rc = placement_lines(topo, &c->spec, pl, c->plan->vnodes > 1, &lines, err)) ||
-            (rc = read_text(path, &text, &len)) ||
+        if (pl && (rc = placement_lines(topo, &c->spec, pl, c->plan->vnodes > 1, &lines, err)))
+            goto out;
+        if (!pl && !(lines = strdup(c->soft_line))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        if ((rc = read_text(path, &text, &len)) ||
             (rc = np_xen_cfg_rewrite(text, len, lines, &rewritten)))
             goto out;
         fputs(lines, stdout);
@@ -659,8 +704,6 @@ static int run_create(create_ctx *c, const char *path, const char *shim_opt, boo
     }
     c->plan->domid = domid;
     printf("created %s as domain %u from %s\n", c->spec.name, (unsigned)domid, cfg);
-    if (c->libxl_places && (rc = plan_libxl_choice(c, domid)))
-        goto out;
     rc = np_xen_plan_write(c->plan, c->plan_path);
     if (rc == 0)
         c->wrote_plan = true;

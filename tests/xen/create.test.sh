@@ -21,7 +21,11 @@
 #   - refusals, each before anything is placed, reserved, written or built
 #     (no domain of the name, no DIR/NAME.cfg or .plan, an empty ledger):
 #     a syntax error, a config xl rejects (unknown type), vnuma= on a PV
-#     guest, a name in use (s1 again: s1 stays as it was).
+#     guest, a vnode on a node the host lacks (pnode=7), a guest larger
+#     than the host's free memory (6 GiB), a name in use (s1 again: s1
+#     stays as it was);
+#   - h1 (cpus="6-7" alone): memory on node 3, the node of those CPUs
+#     (libxl 4.17 alone may put it elsewhere; numaplace adds cpus_soft).
 # Label xen-long: about 4-6 minutes with a cached dom0 root.
 set -u
 build=${1:?usage: create.test.sh BUILD_DIR}
@@ -61,9 +65,11 @@ mk x1 pv 1 128
 mk bad1 pv 1 128 'vcpus = = 2'
 mk bad2 foo 1 128
 mk bad3 pv 2 256 'vnuma=[ ["pnode=0","size=128","vcpus=0","vdistances=10,20"], ["pnode=1","size=128","vcpus=1","vdistances=20,10"] ]'
+mk bad4 pvh 2 256 'vnuma=[ ["pnode=0","size=128","vcpus=0","vdistances=10,20"], ["pnode=7","size=128","vcpus=1","vdistances=20,10"] ]'
+mk bad5 pv 2 6144
 for g in s1 s2 h1 k1 v3 b1; do create $g; done
 xl create /tmp/x1.cfg >/dev/null 2>&1; echo "@@xl-create-x1 $?"
-for g in bad1 bad2 bad3; do create $g; echo "@@left $g"; left $g; done
+for g in bad1 bad2 bad3 bad4 bad5; do create $g; echo "@@left $g"; left $g; done
 before=$(xl list | awk 'NR > 1 { print $1, $2 }' | tr '\n' ' ')
 create s1
 echo "@@left-s1"; [ "$(xl list | awk 'NR > 1 { print $1, $2 }' | tr '\n' ' ')" = "$before" ] || echo "domains changed"
@@ -100,13 +106,14 @@ nodes_of() { # nodes holding >= 10% of domain NAME's pages in the final u dump
 for g in s1 s2 h1 k1 v3 b1; do check "$g: created (exit 0)" created $g; done
 check "x1: created by xl create" [ "$(field xl-create-x1)" = 0 ]
 for g in s1; do
-    check "$g: one node (PV, fits one)" sh -c "[ \$(section 'plan $g' | grep -c '^node ') = 1 ]"
+    check "$g: one node (PV, fits one)" [ "$(section "plan $g" | grep -c '^node ')" = 1 ]
 done
 check "s1: verify OK" grep -q "verify-rc 0" <<<"$(section 'verify s1')"
 check "h1: kept as written: hard affinity 6-7 on every vCPU" \
     sh -c "[ \"\$(printf '%s\n' \"\$0\" | awk '\$1 == \"h1\" { print \$7 }' | sort -u)\" = 6-7 ]" "$(section vcpus)"
 check "k1: kept as written: soft affinity 4-5 on every vCPU" \
     sh -c "[ \"\$(printf '%s\n' \"\$0\" | awk '\$1 == \"k1\" { print \$9 }' | sort -u)\" = 4-5 ]" "$(section vcpus)"
+check "h1: memory on node 3, the node of its CPUs 6-7 (numaplace adds cpus_soft)" [ "$(nodes_of h1)" = 3 ]
 for g in h1 k1 v3; do
     check "$g: plan is the user's (source user)" grep -q "^source user$" <<<"$(section "plan $g")"
 done
@@ -119,7 +126,7 @@ check "b1: planned 128 MiB (memory), not maxmem" \
 check "x1 (no plan): verify checks its own affinity and passes" \
     sh -c 'grep -q "no plan file" && true' <<<"$(section 'verify x1')"
 check "x1 (no plan): verify exit 0" grep -q "verify-rc 0" <<<"$(section 'verify x1')"
-for g in bad1 bad2 bad3; do
+for g in bad1 bad2 bad3 bad4 bad5; do
     check "$g: refused (exit 2)" grep -q "^create-rc 2$" <<<"$(section "create $g")"
     check "$g: nothing left behind" [ -z "$(section "left $g")" ]
 done

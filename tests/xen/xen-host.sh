@@ -82,7 +82,6 @@ mirror() {
 
 build_rootfs() {
     root=$cache/rootfs
-    rm -f "$cache/dom0.cpio"
     [ -e "$root/.np-packages-done" ] || install_rootfs
     # Strip what dom0 never runs: the uncompressed cpio must unpack into
     # dom0's 512 MiB (a 165 MB one fails with "Initramfs unpacking failed:
@@ -105,9 +104,9 @@ build_rootfs() {
     chroot "$root" depmod "$kver"
     write_init "$root"
     build_guest_initrd "$root/guest/initrd.gz"
-    (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/dom0.cpio.tmp" ||
+    (cd "$root" && find . | cpio -o -H newc --quiet) >"$cache/dom0.cpio.$$" ||
         die "packing the dom0 cpio failed"
-    mv "$cache/dom0.cpio.tmp" "$cache/dom0.cpio"
+    mv "$cache/dom0.cpio.$$" "$cache/dom0.cpio"
 }
 
 install_rootfs() {
@@ -161,6 +160,11 @@ write_init() {
 # dom0's init: no init system, only what xl needs (docs/xen.md).
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+# devtmpfs lacks what udev would add: /dev/stdin is what the hotplug
+# scripts' lock (locking.sh, stat -L /dev/stdin) needs, else `block add`
+# loops until libxl kills it ("unable to add disk devices")
+ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts; mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /var/log/xen/console /var/lib/xen
@@ -187,7 +191,7 @@ EOF
 }
 
 # Raise when the packing or dom0's init changes: cached cpios are repacked.
-rootfs_version=6
+rootfs_version=7
 [ -s "$cache/dom0.cpio" ] && [ "$(cat "$cache/dom0.version" 2>/dev/null)" = $rootfs_version ] ||
     { build_rootfs && echo $rootfs_version >"$cache/dom0.version"; }
 [ -s "$cache/xen" ] || { gzip -dc "$xen_gz" >"$cache/xen.tmp" && mv "$cache/xen.tmp" "$cache/xen"; }
