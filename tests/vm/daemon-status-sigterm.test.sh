@@ -10,7 +10,8 @@
 # touches its memory on node 0 and pins itself to node 1, writing its pages
 # in sweeps: memory follows its pinned thread. numaplaced moves it at
 # 6 MiB/s, so the migration lasts about half a minute. The test checks:
-#   1. while it moves, 16 `status` requests 0.5 s apart (np-ctltime: the
+#   1. while it moves, after one request not counted (see below), 16
+#      `status` requests 0.5 s apart (np-ctltime: the
 #      socket round trip) all answer in < 100 ms, and WA's reason shows the
 #      move's progress ("moving: N% of 16x MiB to node 1": WA and its stack and data), advancing;
 #   2. SIGTERM mid-move: the daemon has stopped within 1 s (state saved,
@@ -57,6 +58,7 @@ echo "@@ready"; echo "WA=$WA"; grep ^READY /tmp/wa.log
 conf 6M
 numactl -C 0 numaplaced -c /tmp/np.conf --pid $WA -l debug 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log "pid $WA): moved" 1200
+echo "@@warmup"; numactl -C 0 np-ctltime $S 1 0
 echo "@@samples"; numactl -C 0 np-ctltime $S 16 500
 echo "@@status-text"; numaplace status -s $S
 t0=$(up); kill -TERM $D
@@ -93,7 +95,11 @@ ready=$(section ready | grep '^READY')
 pages=$(num "$(field "$ready" N0)")
 vm_check "WA touched 160 MiB on node 0 ($ready)" [ "$pages" = 40960 ]
 
-# 1. status during the move
+# 1. status during the move. One request first, not counted: under TCG the
+# first run of a code path (the client's and the control thread's reply
+# path) pays for QEMU translating it, 77-159 ms in three runs where every
+# later request took 2-6 ms; its figure is printed.
+echo "first status request (not counted): $(section warmup | sed -n 's/^max_ms=\([0-9.]*\) .*/\1/p') ms"
 samples=$(section samples)
 max_ms=$(printf '%s\n' "$samples" | sed -n 's/^max_ms=\([0-9.]*\) .*/\1/p')
 echo "status round trips (ms): $(printf '%s\n' "$samples" | sed -n 's/^sample=[0-9]* ms=\([0-9.]*\) .*/\1/p' | tr '\n' ' ')"
