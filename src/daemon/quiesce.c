@@ -179,9 +179,33 @@ static __attribute__((noreturn)) void guardian_main(int fd)
     _exit(0);
 }
 
+size_t dquiesce_parse_record(const char *text, dquiesce_entry *tab, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = text; *p && n < max;) {
+        const char *q = p;
+        pid_t pid = (pid_t)parse_num(&q);
+        bool pid_ok = q > p && q[-1] >= '0' && q[-1] <= '9' && *q == ' ';
+        const char *r = q;
+        unsigned long long start = parse_num(&r);
+        bool start_ok = r > q && r[-1] >= '0' && r[-1] <= '9' && (*r == '\n' || *r == '\0');
+        if (pid_ok && start_ok && pid > 0) {
+            tab[n].pid = pid;
+            tab[n].start = start;
+            n++;
+        }
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
 int dquiesce_thaw_record(const char *record_path)
 {
     char buf[512];
+    dquiesce_entry tab[DQUIESCE_MAX_STOPPED];
     int resumed = 0;
     if (!record_path || !record_path[0])
         return 0;
@@ -191,22 +215,17 @@ int dquiesce_thaw_record(const char *record_path)
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     buf[n > 0 ? n : 0] = '\0';
-    for (const char *p = buf; *p;) {
-        pid_t pid = (pid_t)parse_num(&p);
-        unsigned long long start = parse_num(&p);
+    size_t nr = dquiesce_parse_record(buf, tab, DQUIESCE_MAX_STOPPED);
+    for (size_t i = 0; i < nr; i++) {
         char st;
         unsigned long long now_start;
-        if (pid > 0 && proc_stat(pid, 0, &st, &now_start) == 0 && now_start == start &&
+        if (proc_stat(tab[i].pid, 0, &st, &now_start) == 0 && now_start == tab[i].start &&
             is_stopped_state(st)) {
-            kill(pid, SIGCONT);
+            kill(tab[i].pid, SIGCONT);
             dlog(NP_LOG_WARNING, "resumed pid %d: a previous numaplaced stopped it to move its "
-                 "memory and did not resume it (record %s)", (int)pid, record_path);
+                 "memory and did not resume it (record %s)", (int)tab[i].pid, record_path);
             resumed++;
         }
-        const char *nl = strchr(p, '\n');
-        if (!nl)
-            break;
-        p = nl + 1;
     }
     if (unlink(record_path) < 0 && errno != ENOENT)
         dlog(NP_LOG_WARNING, "cannot remove %s: %s", record_path, np_strerror(-errno));

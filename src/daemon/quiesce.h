@@ -17,6 +17,7 @@
 #define NP_DAEMON_QUIESCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,6 +39,16 @@ int dquiesce_create(const char *record_path, dquiesce **out);
 void dquiesce_destroy(dquiesce *q);
 /* np_linux_quiesce_fn: opaque is the dquiesce. */
 int dquiesce_fn(void *opaque, pid_t pid, bool stop);
+/* One line of a record: "PID START\n" (START: the process's start time in
+ * clock ticks, /proc/PID/stat field 22). */
+typedef struct dquiesce_entry {
+    pid_t pid;
+    unsigned long long start;
+} dquiesce_entry;
+/* Parses a record's text (NUL-terminated): at most max entries into tab,
+ * how many; a line that is not two numbers, PID above 0, is skipped. Pure
+ * (no file, no process looked at): the fuzz target's entry. */
+size_t dquiesce_parse_record(const char *text, dquiesce_entry *tab, size_t max);
 /* Resumes the guests a record names (as dquiesce_create does): how many. */
 int dquiesce_thaw_record(const char *record_path);
 

@@ -170,6 +170,30 @@ static void test_record_thaws_at_start(void)
     reap(g);
 }
 
+/* The record's lines: "PID START", anything else skipped, at most max. */
+static void test_record_parse(void)
+{
+    dquiesce_entry tab[3];
+    const char *text = "12 345\n"       /* kept */
+                       "0 7\n"          /* PID 0: skipped */
+                       "x 1\n"          /* not a number */
+                       "13\n"           /* no start time */
+                       "14 \n"          /* start time empty */
+                       "15 99 junk\n"   /* trailing text */
+                       "16 100\n"       /* kept */
+                       "17 101\n"       /* kept */
+                       "18 102\n";      /* beyond max */
+    ASSERT_EQ(dquiesce_parse_record(text, tab, 3), 3u);
+    ASSERT_EQ(tab[0].pid, 12);
+    ASSERT_EQ(tab[0].start, 345ull);
+    ASSERT_EQ(tab[1].pid, 16);
+    ASSERT_EQ(tab[2].pid, 17);
+    ASSERT_EQ(tab[2].start, 101ull);
+    ASSERT_EQ(dquiesce_parse_record("", tab, 3), 0u);
+    ASSERT_EQ(dquiesce_parse_record("21 5", tab, 3), 1u); /* no final newline */
+    ASSERT_EQ(tab[0].start, 5ull);
+}
+
 /* Stopped by someone else: not ours to stop or resume. */
 static void test_someone_elses_stop(void)
 {
@@ -194,6 +218,7 @@ int main(void)
     NP_RUN(test_kill9_resumes);
     NP_RUN(test_record_thaws_at_start);
     NP_RUN(test_someone_elses_stop);
+    NP_RUN(test_record_parse);
     unlink(record);
     return np_test_summary();
 }
