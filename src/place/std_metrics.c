@@ -78,25 +78,14 @@ static bool same_mask(const np_bitmap *a, const np_bitmap *b)
     return a == b || (a && b && np_bitmap_equal(a, b));
 }
 
-int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
+int np_std_mask_weights(const np_topology *t, const np_bitmap *hard, const np_bitmap *soft,
                         double *w)
 {
-    const np_topology *t = np_host_state_topology(st);
-    const np_bitmap *hard = np_host_state_vcpu_hard(st, g, v);
-    const np_bitmap *soft = np_host_state_vcpu_soft(st, g, v);
     np_bitmap *both = NULL;
 
-    /* consecutive vCPUs of a guest usually have the same masks: w stays */
-    if (c->valid && same_mask(c->hard, hard) && same_mask(c->soft, soft))
-        return 0;
-    c->valid = true;
-    c->hard = hard;
-    c->soft = soft;
     if (soft && hard && np_bitmap_intersects(soft, hard)) {
-        if (np_bitmap_copy(soft, &both) < 0) {
-            c->valid = false;
+        if (np_bitmap_copy(soft, &both) < 0)
             return -ENOMEM;
-        }
         np_bitmap_and(both, hard);
         mask_node_weights(t, both, w);
         np_bitmap_destroy(both);
@@ -108,6 +97,25 @@ int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_ma
         all_node_weights(t, w);
     }
     return 0;
+}
+
+int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
+                        double *w)
+{
+    const np_topology *t = np_host_state_topology(st);
+    const np_bitmap *hard = np_host_state_vcpu_hard(st, g, v);
+    const np_bitmap *soft = np_host_state_vcpu_soft(st, g, v);
+
+    /* consecutive vCPUs of a guest usually have the same masks: w stays */
+    if (c->valid && same_mask(c->hard, hard) && same_mask(c->soft, soft))
+        return 0;
+    c->valid = true;
+    c->hard = hard;
+    c->soft = soft;
+    int rc = np_std_mask_weights(t, hard, soft, w);
+    if (rc < 0)
+        c->valid = false;
+    return rc;
 }
 
 int np_std_tally(const np_host_state *st, double *vcpus_out, uint64_t *mem_out)

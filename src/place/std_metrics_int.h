@@ -17,6 +17,10 @@ typedef struct np_std_mask_cache {
     const np_bitmap *hard, *soft;
 } np_std_mask_cache;
 
+/* Where a vCPU with these masks runs, as node weights summing to 1 (the
+ * rule of the top of std_metrics.c). */
+int np_std_mask_weights(const np_topology *t, const np_bitmap *hard, const np_bitmap *soft,
+                        double *w);
 /* Where vCPU v of guest g runs, as node weights summing to 1 (w has one
  * entry per node); unchanged when its masks equal the cached ones. */
 int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
