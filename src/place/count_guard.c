@@ -9,15 +9,13 @@
  * remote-weighted distance. The guard makes sure no choice available for
  * the same arrival is better by those measures on both counts:
  *
- *   count   the host's worst vCPUs per CPU after the guest, counted from
- *           1 (up to a vCPU per CPU is no over-commit);
+ *   count   the host's worst vCPUs per CPU after the guest;
  *   rwd     the guest's remote-weighted distance;
  * and, between choices equal by both, the worst vCPUs per CPU over the
  * nodes the guest's vCPUs land on (the one leaving them lower leaves room).
  *
- * The choices compared are the search's runners-up, its node set and its
- * runners-up's with the vCPUs spread by count (a guest wider than a node,
- * a node that has CPUs free but little memory), and what the
+ * The choices compared are the search's best, its runners-up, its node set
+ * with the vCPUs spread by count (a guest wider than a node), and what the
  * peers in the policy table that a reviewer compares against (xl42, xapi,
  * numad, least-loaded) decide for this arrival, each laid out as numaplace
  * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
@@ -50,13 +48,6 @@
 
 /* Figures closer than this compare equal (sums of shares round). */
 #define GUARD_EPS 1e-9
-/* vCPUs per CPU up to which a node is not over-committed at all: counts
- * below it compare equal (as in oracle_metrics.c). Without the floor the
- * guard would spread guests over busy nodes to lower a count of 0.9 to
- * 0.8 while empty nodes exist (issue 11's third loss pattern,
- * test_place_cost.c), and even with every vCPU busy nothing time-shares
- * there. */
-#define GUARD_NO_OVERCOMMIT 1.0
 
 /* The peers a reviewer compares numaplace against (issue 11), by their
  * names in the policy table. */
@@ -70,7 +61,6 @@ typedef struct guard_score {
     double host_worst; /* the host's largest vCPUs / CPUs after the guest */
     double own_worst;  /* the same over the nodes the guest's vCPUs use */
     double rwd;        /* the guest's remote-weighted distance */
-    double busy_loss;  /* slowdown from time-sharing if every vCPU were busy */
 } guard_score;
 
 typedef struct guard_ctx {
@@ -128,18 +118,13 @@ static int guard_score_placement(guard_ctx *g, const np_placement *pl, guard_sco
             g->gw[i] += g->w[i];
     }
     out->own_worst = 0.0;
-    double lost = 0.0; /* vCPUs past the CPUs, after less before, all busy */
     for (size_t i = 0; i < g->n; i++) {
         g->vc[i] = g->base[i] + g->gw[i];
         uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
         if (g->gw[i] > 0.0 && cpus && g->vc[i] / cpus > out->own_worst)
             out->own_worst = g->vc[i] / cpus;
-        if (g->gw[i] > 0.0)
-            lost += fmax(0.0, g->vc[i] - cpus) - fmax(0.0, g->base[i] - cpus);
     }
-    out->busy_loss = pl->nr_vcpus ? lost / pl->nr_vcpus : 0.0;
-    out->host_worst = fmax(GUARD_NO_OVERCOMMIT, np_std_worst_cpu(g->t, g->vc));
-    out->own_worst = fmax(GUARD_NO_OVERCOMMIT, out->own_worst);
+    out->host_worst = np_std_worst_cpu(g->t, g->vc);
     for (size_t i = 0; i < g->n && pl->nr_vcpus; i++)
         g->gw[i] /= pl->nr_vcpus;
     double local;
@@ -248,44 +233,6 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return guard_build(call, b->k, b->node, mem, vcpus, out);
 }
 
-/* cand dominates the search's choice by the metrics. When it does so with
- * the same host count (by distance, or by its own nodes' count), it must
- * also not raise the CPU contention the metrics cannot see: demand past a
- * node's cores, onto SMT siblings that add 0.2 of a core each or into
- * time-sharing (the objective's cpu_overcommit term). A vCPU count
- * counts a sibling thread as a whole CPU; splitting a busy guest over two
- * sockets to keep it off siblings is a trade-off, not a loss. A lower
- * host count is taken whatever that term says: the count guard holds. */
-static bool dominates_unseen_ok(const np_placement *cand, const guard_score *sc,
-                                const np_placement *own_pl, const guard_score *own)
-{
-    if (!dominates(sc, own))
-        return false;
-    if (cmp_dbl(sc->host_worst, own->host_worst) < 0)
-        return true;
-    return cand->terms[NP_TERM_CPU_OVER].value <=
-           own_pl->terms[NP_TERM_CPU_OVER].value + GUARD_EPS;
-}
-
-/* A choice with a lower host count than the search's and a higher distance
- * replaces it when the locality the search's choice buys does not pay for
- * its count, both in the calibration's unit (the guest's expected slowdown):
- * the remote-memory term of the objective (its latency model, vNUMA
- * included) against the time-sharing the extra vCPUs per CPU cause *if
- * every vCPU were busy* (vCPUs past the CPUs on the guest's nodes, after
- * less before, per vCPU of the guest). Idle guests still weigh less in
- * the cost that chooses among the replacements; this only bounds what a
- * count rise may be traded for. */
-static bool locality_does_not_pay(const np_placement *cand, const guard_score *sc,
-                                  const np_placement *own_pl, const guard_score *own)
-{
-    if (cmp_dbl(sc->host_worst, own->host_worst) >= 0)
-        return false;
-    double remote_gain = cand->terms[NP_TERM_REMOTE].value - own_pl->terms[NP_TERM_REMOTE].value;
-    double count_cost = own->busy_loss - sc->busy_loss;
-    return remote_gain < count_cost - GUARD_EPS;
-}
-
 /* Keeps cand in *best when it dominates the search's choice (own), keeps
  * its constraints, and costs less under numaplace's objective than the one
  * kept; frees it otherwise. */
@@ -295,8 +242,7 @@ static void guard_keep(guard_ctx *g, const np_placement *own_pl, const guard_sco
 {
     guard_score sc;
     if (!keeps_constraints(cand, own_pl) || guard_score_placement(g, cand, &sc) < 0 ||
-        !(dominates_unseen_ok(cand, &sc, own_pl, own) ||
-          locality_does_not_pay(cand, &sc, own_pl, own)) ||
+        !dominates(&sc, own) ||
         (*best && !(cand->cost < (*best)->cost))) {
         np_placement_destroy(cand);
         return;
@@ -345,38 +291,26 @@ int np_place_count_guard(np_place_call *call)
     if (rc < 0)
         goto out;
 
-    /* the search's runners-up as they are, and its choice and runners-up
-     * with their vCPUs spread by count */
-    for (size_t a = 0; a <= call->s.nr_alts; a++) {
-        const np_cand *c = a == 0 ? b : &call->s.alts[a - 1];
-        if (a > 0) {
-            rc = guard_build(call, c->k, c->node, c->mem_mib, c->vcpus, &cand);
-            if (rc < 0)
-                goto out;
-            guard_keep(&g, own, &own_score, cand, "a runner-up", &best, &best_score, &best_from);
-            cand = NULL;
-        }
-        rc = guard_count_split(call, &g, c, mem, vcpus, &cand);
-        if (rc == -ENOMEM)
+    /* the search's runners-up */
+    for (size_t a = 0; a < call->s.nr_alts; a++) {
+        const np_cand *c = &call->s.alts[a];
+        rc = guard_build(call, c->k, c->node, c->mem_mib, c->vcpus, &cand);
+        if (rc < 0)
             goto out;
-        if (rc == 0)
-            guard_keep(&g, own, &own_score, cand,
-                       a == 0 ? "its nodes with vCPUs spread by count"
-                              : "a runner-up's nodes with vCPUs spread by count",
-                       &best, &best_score, &best_from);
+        guard_keep(&g, own, &own_score, cand, "a runner-up", &best, &best_score, &best_from);
         cand = NULL;
-        rc = 0;
     }
-    /* The peers' choices for this arrival. Skipped when the search's choice
-     * is all local and leaves the host's worst count where it was: no
-     * choice can then be better in distance or in the host's worst, so a
-     * peer could only win the own-node tie-break, which the cheap choices
-     * above already cover for the search's own nodes (the peers cost most
-     * of a decision on big hosts: numad's is O(nodes^2)). */
-    bool peers_can_win =
-        own_score.rwd > GUARD_EPS ||
-        own_score.host_worst > fmax(GUARD_NO_OVERCOMMIT, np_std_worst_cpu(g.t, g.base)) + GUARD_EPS;
-    for (size_t p = 0; p < GUARD_NR_PEERS && peers_can_win; p++) {
+    /* the same nodes, vCPUs spread by count */
+    rc = guard_count_split(call, &g, b, mem, vcpus, &cand);
+    if (rc == -ENOMEM)
+        goto out;
+    if (rc == 0)
+        guard_keep(&g, own, &own_score, cand, "its nodes with vCPUs spread by count", &best,
+                   &best_score, &best_from);
+    cand = NULL;
+    rc = 0;
+    /* the peers' choices for this arrival */
+    for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
         const np_place_policy *peer = np_place_policy_find(guard_peers[p]);
         np_error perr = {0};
         if (!peer)
@@ -426,12 +360,9 @@ int np_place_count_guard(np_place_call *call)
         goto out;
     snprintf(best->note, sizeof(best->note),
              "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
-             "against the search's %.2f (%.2f) and %.3f; remote memory %.2f%% against "
-             "%.2f%%, time-sharing if all vCPUs were busy %.2f%% against %.2f%%",
+             "against the search's %.2f (%.2f) and %.3f",
              best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
-             own_score.host_worst, own_score.own_worst, own_score.rwd,
-             100.0 * best->terms[NP_TERM_REMOTE].value, 100.0 * own->terms[NP_TERM_REMOTE].value,
-             100.0 * best_score.busy_loss, 100.0 * own_score.busy_loss);
+             own_score.host_worst, own_score.own_worst, own_score.rwd);
     call->pl = best;
     best = NULL;
 out:

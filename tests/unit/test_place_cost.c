@@ -106,10 +106,7 @@ static void test_half_free_node_not_split_four_ways(void)
 }
 
 /* Pattern 3: nodes 0 and 1 busy (10 of 12 CPUs, half the memory), 2 and 3
- * empty: nothing of a new guest goes to 0 or 1. The busy guests are placed
- * (soft affinity to their node), as a placed guest is: an unplaced vCPU
- * counts on every node in the standard metrics, which the count guard
- * follows. */
+ * empty: nothing of a new guest goes to 0 or 1. */
 static void test_nothing_on_busy_nodes_while_empty_ones_exist(void)
 {
     np_host_state *st = pairs_host(4, 12, 20);
@@ -118,11 +115,8 @@ static void test_nothing_on_busy_nodes_while_empty_ones_exist(void)
         snprintf(busy.name, sizeof(busy.name), "busy%zu", i);
         size_t g;
         np_host_state_add_guest(st, &busy, &g);
-        const np_bitmap *node_cpus = np_topology_node_cpuset(np_host_state_topology(st), i);
-        for (uint32_t v = 0; v < 10; v++) {
+        for (uint32_t v = 0; v < 10; v++)
             np_host_state_set_vcpu_cpu(st, g, v, (uint32_t)(i * 12 + v));
-            np_host_state_set_vcpu_affinity(st, g, v, NULL, node_cpus);
-        }
         np_host_state_set_guest_mem(st, g, i, 32768ull * MiB, 0);
     }
     static const struct {
