@@ -20,11 +20,10 @@
  * numad, least-loaded) decide for this arrival, each laid out as numaplace
  * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
- * rwd, better in one, or equal in both and lower on its own nodes), the one with the lowest cost under numaplace's
- * objective among them is returned: demand still decides between choices
- * the metrics cannot tell apart, but never against both. A search's best
- * that is worse in one and better in the other is a trade-off, kept, with
- * its figures in the explanation.
+ * rwd, better in one, or equal in both and lower on its own nodes), the one with the lowest cost
+ * under numaplace's objective among them is returned: demand still decides between choices the
+ * metrics cannot tell apart, but never against both. A search's best that is worse in one and
+ * better in the other is a trade-off, kept, with its figures in the explanation.
  *
  * Worked example: two nodes of 4 CPUs and SLIT 20 between them, node 0
  * holding 6 idle vCPUs (demand 0.1 each), node 1 holding 2 busy ones.
@@ -48,6 +47,9 @@
 
 /* Figures closer than this compare equal (sums of shares round). */
 #define GUARD_EPS 1e-9
+/* The least SLIT distance between two nodes when the local one is 10
+ * (np_topology_builder_finish refuses a remote one not larger). */
+#define GUARD_DMIN 11.0
 
 /* The peers a reviewer compares numaplace against (issue 11), by their
  * names in the policy table. */
@@ -134,8 +136,8 @@ static int guard_score_placement(guard_ctx *g, const np_placement *pl, guard_sco
 
 /* A split laid out as numaplace lays it out (masks per node, vNUMA when
  * the spec asks), with its cost under numaplace's objective. */
-static int guard_build(np_place_call *call, size_t k, const uint32_t *node,
-                       const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out)
+static int guard_build(np_place_call *call, size_t k, const uint32_t *node, const uint64_t *mem_mib,
+                       const uint32_t *vcpus, np_placement **out)
 {
     double term[NP_TERM_COUNT];
     int rc = np_placement_build(call->st, call->spec, call->policy, k, node, mem_mib, vcpus, out);
@@ -183,6 +185,53 @@ static bool keeps_constraints(const np_placement *cand, const np_placement *own)
         if (cand->terms[kept[i]].value > own->terms[kept[i]].value + GUARD_EPS)
             return false;
     return true;
+}
+
+/* Nothing can dominate the search's choice, shown without the peers:
+ *
+ * (1) A candidate's host worst is never below the host's worst before the
+ *     guest: its vCPUs per node are the tally plus non-negative weights.
+ *     So when the search's choice leaves the host's worst where it was
+ *     (own->host_worst <= base_worst), no candidate is lower by it.
+ * (2) rwd is a sum of w_c * share_m * (d(c,m) / 10 - 1) >= 0 (a SLIT is
+ *     10 on the diagonal, checked, and np_topology_builder_finish refuses
+ *     a distance off it not larger: dmin >= 11). When the search's choice
+ *     is all local (rwd exactly 0), no candidate is lower by rwd; one equal
+ *     to it within GUARD_EPS must be all local too: a candidate that is
+ *     not (memory on two nodes or more, or a vCPU weight off the one node
+ *     holding the memory) has rwd >= (dmin / 10 - 1) * (1 - sum_c w_c *
+ *     share_c) >= (dmin / 10 - 1) * min(1 / mem_mib, 1 / (vcpus * cpus)),
+ *     as memory comes in whole MiB and a vCPU's weight on a node is a
+ *     whole number of its mask's CPUs over their count; that bound is
+ *     checked to exceed GUARD_EPS.
+ * (3) So a dominating candidate could only tie on both and leave its own
+ *     nodes lower: all local on one node c, its own worst is (base_c +
+ *     vcpus) / cpus_c, at least the lowest of these over the CPU nodes.
+ *     When the search's own worst is no higher (within GUARD_EPS), no
+ *     candidate dominates it: the runners-up and the peers are not asked.
+ */
+static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const guard_score *own)
+{
+    double base_worst = np_std_worst_cpu(g->t, g->base);
+    if (own->rwd != 0.0 || own->host_worst > base_worst || ctx->mem_mib == 0 || ctx->vcpus == 0)
+        return false;
+    uint64_t cpus_total = 0;
+    double low = INFINITY;
+    for (size_t i = 0; i < g->n; i++) {
+        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+        cpus_total += cpus;
+        if (cpus && (g->base[i] + (double)ctx->vcpus) / cpus < low)
+            low = (g->base[i] + (double)ctx->vcpus) / cpus;
+        if (np_topology_distance(g->t, i, i) != 10)
+            return false; /* (2) takes the SLIT's 10 on the diagonal */
+    }
+    if (g->n > 1) {
+        double frac =
+            fmin(1.0 / (double)ctx->mem_mib, 1.0 / ((double)ctx->vcpus * (double)cpus_total));
+        if (!((GUARD_DMIN / 10.0 - 1.0) * frac > 2.0 * GUARD_EPS))
+            return false;
+    }
+    return own->own_worst <= low + GUARD_EPS;
 }
 
 /* The search's node set with its vCPUs spread by count rather than by
@@ -242,8 +291,7 @@ static void guard_keep(guard_ctx *g, const np_placement *own_pl, const guard_sco
 {
     guard_score sc;
     if (!keeps_constraints(cand, own_pl) || guard_score_placement(g, cand, &sc) < 0 ||
-        !dominates(&sc, own) ||
-        (*best && !(cand->cost < (*best)->cost))) {
+        !dominates(&sc, own) || (*best && !(cand->cost < (*best)->cost))) {
         np_placement_destroy(cand);
         return;
     }
@@ -258,7 +306,7 @@ int np_place_count_guard(np_place_call *call)
     const np_place_ctx *ctx = &call->ctx;
     guard_ctx g = {.t = ctx->topo, .n = ctx->n};
     np_placement *own = NULL, *best = NULL, *ppl = NULL, *cand = NULL;
-    uint64_t *mem_tally = NULL, *mem = NULL;
+    uint64_t *mem = NULL;
     uint32_t *node = NULL, *vcpus = NULL;
     const char *best_from = NULL;
     guard_score own_score, best_score = {0};
@@ -270,26 +318,30 @@ int np_place_count_guard(np_place_call *call)
     g.gw = calloc(g.n, sizeof(double));
     g.vc = calloc(g.n, sizeof(double));
     g.w = calloc(g.n, sizeof(double));
-    mem_tally = calloc(g.n, sizeof(*mem_tally));
     mem = calloc(g.n, sizeof(*mem));
     node = calloc(g.n, sizeof(*node));
     vcpus = calloc(g.n, sizeof(*vcpus));
-    if (!g.base || !g.gw || !g.vc || !g.w || !mem_tally || !mem || !node || !vcpus) {
+    if (!g.base || !g.gw || !g.vc || !g.w || !mem || !node || !vcpus) {
         rc = -ENOMEM;
         goto out;
     }
-    rc = np_std_tally(call->st, g.base, mem_tally);
+    rc = np_std_tally(call->st, g.base, NULL);
     if (rc < 0)
         goto out;
     const np_cand *b = &call->s.best;
-    rc = np_placement_build(call->st, call->spec, call->policy, b->k, b->node, b->mem_mib,
-                            b->vcpus, &own);
+    rc = np_placement_build(call->st, call->spec, call->policy, b->k, b->node, b->mem_mib, b->vcpus,
+                            &own);
     if (rc == 0)
         rc = np_placement_explain(own, ctx, &call->s);
     if (rc == 0)
         rc = guard_score_placement(&g, own, &own_score);
     if (rc < 0)
         goto out;
+    if (guard_unbeatable(&g, ctx, &own_score)) {
+        call->pl = own;
+        own = NULL;
+        goto out;
+    }
 
     /* the search's runners-up */
     for (size_t a = 0; a < call->s.nr_alts; a++) {
@@ -374,7 +426,6 @@ out:
     free(g.gw);
     free(g.vc);
     free(g.w);
-    free(mem_tally);
     free(mem);
     free(node);
     free(vcpus);
