@@ -9,6 +9,8 @@ interleaved copies of a mix on larger hosts so the load per CPU and per GiB stay
 Devices are placeholders: 0000:00:0N.0 stands for the host's N-th PCI device with a node.
 
     python3 bench/mixes/gen-mixes.py bench/mixes
+    python3 bench/mixes/gen-mixes.py OUTDIR SEED   (other seeds: fresh mixes of the same
+                                                    kinds, for a check on mixes not tuned to)
 """
 import json
 import math
@@ -179,8 +181,9 @@ MIXES = [
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
+    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     for idx, (name, fn) in enumerate(MIXES):
-        r = random.Random(1000 + idx)
+        r = random.Random(seed + idx)
         desc, events = fn(r)
         doc = {"schema": "numaplace.scenario/1", "events": events}
         with open("%s/%s.json" % (out, name), "w") as f:

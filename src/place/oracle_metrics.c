@@ -56,14 +56,10 @@ typedef struct om_score {
     unsigned set, vset;
 } om_score;
 
-/* -1 when a is better than b: compare, never subtract. */
+/* -1 when a is better than b. */
 static int cmp_dbl(double a, double b)
 {
-    if (a < b - ORACLE_METRICS_EPS)
-        return -1;
-    if (a > b + ORACLE_METRICS_EPS)
-        return 1;
-    return 0;
+    return np_place_cmp_dbl(a, b, ORACLE_METRICS_EPS);
 }
 
 static int om_cmp(const om_score *a, const om_score *b)

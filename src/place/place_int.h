@@ -165,6 +165,16 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
  * searches skip such sets when they could neither become a runner-up nor
  * improve on what the caller has. */
 bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t k, double limit);
+/* -1 when a is below b by more than eps, 1 when above, 0 within: for
+ * figures that rounding in a sum may move (compare, never subtract). */
+static inline int np_place_cmp_dbl(double a, double b, double eps)
+{
+    if (a < b - eps)
+        return -1;
+    if (a > b + eps)
+        return 1;
+    return 0;
+}
 /* Strict order on feasible candidates: cost, then fewer nodes, then the
  * smaller node list. */
 bool np_cand_better(const np_cand *a, const np_cand *b);
@@ -224,6 +234,7 @@ typedef struct np_numaplace_opts {
     unsigned exhaustive_max_sets; /* NP_PLACE_EXHAUSTIVE_MAX_SETS; 0 forces growth */
     bool no_shortcuts; /* no memo, no lower bound, no early exit: the plain search
                           the shortcuts must match (tests) */
+    bool no_count_guard; /* the search's answer as found (tests compare it with the oracle) */
 } np_numaplace_opts;
 
 int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, np_search *s);

@@ -50,6 +50,22 @@ const np_place_policy *np_place_policy_find(const char *name);
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
                  const void *opts, np_placement **out, np_error *err);
 
+/* The count guard (count_guard.c): after numaplace's search, the choice
+ * the search found is compared by the standard metrics (the host's worst
+ * vCPUs per CPU, then over the guest's own nodes; the guest's
+ * remote-weighted distance) with its runners-up and with what xl42, xapi,
+ * numad and least-loaded decide for the same arrival; when some dominate
+ * it (no worse in both, better in one), the cheapest of them under
+ * numaplace's objective is returned instead, its note giving both
+ * figures. Sets call->pl (to the search's choice when nothing dominates
+ * it); 0 without a choice to check. */
+int np_place_count_guard(np_place_call *call);
+/* True when a's host worst vCPUs per CPU and distance are no worse than
+ * b's and one is better, or both are equal and a's worst over its own
+ * nodes is lower. */
+bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_rwd,
+                              double b_host_worst, double b_own_worst, double b_rwd);
+
 /* How a baseline's node set shares the guest's memory: evenly (Xen's
  * allocator round-robins over the node affinity) or in proportion to each
  * node's available memory (interleaving by free memory). */

@@ -77,6 +77,9 @@ static uint64_t magnitude(int64_t mbs, int64_t cpus, int64_t mbs_free, int64_t c
 
 /* Order by distance to a start node, larger magnitude first, then index
  * (the keys carry what the comparison needs: qsort has no context). */
+/* Up to this many first keys, a selection (n per key) beats a sort. */
+#define NUMAD_PARTIAL_MAX 8u
+
 typedef struct numad_key {
     uint32_t dist;
     uint64_t magnitude;
@@ -93,13 +96,29 @@ static int key_cmp(const void *pa, const void *pb)
     return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
+/* keys[0..first) in key_cmp's order, the rest after them unordered, or
+ * every key in order when first is 0 (key_cmp is a total order: the
+ * index breaks ties, so the first keys are those a full sort puts first;
+ * the start search reads only `need` of them). */
 static void order_from(const np_place_ctx *ctx, const numad_node *nodes, size_t from,
-                       numad_key *keys)
+                       numad_key *keys, size_t first)
 {
     for (size_t j = 0; j < ctx->n; j++)
         keys[j] =
             (numad_key){np_topology_distance(ctx->topo, j, from), nodes[j].magnitude, (uint32_t)j};
-    qsort(keys, ctx->n, sizeof(*keys), key_cmp);
+    if (first == 0 || first > NUMAD_PARTIAL_MAX) {
+        qsort(keys, ctx->n, sizeof(*keys), key_cmp);
+        return;
+    }
+    for (size_t p = 0; p < first && p < ctx->n; p++) {
+        size_t m = p;
+        for (size_t j = p + 1; j < ctx->n; j++)
+            if (key_cmp(&keys[j], &keys[m]) < 0)
+                m = j;
+        numad_key tmp = keys[p];
+        keys[p] = keys[m];
+        keys[m] = tmp;
+    }
 }
 
 int np_policy_numad(np_place_call *call)
@@ -143,7 +162,7 @@ int np_policy_numad(np_place_call *call)
     size_t best = 0;
     uint64_t best_mag = 0;
     for (size_t s = 0; s < n; s++) {
-        order_from(ctx, nodes, s, keys);
+        order_from(ctx, nodes, s, keys, need);
         uint64_t tot = 0;
         for (size_t j = 0; j < need; j++) {
             uint64_t d = keys[j].dist ? keys[j].dist : 1;
@@ -155,7 +174,7 @@ int np_policy_numad(np_place_call *call)
         }
     }
     /* Take nodes from the winner's order until the request is covered. */
-    order_from(ctx, nodes, best, keys);
+    order_from(ctx, nodes, best, keys, 0);
     size_t k = 0;
     int64_t left_mbs = mbs, left_cpus = cpus;
     size_t left_nodes = need;

@@ -35,9 +35,12 @@ static bool cpuless_last_resort(np_place_call *call)
 
 int np_policy_numaplace(np_place_call *call)
 {
-    int rc = np_place_numaplace(&call->ctx, call->opts, &call->s);
+    const np_numaplace_opts *opts = call->opts;
+    int rc = np_place_numaplace(&call->ctx, opts, &call->s);
     if (rc == 0 && cpuless_last_resort(call))
-        rc = np_place_numaplace(&call->ctx, call->opts, &call->s);
+        rc = np_place_numaplace(&call->ctx, opts, &call->s);
+    if (rc == 0 && !(opts && opts->no_count_guard))
+        rc = np_place_count_guard(call);
     return rc;
 }
 

@@ -78,25 +78,14 @@ static bool same_mask(const np_bitmap *a, const np_bitmap *b)
     return a == b || (a && b && np_bitmap_equal(a, b));
 }
 
-int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
+int np_std_mask_weights(const np_topology *t, const np_bitmap *hard, const np_bitmap *soft,
                         double *w)
 {
-    const np_topology *t = np_host_state_topology(st);
-    const np_bitmap *hard = np_host_state_vcpu_hard(st, g, v);
-    const np_bitmap *soft = np_host_state_vcpu_soft(st, g, v);
     np_bitmap *both = NULL;
 
-    /* consecutive vCPUs of a guest usually have the same masks: w stays */
-    if (c->valid && same_mask(c->hard, hard) && same_mask(c->soft, soft))
-        return 0;
-    c->valid = true;
-    c->hard = hard;
-    c->soft = soft;
     if (soft && hard && np_bitmap_intersects(soft, hard)) {
-        if (np_bitmap_copy(soft, &both) < 0) {
-            c->valid = false;
+        if (np_bitmap_copy(soft, &both) < 0)
             return -ENOMEM;
-        }
         np_bitmap_and(both, hard);
         mask_node_weights(t, both, w);
         np_bitmap_destroy(both);
@@ -110,33 +99,67 @@ int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_ma
     return 0;
 }
 
+int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
+                        double *w)
+{
+    const np_topology *t = np_host_state_topology(st);
+    const np_bitmap *hard = np_host_state_vcpu_hard(st, g, v);
+    const np_bitmap *soft = np_host_state_vcpu_soft(st, g, v);
+
+    /* consecutive vCPUs of a guest usually have the same masks: w stays */
+    if (c->valid && same_mask(c->hard, hard) && same_mask(c->soft, soft))
+        return 0;
+    c->valid = true;
+    c->hard = hard;
+    c->soft = soft;
+    c->computed++;
+    int rc = np_std_mask_weights(t, hard, soft, w);
+    if (rc < 0)
+        c->valid = false;
+    return rc;
+}
+
 int np_std_tally(const np_host_state *st, double *vcpus_out, uint64_t *mem_out)
 {
     const np_topology *t = np_host_state_topology(st);
-    size_t n = np_topology_nr_nodes(t);
+    size_t n = np_topology_nr_nodes(t), nnz = 0;
     double *w = calloc(n, sizeof(*w));
+    uint32_t *nz = calloc(n, sizeof(*nz)); /* the nodes w is not zero on */
+    uint64_t seen = 0;
     int rc = 0;
 
-    if (!w)
-        return -ENOMEM;
+    if (!w || !nz) {
+        rc = -ENOMEM;
+        goto out;
+    }
     memset(vcpus_out, 0, n * sizeof(*vcpus_out));
-    memset(mem_out, 0, n * sizeof(*mem_out));
+    if (mem_out)
+        memset(mem_out, 0, n * sizeof(*mem_out));
     np_std_mask_cache cache = {0};
     for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
         const np_guest_spec *s = np_host_state_guest_spec(st, g);
-        for (size_t m = 0; m < n; m++)
+        for (size_t m = 0; m < n && mem_out; m++)
             mem_out[m] += np_host_state_guest_mem_bytes(st, g, m) +
                           np_host_state_guest_claimed_bytes(st, g, m);
         for (uint32_t v = 0; v < s->vcpus; v++) {
             rc = np_std_vcpu_weights(st, g, v, &cache, w);
             if (rc < 0)
                 goto out;
-            for (size_t i = 0; i < n; i++)
-                vcpus_out[i] += w[i];
+            if (cache.computed != seen) {
+                seen = cache.computed;
+                nnz = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (w[i] != 0.0)
+                        nz[nnz++] = (uint32_t)i;
+            }
+            /* adding the zeros would leave every sum as it is */
+            for (size_t k = 0; k < nnz; k++)
+                vcpus_out[nz[k]] += w[nz[k]];
         }
     }
 out:
     free(w);
+    free(nz);
     return rc;
 }
 
@@ -317,8 +340,8 @@ int np_std_metrics_guest(const np_host_state *st, size_t gidx, double *remote_we
     bool counted;
     int rc = -ENOMEM;
     if (w && vcpus && mem)
-        rc = np_std_guest(st, gidx, w, vcpus, mem, remote_weighted_distance_out,
-                          local_fraction_out, &counted);
+        rc = np_std_guest(st, gidx, w, vcpus, mem, remote_weighted_distance_out, local_fraction_out,
+                          &counted);
     free(w);
     free(vcpus);
     free(mem);

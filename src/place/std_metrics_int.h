@@ -15,14 +15,19 @@
 typedef struct np_std_mask_cache {
     bool valid;
     const np_bitmap *hard, *soft;
+    uint64_t computed; /* how many times the weights were worked out */
 } np_std_mask_cache;
 
+/* Where a vCPU with these masks runs, as node weights summing to 1 (the
+ * rule of the top of std_metrics.c). */
+int np_std_mask_weights(const np_topology *t, const np_bitmap *hard, const np_bitmap *soft,
+                        double *w);
 /* Where vCPU v of guest g runs, as node weights summing to 1 (w has one
  * entry per node); unchanged when its masks equal the cached ones. */
 int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_mask_cache *c,
                         double *w);
 /* Per node: vCPUs counted there (fractions for vCPUs spanning nodes) and
- * guest memory (populated + claimed). */
+ * guest memory (populated + claimed); mem_out may be NULL (vCPUs only). */
 int np_std_tally(const np_host_state *st, double *vcpus_out, uint64_t *mem_out);
 double np_std_worst_cpu(const np_topology *t, const double *vcpus);
 double np_std_worst_mem(const np_topology *t, const uint64_t *free_bytes, const uint64_t *mem);

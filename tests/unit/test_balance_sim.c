@@ -246,9 +246,10 @@ static void test_opted_out_and_pinned_never_touched(void)
 
     np_balance_config_init(&bc);
     ASSERT_EQ(setup_start(&s, &bc, 0), 0);
-    /* node 1 nearly full of a pinned, idle guest: placement picks node 0 */
-    np_sim_plan *p = sim_test_plan(s.t, 1, 1, 1, 1);
-    sim_test_guest(&g, "filler", 1, 11 * GIB, 0.1);
+    /* node 1 nearly full of a pinned, idle guest with a vCPU on 3 of its 4
+     * CPUs: placement (by demand and by vCPU count alike) picks node 0 */
+    np_sim_plan *p = sim_test_plan(s.t, 3, 1, 1, 1);
+    sim_test_guest(&g, "filler", 3, 11 * GIB, 0.1);
     np_sim_vcpu_load_init(&g.load, NP_SIM_IDLE);
     g.plan = p;
     ASSERT_EQ(np_sim_add_guest(s.sim, &g, NULL, NULL), 0);

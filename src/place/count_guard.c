@@ -1,0 +1,433 @@
+/*
+ * place/count_guard.c - numaplace's choice checked against the peers' by
+ * the standard metrics (np_place_count_guard, policy_int.h).
+ *
+ * numaplace's objective places by CPU *demand*: an idle vCPU costs it
+ * little, so it may pile vCPUs onto a node a count-balancing policy (xl42:
+ * fewest vCPUs per node) would keep lower. A reviewer counts vCPUs per CPU
+ * (a vCPU is a vCPU, idle or busy: idle guests can wake together), and
+ * remote-weighted distance. The guard makes sure no choice available for
+ * the same arrival is better by those measures on both counts:
+ *
+ *   count   the host's worst vCPUs per CPU after the guest;
+ *   rwd     the guest's remote-weighted distance;
+ * and, between choices equal by both, the worst vCPUs per CPU over the
+ * nodes the guest's vCPUs land on (the one leaving them lower leaves room).
+ *
+ * The choices compared are the search's best, its runners-up, its node set
+ * with the vCPUs spread by count (a guest wider than a node), and what the
+ * peers in the policy table that a reviewer compares against (xl42, xapi,
+ * numad, least-loaded) decide for this arrival, each laid out as numaplace
+ * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
+ * more of them *dominate* the search's best (no worse in count and in
+ * rwd, better in one, or equal in both and lower on its own nodes), the one with the lowest cost
+ * under numaplace's objective among them is returned: demand still decides between choices the
+ * metrics cannot tell apart, but never against both. A search's best that is worse in one and
+ * better in the other is a trade-off, kept, with its figures in the explanation.
+ *
+ * Worked example: two nodes of 4 CPUs and SLIT 20 between them, node 0
+ * holding 6 idle vCPUs (demand 0.1 each), node 1 holding 2 busy ones.
+ * A 2-vCPU idle guest: the search takes node 0 (its demand leaves more
+ * free cores there): count 8/4 = 2.00, rwd 0. xl42 takes node 1 (fewest
+ * vCPUs): count max(6/4, 4/4) = 1.50, rwd 0. xl42's choice dominates, and
+ * the guard returns node 1 laid out as numaplace would.
+ *
+ * Cost: each peer decides once per arrival (xl42 walks the guests' vCPU
+ * masks, O(guests' vCPUs), as does the tally of the vCPUs already placed).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "place/policy_int.h"
+#include "place/std_metrics_int.h"
+#include "util/error.h"
+
+/* Figures closer than this compare equal (sums of shares round). */
+#define GUARD_EPS 1e-9
+/* The least SLIT distance between two nodes when the local one is 10
+ * (np_topology_builder_finish refuses a remote one not larger). */
+#define GUARD_DMIN 11.0
+
+/* The peers a reviewer compares numaplace against (issue 11), by their
+ * names in the policy table. */
+static const char *const guard_peers[] = {"xl42", "xapi", "numad", "least-loaded"};
+static const char *const peer_choice[] = {"xl42's choice", "xapi's choice", "numad's choice",
+                                          "least-loaded's choice"};
+#define GUARD_NR_PEERS (sizeof(guard_peers) / sizeof(guard_peers[0]))
+_Static_assert(sizeof(peer_choice) == sizeof(guard_peers), "one text per peer");
+
+typedef struct guard_score {
+    double host_worst; /* the host's largest vCPUs / CPUs after the guest */
+    double own_worst;  /* the same over the nodes the guest's vCPUs use */
+    double rwd;        /* the guest's remote-weighted distance */
+} guard_score;
+
+typedef struct guard_ctx {
+    const np_topology *t;
+    size_t n;
+    double *base; /* vCPUs per node before the guest */
+    double *gw;   /* scratch: the guest's vCPUs per node */
+    double *vc;   /* scratch: base + gw */
+    double *w;    /* scratch: one vCPU's node weights */
+} guard_ctx;
+
+static int cmp_dbl(double a, double b)
+{
+    return np_place_cmp_dbl(a, b, GUARD_EPS);
+}
+
+bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_rwd,
+                              double b_host_worst, double b_own_worst, double b_rwd)
+{
+    int host = cmp_dbl(a_host_worst, b_host_worst), rwd = cmp_dbl(a_rwd, b_rwd);
+    if (host > 0 || rwd > 0)
+        return false;
+    if (host < 0 || rwd < 0)
+        return true;
+    /* equal by both metrics: the one leaving its own nodes lower */
+    return cmp_dbl(a_own_worst, b_own_worst) < 0;
+}
+
+static bool dominates(const guard_score *a, const guard_score *b)
+{
+    return np_place_guard_dominates(a->host_worst, a->own_worst, a->rwd, b->host_worst,
+                                    b->own_worst, b->rwd);
+}
+
+/* The metrics of the host with placement pl added (the rules of
+ * std_metrics.c: a vCPU counts on the nodes of its effective mask). */
+static int guard_score_placement(guard_ctx *g, const np_placement *pl, guard_score *out)
+{
+    const np_bitmap *last_hard = NULL, *last_soft = NULL;
+    bool have_w = false;
+    memset(g->gw, 0, g->n * sizeof(*g->gw));
+    for (uint32_t v = 0; v < pl->nr_vcpus; v++) {
+        const np_bitmap *hard = np_placement_vcpu_hard(pl, v);
+        const np_bitmap *soft = np_placement_vcpu_soft(pl, v);
+        /* the masks are shared per node (or one union): weights stay */
+        if (!have_w || hard != last_hard || soft != last_soft) {
+            int rc = np_std_mask_weights(g->t, hard, soft, g->w);
+            if (rc < 0)
+                return rc;
+            have_w = true;
+            last_hard = hard;
+            last_soft = soft;
+        }
+        for (size_t i = 0; i < g->n; i++)
+            g->gw[i] += g->w[i];
+    }
+    out->own_worst = 0.0;
+    for (size_t i = 0; i < g->n; i++) {
+        g->vc[i] = g->base[i] + g->gw[i];
+        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+        if (g->gw[i] > 0.0 && cpus && g->vc[i] / cpus > out->own_worst)
+            out->own_worst = g->vc[i] / cpus;
+    }
+    out->host_worst = np_std_worst_cpu(g->t, g->vc);
+    for (size_t i = 0; i < g->n && pl->nr_vcpus; i++)
+        g->gw[i] /= pl->nr_vcpus;
+    double local;
+    out->rwd = np_std_rwd(g->t, g->gw, pl->node_mem_bytes, &local);
+    return isnan(out->rwd) ? -ENOMEM : 0;
+}
+
+/* A split laid out as numaplace lays it out (masks per node, vNUMA when
+ * the spec asks), with its cost under numaplace's objective. */
+static int guard_build(np_place_call *call, size_t k, const uint32_t *node, const uint64_t *mem_mib,
+                       const uint32_t *vcpus, np_placement **out)
+{
+    double term[NP_TERM_COUNT];
+    int rc = np_placement_build(call->st, call->spec, call->policy, k, node, mem_mib, vcpus, out);
+    if (rc < 0)
+        return rc;
+    np_place_score_split(&call->ctx, k, node, vcpus, mem_mib, term, &(*out)->cost);
+    (*out)->nr_terms = NP_TERM_COUNT;
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
+    return 0;
+}
+
+/* A peer's placement as a numaplace split: its nodes, its memory per node,
+ * its vCPUs per node (np_placement_build numbers them node after node). */
+static int guard_from_peer(np_place_call *call, const np_placement *ppl, uint32_t *node,
+                           uint64_t *mem, uint32_t *vcpus, np_placement **out)
+{
+    size_t k = 0;
+    for (size_t p = 0; p < ppl->nr_nodes; p++) {
+        size_t i = ppl->nodes[p];
+        uint32_t nv = 0;
+        for (uint32_t v = 0; v < ppl->nr_vcpus; v++)
+            nv += ppl->vcpu_node[v] == i;
+        uint64_t mib = ppl->node_mem_bytes[i] / NP_MiB;
+        if (nv == 0 && mib == 0)
+            continue;
+        node[k] = (uint32_t)i;
+        mem[k] = mib;
+        vcpus[k] = nv;
+        k++;
+    }
+    if (k == 0 || k > NP_PLACE_MAX_SET_NODES)
+        return -ENOSPC;
+    return guard_build(call, k, node, mem, vcpus, out);
+}
+
+/* What the metrics do not see and the guest asked for: its devices' and
+ * its group's terms (slowdown units) may not grow. The peers know no
+ * groups, and xl42 no devices; a choice that leaves a colocate group or
+ * moves away from a passthrough device is not "better on both". */
+static bool keeps_constraints(const np_placement *cand, const np_placement *own)
+{
+    static const size_t kept[] = {NP_TERM_DEVICE, NP_TERM_GROUP};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if (cand->terms[kept[i]].value > own->terms[kept[i]].value + GUARD_EPS)
+            return false;
+    return true;
+}
+
+/* Nothing can dominate the search's choice, shown without the peers:
+ *
+ * (1) A candidate's host worst is never below the host's worst before the
+ *     guest: its vCPUs per node are the tally plus non-negative weights.
+ *     So when the search's choice leaves the host's worst where it was
+ *     (own->host_worst <= base_worst), no candidate is lower by it.
+ * (2) rwd is a sum of w_c * share_m * (d(c,m) / 10 - 1) >= 0 (a SLIT is
+ *     10 on the diagonal, checked, and np_topology_builder_finish refuses
+ *     a distance off it not larger: dmin >= 11). When the search's choice
+ *     is all local (rwd exactly 0), no candidate is lower by rwd; one equal
+ *     to it within GUARD_EPS must be all local too: a candidate that is
+ *     not (memory on two nodes or more, or a vCPU weight off the one node
+ *     holding the memory) has rwd >= (dmin / 10 - 1) * (1 - sum_c w_c *
+ *     share_c) >= (dmin / 10 - 1) * min(1 / mem_mib, 1 / (vcpus * cpus)),
+ *     as memory comes in whole MiB and a vCPU's weight on a node is a
+ *     whole number of its mask's CPUs over their count; that bound is
+ *     checked to exceed GUARD_EPS.
+ * (3) So a dominating candidate could only tie on both and leave its own
+ *     nodes lower: all local on one node c, its own worst is (base_c +
+ *     vcpus) / cpus_c, at least the lowest of these over the CPU nodes.
+ *     When the search's own worst is no higher (within GUARD_EPS), no
+ *     candidate dominates it: the runners-up and the peers are not asked.
+ */
+static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const guard_score *own)
+{
+    double base_worst = np_std_worst_cpu(g->t, g->base);
+    if (own->rwd != 0.0 || own->host_worst > base_worst || ctx->mem_mib == 0 || ctx->vcpus == 0)
+        return false;
+    uint64_t cpus_total = 0;
+    double low = INFINITY;
+    for (size_t i = 0; i < g->n; i++) {
+        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+        cpus_total += cpus;
+        if (cpus && (g->base[i] + (double)ctx->vcpus) / cpus < low)
+            low = (g->base[i] + (double)ctx->vcpus) / cpus;
+        if (np_topology_distance(g->t, i, i) != 10)
+            return false; /* (2) takes the SLIT's 10 on the diagonal */
+    }
+    if (g->n > 1) {
+        double frac =
+            fmin(1.0 / (double)ctx->mem_mib, 1.0 / ((double)ctx->vcpus * (double)cpus_total));
+        if (!((GUARD_DMIN / 10.0 - 1.0) * frac > 2.0 * GUARD_EPS))
+            return false;
+    }
+    return own->own_worst <= low + GUARD_EPS;
+}
+
+/* The search's node set with its vCPUs spread by count rather than by
+ * demand: one at a time to the node whose vCPUs per CPU would be lowest
+ * after it (ties to the earlier node), so a guest wider than a node does
+ * not stack its vCPUs on the node already holding idle ones; its memory
+ * follows the vCPUs (in proportion, whole MiB) when every node has room
+ * for its part, else stays as the search split it. -ENOSPC when the
+ * result is the search's own split. */
+static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_cand *b,
+                             uint64_t *mem, uint32_t *vcpus, np_placement **out)
+{
+    const np_place_ctx *ctx = &call->ctx;
+    double w[NP_PLACE_MAX_SET_NODES];
+    uint64_t part[NP_PLACE_MAX_SET_NODES];
+    bool same = true;
+    for (uint32_t p = 0; p < b->k; p++)
+        vcpus[p] = 0;
+    for (uint32_t v = 0; v < ctx->vcpus; v++) {
+        uint32_t at = b->k;
+        double low = INFINITY;
+        for (uint32_t p = 0; p < b->k; p++) {
+            uint32_t cpus = np_topology_node(g->t, b->node[p])->nr_cpus;
+            if (!cpus)
+                continue;
+            double after = (g->base[b->node[p]] + vcpus[p] + 1) / cpus;
+            if (after < low - GUARD_EPS) {
+                low = after;
+                at = p;
+            }
+        }
+        if (at == b->k)
+            return -ENOSPC;
+        vcpus[at]++;
+    }
+    for (uint32_t p = 0; p < b->k; p++) {
+        same = same && vcpus[p] == b->vcpus[p];
+        w[p] = vcpus[p];
+    }
+    if (same)
+        return -ENOSPC;
+    np_split_largest_remainder(ctx->mem_mib, w, b->k, part);
+    bool room = true;
+    for (uint32_t p = 0; p < b->k; p++)
+        room = room && part[p] <= ctx->avail_mib[b->node[p]];
+    for (uint32_t p = 0; p < b->k; p++)
+        mem[p] = room ? part[p] : b->mem_mib[p];
+    return guard_build(call, b->k, b->node, mem, vcpus, out);
+}
+
+/* Keeps cand in *best when it dominates the search's choice (own), keeps
+ * its constraints, and costs less under numaplace's objective than the one
+ * kept; frees it otherwise. */
+static void guard_keep(guard_ctx *g, const np_placement *own_pl, const guard_score *own,
+                       np_placement *cand, const char *from, np_placement **best,
+                       guard_score *best_score, const char **best_from)
+{
+    guard_score sc;
+    if (!keeps_constraints(cand, own_pl) || guard_score_placement(g, cand, &sc) < 0 ||
+        !dominates(&sc, own) || (*best && !(cand->cost < (*best)->cost))) {
+        np_placement_destroy(cand);
+        return;
+    }
+    np_placement_destroy(*best);
+    *best = cand;
+    *best_score = sc;
+    *best_from = from;
+}
+
+int np_place_count_guard(np_place_call *call)
+{
+    const np_place_ctx *ctx = &call->ctx;
+    guard_ctx g = {.t = ctx->topo, .n = ctx->n};
+    np_placement *own = NULL, *best = NULL, *ppl = NULL, *cand = NULL;
+    uint64_t *mem = NULL;
+    uint32_t *node = NULL, *vcpus = NULL;
+    const char *best_from = NULL;
+    guard_score own_score, best_score = {0};
+    int rc;
+
+    if (!call->s.found)
+        return 0;
+    g.base = calloc(g.n, sizeof(double));
+    g.gw = calloc(g.n, sizeof(double));
+    g.vc = calloc(g.n, sizeof(double));
+    g.w = calloc(g.n, sizeof(double));
+    mem = calloc(g.n, sizeof(*mem));
+    node = calloc(g.n, sizeof(*node));
+    vcpus = calloc(g.n, sizeof(*vcpus));
+    if (!g.base || !g.gw || !g.vc || !g.w || !mem || !node || !vcpus) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = np_std_tally(call->st, g.base, NULL);
+    if (rc < 0)
+        goto out;
+    const np_cand *b = &call->s.best;
+    rc = np_placement_build(call->st, call->spec, call->policy, b->k, b->node, b->mem_mib, b->vcpus,
+                            &own);
+    if (rc == 0)
+        rc = np_placement_explain(own, ctx, &call->s);
+    if (rc == 0)
+        rc = guard_score_placement(&g, own, &own_score);
+    if (rc < 0)
+        goto out;
+    if (guard_unbeatable(&g, ctx, &own_score)) {
+        call->pl = own;
+        own = NULL;
+        goto out;
+    }
+
+    /* the search's runners-up */
+    for (size_t a = 0; a < call->s.nr_alts; a++) {
+        const np_cand *c = &call->s.alts[a];
+        rc = guard_build(call, c->k, c->node, c->mem_mib, c->vcpus, &cand);
+        if (rc < 0)
+            goto out;
+        guard_keep(&g, own, &own_score, cand, "a runner-up", &best, &best_score, &best_from);
+        cand = NULL;
+    }
+    /* the same nodes, vCPUs spread by count */
+    rc = guard_count_split(call, &g, b, mem, vcpus, &cand);
+    if (rc == -ENOMEM)
+        goto out;
+    if (rc == 0)
+        guard_keep(&g, own, &own_score, cand, "its nodes with vCPUs spread by count", &best,
+                   &best_score, &best_from);
+    cand = NULL;
+    rc = 0;
+    /* the peers' choices for this arrival */
+    for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
+        const np_place_policy *peer = np_place_policy_find(guard_peers[p]);
+        np_error perr = {0};
+        if (!peer)
+            continue;
+        rc = np_place_run(call->st, call->spec, peer, NULL, &ppl, &perr);
+        if (rc == -ENOMEM)
+            goto out;
+        if (rc < 0) { /* the peer cannot place it: nothing to compare */
+            rc = 0;
+            continue;
+        }
+        rc = guard_from_peer(call, ppl, node, mem, vcpus, &cand);
+        np_placement_destroy(ppl);
+        ppl = NULL;
+        if (rc == -ENOMEM)
+            goto out;
+        if (rc < 0) {
+            rc = 0;
+            continue;
+        }
+        guard_keep(&g, own, &own_score, cand, peer_choice[p], &best, &best_score, &best_from);
+        cand = NULL;
+    }
+
+    if (!best) {
+        call->pl = own;
+        own = NULL;
+        goto out;
+    }
+    /* the search's choice becomes the first runner-up, with both figures */
+    char why[160];
+    snprintf(why, sizeof(why),
+             "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
+             own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
+    np_place_alt_rec keep[NP_PLACE_MAX_ALTS + NP_PLACE_MAX_REJECTS];
+    size_t nr_keep = own->nr_alts;
+    memcpy(keep, own->alts, nr_keep * sizeof(keep[0]));
+    own->nr_alts = 0; /* the bitmaps move to best */
+    rc = np_placement_add_alt(best, ctx->topo, b->node, b->k, b->cost, why);
+    for (size_t i = 0; i < nr_keep; i++) {
+        if (rc == 0 && best->nr_alts < sizeof(best->alts) / sizeof(best->alts[0]))
+            best->alts[best->nr_alts++] = keep[i];
+        else
+            np_bitmap_destroy(keep[i].nodes_os);
+    }
+    if (rc < 0)
+        goto out;
+    snprintf(best->note, sizeof(best->note),
+             "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
+             "against the search's %.2f (%.2f) and %.3f",
+             best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
+             own_score.host_worst, own_score.own_worst, own_score.rwd);
+    call->pl = best;
+    best = NULL;
+out:
+    np_placement_destroy(own);
+    np_placement_destroy(best);
+    np_placement_destroy(ppl);
+    np_placement_destroy(cand);
+    free(g.base);
+    free(g.gw);
+    free(g.vc);
+    free(g.w);
+    free(mem);
+    free(node);
+    free(vcpus);
+    return rc;
+}

@@ -1,0 +1,203 @@
+/* The count guard (src/place/count_guard.c): numaplace's choice is never
+ * dominated by the standard metrics (the host's worst vCPUs per CPU, the
+ * guest's remote-weighted distance) by a choice available for the same
+ * arrival. Hand-worked cases: an idle guest, a busy guest that would push
+ * a node past the count another node avoids, a trade-off the guard keeps,
+ * a guest wider than a node, and the dominance rule itself. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "np_test.h"
+#include "place/policy_int.h"
+#include "test_place_util.h"
+
+/* Two nodes of 4 CPUs and 8 GiB, SLIT 20 between them. */
+static np_host_state *two_nodes(void)
+{
+    uint32_t c[2] = {4, 4};
+    uint64_t m[2] = {8192, 8192};
+    return tp_state(tp_host(2, c, m, NULL));
+}
+
+/* A guest already there: `vcpus` vCPUs soft-pinned to node `node`, each
+ * with CPU demand `demand`, and `mib` MiB on that node. */
+static void add_resident(np_host_state *st, const char *name, uint32_t vcpus, double demand,
+                         size_t node, uint64_t mib)
+{
+    np_bitmap *mask = NULL;
+    np_guest_spec s = tp_guest(name, vcpus, mib);
+    size_t g;
+    s.cpu_demand = demand;
+    ASSERT_EQ(np_bitmap_create(&mask), 0);
+    ASSERT_EQ(np_bitmap_parse(mask, node == 0 ? "0-3" : "4-7"), 0);
+    ASSERT_EQ(np_host_state_add_guest(st, &s, &g), 0);
+    for (uint32_t v = 0; v < vcpus; v++)
+        ASSERT_EQ(np_host_state_set_vcpu_affinity(st, g, v, NULL, mask), 0);
+    ASSERT_EQ(np_host_state_set_guest_mem(st, g, node, mib * MiB, 0), 0);
+    np_bitmap_destroy(mask);
+}
+
+/* The search's answer alone and the guarded one. */
+static void place_both(const np_host_state *st, const np_guest_spec *s, np_placement **search,
+                       np_placement **guarded)
+{
+    np_numaplace_opts plain = {.exhaustive_max_sets = NP_PLACE_EXHAUSTIVE_MAX_SETS,
+                               .no_count_guard = true};
+    np_error err = {0};
+    ASSERT_EQ(np_place_numaplace_with(st, s, &plain, search, &err), 0);
+    ASSERT_EQ(np_place(st, s, "numaplace", guarded, &err), 0);
+}
+
+static uint32_t vcpus_on(const np_placement *pl, size_t node)
+{
+    uint32_t n = 0;
+    for (uint32_t v = 0; v < pl->nr_vcpus; v++)
+        n += np_placement_vcpu_node(pl, v) == node;
+    return n;
+}
+
+/* Node 0 holds 6 idle vCPUs (demand 0.1: 0.6 of a core), node 1 two busy
+ * ones (2.0 cores). A 2-vCPU idle guest: by demand node 0 has 3.4 free
+ * cores against 2.0, and the search takes it: 8 vCPUs on 4 CPUs, the
+ * host's worst 2.00, distance 0. Node 1 gives 4/4 there and leaves node
+ * 0 at 6/4: worst 1.50, distance 0. Node 1 dominates; the guard takes it
+ * and shows both figures. */
+static void test_idle_guest_goes_where_the_count_is_lower(void)
+{
+    np_host_state *st = two_nodes();
+    add_resident(st, "idle", 6, 0.1, 0, 1024);
+    add_resident(st, "busy", 2, 1.0, 1, 1024);
+    np_guest_spec s = tp_guest("new", 2, 1024);
+    s.cpu_demand = 0.1;
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), "0");
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "1");
+        ASSERT_CONTAINS(np_placement_note(pl), "count guard");
+        ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 1.50");
+        ASSERT_CONTAINS(np_placement_note(pl), "against the search's 2.00");
+        np_place_alt alt;
+        ASSERT_EQ(np_placement_alternative(pl, 0, &alt), 0);
+        ASSERT_TRUE(np_bitmap_test(alt.nodes_os, 0) && np_bitmap_count(alt.nodes_os) == 1);
+        ASSERT_CONTAINS(alt.why_not, "dominated by");
+        /* the search's cost is the lower one: demand still prices it */
+        ASSERT_TRUE(np_placement_cost(search) <= np_placement_cost(pl));
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* Node 0: 3 idle vCPUs (0.3 cores of demand), node 1: 2 busy (2.0). A busy
+ * 2-vCPU guest (2.0 cores) fits either node's free cores (3.7, 2.0), and
+ * the search takes node 0 for its room: 5 vCPUs on 4 CPUs, worst 1.25.
+ * Node 1 gives 4/4 and leaves node 0 at 3/4: worst 1.00, same distance 0.
+ * The guard keeps the guest off the node it would push past one vCPU per
+ * CPU. */
+static void test_busy_guest_not_past_the_count(void)
+{
+    np_host_state *st = two_nodes();
+    add_resident(st, "idle", 3, 0.1, 0, 1024);
+    add_resident(st, "busy", 2, 1.0, 1, 1024);
+    np_guest_spec s = tp_guest("new", 2, 1024);
+    s.cpu_demand = 1.0;
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), "0");
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "1");
+        ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 1.00");
+        ASSERT_CONTAINS(np_placement_note(pl), "against the search's 1.25");
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* A trade-off the guard keeps: node 1 has 512 MiB left (a 7680 MiB
+ * resident), node 0 three idle vCPUs. A 2-vCPU 2048 MiB guest: node 0
+ * alone gives worst 5/4 = 1.25 and distance 0; any choice with a lower
+ * count puts vCPUs on node 1, whose memory cannot hold the guest, so its
+ * vCPUs there reach memory on node 0 (distance above 0). Nothing is
+ * better on both: node 0 stays, without a guard note. */
+static void test_locality_tradeoff_kept(void)
+{
+    np_host_state *st = two_nodes();
+    add_resident(st, "idle", 3, 0.1, 0, 1024);
+    add_resident(st, "full", 1, 0.1, 1, 7680);
+    np_guest_spec s = tp_guest("new", 2, 2048);
+    s.cpu_demand = 0.5;
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), "0");
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "0");
+        ASSERT_TRUE(strstr(np_placement_note(pl), "count guard") == NULL);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* A guest wider than a node: 6 vCPUs, 10240 MiB, on two 8 GiB nodes, node
+ * 0 holding 2 idle vCPUs and 1 GiB. Both nodes are needed. By count the
+ * vCPUs go 2 + 4 (4/4 on each node, worst 1.00), memory after them, 1/3
+ * and 2/3: distance (2/6)(2/3)(20/10 - 1) + (4/6)(1/3)(1) = 4/9 = 0.444.
+ * Any split with 3 or more vCPUs on node 0 has worst >= 1.25; the guard
+ * returns a split no worse than 2 + 4 on both counts. */
+static void test_wider_than_a_node_spread_by_count(void)
+{
+    np_host_state *st = two_nodes();
+    add_resident(st, "idle", 2, 0.05, 0, 1024);
+    np_guest_spec s = tp_guest("wide", 6, 10240);
+    s.cpu_demand = 0.2;
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "0,1");
+        ASSERT_TRUE(vcpus_on(pl, 0) <= 2);
+        ASSERT_EQ(vcpus_on(pl, 0) + vcpus_on(pl, 1), 6);
+        if (vcpus_on(search, 0) > 2) /* the search stacked them: the guard says so */
+            ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 1.00");
+        double rwd = 0.0, local;
+        np_host_state *after = NULL;
+        size_t g;
+        ASSERT_EQ(np_host_state_copy(st, &after), 0);
+        ASSERT_EQ(np_placement_commit(after, &s, pl, &g), 0);
+        ASSERT_EQ(np_std_metrics_guest(after, g, &rwd, &local), 0);
+        ASSERT_TRUE(rwd <= 4.0 / 9.0 + 1e-3);
+        np_host_state_destroy(after);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* The rule: no worse in the host's worst and in distance, better in one;
+ * equal in both, the lower worst over the guest's own nodes. */
+static void test_dominance_rule(void)
+{
+    ASSERT_TRUE(np_place_guard_dominates(1.5, 1.0, 0.0, 2.0, 2.0, 0.0));  /* count */
+    ASSERT_TRUE(np_place_guard_dominates(2.0, 1.0, 0.0, 2.0, 1.5, 0.0));  /* own nodes */
+    ASSERT_TRUE(np_place_guard_dominates(2.0, 1.5, 0.1, 2.0, 1.5, 0.2));  /* distance */
+    ASSERT_TRUE(np_place_guard_dominates(2.0, 2.0, 0.0, 2.0, 1.0, 0.1));  /* distance first */
+    ASSERT_TRUE(!np_place_guard_dominates(2.0, 1.5, 0.2, 2.0, 1.5, 0.2)); /* equal */
+    ASSERT_TRUE(!np_place_guard_dominates(1.5, 1.5, 0.3, 2.0, 2.0, 0.2)); /* trade-off */
+    ASSERT_TRUE(!np_place_guard_dominates(2.0, 1.0, 0.0, 1.5, 2.0, 0.0)); /* host first */
+}
+
+int main(void)
+{
+    NP_RUN(test_idle_guest_goes_where_the_count_is_lower);
+    NP_RUN(test_busy_guest_not_past_the_count);
+    NP_RUN(test_locality_tradeoff_kept);
+    NP_RUN(test_wider_than_a_node_spread_by_count);
+    NP_RUN(test_dominance_rule);
+    return np_test_summary();
+}
