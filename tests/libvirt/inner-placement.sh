@@ -161,7 +161,8 @@ if [ $vhost = yes ]; then
     for t in $(vhost_tids $p); do taskset -pc $all $t >/dev/null; done
     /np/numaplaced -c /tmp/np.conf -s /tmp/np.sock -S /tmp/np-state2.json --rounds 12 -l debug \
         >/tmp/np2.log 2>&1
-    grep -E "guest $name.*steer|domain $name" /tmp/np2.log | head -10
+    # every line about the guest (what the balancer decided, or why not)
+    grep -E "$name" /tmp/np2.log | tail -20
     virsh vcpupin $name; virsh emulatorpin $name; virsh iothreadinfo $name
     cpus=$(virsh emulatorpin $name | sed -n 's/^ *\*: *//p')
     for t in $(vhost_tids $p); do
