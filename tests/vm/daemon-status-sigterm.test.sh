@@ -21,9 +21,12 @@
 #      every page of WA
 #      is on node 0 or node 1 (np-wrongnode's own count); the state file
 #      holds WA's migration in flight;
-#   3. a restart resumes it ("resuming a migration"), WA ends all on node
-#      1, and the kernel's pgmigrate_success grows by no more than the
-#      pages left on node 0 at the stop + 2% + 256 (nothing moved twice).
+#   3. a restart resumes it ("resuming a migration") and is killed with
+#      SIGKILL once it has moved more: every page of WA is still on node 0
+#      or node 1; a second restart finishes: WA ends all on node 1, and the
+#      kernel's pgmigrate_success grows, over both restarts and the kill,
+#      by no more than the pages left on node 0 at the SIGTERM stop + 2% +
+#      256 (nothing moved twice).
 # Every wait polls with a deadline.
 set -u
 build=${1:?usage: daemon-status-sigterm.test.sh BUILD_DIR}
@@ -68,6 +71,12 @@ echo "@@stop"; echo "exit=$r ms=$((t1 - t0)) gone_ms=$((t2 - t0))"
 sleep 1.5
 echo "@@after-stop"; grep -E "^t=" /tmp/wa.log | tail -1; grep pgmigrate_success /proc/vmstat
 echo "@@state"; cat /tmp/np-state.json; echo
+numactl -C 0 numaplaced -c /tmp/np.conf --pid $WA -l debug 2>> /tmp/d.log & D=$!
+n=$(grep -c "pid $WA): moved" /tmp/d.log); i=0
+while [ "$(grep -c "pid $WA): moved" /tmp/d.log)" -le "$n" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+kill -KILL $D; wait $D 2>/dev/null
+sleep 1.5
+echo "@@after-kill"; grep -E "^t=" /tmp/wa.log | tail -1; grep pgmigrate_success /proc/vmstat
 conf 64M
 numactl -C 0 numaplaced -c /tmp/np.conf --pid $WA -l debug 2>> /tmp/d.log & D=$!
 wait_for /tmp/d.log "pid $WA): migration node 0 -> 1 done" 1800
@@ -78,7 +87,7 @@ kill -TERM $WA; wait $WA
 echo "@@dlog"; cat /tmp/d.log
 echo "@@end"'
 
-out=$("$vm_runner" -D "$build/numa-vm" -n 2 -c 1 -m 384 -t 170 \
+out=$("$vm_runner" -D "$build/numa-vm" -n 2 -c 1 -m 384 -t 240 \
     -b "$prog/np-wrongnode" -b "$prog/np-ctltime" -b "$build/numaplaced" -b "$build/numaplace" \
     "$guest_cmd")
 rc=$?
@@ -134,7 +143,14 @@ state=$(section state)
 vm_check "the state file holds WA's migration in flight" \
     has_e "$(printf '%s' "$state" | tr -d ' \n')" "\"pid\":$WA,[^}]*\"inflight\":\{\"from\":0,\"to\":1,\"left_bytes\":[0-9]+"
 
-# 3. restart: resumes, nothing moved twice
+# 3. restart, then kill -9 mid-move, then a second restart
+killed=$(section after-kill)
+k_n0=$(num "$(field "$(printf '%s\n' "$killed" | grep '^t=')" N0)")
+k_n1=$(num "$(field "$(printf '%s\n' "$killed" | grep '^t=')" N1)")
+echo "after kill -9 of the restarted daemon mid-move: N0=$k_n0 N1=$k_n1 pages"
+vm_check "kill -9 mid-move: every page of WA accounted for (N0 + N1 = $((k_n0 + k_n1)) of $pages)" \
+    test $((k_n0 + k_n1)) = "$pages"
+vm_check "the first restart moved more before kill -9 (N1 $a_n1 -> $k_n1)" test "$k_n1" -gt "$a_n1"
 dlog=$(section dlog)
 vm_check "the restart resumes the migration" has_e "$dlog" "pid $WA\): resuming a migration node 0 -> 1"
 restart=$(section restart)
@@ -144,7 +160,7 @@ mig0=$(num "$(printf '%s\n' "$after" | sed -n 's/^pgmigrate_success //p')")
 mig1=$(num "$(printf '%s\n' "$restart" | sed -n 's/^pgmigrate_success //p')")
 delta=$((mig1 - mig0))
 bound=$((a_n0 + a_n0 / 50 + 256))
-echo "pages migrated after the restart: $delta (left on node 0 at the stop: $a_n0, bound $bound)"
+echo "pages migrated after the SIGTERM stop, over a restart, a kill -9 and a second restart: $delta (left on node 0 at the stop: $a_n0, bound $bound)"
 vm_check "nothing moved twice: pgmigrate_success +$delta <= $bound" test "$delta" -ge "$a_n0" -a "$delta" -le "$bound"
 vm_check "no balancer round failed" test "$(printf '%s\n' "$dlog" | grep -c 'balancer round failed')" = 0
 vm_check "the restarted daemon stopped cleanly" vm_has_line "$restart" "exit=0"
