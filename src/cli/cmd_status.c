@@ -111,28 +111,74 @@ int cli_ctl_ok(const char *socket_path, const np_ctl_request *req, json_t **repl
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: numaplace status [--socket PATH] [--json]\n\n"
+    fprintf(out, "usage: numaplace status [--socket PATH | --reply FILE] [--json]\n\n"
                  "Show what numaplaced is doing: its guests, the node each lives on, their\n"
                  "locality as the balancer computes it (each vCPU's node against the memory per\n"
                  "node), memory per node, why a guest below target waits (or its move's\n"
-                 "progress), and the recent actions.\n\n"
+                 "progress), each guest's helper threads (QEMU's emulator and I/O threads, the\n"
+                 "vhost workers of its queues: thread id, kind and the CPUs it may run on), and\n"
+                 "the recent actions.\n\n"
                  "  --socket PATH  the daemon's control socket (default " NP_CTL_SOCKET_PATH ")\n"
+                 "  --reply FILE   show a status reply saved earlier (`status --json > FILE`)\n"
+                 "                 instead of asking the daemon\n"
                  "  --json         the daemon's reply as it is\n");
+}
+
+/* A reply saved by `status --json`: a JSON object with a "guests" array.
+ * Bad input is reported with its file and line (exit 2). */
+static int load_reply(const char *path, json_t **out)
+{
+    json_error_t jerr;
+    json_t *r = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r) {
+        if (jerr.line > 0)
+            cli_errorf("status: %s:%d: %s", path, jerr.line, jerr.text);
+        else
+            cli_errorf("status: %s", jerr.text); /* cannot read it: jansson names the file */
+        return NP_EXIT_USAGE;
+    }
+    if (!json_is_object(r) || !json_is_array(json_object_get(r, "guests"))) {
+        cli_errorf("status: %s:1: not a status reply (an object with a \"guests\" array)", path);
+        json_decref(r);
+        return NP_EXIT_USAGE;
+    }
+    *out = r;
+    return NP_EXIT_OK;
+}
+
+/* One line per helper thread under its guest's line. */
+static void print_helpers(const json_t *g)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(g, "helpers"), i, h) {
+        const char *kind = json_string_value(json_object_get(h, "kind"));
+        const char *comm = json_string_value(json_object_get(h, "comm"));
+        const char *cpus = json_string_value(json_object_get(h, "cpus"));
+        printf("    %-8s thread %-7lld %-16s CPUs %s\n", kind ? kind : "?",
+               (long long)json_integer_value(json_object_get(h, "tid")), comm ? comm : "",
+               cpus ? cpus : "unknown");
+    }
+    json_int_t more = json_integer_value(json_object_get(g, "helpers_more"));
+    if (more > 0)
+        printf("    and %lld more helper threads\n", (long long)more);
 }
 
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
+                                         {"reply", required_argument, NULL, 'r'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *sock = NP_CTL_SOCKET_PATH;
+    const char *sock = NULL, *reply_path = NULL;
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:jh", opts, NULL)) != -1) {
         switch (c) {
         case 's': sock = optarg; break;
+        case 'r': reply_path = optarg; break;
         case 'j': json = true; break;
         case 'h': usage(stdout); return NP_EXIT_OK;
         default: usage(stderr); return NP_EXIT_USAGE;
@@ -142,21 +188,34 @@ static int run(int argc, char **argv)
         cli_errorf("status: unexpected argument '%s'", argv[optind]);
         return NP_EXIT_USAGE;
     }
-    np_ctl_request req = {.cmd = NP_CTL_STATUS};
+    if (sock && reply_path) {
+        cli_errorf("status: --socket and --reply exclude each other");
+        return NP_EXIT_USAGE;
+    }
     json_t *r = NULL;
-    int status = cli_ctl_ok(sock, &req, &r);
+    int status;
+    if (reply_path) {
+        status = load_reply(reply_path, &r);
+    } else {
+        np_ctl_request req = {.cmd = NP_CTL_STATUS};
+        status = cli_ctl_ok(sock ? sock : NP_CTL_SOCKET_PATH, &req, &r);
+    }
     if (status)
         return status;
     if (json)
         return cli_print_json(r);
     const char *backend = json_string_value(json_object_get(r, "backend"));
-    bool xen = backend && strcmp(backend, "xen") == 0;
+    /* The guest id column: a Xen domid, a libvirt domain id, else a pid. */
+    const char *id_col = !backend                        ? "PID"
+                         : strcmp(backend, "xen") == 0     ? "DOMID"
+                         : strcmp(backend, "libvirt") == 0 ? "ID"
+                                                           : "PID";
     printf("numaplaced: %lld rounds, period %lld ms%s%s%s\n",
            (long long)json_integer_value(json_object_get(r, "rounds")),
            (long long)json_integer_value(json_object_get(r, "period_ms")),
            backend ? ", backend " : "", backend ? backend : "",
            json_is_true(json_object_get(r, "dry_run")) ? ", dry run (reports only)" : "");
-    printf("%-20s %8s %5s %9s  %-28s %s\n", "GUEST", xen ? "DOMID" : "PID", "HOME", "LOCALITY",
+    printf("%-20s %8s %5s %9s  %-28s %s\n", "GUEST", id_col, "HOME", "LOCALITY",
            "MEMORY BY NODE", "STATE");
     size_t i;
     json_t *g;
@@ -175,15 +234,16 @@ static int run(int argc, char **argv)
         json_int_t home = json_integer_value(json_object_get(g, "home"));
         char hs[16];
         snprintf(hs, sizeof(hs), "%lld", (long long)home);
+        const char *name = json_string_value(json_object_get(g, "name"));
         const char *reason = json_string_value(json_object_get(g, "reason"));
-        printf("%-20s %8lld %5s %8.1f%%  %-28s %s\n",
-               json_string_value(json_object_get(g, "name")),
+        printf("%-20s %8lld %5s %8.1f%%  %-28s %s\n", name ? name : "?",
                (long long)json_integer_value(json_object_get(g, "pid")), home < 0 ? "-" : hs,
-               100.0 * json_real_value(json_object_get(g, "locality")), mem,
+               100.0 * json_number_value(json_object_get(g, "locality")), mem,
                json_is_true(json_object_get(g, "excluded"))   ? "excluded"
                : reason && reason[0]                          ? reason
                : json_is_true(json_object_get(g, "inflight")) ? "migrating"
                                                               : "ok");
+        print_helpers(g);
     }
     json_t *rec = json_object_get(r, "recent");
     if (json_array_size(rec))
@@ -194,7 +254,8 @@ static int run(int argc, char **argv)
         char when[32] = "?";
         if (gmtime_r(&t, &tm))
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        printf("  %s UTC  %s\n", when, json_string_value(json_object_get(g, "what")));
+        const char *what = json_string_value(json_object_get(g, "what"));
+        printf("  %s UTC  %s\n", when, what ? what : "?");
     }
     json_decref(r);
     return NP_EXIT_OK;

@@ -149,6 +149,9 @@ int daemon_backend_open(daemon_t *d, const char *root)
         rc = np_libvirt_open(d->cfg.libvirt_uri, root, dlog_sink, NULL, &d->lv);
         if (!rc)
             rc = np_backend_create(np_libvirt_backend_ops(), d->lv, &d->own_be);
+        /* The QEMU processes' helper threads, for status (helpers.c). */
+        if (!rc)
+            rc = np_linux_ctx_create(root, dlog_sink, NULL, &d->ctx);
         if (rc) {
             dlog(NP_LOG_ERROR, "cannot open libvirt at %s: %s", d->cfg.libvirt_uri,
                  np_strerror(rc));

@@ -64,6 +64,18 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
 /* Recent actions kept for `numaplace status`. */
 #define DAEMON_RECENT_MAX 32u
 
+/* A guest's helper threads as status lists them: QEMU's emulator and I/O
+ * threads and the vhost workers of its queues (helpers.c), with where the
+ * kernel lets each run at the end of the last round. At most
+ * DAEMON_HELPERS_MAX are kept; nr_helpers_found says how many there were. */
+#define DAEMON_HELPERS_MAX 16u
+typedef struct dhelper {
+    int32_t tid;
+    char kind[12];  /* "emulator", "io", "vhost" (np_linux_helper_kind_name) */
+    char comm[16];
+    char cpus[64];  /* CPU list of its affinity; "" when it could not be read */
+} dhelper;
+
 typedef struct dguest {
     char name[NP_CTL_GUEST_MAX];
     int64_t pid;
@@ -94,6 +106,8 @@ typedef struct dguest {
     uint64_t *mem_by_node_idx;
     size_t nr_nodes;
     uint32_t nr_vcpus;
+    dhelper helpers[DAEMON_HELPERS_MAX];
+    uint32_t nr_helpers, nr_helpers_found;
     bool seen;
 } dguest;
 
@@ -215,6 +229,11 @@ int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *n
                    const daemon_move *mv, uint64_t *moved_out);
 /* Backend options from the configuration. */
 int daemon_apply_source(daemon_t *d);
+/* The guest's helper threads and their affinity, for status (helpers.c):
+ * read for the Linux and libvirt backends (the QEMU process under the
+ * daemon's root), none for the others. Never fails: a guest whose threads
+ * cannot be read lists none. */
+void daemon_sense_helpers(daemon_t *d, dguest *g);
 
 /* ---- the backend (backend_pick.c) ------------------------------------------ */
 /* The backend c asks for on this machine, in *out (linux or xen); logs and

@@ -290,6 +290,10 @@ int daemon_round(daemon_t *d)
             np_balance_state_guest(d->bal, gs[i].name, &info) == 0 && info.home_node_os_id >= 0)
             g->home_node_os_id = info.home_node_os_id;
     }
+    /* After acting: status shows where the helper threads went. */
+    for (size_t i = 0; i < d->st.nr_guests; i++)
+        if (d->st.guests[i].seen)
+            daemon_sense_helpers(d, &d->st.guests[i]);
     drop_unseen(&d->st);
     d->st.rounds++;
     ctl_publish(d);

@@ -405,6 +405,22 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
     return 0;
 }
 
+/* The guest's helper threads: tid, kind, name and the CPUs they may run on
+ * ("cpus" absent when the affinity could not be read). */
+static json_t *helpers_json(const dguest *g)
+{
+    json_t *list = json_array();
+    for (uint32_t i = 0; list && i < g->nr_helpers; i++) {
+        const dhelper *h = &g->helpers[i];
+        json_t *o = json_pack("{s:i, s:s, s:s}", "tid", (int)h->tid, "kind", h->kind, "comm",
+                              h->comm);
+        if (o && h->cpus[0])
+            json_object_set_new(o, "cpus", json_string(h->cpus));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 json_t *dstate_status_json(const dstate *s, const np_topology *topo)
 {
     json_t *gs = json_array();
@@ -426,6 +442,11 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo)
                           "moved_bytes", (json_int_t)g->moved_bytes);
         if (o && g->reason[0])
             json_object_set_new(o, "reason", json_string(g->reason));
+        if (o && g->nr_helpers_found)
+            json_object_set_new(o, "helpers", helpers_json(g));
+        if (o && g->nr_helpers_found > g->nr_helpers) /* beyond DAEMON_HELPERS_MAX */
+            json_object_set_new(o, "helpers_more",
+                                json_integer(g->nr_helpers_found - g->nr_helpers));
         json_array_append_new(gs, o);
     }
     json_t *st = json_pack("{s:b, s:I, s:o}", "ok", 1, "rounds", (json_int_t)s->rounds,

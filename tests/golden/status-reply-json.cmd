@@ -1,0 +1,1 @@
+status --reply fixtures/status/libvirt-helpers.json --json

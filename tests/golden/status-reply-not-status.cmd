@@ -1,0 +1,1 @@
+status --reply fixtures/status/not-a-reply.json
