@@ -58,6 +58,18 @@ typedef struct lv_dom {
      * to the same nodes with no more than this (and a step) off them sets
      * the nodeset at once instead of widening for a move that moves nothing. */
     uint64_t unmovable_bytes;
+    /* The CPUs of the nodes `numaplace create` recorded in the domain's
+     * <metadata> (nodes=, with a policy), NULL: no record. create writes
+     * them as the vCPUs' node-wide pin, its preference for the guest: a
+     * vCPU pinned to exactly these is reported soft (the daemon may steer
+     * it), not pinned by someone else. Read at each list. */
+    np_bitmap *plan_cpus;
+    /* Each vCPU's libvirt cpuTime at the previous list and when it was
+     * read (the backend's clock), for its demand since then; nr_prev 0:
+     * no previous list. */
+    uint64_t *prev_cpu_ns;
+    uint32_t nr_prev;
+    uint64_t prev_at_ns;
 } lv_dom;
 
 struct np_libvirt {
@@ -219,6 +231,8 @@ void np_libvirt_close(np_libvirt *lv)
 
 static void dom_fini(lv_dom *d)
 {
+    np_bitmap_destroy(d->plan_cpus);
+    free(d->prev_cpu_ns);
     np_bitmap_destroy(d->soft);
     np_bitmap_destroy(d->narrow_to);
     free(d->node_mem_bytes);
@@ -308,11 +322,34 @@ int np_libvirt_device_node(np_libvirt *lv, const char *bdf, int32_t *node_out)
 /* The hints in the domain's numaplace metadata element into g (group, IO
  * node). A domain without the element has none; a malformed one is logged
  * and ignored: the domain still runs and is balanced without hints. */
-static void read_hints(np_libvirt *lv, virDomainPtr dom, np_backend_guest *g)
+/* The CPUs of the nodes create recorded ("" or a node this host lacks:
+ * none). */
+static np_bitmap *plan_cpus(const np_libvirt *lv, const np_libvirt_hints *h)
+{
+    np_bitmap *nodes = NULL, *cpus = NULL;
+    size_t idx;
+    if (!h->nodes[0] || !h->policy[0] || np_bitmap_create(&nodes) ||
+        np_bitmap_parse(nodes, h->nodes) || np_bitmap_create(&cpus))
+        goto fail;
+    for (int n = np_bitmap_next(nodes, 0); n >= 0; n = np_bitmap_next(nodes, (unsigned)n + 1))
+        if (np_topology_node_idx(lv->topo, (uint32_t)n, &idx) ||
+            np_bitmap_or(cpus, np_topology_node_cpuset(lv->topo, idx)))
+            goto fail;
+    np_bitmap_destroy(nodes);
+    return cpus;
+fail:
+    np_bitmap_destroy(nodes);
+    np_bitmap_destroy(cpus);
+    return NULL;
+}
+
+static void read_hints(np_libvirt *lv, virDomainPtr dom, np_backend_guest *g, lv_dom *d)
 {
     np_libvirt_hints h;
     np_error err = {0};
     size_t idx;
+    np_bitmap_destroy(d->plan_cpus);
+    d->plan_cpus = NULL;
     char *md = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NP_LIBVIRT_XMLNS,
                                     VIR_DOMAIN_AFFECT_CURRENT);
     if (!md)
@@ -322,6 +359,7 @@ static void read_hints(np_libvirt *lv, virDomainPtr dom, np_backend_guest *g)
                err.line, err.msg);
         goto out;
     }
+    d->plan_cpus = plan_cpus(lv, &h);
     memcpy(g->group, h.group, sizeof(g->group));
     g->group_rule = h.group_rule;
     g->group_weight = h.group_weight;
@@ -337,6 +375,33 @@ static void read_hints(np_libvirt *lv, virDomainPtr dom, np_backend_guest *g)
     }
 out:
     free(md);
+}
+
+/* Each vCPU's CPU use since the previous list: libvirt's cpuTime over
+ * the time between the two lists (0..1). Without it sensing would count
+ * every vCPU of a libvirt domain as busy (its start time is not known):
+ * idle or paused domains would take the CPU room a guest needs to be
+ * steered. A counter that went back (a new vCPU set) is not measured. */
+static void measure_demand(lv_dom *d, np_backend_guest *g, uint32_t nr_read)
+{
+    uint64_t now = np_linux_clock_now_ns(NULL);
+    uint32_t nv = nr_read < g->nr_vcpus ? nr_read : g->nr_vcpus;
+    for (uint32_t v = 0; v < nv && d->nr_prev == g->nr_vcpus && now > d->prev_at_ns; v++) {
+        uint64_t cpu = g->vcpus[v].cpu_time_ns;
+        if (cpu < d->prev_cpu_ns[v])
+            continue;
+        double share = (double)(cpu - d->prev_cpu_ns[v]) / (double)(now - d->prev_at_ns);
+        g->vcpus[v].demand = share > 1.0 ? 1.0 : share;
+        g->vcpus[v].demand_measured = true;
+    }
+    if (d->nr_prev != g->nr_vcpus) {
+        free(d->prev_cpu_ns);
+        d->prev_cpu_ns = calloc(g->nr_vcpus ? g->nr_vcpus : 1, sizeof(*d->prev_cpu_ns));
+        d->nr_prev = d->prev_cpu_ns ? g->nr_vcpus : 0;
+    }
+    for (uint32_t v = 0; v < d->nr_prev; v++)
+        d->prev_cpu_ns[v] = g->vcpus[v].cpu_time_ns;
+    d->prev_at_ns = now;
 }
 
 /* One domain into a backend guest: vCPUs from libvirt, memory from its
@@ -369,7 +434,7 @@ static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *
     snprintf(d->name, sizeof(d->name), "%s", g->name);
     d->seen = true;
     d->pid = -1;
-    read_hints(lv, dom, g);
+    read_hints(lv, dom, g, d);
 
     vinfo = calloc(info.nrVirtCpu ? info.nrVirtCpu : 1, sizeof(*vinfo));
     maps = calloc((size_t)(info.nrVirtCpu ? info.nrVirtCpu : 1), (size_t)lv->maplen);
@@ -388,12 +453,16 @@ static int fill_guest(np_libvirt *lv, virDomainPtr dom, const np_backend_guest *
             goto out;
         if (covers_host(lv, m)) {
             np_bitmap_destroy(m);
-        } else if (d->soft && np_bitmap_equal(d->soft, m)) {
-            bv->soft = m; /* what the daemon steered to: a preference, not a pin */
+        } else if ((d->soft && np_bitmap_equal(d->soft, m)) ||
+                   (d->plan_cpus && np_bitmap_equal(d->plan_cpus, m))) {
+            /* what the daemon steered to, or create's node-wide pin: a
+             * preference, not a pin */
+            bv->soft = m;
         } else {
             bv->hard = m;
         }
     }
+    measure_demand(d, g, got > 0 ? (uint32_t)got : 0);
     /* Memory per node from the QEMU process named like the domain. */
     for (size_t i = 0; i < nl; i++) {
         if (strcmp(lgs[i].name, g->name) != 0)

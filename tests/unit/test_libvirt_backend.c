@@ -261,6 +261,86 @@ out:
     np_libvirt_close(lv);
 }
 
+/* create's node-wide pin (the CPUs of the nodes its <metadata> record
+ * names) is reported as a soft preference; the same pin without the
+ * record is a hard pin by someone else. vCPU demand: not measured at the
+ * first list, libvirt's cpuTime over the time between lists after. */
+static const np_backend_guest *by_id(const np_backend_guest *gs, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gs[i].id == id)
+            return &gs[i];
+    return NULL;
+}
+
+static void test_created_pin_is_soft_and_demand_measured(void)
+{
+    np_libvirt *lv = NULL;
+    np_backend *be = NULL;
+    np_backend_guest *gs = NULL;
+    np_topology *t = NULL;
+    size_t n = 0;
+    char b[64], want[64];
+    static const char planned[] =
+        "<domain type='test'><name>np-planned</name><memory unit='MiB'>4</memory>"
+        "<vcpu cpuset='0-7'>2</vcpu>"
+        "<metadata><numaplace:placement xmlns:numaplace='" NP_LIBVIRT_XMLNS "' "
+        "nodes='0' policy='numaplace'/></metadata><os><type>hvm</type></os></domain>";
+    static const char pinned[] =
+        "<domain type='test'><name>np-pinned</name><memory unit='MiB'>4</memory>"
+        "<vcpu cpuset='0-7'>2</vcpu><os><type>hvm</type></os></domain>";
+
+    ASSERT_EQ(np_libvirt_open(URI, NULL, NULL, NULL, &lv), 0);
+    if (!lv)
+        return;
+    ASSERT_EQ(np_backend_create(np_libvirt_backend_ops(), lv, &be), 0);
+    ASSERT_EQ(np_backend_topology(be, &t), 0);
+    np_bitmap_format(np_topology_node_cpuset(t, 0), want, sizeof(want));
+    virConnectPtr c = virConnectOpen(URI);
+    virDomainPtr d1 = c ? virDomainCreateXML(c, planned, 0) : NULL;
+    virDomainPtr d2 = c ? virDomainCreateXML(c, pinned, 0) : NULL;
+    ASSERT_TRUE(d1 != NULL && d2 != NULL);
+    if (!d1 || !d2)
+        goto out;
+    ASSERT_EQ(np_backend_list_guests(be, &gs, &n), 0);
+    const np_backend_guest *g1 = by_id(gs, n, virDomainGetID(d1));
+    const np_backend_guest *g2 = by_id(gs, n, virDomainGetID(d2));
+    ASSERT_TRUE(g1 != NULL && g2 != NULL);
+    if (g1 && g2) {
+        ASSERT_STR_EQ(want, "0-7");
+        ASSERT_TRUE(g1->vcpus[0].hard == NULL);
+        ASSERT_STR_EQ(fmt(g1->vcpus[0].soft, b, sizeof(b)), want);
+        ASSERT_TRUE(g2->vcpus[1].soft == NULL);
+        ASSERT_STR_EQ(fmt(g2->vcpus[1].hard, b, sizeof(b)), want);
+        ASSERT_TRUE(!g1->vcpus[0].demand_measured); /* no previous list */
+    }
+    np_backend_guests_free(gs, n);
+    gs = NULL;
+    n = 0;
+    ASSERT_EQ(np_backend_list_guests(be, &gs, &n), 0);
+    g1 = by_id(gs, n, virDomainGetID(d1));
+    ASSERT_TRUE(g1 != NULL);
+    for (uint32_t v = 0; g1 && v < g1->nr_vcpus; v++) {
+        ASSERT_TRUE(g1->vcpus[v].demand_measured);
+        ASSERT_TRUE(g1->vcpus[v].demand >= 0.0 && g1->vcpus[v].demand <= 1.0);
+    }
+out:
+    if (d1) {
+        virDomainDestroy(d1);
+        virDomainFree(d1);
+    }
+    if (d2) {
+        virDomainDestroy(d2);
+        virDomainFree(d2);
+    }
+    if (c)
+        virConnectClose(c);
+    np_backend_guests_free(gs, n);
+    np_topology_destroy(t);
+    np_backend_destroy(be);
+    np_libvirt_close(lv);
+}
+
 static void test_bad_uri(void)
 {
     np_libvirt *lv = (np_libvirt *)1;
@@ -272,6 +352,7 @@ int main(void)
     NP_RUN(test_discovery);
     NP_RUN(test_steering_through_libvirt);
     NP_RUN(test_memnodes_and_hints);
+    NP_RUN(test_created_pin_is_soft_and_demand_measured);
     NP_RUN(test_bad_uri);
     return np_test_summary();
 }
