@@ -21,5 +21,5 @@ for m in drivers/net/tun drivers/net/tap drivers/vhost/vhost_iotlb drivers/vhost
     [ -f "$f" ] && mods="$mods -f $f"
 done
 # shellcheck disable=SC2086
-exec "$here/libvirt-host.sh" -n 2 -c 2 -m 1536 -t 1800 -b "$1" -f "$here/../../contrib/libvirt/numad" \
+exec "$here/libvirt-host.sh" -n 2 -c 2 -m 1536 -t 900 -b "$1" -f "$here/../../contrib/libvirt/numad" \
     $mods "$here/inner-placement.sh"

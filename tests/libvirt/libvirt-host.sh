@@ -6,6 +6,7 @@
 #
 #   libvirt-host.sh [-n NODES] [-c CPUS_PER_NODE] [-m MIB_PER_NODE] [-t SECONDS]
 #                   [-b BUILD_DIR] [-f FILE]... [-l LOG] SCRIPT
+#   libvirt-host.sh -R [-b BUILD_DIR]   builds the root (below) and exits: no boot
 #
 # SCRIPT runs as /np/run.sh with /np/numaplace, /np/numaplaced (from
 # BUILD_DIR) and every -f FILE beside it; libvirtd answers at qemu:///system.
@@ -25,8 +26,8 @@
 # (linux-image-amd64), debootstrap, cpio.
 set -eu
 
-nodes=2 cpus=2 mib=1536 timeout_s=900 build="" log="" extra=""
-while getopts n:c:m:t:b:f:l: opt; do
+nodes=2 cpus=2 mib=1536 timeout_s=900 build="" log="" extra="" root_only=0
+while getopts n:c:m:t:b:f:l:R opt; do
     case $opt in
     n) nodes=$OPTARG ;;
     c) cpus=$OPTARG ;;
@@ -35,12 +36,13 @@ while getopts n:c:m:t:b:f:l: opt; do
     b) build=$OPTARG ;;
     f) extra="$extra $OPTARG" ;;
     l) log=$OPTARG ;;
+    R) root_only=1 ;;
     *) echo "usage: see the head of $0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { echo "libvirt-host.sh: give one SCRIPT" >&2; exit 2; }
-script=$1
+[ $# -eq 1 ] || [ $root_only = 1 ] || { echo "libvirt-host.sh: give one SCRIPT" >&2; exit 2; }
+script=${1:-}
 
 skip() { echo "libvirt-host.sh: SKIP: $*" >&2; exit 77; }
 die() { echo "libvirt-host.sh: $*" >&2; exit 125; }
@@ -134,6 +136,7 @@ EOF
 rootfs_version=1
 [ -s "$cache/root.cpio" ] && [ "$(cat "$cache/root.version" 2>/dev/null)" = $rootfs_version ] ||
     { build_rootfs && echo $rootfs_version >"$cache/root.version"; }
+[ $root_only = 1 ] && exit 0
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/np-lv.XXXXXX")
 qpid=""
