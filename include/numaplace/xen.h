@@ -262,7 +262,7 @@ typedef struct np_xen_choice_node {
     uint64_t usable_bytes; /* what Xen can give: measured free above the DMA
                             * zone, minus creations in flight and head-room */
     double cpu_capacity;   /* as np_node_load */
-    double cpu_demand;     /* vCPU demand already attributed here */
+    double cpu_demand;     /* vCPUs already here (np_xen_vcpu_load) */
 } np_xen_choice_node;
 
 typedef struct np_xen_choice {
@@ -283,6 +283,13 @@ typedef struct np_xen_choice {
 int np_xen_choose_nodes(const np_xen_choice_node *nodes, size_t nr, const uint32_t *distance,
                         int device_idx, double demand, uint64_t mem_bytes, bool can_vnuma,
                         np_xen_choice *out);
+/* The vCPUs each node already carries, by count, into per_node[] (one per
+ * node of st's topology): every vCPU of every guest in st weighs 1 over the
+ * nodes of its effective mask (soft & hard when they meet, else hard, else
+ * every CPU) in proportion to the mask's CPUs there. Not the measured busy
+ * time np_host_state's load holds: an idle guest's vCPUs still want their
+ * CPUs when it wakes, and xl's placement counts vCPUs so too. */
+int np_xen_vcpu_load(const np_host_state *st, double *per_node);
 /* The placement on exactly the chosen nodes (node indices of st's
  * topology): np_place's default policy on a copy of st with no free memory
  * elsewhere, vNUMA as the choice says. -EAGAIN (err says so) when it did

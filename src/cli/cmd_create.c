@@ -386,7 +386,10 @@ out:
  * src/xen/xen_choose.c): one node when one holds the whole guest, else the
  * fewest nodes nearest each other, from each node's usable memory and its
  * vCPU load; the guest's device (its first PCI device's node, else its IO
- * node) breaks ties. -E2BIG past NP_XEN_CHOOSE_MAX_NODES nodes and -ENOSPC
+ * node) breaks ties. The load is the vCPUs already on each node, counted
+ * (np_xen_vcpu_load), not their measured busy time: measured on the test
+ * host, idle guests weigh nothing by that and a second 2-vCPU guest went
+ * to the first one's 2-CPU node. -E2BIG past NP_XEN_CHOOSE_MAX_NODES nodes and -ENOSPC
  * when nothing holds it: the caller then places as `numaplace place`. */
 static int xen_choice(create_ctx *c, const np_xen_alloc_node *an, np_xen_choice *ch)
 {
@@ -395,6 +398,7 @@ static int xen_choice(create_ctx *c, const np_xen_alloc_node *an, np_xen_choice 
     np_xen_choice_node *nodes = NULL;
     np_node_load *loads = NULL;
     uint32_t *distance = NULL;
+    double *vcpus = NULL;
     int device = -1, rc;
 
     if (nr > NP_XEN_CHOOSE_MAX_NODES)
@@ -402,18 +406,19 @@ static int xen_choice(create_ctx *c, const np_xen_alloc_node *an, np_xen_choice 
     nodes = calloc(nr, sizeof(*nodes));
     loads = calloc(nr, sizeof(*loads));
     distance = calloc(nr * nr, sizeof(*distance));
-    if (!nodes || !loads || !distance) {
+    vcpus = calloc(nr, sizeof(*vcpus));
+    if (!nodes || !loads || !distance || !vcpus) {
         rc = -ENOMEM;
         goto out;
     }
-    if ((rc = np_host_state_node_loads(c->st, loads)))
+    if ((rc = np_host_state_node_loads(c->st, loads)) || (rc = np_xen_vcpu_load(c->st, vcpus)))
         goto out;
     for (size_t k = 0; k < nr; k++) {
         nodes[k].usable_bytes = an[k].free_bytes < loads[k].mem_available_bytes
                                     ? an[k].free_bytes
                                     : loads[k].mem_available_bytes;
         nodes[k].cpu_capacity = loads[k].cpu_capacity;
-        nodes[k].cpu_demand = loads[k].cpu_demand;
+        nodes[k].cpu_demand = vcpus[k];
         for (size_t m = 0; m < nr; m++)
             distance[k * nr + m] = np_topology_distance(topo, k, m);
     }
@@ -423,14 +428,14 @@ static int xen_choice(create_ctx *c, const np_xen_alloc_node *an, np_xen_choice 
     else if (c->spec.io_node_os_id >= 0 &&
              np_topology_node_idx(topo, (uint32_t)c->spec.io_node_os_id, &dev_idx) == 0)
         device = (int)dev_idx;
-    rc = np_xen_choose_nodes(nodes, nr, distance, device,
-                             (double)c->spec.vcpus * c->spec.cpu_demand,
+    rc = np_xen_choose_nodes(nodes, nr, distance, device, (double)c->spec.vcpus,
                              np_guest_spec_maxmem_bytes(&c->spec), c->xl->type != NP_XEN_XL_PV,
                              ch);
 out:
     free(nodes);
     free(loads);
     free(distance);
+    free(vcpus);
     return rc;
 }
 

@@ -194,3 +194,41 @@ int np_xen_place_on(const np_host_state *st, const np_guest_spec *spec, const np
     np_host_state_destroy(on);
     return rc;
 }
+
+int np_xen_vcpu_load(const np_host_state *st, double *per_node)
+{
+    const np_topology *topo = np_host_state_topology(st);
+    size_t nr = np_topology_nr_nodes(topo), nr_cpus = np_topology_nr_cpus(topo);
+    double *share = calloc(nr, sizeof(*share));
+    if (!share)
+        return -ENOMEM;
+    for (size_t k = 0; k < nr; k++)
+        per_node[k] = 0;
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
+        uint32_t vcpus = np_host_state_guest_spec(st, g)->vcpus;
+        for (uint32_t v = 0; v < vcpus; v++) {
+            const np_bitmap *hard = np_host_state_vcpu_hard(st, g, v);
+            const np_bitmap *soft = np_host_state_vcpu_soft(st, g, v);
+            bool use_soft = soft && !np_bitmap_is_empty(soft) &&
+                            (!hard || np_bitmap_intersects(soft, hard));
+            double named = 0;
+            for (size_t k = 0; k < nr; k++)
+                share[k] = 0;
+            /* the effective mask: soft & hard when they meet, else hard,
+             * else every CPU (Xen's rule, as np_host_state's load) */
+            for (size_t i = 0; i < nr_cpus; i++) {
+                const np_cpu_info *cpu = np_topology_cpu(topo, i);
+                bool in = (!hard || np_bitmap_is_empty(hard) || np_bitmap_test(hard, cpu->os_id)) &&
+                          (!use_soft || np_bitmap_test(soft, cpu->os_id));
+                if (in) {
+                    share[cpu->node_idx] += 1;
+                    named += 1;
+                }
+            }
+            for (size_t k = 0; named > 0 && k < nr; k++)
+                per_node[k] += share[k] / named;
+        }
+    }
+    free(share);
+    return 0;
+}
