@@ -20,6 +20,7 @@
 
 #include <numaplace/backend.h>
 #include <numaplace/common.h>
+#include <numaplace/place.h>
 #include <numaplace/topology.h>
 
 #ifdef __cplusplus
@@ -250,6 +251,51 @@ typedef struct np_xen_alloc_node {
 #define NP_XEN_ALLOC_CHUNK_BYTES (UINT64_C(2) << 20)
 int np_xen_alloc_predict(const np_xen_alloc_node *nodes, size_t nr, uint64_t bytes,
                          uint64_t chunk_bytes, uint64_t *out_bytes);
+
+/* ---- the nodes `numaplace create` gives a guest (pure; only with
+ * NP_HAVE_XEN: src/xen/xen_choose.c) ------------------------------------- */
+
+#define NP_XEN_CHOOSE_MAX_NODES 16
+
+/* One node as the choice sees it. */
+typedef struct np_xen_choice_node {
+    uint64_t usable_bytes; /* what Xen can give: measured free above the DMA
+                            * zone, minus creations in flight and head-room */
+    double cpu_capacity;   /* as np_node_load */
+    double cpu_demand;     /* vCPUs already here (np_xen_vcpu_load) */
+} np_xen_choice_node;
+
+typedef struct np_xen_choice {
+    size_t nr_nodes;
+    size_t node[NP_XEN_CHOOSE_MAX_NODES]; /* indices into the nodes given, ascending */
+    bool vnuma;                           /* a virtual node per chosen node */
+} np_xen_choice;
+
+/* Chooses the nodes for a guest of `demand` vCPUs' worth and `mem_bytes`:
+ * one node that holds the whole memory when there is one (with CPUs for
+ * its vCPUs, else the least over-committed; nearest the device node
+ * device_idx, -1 for none); else the fewest nodes that hold it (each its
+ * even share when !can_vnuma: Xen's allocator round-robins) with CPUs for
+ * its vCPUs, else the least over-committed, nearest each other; vNUMA
+ * when can_vnuma and more than one node. distance: nr x nr, row-major
+ * (SLIT). -EINVAL bad arguments, -E2BIG more than NP_XEN_CHOOSE_MAX_NODES
+ * nodes, -ENOSPC no set holds the memory. */
+int np_xen_choose_nodes(const np_xen_choice_node *nodes, size_t nr, const uint32_t *distance,
+                        int device_idx, double demand, uint64_t mem_bytes, bool can_vnuma,
+                        np_xen_choice *out);
+/* The vCPUs each node already carries, by count, into per_node[] (one per
+ * node of st's topology): every vCPU of every guest in st weighs 1 over the
+ * nodes of its effective mask (soft & hard when they meet, else hard, else
+ * every CPU) in proportion to the mask's CPUs there. Not the measured busy
+ * time np_host_state's load holds: an idle guest's vCPUs still want their
+ * CPUs when it wakes, and xl's placement counts vCPUs so too. */
+int np_xen_vcpu_load(const np_host_state *st, double *per_node);
+/* The placement on exactly the chosen nodes (node indices of st's
+ * topology): np_place's default policy on a copy of st with no free memory
+ * elsewhere, vNUMA as the choice says. -EAGAIN (err says so) when it did
+ * not keep to those nodes, else np_place's errors. */
+int np_xen_place_on(const np_host_state *st, const np_guest_spec *spec, const np_xen_choice *ch,
+                    np_placement **out, np_error *err);
 
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
 

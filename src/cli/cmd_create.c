@@ -382,14 +382,71 @@ out:
     return rc;
 }
 
-/* numaplace's placement of a guest the user left to it: np_place with the
- * default policy, exactly as `numaplace place` decides it, with vNUMA
- * where the guest's type can have it (PVH, HVM; libxl 4.17 builds no PV
- * vNUMA). The policy weighs CPU over-commit against remote memory: a
- * guest that fits one node's memory and CPUs gets one node; one with more
- * vCPUs than a node has CPUs may get several (with vNUMA when it can). A
- * PV guest on several nodes has no vNUMA: the plan is then the node set
- * where Xen's round-robin split (predicted) fits. */
+/* The node set Xen can give and the metrics reward (np_xen_choose_nodes,
+ * src/xen/xen_choose.c): one node when one holds the whole guest, else the
+ * fewest nodes nearest each other, from each node's usable memory and its
+ * vCPU load; the guest's device (its first PCI device's node, else its IO
+ * node) breaks ties. The load is the vCPUs already on each node, counted
+ * (np_xen_vcpu_load), not their measured busy time: measured on the test
+ * host, idle guests weigh nothing by that and a second 2-vCPU guest went
+ * to the first one's 2-CPU node. -E2BIG past NP_XEN_CHOOSE_MAX_NODES nodes and -ENOSPC
+ * when nothing holds it: the caller then places as `numaplace place`. */
+static int xen_choice(create_ctx *c, const np_xen_alloc_node *an, np_xen_choice *ch)
+{
+    const np_topology *topo = np_host_state_topology(c->st);
+    size_t nr = np_topology_nr_nodes(topo), dev_idx = SIZE_MAX, di;
+    np_xen_choice_node *nodes = NULL;
+    np_node_load *loads = NULL;
+    uint32_t *distance = NULL;
+    double *vcpus = NULL;
+    int device = -1, rc;
+
+    if (nr > NP_XEN_CHOOSE_MAX_NODES)
+        return -E2BIG;
+    nodes = calloc(nr, sizeof(*nodes));
+    loads = calloc(nr, sizeof(*loads));
+    distance = calloc(nr * nr, sizeof(*distance));
+    vcpus = calloc(nr, sizeof(*vcpus));
+    if (!nodes || !loads || !distance || !vcpus) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = np_host_state_node_loads(c->st, loads)) || (rc = np_xen_vcpu_load(c->st, vcpus)))
+        goto out;
+    for (size_t k = 0; k < nr; k++) {
+        nodes[k].usable_bytes = an[k].free_bytes < loads[k].mem_available_bytes
+                                    ? an[k].free_bytes
+                                    : loads[k].mem_available_bytes;
+        nodes[k].cpu_capacity = loads[k].cpu_capacity;
+        nodes[k].cpu_demand = vcpus[k];
+        for (size_t m = 0; m < nr; m++)
+            distance[k * nr + m] = np_topology_distance(topo, k, m);
+    }
+    if (c->spec.nr_devices > 0 && np_topology_device_find(topo, c->spec.devices[0], &di) == 0 &&
+        np_topology_device(topo, di)->node_idx >= 0)
+        device = np_topology_device(topo, di)->node_idx;
+    else if (c->spec.io_node_os_id >= 0 &&
+             np_topology_node_idx(topo, (uint32_t)c->spec.io_node_os_id, &dev_idx) == 0)
+        device = (int)dev_idx;
+    rc = np_xen_choose_nodes(nodes, nr, distance, device, (double)c->spec.vcpus,
+                             np_guest_spec_maxmem_bytes(&c->spec), c->xl->type != NP_XEN_XL_PV,
+                             ch);
+out:
+    free(nodes);
+    free(loads);
+    free(distance);
+    free(vcpus);
+    return rc;
+}
+
+/* numaplace's placement of a guest the user left to it: on the nodes
+ * xen_choice chose (np_xen_place_on), with vNUMA only when it spans nodes
+ * and the guest's type can have it (PVH, HVM; libxl 4.17 builds no PV
+ * vNUMA). Where no choice is made (too many nodes, nothing holds it) or
+ * the placement cannot keep to it: np_place with the default policy,
+ * exactly as `numaplace place` decides it. A PV guest on several nodes has
+ * no vNUMA: the plan is then the node set where Xen's round-robin split
+ * (predicted) fits. */
 static int auto_place(create_ctx *c, np_xen_alloc_node *an, np_placement **pl_out,
                       np_error *err)
 {
@@ -399,9 +456,17 @@ static int auto_place(create_ctx *c, np_xen_alloc_node *an, np_placement **pl_ou
     uint64_t *split = NULL;
     int rc;
 
+    np_xen_choice ch;
+
     if (c->xl->type == NP_XEN_XL_PV)
         spec.vnuma_nodes = NP_VNUMA_OFF;
-    rc = np_place(c->st, &spec, NULL, pl_out, err);
+    rc = xen_choice(c, an, &ch);
+    if (rc == 0)
+        rc = np_xen_place_on(c->st, &spec, &ch, pl_out, err);
+    if (rc == -E2BIG || rc == -ENOSPC || rc == -EAGAIN) {
+        err->msg[0] = '\0';
+        rc = np_place(c->st, &spec, NULL, pl_out, err);
+    }
     if (rc)
         return rc;
     const np_vnuma *vn = np_placement_vnuma(*pl_out);
