@@ -25,6 +25,12 @@ typedef struct hs_share {
     double frac;
 } hs_share;
 
+/* A node index and a vCPU's count there, in COUNT_FX units. */
+typedef struct hs_count {
+    uint32_t node_idx;
+    int64_t fx;
+} hs_count;
+
 typedef struct hs_vcpu {
     np_bitmap *hard; /* NULL: all CPUs */
     np_bitmap *soft; /* NULL: none */
@@ -32,6 +38,10 @@ typedef struct hs_vcpu {
     int32_t cpu_os_id; /* last CPU it ran on, -1 unknown */
     hs_share *shares;  /* cached attribution; NULL with nr_shares 0: anywhere */
     uint32_t nr_shares;
+    /* where the standard metrics count the vCPU (np_hs_vcpu_counts) */
+    hs_count *counts;
+    uint32_t nr_counts;
+    bool counted_anywhere; /* no mask: every node, in proportion to its CPUs */
 } hs_vcpu;
 
 typedef struct hs_guest {
@@ -68,12 +78,22 @@ struct np_host_state {
     uint64_t *populated;    /* per node, bytes */
     uint64_t *claimed;
     uint64_t *balloon;
+    /* The vCPU count of the standard metrics (np_hs_vcpu_counts), also a
+     * running sum in fixed point (COUNT_FX per vCPU): per node, plus the
+     * vCPUs counted anywhere and each node's share of one of those. */
+    int64_t *count_fx;
+    int64_t *anywhere_share_fx;
+    uint64_t nr_anywhere;
 };
 
 #define NO_MEASURE UINT64_MAX
 /* Fixed-point unit of the demand sums: 2^40 per CPU, so a million vCPUs
  * at full demand (2^60) still fit an int64 and a share is kept to 1e-12. */
 #define DEMAND_FX 1099511627776.0
+/* Fixed-point unit of the vCPU counts: 2^40 per vCPU (a whole vCPU on a
+ * node is exact; a fraction is kept to 1e-12). */
+#define COUNT_FX_SHIFT 40
+#define COUNT_FX 1099511627776.0
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -147,6 +167,7 @@ static void vcpu_fini(hs_vcpu *v)
     np_bitmap_destroy(v->hard);
     np_bitmap_destroy(v->soft);
     free(v->shares);
+    free(v->counts);
 }
 
 static void guest_free(hs_guest *g)
@@ -170,6 +191,15 @@ static hs_vcpu *vcpu_at(const np_host_state *st, size_t gidx, uint32_t vcpu)
 {
     hs_guest *g = guest_at(st, gidx);
     return g && vcpu < g->spec.vcpus ? &g->vcpus[vcpu] : NULL;
+}
+
+/* part / whole in COUNT_FX units, rounded to nearest (0 without a whole):
+ * integer arithmetic, so the same share always gives the same units. */
+static int64_t count_fx(uint64_t part, uint64_t whole)
+{
+    if (whole == 0)
+        return 0;
+    return (int64_t)(((part << COUNT_FX_SHIFT) + whole / 2) / whole);
 }
 
 /* ---- creation ----------------------------------------------------------------- */
@@ -214,10 +244,12 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->populated = calloc(n, sizeof(*st->populated));
     st->claimed = calloc(n, sizeof(*st->claimed));
     st->balloon = calloc(n, sizeof(*st->balloon));
+    st->count_fx = calloc(n, sizeof(*st->count_fx));
+    st->anywhere_share_fx = calloc(n, sizeof(*st->anywhere_share_fx));
     keys = calloc(n, sizeof(*keys));
     if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
         !st->capacity || !st->by_distance || !st->demand_fx || !st->populated ||
-        !st->claimed || !st->balloon || !keys) {
+        !st->claimed || !st->balloon || !st->count_fx || !st->anywhere_share_fx || !keys) {
         rc = -ENOMEM;
         goto out;
     }
@@ -234,6 +266,7 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
         st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
         st->total_capacity += st->capacity[i];
         sort_row(topo, i, n, keys, &st->by_distance[i * n]);
+        st->anywhere_share_fx[i] = count_fx(ni->nr_cpus, np_topology_nr_cpus(topo));
     }
     rc = hash_rebuild(st, 0);
 out:
@@ -263,6 +296,8 @@ void np_host_state_destroy(np_host_state *st)
     free(st->populated);
     free(st->claimed);
     free(st->balloon);
+    free(st->count_fx);
+    free(st->anywhere_share_fx);
     np_topology_destroy(st->topo);
     free(st);
 }
@@ -314,6 +349,16 @@ static int guest_copy(const hs_guest *src, hs_guest **out)
             memcpy(dv->shares, sv->shares, sv->nr_shares * sizeof(*dv->shares));
             dv->nr_shares = sv->nr_shares;
         }
+        dv->counted_anywhere = sv->counted_anywhere;
+        if (sv->nr_counts) {
+            dv->counts = malloc(sv->nr_counts * sizeof(*dv->counts));
+            if (!dv->counts) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            memcpy(dv->counts, sv->counts, sv->nr_counts * sizeof(*dv->counts));
+            dv->nr_counts = sv->nr_counts;
+        }
     }
 out:
     if (rc < 0) {
@@ -339,7 +384,9 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     memcpy(c->populated, st->populated, n * sizeof(*c->populated));
     memcpy(c->claimed, st->claimed, n * sizeof(*c->claimed));
     memcpy(c->balloon, st->balloon, n * sizeof(*c->balloon));
+    memcpy(c->count_fx, st->count_fx, n * sizeof(*c->count_fx));
     c->anywhere_fx = st->anywhere_fx;
+    c->nr_anywhere = st->nr_anywhere;
     if (st->nr_guests) {
         c->guests = calloc(st->nr_guests, sizeof(*c->guests));
         if (!c->guests) {
@@ -460,6 +507,15 @@ static void vcpu_sum(np_host_state *st, const hs_vcpu *v, int sign)
         st->demand_fx[v->shares[s].node_idx] += sign * to_fx(v->demand * v->shares[s].frac);
 }
 
+/* Adds or takes off a vCPU's count (np_hs_vcpu_counts). */
+static void vcpu_count_sum(np_host_state *st, const hs_vcpu *v, int sign)
+{
+    if (v->counted_anywhere)
+        st->nr_anywhere += sign > 0 ? 1 : (uint64_t)-1;
+    for (uint32_t c = 0; c < v->nr_counts; c++)
+        st->count_fx[v->counts[c].node_idx] += sign * v->counts[c].fx;
+}
+
 /* Adds or takes off a guest's memory: populated, claimed and balloon
  * head-room per node (the head-room depends on all of its entries, so a
  * write to one entry takes the guest off, changes it, and puts it back). */
@@ -531,6 +587,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     for (uint32_t v = 0; v < spec->vcpus; v++) {
         g->vcpus[v].demand = spec->cpu_demand;
         g->vcpus[v].cpu_os_id = -1;
+        g->vcpus[v].counted_anywhere = true; /* no mask yet */
     }
     if (st->nr_guests == st->cap_guests) {
         size_t ncap = st->cap_guests ? st->cap_guests * 2 : 16;
@@ -553,8 +610,10 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     } else {
         hash_put(st, g);
     }
-    for (uint32_t v = 0; v < spec->vcpus; v++)
+    for (uint32_t v = 0; v < spec->vcpus; v++) {
         vcpu_sum(st, &g->vcpus[v], 1);
+        vcpu_count_sum(st, &g->vcpus[v], 1);
+    }
     if (gidx_out)
         *gidx_out = st->nr_guests - 1;
     g = NULL;
@@ -571,8 +630,10 @@ int np_host_state_remove_guest(np_host_state *st, const char *name)
         return rc;
     hs_guest *gu = st->guests[g];
     guest_mem_sum(st, gu, -1);
-    for (uint32_t v = 0; v < gu->spec.vcpus; v++)
+    for (uint32_t v = 0; v < gu->spec.vcpus; v++) {
         vcpu_sum(st, &gu->vcpus[v], -1);
+        vcpu_count_sum(st, &gu->vcpus[v], -1);
+    }
     hash_del(st, gu);
     guest_free(gu);
     /* Keep the order (reports list guests as they came): the guests above
@@ -847,16 +908,102 @@ out:
     return rc;
 }
 
+/* Where the standard metrics count a vCPU with these masks (the rule of
+ * np_hs_vcpu_counts): the nodes of the mask's CPUs, each in proportion to
+ * the CPUs it has there. *anywhere_out when it has no mask. */
+static int vcpu_counts(const np_host_state *st, const np_bitmap *hard, const np_bitmap *soft,
+                       hs_count **out, uint32_t *nr_out, bool *anywhere_out)
+{
+    const np_topology *t = st->topo;
+    const np_bitmap *mask = NULL;
+    np_bitmap *both = NULL;
+    uint32_t *count = NULL;
+    hs_count *counts = NULL;
+    uint32_t nr = 0, total = 0;
+    size_t idx;
+    int rc = 0;
+
+    *out = NULL;
+    *nr_out = 0;
+    *anywhere_out = false;
+    if (soft && hard && np_bitmap_intersects(soft, hard)) {
+        rc = np_bitmap_copy(soft, &both);
+        if (rc < 0)
+            return rc;
+        np_bitmap_and(both, hard);
+        mask = both;
+    } else if (soft && !hard) {
+        mask = soft;
+    } else if (hard) {
+        mask = hard;
+    } else {
+        *anywhere_out = true;
+        return 0;
+    }
+    /* a mask of exactly one node's CPUs (what placement sets): one look-up */
+    int first = np_bitmap_next(mask, 0);
+    if (first >= 0 && np_topology_cpu_idx(t, (uint32_t)first, &idx) == 0) {
+        uint32_t node = np_topology_cpu(t, idx)->node_idx;
+        if (np_bitmap_equal(mask, np_topology_node_cpuset(t, node))) {
+            counts = malloc(sizeof(*counts));
+            if (!counts) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            counts[0] = (hs_count){node, count_fx(1, 1)};
+            nr = 1;
+            goto done;
+        }
+    }
+    count = calloc(st->nr_nodes, sizeof(*count));
+    if (!count) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int c = first; c >= 0; c = np_bitmap_next(mask, (unsigned)c + 1)) {
+        if (np_topology_cpu_idx(t, (uint32_t)c, &idx) < 0)
+            continue;
+        count[np_topology_cpu(t, idx)->node_idx]++;
+        total++;
+    }
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        nr += count[i] ? 1 : 0;
+    if (nr) {
+        counts = malloc(nr * sizeof(*counts));
+        if (!counts) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    nr = 0;
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        if (count[i])
+            counts[nr++] = (hs_count){(uint32_t)i, count_fx(count[i], total)};
+done:
+    *out = counts;
+    *nr_out = nr;
+    counts = NULL;
+out:
+    free(counts);
+    free(count);
+    np_bitmap_destroy(both);
+    return rc;
+}
+
 int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcpu,
                                     const np_bitmap *hard, const np_bitmap *soft)
 {
     hs_vcpu *v = vcpu_at(st, gidx, vcpu);
     np_bitmap *h = NULL, *s = NULL;
+    hs_count *counts = NULL;
+    uint32_t nr_counts = 0;
+    bool anywhere = false;
     int rc;
 
     if (!v)
         return -EINVAL;
-    if ((rc = bitmap_dup(hard, &h)) < 0 || (rc = bitmap_dup(soft, &s)) < 0)
+    if ((rc = bitmap_dup(hard, &h)) < 0 || (rc = bitmap_dup(soft, &s)) < 0 ||
+        (rc = vcpu_counts(st, h, s, &counts, &nr_counts, &anywhere)) < 0)
         goto out;
     /* Swap in the new masks, keeping the old ones to restore on failure. */
     np_bitmap *old_h = v->hard, *old_s = v->soft;
@@ -873,9 +1020,18 @@ int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcp
     vcpu_sum(st, v, 1);
     h = old_h;
     s = old_s;
+    /* the counts follow the masks */
+    vcpu_count_sum(st, v, -1);
+    hs_count *old_counts = v->counts;
+    v->counts = counts;
+    v->nr_counts = nr_counts;
+    v->counted_anywhere = anywhere;
+    vcpu_count_sum(st, v, 1);
+    counts = old_counts;
 out:
     np_bitmap_destroy(h);
     np_bitmap_destroy(s);
+    free(counts);
     return rc;
 }
 
@@ -966,6 +1122,14 @@ int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
         l->mem_available_bytes = avail;
     }
     return 0;
+}
+
+void np_hs_vcpu_counts(const np_host_state *st, double *vcpus_out)
+{
+    for (size_t i = 0; i < st->nr_nodes; i++) {
+        int64_t fx = st->count_fx[i] + (int64_t)st->nr_anywhere * st->anywhere_share_fx[i];
+        vcpus_out[i] = (double)fx / COUNT_FX;
+    }
 }
 
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out)
