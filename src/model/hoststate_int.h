@@ -55,4 +55,13 @@ const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx
  * read in O(nodes). */
 void np_hs_vcpu_counts(const np_host_state *st, double *vcpus_out);
 
+/* Per node, the vCPUs Xen counts there when libxl places a domain
+ * (nr_vcpus_on_nodes, place/xl42.c): each vCPU of each guest once on every
+ * node with CPUs its hard mask touches (all without one) that is in the
+ * guest's node affinity (the nodes the CPUs of both its masks touch, or of
+ * its hard masks when that is none; a missing soft mask is all CPUs). A
+ * running count every write keeps, O(nodes) to read; -E2BIG on a host of
+ * more than 32 nodes, where it is not kept. */
+int np_hs_xen_vcpus(const np_host_state *st, uint64_t *vcpus_out);
+
 #endif
