@@ -65,6 +65,10 @@ double np_calib_slit_ratio(uint32_t d, uint32_t local)
 
 double np_calib_latency_ratio(const np_topology *topo, size_t i, size_t j)
 {
+    const double *lat = np_topology_latency_table(topo);
+    size_t n = np_topology_nr_nodes(topo);
+    if (lat && i < n && j < n)
+        return lat[i * n + j];
     np_memattr local = {0}, a = {0};
     if (np_topology_memattr(topo, i, i, &local) == 0 && local.latency_ns > 0 &&
         np_topology_memattr(topo, i, j, &a) == 0 && a.latency_ns > 0) {

@@ -71,6 +71,11 @@ double np_calib_slit_ratio(uint32_t d, uint32_t local);
  * the topology has both lat(i,j) and lat(i,i), else the SLIT class.
  * Never below 1. */
 double np_calib_latency_ratio(const np_topology *topo, size_t i, size_t j);
+/* The topology keeps np_calib_latency_ratio(topo, i, j) for every pair in
+ * a table (row i, column j) when it has at most this many nodes (a 512-node
+ * table is 2 MiB); np_topology_latency_table() returns it, or NULL. */
+#define NP_CALIB_LATENCY_TABLE_MAX_NODES 512u
+const double *np_topology_latency_table(const np_topology *topo);
 /* Speed of one of a core's two threads while the other is busy:
  * (1 + yield) / 2. */
 double np_calib_smt_shared_speed(void);

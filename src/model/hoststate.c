@@ -25,6 +25,12 @@ typedef struct hs_share {
     double frac;
 } hs_share;
 
+/* A node index and a vCPU's count there, in COUNT_FX units. */
+typedef struct hs_count {
+    uint32_t node_idx;
+    int64_t fx;
+} hs_count;
+
 typedef struct hs_vcpu {
     np_bitmap *hard; /* NULL: all CPUs */
     np_bitmap *soft; /* NULL: none */
@@ -32,6 +38,14 @@ typedef struct hs_vcpu {
     int32_t cpu_os_id; /* last CPU it ran on, -1 unknown */
     hs_share *shares;  /* cached attribution; NULL with nr_shares 0: anywhere */
     uint32_t nr_shares;
+    /* where the standard metrics count the vCPU (np_hs_vcpu_counts) */
+    hs_count *counts;
+    uint32_t nr_counts;
+    bool counted_anywhere; /* no mask: every node, in proportion to its CPUs */
+    /* Xen's view (np_hs_xen_vcpus), bit per node index, hosts of at most
+     * HS_XEN_MAX_NODES nodes: the nodes with CPUs its hard mask touches
+     * (all without one), and those the CPUs of both masks touch */
+    uint32_t xen_hard_nodes, xen_both_nodes;
 } hs_vcpu;
 
 typedef struct hs_guest {
@@ -42,6 +56,7 @@ typedef struct hs_guest {
     np_hs_mem *mem;
     size_t nr_mem, cap_mem;
     hs_vcpu *vcpus; /* spec.vcpus entries */
+    uint32_t xen_affinity; /* Xen's automatic node affinity (np_hs_xen_vcpus) */
 } hs_guest;
 
 struct np_host_state {
@@ -68,12 +83,29 @@ struct np_host_state {
     uint64_t *populated;    /* per node, bytes */
     uint64_t *claimed;
     uint64_t *balloon;
+    /* The vCPU count of the standard metrics (np_hs_vcpu_counts), also a
+     * running sum in fixed point (COUNT_FX per vCPU): per node, plus the
+     * vCPUs counted anywhere and each node's share of one of those. */
+    int64_t *count_fx;
+    int64_t *anywhere_share_fx;
+    uint64_t nr_anywhere;
+    /* Per node, the vCPUs Xen counts there (np_hs_xen_vcpus); kept on
+     * hosts of at most HS_XEN_MAX_NODES nodes (xen_kept). */
+    uint64_t *xen_vcpus;
+    bool xen_kept;
+    uint32_t xen_cpu_nodes; /* bit per node with CPUs */
 };
 
 #define NO_MEASURE UINT64_MAX
 /* Fixed-point unit of the demand sums: 2^40 per CPU, so a million vCPUs
  * at full demand (2^60) still fit an int64 and a share is kept to 1e-12. */
 #define DEMAND_FX 1099511627776.0
+/* Fixed-point unit of the vCPU counts: 2^40 per vCPU (a whole vCPU on a
+ * node is exact; a fraction is kept to 1e-12). */
+#define COUNT_FX_SHIFT 40
+#define COUNT_FX 1099511627776.0
+/* Xen's vCPU count uses a bit per node. */
+#define HS_XEN_MAX_NODES 32u
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -147,6 +179,7 @@ static void vcpu_fini(hs_vcpu *v)
     np_bitmap_destroy(v->hard);
     np_bitmap_destroy(v->soft);
     free(v->shares);
+    free(v->counts);
 }
 
 static void guest_free(hs_guest *g)
@@ -170,6 +203,15 @@ static hs_vcpu *vcpu_at(const np_host_state *st, size_t gidx, uint32_t vcpu)
 {
     hs_guest *g = guest_at(st, gidx);
     return g && vcpu < g->spec.vcpus ? &g->vcpus[vcpu] : NULL;
+}
+
+/* part / whole in COUNT_FX units, rounded to nearest (0 without a whole):
+ * integer arithmetic, so the same share always gives the same units. */
+static int64_t count_fx(uint64_t part, uint64_t whole)
+{
+    if (whole == 0)
+        return 0;
+    return (int64_t)(((part << COUNT_FX_SHIFT) + whole / 2) / whole);
 }
 
 /* ---- creation ----------------------------------------------------------------- */
@@ -214,10 +256,15 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->populated = calloc(n, sizeof(*st->populated));
     st->claimed = calloc(n, sizeof(*st->claimed));
     st->balloon = calloc(n, sizeof(*st->balloon));
+    st->count_fx = calloc(n, sizeof(*st->count_fx));
+    st->anywhere_share_fx = calloc(n, sizeof(*st->anywhere_share_fx));
+    st->xen_vcpus = calloc(n ? n : 1, sizeof(*st->xen_vcpus));
+    st->xen_kept = n <= HS_XEN_MAX_NODES;
     keys = calloc(n, sizeof(*keys));
     if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
         !st->capacity || !st->by_distance || !st->demand_fx || !st->populated ||
-        !st->claimed || !st->balloon || !keys) {
+        !st->claimed || !st->balloon || !st->count_fx || !st->anywhere_share_fx || !st->xen_vcpus ||
+        !keys) {
         rc = -ENOMEM;
         goto out;
     }
@@ -234,6 +281,9 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
         st->capacity[i] = (double)ni->nr_cores + NP_LOAD_SMT_THREAD_CAPACITY * (double)extra;
         st->total_capacity += st->capacity[i];
         sort_row(topo, i, n, keys, &st->by_distance[i * n]);
+        st->anywhere_share_fx[i] = count_fx(ni->nr_cpus, np_topology_nr_cpus(topo));
+        if (st->xen_kept && ni->nr_cpus > 0)
+            st->xen_cpu_nodes |= UINT32_C(1) << i;
     }
     rc = hash_rebuild(st, 0);
 out:
@@ -263,6 +313,9 @@ void np_host_state_destroy(np_host_state *st)
     free(st->populated);
     free(st->claimed);
     free(st->balloon);
+    free(st->count_fx);
+    free(st->anywhere_share_fx);
+    free(st->xen_vcpus);
     np_topology_destroy(st->topo);
     free(st);
 }
@@ -283,6 +336,7 @@ static int guest_copy(const hs_guest *src, hs_guest **out)
     g->idx = src->idx;
     g->name_hash = src->name_hash;
     g->balloon_target_bytes = src->balloon_target_bytes;
+    g->xen_affinity = src->xen_affinity;
     g->vcpus = calloc(src->spec.vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {
         rc = -ENOMEM;
@@ -314,6 +368,18 @@ static int guest_copy(const hs_guest *src, hs_guest **out)
             memcpy(dv->shares, sv->shares, sv->nr_shares * sizeof(*dv->shares));
             dv->nr_shares = sv->nr_shares;
         }
+        dv->counted_anywhere = sv->counted_anywhere;
+        dv->xen_hard_nodes = sv->xen_hard_nodes;
+        dv->xen_both_nodes = sv->xen_both_nodes;
+        if (sv->nr_counts) {
+            dv->counts = malloc(sv->nr_counts * sizeof(*dv->counts));
+            if (!dv->counts) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            memcpy(dv->counts, sv->counts, sv->nr_counts * sizeof(*dv->counts));
+            dv->nr_counts = sv->nr_counts;
+        }
     }
 out:
     if (rc < 0) {
@@ -339,7 +405,10 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     memcpy(c->populated, st->populated, n * sizeof(*c->populated));
     memcpy(c->claimed, st->claimed, n * sizeof(*c->claimed));
     memcpy(c->balloon, st->balloon, n * sizeof(*c->balloon));
+    memcpy(c->count_fx, st->count_fx, n * sizeof(*c->count_fx));
+    memcpy(c->xen_vcpus, st->xen_vcpus, n * sizeof(*c->xen_vcpus));
     c->anywhere_fx = st->anywhere_fx;
+    c->nr_anywhere = st->nr_anywhere;
     if (st->nr_guests) {
         c->guests = calloc(st->nr_guests, sizeof(*c->guests));
         if (!c->guests) {
@@ -460,6 +529,42 @@ static void vcpu_sum(np_host_state *st, const hs_vcpu *v, int sign)
         st->demand_fx[v->shares[s].node_idx] += sign * to_fx(v->demand * v->shares[s].frac);
 }
 
+/* Adds or takes off a vCPU's count (np_hs_vcpu_counts). */
+static void vcpu_count_sum(np_host_state *st, const hs_vcpu *v, int sign)
+{
+    if (v->counted_anywhere)
+        st->nr_anywhere += sign > 0 ? 1 : (uint64_t)-1;
+    for (uint32_t c = 0; c < v->nr_counts; c++)
+        st->count_fx[v->counts[c].node_idx] += sign * v->counts[c].fx;
+}
+
+/* Xen's automatic node affinity of a guest: the nodes the CPUs of its
+ * vCPUs' hard and soft masks both touch, or those its hard masks touch
+ * when that is none. */
+static uint32_t xen_affinity(const hs_guest *g)
+{
+    uint32_t hard = 0, both = 0;
+    for (uint32_t v = 0; v < g->spec.vcpus; v++) {
+        hard |= g->vcpus[v].xen_hard_nodes;
+        both |= g->vcpus[v].xen_both_nodes;
+    }
+    return both ? both : hard;
+}
+
+/* Adds or takes off a guest's vCPUs in Xen's count: each vCPU on the nodes
+ * its hard mask touches within the guest's node affinity. */
+static void guest_xen_sum(np_host_state *st, const hs_guest *g, int sign)
+{
+    if (!st->xen_kept)
+        return;
+    for (uint32_t v = 0; v < g->spec.vcpus; v++) {
+        uint32_t nodes = g->vcpus[v].xen_hard_nodes & g->xen_affinity;
+        for (size_t i = 0; nodes; i++, nodes >>= 1)
+            if (nodes & 1)
+                st->xen_vcpus[i] += sign > 0 ? 1 : (uint64_t)-1;
+    }
+}
+
 /* Adds or takes off a guest's memory: populated, claimed and balloon
  * head-room per node (the head-room depends on all of its entries, so a
  * write to one entry takes the guest off, changes it, and puts it back). */
@@ -531,7 +636,11 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     for (uint32_t v = 0; v < spec->vcpus; v++) {
         g->vcpus[v].demand = spec->cpu_demand;
         g->vcpus[v].cpu_os_id = -1;
+        g->vcpus[v].counted_anywhere = true; /* no mask yet */
+        g->vcpus[v].xen_hard_nodes = st->xen_cpu_nodes;
+        g->vcpus[v].xen_both_nodes = st->xen_cpu_nodes;
     }
+    g->xen_affinity = xen_affinity(g);
     if (st->nr_guests == st->cap_guests) {
         size_t ncap = st->cap_guests ? st->cap_guests * 2 : 16;
         hs_guest **ng = realloc(st->guests, ncap * sizeof(*ng));
@@ -553,8 +662,11 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     } else {
         hash_put(st, g);
     }
-    for (uint32_t v = 0; v < spec->vcpus; v++)
+    for (uint32_t v = 0; v < spec->vcpus; v++) {
         vcpu_sum(st, &g->vcpus[v], 1);
+        vcpu_count_sum(st, &g->vcpus[v], 1);
+    }
+    guest_xen_sum(st, g, 1);
     if (gidx_out)
         *gidx_out = st->nr_guests - 1;
     g = NULL;
@@ -571,8 +683,11 @@ int np_host_state_remove_guest(np_host_state *st, const char *name)
         return rc;
     hs_guest *gu = st->guests[g];
     guest_mem_sum(st, gu, -1);
-    for (uint32_t v = 0; v < gu->spec.vcpus; v++)
+    for (uint32_t v = 0; v < gu->spec.vcpus; v++) {
         vcpu_sum(st, &gu->vcpus[v], -1);
+        vcpu_count_sum(st, &gu->vcpus[v], -1);
+    }
+    guest_xen_sum(st, gu, -1);
     hash_del(st, gu);
     guest_free(gu);
     /* Keep the order (reports list guests as they came): the guests above
@@ -847,16 +962,138 @@ out:
     return rc;
 }
 
+/* Where the standard metrics count a vCPU with these masks (the rule of
+ * np_hs_vcpu_counts): the nodes of the mask's CPUs, each in proportion to
+ * the CPUs it has there. *anywhere_out when it has no mask. */
+static int vcpu_counts(const np_host_state *st, const np_bitmap *hard, const np_bitmap *soft,
+                       hs_count **out, uint32_t *nr_out, bool *anywhere_out)
+{
+    const np_topology *t = st->topo;
+    const np_bitmap *mask = NULL;
+    np_bitmap *both = NULL;
+    uint32_t *count = NULL;
+    hs_count *counts = NULL;
+    uint32_t nr = 0, total = 0;
+    size_t idx;
+    int rc = 0;
+
+    *out = NULL;
+    *nr_out = 0;
+    *anywhere_out = false;
+    if (soft && hard && np_bitmap_intersects(soft, hard)) {
+        rc = np_bitmap_copy(soft, &both);
+        if (rc < 0)
+            return rc;
+        np_bitmap_and(both, hard);
+        mask = both;
+    } else if (soft && !hard) {
+        mask = soft;
+    } else if (hard) {
+        mask = hard;
+    } else {
+        *anywhere_out = true;
+        return 0;
+    }
+    /* a mask of exactly one node's CPUs (what placement sets): one look-up */
+    int first = np_bitmap_next(mask, 0);
+    if (first >= 0 && np_topology_cpu_idx(t, (uint32_t)first, &idx) == 0) {
+        uint32_t node = np_topology_cpu(t, idx)->node_idx;
+        if (np_bitmap_equal(mask, np_topology_node_cpuset(t, node))) {
+            counts = malloc(sizeof(*counts));
+            if (!counts) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            counts[0] = (hs_count){node, count_fx(1, 1)};
+            nr = 1;
+            goto done;
+        }
+    }
+    count = calloc(st->nr_nodes, sizeof(*count));
+    if (!count) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int c = first; c >= 0; c = np_bitmap_next(mask, (unsigned)c + 1)) {
+        if (np_topology_cpu_idx(t, (uint32_t)c, &idx) < 0)
+            continue;
+        count[np_topology_cpu(t, idx)->node_idx]++;
+        total++;
+    }
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        nr += count[i] ? 1 : 0;
+    if (nr) {
+        counts = malloc(nr * sizeof(*counts));
+        if (!counts) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    nr = 0;
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        if (count[i])
+            counts[nr++] = (hs_count){(uint32_t)i, count_fx(count[i], total)};
+done:
+    *out = counts;
+    *nr_out = nr;
+    counts = NULL;
+out:
+    free(counts);
+    free(count);
+    np_bitmap_destroy(both);
+    return rc;
+}
+
+/* Nodes with CPUs (bit per node) that a CPU mask touches; NULL: all. */
+static uint32_t xen_mask_nodes(const np_host_state *st, const np_bitmap *mask)
+{
+    uint32_t nodes = 0;
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        if ((st->xen_cpu_nodes >> i & 1) &&
+            (!mask || np_bitmap_intersects(mask, np_topology_node_cpuset(st->topo, i))))
+            nodes |= UINT32_C(1) << i;
+    return nodes;
+}
+
+/* A vCPU's nodes in Xen's count: its hard mask's, and those of the CPUs
+ * in both masks (a missing soft mask is Xen's default, all CPUs). */
+static int xen_vcpu_nodes(const np_host_state *st, const np_bitmap *hard, const np_bitmap *soft,
+                          uint32_t *hard_out, uint32_t *both_out)
+{
+    *hard_out = *both_out = 0;
+    if (!st->xen_kept)
+        return 0;
+    uint32_t hn = xen_mask_nodes(st, hard);
+    *hard_out = hn;
+    if (!soft || !hard) {
+        *both_out = hn & xen_mask_nodes(st, soft);
+        return 0;
+    }
+    np_bitmap *both = NULL;
+    int rc = np_bitmap_copy(hard, &both);
+    if (rc < 0)
+        return rc;
+    np_bitmap_and(both, soft);
+    *both_out = xen_mask_nodes(st, both);
+    np_bitmap_destroy(both);
+    return 0;
+}
+
 int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcpu,
                                     const np_bitmap *hard, const np_bitmap *soft)
 {
     hs_vcpu *v = vcpu_at(st, gidx, vcpu);
     np_bitmap *h = NULL, *s = NULL;
+    hs_count *counts = NULL;
+    uint32_t nr_counts = 0, xen_hard = 0, xen_both = 0;
+    bool anywhere = false;
     int rc;
 
     if (!v)
         return -EINVAL;
-    if ((rc = bitmap_dup(hard, &h)) < 0 || (rc = bitmap_dup(soft, &s)) < 0)
+    if ((rc = bitmap_dup(hard, &h)) < 0 || (rc = bitmap_dup(soft, &s)) < 0 ||
+        (rc = vcpu_counts(st, h, s, &counts, &nr_counts, &anywhere)) < 0 ||
+        (rc = xen_vcpu_nodes(st, h, s, &xen_hard, &xen_both)) < 0)
         goto out;
     /* Swap in the new masks, keeping the old ones to restore on failure. */
     np_bitmap *old_h = v->hard, *old_s = v->soft;
@@ -873,9 +1110,25 @@ int np_host_state_set_vcpu_affinity(np_host_state *st, size_t gidx, uint32_t vcp
     vcpu_sum(st, v, 1);
     h = old_h;
     s = old_s;
+    /* the counts follow the masks */
+    vcpu_count_sum(st, v, -1);
+    hs_count *old_counts = v->counts;
+    v->counts = counts;
+    v->nr_counts = nr_counts;
+    v->counted_anywhere = anywhere;
+    vcpu_count_sum(st, v, 1);
+    counts = old_counts;
+    /* Xen's count: the guest's node affinity may change with any vCPU */
+    hs_guest *g = guest_at(st, gidx);
+    guest_xen_sum(st, g, -1);
+    v->xen_hard_nodes = xen_hard;
+    v->xen_both_nodes = xen_both;
+    g->xen_affinity = xen_affinity(g);
+    guest_xen_sum(st, g, 1);
 out:
     np_bitmap_destroy(h);
     np_bitmap_destroy(s);
+    free(counts);
     return rc;
 }
 
@@ -966,6 +1219,22 @@ int np_host_state_node_loads(const np_host_state *st, np_node_load *loads_out)
         l->mem_available_bytes = avail;
     }
     return 0;
+}
+
+int np_hs_xen_vcpus(const np_host_state *st, uint64_t *vcpus_out)
+{
+    if (!st->xen_kept)
+        return -E2BIG;
+    memcpy(vcpus_out, st->xen_vcpus, st->nr_nodes * sizeof(*vcpus_out));
+    return 0;
+}
+
+void np_hs_vcpu_counts(const np_host_state *st, double *vcpus_out)
+{
+    for (size_t i = 0; i < st->nr_nodes; i++) {
+        int64_t fx = st->count_fx[i] + (int64_t)st->nr_anywhere * st->anywhere_share_fx[i];
+        vcpus_out[i] = (double)fx / COUNT_FX;
+    }
 }
 
 int np_host_state_node_load(const np_host_state *st, size_t node_idx, np_node_load *out)

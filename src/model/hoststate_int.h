@@ -47,4 +47,21 @@ double np_hs_node_capacity(const np_host_state *st, size_t node_idx);
  * precomputed at creation for the policies that grow node sets outwards. */
 const uint32_t *np_hs_nodes_by_distance(const np_host_state *st, size_t node_idx);
 
+/* Per node, the vCPUs the standard metrics count there (place/std_metrics.c):
+ * a vCPU counts on the nodes of its effective mask (soft & hard when they
+ * meet, else soft without a hard mask, else hard), in proportion to the
+ * mask's CPUs on each; a vCPU without a mask on every node in proportion to
+ * its CPUs. A running sum every write keeps (fixed point, 2^-40 of a vCPU),
+ * read in O(nodes). */
+void np_hs_vcpu_counts(const np_host_state *st, double *vcpus_out);
+
+/* Per node, the vCPUs Xen counts there when libxl places a domain
+ * (nr_vcpus_on_nodes, place/xl42.c): each vCPU of each guest once on every
+ * node with CPUs its hard mask touches (all without one) that is in the
+ * guest's node affinity (the nodes the CPUs of both its masks touch, or of
+ * its hard masks when that is none; a missing soft mask is all CPUs). A
+ * running count every write keeps, O(nodes) to read; -E2BIG on a host of
+ * more than 32 nodes, where it is not kept. */
+int np_hs_xen_vcpus(const np_host_state *st, uint64_t *vcpus_out);
+
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/calibration.h"
 #include "util/error.h"
 
 struct np_topology {
@@ -28,6 +29,8 @@ struct np_topology {
     np_bitmap **node_cpusets; /* per node, CPU os_ids */
     uint32_t *dist;           /* nr_nodes * nr_nodes, row = from */
     np_memattr *memattrs;     /* nr_nodes * nr_nodes or NULL, row = initiator */
+    double *lat_ratio;        /* nr_nodes * nr_nodes latency ratios (calibration.h), or
+                               * NULL above NP_CALIB_LATENCY_TABLE_MAX_NODES */
     int32_t node_idx_of_os[NP_TOPO_MAX_NODES];
     uint64_t mem_total_bytes;
     uint32_t cpu_id_limit;
@@ -294,6 +297,7 @@ static void topology_free(np_topology *t)
     free(t->devices);
     free(t->dist);
     free(t->memattrs);
+    free(t->lat_ratio);
     free(t);
 }
 
@@ -459,6 +463,20 @@ int np_topology_builder_finish(np_topology_builder *b, np_topology **out, np_err
             t->memattrs[i * n + j] = b->attrs[k].attr;
         }
     }
+    /* The latency ratios the placement objective reads for every pair of
+     * nodes of every candidate: worked out once here, as the same function
+     * would work them out on each read (same values). */
+    if (n <= NP_CALIB_LATENCY_TABLE_MAX_NODES) {
+        double *lat = malloc(n * n * sizeof(*lat));
+        if (!lat) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                lat[i * n + j] = np_calib_latency_ratio(t, i, j);
+        t->lat_ratio = lat;
+    }
 
     *out = t;
     t = NULL;
@@ -509,6 +527,11 @@ const np_pci_info *np_topology_device(const np_topology *t, size_t idx)
 const np_bitmap *np_topology_node_cpuset(const np_topology *t, size_t idx)
 {
     return idx < t->nr_nodes ? t->node_cpusets[idx] : NULL;
+}
+
+const double *np_topology_latency_table(const np_topology *t)
+{
+    return t->lat_ratio;
 }
 
 uint32_t np_topology_distance(const np_topology *t, size_t from_idx, size_t to_idx)

@@ -129,6 +129,11 @@ static void *carve(unsigned char **cursor, size_t count, size_t size)
     return p;
 }
 
+double np_place_lat_slow(const np_place_ctx *ctx, size_t i, size_t j)
+{
+    return np_calib_latency_ratio(ctx->topo, i, j);
+}
+
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec)
 {
     int rc = 0;
@@ -138,6 +143,7 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->topo = np_host_state_topology(st);
     ctx->spec = spec;
     ctx->n = np_topology_nr_nodes(ctx->topo);
+    ctx->lat = np_topology_latency_table(ctx->topo);
     size_t n = ctx->n;
     /* One allocation per decision for every per-node array (a decision on
      * a small host is a few microseconds; a dozen mallocs and frees were a

@@ -32,8 +32,9 @@
  * vCPUs): count max(6/4, 4/4) = 1.50, rwd 0. xl42's choice dominates, and
  * the guard returns node 1 laid out as numaplace would.
  *
- * Cost: each peer decides once per arrival (xl42 walks the guests' vCPU
- * masks, O(guests' vCPUs), as does the tally of the vCPUs already placed).
+ * Cost: each peer decides once per arrival; the vCPUs already placed, as
+ * the metrics and xl42 count them, are running counts the host state keeps
+ * (np_hs_vcpu_counts, np_hs_xen_vcpus): O(nodes) to read, not O(guests).
  */
 #include <errno.h>
 #include <math.h>

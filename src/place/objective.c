@@ -255,7 +255,7 @@ static uint64_t spill_nearest(const np_place_ctx *ctx, np_cand *c, const size_t 
         double sum = 0.0, w = 0.0;
         for (size_t q = 0; q < nr_cpu; q++) {
             double v = (double)c->vcpus[cpu_pos[q]];
-            sum += v * np_calib_latency_ratio(ctx->topo, c->node[cpu_pos[q]], c->node[less[i]]);
+            sum += v * np_place_lat(ctx, c->node[cpu_pos[q]], c->node[less[i]]);
             w += v;
         }
         lat[i] = w > 0.0 ? sum / w : 0.0;
@@ -384,7 +384,6 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
                           const uint32_t *vcpus, const uint64_t *mem_mib, double *term_out,
                           double *cost_out)
 {
-    const np_topology *t = ctx->topo;
     double V = (double)ctx->vcpus, M = (double)ctx->mem_mib, D = ctx->demand;
     double term[NP_TERM_COUNT] = {0};
 
@@ -403,7 +402,7 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
             for (size_t q = 0; q < k; q++) {
                 if (q == p || mem_mib[q] == 0)
                     continue;
-                r += ((double)mem_mib[q] / M) * (np_calib_latency_ratio(t, i, node[q]) - 1.0);
+                r += ((double)mem_mib[q] / M) * (np_place_lat(ctx, i, node[q]) - 1.0);
             }
             /* r is what a vCPU pays when its accesses spread like the
              * memory. With vNUMA, the guest keeps 1 - c of them on its
@@ -489,7 +488,7 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         for (size_t q = 0; q < k; q++) {
             if (q == p)
                 continue;
-            r += mem_lo[q] * (np_calib_latency_ratio(ctx->topo, node[p], node[q]) - 1.0);
+            r += mem_lo[q] * (np_place_lat(ctx, node[p], node[q]) - 1.0);
         }
         min_remote = r < min_remote ? r : min_remote;
     }

@@ -84,6 +84,7 @@ typedef struct np_place_ctx {
     double *loss_before; /* vCPU-equivalents of demand the node cannot serve now */
     double *usable_mib;  /* total - reserved, whole MiB */
     double *fill_before; /* memory fill before the guest (1 without usable memory) */
+    const double *lat;   /* the topology's latency ratios, n x n, or NULL (np_place_lat) */
     uint32_t vcpus;
     bool vnuma;           /* a split guest sees its layout (vnuma not off) */
     bool group_by_vcpu;   /* the group term follows the vCPUs (colocate) */
@@ -110,6 +111,13 @@ static inline double np_place_free_cores(const np_place_ctx *ctx, size_t i)
     return ctx->cores[i] - ctx->load[i].cpu_demand;
 }
 void np_place_ctx_fini(np_place_ctx *ctx);
+/* np_calib_latency_ratio(ctx->topo, i, j), read from the topology's table
+ * where it has one (the search reads it for every pair of every set). */
+double np_place_lat_slow(const np_place_ctx *ctx, size_t i, size_t j);
+static inline double np_place_lat(const np_place_ctx *ctx, size_t i, size_t j)
+{
+    return ctx->lat ? ctx->lat[i * ctx->n + j] : np_place_lat_slow(ctx, i, j);
+}
 /* The guest will see no vNUMA layout (xl42, fallbacks: the hypervisor
  * builds none): all its accesses spread like its memory. */
 void np_place_ctx_no_vnuma(np_place_ctx *ctx);

@@ -30,6 +30,7 @@
 
 #include <numaplace/place.h>
 
+#include "model/hoststate_int.h"
 #include "place/std_metrics_int.h"
 
 /* SLIT's local distance: 10 means "local", so SLIT/10 - 1 is the extra
@@ -122,45 +123,19 @@ int np_std_vcpu_weights(const np_host_state *st, size_t g, uint32_t v, np_std_ma
 int np_std_tally(const np_host_state *st, double *vcpus_out, uint64_t *mem_out)
 {
     const np_topology *t = np_host_state_topology(st);
-    size_t n = np_topology_nr_nodes(t), nnz = 0;
-    double *w = calloc(n, sizeof(*w));
-    uint32_t *nz = calloc(n, sizeof(*nz)); /* the nodes w is not zero on */
-    uint64_t seen = 0;
-    int rc = 0;
+    size_t n = np_topology_nr_nodes(t);
 
-    if (!w || !nz) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    memset(vcpus_out, 0, n * sizeof(*vcpus_out));
-    if (mem_out)
-        memset(mem_out, 0, n * sizeof(*mem_out));
-    np_std_mask_cache cache = {0};
-    for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
-        const np_guest_spec *s = np_host_state_guest_spec(st, g);
-        for (size_t m = 0; m < n && mem_out; m++)
+    /* the host state keeps the vCPU count by the rule above as it changes
+     * (np_hs_vcpu_counts): O(nodes), not O(guests' vCPUs) per call */
+    np_hs_vcpu_counts(st, vcpus_out);
+    if (!mem_out)
+        return 0;
+    memset(mem_out, 0, n * sizeof(*mem_out));
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++)
+        for (size_t m = 0; m < n; m++)
             mem_out[m] += np_host_state_guest_mem_bytes(st, g, m) +
                           np_host_state_guest_claimed_bytes(st, g, m);
-        for (uint32_t v = 0; v < s->vcpus; v++) {
-            rc = np_std_vcpu_weights(st, g, v, &cache, w);
-            if (rc < 0)
-                goto out;
-            if (cache.computed != seen) {
-                seen = cache.computed;
-                nnz = 0;
-                for (size_t i = 0; i < n; i++)
-                    if (w[i] != 0.0)
-                        nz[nnz++] = (uint32_t)i;
-            }
-            /* adding the zeros would leave every sum as it is */
-            for (size_t k = 0; k < nnz; k++)
-                vcpus_out[nz[k]] += w[nz[k]];
-        }
-    }
-out:
-    free(w);
-    free(nz);
-    return rc;
+    return 0;
 }
 
 double np_std_worst_cpu(const np_topology *t, const double *vcpus)

@@ -95,47 +95,6 @@ static int xl42_cmp(const xl42_cand *a, const xl42_cand *b)
     return 0;
 }
 
-/* Nodes (bit per node index) that a CPU mask touches; NULL = all. One
- * intersection test per node (at most 16), not a walk over the CPUs. */
-static uint32_t mask_nodes(const xl42 *x, const np_bitmap *mask)
-{
-    uint32_t nodes = 0;
-    for (size_t i = 0; i < x->n; i++) {
-        const np_bitmap *cpus = np_topology_node_cpuset(x->topo, i);
-        if (np_topology_node(x->topo, i)->nr_cpus > 0 &&
-            (!mask || np_bitmap_intersects(mask, cpus)))
-            nodes |= UINT32_C(1) << i;
-    }
-    return nodes;
-}
-
-/* Xen's automatic node affinity of guest g (see the top of the file). */
-static uint32_t node_affinity(const xl42 *x, size_t g)
-{
-    const np_guest_spec *gs = np_host_state_guest_spec(x->st, g);
-    uint32_t hard = 0, hard_soft = 0;
-    for (uint32_t v = 0; v < gs->vcpus; v++) {
-        const np_bitmap *h = np_host_state_vcpu_hard(x->st, g, v);
-        const np_bitmap *s = np_host_state_vcpu_soft(x->st, g, v);
-        uint32_t hn = mask_nodes(x, h);
-        hard |= hn;
-        /* soft NULL is Xen's default soft affinity: all CPUs */
-        uint32_t sn = s ? mask_nodes(x, s) : mask_nodes(x, NULL);
-        if (!s || !h) {
-            hard_soft |= hn & sn;
-        } else {
-            /* the CPUs in both masks, then their nodes */
-            np_bitmap *both = NULL;
-            if (np_bitmap_copy(h, &both) == 0) {
-                np_bitmap_and(both, s);
-                hard_soft |= mask_nodes(x, both);
-                np_bitmap_destroy(both);
-            }
-        }
-    }
-    return hard_soft ? hard_soft : hard;
-}
-
 static int xl42_init(xl42 *x, const np_host_state *st, const np_guest_spec *spec)
 {
     np_node_load loads[XL42_MAX_NODES];
@@ -157,17 +116,17 @@ static int xl42_init(xl42 *x, const np_host_state *st, const np_guest_spec *spec
         /* the domain being built: unpinned, node affinity all */
         x->vcpus_on_node[i] = x->suitable[i] ? spec->vcpus : 0;
     }
-    size_t nr_guests = np_host_state_nr_guests(st);
-    for (size_t g = 0; g < nr_guests; g++) {
-        const np_guest_spec *gs = np_host_state_guest_spec(st, g);
-        uint32_t aff = node_affinity(x, g);
-        for (uint32_t v = 0; v < gs->vcpus; v++) {
-            uint32_t nodes = mask_nodes(x, np_host_state_vcpu_hard(st, g, v)) & aff;
-            for (size_t i = 0; i < x->n; i++)
-                if ((nodes & (UINT32_C(1) << i)) && x->suitable[i])
-                    x->vcpus_on_node[i]++;
-        }
-    }
+    /* the guests already there: the host state keeps Xen's count as
+     * guests come, go and change masks (the rule at the top of this file,
+     * np_hs_xen_vcpus in model/hoststate.c), so a decision does not walk
+     * every guest's vCPUs */
+    uint64_t running[XL42_MAX_NODES];
+    rc = np_hs_xen_vcpus(st, running);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < x->n; i++)
+        if (x->suitable[i])
+            x->vcpus_on_node[i] += running[i];
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "model/hoststate_int.h"
 #include "np_test.h"
+#include "place/std_metrics_int.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -302,12 +303,75 @@ static np_host_state *rebuild(const np_host_state *st)
     return r;
 }
 
+/* The vCPU count of the standard metrics, counted from scratch: every
+ * vCPU's node weights by the metrics' rule (np_std_mask_weights), summed. */
+static void recount_vcpus(const np_host_state *st, double out[2])
+{
+    const np_topology *t = np_host_state_topology(st);
+    double w[2];
+    out[0] = out[1] = 0.0;
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++)
+        for (uint32_t v = 0; v < np_host_state_guest_spec(st, g)->vcpus; v++) {
+            np_std_mask_weights(t, np_host_state_vcpu_hard(st, g, v),
+                                np_host_state_vcpu_soft(st, g, v), w);
+            out[0] += w[0];
+            out[1] += w[1];
+        }
+}
+
+/* Xen's vCPU count (libxl's nr_vcpus_on_nodes, the rule of place/xl42.c)
+ * from scratch, on the two-node host: a guest's node affinity is the nodes
+ * the CPUs of both masks of its vCPUs touch (a missing soft mask is all
+ * CPUs), or its hard masks' nodes when that is none; each vCPU counts on
+ * the nodes its hard mask touches (all without one) within it. */
+static uint32_t nodes_of(const np_topology *t, const np_bitmap *m)
+{
+    uint32_t nodes = 0;
+    for (size_t i = 0; i < 2; i++)
+        if (!m || np_bitmap_intersects(m, np_topology_node_cpuset(t, i)))
+            nodes |= UINT32_C(1) << i;
+    return nodes;
+}
+
+static void recount_xen(const np_host_state *st, uint64_t out[2])
+{
+    const np_topology *t = np_host_state_topology(st);
+    out[0] = out[1] = 0;
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
+        uint32_t vcpus = np_host_state_guest_spec(st, g)->vcpus, hard = 0, both = 0;
+        for (uint32_t v = 0; v < vcpus; v++) {
+            const np_bitmap *h = np_host_state_vcpu_hard(st, g, v);
+            const np_bitmap *s = np_host_state_vcpu_soft(st, g, v);
+            hard |= nodes_of(t, h);
+            if (!h || !s) {
+                both |= nodes_of(t, h) & nodes_of(t, s);
+            } else {
+                np_bitmap *b = NULL;
+                np_bitmap_copy(h, &b);
+                np_bitmap_and(b, s);
+                both |= nodes_of(t, b);
+                np_bitmap_destroy(b);
+            }
+        }
+        uint32_t aff = both ? both : hard;
+        for (uint32_t v = 0; v < vcpus; v++) {
+            uint32_t on = nodes_of(t, np_host_state_vcpu_hard(st, g, v)) & aff;
+            out[0] += on & 1;
+            out[1] += on >> 1 & 1;
+        }
+    }
+}
+
 /* The load measure is kept as running sums (a decision must not walk every
  * guest): after every write of a random sequence - guests added and
  * removed, memory set, maxima set, populated, masks, last CPUs and demands
  * changed - the sums equal those of the same state rebuilt from scratch:
- * memory exactly, demand to 1e-9 (fixed-point shares). Names are found
- * after removals (the name table deletes in place). */
+ * memory exactly, demand to 1e-9 (fixed-point shares). So does the vCPU
+ * count of the standard metrics (np_hs_vcpu_counts, what the count guard
+ * reads for every decision), against a count of every vCPU by the metrics'
+ * own rule, in the state and in a copy of it, and Xen's vCPU count (what
+ * xl42 reads) against a count by libxl's rule. Names are found after
+ * removals (the name table deletes in place). */
 static void test_running_sums_match_a_rebuild(void)
 {
     np_host_state *st = new_state();
@@ -394,6 +458,31 @@ static void test_running_sums_match_a_rebuild(void)
                 mismatches++;
             }
         np_host_state_destroy(r);
+        double kept[2], copied[2] = {-1.0, -1.0}, counted[2];
+        np_host_state *c = NULL;
+        np_hs_vcpu_counts(st, kept);
+        if (np_host_state_copy(st, &c) == 0)
+            np_hs_vcpu_counts(c, copied);
+        np_host_state_destroy(c);
+        recount_vcpus(st, counted);
+        uint64_t xen[2] = {0, 0}, xen_counted[2];
+        ASSERT_EQ(np_hs_xen_vcpus(st, xen), 0);
+        recount_xen(st, xen_counted);
+        if (xen[0] != xen_counted[0] || xen[1] != xen_counted[1]) {
+            if (mismatches < 5)
+                fprintf(stderr, "step %u op %u: Xen's vCPUs %" PRIu64 "/%" PRIu64 " kept, %" PRIu64
+                                "/%" PRIu64 " counted\n",
+                        step, op, xen[0], xen[1], xen_counted[0], xen_counted[1]);
+            mismatches++;
+        }
+        for (size_t i = 0; i < 2; i++)
+            if (fabs(kept[i] - counted[i]) > 1e-9 || fabs(copied[i] - counted[i]) > 1e-9) {
+                if (mismatches < 5)
+                    fprintf(stderr, "step %u op %u node %zu: vCPUs kept %.12f, copied %.12f, "
+                                    "counted %.12f\n",
+                            step, op, i, kept[i], copied[i], counted[i]);
+                mismatches++;
+            }
     }
     ASSERT_EQ(mismatches, 0);
     ASSERT_TRUE(next_name > 100); /* the sequence added (and removed) many guests */
