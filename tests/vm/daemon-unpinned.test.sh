@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # daemon-unpinned.test.sh BUILD_DIR [SECONDS [MIB]] - the ordinary KVM case
-# of issue 12: three QEMU-like guests of MIB (default 256) MiB x 2 vCPU
+# of issue 12: three QEMU-like guests of MIB (default 192) MiB x 2 vCPU
 # threads, nobody pins them, their memory first-touched on node 0 of a
-# 4-node guest (2 CPUs and 1 GiB / 512 MiB per node, TCG). Node 0 has CPUs
-# for one such guest only, so at least two guests' memory (2 x 256 MiB =
-# 131,072 pages) must move for all three to be local. The defaults keep
+# 4-node guest (2 CPUs and 1.5 GiB / 512 MiB per node, TCG). Node 0 has
+# CPUs for one such guest only, so at least two guests' memory (2 x 192 MiB
+# = 98,304 pages) must move for all three to be local. The defaults keep
 # the test CI-sized (docs/results-linux.md: 350 MiB and 120 s before).
 #
 # Two runs of the same case in the same guest, each SECONDS (default 100)
@@ -35,7 +35,7 @@
 set -u
 build=${1:?usage: daemon-unpinned.test.sh BUILD_DIR [SECONDS]}
 secs=${2:-100}
-mib=${3:-256}
+mib=${3:-192}
 min_pages=$((2 * mib * 256)) # two guests' memory in 4 KiB pages
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -53,6 +53,7 @@ prog=$build/vm-unpinned
 mkdir -p "$prog"
 vm_require_built "$build/numaplaced" "$build/numaplace"
 vm_cc "$prog/np-vcpus" "$src/tests/vm/prog/np-vcpus.c" -lpthread
+vm_cc "$prog/np-ctltime" "$src/tests/vm/prog/np-ctltime.c"
 
 numad=${NP_UNPINNED_NUMAD:-0}
 extra=()
@@ -88,6 +89,7 @@ start3 np
 numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l debug 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log started
 m0=$(migr); touch /tmp/go-np
+np-ctltime $S0 $((S / 2)) 2000 > /tmp/ctl.txt 2>&1 & C=$!
 echo "@@status"
 while kill -0 $P1 2>/dev/null; do
     sleep 5
@@ -95,6 +97,7 @@ while kill -0 $P1 2>/dev/null; do
     echo "status exit=$r ms=$((t1 - t0))"; sed -n "3,5p" /tmp/st.txt
 done
 wait $P1 $P2 $P3; m1=$(migr)
+wait $C; echo "@@ctl"; cat /tmp/ctl.txt
 cpu=$(awk "{ print \$14 + \$15 }" /proc/$D/stat)
 kill -TERM $D; wait $D
 echo "@@np"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu hz=$(getconf CLK_TCK 2>/dev/null || echo 100)"
@@ -114,8 +117,8 @@ if [ "$NUMAD" = 1 ]; then
 fi
 echo "@@end"'
 
-out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1024,512,512,512 -t $((secs * (2 + numad) + 600)) \
-    -b "$prog/np-vcpus" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
+out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1536,512,512,512 -t $((secs * (2 + numad) + 600)) \
+    -b "$prog/np-vcpus" -b "$prog/np-ctltime" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
 rc=$?
 printf '%s\n' "$out" | sed 's/^/guest| /'
 vm_check "guest ran to the end (runner exit $rc)" [ "$rc" = 0 ]
@@ -197,8 +200,17 @@ vm_check "numaplaced: no page moved back ($(moved_back np) guests did)" test "$(
 st=$(section status)
 vm_check "status answered every time" test "$(printf '%s\n' "$st" | grep -c 'exit=[^0]')" = 0
 slowest=$(printf '%s\n' "$st" | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n | tail -1)
-echo "status replies: $(printf '%s\n' "$st" | grep -c 'exit=0'), slowest ${slowest:-?} ms (TCG)"
-vm_check "status replied within 1 s each time (slowest ${slowest:-?} ms)" test "${slowest:-99999}" -lt 1000
+echo "numaplace status (a process started in the TCG guest each time): $(printf '%s\n' "$st" | grep -c 'exit=0') replies, slowest ${slowest:-?} ms"
+# The daemon's own reply time: np-ctltime's requests on the socket, from a
+# process already running (no exec of the CLI, which the busy TCG guest
+# delays by seconds). daemon-status-sigterm checks < 100 ms with one
+# moving guest; here, with two moving and six writers, 1 s.
+ctl=$(section ctl)
+cmax=$(printf '%s\n' "$ctl" | sed -n 's/^max_ms=\([0-9.]*\) failed=\([0-9]*\).*/\1/p')
+cfail=$(printf '%s\n' "$ctl" | sed -n 's/^max_ms=[0-9.]* failed=\([0-9]*\).*/\1/p')
+echo "status on the socket: $(printf '%s\n' "$ctl" | grep -c '^sample=') requests, slowest ${cmax:-?} ms, ${cfail:-?} failed"
+vm_check "status on the socket: every request answered within 1 s (slowest ${cmax:-?} ms)" \
+    awk -v m="${cmax:-}" -v f="${cfail:-}" 'BEGIN { exit !(m != "" && f == 0 && m + 0 < 1000) }'
 dlog=$(section dlog)
 vm_check "numaplaced acted on all three guests" \
     test "$(printf '%s\n' "$dlog" | grep -E "guest g[123] \(pid [0-9]+\): new memory from" | sed -E 's/.*guest (g[123]).*/\1/' | sort -u | wc -l)" = 3
