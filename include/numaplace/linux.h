@@ -407,20 +407,30 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
 /* Stops in a row that may fail with -EAGAIN before a step moves beside
  * the running process anyway (so a process that never stops still moves). */
 #define NP_LINUX_QUIESCE_STOP_TRIES 8u
-/* Fewest base pages a quiesced step takes once measured. Why a floor: in
+/* Fewest base pages a quiesced step takes after its first, until the
+ * stopped cost is fitted (NP_LINUX_QUIESCE_FIT_SAMPLES). Why a floor: in
  * the unpinned VM test (two other guests writing, host at load 13) a
  * quiesced move call cost up to 2.25 s even for one page, so sizing on time
  * per page shrank steps to one page and the mover to 202 pages in 120 s
- * (docs/results-linux.md). The likely reason, not isolated by a
- * measurement: each move_pages call that moves also drains every CPU's LRU
- * caches first (lru_cache_disable: work queued on each CPU and waited for),
- * a cost per call that busy vCPUs make long under TCG.
+ * (docs/results-linux.md); the fit of fixed + per page cost now sizes
+ * steps, this floor only gives it a second size to fit on.
  * 512, as NP_LINUX_MOVE_MIN_BATCH_PAGES: at the 70-100 us a stopped page
- * cost on TCG it still fits NP_LINUX_QUIESCE_MAX_NS; where calls cost more
- * the stop exceeds it (longest_stop_ns says by how much). */
+ * cost on TCG it still fits NP_LINUX_QUIESCE_MAX_NS. */
 #define NP_LINUX_QUIESCE_MIN_PAGES 512u
-/* Base pages of the first quiesced step, before any is measured. */
+/* Base pages of the first quiesced step, before any is measured; also
+ * the fewest a quiesced step takes once its cost is fitted. */
 #define NP_LINUX_QUIESCE_FIRST_PAGES 64u
+/* Quiesced steps the stopped cost is fitted on (fixed per call + per page,
+ * least squares): enough to see two sizes, few enough to follow a guest
+ * whose neighbours start or stop writing. */
+#define NP_LINUX_QUIESCE_FIT_SAMPLES 8u
+/* Longest a quiesced step may keep a process stopped when a move call's
+ * fixed cost alone takes a quarter of quiesce_max_ns: steps then grow so
+ * that the fixed cost is at most a quarter of the stop, up to 3/4 of this.
+ * 1 s: in the unpinned VM test a stopped call cost 138 ms fixed + 0.46 ms a
+ * page (docs/results-linux.md), so 50 ms steps would move nothing, and the
+ * kernel's own balancing stalled writers there for 2.2 s. */
+#define NP_LINUX_QUIESCE_STRETCH_NS 1000000000ull
 
 typedef struct np_linux_move_opts {
     np_linux_now_fn now_ns;          /* required: times batches */
@@ -482,6 +492,8 @@ typedef struct np_linux_move_stats {
     uint64_t quiesced_steps;
     uint64_t longest_stop_ns;
     uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
+    uint64_t quiet_fixed_ns;         /* fitted stopped cost per move call, and */
+    uint64_t quiet_ns_per_page;      /* per base page (0 unknown; mover.c) */
 } np_linux_move_stats;
 
 typedef struct np_linux_mover np_linux_mover;

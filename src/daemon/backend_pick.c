@@ -111,7 +111,8 @@ static int start_worker(daemon_t *d)
 {
     if (!(np_backend_flags(d->be) & NP_BACKEND_CONCURRENT_MIGRATE))
         return 0; /* the round moves memory itself, serving the socket between steps */
-    int rc = dworker_create(d->be, d->cfg.migrate_budget_bps, DAEMON_CHUNK_BYTES, &d->worker);
+    int rc = dworker_create(d->be, d->cfg.migrate_budget_bps, DAEMON_WORKER_STEP_BYTES,
+                           &d->worker);
     if (rc)
         dlog(NP_LOG_ERROR, "cannot start the memory mover thread: %s", np_strerror(rc));
     if (!rc && d->lb && d->be == np_linux_backend_get(d->lb)) {

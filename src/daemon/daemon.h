@@ -47,6 +47,14 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
  * A guest's mover continues its walk from step to step, so small steps
  * cost no re-walk. */
 #define DAEMON_CHUNK_BYTES (UINT64_C(4) << 20)
+/* A step of the mover threads (move_worker.h): 16 MiB. They run beside
+ * the control socket, so a step's length delays no request; a SIGTERM or a
+ * cancel is seen between the mover's batches (should_stop), not steps. Why
+ * larger than DAEMON_CHUNK_BYTES: a quiesced step of about 900 pages (what
+ * the fit of linux/mover.c gives for 138 ms + 0.46 ms a page) would leave a
+ * 124-page remainder in every 1024-page step and pay a quiesced call's
+ * fixed cost for those 124 pages. */
+#define DAEMON_WORKER_STEP_BYTES (UINT64_C(16) << 20)
 /* During a migration the state is saved at most this often (1 s): a step
  * is milliseconds on real hardware, and an fsync per step would cost more
  * than the step. Pages already moved are never moved again anyway. */

@@ -22,18 +22,27 @@
 #include <string.h>
 #include <time.h>
 
-struct dworker {
+/* One mover thread and the job it runs. */
+typedef struct dmover {
     pthread_t thread;
+    struct dworker *w;
+    dmove_job *running; /* NULL: none */
+    bool joined;
+} dmover;
+
+struct dworker {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* jobs queued, stop asked, a cancel */
     np_backend *be;
     uint64_t budget_bps, step_bytes;
+    uint64_t paced_until_ns; /* the shared budget's clock (step_done) */
     bool joined;
     dmove_job **jobs; /* queued, running and finished, in submission order */
     size_t nr, cap;
     bool stop;
     dquiesce *quiesce; /* guardian of quiesced steps (NULL: none) */
-    dmove_job *running; /* the job under way (NULL: none) */
+    dmover movers[DWORKER_THREADS];
+    size_t nr_movers; /* started */
 };
 
 static uint64_t mono_ns(void)
@@ -49,12 +58,16 @@ typedef struct step_ctx {
     dmove_job *job;
     size_t act;        /* the action under way */
     uint64_t base;     /* bytes moved by the job's earlier actions */
-    uint64_t start_ns; /* when this action started */
+    uint64_t start_ns; /* when this step started */
     uint64_t last;     /* bytes of this action moved at the last step */
 } step_ctx;
 
-/* After a step: publish, then wait for the budget (start + moved / budget)
- * unless stopped or cancelled meanwhile. */
+/* After a step: publish, then wait for the budget, which all mover threads
+ * share: each step's bytes push one clock (paced_until_ns) forward by
+ * bytes / budget from the later of that clock and the step's start, and
+ * the thread waits until then, unless stopped or cancelled meanwhile. So
+ * the threads together move no more than the budget, and a thread that
+ * moved nothing for a while does not earn a burst. */
 static bool step_done(void *opaque, uint64_t moved)
 {
     step_ctx *s = opaque;
@@ -66,12 +79,15 @@ static bool step_done(void *opaque, uint64_t moved)
          "action left)", s->job->name, dlog_id_word(), (unsigned long long)s->job->guest_id,
          (double)(moved - s->last) / 1048576.0, s->job->from_os_id[s->act],
          s->job->to_os_id[s->act], (double)(a->bytes > moved ? a->bytes - moved : 0) / 1048576.0);
+    uint64_t delta = moved - s->last;
     s->last = moved;
     pthread_mutex_lock(&w->mu);
     s->job->moved_bytes = s->base + moved;
     if (w->budget_bps) {
-        double wait_s = (double)moved / (double)w->budget_bps;
-        uint64_t until = s->start_ns + (uint64_t)(wait_s * 1e9);
+        double wait_s = (double)delta / (double)w->budget_bps;
+        uint64_t from = w->paced_until_ns > s->start_ns ? w->paced_until_ns : s->start_ns;
+        uint64_t until = from + (uint64_t)(wait_s * 1e9);
+        w->paced_until_ns = until;
         /* CLOCK_MONOTONIC deadline for the condition (set in create). */
         while (!w->stop && !s->job->cancelled && mono_ns() < until) {
             struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u),
@@ -81,6 +97,7 @@ static bool step_done(void *opaque, uint64_t moved)
     }
     go = !w->stop && !s->job->cancelled;
     pthread_mutex_unlock(&w->mu);
+    s->start_ns = mono_ns();
     return go;
 }
 
@@ -113,7 +130,8 @@ static void run_job(dworker *w, dmove_job *job)
 
 static void *worker_main(void *arg)
 {
-    dworker *w = arg;
+    dmover *me = arg;
+    dworker *w = me->w;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         dmove_job *job = NULL;
@@ -125,21 +143,33 @@ static void *worker_main(void *arg)
             continue;
         }
         job->started = true;
-        w->running = job;
+        me->running = job;
         pthread_mutex_unlock(&w->mu);
         run_job(w, job); /* the job stays in the table: only harvest frees it */
         pthread_mutex_lock(&w->mu);
-        w->running = NULL;
+        me->running = NULL;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
+/* Ends the threads started (after ask_stop). */
+static void join_all(dworker *w)
+{
+    for (size_t i = 0; i < w->nr_movers; i++)
+        if (!w->movers[i].joined) {
+            pthread_join(w->movers[i].thread, NULL);
+            w->movers[i].joined = true;
+        }
+}
+
+static void ask_stop(dworker *w);
+
 int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dworker **out)
 {
     pthread_condattr_t ca;
     dworker *w = calloc(1, sizeof(*w));
-    int r;
+    int r = 0;
 
     if (!w)
         return -ENOMEM;
@@ -151,8 +181,15 @@ int dworker_create(np_backend *be, uint64_t budget_bps, uint64_t step_bytes, dwo
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
-    r = pthread_create(&w->thread, NULL, worker_main, w);
+    for (size_t i = 0; i < DWORKER_THREADS && !r; i++) {
+        w->movers[i].w = w;
+        r = pthread_create(&w->movers[i].thread, NULL, worker_main, &w->movers[i]);
+        if (!r)
+            w->nr_movers++;
+    }
     if (r) {
+        ask_stop(w);
+        join_all(w);
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         free(w);
@@ -178,7 +215,7 @@ void dworker_stop(dworker *w)
     if (!w || w->joined)
         return;
     ask_stop(w);
-    pthread_join(w->thread, NULL);
+    join_all(w);
     w->joined = true;
     for (size_t i = 0; i < w->nr; i++)
         w->jobs[i]->done = true; /* never started: moved nothing */
@@ -203,8 +240,12 @@ void dworker_destroy(dworker *w)
 static bool should_stop(void *opaque)
 {
     dworker *w = opaque;
+    pthread_t self = pthread_self();
     pthread_mutex_lock(&w->mu);
-    bool stop = w->stop || (w->running && w->running->cancelled);
+    bool stop = w->stop;
+    for (size_t i = 0; i < w->nr_movers && !stop; i++)
+        if (pthread_equal(w->movers[i].thread, self) && w->movers[i].running)
+            stop = w->movers[i].running->cancelled;
     pthread_mutex_unlock(&w->mu);
     return stop;
 }
@@ -356,8 +397,15 @@ int dworker_stop_within(dworker *w, uint64_t timeout_ns)
     uint64_t ns = (uint64_t)ts.tv_nsec + timeout_ns;
     ts.tv_sec += (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
-    if (pthread_timedjoin_np(w->thread, NULL, &ts) != 0)
-        return -ETIMEDOUT;
+    /* One deadline for all: the threads' steps run at the same time. A
+     * thread joined is marked so that a later stop does not join it twice. */
+    for (size_t i = 0; i < w->nr_movers; i++) {
+        if (w->movers[i].joined)
+            continue;
+        if (pthread_timedjoin_np(w->movers[i].thread, NULL, &ts) != 0)
+            return -ETIMEDOUT;
+        w->movers[i].joined = true;
+    }
     w->joined = true;
     for (size_t i = 0; i < w->nr; i++)
         w->jobs[i]->done = true; /* never started: moved nothing */

@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,10 +36,13 @@
 #define DQUIESCE_POLL_NS 200000ull
 
 struct dquiesce {
-    int fd; /* our end of the guardian's socket */
+    pthread_mutex_t mu; /* several mover threads stop and resume guests */
+    int fd;             /* our end of the guardian's socket */
     pid_t guardian;
     char record[300]; /* "" = no record */
-    pid_t stopped;    /* the guest this stopped (0: none) */
+    /* The guests this has stopped (the record lists them all). */
+    dquiesce_entry stopped[DQUIESCE_MAX_STOPPED];
+    size_t nr_stopped;
 };
 
 /* Appends s, then the decimal n (n > 0), to the string at p: its end.
@@ -272,6 +276,7 @@ int dquiesce_create(const char *record_path, dquiesce **out)
         guardian_main(fd);
     }
     close(sv[1]);
+    pthread_mutex_init(&q->mu, NULL);
     q->fd = sv[0];
     q->guardian = pid;
     dlog(NP_LOG_DEBUG, "quiesce guardian pid %d started", (int)pid);
@@ -286,18 +291,35 @@ static int send_line(dquiesce *q, const char *line)
     return r == (ssize_t)len ? 0 : r < 0 ? -errno : -EIO;
 }
 
-static void write_record(dquiesce *q, pid_t pid, unsigned long long start)
+/* Rewrites the record with every guest stopped now (removes it when none
+ * is). Called with q->mu held. */
+static void write_record(dquiesce *q)
 {
-    char line[64];
+    char text[DQUIESCE_MAX_STOPPED * 48];
+    size_t len = 0;
     if (!q->record[0])
         return;
+    if (q->nr_stopped == 0) {
+        unlink(q->record);
+        return;
+    }
+    for (size_t i = 0; i < q->nr_stopped; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%d %llu\n",
+                                (int)q->stopped[i].pid, q->stopped[i].start);
     int fd = open(q->record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
-    int n = snprintf(line, sizeof(line), "%d %llu\n", (int)pid, start);
-    if (write(fd, line, (size_t)n) != n)
+    if (write(fd, text, len) != (ssize_t)len)
         dlog(NP_LOG_WARNING, "cannot write %s: %s", q->record, np_strerror(-errno));
     close(fd);
+}
+
+static long find_stopped(const dquiesce *q, pid_t pid)
+{
+    for (size_t i = 0; i < q->nr_stopped; i++)
+        if (q->stopped[i].pid == pid)
+            return (long)i;
+    return -1;
 }
 
 /* Waits up to DQUIESCE_STOP_WAIT_NS until every thread of pid is stopped:
@@ -328,52 +350,70 @@ static bool wait_stopped(pid_t pid)
     return false;
 }
 
+/* Resumes pid, which this stopped: SIGCONT, then the guardian and the
+ * record forget it. Called with q->mu held. */
+static void resume_locked(dquiesce *q, size_t i)
+{
+    char line[64];
+    pid_t pid = q->stopped[i].pid;
+    kill(pid, SIGCONT);
+    q->stopped[i] = q->stopped[--q->nr_stopped];
+    snprintf(line, sizeof(line), "C %d\n", (int)pid);
+    send_line(q, line); /* a guardian gone meanwhile has nothing to resume */
+    write_record(q);
+}
+
 int dquiesce_fn(void *opaque, pid_t pid, bool stop)
 {
     dquiesce *q = opaque;
     char line[64], st;
     unsigned long long start;
-    int rc;
+    int rc = 0;
 
     if (!q || pid <= 0)
         return -EINVAL;
+    pthread_mutex_lock(&q->mu);
+    long at = find_stopped(q, pid);
     if (!stop) {
-        if (q->stopped != pid)
-            return -ENOENT;
-        kill(pid, SIGCONT);
-        q->stopped = 0;
-        snprintf(line, sizeof(line), "C %d\n", (int)pid);
-        send_line(q, line); /* a guardian gone meanwhile has nothing to resume */
-        if (q->record[0])
-            unlink(q->record);
-        return 0;
-    }
-    if (q->stopped)
-        return -EBUSY;
-    rc = proc_stat(pid, 0, &st, &start);
-    if (rc)
+        if (at < 0)
+            rc = -ENOENT;
+        else
+            resume_locked(q, (size_t)at);
+        pthread_mutex_unlock(&q->mu);
         return rc;
-    if (is_stopped_state(st))
-        return -EALREADY; /* someone else's stop: not ours to end */
-    write_record(q, pid, start);
+    }
+    if (at >= 0 || q->nr_stopped == DQUIESCE_MAX_STOPPED)
+        rc = -EBUSY;
+    else
+        rc = proc_stat(pid, 0, &st, &start);
+    if (!rc && is_stopped_state(st))
+        rc = -EALREADY; /* someone else's stop: not ours to end */
+    if (rc) {
+        pthread_mutex_unlock(&q->mu);
+        return rc;
+    }
+    /* Recorded and told to the guardian before the signal. */
+    q->stopped[q->nr_stopped++] = (dquiesce_entry){.pid = pid, .start = start};
+    write_record(q);
     snprintf(line, sizeof(line), "S %d %llu\n", (int)pid, start);
     rc = send_line(q, line);
     if (rc) {
         dlog(NP_LOG_WARNING, "quiesce guardian gone (%s): moving pid %d's memory without "
              "stopping it", np_strerror(rc), (int)pid);
-        if (q->record[0])
-            unlink(q->record);
+        q->nr_stopped--;
+        write_record(q);
+        pthread_mutex_unlock(&q->mu);
         return rc;
     }
     if (kill(pid, SIGSTOP) < 0) {
         rc = -errno;
-        snprintf(line, sizeof(line), "C %d\n", (int)pid);
-        send_line(q, line);
-        if (q->record[0])
-            unlink(q->record);
+        resume_locked(q, q->nr_stopped - 1);
+        pthread_mutex_unlock(&q->mu);
         return rc;
     }
-    q->stopped = pid;
+    pthread_mutex_unlock(&q->mu);
+    /* Outside the lock: other movers stop and resume their guests while
+     * this one's threads take the signal. */
     if (!wait_stopped(pid)) {
         dlog(NP_LOG_DEBUG, "pid %d did not stop within %llu ms: resumed, its step waits",
              (int)pid, (unsigned long long)(DQUIESCE_STOP_WAIT_NS / 1000000));
@@ -387,11 +427,14 @@ void dquiesce_destroy(dquiesce *q)
 {
     if (!q)
         return;
-    if (q->stopped)
-        dquiesce_fn(q, q->stopped, false);
+    pthread_mutex_lock(&q->mu);
+    while (q->nr_stopped > 0)
+        resume_locked(q, q->nr_stopped - 1);
+    pthread_mutex_unlock(&q->mu);
     if (q->fd >= 0)
         close(q->fd); /* the guardian sees the end, resumes nothing, exits */
     if (q->guardian > 0)
         waitpid(q->guardian, NULL, 0);
+    pthread_mutex_destroy(&q->mu);
     free(q);
 }

@@ -7,7 +7,7 @@
  *     (kill -9 included) the socket closes and the guardian sends SIGCONT
  *     to what it was told is stopped, then exits;
  *   - a record file (the state file's path + ".stopped") names the stopped
- *     guest while it is stopped; the next start resumes what it names (in
+ *     guests, one a line, while they are stopped; the next start resumes what it names (in
  *     case the guardian died too);
  *   - SIGTERM is served after the step under way, which resumes first.
  * A guest already stopped by someone else is not stopped again nor
@@ -27,7 +27,8 @@
  * is slow). 500 ms: on the TCG test guest at load 10 a vCPU thread waited
  * that long to be scheduled; on hardware the signal takes microseconds. */
 #define DQUIESCE_STOP_WAIT_NS 500000000ull
-/* Guests one guardian can hold stopped at once (the mover stops one). */
+/* Guests one guardian can hold stopped at once (each mover thread,
+ * move_worker.h, stops one at a time). */
 #define DQUIESCE_MAX_STOPPED 16
 
 typedef struct dquiesce dquiesce;
@@ -37,7 +38,9 @@ typedef struct dquiesce dquiesce;
 int dquiesce_create(const char *record_path, dquiesce **out);
 /* Resumes anything still stopped, ends the guardian. NULL ok. */
 void dquiesce_destroy(dquiesce *q);
-/* np_linux_quiesce_fn: opaque is the dquiesce. */
+/* np_linux_quiesce_fn: opaque is the dquiesce. Thread-safe: several mover
+ * threads may each hold a different guest stopped; a second stop of a
+ * guest this holds stopped is -EBUSY. */
 int dquiesce_fn(void *opaque, pid_t pid, bool stop);
 /* One line of a record: "PID START\n" (START: the process's start time in
  * clock ticks, /proc/PID/stat field 22). */

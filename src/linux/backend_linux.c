@@ -781,13 +781,15 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
                      "%llu batches, batch now %u pages, longest %llu us, %llu quiesced, "
-                     "longest stop %llu us",
+                     "longest stop %llu us, stopped cost %llu us + %llu us/page",
                      (int)pid, (unsigned long long)bytes, from->os_id, to->os_id,
                      (unsigned long long)(st->bytes_moved - before), fresh ? "new" : "continued",
                      (unsigned long long)st->batches, st->batch_pages_now,
                      (unsigned long long)(st->longest_batch_ns / 1000),
                      (unsigned long long)st->quiesced_steps,
-                     (unsigned long long)(st->longest_stop_ns / 1000));
+                     (unsigned long long)(st->longest_stop_ns / 1000),
+                     (unsigned long long)(st->quiet_fixed_ns / 1000),
+                     (unsigned long long)(st->quiet_ns_per_page / 1000));
         if (own)
             np_linux_mover_destroy(mv);
         if (fresh)

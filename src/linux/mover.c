@@ -120,11 +120,17 @@ struct np_linux_mover {
     uint32_t min_batch;      /* floor of the halving */
     uint32_t over_streak;    /* batches over the target in a row */
     uint64_t seg_base_bytes; /* bytes_moved when the current max_bytes began */
-    /* Quiesced steps: stopped time per base page (moving average, 0
-     * unknown), base pages a quiesced step takes, quiesced steps since the
-     * last unquiesced probe (auto). */
-    uint64_t quiet_ns_per_page;
+    /* Quiesced steps: base pages a quiesced step takes, the last fit of
+     * their stopped cost (fit_quiet_cost; kept while the samples have one
+     * size only), quiesced steps since the last unquiesced probe (auto). */
     uint32_t quiet_pages;
+    /* The last NP_LINUX_QUIESCE_FIT_SAMPLES quiesced steps (a ring):
+     * base pages moved and the move calls' time. */
+    uint64_t quiet_pages_tab[NP_LINUX_QUIESCE_FIT_SAMPLES];
+    uint64_t quiet_ns_tab[NP_LINUX_QUIESCE_FIT_SAMPLES];
+    size_t quiet_nr;
+    bool quiet_fitted;
+    double quiet_fixed_ns, quiet_per_page_ns;
     uint32_t since_probe;
     uint32_t stop_fails; /* stop calls in a row that said -EAGAIN */
     bool walk_ended;         /* every address looked at once (or the process exited) */
@@ -447,14 +453,62 @@ static bool plan_quiesce(np_linux_mover *mv, uint32_t *want, bool *probe_out)
     return quiesce;
 }
 
+/* The stopped cost of a quiesced step's move calls, fitted on its recent
+ * steps by least squares as fixed_ns + per_page_ns x base pages. Why two
+ * terms: in the unpinned VM test (other guests writing on the other vCPUs)
+ * a stopped call cost about 138 ms whatever its size plus 0.46 ms a page
+ * (docs/results-linux.md) - most likely each move call first draining every
+ * CPU's LRU caches (lru_cache_disable), a cost per call. Judged on time per
+ * page alone, such calls shrink the steps until only the fixed cost is
+ * left. false when the samples do not have two sizes yet (or fit a cost
+ * that falls with size): then only the mean per page is known. */
+static bool fit_quiet_cost(const np_linux_mover *mv, double *fixed_ns, double *per_page_ns)
+{
+    size_t n = mv->quiet_nr < NP_LINUX_QUIESCE_FIT_SAMPLES ? mv->quiet_nr
+                                                          : NP_LINUX_QUIESCE_FIT_SAMPLES;
+    double sp = 0, st = 0, spp = 0, spt = 0;
+    for (size_t i = 0; i < n; i++) {
+        double p = (double)mv->quiet_pages_tab[i], t = (double)mv->quiet_ns_tab[i];
+        sp += p;
+        st += t;
+        spp += p * p;
+        spt += p * t;
+    }
+    if (n == 0)
+        return false;
+    double var = spp - sp * sp / (double)n; /* n x the variance of the sizes */
+    *fixed_ns = 0;
+    *per_page_ns = st / sp;
+    /* Sizes must differ by more than a few pages for the slope to mean
+     * anything: n x variance of at least n x 16 pages^2. */
+    if (n < 2 || var < 16.0 * (double)n)
+        return false;
+    double per = (spt - sp * st / (double)n) / var;
+    double fixed = (st - per * sp) / (double)n;
+    if (per <= 0)
+        return false;
+    if (fixed < 0) {
+        /* No fixed cost to see: proportional through zero. */
+        *per_page_ns = spt / spp;
+        return true;
+    }
+    *fixed_ns = fixed;
+    *per_page_ns = per;
+    return true;
+}
+
 /* After a step's move calls (move_ns inside them; stop_ns from the stop
  * call to the resume call's return, 0 unquiesced): what they cost per base
- * page, unquiesced (live) or stopped; the next quiesced step's size from
- * the stopped cost, so that its move calls take about 3/4 of
- * quiesce_max_ns. The size is judged on the move calls alone: the time the
+ * page unquiesced (live), or a sample of the stopped cost for the fit
+ * above; the next quiesced step's size from that fit: as many pages as
+ * keep its move calls within 3/4 of quiesce_max_ns, or, when the fixed
+ * cost of a call alone takes a quarter of that, within
+ * min(4 x fixed, 3/4 of NP_LINUX_QUIESCE_STRETCH_NS) so that one stop
+ * carries enough pages to pay for its fixed cost; when the fixed cost
+ * exceeds even that, as many pages as cost the fixed cost again (half the
+ * stop moving). The size is judged on the move calls alone: the time the
  * stop itself takes (the signal reaching every thread) does not shrink
- * with fewer pages, and counting it per page would shrink the steps until
- * only that overhead is left. */
+ * with fewer pages. */
 static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t move_ns,
                          uint64_t stop_ns, uint64_t base_pages)
 {
@@ -466,19 +520,63 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
     }
     if (base_pages == 0)
         return;
-    uint64_t per = move_ns / base_pages;
-    if (per == 0)
-        per = 1;
     if (!stopped) {
-        st->live_ns_per_page = per;
+        uint64_t per = move_ns / base_pages;
+        st->live_ns_per_page = per ? per : 1;
         if (probe)
             mv->since_probe = 0;
         return;
     }
     mv->since_probe++;
-    mv->quiet_ns_per_page = mv->quiet_ns_per_page ? (3 * mv->quiet_ns_per_page + per) / 4 : per;
-    uint64_t pages = mv->opts.quiesce_max_ns * 3 / 4 / mv->quiet_ns_per_page;
-    if (pages < NP_LINUX_QUIESCE_MIN_PAGES)
+    size_t slot = mv->quiet_nr++ % NP_LINUX_QUIESCE_FIT_SAMPLES;
+    mv->quiet_pages_tab[slot] = base_pages;
+    mv->quiet_ns_tab[slot] = move_ns;
+
+    double fixed = 0, per = 1;
+    bool fitted = fit_quiet_cost(mv, &fixed, &per);
+    if (fitted) {
+        mv->quiet_fitted = true;
+        mv->quiet_fixed_ns = fixed;
+        mv->quiet_per_page_ns = per;
+    } else if (mv->quiet_fitted) {
+        fitted = true; /* samples of one size: the last fit still holds */
+        fixed = mv->quiet_fixed_ns;
+        per = mv->quiet_per_page_ns;
+    }
+    if (per < 1)
+        per = 1;
+    st->quiet_fixed_ns = (uint64_t)fixed;
+    st->quiet_ns_per_page = (uint64_t)per;
+    double target = (double)mv->opts.quiesce_max_ns * 3 / 4;
+    double stretch = (double)NP_LINUX_QUIESCE_STRETCH_NS * 3 / 4;
+    if (fixed * 4 > target)
+        target = fixed * 4 < stretch ? fixed * 4 : stretch;
+    double pages = target > fixed ? (target - fixed) / per : 0;
+    if (fixed > 0 && pages < fixed / per)
+        pages = fixed / per;
+    /* A noisy fit (calls of other guests' movers and writers on the other
+     * CPUs vary by the second) can promise pages for free: never more than
+     * would fit the stretched stop at the lowest time per page any sample
+     * showed, fixed cost included (the unpinned VM test's first run stopped
+     * a guest 1.73 s on a fit of 546 ms + 0.064 ms a page). */
+    double lowest = 0;
+    size_t nr = mv->quiet_nr < NP_LINUX_QUIESCE_FIT_SAMPLES ? mv->quiet_nr
+                                                           : NP_LINUX_QUIESCE_FIT_SAMPLES;
+    for (size_t i = 0; i < nr; i++) {
+        double tp = (double)mv->quiet_ns_tab[i] / (double)mv->quiet_pages_tab[i];
+        if (lowest == 0 || tp < lowest)
+            lowest = tp;
+    }
+    if (lowest > 0 && pages > stretch / lowest)
+        pages = stretch / lowest;
+    /* Before a fit (one size seen so far): the floor, and a step of another
+     * size (twice this one) so that the next sample tells fixed from per
+     * page cost. */
+    if (!fitted && pages < 2.0 * (double)base_pages)
+        pages = 2.0 * (double)base_pages;
+    if (pages < NP_LINUX_QUIESCE_FIRST_PAGES)
+        pages = NP_LINUX_QUIESCE_FIRST_PAGES;
+    if (!fitted && pages < NP_LINUX_QUIESCE_MIN_PAGES)
         pages = NP_LINUX_QUIESCE_MIN_PAGES;
     if (pages > mv->batch_max)
         pages = mv->batch_max;

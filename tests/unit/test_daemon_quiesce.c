@@ -95,7 +95,7 @@ static void test_stop_and_resume(void)
     ASSERT_EQ(dquiesce_fn(q, g, true), 0);
     ASSERT_TRUE(wait_state(g, true, 2000));
     ASSERT_EQ(access(record, F_OK), 0); /* recorded while stopped */
-    ASSERT_EQ(dquiesce_fn(q, g, true), -EBUSY); /* one at a time */
+    ASSERT_EQ(dquiesce_fn(q, g, true), -EBUSY); /* one stop of a guest at a time */
     ASSERT_EQ(dquiesce_fn(q, g, false), 0);
     ASSERT_TRUE(wait_state(g, false, 2000));
     ASSERT_TRUE(access(record, F_OK) != 0); /* gone once resumed */
@@ -147,6 +147,61 @@ static void write_record(pid_t pid, unsigned long long start)
         fprintf(f, "%d %llu\n", (int)pid, start);
         fclose(f);
     }
+}
+
+/* Two guests stopped at once (two mover threads): the record names both;
+ * resuming one leaves the other stopped and recorded; a "daemon" killed -9
+ * while it holds both has both resumed by the guardian. */
+static void test_two_stopped(void)
+{
+    dquiesce *q = NULL;
+    dquiesce_entry tab[4];
+    char text[256];
+    pid_t g1 = spawn_guest(), g2 = spawn_guest();
+    ASSERT_TRUE(g1 > 0 && g2 > 0);
+    ASSERT_EQ(dquiesce_create(record, &q), 0);
+    ASSERT_EQ(dquiesce_fn(q, g1, true), 0);
+    ASSERT_EQ(dquiesce_fn(q, g2, true), 0);
+    ASSERT_TRUE(wait_state(g1, true, 2000) && wait_state(g2, true, 2000));
+    FILE *f = fopen(record, "r");
+    ASSERT_TRUE(f != NULL);
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    ASSERT_EQ(dquiesce_parse_record(text, tab, 4), 2);
+    ASSERT_EQ(dquiesce_fn(q, g1, false), 0);
+    ASSERT_TRUE(wait_state(g1, false, 2000));
+    ASSERT_TRUE(wait_state(g2, true, 0)); /* still stopped */
+    ASSERT_EQ(access(record, F_OK), 0);   /* and still recorded */
+    dquiesce_destroy(q);                  /* resumes what it holds */
+    ASSERT_TRUE(wait_state(g2, false, 2000));
+    ASSERT_TRUE(access(record, F_OK) != 0);
+
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    pid_t d = fork();
+    if (d == 0) {
+        close(p[0]);
+        if (dquiesce_create(record, &q) || dquiesce_fn(q, g1, true) || dquiesce_fn(q, g2, true))
+            _exit(1);
+        if (write(p[1], "s", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char c = 0;
+    ASSERT_EQ(read(p[0], &c, 1), 1);
+    close(p[0]);
+    ASSERT_TRUE(wait_state(g1, true, 2000) && wait_state(g2, true, 2000));
+    kill(d, SIGKILL);
+    waitpid(d, NULL, 0);
+    ASSERT_TRUE(wait_state(g1, false, 2000)); /* the guardian resumes both */
+    ASSERT_TRUE(wait_state(g2, false, 2000));
+    ASSERT_EQ(dquiesce_thaw_record(record), 0);
+    reap(g1);
+    reap(g2);
 }
 
 /* A record left behind (daemon and guardian both killed) resumes its
@@ -216,6 +271,7 @@ int main(void)
     snprintf(record, sizeof(record), "/tmp/np-quiesce-test-%d.stopped", (int)getpid());
     NP_RUN(test_stop_and_resume);
     NP_RUN(test_kill9_resumes);
+    NP_RUN(test_two_stopped);
     NP_RUN(test_record_thaws_at_start);
     NP_RUN(test_someone_elses_stop);
     NP_RUN(test_record_parse);

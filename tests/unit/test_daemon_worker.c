@@ -22,6 +22,7 @@ static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t fake_left;  /* bytes the guest still has on the source node */
 static unsigned fake_calls; /* migrate_memory calls */
 static uint64_t fake_largest;
+static unsigned fake_inflight, fake_most_inflight; /* calls under way at once */
 
 static uint64_t mono_ns(void)
 {
@@ -43,8 +44,13 @@ static int fake_migrate(void *impl, uint64_t guest_id, size_t from, size_t to, u
     (void)guest_id;
     (void)from;
     (void)to;
+    pthread_mutex_lock(&fake_mu);
+    if (++fake_inflight > fake_most_inflight)
+        fake_most_inflight = fake_inflight;
+    pthread_mutex_unlock(&fake_mu);
     sleep_ms(5); /* a step takes time */
     pthread_mutex_lock(&fake_mu);
+    fake_inflight--;
     uint64_t n = bytes < fake_left ? bytes : fake_left;
     fake_left -= n;
     fake_calls++;
@@ -68,6 +74,7 @@ static void reset(uint64_t left)
     fake_left = left;
     fake_calls = 0;
     fake_largest = 0;
+    fake_most_inflight = 0;
     pthread_mutex_unlock(&fake_mu);
 }
 
@@ -89,11 +96,13 @@ static dmove_job job_of(uint64_t id, uint64_t bytes)
 
 static dmove_job got;
 static size_t nr_got;
+static uint64_t got_total; /* bytes moved by every job collected */
 static void collect(void *opaque, const dmove_job *job)
 {
     (void)opaque;
     got = *job;
     nr_got++;
+    got_total += job->moved_bytes;
 }
 
 /* Waits (at most 5 s) until the guest's job is collected. */
@@ -181,11 +190,68 @@ static void test_destroy_during_a_long_job(void)
     np_backend_destroy(be);
 }
 
+/* Three guests' jobs run at the same time on the mover threads (a third
+ * guest does not wait behind the second), and the threads share one
+ * budget: together they move no more than it allows. */
+static void test_jobs_run_together_on_one_budget(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
+    ASSERT_EQ(dworker_create(be, 0, 4 * MiB, &w), 0);
+    reset(1024 * MiB);
+    for (uint64_t id = 1; id <= 3; id++) {
+        dmove_job j = job_of(id, 40 * MiB);
+        ASSERT_EQ(dworker_submit(w, &j), 0);
+    }
+    size_t collected = 0;
+    uint64_t t0 = mono_ns();
+    got_total = 0;
+    while (collected < 3 && mono_ns() - t0 < 5000000000u) {
+        nr_got = 0;
+        dworker_harvest(w, collect, NULL);
+        collected += nr_got;
+        sleep_ms(2);
+    }
+    ASSERT_EQ(collected, 3);
+    ASSERT_U64_EQ(got_total, 120 * MiB);
+    ASSERT_EQ(fake_calls, 30);
+    ASSERT_TRUE(fake_most_inflight >= 2 && fake_most_inflight <= DWORKER_THREADS);
+    dworker_destroy(w);
+
+    /* 40 MiB/s shared: in 500 ms about 20 MiB in all, not 20 MiB each. */
+    ASSERT_EQ(dworker_create(be, 40 * MiB, 4 * MiB, &w), 0);
+    reset(1024 * MiB);
+    for (uint64_t id = 1; id <= 3; id++) {
+        dmove_job j = job_of(id, 64 * MiB);
+        ASSERT_EQ(dworker_submit(w, &j), 0);
+    }
+    sleep_ms(500);
+    for (uint64_t id = 1; id <= 3; id++)
+        dworker_cancel(w, id);
+    got_total = 0;
+    collected = 0;
+    t0 = mono_ns();
+    while (collected < 3 && mono_ns() - t0 < 5000000000u) {
+        nr_got = 0;
+        dworker_harvest(w, collect, NULL);
+        collected += nr_got;
+        sleep_ms(2);
+    }
+    ASSERT_EQ(collected, 3);
+    /* The first step of each thread is free (paced after it), then 40 MiB/s:
+     * at most 3 x 4 + 20 + one step of slack. */
+    ASSERT_TRUE(got_total >= 12 * MiB && got_total <= 36 * MiB);
+    dworker_destroy(w);
+    np_backend_destroy(be);
+}
+
 int main(void)
 {
     dlog_init(NP_LOG_ERROR);
     NP_RUN(test_job_runs_in_steps_beside_the_caller);
     NP_RUN(test_cancel_and_pacing);
     NP_RUN(test_destroy_during_a_long_job);
+    NP_RUN(test_jobs_run_together_on_one_budget);
     return np_test_summary();
 }

