@@ -161,7 +161,14 @@ since() {
         if (loc < 0) { s = 0; for (n in cnt) s += cnt[n]; loc = s ? cnt[rn] / s : 0; delete cnt }
         if (loc >= 0.9) { if (from == "") from = t } else from = ""
         last = loc }
-        END { printf "%s %.3f\n", (from == "" ? -1 : from), last }'
+        /^FINAL/ { # the locality at the end: the FINAL line
+            fin = -1; delete cnt
+            for (i = 2; i <= NF; i++) {
+                if ($i ~ /^loc=/) fin = substr($i, 5) + 0
+                if ($i ~ /^N[0-9]+=/) { split($i, a, "="); cnt[substr(a[1], 2)] = a[2] + 0 }
+            }
+            if (fin < 0) { s = 0; for (n in cnt) s += cnt[n]; fin = s ? cnt[rn] / s : 0 } }
+        END { printf "%s %.3f\n", (from == "" ? -1 : from), (fin == "" ? last : fin) }'
 }
 echo "== scenario $scen: $(printf '%s\n' "$guests" | tr ';' ',') (NAME PROGRAM MIB VCPUS IDLE RUN_NODE); $secs s per regime; min_pages=$min_pages"
 printf '%-11s %14s %12s %8s %10s %7s  %s\n' regime seconds_to_90 pages_moved ratio stall_ms cpu_s final_locality
