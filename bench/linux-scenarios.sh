@@ -128,8 +128,11 @@ RUN=numaplaced; start
 A=""; for p in $PIDS; do A="$A --pid $p"; done
 numaplaced $A -s /tmp/np.sock -S /tmp/np-state.json -l debug 2> /tmp/d.log & D=$!
 wait_for /tmp/d.log started
-m0=$(migr); touch /tmp/go-$RUN; wait $PIDS; m1=$(migr)
-t=$(ticks $D); numaplace status -s /tmp/np.sock > /tmp/st.txt 2>&1
+m0=$(migr); touch /tmp/go-$RUN
+# status 5 s before the guests end (each reason is shown while they live)
+( sleep $((S > 5 ? S - 5 : 1)); numaplace status -s /tmp/np.sock > /tmp/st.txt 2>&1 ) & Q=$!
+wait $PIDS; m1=$(migr); wait $Q
+t=$(ticks $D)
 kill -TERM $D; wait $D
 echo "@@$RUN"; echo "migrated=$((m1 - m0)) ticks=$t"; show
 echo "@@status"; cat /tmp/st.txt
@@ -194,7 +197,7 @@ for r in kernel numad numaplaced; do
 done
 echo "-- numad's log:"
 section numadlog | sed 's/^/   /'
-echo "-- numaplace status at the end of the numaplaced run:"
+echo "-- numaplace status 5 s before the end of the numaplaced run:"
 section status | sed 's/^/   /'
 echo "-- numaplaced's log (info and above, last lines):"
 section dlog | sed 's/^/   /'
