@@ -31,8 +31,16 @@
 # >= 90% local and stays so (-1: never), pages moved (pgmigrate_success) /
 # the minimum 179,200, the longest 1 MiB write slice a guest saw, and the
 # balancer's CPU time (numaplaced, numad; the kernel's is not separable).
+#
+# linux-compare.sh BUILD_DIR --scenario idle-busy|oversub|wide|hugetlb|unpinned|all
+# [SECONDS] - the host-like scenarios of issue 12 item 7, each in one boot
+# under the kernel's balancing, numad and numaplaced side by side
+# (bench/linux-scenarios.sh, whose header describes them and the figures).
 set -u
-build=${1:?usage: linux-compare.sh BUILD_DIR [SECONDS] | BUILD_DIR --unpinned [SECONDS]}
+build=${1:?usage: linux-compare.sh BUILD_DIR [SECONDS] | BUILD_DIR --unpinned [SECONDS] | BUILD_DIR --scenario NAME [SECONDS]}
+if [ "${2:-}" = --scenario ]; then
+    exec "$(cd "$(dirname "$0")" && pwd)/linux-scenarios.sh" "$build" "${3:-}" "${4:-60}"
+fi
 if [ "${2:-}" = --unpinned ]; then
     here=$(cd "$(dirname "$0")" && pwd)
     res=$(NP_UNPINNED_NUMAD=1 "$here/../tests/vm/daemon-unpinned.test.sh" "$build" "${3:-90}")

@@ -2,7 +2,11 @@
  * np-hugeguest - a QEMU-like guest whose RAM is hugetlb memory on the wrong
  * node, for the hugetlb VM test of the chunked mover.
  *
- *   np-hugeguest anon|memfd|thp MIB TOUCH_NODE RUN_NODE THREADS SECONDS
+ *   np-hugeguest [-name NAME] anon|memfd|thp MIB TOUCH_NODE RUN_NODE THREADS SECONDS
+ *
+ * Run through a link named qemu-system-x86_64 with -name NAME, numaplace's
+ * Linux layer sees a QEMU guest called NAME whose vCPUs are the writer
+ * threads (named "CPU n/KVM" as QEMU names them).
  *
  * The RAM is MIB MiB of 2 MiB huge pages, mapped the ways QEMU maps guest
  * RAM backed by huge pages: `anon` is a private MAP_HUGETLB mapping, `memfd`
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +141,9 @@ static void *writer(void *arg)
     size_t k = (size_t)(uintptr_t)arg;
     size_t bytes = hpages * HPAGE_BYTES, share = bytes / (size_t)nthreads;
     char *lo = mem + k * share, *hi = k + 1 == (size_t)nthreads ? mem + bytes : lo + share;
+    char name[16];
+    snprintf(name, sizeof(name), "CPU %zu/KVM", k);
+    prctl(PR_SET_NAME, name);
     sched_setaffinity(0, sizeof(run_set), &run_set);
     while (!stop) {
         for (char *s = lo; s < hi && !stop; s += SLICE_BYTES) {
@@ -153,9 +161,13 @@ static void *writer(void *arg)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "-name") == 0) {
+        argc -= 2; /* the name is for numaplace's view of the command line */
+        argv += 2;
+    }
     if (argc != 7) {
-        fprintf(stderr,
-                "usage: np-hugeguest anon|memfd|thp MIB TOUCH_NODE RUN_NODE THREADS SECONDS\n");
+        fprintf(stderr, "usage: np-hugeguest [-name NAME] anon|memfd|thp MIB TOUCH_NODE RUN_NODE "
+                        "THREADS SECONDS\n");
         return 2;
     }
     int memfd_mode = strcmp(argv[1], "memfd") == 0, thp_mode = strcmp(argv[1], "thp") == 0;
