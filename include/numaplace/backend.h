@@ -28,6 +28,7 @@
 #include <numaplace/balance.h>
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
+#include <numaplace/guest.h>
 #include <numaplace/hoststate.h>
 #include <numaplace/topology.h>
 
@@ -90,6 +91,12 @@ typedef struct np_backend_guest {
      * process's start time in clock ticks; 0: the id alone says it). A
      * different instance under the same id is a new guest. */
     uint64_t instance;
+    /* PCI devices passed through to it ("DDDD:BB:DD.F"; the Linux backend
+     * reads QEMU's vfio-pci -device arguments). Sensing puts those the
+     * topology knows in the guest's spec: the balancer never moves the
+     * guest away from their nodes. */
+    size_t nr_devices;
+    char devices[NP_GUEST_MAX_DEVICES][NP_BDF_TEXT_MAX];
 } np_backend_guest;
 
 #define NP_BACKEND_TIME_UNKNOWN UINT64_MAX

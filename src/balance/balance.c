@@ -804,6 +804,11 @@ static int home_anywhere(round_ctx *c, gview *v)
                  "there, %.0f MiB to move)",
                  v->locality, cfg->locality_target, os_id(c, best), mib(there), mib(v->mem_total),
                  mib(off));
+    if (v->dev_nodes) {
+        size_t len = strlen(why);
+        snprintf(why + len, sizeof(why) - len, "; its passthrough device keeps it on node %u",
+                 os_id(c, best));
+    }
     return rehome(c, v, best, why);
 }
 
