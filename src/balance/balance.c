@@ -708,13 +708,19 @@ static uint64_t pick_set(const round_ctx *c, const gview *v)
     return best;
 }
 
-/* Stage 1 for a guest wider than one node: a home set, if one fits. 1 when
- * it was re-homed, 0 when no set fits (the caller says why). */
+/* Stage 1 for a guest wider than one node (its demand exceeds every
+ * node's CPU capacity: no node could hold it however idle): a home set, if
+ * one fits. A guest that would fit one node waits for one instead of being
+ * split over the leftovers of busy nodes. 1 when it was re-homed, 0 when
+ * not (the caller says why). */
 static int home_on_set(round_ctx *c, gview *v)
 {
     const np_balance_config *cfg = c->cfg;
     char why[NP_BALANCE_REASON_MAX], list[96];
 
+    for (size_t k = 0; k < c->nn; k++)
+        if (device_ok(v, k) && c->loads[k].cpu_capacity + ROOM_EPSILON >= v->demand)
+            return 0; /* not wider than a node */
     if (v->spec->group[0] && v->spec->group_rule != NP_GROUP_NONE)
         return 0; /* a group rule counts one node per guest: not for sets */
     uint64_t set = pick_set(c, v);
