@@ -149,6 +149,24 @@ static void test_wide_guest_without_room_says_why(void)
     np_host_state_destroy(st);
 }
 
+/* A saved home set must name at least two nodes, each an os id 0-63. */
+static void test_state_home_nodes_checked(void)
+{
+    static const char *bad[] = {
+        "{\"version\":1,\"guests\":[{\"name\":\"w\",\n\"home_nodes\":[2]}]}",
+        "{\"version\":1,\"guests\":[{\"name\":\"w\",\n\"home_nodes\":[1,64]}]}",
+        "{\"version\":1,\"guests\":[{\"name\":\"w\",\n\"home_nodes\":\"0,1\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        np_balance_state *bs = NULL;
+        np_error err = {0};
+        ASSERT_EQ(np_balance_state_load(bad[i], strlen(bad[i]), "s.json", &bs, &err), -EINVAL);
+        ASSERT_TRUE(bs == NULL);
+        ASSERT_EQ(err.line, 2);
+        ASSERT_CONTAINS(err.msg, "home_nodes");
+    }
+}
+
 /* ---- properties on random hosts ------------------------------------------------ */
 
 /* A random host: background guests steered to one node each, within each
@@ -307,6 +325,7 @@ int main(void)
 {
     NP_RUN(test_wide_guest_known_answer);
     NP_RUN(test_wide_guest_without_room_says_why);
+    NP_RUN(test_state_home_nodes_checked);
     NP_RUN(test_property_wide_guest_gets_a_set);
     return np_test_summary();
 }
