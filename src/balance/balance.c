@@ -8,7 +8,9 @@
  *      of its memory already there (all of it: the vCPUs simply follow the
  *      memory, no bytes to copy), then nearest to its memory, then where its
  *      vCPUs run; its memory follows. Room counts the guest's own demand
- *      once, and floating guests still waiting for a home not at all;
+ *      once, and floating guests still waiting for a home not at all. A
+ *      guest bigger than any node gets a home SET instead (the fewest,
+ *      nearest nodes with room), its memory spread over it by CPU share;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
  *      memory on the destination already (ESXi's rule);
