@@ -10,7 +10,8 @@
  *      vCPUs run; its memory follows. Room counts the guest's own demand
  *      once, and floating guests still waiting for a home not at all. A
  *      guest bigger than any node gets a home SET instead (the fewest,
- *      nearest nodes with room), its memory spread over it by CPU share;
+ *      nearest nodes with room): its vCPUs prefer the set's CPUs, memory
+ *      on a set node stays, memory outside moves in by CPU share;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
  *      memory on the destination already (ESXi's rule);
@@ -269,21 +270,11 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
     for (size_t k = 0; k < c->nn && v->mem_total && run_sum > 0; k++)
         loc += v->run[k] / run_sum *
                ((double)np_host_state_guest_mem_bytes(st, gi, k) / (double)v->mem_total);
-    /* A guest with a home set cannot have all its memory beside every
-     * vCPU: its locality is the share of its memory that matches where its
-     * vCPUs run, sum over nodes of min(run share, memory share) - the same
-     * as the line above for a guest on one node, 1 when its memory is
-     * spread like its vCPUs. */
+    /* A guest on a home set is judged like any other: which vCPU touches
+     * which page is not known, so each is taken to touch all of the
+     * guest's memory alike (the line above). */
     uint64_t set = v->entry->info.home_nodes_mask;
     v->home_set = (set & (set - 1)) != 0;
-    if (v->home_set && v->mem_total && run_sum > 0) {
-        loc = 0;
-        for (size_t k = 0; k < c->nn; k++) {
-            double r = v->run[k] / run_sum;
-            double m = (double)np_host_state_guest_mem_bytes(st, gi, k) / (double)v->mem_total;
-            loc += r < m ? r : m;
-        }
-    }
     v->locality = run_sum > 0 && v->mem_total ? loc : 1.0;
     return 0;
 }
@@ -309,11 +300,6 @@ static double mib(uint64_t bytes)
 
 /* ---- homes: one node or a set ---------------------------------------------------- */
 
-/* On a home set a node may keep this much above its share before the
- * excess counts as off home: shares are not whole pages, and a few MiB
- * must not keep a guest migrating (and held off) forever. */
-#define SET_SLACK_BYTES (UINT64_C(4) << 20)
-
 /* Node idx k's bit in a home set mask (bit = os id); 0 when it has none. */
 static uint64_t os_bit(const round_ctx *c, size_t k)
 {
@@ -331,38 +317,43 @@ static bool multi(uint64_t mask)
     return (mask & (mask - 1)) != 0;
 }
 
-/* What a home asks to find on node k of a guest's `total` bytes: all of
- * it on a one-node home (node idx `home`); on a home set (os id mask
- * `set`), the node's share of the set's CPUs - its vCPUs are steered to
- * the set's CPUs, so that is where the balancer reckons they run. */
-static uint64_t home_target(const round_ctx *c, uint64_t set, size_t home, size_t k,
-                            uint64_t total)
+/* Is node idx k off guest gi's home: not the one-node home (node idx
+ * `home`), or outside the home set (os id mask `set`)? */
+static bool off_home(const round_ctx *c, uint64_t set, size_t home, size_t k)
 {
-    if (!multi(set))
-        return k == home ? total : 0;
-    if (!(set & os_bit(c, k)))
+    return multi(set) ? !(set & os_bit(c, k)) : k != home;
+}
+
+/* Bytes of guest gi on node k that must move: all of them when k is off
+ * its home. On a home set, memory already on a set node stays where it
+ * is: which vCPU uses which page is not known, so no node of the set is a
+ * better place for a page than another. */
+static uint64_t home_excess(const round_ctx *c, size_t gi, uint64_t set, size_t home, size_t k)
+{
+    return off_home(c, set, home, k) ? np_host_state_guest_mem_bytes(c->st, gi, k) : 0;
+}
+
+/* Bytes of guest gi the home asks onto node k: on a one-node home all
+ * that is elsewhere; on a home set, node k's share of the set's CPUs of
+ * what lies outside the set (rounded up, so the shares cover it all). */
+static uint64_t home_deficit(const round_ctx *c, size_t gi, uint64_t set, size_t home, size_t k)
+{
+    if (off_home(c, set, home, k))
         return 0;
+    uint64_t outside = 0;
     unsigned all = 0;
-    for (size_t j = 0; j < c->nn; j++)
-        if (set & os_bit(c, j))
+    for (size_t j = 0; j < c->nn; j++) {
+        if (off_home(c, set, home, j))
+            outside += np_host_state_guest_mem_bytes(c->st, gi, j);
+        else
             all += node_cpus(c, j);
-    return all ? (uint64_t)((double)total * node_cpus(c, k) / all) : 0;
-}
-
-/* Bytes on node k beyond what the home asks there (m: bytes there now). */
-static uint64_t home_excess(const round_ctx *c, uint64_t set, size_t home, size_t k, uint64_t m,
-                            uint64_t total)
-{
-    uint64_t t = home_target(c, set, home, k, total);
-    uint64_t slack = multi(set) && t ? SET_SLACK_BYTES : 0;
-    return m > t + slack ? m - t : 0;
-}
-
-static uint64_t home_deficit(const round_ctx *c, uint64_t set, size_t home, size_t k, uint64_t m,
-                             uint64_t total)
-{
-    uint64_t t = home_target(c, set, home, k, total);
-    return t > m ? t - m : 0;
+    }
+    if (!multi(set))
+        return outside;
+    unsigned mine = node_cpus(c, k);
+    if (!all)
+        return 0;
+    return outside / all * mine + ((outside % all) * mine + all - 1) / all;
 }
 
 /* "0,1,3": the os ids of a set. */
@@ -479,8 +470,7 @@ static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char
 
     uint64_t off = 0;
     for (size_t k = 0; k < c->nn; k++)
-        off += home_excess(c, os_set, to, k, np_host_state_guest_mem_bytes(c->st, v->gidx, k),
-                           v->mem_total);
+        off += home_excess(c, v->gidx, os_set, to, k);
     if (!v->memory_only) {
         /* Its demand leaves the nodes the load measure put it on (and, for
          * a guest that was waiting, the waiting pool) and lands on its home. */
@@ -503,8 +493,7 @@ static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char
         v->floating = false;
     }
     for (size_t k = 0; k < c->nn; k++) {
-        uint64_t need = home_deficit(c, os_set, to, k,
-                                     np_host_state_guest_mem_bytes(c->st, v->gidx, k), v->mem_total);
+        uint64_t need = home_deficit(c, v->gidx, os_set, to, k);
         uint64_t *avail = &c->loads[k].mem_available_bytes;
         *avail -= need <= *avail ? need : *avail;
     }
@@ -607,8 +596,7 @@ static uint64_t idx_to_os(const round_ctx *c, uint64_t set)
 }
 
 /* Does set (node idx bits) hold the guest: its free CPUs cover its demand,
- * and every node has memory room for what its share asks beyond what the
- * guest already has there? */
+ * and every node has memory room for its share of what lies outside? */
 static bool set_fits(const round_ctx *c, const gview *v, uint64_t set)
 {
     double free_cpus = 0;
@@ -618,8 +606,7 @@ static bool set_fits(const round_ctx *c, const gview *v, uint64_t set)
             continue;
         double f = cpu_free(c, v, k);
         free_cpus += f > 0 ? f : 0;
-        uint64_t need = home_deficit(c, os, k, k, np_host_state_guest_mem_bytes(c->st, v->gidx, k),
-                                     v->mem_total);
+        uint64_t need = home_deficit(c, v->gidx, os, k, k);
         if (need > c->loads[k].mem_available_bytes)
             return false;
     }
@@ -735,8 +722,9 @@ static int home_on_set(round_ctx *c, gview *v)
     format_set(idx_to_os(c, set), list, sizeof(list));
     snprintf(why, sizeof(why),
              "locality %.2f < target %.2f: needs %.2f CPUs, more than any node has free: "
-             "home on nodes %.24s (%.0f of %.0f MiB there)",
-             v->locality, cfg->locality_target, v->demand, list, mib(inside), mib(v->mem_total));
+             "home on nodes %.24s; memory inside stays, %.0f of %.0f MiB moves in",
+             v->locality, cfg->locality_target, v->demand, list, mib(v->mem_total - inside),
+             mib(v->mem_total));
     int rc = rehome_on(c, v, first, set, why);
     return rc ? rc : 1;
 }
@@ -882,7 +870,10 @@ static int fix_locality(round_ctx *c, gview *v)
     if (v->wide && v->home_set && !v->pinned) {
         char list[96];
         format_set(v->entry->info.home_nodes_mask, list, sizeof(list));
-        set_why(v, "wider than one node: home on nodes %s, memory spread as its vCPUs run", list);
+        set_why(v,
+                "wider than one node: home on nodes %s; memory stays where it is inside the "
+                "set (which vCPU uses which page is not known)",
+                list);
         return 0;
     }
     if (v->wide) {
@@ -999,8 +990,7 @@ static uint64_t asked(const round_ctx *c, size_t gi, size_t k, bool to_side)
 
 /* Stage 4: memory still off its home, within the round's budget. Guests in
  * name order (the state's order): stable across rounds and restarts. Off
- * home is what lies on a node beyond what the home asks there: everything
- * outside a one-node home; on a home set, what exceeds a node's share. */
+ * home is what lies outside the home node or the home set (home_excess). */
 static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
 {
     np_balance_state *s = c->state;
@@ -1024,10 +1014,8 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
         uint64_t off = 0;
         bool room = false;
         for (size_t k = 0; k < c->nn; k++) {
-            uint64_t m = np_host_state_guest_mem_bytes(c->st, gi, k);
-            off += home_excess(c, set, home, k, m, v->mem_total);
-            room |= home_deficit(c, set, home, k, m, v->mem_total) &&
-                    c->loads[k].mem_available_bytes;
+            off += home_excess(c, gi, set, home, k);
+            room |= home_deficit(c, gi, set, home, k) && c->loads[k].mem_available_bytes;
         }
         uint64_t sent = 0;
         if (off <= ent->info.settled_bytes) {
@@ -1043,15 +1031,14 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             ent->info.pending_bytes = 0;
             continue;
         }
-        /* From the node holding most beyond its share, as numad does, to
-         * the home node lacking most; ties: lowest index. */
+        /* From the node off home holding most, as numad does, to the home
+         * node lacking most of its share; ties: lowest index. */
         while (off > sent && budget_bytes && room_for_actions(c)) {
             size_t from = NONE, to = NONE;
             uint64_t from_left = 0, to_left = 0;
             for (size_t k = 0; k < c->nn; k++) {
-                uint64_t m = np_host_state_guest_mem_bytes(c->st, gi, k);
-                uint64_t x = home_excess(c, set, home, k, m, v->mem_total);
-                uint64_t y = home_deficit(c, set, home, k, m, v->mem_total);
+                uint64_t x = home_excess(c, gi, set, home, k);
+                uint64_t y = home_deficit(c, gi, set, home, k);
                 uint64_t ax = asked(c, gi, k, false), ay = asked(c, gi, k, true);
                 x -= ax <= x ? ax : x;
                 y -= ay <= y ? ay : y;
@@ -1087,7 +1074,7 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
                 char list[96];
                 format_set(set, list, sizeof(list));
                 snprintf(a.reason, sizeof(a.reason),
-                         "home is nodes %s: %llu bytes still beyond their shares", list,
+                         "home is nodes %s: %llu bytes still outside them", list,
                          (unsigned long long)(off - sent));
             } else {
                 snprintf(a.reason, sizeof(a.reason), "home is node %d: %llu bytes still elsewhere",
