@@ -860,6 +860,22 @@ static int memory_follows(round_ctx *c, gview *v)
     return rehome(c, v, t, why);
 }
 
+/* A guest on a home set stays below target while its vCPUs are spread
+ * over the set; nothing will change that (not the hold-off running out):
+ * say so. True when it said so. */
+static bool home_set_why(gview *v, double target)
+{
+    if (!v->wide || !v->home_set || v->pinned || v->locality >= target)
+        return false;
+    char list[96];
+    format_set(v->entry->info.home_nodes_mask, list, sizeof(list));
+    set_why(v,
+            "wider than one node: home on nodes %s; memory stays where it is inside the "
+            "set (which vCPU uses which page is not known)",
+            list);
+    return true;
+}
+
 /* Stage 1 for one guest. */
 static int fix_locality(round_ctx *c, gview *v)
 {
@@ -867,15 +883,6 @@ static int fix_locality(round_ctx *c, gview *v)
 
     if (v->locality >= cfg->locality_target || v->mem_node == NONE)
         return 0;
-    if (v->wide && v->home_set && !v->pinned) {
-        char list[96];
-        format_set(v->entry->info.home_nodes_mask, list, sizeof(list));
-        set_why(v,
-                "wider than one node: home on nodes %s; memory stays where it is inside the "
-                "set (which vCPU uses which page is not known)",
-                list);
-        return 0;
-    }
     if (v->wide) {
         set_why(v, "%s: its affinity spans several nodes",
                 v->pinned ? "pinned by someone else" : "placed wide");
@@ -1205,6 +1212,8 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
         const np_balance_guest_info *in = &v->entry->info;
         if (!v->managed && !v->pinned)
             continue;
+        if (home_set_why(v, cfg->locality_target))
+            continue; /* stage 4 still moves what is outside its set */
         if (held_off(&c, v)) {
             if (!in->pending_bytes && v->locality < cfg->locality_target)
                 set_why(v, "held off: moved %.0f s ago (hold-off %.0f s)",
