@@ -28,6 +28,7 @@
 #include <numaplace/balance.h>
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
+#include <numaplace/guest.h>
 #include <numaplace/hoststate.h>
 #include <numaplace/topology.h>
 
@@ -47,6 +48,10 @@ typedef struct np_backend np_backend;
  * other operations are called (the backend locks what they share), so a
  * caller may move memory in the background while it keeps sensing. */
 #define NP_BACKEND_CONCURRENT_MIGRATE 0x1u
+/* A guest keeps its name when its id changes, and names are unique (Xen:
+ * a save/restore move gives a domain a new domid): a caller that follows
+ * guests across listings matches a new id to a known name. */
+#define NP_BACKEND_NAMES_IDENTIFY 0x2u
 
 #define NP_BACKEND_NAME_MAX 64
 
@@ -90,6 +95,15 @@ typedef struct np_backend_guest {
      * process's start time in clock ticks; 0: the id alone says it). A
      * different instance under the same id is a new guest. */
     uint64_t instance;
+    /* PCI devices passed through to it ("DDDD:BB:DD.F"; the Linux backend
+     * reads QEMU's vfio-pci -device arguments). Sensing puts those the
+     * topology knows in the guest's spec: the balancer never moves the
+     * guest away from their nodes. */
+    size_t nr_devices;
+    char devices[NP_GUEST_MAX_DEVICES][NP_BDF_TEXT_MAX];
+    /* The host's own domain (Xen's dom0): listed because it uses CPUs and
+     * memory, never a guest for a caller to manage. */
+    bool runs_host;
 } np_backend_guest;
 
 #define NP_BACKEND_TIME_UNKNOWN UINT64_MAX

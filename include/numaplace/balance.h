@@ -98,6 +98,13 @@ typedef struct np_balance_guest_info {
     uint64_t settled_bytes;  /* off home but unmovable (np_balance_state_settle) */
     uint64_t move_bytes;     /* off home when it was last re-homed: pending_bytes
                                 against this is the move's progress */
+    /* A guest wider than one node has a home SET (bit k: node os id k; 0
+     * when its home is one node, home_node_os_id). Its vCPUs prefer the
+     * set's CPUs, its memory is spread over the set in proportion to the
+     * set's CPUs per node, and its locality is the share of its memory
+     * matching where its vCPUs run (docs/balancing.md, "Guests wider than
+     * one node"); home_node_os_id is then the set's lowest node. */
+    uint64_t home_nodes_mask;
     /* Of the last round only (not saved): the expected local share of its
      * accesses as the balancer computes it (per vCPU: the node it runs on
      * against the guest's memory per node), and why the guest is where it
@@ -128,7 +135,8 @@ int np_balance_state_forget(np_balance_state *state, const char *name);
  *   {"version":1,"last_round_ns":N,"guests":[{"name":"web","last_move_ns":N,
  *    "home":0,"pending_bytes":N,"moves":1,"low_rounds":0}, ...]}
  * last_move_ns is omitted for a guest never moved, last_round_ns before a
- * first round; "settled_bytes":N and "move_bytes":N are written when not 0. */
+ * first round; "settled_bytes":N and "move_bytes":N are written when not 0,
+ * "home_nodes":[os ids] for a guest with a home set. */
 int np_balance_state_save(const np_balance_state *state, char **json_out);
 /* Reads what np_balance_state_save wrote. Bad input: -EINVAL, err filled
  * (origin, line, what was expected), no state. */
@@ -171,7 +179,9 @@ const char *np_balance_action_kind_name(np_balance_action_kind kind);
  * their memory is far from the node their vCPUs run on, that node becomes
  * their home and the memory follows (node affinity and migration only).
  * Affinity NONE guests get memory moves only. Guests whose affinity spans
- * several nodes (placed wide on purpose) are not re-homed. A guest below
+ * several nodes (placed wide on purpose) are not re-homed. A guest whose
+ * demand fits no single node gets a home set: the fewest, nearest nodes
+ * with CPU room for its demand and memory room. A guest below
  * target whose vCPUs may move is given the best home among every node with
  * CPU and memory room (most of its memory already there, then nearest to
  * it); a guest with a passthrough device is only homed on its device's

@@ -39,6 +39,7 @@
 
 #include <numaplace/bitmap.h>
 #include <numaplace/common.h>
+#include <numaplace/guest.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,6 +103,15 @@ void np_linux_clock_sleep_ns(void *opaque, uint64_t ns);
 int np_linux_nodes_online(np_linux_ctx *ctx, np_bitmap **nodes_out);
 /* CPUs of a node (nodeN/cpulist); empty for a CPU-less node. */
 int np_linux_node_cpus(np_linux_ctx *ctx, unsigned node_os_id, np_bitmap **cpus_out);
+/* A PCI device's node: sys/bus/pci/devices/BDF/numa_node ("DDDD:BB:DD.F").
+ * 0 and the node os id, -1 when the platform does not say; -ENOENT for a
+ * device the host does not have. */
+int np_linux_pci_device_node(np_linux_ctx *ctx, const char *bdf, int32_t *node_out);
+/* Every PCI device under sys/bus/pci/devices with a node, as
+ * "DDDD:BB:DD.F" and node os id, sorted by address; none (0) when the
+ * directory is absent. Free *bdfs_out and *nodes_out with free(). */
+int np_linux_pci_devices(np_linux_ctx *ctx, char (**bdfs_out)[NP_BDF_TEXT_MAX],
+                         int32_t **nodes_out, size_t *n_out);
 
 typedef struct np_linux_node_meminfo {
     uint64_t total_bytes;          /* MemTotal */
@@ -168,6 +178,8 @@ typedef struct np_linux_proc {
     char *cgroup;              /* cgroup v2 path ("/machine.slice/..."), NULL if none */
     uint64_t start_ticks;      /* /proc/PID/stat field 22: with the PID, which
                                   process this is (a reused PID starts later) */
+    size_t nr_devices;         /* PCI devices passed through (vfio-pci) */
+    char devices[NP_GUEST_MAX_DEVICES][NP_BDF_TEXT_MAX]; /* "DDDD:BB:DD.F" */
 } np_linux_proc;
 
 void np_linux_proc_fini(np_linux_proc *p);
@@ -251,6 +263,15 @@ int np_linux_task_stat_parse(const char *text, size_t len, const char *origin,
  * -name (or --name), "guest=NAME,..." or "NAME,...", with ",," meaning ",".
  * Heap string in *name_out; -ENOENT when there is no -name. */
 int np_linux_qemu_name_parse(const char *cmdline, size_t len, char **name_out);
+/* The PCI devices a QEMU cmdline passes through: every -device (or
+ * --device) whose driver is vfio-pci ("vfio-pci,host=..." or
+ * "driver=vfio-pci,..."), its host= ("BB:DD.F" or "DDDD:BB:DD.F") or
+ * sysfsdev= (".../DDDD:BB:DD.F") as "DDDD:BB:DD.F" in bdf_out, in cmdline
+ * order, duplicates dropped, at most `max`. A vfio-pci device named
+ * otherwise (a JSON -device, an fd) or with a malformed address is not
+ * counted. 0 and *n_out (0 when none). */
+int np_linux_qemu_devices_parse(const char *cmdline, size_t len,
+                                char (*bdf_out)[NP_BDF_TEXT_MAX], size_t max, size_t *n_out);
 /* vCPU index from a thread comm "CPU 3/KVM": 0 and *vcpu_out, or -EINVAL. */
 int np_linux_vcpu_from_comm(const char *comm, int32_t *vcpu_out);
 

@@ -45,6 +45,15 @@ static void spec_of(const np_backend_guest *bg, const np_host_state *st, np_gues
     }
     if (bg->io_node_set)
         spec->io_node_os_id = bg->io_node_os_id;
+    /* Its passthrough devices the host's topology places (a device without
+     * a node says nothing about where the guest belongs). */
+    const np_topology *topo = np_host_state_topology(st);
+    for (size_t i = 0; i < bg->nr_devices && spec->nr_devices < NP_GUEST_MAX_DEVICES; i++) {
+        size_t idx;
+        if (np_topology_device_find(topo, bg->devices[i], &idx) == 0)
+            snprintf(spec->devices[spec->nr_devices++], sizeof(spec->devices[0]), "%s",
+                     bg->devices[i]);
+    }
 }
 
 static double measured_demand(const np_backend_vcpu *v, uint64_t age_ns)

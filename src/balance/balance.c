@@ -8,7 +8,10 @@
  *      of its memory already there (all of it: the vCPUs simply follow the
  *      memory, no bytes to copy), then nearest to its memory, then where its
  *      vCPUs run; its memory follows. Room counts the guest's own demand
- *      once, and floating guests still waiting for a home not at all;
+ *      once, and floating guests still waiting for a home not at all. A
+ *      guest bigger than any node gets a home SET instead (the fewest,
+ *      nearest nodes with room): its vCPUs prefer the set's CPUs, memory
+ *      on a set node stays, memory outside moves in by CPU share;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
  *      memory on the destination already (ESXi's rule);
@@ -57,6 +60,7 @@ typedef struct gview {
     bool wide;          /* its affinity spans several nodes: placed wide */
     bool floating;      /* no vCPU has a mask narrower than the host */
     bool waiting;       /* floating and due a home this round: its load is not where it ran */
+    bool home_set;      /* its home is a set of nodes (wider than one node) */
     double demand;      /* sum of its vCPUs' demand */
     double *att;        /* nn: its demand as the load measure attributes it per node */
     double *run;        /* nn: its vCPUs' weight per node they run on */
@@ -266,6 +270,11 @@ static int view_guest(round_ctx *c, size_t gi, gview *v)
     for (size_t k = 0; k < c->nn && v->mem_total && run_sum > 0; k++)
         loc += v->run[k] / run_sum *
                ((double)np_host_state_guest_mem_bytes(st, gi, k) / (double)v->mem_total);
+    /* A guest on a home set is judged like any other: which vCPU touches
+     * which page is not known, so each is taken to touch all of the
+     * guest's memory alike (the line above). */
+    uint64_t set = v->entry->info.home_nodes_mask;
+    v->home_set = (set & (set - 1)) != 0;
     v->locality = run_sum > 0 && v->mem_total ? loc : 1.0;
     return 0;
 }
@@ -287,6 +296,74 @@ static unsigned os_id(const round_ctx *c, size_t k)
 static double mib(uint64_t bytes)
 {
     return (double)bytes / (1024.0 * 1024.0);
+}
+
+/* ---- homes: one node or a set ---------------------------------------------------- */
+
+/* Node idx k's bit in a home set mask (bit = os id); 0 when it has none. */
+static uint64_t os_bit(const round_ctx *c, size_t k)
+{
+    unsigned id = os_id(c, k);
+    return id < 64 ? UINT64_C(1) << id : 0;
+}
+
+static unsigned node_cpus(const round_ctx *c, size_t k)
+{
+    return np_bitmap_count(np_topology_node_cpuset(c->topo, k));
+}
+
+static bool multi(uint64_t mask)
+{
+    return (mask & (mask - 1)) != 0;
+}
+
+/* Is node idx k off guest gi's home: not the one-node home (node idx
+ * `home`), or outside the home set (os id mask `set`)? */
+static bool off_home(const round_ctx *c, uint64_t set, size_t home, size_t k)
+{
+    return multi(set) ? !(set & os_bit(c, k)) : k != home;
+}
+
+/* Bytes of guest gi on node k that must move: all of them when k is off
+ * its home. On a home set, memory already on a set node stays where it
+ * is: which vCPU uses which page is not known, so no node of the set is a
+ * better place for a page than another. */
+static uint64_t home_excess(const round_ctx *c, size_t gi, uint64_t set, size_t home, size_t k)
+{
+    return off_home(c, set, home, k) ? np_host_state_guest_mem_bytes(c->st, gi, k) : 0;
+}
+
+/* Bytes of guest gi the home asks onto node k: on a one-node home all
+ * that is elsewhere; on a home set, node k's share of the set's CPUs of
+ * what lies outside the set (rounded up, so the shares cover it all). */
+static uint64_t home_deficit(const round_ctx *c, size_t gi, uint64_t set, size_t home, size_t k)
+{
+    if (off_home(c, set, home, k))
+        return 0;
+    uint64_t outside = 0;
+    unsigned all = 0;
+    for (size_t j = 0; j < c->nn; j++) {
+        if (off_home(c, set, home, j))
+            outside += np_host_state_guest_mem_bytes(c->st, gi, j);
+        else
+            all += node_cpus(c, j);
+    }
+    if (!multi(set))
+        return outside;
+    unsigned mine = node_cpus(c, k);
+    if (!all)
+        return 0;
+    return outside / all * mine + ((outside % all) * mine + all - 1) / all;
+}
+
+/* "0,1,3": the os ids of a set. */
+static void format_set(uint64_t set, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned k = 0; k < 64 && n < len; k++)
+        if (set >> k & 1)
+            n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? "," : "", k);
 }
 
 /* ---- hysteresis and groups ------------------------------------------------------ */
@@ -343,43 +420,60 @@ static size_t room_for_actions(const round_ctx *c)
     return n < c->cfg->max_actions ? c->cfg->max_actions - n : 0;
 }
 
-/* Re-homes a guest on node `to`: its vCPUs prefer the node's CPUs (unless
- * memory-only), new memory comes from it, and what is elsewhere becomes
- * pending migration (stage 4). Updates the round's loads. */
-static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
+/* Re-homes a guest on node `to`, or, when `set` (node idx bits) names
+ * several nodes, on that set (`to` is then its lowest node): its vCPUs
+ * prefer the home's CPUs (unless memory-only), new memory comes from it,
+ * and what is off home becomes pending migration (stage 4). Updates the
+ * round's loads: the guest's demand lands on the home (spread by CPUs, as
+ * the load measure spreads a mask) and the memory the home still needs is
+ * reserved on each node. */
+static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char *why)
 {
-    const np_node_info *node = np_topology_node(c->topo, to);
     np_balance_action a;
-    np_bitmap *nodes = NULL;
+    np_bitmap *nodes = NULL, *cpus = NULL;
+    uint64_t os_set = 0;
+    unsigned set_cpus = 0;
     int rc;
 
+    if (!multi(set))
+        set = 0;
     memset(&a, 0, sizeof(a));
     a.gidx = v->gidx;
     snprintf(a.guest, sizeof(a.guest), "%s", v->spec->name);
     snprintf(a.reason, sizeof(a.reason), "%s", why);
     snprintf(v->why, sizeof(v->why), "%s", why);
-    if (!v->memory_only) {
-        a.kind = NP_BALANCE_SET_SOFT_AFFINITY;
-        a.vcpu = NP_BALANCE_ALL_VCPUS;
-        rc = np_balance_actions_push(c->acts, &a, np_topology_node_cpuset(c->topo, to));
-        if (rc)
-            return rc;
-    }
     rc = np_bitmap_create(&nodes);
     if (!rc)
-        rc = np_bitmap_set(nodes, node->os_id);
+        rc = np_bitmap_create(&cpus);
+    for (size_t k = 0; k < c->nn && !rc; k++) {
+        if (set ? !(set >> k & 1) : k != to)
+            continue;
+        rc = np_bitmap_set(nodes, os_id(c, k));
+        if (!rc)
+            rc = np_bitmap_or(cpus, np_topology_node_cpuset(c->topo, k));
+        os_set |= set ? os_bit(c, k) : 0;
+        set_cpus += node_cpus(c, k);
+    }
+    if (!rc && !v->memory_only) {
+        a.kind = NP_BALANCE_SET_SOFT_AFFINITY;
+        a.vcpu = NP_BALANCE_ALL_VCPUS;
+        rc = np_balance_actions_push(c->acts, &a, cpus);
+    }
     a.kind = NP_BALANCE_SET_NODE_AFFINITY;
     a.vcpu = 0;
     if (!rc)
         rc = np_balance_actions_push(c->acts, &a, nodes);
+    np_bitmap_destroy(cpus);
     np_bitmap_destroy(nodes);
     if (rc)
         return rc;
 
-    uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, to);
+    uint64_t off = 0;
+    for (size_t k = 0; k < c->nn; k++)
+        off += home_excess(c, v->gidx, os_set, to, k);
     if (!v->memory_only) {
         /* Its demand leaves the nodes the load measure put it on (and, for
-         * a guest that was waiting, the waiting pool) and lands on `to`. */
+         * a guest that was waiting, the waiting pool) and lands on its home. */
         for (size_t k = 0; k < c->nn; k++) {
             double d = v->att[k];
             c->loads[k].cpu_demand -= d <= c->loads[k].cpu_demand ? d : c->loads[k].cpu_demand;
@@ -387,23 +481,38 @@ static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
                 c->waiting[k] -= d <= c->waiting[k] ? d : c->waiting[k];
             v->att[k] = 0;
         }
-        c->loads[to].cpu_demand += v->demand;
-        v->att[to] = v->demand;
+        for (size_t k = 0; k < c->nn; k++) {
+            if (set ? !(set >> k & 1) : k != to)
+                continue;
+            double share = set && set_cpus ? v->demand * node_cpus(c, k) / set_cpus : v->demand;
+            c->loads[k].cpu_demand += share;
+            v->att[k] = share;
+        }
         v->pref_node = to;
         v->waiting = false;
         v->floating = false;
     }
-    c->loads[to].mem_available_bytes -=
-        off <= c->loads[to].mem_available_bytes ? off : c->loads[to].mem_available_bytes;
+    for (size_t k = 0; k < c->nn; k++) {
+        uint64_t need = home_deficit(c, v->gidx, os_set, to, k);
+        uint64_t *avail = &c->loads[k].mem_available_bytes;
+        *avail -= need <= *avail ? need : *avail;
+    }
     np_balance_guest_info *in = &v->entry->info;
     in->last_move_ns = c->now_ns;
-    in->home_node_os_id = (int32_t)node->os_id;
+    in->home_node_os_id = (int32_t)os_id(c, to);
+    in->home_nodes_mask = os_set;
     in->pending_bytes = off;
     in->move_bytes = off;
     in->settled_bytes = 0; /* a new home: what could not move may now */
     in->moves++;
     in->low_rounds = 0;
+    v->home_set = set != 0;
     return 0;
+}
+
+static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
+{
+    return rehome_on(c, v, to, 0, why);
 }
 
 /* CPU left on node k for guest v: capacity less the demand of everything
@@ -459,6 +568,167 @@ static bool better_home(const round_ctx *c, const gview *v, size_t a, size_t b)
     return a < b;
 }
 
+/* ---- a home set for a guest wider than one node --------------------------------- */
+
+static unsigned popcount64(uint64_t x)
+{
+    unsigned n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+/* A node that may join a home set: CPUs free for the guest, its device's
+ * node if it has one, an os id a set mask can hold. */
+static bool set_usable(const round_ctx *c, const gview *v, size_t k)
+{
+    return c->loads[k].cpu_capacity > 0 && device_ok(v, k) && os_bit(c, k) &&
+           cpu_free(c, v, k) > ROOM_EPSILON;
+}
+
+static uint64_t idx_to_os(const round_ctx *c, uint64_t set)
+{
+    uint64_t os = 0;
+    for (size_t k = 0; k < c->nn; k++)
+        if (set >> k & 1)
+            os |= os_bit(c, k);
+    return os;
+}
+
+/* Does set (node idx bits) hold the guest: its free CPUs cover its demand,
+ * and every node has memory room for its share of what lies outside? */
+static bool set_fits(const round_ctx *c, const gview *v, uint64_t set)
+{
+    double free_cpus = 0;
+    uint64_t os = idx_to_os(c, set);
+    for (size_t k = 0; k < c->nn; k++) {
+        if (!(set >> k & 1))
+            continue;
+        double f = cpu_free(c, v, k);
+        free_cpus += f > 0 ? f : 0;
+        uint64_t need = home_deficit(c, v->gidx, os, k, k);
+        if (need > c->loads[k].mem_available_bytes)
+            return false;
+    }
+    return multi(set) && free_cpus + ROOM_EPSILON >= v->demand;
+}
+
+/* Sum of the distances between the set's nodes: how spread it is. */
+static double set_spread(const round_ctx *c, uint64_t set)
+{
+    double sum = 0;
+    for (size_t i = 0; i < c->nn; i++)
+        for (size_t j = i + 1; j < c->nn && (set >> i & 1); j++)
+            if (set >> j & 1)
+                sum += np_topology_distance(c->topo, i, j);
+    return sum;
+}
+
+static uint64_t set_mem(const round_ctx *c, const gview *v, uint64_t set)
+{
+    uint64_t m = 0;
+    for (size_t k = 0; k < c->nn; k++)
+        if (set >> k & 1)
+            m += np_host_state_guest_mem_bytes(c->st, v->gidx, k);
+    return m;
+}
+
+/* Is set a better home than set b (0: none)? Fewest nodes, then least
+ * spread, then most of its memory already inside, then lowest indices. */
+static bool better_set(const round_ctx *c, const gview *v, uint64_t a, uint64_t b)
+{
+    if (!b)
+        return true;
+    unsigned na = popcount64(a), nb = popcount64(b);
+    if (na != nb)
+        return na < nb;
+    double sa = set_spread(c, a), sb = set_spread(c, b);
+    if (sa != sb)
+        return sa < sb;
+    uint64_t ma = set_mem(c, v, a), mb = set_mem(c, v, b);
+    if (ma != mb)
+        return ma > mb;
+    return a < b;
+}
+
+/* The home set (node idx bits, 0 when none) of a guest no single node has
+ * CPU room for. From every usable seed node, the nearest usable nodes join
+ * (least distance to the nodes already in; ties: more of its memory there,
+ * more free CPU, lowest index) until the set fits; of the sets found, the
+ * best by better_set. Greedy, O(nodes^3): "fewest" is the fewest a nearest-
+ * first growth reaches, not an exhaustive search. */
+static uint64_t pick_set(const round_ctx *c, const gview *v)
+{
+    uint64_t best = 0;
+    if (c->nn > 64)
+        return 0;
+    for (size_t seed = 0; seed < c->nn; seed++) {
+        if (!set_usable(c, v, seed))
+            continue;
+        uint64_t set = UINT64_C(1) << seed;
+        while (!set_fits(c, v, set)) {
+            size_t add = NONE;
+            double add_dist = 0;
+            for (size_t k = 0; k < c->nn; k++) {
+                if ((set >> k & 1) || !set_usable(c, v, k))
+                    continue;
+                double dist = 0;
+                for (size_t j = 0; j < c->nn; j++)
+                    if (set >> j & 1)
+                        dist += np_topology_distance(c->topo, j, k);
+                bool take = add == NONE || dist < add_dist;
+                if (!take && dist == add_dist) {
+                    uint64_t mk = np_host_state_guest_mem_bytes(c->st, v->gidx, k);
+                    uint64_t ma = np_host_state_guest_mem_bytes(c->st, v->gidx, add);
+                    take = mk > ma || (mk == ma && cpu_free(c, v, k) > cpu_free(c, v, add));
+                }
+                if (take) {
+                    add = k;
+                    add_dist = dist;
+                }
+            }
+            if (add == NONE)
+                break;
+            set |= UINT64_C(1) << add;
+        }
+        if (set_fits(c, v, set) && better_set(c, v, set, best))
+            best = set;
+    }
+    return best;
+}
+
+/* Stage 1 for a guest wider than one node (its demand exceeds every
+ * node's CPU capacity: no node could hold it however idle): a home set, if
+ * one fits. A guest that would fit one node waits for one instead of being
+ * split over the leftovers of busy nodes. 1 when it was re-homed, 0 when
+ * not (the caller says why). */
+static int home_on_set(round_ctx *c, gview *v)
+{
+    const np_balance_config *cfg = c->cfg;
+    char why[NP_BALANCE_REASON_MAX], list[96];
+
+    for (size_t k = 0; k < c->nn; k++)
+        if (device_ok(v, k) && c->loads[k].cpu_capacity + ROOM_EPSILON >= v->demand)
+            return 0; /* not wider than a node */
+    if (v->spec->group[0] && v->spec->group_rule != NP_GROUP_NONE)
+        return 0; /* a group rule counts one node per guest: not for sets */
+    uint64_t set = pick_set(c, v);
+    if (!set)
+        return 0;
+    size_t first = 0;
+    while (!(set >> first & 1))
+        first++;
+    uint64_t inside = set_mem(c, v, set);
+    format_set(idx_to_os(c, set), list, sizeof(list));
+    snprintf(why, sizeof(why),
+             "locality %.2f < target %.2f: needs %.2f CPUs, more than any node has free: "
+             "home on nodes %.24s; memory inside stays, %.0f of %.0f MiB moves in",
+             v->locality, cfg->locality_target, v->demand, list, mib(v->mem_total - inside),
+             mib(v->mem_total));
+    int rc = rehome_on(c, v, first, set, why);
+    return rc ? rc : 1;
+}
+
 /* Stage 1 for a guest whose vCPUs may move: the best node with CPU room,
  * memory room, the device's node and the group rule satisfied. */
 static int home_anywhere(round_ctx *c, gview *v)
@@ -488,6 +758,11 @@ static int home_anywhere(round_ctx *c, gview *v)
             continue;
         if (better_home(c, v, k, best))
             best = k;
+    }
+    if (best == NONE && !nr_cpu_ok) {
+        int rc = home_on_set(c, v);
+        if (rc)
+            return rc < 0 ? rc : 0;
     }
     if (best == NONE) {
         if (!nr_cpu_ok && most_free_node != NONE)
@@ -525,6 +800,11 @@ static int home_anywhere(round_ctx *c, gview *v)
                  "there, %.0f MiB to move)",
                  v->locality, cfg->locality_target, os_id(c, best), mib(there), mib(v->mem_total),
                  mib(off));
+    if (v->dev_nodes) {
+        size_t len = strlen(why);
+        snprintf(why + len, sizeof(why) - len, "; its passthrough device keeps it on node %u",
+                 os_id(c, best));
+    }
     return rehome(c, v, best, why);
 }
 
@@ -578,6 +858,22 @@ static int memory_follows(round_ctx *c, gview *v)
                  "affinity none)",
                  v->locality, cfg->locality_target, os_id(c, t), (unsigned long long)off);
     return rehome(c, v, t, why);
+}
+
+/* A guest on a home set stays below target while its vCPUs are spread
+ * over the set; nothing will change that (not the hold-off running out):
+ * say so. True when it said so. */
+static bool home_set_why(gview *v, double target)
+{
+    if (!v->wide || !v->home_set || v->pinned || v->locality >= target)
+        return false;
+    char list[96];
+    format_set(v->entry->info.home_nodes_mask, list, sizeof(list));
+    set_why(v,
+            "wider than one node: home on nodes %s; memory stays where it is inside the "
+            "set (which vCPU uses which page is not known)",
+            list);
+    return true;
 }
 
 /* Stage 1 for one guest. */
@@ -685,8 +981,23 @@ static int fix_load_once(round_ctx *c)
     return rc ? rc : 1;
 }
 
+/* What this round already asked to move of guest gi from (to_side false)
+ * or to (true) node k. */
+static uint64_t asked(const round_ctx *c, size_t gi, size_t k, bool to_side)
+{
+    uint64_t sum = 0;
+    for (size_t a = 0; a < c->acts->nr; a++) {
+        const np_balance_action *x = &c->acts->list[a];
+        if (x->kind == NP_BALANCE_MIGRATE_MEMORY && x->gidx == gi &&
+            (to_side ? x->to_node_idx : x->from_node_idx) == k)
+            sum += x->bytes;
+    }
+    return sum;
+}
+
 /* Stage 4: memory still off its home, within the round's budget. Guests in
- * name order (the state's order): stable across rounds and restarts. */
+ * name order (the state's order): stable across rounds and restarts. Off
+ * home is what lies outside the home node or the home set (home_excess). */
 static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
 {
     np_balance_state *s = c->state;
@@ -706,7 +1017,13 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             ent->info.pending_bytes = 0; /* opted out since: stop */
             continue;
         }
-        uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, gi, home);
+        uint64_t set = ent->info.home_nodes_mask;
+        uint64_t off = 0;
+        bool room = false;
+        for (size_t k = 0; k < c->nn; k++) {
+            off += home_excess(c, gi, set, home, k);
+            room |= home_deficit(c, gi, set, home, k) && c->loads[k].mem_available_bytes;
+        }
         uint64_t sent = 0;
         if (off <= ent->info.settled_bytes) {
             ent->info.pending_bytes = 0; /* what is left cannot move */
@@ -717,40 +1034,39 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
          * filled up (other guests, ballooning) ends the migration: the
          * guest is no longer held off and may be moved elsewhere. */
         bool moved_now = ent->info.last_move_ns == c->now_ns;
-        uint64_t *avail = &c->loads[home].mem_available_bytes;
-        if (!moved_now && off && !*avail) {
+        if (!moved_now && off && !room) {
             ent->info.pending_bytes = 0;
             continue;
         }
-        /* From the node holding most, as numad does; ties: lowest index. */
+        /* From the node off home holding most, as numad does, to the home
+         * node lacking most of its share; ties: lowest index. */
         while (off > sent && budget_bytes && room_for_actions(c)) {
-            size_t from = NONE;
-            uint64_t from_left = 0;
+            size_t from = NONE, to = NONE;
+            uint64_t from_left = 0, to_left = 0;
             for (size_t k = 0; k < c->nn; k++) {
-                if (k == home)
-                    continue;
-                uint64_t m = np_host_state_guest_mem_bytes(c->st, gi, k);
-                /* less what this round already asked to move from k */
-                for (size_t a = 0; a < c->acts->nr; a++) {
-                    const np_balance_action *x = &c->acts->list[a];
-                    if (x->kind == NP_BALANCE_MIGRATE_MEMORY && x->gidx == gi &&
-                        x->from_node_idx == k)
-                        m -= x->bytes <= m ? x->bytes : m;
-                }
-                if (m > from_left) {
+                uint64_t x = home_excess(c, gi, set, home, k);
+                uint64_t y = home_deficit(c, gi, set, home, k);
+                uint64_t ax = asked(c, gi, k, false), ay = asked(c, gi, k, true);
+                x -= ax <= x ? ax : x;
+                y -= ay <= y ? ay : y;
+                if (x > from_left) {
                     from = k;
-                    from_left = m;
+                    from_left = x;
+                }
+                if (!moved_now && y > c->loads[k].mem_available_bytes)
+                    y = c->loads[k].mem_available_bytes;
+                if (y > to_left) {
+                    to = k;
+                    to_left = y;
                 }
             }
-            if (from == NONE)
+            if (from == NONE || to == NONE)
                 break;
-            uint64_t n = from_left;
+            uint64_t n = from_left < to_left ? from_left : to_left;
             if (n > c->cfg->migrate_chunk_bytes)
                 n = c->cfg->migrate_chunk_bytes;
             if (n > budget_bytes)
                 n = budget_bytes;
-            if (!moved_now && n > *avail)
-                n = *avail;
             if (!n)
                 break;
             np_balance_action a;
@@ -759,17 +1075,25 @@ static int migrate_pending(round_ctx *c, uint64_t budget_bytes)
             a.gidx = gi;
             snprintf(a.guest, sizeof(a.guest), "%s", ent->name);
             a.from_node_idx = from;
-            a.to_node_idx = home;
+            a.to_node_idx = to;
             a.bytes = n;
-            snprintf(a.reason, sizeof(a.reason), "home is node %d: %llu bytes still elsewhere",
-                     ent->info.home_node_os_id, (unsigned long long)(off - sent));
+            if (multi(set)) {
+                char list[96];
+                format_set(set, list, sizeof(list));
+                snprintf(a.reason, sizeof(a.reason),
+                         "home is nodes %s: %llu bytes still outside them", list,
+                         (unsigned long long)(off - sent));
+            } else {
+                snprintf(a.reason, sizeof(a.reason), "home is node %d: %llu bytes still elsewhere",
+                         ent->info.home_node_os_id, (unsigned long long)(off - sent));
+            }
             int rc = np_balance_actions_push(c->acts, &a, NULL);
             if (rc)
                 return rc;
             sent += n;
             budget_bytes -= n;
             if (!moved_now)
-                *avail -= n;
+                c->loads[to].mem_available_bytes -= n;
         }
         /* What the snapshot still shows off home, not what this round
          * asked for: a backend may move less (rate limit, full node), and
@@ -810,8 +1134,13 @@ static void set_reason(const round_ctx *c, gview *v)
     } else if (in->pending_bytes && in->home_node_os_id >= 0) {
         uint64_t total = in->move_bytes > in->pending_bytes ? in->move_bytes : in->pending_bytes;
         double pct = total ? 100.0 * (double)(total - in->pending_bytes) / (double)total : 0;
-        snprintf(in->reason, sizeof(in->reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
-                 mib(total), in->home_node_os_id);
+        char list[96];
+        if (multi(in->home_nodes_mask))
+            format_set(in->home_nodes_mask, list, sizeof(list));
+        else
+            snprintf(list, sizeof(list), "%d", in->home_node_os_id);
+        snprintf(in->reason, sizeof(in->reason), "moving: %.0f%% of %.0f MiB to node%s %s", pct,
+                 mib(total), multi(in->home_nodes_mask) ? "s" : "", list);
     } else if (v->why[0]) {
         snprintf(in->reason, sizeof(in->reason), "%s", v->why);
     } else if (v->locality < c->cfg->locality_target) {
@@ -883,6 +1212,8 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
         const np_balance_guest_info *in = &v->entry->info;
         if (!v->managed && !v->pinned)
             continue;
+        if (home_set_why(v, cfg->locality_target))
+            continue; /* stage 4 still moves what is outside its set */
         if (held_off(&c, v)) {
             if (!in->pending_bytes && v->locality < cfg->locality_target)
                 set_why(v, "held off: moved %.0f s ago (hold-off %.0f s)",

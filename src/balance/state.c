@@ -146,6 +146,19 @@ int np_balance_state_settle(np_balance_state *state, const char *name, uint64_t 
     return -ENOENT;
 }
 
+/* A home set as a JSON array of node os ids, lowest first; NULL on
+ * allocation failure (json_object_set_new then fails too). */
+static json_t *node_list(uint64_t mask)
+{
+    json_t *a = json_array();
+    for (unsigned k = 0; a && k < 64; k++)
+        if ((mask >> k & 1) && json_array_append_new(a, json_integer(k))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 int np_balance_state_save(const np_balance_state *state, char **json_out)
 {
     json_t *root = NULL, *guests = NULL;
@@ -181,7 +194,9 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
              json_object_set_new(g, "settled_bytes",
                                  json_integer((json_int_t)e->info.settled_bytes))) ||
             (e->info.move_bytes &&
-             json_object_set_new(g, "move_bytes", json_integer((json_int_t)e->info.move_bytes))))
+             json_object_set_new(g, "move_bytes", json_integer((json_int_t)e->info.move_bytes))) ||
+            (e->info.home_nodes_mask && json_object_set_new(g, "home_nodes",
+                                                            node_list(e->info.home_nodes_mask))))
             goto out;
     }
     if (json_object_set(root, "guests", guests))
@@ -285,10 +300,21 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
             if ((rc = get_int(c, v, key, 0, INT64_MAX, &x)))
                 return rc;
             tmp.info.move_bytes = (uint64_t)x;
+        } else if (!strcmp(key, "home_nodes")) {
+            size_t i;
+            json_t *n;
+            if (!json_is_array(v) || json_array_size(v) < 2)
+                return fail(c, key, "expected an array of at least 2 node os ids");
+            json_array_foreach(v, i, n)
+            {
+                if ((rc = get_int(c, n, key, 0, 63, &x)))
+                    return rc;
+                tmp.info.home_nodes_mask |= UINT64_C(1) << x;
+            }
         } else {
             return fail(c, key,
                         "unknown key (expected name, last_move_ns, home, pending_bytes, "
-                        "moves, low_rounds, settled_bytes, move_bytes)");
+                        "moves, low_rounds, settled_bytes, move_bytes, home_nodes)");
         }
     }
     c->depth = 2;

@@ -86,7 +86,8 @@ int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool c
     return 0;
 }
 
-int daemon_backend_apply_xen(daemon_t *d)
+/* The Xen backend's settings from d->cfg (memory moves). */
+static int apply_xen(daemon_t *d)
 {
 #ifdef NP_HAVE_XEN
     np_xen_memory_move m = d->cfg.xen_memory_move == NP_DAEMON_XEN_MOVE_SAVE_RESTORE
@@ -103,6 +104,32 @@ int daemon_backend_apply_xen(daemon_t *d)
     (void)d;
     return -ENOTSUP;
 #endif
+}
+
+int daemon_apply_source(daemon_t *d)
+{
+    np_linux_backend_opts o = {0};
+    pid_t pids[NP_DAEMON_MAX_LIST];
+
+    if (d->backend == NP_DAEMON_BACKEND_XEN)
+        return apply_xen(d);
+    if (d->backend == NP_DAEMON_BACKEND_LIBVIRT)
+        return 0; /* libvirt lists the domains; no Linux discovery options */
+
+    for (uint32_t i = 0; i < d->cfg.nr_pids; i++)
+        pids[i] = (pid_t)d->cfg.pids[i];
+    o.source = d->cfg.discover == NP_DISCOVER_QEMU     ? NP_LINUX_GUESTS_QEMU
+               : d->cfg.discover == NP_DISCOVER_CGROUP ? NP_LINUX_GUESTS_CGROUP
+                                                       : NP_LINUX_GUESTS_PIDS;
+    o.cgroup = d->cfg.cgroup[0] ? d->cfg.cgroup : NULL;
+    o.pids = pids;
+    o.nr_pids = d->cfg.nr_pids;
+    o.migrate_budget_bps = d->cfg.migrate_budget_bps;
+    o.move_filter = NP_LINUX_MAPS_WRITABLE;
+    o.use_cgroup_cpuset = d->cfg.use_cgroup_cpuset;
+    if (!d->lb)
+        return np_linux_backend_create(d->ctx, &o, &d->lb);
+    return np_linux_backend_set_source(d->lb, &o);
 }
 
 /* Memory moves leave the round when the backend allows it (its
@@ -131,7 +158,7 @@ int daemon_backend_open(daemon_t *d, const char *root)
 #ifdef NP_HAVE_XEN
         rc = np_xen_open(dlog_sink, NULL, &d->xen);
         if (!rc)
-            rc = daemon_backend_apply_xen(d);
+            rc = apply_xen(d);
         if (!rc)
             rc = np_backend_create(np_xen_backend_ops(), d->xen, &d->own_be);
         if (rc) {

@@ -19,7 +19,7 @@
  * (move_worker.c) when the backend allows concurrent moves: one job per
  * guest, collected at the next round (its result may settle what cannot
  * move); otherwise the round moves itself, serving the socket between
- * steps (round.c).
+ * steps (inline_move.c).
  * a guest's pending bytes also show as its migration in flight (status,
  * the "done" log line, "resuming" after a restart). A dry run decides on
  * a copy of that state kept for the dry run's life, so its rounds confirm
@@ -205,8 +205,6 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
              (unsigned long long)bg->id, list, a->reason);
         if (!d->cfg.dry_run)
             rc = np_backend_act(be, st, bg->id, a, NULL, NULL);
-        if (g && !d->cfg.dry_run && np_bitmap_count(a->nodes) == 1)
-            g->home_node_os_id = np_bitmap_next(a->nodes, 0);
         break;
     case NP_BALANCE_MIGRATE_MEMORY: {
         unsigned from = np_topology_node(topo, a->from_node_idx)->os_id;
@@ -227,8 +225,7 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
                  bg->name, dlog_id_word(), (unsigned long long)bg->id);
             return;
         }
-        if (g) {
-            g->home_node_os_id = (int32_t)to;
+        if (g) { /* its home came from the balancer's state (show_balancer_view) */
             g->inflight = true; /* status shows it while the steps run */
             g->inflight_from_os_id = (int32_t)from;
         }
@@ -303,7 +300,9 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
 }
 
 /* What status shows of a guest is what the balancer computed: locality
- * per vCPU against memory per node, and why it is below target. */
+ * per vCPU against memory per node, why it is below target, its pending
+ * move and, outside a dry run, its home. The daemon's guest takes these
+ * from the balancer's state here, once a round, and nowhere else. */
 static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const char *bal_name,
                                const np_backend_guest *bg)
 {
@@ -313,6 +312,8 @@ static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const c
     if (!g || np_balance_state_guest(bal, bal_name, &info))
         return;
     g->locality = info.locality;
+    if (!d->cfg.dry_run && info.home_node_os_id >= 0)
+        g->home_node_os_id = info.home_node_os_id;
     snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
     g->pending_bytes = info.pending_bytes;
     g->move_total_bytes = info.move_bytes > info.pending_bytes ? info.move_bytes : info.pending_bytes;

@@ -29,6 +29,8 @@ void dlog_set_level(np_log_level level);
  * (Xen), set when the backend is chosen. */
 void dlog_set_id_word(const char *word);
 const char *dlog_id_word(void);
+/* "12.5 MiB" into buf; returns buf. */
+const char *dlog_mib(uint64_t bytes, char *buf, size_t len);
 void dlog(np_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The np_log_fn the library's contexts get. */
 void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char *msg);
@@ -231,17 +233,19 @@ typedef struct daemon_move {
 } daemon_move;
 /* Moves a guest's memory in DAEMON_CHUNK_BYTES steps, paced by
  * migrate_budget, logging each step and publishing the status after each
- * (round.c). *moved_out: bytes moved. Stops early (0) when
- * the guest gets excluded meanwhile; -ESRCH when it exited. */
+ * (inline_move.c: a backend without a mover thread). *moved_out: bytes
+ * moved. Stops early (0) when the guest gets excluded meanwhile; -ESRCH
+ * when it exited. */
 int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *name,
                    const daemon_move *mv, uint64_t *moved_out);
-/* Backend options from the configuration. */
-int daemon_apply_source(daemon_t *d);
 /* The guest's helper threads and their affinity, for status (helpers.c):
  * read for the Linux and libvirt backends (the QEMU process under the
  * daemon's root), none for the others. Never fails: a guest whose threads
  * cannot be read lists none. */
 void daemon_sense_helpers(daemon_t *d, dguest *g);
+/* Saves d->st and the balancer's state to the state file; a failure is
+ * logged as a warning (state.c). */
+int daemon_save(daemon_t *d);
 
 /* ---- the backend (backend_pick.c) ------------------------------------------ */
 /* The backend c asks for on this machine, in *out (linux or xen); logs and
@@ -253,8 +257,9 @@ int daemon_backend_check(const np_daemon_config *c, const char *cfg_path, bool c
 /* Opens d->backend: sets d->be (root: /proc and /sys for Linux). */
 int daemon_backend_open(daemon_t *d, const char *root);
 void daemon_backend_close(daemon_t *d);
-/* The Xen backend's settings from d->cfg (memory moves). */
-int daemon_backend_apply_xen(daemon_t *d);
+/* Backend options from the configuration (Linux discovery, Xen memory
+ * moves), at open and on reload. */
+int daemon_apply_source(daemon_t *d);
 
 /* ---- the control socket (ctl_server.c) ------------------------------------ */
 /* Binds d->cfg.socket_path. A path that exists is replaced only when it is

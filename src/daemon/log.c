@@ -154,3 +154,9 @@ void dlog_sink(void *opaque, np_log_level level, const char *subsys, const char 
     (void)opaque;
     emit(level, subsys, msg);
 }
+
+const char *dlog_mib(uint64_t bytes, char *buf, size_t len)
+{
+    snprintf(buf, len, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+    return buf;
+}

@@ -495,3 +495,11 @@ int dstate_move_aside(const char *path, char *moved_to, size_t cap)
     }
     return -EEXIST;
 }
+
+int daemon_save(daemon_t *d)
+{
+    int rc = dstate_save(&d->st, d->bal, d->cfg.state_path);
+    if (rc)
+        dlog(NP_LOG_WARNING, "cannot save the state to %s: %s", d->cfg.state_path, np_strerror(rc));
+    return rc;
+}

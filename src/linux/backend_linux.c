@@ -167,6 +167,32 @@ static int mem_copy(const np_linux_mem *in, np_linux_mem *out)
 
 /* ---- topology ---------------------------------------------------------- */
 
+/* The host's PCI devices that sit on a node (sysfs numa_node), so that a
+ * guest's passthrough device (QEMU's vfio-pci host=) has a node the
+ * balancer keeps it on. Read once, with the topology: a device that
+ * appears later is known after a restart. */
+static int add_pci_devices(np_linux_ctx *ctx, np_topology_builder *b)
+{
+    char(*bdfs)[NP_BDF_TEXT_MAX] = NULL;
+    int32_t *nodes = NULL;
+    size_t n = 0;
+    int rc = np_linux_pci_devices(ctx, &bdfs, &nodes, &n);
+
+    for (size_t i = 0; i < n && !rc; i++) {
+        np_pci_info dev;
+        memset(&dev, 0, sizeof(dev));
+        if (np_pci_parse_bdf(bdfs[i], &dev.domain, &dev.bus, &dev.dev, &dev.fn) < 0)
+            continue;
+        snprintf(dev.name, sizeof(dev.name), "%s", bdfs[i]);
+        rc = np_topology_builder_add_device(b, &dev, (uint32_t)nodes[i]);
+        if (rc == -ENOENT)
+            rc = 0; /* a node not online: no use */
+    }
+    free(bdfs);
+    free(nodes);
+    return rc;
+}
+
 static int build_topology(np_linux_ctx *ctx, np_topology **out)
 {
     np_topology_builder *b = NULL;
@@ -196,6 +222,8 @@ static int build_topology(np_linux_ctx *ctx, np_topology **out)
         np_bitmap_destroy(cpus);
         cpus = NULL;
     }
+    if (!rc)
+        rc = add_pci_devices(ctx, b);
     if (!rc) {
         rc = np_topology_builder_finish(b, out, &err);
         if (rc)
@@ -402,6 +430,8 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     snprintf(bg->name, sizeof(bg->name), "%s", p->guest_name ? p->guest_name : p->comm);
     bg->start_ns = NP_BACKEND_TIME_UNKNOWN;
     bg->instance = p->start_ticks;
+    bg->nr_devices = p->nr_devices;
+    memcpy(bg->devices, p->devices, sizeof(bg->devices));
     for (size_t v = 0; v < nv; v++) {
         const np_linux_thread *t = &th[order[v]];
         np_backend_vcpu *bv = &bg->vcpus[v];

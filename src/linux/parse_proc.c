@@ -22,6 +22,7 @@
 #include "linux/linux_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -575,6 +576,87 @@ int np_linux_qemu_name_parse(const char *cmdline, size_t len, char **name_out)
 out:
     free(best);
     return rc;
+}
+
+/* "DDDD:BB:DD.F" of a host= or sysfsdev= value into out; false when it is
+ * not a PCI address (sysfsdev names a path: its last component). */
+static bool vfio_address(const char *key, const char *value, char out[NP_BDF_TEXT_MAX])
+{
+    uint32_t domain;
+    uint8_t bus, dev, fn;
+    if (!strcmp(key, "sysfsdev")) {
+        const char *slash = strrchr(value, '/');
+        value = slash ? slash + 1 : value;
+    }
+    if (np_pci_parse_bdf(value, &domain, &bus, &dev, &fn) < 0 || domain > 0xffff)
+        return false;
+    snprintf(out, NP_BDF_TEXT_MAX, "%04x:%02x:%02x.%x", (unsigned)domain, bus, dev, fn);
+    return true;
+}
+
+/* One -device value: 1 and the address when it is a vfio-pci device with
+ * host= or sysfsdev= (the last one given wins, as in QEMU), 0 when not,
+ * negative errno. */
+static int vfio_device(const char *value, const char *end, char out[NP_BDF_TEXT_MAX])
+{
+    const char *q = value;
+    bool first = true, vfio = false, have = false;
+    int rc = 0;
+
+    while (q < end && rc == 0) {
+        char *elem = NULL;
+        rc = qemu_opt_element(&q, end, &elem);
+        if (rc < 0)
+            break;
+        char *eq = strchr(elem, '=');
+        if (first && !eq)
+            vfio = !strcmp(elem, "vfio-pci");
+        else if (eq) {
+            *eq = '\0';
+            if (!strcmp(elem, "driver"))
+                vfio = !strcmp(eq + 1, "vfio-pci");
+            else if (!strcmp(elem, "host") || !strcmp(elem, "sysfsdev"))
+                have = vfio_address(elem, eq + 1, out) || have;
+        }
+        first = false;
+        free(elem);
+    }
+    return rc < 0 ? rc : vfio && have;
+}
+
+int np_linux_qemu_devices_parse(const char *cmdline, size_t len,
+                                char (*bdf_out)[NP_BDF_TEXT_MAX], size_t max, size_t *n_out)
+{
+    const char *p = cmdline, *end = cmdline + len;
+    size_t n = 0;
+
+    if ((!cmdline && len) || !n_out || (max && !bdf_out))
+        return -EINVAL;
+    while (p < end) {
+        const char *arg_end = memchr(p, '\0', (size_t)(end - p));
+        if (!arg_end)
+            arg_end = end;
+        bool is_device = ((size_t)(arg_end - p) == 7 && memcmp(p, "-device", 7) == 0) ||
+                         ((size_t)(arg_end - p) == 8 && memcmp(p, "--device", 8) == 0);
+        p = arg_end < end ? arg_end + 1 : end;
+        if (!is_device || p >= end)
+            continue;
+        const char *v_end = memchr(p, '\0', (size_t)(end - p));
+        if (!v_end)
+            v_end = end;
+        char bdf[NP_BDF_TEXT_MAX];
+        int rc = vfio_device(p, v_end, bdf);
+        if (rc < 0)
+            return rc;
+        bool dup = false;
+        for (size_t i = 0; i < n && rc; i++)
+            dup |= !strcmp(bdf_out[i], bdf);
+        if (rc && !dup && n < max)
+            memcpy(bdf_out[n++], bdf, sizeof(bdf));
+        p = v_end < end ? v_end + 1 : end;
+    }
+    *n_out = n;
+    return 0;
 }
 
 int np_linux_vcpu_from_comm(const char *comm, int32_t *vcpu_out)

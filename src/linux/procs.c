@@ -156,6 +156,10 @@ int np_linux_proc_describe(np_linux_ctx *ctx, pid_t pid, np_linux_proc *out)
         bool guest_key = memmem(cmdline, cmdlen, libvirt_name, sizeof(libvirt_name) - 1) != NULL;
         p.kind = (guest_key || libvirt_cgroup(p.cgroup)) ? NP_LINUX_PROC_QEMU_LIBVIRT
                                                           : NP_LINUX_PROC_QEMU;
+        rc = np_linux_qemu_devices_parse(cmdline, cmdlen, p.devices, NP_GUEST_MAX_DEVICES,
+                                         &p.nr_devices);
+        if (rc < 0)
+            goto out;
     }
     np_linux_proc_fini(out);
     *out = p;

@@ -15,10 +15,13 @@
  */
 #include "linux/linux_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/error.h"
 #include "util/text.h"
@@ -26,6 +29,7 @@
 #define SUBSYS "linux/sysfs"
 #define NODE_DIR "sys/devices/system/node"
 #define KSM_DIR "sys/kernel/mm/ksm"
+#define PCI_DIR "sys/bus/pci/devices"
 
 /* Longest cpulist/nodelist line read: 8192 CPUs written as single ids with
  * commas take about 40 KiB. */
@@ -229,5 +233,112 @@ int np_linux_ksm_set_merge_across_nodes(np_linux_ctx *ctx, bool merge)
                      np_strerror(rc));
     else
         np_linux_log(ctx, NP_LOG_INFO, SUBSYS, "KSM merge_across_nodes set to %d", merge ? 1 : 0);
+    return rc;
+}
+
+/* ---- PCI devices ------------------------------------------------------------ */
+
+int np_linux_pci_device_node(np_linux_ctx *ctx, const char *bdf, int32_t *node_out)
+{
+    char path[128], line[32];
+    uint32_t domain;
+    uint8_t bus, dev, fn;
+
+    if (!ctx || !bdf || !node_out || np_pci_parse_bdf(bdf, &domain, &bus, &dev, &fn) < 0)
+        return -EINVAL;
+    int rc = np_linux_path(path, sizeof(path), PCI_DIR "/%04x:%02x:%02x.%x/numa_node",
+                           (unsigned)domain, bus, dev, fn);
+    if (rc == 0)
+        rc = np_linux_read_line_at(ctx, path, line, sizeof(line));
+    if (rc < 0)
+        return rc;
+    char *end = NULL;
+    long v = strtol(line, &end, 10);
+    while (end && (*end == '\n' || *end == ' '))
+        end++;
+    if (end == line || !end || *end || v < -1 || v > (long)NP_LINUX_NODE_MAX_OS_ID) {
+        np_error err = {0};
+        np_error_set(&err, path, 1, "expected a node number or -1");
+        return np_linux_parse_failed(ctx, SUBSYS, &err);
+    }
+    *node_out = (int32_t)v;
+    return 0;
+}
+
+int np_linux_pci_devices(np_linux_ctx *ctx, char (**bdfs_out)[NP_BDF_TEXT_MAX],
+                         int32_t **nodes_out, size_t *n_out)
+{
+    char (*bdfs)[NP_BDF_TEXT_MAX] = NULL;
+    int32_t *nodes = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = NULL;
+    int rc = 0;
+
+    if (!ctx || !bdfs_out || !nodes_out || !n_out)
+        return -EINVAL;
+    int fd = openat(ctx->root_fd, PCI_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? 0 : -errno; /* no PCI bus in this tree */
+        goto done;
+    }
+    d = fdopendir(fd);
+    if (!d) {
+        rc = -errno;
+        close(fd);
+        goto done;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint32_t domain;
+        uint8_t bus, dev, fn;
+        int32_t node;
+        if (e->d_name[0] == '.' || np_pci_parse_bdf(e->d_name, &domain, &bus, &dev, &fn) < 0 ||
+            domain > 0xffff)
+            continue;
+        char bdf[NP_BDF_TEXT_MAX];
+        snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", (unsigned)(domain & 0xffff), bus, dev,
+                 fn);
+        int r = np_linux_pci_device_node(ctx, bdf, &node);
+        if (r == -ENOENT || (r == 0 && node < 0))
+            continue; /* gone meanwhile, or no node to keep */
+        if (r < 0) {
+            rc = r;
+            goto done;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            char (*nb)[NP_BDF_TEXT_MAX] = realloc(bdfs, ncap * sizeof(*nb));
+            if (nb)
+                bdfs = nb;
+            int32_t *nn = nb ? realloc(nodes, ncap * sizeof(*nn)) : NULL;
+            if (!nn) {
+                rc = -ENOMEM;
+                goto done;
+            }
+            nodes = nn;
+            cap = ncap;
+        }
+        /* insertion in address order: readdir's order is the file system's */
+        size_t i = n;
+        while (i > 0 && strcmp(bdfs[i - 1], bdf) > 0) {
+            memcpy(bdfs[i], bdfs[i - 1], sizeof(bdf));
+            nodes[i] = nodes[i - 1];
+            i--;
+        }
+        memcpy(bdfs[i], bdf, sizeof(bdf));
+        nodes[i] = node;
+        n++;
+    }
+done:
+    if (d)
+        closedir(d);
+    if (rc == 0) {
+        *bdfs_out = bdfs;
+        *nodes_out = nodes;
+        *n_out = n;
+    } else {
+        free(bdfs);
+        free(nodes);
+    }
     return rc;
 }

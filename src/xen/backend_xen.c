@@ -382,6 +382,7 @@ static int fill_guest(np_xen *x, const libxl_dominfo *di, const np_topology *top
     if (rc)
         goto out;
     g->id = di->domid;
+    g->runs_host = di->domid == 0; /* dom0 runs the host */
     name = libxl_domid_to_name(x->ctx, di->domid);
     snprintf(g->name, sizeof(g->name), "%s", name ? name : "");
     g->mem_target_bytes = di->current_memkb * 1024;
@@ -577,7 +578,7 @@ static void op_log(void *impl, np_log_level level, const char *subsys, const cha
 }
 
 static const struct np_backend_ops xen_ops = {
-    .version = 1,
+    .version = 2,
     .name = "xen",
     .topology = op_topology,
     .list_guests = op_list_guests,
@@ -588,6 +589,7 @@ static const struct np_backend_ops xen_ops = {
     .now_ns = op_now_ns,
     .random = op_random,
     .log = op_log,
+    .flags = NP_BACKEND_NAMES_IDENTIFY,
 };
 
 const struct np_backend_ops *np_xen_backend_ops(void)

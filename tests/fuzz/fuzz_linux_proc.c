@@ -1,9 +1,11 @@
 /*
  * fuzz_linux_proc.c - libFuzzer target for the other /proc and /sys text
  * parsers of the Linux layer, all run on every input: /proc/PID/maps (with
- * each mapping filter), task stat, node meminfo, QEMU's -name in a
- * cmdline and vCPU thread names. Results must be consistent (ranges
- * ordered and non-empty, stat fields in range); errors must carry a line.
+ * each mapping filter), task stat, node meminfo, QEMU's -name and its
+ * vfio-pci passthrough devices in a cmdline, and vCPU thread names.
+ * Results must be consistent (ranges ordered and non-empty, stat fields in
+ * range, device addresses well-formed and distinct); errors must carry a
+ * line.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -54,6 +56,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (np_linux_qemu_name_parse(text, size, &name) == 0 && (!name || !name[0]))
         abort();
     free(name);
+
+    /* vfio-pci devices: at most max, each "DDDD:BB:DD.F", no duplicates */
+    char devs[4][NP_BDF_TEXT_MAX];
+    size_t nd = 99;
+    if (np_linux_qemu_devices_parse(text, size, devs, 4, &nd) != 0 || nd > 4)
+        abort();
+    for (size_t i = 0; i < nd; i++) {
+        uint32_t dom;
+        uint8_t bus, dev, fn;
+        if (strlen(devs[i]) != 12 || np_pci_parse_bdf(devs[i], &dom, &bus, &dev, &fn) < 0)
+            abort();
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(devs[i], devs[j]))
+                abort();
+    }
 
     char comm[16];
     size_t cl = size < sizeof(comm) - 1 ? size : sizeof(comm) - 1;
