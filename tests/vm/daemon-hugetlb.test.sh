@@ -33,8 +33,8 @@
 #   4. the hugetlb part alone: (huge pages on node 1 after - before) x 2 MiB
 #      <= the bytes logged, and the logged bytes minus it are whole 4 KiB
 #      pages (no huge page counted as 4 KiB);
-#   5. no step moved more than its cap (4 MiB, DAEMON_CHUNK_BYTES) plus one
-#      huge page;
+#   5. no step moved more than its cap (16 MiB, DAEMON_WORKER_STEP_BYTES:
+#      the Linux backend moves memory in mover threads) plus one huge page;
 #   6. no balancer round failed; the daemon exited 0 on SIGTERM.
 set -u
 build=${1:?usage: daemon-hugetlb.test.sh BUILD_DIR}
@@ -118,7 +118,7 @@ num() { case $1 in '' | *[!0-9]*) echo -1 ;; *) echo "$1" ;; esac; }
 hp=24
 need=$(((hp * 9 + 9) / 10))
 page2m=$((2 << 20))
-cap=$((4 << 20)) # DAEMON_CHUNK_BYTES
+cap=$((16 << 20)) # DAEMON_WORKER_STEP_BYTES (src/daemon/daemon.h)
 
 # numa_maps_moved BEFORE AFTER: bytes moved node 0 -> 1 by numa_maps, per
 # mapping (first field): hugetlb mappings by node 1's growth, the others by
