@@ -235,6 +235,23 @@ static int op_node_free_bytes(void *impl, size_t node_idx, uint64_t *free_out)
     return rc;
 }
 
+/* The free pages of a node's hugetlb pool of one size, in bytes
+ * (sysfs nodeN/hugepages/hugepages-<size>kB/free_hugepages, under the
+ * context's root). */
+static int op_node_huge_free_bytes(void *impl, size_t node_idx, uint64_t page_bytes,
+                                   uint64_t *free_out)
+{
+    np_linux_backend *lb = impl;
+    const np_node_info *ni = np_topology_node(lb->topo, node_idx);
+    np_linux_hugepool pool;
+    if (!ni)
+        return -ENOENT;
+    int rc = np_linux_node_hugepool_read(lb->ctx, ni->os_id, page_bytes, &pool);
+    if (!rc)
+        *free_out = pool.free_pages * page_bytes;
+    return rc;
+}
+
 /* The PIDs to look at and what each runs. */
 static int scan_procs(np_linux_backend *lb, np_linux_proc **procs_out, size_t *n_out)
 {
@@ -881,11 +898,12 @@ static void op_log(void *impl, np_log_level level, const char *subsys, const cha
 }
 
 static const struct np_backend_ops linux_ops = {
-    .version = 2,
+    .version = NP_BACKEND_OPS_VERSION,
     .name = "linux",
     .topology = op_topology,
     .list_guests = op_list_guests,
     .node_free_bytes = op_node_free_bytes,
+    .node_huge_free_bytes = op_node_huge_free_bytes,
     .set_vcpu_affinity = op_set_vcpu_affinity,
     .set_guest_node_affinity = op_set_guest_node_affinity,
     .migrate_memory = op_migrate_memory,
