@@ -152,15 +152,20 @@ static int mem_copy(const np_linux_mem *in, np_linux_mem *out)
     size_t n = in->nr_node_slots ? in->nr_node_slots : 1;
     c.bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
     c.anon_bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
-    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id) {
+    c.huge_by_node_os_id = calloc(n * NP_LINUX_HUGE_SIZES_MAX, sizeof(uint64_t));
+    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id || !c.huge_by_node_os_id) {
         free(c.bytes_by_node_os_id);
         free(c.anon_bytes_by_node_os_id);
+        free(c.huge_by_node_os_id);
         return -ENOMEM;
     }
     if (in->nr_node_slots) {
         memcpy(c.bytes_by_node_os_id, in->bytes_by_node_os_id, n * sizeof(uint64_t));
         memcpy(c.anon_bytes_by_node_os_id, in->anon_bytes_by_node_os_id, n * sizeof(uint64_t));
     }
+    if (in->nr_node_slots && in->huge_by_node_os_id)
+        memcpy(c.huge_by_node_os_id, in->huge_by_node_os_id,
+               n * NP_LINUX_HUGE_SIZES_MAX * sizeof(uint64_t));
     *out = c;
     return 0;
 }
@@ -451,6 +456,18 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
         if (mem.bytes_by_node_os_id[s] &&
             np_topology_node_idx(lb->topo, (uint32_t)s, &idx) == 0)
             bg->node_mem_bytes[idx] += mem.bytes_by_node_os_id[s];
+    }
+    /* Its hugetlb pages by size (numa_maps sensing fills them; the other
+     * methods leave them 0: then all counts as ordinary memory). */
+    _Static_assert(NP_LINUX_HUGE_SIZES_MAX <= NP_HOST_HUGE_SIZES_MAX, "huge page size slots");
+    for (size_t i = 0; i < NP_LINUX_HUGE_SIZES_MAX && mem.huge_by_node_os_id; i++) {
+        bg->huge_page_bytes[i] = mem.huge_page_bytes[i];
+        for (size_t s = 0; s < mem.nr_node_slots && mem.huge_page_bytes[i]; s++) {
+            size_t idx;
+            if (np_topology_node_idx(lb->topo, (uint32_t)s, &idx) == 0)
+                bg->node_huge_bytes[idx * NP_HOST_HUGE_SIZES_MAX + i] +=
+                    mem.huge_by_node_os_id[s * NP_LINUX_HUGE_SIZES_MAX + i];
+        }
     }
     bg->mem_target_bytes = mem.total_bytes;
     bg->maxmem_bytes = mem.total_bytes;
