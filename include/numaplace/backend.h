@@ -39,10 +39,11 @@ extern "C" {
 typedef struct np_backend np_backend;
 
 /* Version of the operations table this header describes. Version 1 holds
- * every operation up to and including `log`; version 2 adds `flags`. New
+ * every operation up to and including `log`; version 2 adds `flags`,
+ * version 3 `node_huge_free_bytes`. New
  * operations are appended and raise the version; an implementation states
  * the version it filled. */
-#define NP_BACKEND_OPS_VERSION 2u
+#define NP_BACKEND_OPS_VERSION 3u
 
 /* flags (version 2): migrate_memory may run on another thread while the
  * other operations are called (the backend locks what they share), so a
@@ -78,6 +79,13 @@ typedef struct np_backend_guest {
     np_backend_vcpu *vcpus;
     size_t nr_nodes;          /* = nodes of the backend's topology */
     uint64_t *node_mem_bytes; /* memory of the guest on each node_idx */
+    /* Of node_mem_bytes, what is in hugetlb pages, by page size: slot i
+     * holds pages of huge_page_bytes[i] bytes (0: slot unused), and
+     * node_huge_bytes[k * NP_HOST_HUGE_SIZES_MAX + i] their bytes on
+     * node_idx k. A backend that does not know leaves them 0: then all of
+     * the guest's memory counts as ordinary memory. */
+    uint64_t huge_page_bytes[NP_HOST_HUGE_SIZES_MAX];
+    uint64_t *node_huge_bytes;
     uint64_t mem_target_bytes; /* current (balloon) size */
     uint64_t maxmem_bytes;     /* balloon ceiling */
     uint64_t start_ns;         /* when it started, on the backend's clock;
@@ -141,6 +149,11 @@ struct np_backend_ops {
     void (*log)(void *impl, np_log_level level, const char *subsys, const char *msg);
     /* Version 2: NP_BACKEND_* flags. */
     uint32_t flags;
+    /* Version 3: free bytes in a node's pool of hugetlb pages of one size
+     * (the only memory a hugetlb page can migrate into); -ENOENT when the
+     * node has no pool of that size. */
+    int (*node_huge_free_bytes)(void *impl, size_t node_idx, uint64_t page_bytes,
+                                uint64_t *free_out);
 };
 
 /* Wraps an operations table and its implementation's state. The table must
@@ -155,6 +168,8 @@ uint32_t np_backend_version(const np_backend *be);
 int np_backend_topology(np_backend *be, np_topology **out);
 int np_backend_list_guests(np_backend *be, np_backend_guest **guests_out, size_t *nr_out);
 int np_backend_node_free_bytes(np_backend *be, size_t node_idx, uint64_t *free_out);
+int np_backend_node_huge_free_bytes(np_backend *be, size_t node_idx, uint64_t page_bytes,
+                                    uint64_t *free_out);
 int np_backend_set_vcpu_affinity(np_backend *be, uint64_t guest_id, uint32_t vcpu,
                                  const np_bitmap *hard, const np_bitmap *soft);
 int np_backend_set_guest_node_affinity(np_backend *be, uint64_t guest_id, const np_bitmap *nodes);
@@ -174,8 +189,10 @@ int np_backend_guest_alloc(np_backend_guest *g, uint32_t nr_vcpus, size_t nr_nod
 void np_backend_guests_free(np_backend_guest *guests, size_t nr);
 
 /* A new host state filled from what the backend reports: its topology,
- * each node's free memory, and every running guest with its per-node
- * memory (populated), balloon target and maximum, vCPU affinities, the CPU
+ * each node's free memory, the free pool of every hugetlb page size a
+ * guest uses (a node without one, or a backend without the operation:
+ * left unmeasured, which the balancer counts as empty), and every running
+ * guest with its per-node memory (populated; its hugetlb share by size), balloon target and maximum, vCPU affinities, the CPU
  * each vCPU last ran on, and each vCPU's demand: what the backend measured
  * since its previous list (demand_measured), else CPU time over time alive
  * (1.0 while a guest is younger than NP_SENSE_MIN_AGE_NS or its start is

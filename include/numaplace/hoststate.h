@@ -79,6 +79,21 @@ uint64_t np_host_state_reserved_bytes(const np_host_state *st, size_t node_idx);
 /* The measured free memory of a node, -ENODATA when none was set. */
 int np_host_state_node_free(const np_host_state *st, size_t node_idx, uint64_t *free_out);
 
+/* Hugetlb pools. A hugetlb page moves only into a free page of the same
+ * size on the target node (its pool: sysfs nodeN/hugepages/
+ * hugepages-<size>kB/free_hugepages), never into ordinary free memory,
+ * which the pool's free pages are not part of. Up to
+ * NP_HOST_HUGE_SIZES_MAX page sizes per state (-ENOSPC beyond); sizes are
+ * numbered 0..np_host_state_nr_huge_sizes()-1 in the order first set.
+ * np_host_state_node_huge_free: -ENODATA when not measured. */
+#define NP_HOST_HUGE_SIZES_MAX 4
+int np_host_state_set_node_huge_free(np_host_state *st, size_t node_idx, uint64_t page_bytes,
+                                     uint64_t free_bytes);
+int np_host_state_node_huge_free(const np_host_state *st, size_t node_idx, uint64_t page_bytes,
+                                 uint64_t *free_out);
+size_t np_host_state_nr_huge_sizes(const np_host_state *st);
+uint64_t np_host_state_huge_size(const np_host_state *st, size_t i);
+
 /* Guests. Names are unique; -EEXIST for a duplicate. */
 int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t *gidx_out);
 int np_host_state_remove_guest(np_host_state *st, const char *name);
@@ -92,6 +107,13 @@ int np_host_state_set_guest_mem(np_host_state *st, size_t gidx, size_t node_idx,
 uint64_t np_host_state_guest_mem_bytes(const np_host_state *st, size_t gidx, size_t node_idx);
 uint64_t np_host_state_guest_claimed_bytes(const np_host_state *st, size_t gidx,
                                            size_t node_idx);
+/* Of a guest's populated memory on a node, the bytes in hugetlb pages of
+ * one size (set after np_host_state_set_guest_mem; -ERANGE when the
+ * hugetlb bytes there would exceed the populated bytes). */
+int np_host_state_set_guest_huge_mem(np_host_state *st, size_t gidx, size_t node_idx,
+                                     uint64_t page_bytes, uint64_t bytes);
+uint64_t np_host_state_guest_huge_mem_bytes(const np_host_state *st, size_t gidx,
+                                            size_t node_idx, uint64_t page_bytes);
 /* The share of a guest's balloon maximum kept for it on a node (what its
  * placement set aside there). The node's balloon head-room for the guest is
  * then max - populated - claimed. For a guest with no share recorded on any

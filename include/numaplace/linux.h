@@ -277,6 +277,8 @@ int np_linux_vcpu_from_comm(const char *comm, int32_t *vcpu_out);
 
 /* ---- memory per node ------------------------------------------------- */
 
+#define NP_LINUX_HUGE_SIZES_MAX 4
+
 /* Where a process's memory is, by node os_id. Arrays have nr_node_slots
  * entries (highest node seen + 1); free with np_linux_mem_fini. */
 typedef struct np_linux_mem {
@@ -285,6 +287,12 @@ typedef struct np_linux_mem {
     uint64_t *anon_bytes_by_node_os_id;  /* of which in mappings without a file */
     uint64_t total_bytes;
     uint64_t huge_bytes;                 /* hugetlbfs pages, all nodes */
+    /* hugetlbfs pages by page size (numa_maps method): slot i holds pages
+     * of huge_page_bytes[i] bytes (0: unused), their bytes on node os id
+     * n at huge_by_node_os_id[n * NP_LINUX_HUGE_SIZES_MAX + i]; sizes
+     * beyond the slots count in huge_bytes only */
+    uint64_t huge_page_bytes[NP_LINUX_HUGE_SIZES_MAX];
+    uint64_t *huge_by_node_os_id;
     uint64_t mappings;                   /* mappings looked at */
     uint64_t pages_queried;              /* query method: page addresses asked */
     uint64_t pages_absent;               /* query method: not present (-ENOENT)

@@ -83,6 +83,16 @@ int np_backend_node_free_bytes(np_backend *be, size_t node_idx, uint64_t *free_o
     return be->ops->node_free_bytes(be->impl, node_idx, free_out);
 }
 
+int np_backend_node_huge_free_bytes(np_backend *be, size_t node_idx, uint64_t page_bytes,
+                                    uint64_t *free_out)
+{
+    if (!be || !free_out || !page_bytes)
+        return -EINVAL;
+    if (be->ops->version < 3 || !be->ops->node_huge_free_bytes)
+        return -ENOSYS;
+    return be->ops->node_huge_free_bytes(be->impl, node_idx, page_bytes, free_out);
+}
+
 int np_backend_set_vcpu_affinity(np_backend *be, uint64_t guest_id, uint32_t vcpu,
                                  const np_bitmap *hard, const np_bitmap *soft)
 {
@@ -153,11 +163,15 @@ int np_backend_guest_alloc(np_backend_guest *g, uint32_t nr_vcpus, size_t nr_nod
         return -EINVAL;
     g->vcpus = calloc(nr_vcpus ? nr_vcpus : 1, sizeof(*g->vcpus));
     g->node_mem_bytes = calloc(nr_nodes ? nr_nodes : 1, sizeof(*g->node_mem_bytes));
-    if (!g->vcpus || !g->node_mem_bytes) {
+    g->node_huge_bytes = calloc((nr_nodes ? nr_nodes : 1) * NP_HOST_HUGE_SIZES_MAX,
+                                sizeof(*g->node_huge_bytes));
+    if (!g->vcpus || !g->node_mem_bytes || !g->node_huge_bytes) {
         free(g->vcpus);
         free(g->node_mem_bytes);
+        free(g->node_huge_bytes);
         g->vcpus = NULL;
         g->node_mem_bytes = NULL;
+        g->node_huge_bytes = NULL;
         return -ENOMEM;
     }
     g->nr_vcpus = nr_vcpus;
@@ -180,6 +194,7 @@ void np_backend_guests_free(np_backend_guest *guests, size_t nr)
         }
         free(g->vcpus);
         free(g->node_mem_bytes);
+        free(g->node_huge_bytes);
     }
     free(guests);
 }

@@ -79,6 +79,12 @@ static int add_guest(np_host_state *st, const np_backend_guest *bg, uint64_t now
     for (size_t k = 0; k < bg->nr_nodes && !rc; k++)
         if (bg->node_mem_bytes[k])
             rc = np_host_state_set_guest_mem(st, g, k, bg->node_mem_bytes[k], 0);
+    for (size_t i = 0; i < NP_HOST_HUGE_SIZES_MAX && !rc; i++)
+        for (size_t k = 0; k < bg->nr_nodes && !rc && bg->huge_page_bytes[i]; k++) {
+            uint64_t h = bg->node_huge_bytes[k * NP_HOST_HUGE_SIZES_MAX + i];
+            if (h)
+                rc = np_host_state_set_guest_huge_mem(st, g, k, bg->huge_page_bytes[i], h);
+        }
     if (!rc)
         rc = np_host_state_set_balloon_target(st, g, bg->mem_target_bytes ? bg->mem_target_bytes
                                                                            : spec.mem_bytes);
@@ -125,6 +131,17 @@ int np_backend_sense_guests(np_backend *be, const np_backend_guest *guests, size
         now = 0; /* no clock: every guest's age is unknown */
     for (size_t i = 0; i < nr && !rc; i++)
         rc = add_guest(st, &guests[i], now);
+    if (rc)
+        goto out;
+    /* The pools of the page sizes the guests use. */
+    for (size_t s = 0; s < np_host_state_nr_huge_sizes(st) && !rc; s++)
+        for (size_t k = 0; k < np_topology_nr_nodes(topo) && !rc; k++) {
+            uint64_t page = np_host_state_huge_size(st, s), free_bytes;
+            int r = np_backend_node_huge_free_bytes(be, k, page, &free_bytes);
+            if (r == -ENOSYS || r == -ENOENT)
+                continue; /* unmeasured: no room known there */
+            rc = r ? r : np_host_state_set_node_huge_free(st, k, page, free_bytes);
+        }
     if (rc)
         goto out;
     *out = st;

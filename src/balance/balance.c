@@ -87,6 +87,11 @@ typedef struct round_ctx {
     double *scratch_pref; /* nn */
     double *per_guest;    /* ng x 2nn: each guest's att and run rows */
     np_balance_actions *acts;
+    /* Free bytes of each node's hugetlb pools (nn rows of
+     * NP_HOST_HUGE_SIZES_MAX, by the state's size slots; 0 when not
+     * measured), less what this round's moves claimed. */
+    uint64_t *pool;
+    size_t nr_sizes;
 } round_ctx;
 
 static size_t cpu_node(const round_ctx *c, int32_t cpu_os_id)
@@ -420,6 +425,8 @@ static size_t room_for_actions(const round_ctx *c)
     return n < c->cfg->max_actions ? c->cfg->max_actions - n : 0;
 }
 
+static void claim_room(round_ctx *c, const gview *v, size_t to);
+
 /* Re-homes a guest on node `to`, or, when `set` (node idx bits) names
  * several nodes, on that set (`to` is then its lowest node): its vCPUs
  * prefer the home's CPUs (unless memory-only), new memory comes from it,
@@ -492,10 +499,16 @@ static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char
         v->waiting = false;
         v->floating = false;
     }
-    for (size_t k = 0; k < c->nn; k++) {
-        uint64_t need = home_deficit(c, v->gidx, os_set, to, k);
-        uint64_t *avail = &c->loads[k].mem_available_bytes;
-        *avail -= need <= *avail ? need : *avail;
+    if (set) {
+        /* A home set: the memory each node of the set still needs (hugetlb
+         * pools are not judged for sets yet). */
+        for (size_t k = 0; k < c->nn; k++) {
+            uint64_t need = home_deficit(c, v->gidx, os_set, to, k);
+            uint64_t *avail = &c->loads[k].mem_available_bytes;
+            *avail -= need <= *avail ? need : *avail;
+        }
+    } else {
+        claim_room(c, v, to);
     }
     np_balance_guest_info *in = &v->entry->info;
     in->last_move_ns = c->now_ns;
@@ -513,6 +526,58 @@ static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char
 static int rehome(round_ctx *c, gview *v, size_t to, const char *why)
 {
     return rehome_on(c, v, to, 0, why);
+}
+
+/* Bytes of guest v in hugetlb pages of size slot s on nodes other than k:
+ * what a move to k must fit into k's pool of that size. */
+static uint64_t huge_off(const round_ctx *c, const gview *v, size_t k, size_t s)
+{
+    uint64_t page = np_host_state_huge_size(c->st, s), sum = 0;
+    for (size_t j = 0; j < c->nn; j++)
+        if (j != k)
+            sum += np_host_state_guest_huge_mem_bytes(c->st, v->gidx, j, page);
+    return sum;
+}
+
+/* Room on node k for the guest's memory not there yet, by kind: its
+ * hugetlb pages of each size against k's free pool of that size, the rest
+ * against ordinary free memory (which the pools' free pages are not part
+ * of). False with the lack in `lack` when something does not fit. */
+static bool mem_room(const round_ctx *c, const gview *v, size_t k, char *lack, size_t lack_size)
+{
+    uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, k);
+    uint64_t huge = 0;
+    for (size_t s = 0; s < c->nr_sizes; s++) {
+        uint64_t h = huge_off(c, v, k, s), free_bytes = c->pool[k * NP_HOST_HUGE_SIZES_MAX + s];
+        if (h > free_bytes) {
+            snprintf(lack, lack_size,
+                     "no room in its %.0f KiB huge page pool for %.0f MiB (%.0f MiB free)",
+                     (double)np_host_state_huge_size(c->st, s) / 1024.0, mib(h), mib(free_bytes));
+            return false;
+        }
+        huge += h;
+    }
+    uint64_t ordinary = off > huge ? off - huge : 0;
+    if (ordinary > c->loads[k].mem_available_bytes) {
+        snprintf(lack, lack_size, "no memory room there for %.0f MiB", mib(ordinary));
+        return false;
+    }
+    return true;
+}
+
+/* A move of guest v to node `to` claims its room there, by kind. */
+static void claim_room(round_ctx *c, const gview *v, size_t to)
+{
+    uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, to);
+    uint64_t huge = 0;
+    for (size_t s = 0; s < c->nr_sizes; s++) {
+        uint64_t h = huge_off(c, v, to, s), *free_bytes = &c->pool[to * NP_HOST_HUGE_SIZES_MAX + s];
+        *free_bytes -= h <= *free_bytes ? h : *free_bytes;
+        huge += h;
+    }
+    uint64_t ordinary = off > huge ? off - huge : 0;
+    uint64_t *avail = &c->loads[to].mem_available_bytes;
+    *avail -= ordinary <= *avail ? ordinary : *avail;
 }
 
 /* CPU left on node k for guest v: capacity less the demand of everything
@@ -735,9 +800,9 @@ static int home_anywhere(round_ctx *c, gview *v)
 {
     const np_balance_config *cfg = c->cfg;
     size_t best = NONE, most_free_node = NONE;
-    size_t nr_cpu_ok = 0, nr_mem_ok = 0;
+    size_t nr_cpu_ok = 0, nr_mem_ok = 0, lack_node = NONE;
     double most_free = 0;
-    char why[NP_BALANCE_REASON_MAX];
+    char why[NP_BALANCE_REASON_MAX], lack[NP_BALANCE_REASON_MAX / 2] = "";
 
     for (size_t k = 0; k < c->nn; k++) {
         if (c->loads[k].cpu_capacity <= 0 || !device_ok(v, k))
@@ -750,9 +815,10 @@ static int home_anywhere(round_ctx *c, gview *v)
         if (!cpu_room(c, v, k))
             continue;
         nr_cpu_ok++;
-        uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, k);
-        if (off > c->loads[k].mem_available_bytes)
+        if (!mem_room(c, v, k, lack, sizeof(lack))) {
+            lack_node = k;
             continue;
+        }
         nr_mem_ok++;
         if (!group_ok(c, v, group_node(v), k))
             continue;
@@ -772,7 +838,8 @@ static int home_anywhere(round_ctx *c, gview *v)
         else if (!nr_cpu_ok)
             set_why(v, "no node its passthrough device allows has CPUs");
         else if (!nr_mem_ok)
-            set_why(v, "no node with CPU room has memory room for its %.0f MiB", mib(v->mem_total));
+            set_why(v, "no node with CPU room has memory room for its %.0f MiB (node %u: %s)",
+                    mib(v->mem_total), os_id(c, lack_node), lack);
         else
             set_why(v, "group %s (%s): no node with room keeps the rule", v->spec->group,
                     np_group_rule_name(v->spec->group_rule));
@@ -839,8 +906,9 @@ static int memory_follows(round_ctx *c, gview *v)
         return 0;
     }
     uint64_t off = v->mem_total - np_host_state_guest_mem_bytes(c->st, v->gidx, t);
-    if (off > c->loads[t].mem_available_bytes) {
-        set_why(v, "%s on node %u: no memory room there for %.0f MiB", who, os_id(c, t), mib(off));
+    char lack[NP_BALANCE_REASON_MAX / 2];
+    if (!mem_room(c, v, t, lack, sizeof(lack))) {
+        set_why(v, "%s on node %u: %s", who, os_id(c, t), lack);
         return 0;
     }
     if (!group_ok(c, v, group_node(v), t)) {
@@ -946,8 +1014,8 @@ static int fix_load_once(round_ctx *c)
             uint64_t there = np_host_state_guest_mem_bytes(c->st, v->gidx, k);
             if (k == src || (k != least && !there) || !cpu_room(c, v, k) || !device_ok(v, k))
                 continue;
-            uint64_t off = v->mem_total - there;
-            if (off > c->loads[k].mem_available_bytes)
+            char lack[NP_BALANCE_REASON_MAX / 2];
+            if (!mem_room(c, v, k, lack, sizeof(lack)))
                 continue;
             const np_node_load *ld = &c->loads[k];
             double before = util(ls);
@@ -1171,9 +1239,16 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
     c.g = calloc(c.ng ? c.ng : 1, sizeof(*c.g));
     c.scratch_pref = calloc(c.nn, sizeof(double));
     c.per_guest = calloc((c.ng ? c.ng : 1) * 2 * c.nn, sizeof(double));
+    c.pool = calloc((c.nn ? c.nn : 1) * NP_HOST_HUGE_SIZES_MAX, sizeof(*c.pool));
+    c.nr_sizes = np_host_state_nr_huge_sizes(st);
     rc = np_balance_actions_create(&c.acts);
-    if (!rc && (!c.loads || !c.waiting || !c.g || !c.scratch_pref || !c.per_guest))
+    if (!rc && (!c.loads || !c.waiting || !c.g || !c.scratch_pref || !c.per_guest || !c.pool))
         rc = -ENOMEM;
+    for (size_t k = 0; k < c.nn && !rc; k++)
+        for (size_t s = 0; s < c.nr_sizes; s++)
+            if (np_host_state_node_huge_free(st, k, np_host_state_huge_size(st, s),
+                                             &c.pool[k * NP_HOST_HUGE_SIZES_MAX + s]))
+                c.pool[k * NP_HOST_HUGE_SIZES_MAX + s] = 0; /* not measured: no room known */
     if (!rc)
         rc = np_host_state_node_loads(st, c.loads);
     for (size_t i = 0; i < c.ng && !rc; i++)
@@ -1257,6 +1332,7 @@ out:
         for (size_t e = 0; e < state->nr; e++)
             state->entries[e].seen = false;
     np_balance_actions_destroy(c.acts);
+    free(c.pool);
     free(c.per_guest);
     free(c.scratch_pref);
     free(c.waiting);

@@ -152,15 +152,20 @@ static int mem_copy(const np_linux_mem *in, np_linux_mem *out)
     size_t n = in->nr_node_slots ? in->nr_node_slots : 1;
     c.bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
     c.anon_bytes_by_node_os_id = calloc(n, sizeof(uint64_t));
-    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id) {
+    c.huge_by_node_os_id = calloc(n * NP_LINUX_HUGE_SIZES_MAX, sizeof(uint64_t));
+    if (!c.bytes_by_node_os_id || !c.anon_bytes_by_node_os_id || !c.huge_by_node_os_id) {
         free(c.bytes_by_node_os_id);
         free(c.anon_bytes_by_node_os_id);
+        free(c.huge_by_node_os_id);
         return -ENOMEM;
     }
     if (in->nr_node_slots) {
         memcpy(c.bytes_by_node_os_id, in->bytes_by_node_os_id, n * sizeof(uint64_t));
         memcpy(c.anon_bytes_by_node_os_id, in->anon_bytes_by_node_os_id, n * sizeof(uint64_t));
     }
+    if (in->nr_node_slots && in->huge_by_node_os_id)
+        memcpy(c.huge_by_node_os_id, in->huge_by_node_os_id,
+               n * NP_LINUX_HUGE_SIZES_MAX * sizeof(uint64_t));
     *out = c;
     return 0;
 }
@@ -260,6 +265,23 @@ static int op_node_free_bytes(void *impl, size_t node_idx, uint64_t *free_out)
     int rc = np_linux_node_meminfo_read(lb->ctx, ni->os_id, &mi);
     if (!rc)
         *free_out = mi.free_bytes;
+    return rc;
+}
+
+/* The free pages of a node's hugetlb pool of one size, in bytes
+ * (sysfs nodeN/hugepages/hugepages-<size>kB/free_hugepages, under the
+ * context's root). */
+static int op_node_huge_free_bytes(void *impl, size_t node_idx, uint64_t page_bytes,
+                                   uint64_t *free_out)
+{
+    np_linux_backend *lb = impl;
+    const np_node_info *ni = np_topology_node(lb->topo, node_idx);
+    np_linux_hugepool pool;
+    if (!ni)
+        return -ENOENT;
+    int rc = np_linux_node_hugepool_read(lb->ctx, ni->os_id, page_bytes, &pool);
+    if (!rc)
+        *free_out = pool.free_pages * page_bytes;
     return rc;
 }
 
@@ -464,6 +486,18 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
         if (mem.bytes_by_node_os_id[s] &&
             np_topology_node_idx(lb->topo, (uint32_t)s, &idx) == 0)
             bg->node_mem_bytes[idx] += mem.bytes_by_node_os_id[s];
+    }
+    /* Its hugetlb pages by size (numa_maps sensing fills them; the other
+     * methods leave them 0: then all counts as ordinary memory). */
+    _Static_assert(NP_LINUX_HUGE_SIZES_MAX <= NP_HOST_HUGE_SIZES_MAX, "huge page size slots");
+    for (size_t i = 0; i < NP_LINUX_HUGE_SIZES_MAX && mem.huge_by_node_os_id; i++) {
+        bg->huge_page_bytes[i] = mem.huge_page_bytes[i];
+        for (size_t s = 0; s < mem.nr_node_slots && mem.huge_page_bytes[i]; s++) {
+            size_t idx;
+            if (np_topology_node_idx(lb->topo, (uint32_t)s, &idx) == 0)
+                bg->node_huge_bytes[idx * NP_HOST_HUGE_SIZES_MAX + i] +=
+                    mem.huge_by_node_os_id[s * NP_LINUX_HUGE_SIZES_MAX + i];
+        }
     }
     bg->mem_target_bytes = mem.total_bytes;
     bg->maxmem_bytes = mem.total_bytes;
@@ -911,11 +945,12 @@ static void op_log(void *impl, np_log_level level, const char *subsys, const cha
 }
 
 static const struct np_backend_ops linux_ops = {
-    .version = 2,
+    .version = NP_BACKEND_OPS_VERSION,
     .name = "linux",
     .topology = op_topology,
     .list_guests = op_list_guests,
     .node_free_bytes = op_node_free_bytes,
+    .node_huge_free_bytes = op_node_huge_free_bytes,
     .set_vcpu_affinity = op_set_vcpu_affinity,
     .set_guest_node_affinity = op_set_guest_node_affinity,
     .migrate_memory = op_migrate_memory,

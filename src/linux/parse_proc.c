@@ -97,6 +97,7 @@ void np_linux_mem_fini(np_linux_mem *mem)
         return;
     free(mem->bytes_by_node_os_id);
     free(mem->anon_bytes_by_node_os_id);
+    free(mem->huge_by_node_os_id);
     memset(mem, 0, sizeof(*mem));
 }
 
@@ -115,8 +116,15 @@ int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id)
     if (!b)
         return -ENOMEM;
     mem->anon_bytes_by_node_os_id = b;
+    uint64_t *h = realloc(mem->huge_by_node_os_id, n * NP_LINUX_HUGE_SIZES_MAX * sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    mem->huge_by_node_os_id = h;
     for (size_t i = mem->nr_node_slots; i < n; i++)
         a[i] = b[i] = 0;
+    for (size_t i = mem->nr_node_slots * NP_LINUX_HUGE_SIZES_MAX;
+         i < n * NP_LINUX_HUGE_SIZES_MAX; i++)
+        h[i] = 0;
     mem->nr_node_slots = n;
     return 0;
 }
@@ -224,6 +232,13 @@ static int numa_maps_line(const char *line, unsigned lineno, const char *origin,
                             "expected kernelpagesize_kB=<size> with the N<node>=<pages> counts");
 
     uint64_t page_bytes = page_kb * 1024;
+    size_t slot = NP_LINUX_HUGE_SIZES_MAX; /* hugetlb size slot; none */
+    for (size_t i = 0; huge && i < NP_LINUX_HUGE_SIZES_MAX && slot == NP_LINUX_HUGE_SIZES_MAX;
+         i++)
+        if (m->huge_page_bytes[i] == page_bytes || !m->huge_page_bytes[i])
+            slot = i;
+    if (slot < NP_LINUX_HUGE_SIZES_MAX && nl->nr_touched)
+        m->huge_page_bytes[slot] = page_bytes;
     for (size_t i = 0; i < nl->nr_touched; i++) {
         unsigned node = nl->touched[i];
         uint64_t pages = nl->pages[node];
@@ -236,7 +251,9 @@ static int numa_maps_line(const char *line, unsigned lineno, const char *origin,
             return rc;
         if (add_u64(&m->bytes_by_node_os_id[node], bytes) < 0 ||
             (!file && add_u64(&m->anon_bytes_by_node_os_id[node], bytes) < 0) ||
-            add_u64(&m->total_bytes, bytes) < 0 || (huge && add_u64(&m->huge_bytes, bytes) < 0))
+            add_u64(&m->total_bytes, bytes) < 0 || (huge && add_u64(&m->huge_bytes, bytes) < 0) ||
+            (slot < NP_LINUX_HUGE_SIZES_MAX &&
+             add_u64(&m->huge_by_node_os_id[node * NP_LINUX_HUGE_SIZES_MAX + slot], bytes) < 0))
             return np_error_set(err, origin, lineno, "memory total overflows 64 bits");
     }
     m->mappings++;

@@ -94,6 +94,12 @@ struct np_host_state {
     uint64_t *xen_vcpus;
     bool xen_kept;
     uint32_t xen_cpu_nodes; /* bit per node with CPUs */
+    /* Hugetlb pools: the page sizes seen (slots, in the order first set)
+     * and per node and slot the free bytes (nr_nodes rows of
+     * NP_HOST_HUGE_SIZES_MAX; NO_MEASURE when unset). */
+    uint64_t huge_page_bytes[NP_HOST_HUGE_SIZES_MAX];
+    size_t nr_huge_sizes;
+    uint64_t *huge_free;
 };
 
 #define NO_MEASURE UINT64_MAX
@@ -259,9 +265,13 @@ int np_host_state_create(np_topology *topo, np_host_state **out)
     st->count_fx = calloc(n, sizeof(*st->count_fx));
     st->anywhere_share_fx = calloc(n, sizeof(*st->anywhere_share_fx));
     st->xen_vcpus = calloc(n ? n : 1, sizeof(*st->xen_vcpus));
+    st->huge_free = malloc((n ? n : 1) * NP_HOST_HUGE_SIZES_MAX * sizeof(*st->huge_free));
     st->xen_kept = n <= HS_XEN_MAX_NODES;
     keys = calloc(n, sizeof(*keys));
-    if (!st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
+    if (st->huge_free)
+        for (size_t i = 0; i < (n ? n : 1) * NP_HOST_HUGE_SIZES_MAX; i++)
+            st->huge_free[i] = NO_MEASURE;
+    if (!st->huge_free || !st->reserved_bytes || !st->free_bytes || !st->free_start_bytes ||
         !st->capacity || !st->by_distance || !st->demand_fx || !st->populated ||
         !st->claimed || !st->balloon || !st->count_fx || !st->anywhere_share_fx || !st->xen_vcpus ||
         !keys) {
@@ -316,6 +326,7 @@ void np_host_state_destroy(np_host_state *st)
     free(st->count_fx);
     free(st->anywhere_share_fx);
     free(st->xen_vcpus);
+    free(st->huge_free);
     np_topology_destroy(st->topo);
     free(st);
 }
@@ -407,6 +418,9 @@ int np_host_state_copy(const np_host_state *st, np_host_state **out)
     memcpy(c->balloon, st->balloon, n * sizeof(*c->balloon));
     memcpy(c->count_fx, st->count_fx, n * sizeof(*c->count_fx));
     memcpy(c->xen_vcpus, st->xen_vcpus, n * sizeof(*c->xen_vcpus));
+    memcpy(c->huge_free, st->huge_free, n * NP_HOST_HUGE_SIZES_MAX * sizeof(*c->huge_free));
+    memcpy(c->huge_page_bytes, st->huge_page_bytes, sizeof(c->huge_page_bytes));
+    c->nr_huge_sizes = st->nr_huge_sizes;
     c->anywhere_fx = st->anywhere_fx;
     c->nr_anywhere = st->nr_anywhere;
     if (st->nr_guests) {
@@ -763,6 +777,96 @@ int np_host_state_set_guest_mem_max(np_host_state *st, size_t gidx, size_t node_
     }
     guest_mem_sum(st, g, 1);
     return e ? 0 : -ENOMEM;
+}
+
+/* The slot of a hugetlb page size, added when `add` and not yet seen:
+ * -ENOSPC beyond NP_HOST_HUGE_SIZES_MAX sizes, -ENOENT when not seen. */
+static int huge_slot(np_host_state *st, uint64_t page_bytes, bool add, size_t *slot_out)
+{
+    for (size_t i = 0; i < st->nr_huge_sizes; i++)
+        if (st->huge_page_bytes[i] == page_bytes) {
+            *slot_out = i;
+            return 0;
+        }
+    if (!add)
+        return -ENOENT;
+    if (st->nr_huge_sizes == NP_HOST_HUGE_SIZES_MAX)
+        return -ENOSPC;
+    st->huge_page_bytes[st->nr_huge_sizes] = page_bytes;
+    *slot_out = st->nr_huge_sizes++;
+    return 0;
+}
+
+int np_host_state_set_node_huge_free(np_host_state *st, size_t node_idx, uint64_t page_bytes,
+                                     uint64_t free_bytes)
+{
+    size_t slot;
+    if (!st || node_idx >= st->nr_nodes || !page_bytes || free_bytes == NO_MEASURE)
+        return -EINVAL;
+    int rc = huge_slot(st, page_bytes, true, &slot);
+    if (rc)
+        return rc;
+    st->huge_free[node_idx * NP_HOST_HUGE_SIZES_MAX + slot] = free_bytes;
+    return 0;
+}
+
+int np_host_state_node_huge_free(const np_host_state *st, size_t node_idx, uint64_t page_bytes,
+                                 uint64_t *free_out)
+{
+    size_t slot;
+    if (!st || node_idx >= st->nr_nodes || !free_out)
+        return -EINVAL;
+    if (huge_slot((np_host_state *)st, page_bytes, false, &slot))
+        return -ENODATA;
+    uint64_t f = st->huge_free[node_idx * NP_HOST_HUGE_SIZES_MAX + slot];
+    if (f == NO_MEASURE)
+        return -ENODATA;
+    *free_out = f;
+    return 0;
+}
+
+size_t np_host_state_nr_huge_sizes(const np_host_state *st)
+{
+    return st ? st->nr_huge_sizes : 0;
+}
+
+uint64_t np_host_state_huge_size(const np_host_state *st, size_t i)
+{
+    return st && i < st->nr_huge_sizes ? st->huge_page_bytes[i] : 0;
+}
+
+int np_host_state_set_guest_huge_mem(np_host_state *st, size_t gidx, size_t node_idx,
+                                     uint64_t page_bytes, uint64_t bytes)
+{
+    hs_guest *g = guest_at(st, gidx);
+    size_t slot;
+    if (!g || node_idx >= st->nr_nodes || !page_bytes)
+        return -EINVAL;
+    np_hs_mem *e = mem_entry(g, node_idx, false);
+    uint64_t other = 0;
+    if (e)
+        for (size_t i = 0; i < NP_HOST_HUGE_SIZES_MAX; i++)
+            if (st->huge_page_bytes[i] != page_bytes || i >= st->nr_huge_sizes)
+                other += e->huge_bytes[i];
+    if (bytes > (e ? e->populated_bytes - other : 0))
+        return -ERANGE; /* more than its populated memory there */
+    int rc = huge_slot(st, page_bytes, true, &slot);
+    if (rc)
+        return rc;
+    if (e)
+        e->huge_bytes[slot] = bytes;
+    return 0;
+}
+
+uint64_t np_host_state_guest_huge_mem_bytes(const np_host_state *st, size_t gidx,
+                                            size_t node_idx, uint64_t page_bytes)
+{
+    hs_guest *g = guest_at(st, gidx);
+    size_t slot;
+    if (!g || huge_slot((np_host_state *)st, page_bytes, false, &slot))
+        return 0;
+    np_hs_mem *e = mem_entry(g, node_idx, false);
+    return e ? e->huge_bytes[slot] : 0;
 }
 
 static const np_hs_mem *mem_find(const np_host_state *st, size_t gidx, size_t node_idx)

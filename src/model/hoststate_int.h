@@ -22,6 +22,9 @@ typedef struct np_hs_mem {
     uint64_t claimed_bytes;
     uint64_t max_bytes; /* share of the balloon maximum kept here */
     bool has_max;
+    /* of populated_bytes, in hugetlb pages of the state's size slot i
+     * (np_host_state_huge_size) */
+    uint64_t huge_bytes[NP_HOST_HUGE_SIZES_MAX];
 } np_hs_mem;
 
 /* Entries of a guest, in the order they were first set (not sorted). */

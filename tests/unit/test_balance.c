@@ -592,6 +592,115 @@ static void test_state_drops_departed_guests(void)
     np_host_state_destroy(st);
 }
 
+/* Hugetlb memory goes into the target's free pool of its page size, not
+ * into ordinary free memory (the VM run of issue 12: a 324 MiB guest, 320
+ * MiB of it in 2 MiB pages, 170 free pages on the target, was refused "no
+ * memory room there for 324 MiB"). Room is judged per kind: the 320 MiB of
+ * huge pages against the pool, the 4 MiB rest against ordinary memory. */
+static size_t huge_guest(np_host_state *st, const char *name)
+{
+    size_t g = bt_guest(st, name, 1, 1.0, -1, 1, 324 * MiB, 0, hard);
+    ASSERT_EQ(np_host_state_set_guest_huge_mem(st, g, 0, 2 * MiB, 320 * MiB), 0);
+    return g;
+}
+
+/* The guest's reason after the confirmation rounds, and the migrations
+ * asked for it (bytes). */
+static uint64_t huge_rounds(np_host_state *st, const char *name, char *reason, size_t size)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    uint64_t bytes = 0;
+
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint64_t r = 0; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        bytes += bt_bytes(a, name, 0, 1);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, name, &info), 0);
+    snprintf(reason, size, "%s", info.reason);
+    np_balance_state_destroy(bs);
+    return bytes;
+}
+
+static void test_hugetlb_memory_fits_the_pool_not_ordinary_memory(void)
+{
+    np_host_state *st = bt_host();
+    char why[NP_BALANCE_REASON_MAX];
+    uint64_t f;
+
+    huge_guest(st, "vm");
+    ASSERT_EQ(np_host_state_set_node_free(st, 1, 100 * MiB), 0);
+    /* No pool measured on the target: no room known for huge pages. */
+    ASSERT_U64_EQ(huge_rounds(st, "vm", why, sizeof(why)), 0);
+    ASSERT_CONTAINS(why, "no room in its 2048 KiB huge page pool for 320 MiB (0 MiB free)");
+    ASSERT_EQ(np_host_state_node_huge_free(st, 1, 2 * MiB, &f), -ENODATA);
+    /* 170 free pages (340 MiB) on the target: the old check (324 MiB
+     * against 100 MiB free) refused; the pool takes the 320 MiB. */
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 1, 2 * MiB, 170 * 2 * MiB), 0);
+    ASSERT_EQ(np_host_state_node_huge_free(st, 1, 2 * MiB, &f), 0);
+    ASSERT_U64_EQ(f, 340 * MiB);
+    ASSERT_TRUE(huge_rounds(st, "vm", why, sizeof(why)) > 0);
+    ASSERT_CONTAINS(why, "moving: 0% of 324 MiB to node 2");
+    /* The ordinary rest must still fit ordinary memory. */
+    ASSERT_EQ(np_host_state_set_node_free(st, 1, 2 * MiB), 0);
+    ASSERT_U64_EQ(huge_rounds(st, "vm", why, sizeof(why)), 0);
+    ASSERT_CONTAINS(why, "on node 2: no memory room there for 4 MiB");
+    np_host_state_destroy(st);
+}
+
+static void test_hugetlb_pool_too_small_refuses(void)
+{
+    np_host_state *st = bt_host();
+    char why[NP_BALANCE_REASON_MAX];
+
+    huge_guest(st, "vm");
+    /* 150 free pages (300 MiB) < 320 MiB, though ordinary memory abounds. */
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 1, 2 * MiB, 150 * 2 * MiB), 0);
+    ASSERT_U64_EQ(huge_rounds(st, "vm", why, sizeof(why)), 0);
+    ASSERT_CONTAINS(why, "pinned (hard affinity) on node 2: no room in its 2048 KiB huge page "
+                         "pool for 320 MiB (300 MiB free)");
+    /* A pool of another size does not count. */
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 1, GiB, 4 * GiB), 0);
+    ASSERT_U64_EQ(huge_rounds(st, "vm", why, sizeof(why)), 0);
+    ASSERT_CONTAINS(why, "huge page pool for 320 MiB (300 MiB free)");
+    np_host_state_destroy(st);
+}
+
+/* Two guests, one pool with room for one: the first move of the round
+ * claims the pool, the second is refused with the reason. */
+static void test_hugetlb_pool_claimed_by_earlier_moves(void)
+{
+    np_host_state *st = bt_host();
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+    uint64_t a_bytes = 0, b_bytes = 0;
+
+    huge_guest(st, "a");
+    huge_guest(st, "b");
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 1, 2 * MiB, 500 * MiB), 0);
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint64_t r = 0; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        a_bytes += bt_bytes(a, "a", 0, 1);
+        b_bytes += bt_bytes(a, "b", 0, 1);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    ASSERT_TRUE(a_bytes > 0);
+    ASSERT_U64_EQ(b_bytes, 0);
+    ASSERT_EQ(np_balance_state_guest(bs, "b", &info), 0);
+    ASSERT_CONTAINS(info.reason, "huge page pool for 320 MiB (180 MiB free)");
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_config_defaults_and_checks);
@@ -611,5 +720,8 @@ int main(void)
     NP_RUN(test_max_actions);
     NP_RUN(test_deterministic);
     NP_RUN(test_state_drops_departed_guests);
+    NP_RUN(test_hugetlb_memory_fits_the_pool_not_ordinary_memory);
+    NP_RUN(test_hugetlb_pool_too_small_refuses);
+    NP_RUN(test_hugetlb_pool_claimed_by_earlier_moves);
     return np_test_summary();
 }

@@ -251,10 +251,15 @@ typedef struct prop_case {
     bool room[NODES];
     double locality;
     bool fits; /* the subject's demand fits one node's CPUs */
+    unsigned pool_short; /* nodes with CPU and ordinary room but too small a pool */
     bool idle_background;
 } prop_case;
 
-static void prop_build(uint64_t *seed, bool idle_background, prop_case *pc)
+/* pools: part of the subject's memory is in 2 MiB hugetlb pages and each
+ * node has a free pool of them; room then also needs the subject's huge
+ * pages off a node to fit that node's pool, and only the rest ordinary
+ * free memory. */
+static void prop_build(uint64_t *seed, bool idle_background, bool pools, prop_case *pc)
 {
     uint32_t cpn = 2 + bt_rng_below(seed, 3); /* 2-4 CPUs per node */
     np_host_state *st = bt_host4(cpn, 12 + bt_rng_below(seed, 8));
@@ -281,9 +286,18 @@ static void prop_build(uint64_t *seed, bool idle_background, prop_case *pc)
     s.mem_bytes = total;
     s.maxmem_bytes = total;
     np_host_state_add_guest(st, &s, &gi);
+    uint64_t huge[NODES] = {0}, pool[NODES] = {0};
     for (size_t k = 0; k < NODES; k++)
         if (mem[k])
             np_host_state_set_guest_mem(st, gi, k, mem[k], 0);
+    for (size_t k = 0; k < NODES && pools; k++) {
+        huge[k] = bt_rng_below(seed, 5) * 64 * MiB;
+        huge[k] = huge[k] < mem[k] ? huge[k] : mem[k];
+        pool[k] = bt_rng_below(seed, 6) * 128 * MiB;
+        if (huge[k])
+            np_host_state_set_guest_huge_mem(st, gi, k, 2 * MiB, huge[k]);
+        np_host_state_set_node_huge_free(st, k, 2 * MiB, pool[k]);
+    }
     double run[NODES] = {0};
     for (uint32_t v = 0; v < vcpus; v++) {
         int32_t cpu = (int32_t)bt_rng_below(seed, NODES * cpn);
@@ -299,9 +313,13 @@ static void prop_build(uint64_t *seed, bool idle_background, prop_case *pc)
     pc->locality = loc;
     pc->fits = vcpus * d <= (double)cpn + 1e-9;
     for (size_t k = 0; k < NODES; k++) {
-        uint64_t off = total - mem[k];
+        uint64_t off = total - mem[k], huge_off = 0;
         uint64_t free_bytes = 4 * GiB - bg_mem[k] - mem[k];
-        pc->room[k] = bg_demand[k] + vcpus * d <= (double)cpn + 1e-9 && off <= free_bytes;
+        for (size_t j = 0; j < NODES; j++)
+            huge_off += j != k ? huge[j] : 0;
+        bool other = bg_demand[k] + vcpus * d <= (double)cpn + 1e-9 && off - huge_off <= free_bytes;
+        pc->room[k] = other && huge_off <= pool[k];
+        pc->pool_short += other && huge_off > pool[k];
     }
     pc->st = st;
 }
@@ -338,14 +356,14 @@ static int prop_run(const prop_case *pc, int *node_out)
 
 /* A guest below target (by more than the threshold) with a node that has
  * room always gets an action, and its home is a node with room. */
-static void test_property_room_means_action(void)
+static void property_room_means_action(bool pools)
 {
-    uint64_t seed = 12;
-    unsigned checked = 0, acted = 0;
+    uint64_t seed = pools ? 13 : 12;
+    unsigned checked = 0, acted = 0, pool_short = 0;
     for (int i = 0; i < 400; i++) {
         prop_case pc;
         int node;
-        prop_build(&seed, false, &pc);
+        prop_build(&seed, false, pools, &pc);
         ASSERT_EQ(prop_run(&pc, &node), 0);
         bool any = false;
         for (size_t k = 0; k < NODES; k++)
@@ -361,11 +379,31 @@ static void test_property_room_means_action(void)
             ASSERT_TRUE(pc.room[node]);
         if (node == (int)NODES)
             ASSERT_TRUE(!any); /* a home set only when no one node has room */
+        pool_short += pc.pool_short;
         np_host_state_destroy(pc.st);
     }
+    /* with pools, some nodes must have been refused for their pool alone */
+    if (pools)
+        ASSERT_TRUE(pool_short > 50);
+    if (getenv("NP_TEST_DEBUG"))
+        fprintf(stderr, "pools %d: checked %u acted %u pool_short %u\n", pools, checked, acted,
+                pool_short);
     /* the generator must reach the property often, or it proves nothing */
     ASSERT_TRUE(checked > 100);
     ASSERT_TRUE(acted > 50);
+}
+
+static void test_property_room_means_action(void)
+{
+    property_room_means_action(false);
+}
+
+/* The same with hugetlb pools: a home is never a node whose pool cannot
+ * take the subject's huge pages (room[] checks pool and ordinary memory
+ * apart), and a node with room in both still always gets the guest. */
+static void test_property_room_means_action_with_pools(void)
+{
+    property_room_means_action(true);
 }
 
 /* Idle vCPUs do not block room: with an idle background, every node has
@@ -378,7 +416,7 @@ static void test_property_idle_vcpus_do_not_block(void)
     for (int i = 0; i < 200; i++) {
         prop_case pc;
         int node;
-        prop_build(&seed, true, &pc);
+        prop_build(&seed, true, false, &pc);
         ASSERT_EQ(prop_run(&pc, &node), 0);
         if (pc.locality < 0.8 && pc.fits) {
             checked++;
@@ -602,6 +640,7 @@ int main(void)
     NP_RUN(test_issue_state_every_guest_gets_a_home);
     NP_RUN(test_issue_case_converges_with_minimum_moves);
     NP_RUN(test_property_room_means_action);
+    NP_RUN(test_property_room_means_action_with_pools);
     NP_RUN(test_property_idle_vcpus_do_not_block);
     NP_RUN(test_split_guest_gets_a_home);
     NP_RUN(test_half_local_guest_is_not_at_home);

@@ -67,6 +67,11 @@ static void test_numa_maps_hugetlb_and_spaced_policies(void)
     ASSERT_EQ(np_linux_numa_maps_parse(text, len, "rhel9", &m, &err), 0);
     /* 1024 huge pages of 2048 kB on node 1: 2 GiB. */
     ASSERT_U64_EQ(m.huge_bytes, 1024 * 2048 * KIB);
+    /* by page size and node: one size, all of it on node 1 */
+    ASSERT_U64_EQ(m.huge_page_bytes[0], 2048 * KIB);
+    ASSERT_U64_EQ(m.huge_page_bytes[1], 0);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[1 * NP_LINUX_HUGE_SIZES_MAX + 0], 1024 * 2048 * KIB);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[0 * NP_LINUX_HUGE_SIZES_MAX + 0], 0);
     ASSERT_U64_EQ(m.bytes_by_node_os_id[0], (300 + 256 + 32) * PAGE4K);
     ASSERT_U64_EQ(m.bytes_by_node_os_id[1], (800 + 256 + 32) * PAGE4K + 1024 * 2048 * KIB);
     /* The hugetlbfs file is not anonymous; "prefer (many)" and "weighted

@@ -233,10 +233,55 @@ out:
     tree_destroy(root);
 }
 
+/* The issue-12 hugetlb guest through the Linux backend: 320 MiB of 2 MiB
+ * pages and 4 MiB of ordinary pages on node 0 (numa_maps), node 1's pool
+ * with 170 free 2 MiB pages, node 0 without a pool. Sensing puts the
+ * hugetlb bytes by node and size and node 1's free pool in the state. */
+static void test_hugetlb_bytes_and_pools_sensed(void)
+{
+    np_linux_ctx *ctx = setup("/");
+    ASSERT_TRUE(ctx != NULL);
+    if (!ctx)
+        return;
+    tree_write(root, "proc/100/numa_maps",
+               "7f00 default anon=1024 N0=1024 kernelpagesize_kB=4\n"
+               "7f40000000 bind:0 file=/dev/hugepages/g huge dirty=160 N0=160 "
+               "kernelpagesize_kB=2048\n");
+    const char *dir = "sys/devices/system/node/node1/hugepages/hugepages-2048kB/";
+    const char *files[3][2] = {{"nr_hugepages", "170\n"}, {"free_hugepages", "170\n"},
+                               {"surplus_hugepages", "0\n"}};
+    for (int i = 0; i < 3; i++) {
+        char rel[160];
+        snprintf(rel, sizeof(rel), "%s%s", dir, files[i][0]);
+        tree_write(root, rel, files[i][1]);
+    }
+    np_linux_backend *lb = backend(ctx);
+    np_host_state *st = NULL;
+    uint64_t f = 0;
+    ASSERT_TRUE(lb != NULL);
+    if (!lb)
+        goto out;
+    ASSERT_EQ(np_backend_sense(np_linux_backend_get(lb), &st), 0);
+    if (!st)
+        goto out;
+    ASSERT_U64_EQ(np_host_state_guest_mem_bytes(st, 0, 0), 324 * (UINT64_C(1) << 20));
+    ASSERT_U64_EQ(np_host_state_guest_huge_mem_bytes(st, 0, 0, UINT64_C(2) << 20),
+                  320 * (UINT64_C(1) << 20));
+    ASSERT_EQ(np_host_state_node_huge_free(st, 1, UINT64_C(2) << 20, &f), 0);
+    ASSERT_U64_EQ(f, 340 * (UINT64_C(1) << 20));
+    ASSERT_EQ(np_host_state_node_huge_free(st, 0, UINT64_C(2) << 20, &f), -ENODATA);
+out:
+    np_host_state_destroy(st);
+    np_linux_backend_destroy(lb);
+    np_linux_ctx_destroy(ctx);
+    tree_destroy(root);
+}
+
 int main(void)
 {
     NP_RUN(test_numa_stat_parse);
     NP_RUN(test_cgroup_counters_when_alone);
     NP_RUN(test_cpu_use_between_lists);
+    NP_RUN(test_hugetlb_bytes_and_pools_sensed);
     return np_test_summary();
 }

@@ -220,11 +220,73 @@ static void test_sense_fills_host_state(void)
     np_topology_destroy(t);
 }
 
+/* A backend that reports hugetlb pools: node 1 has 170 free 2 MiB pages,
+ * node 0 has no 2 MiB pool (-ENOENT); no 1 GiB pool anywhere. */
+static int pool_topology(void *impl, np_topology **out)
+{
+    *out = np_topology_ref(impl);
+    return 0;
+}
+
+static int pool_free(void *impl, size_t node_idx, uint64_t page_bytes, uint64_t *free_out)
+{
+    (void)impl;
+    if (node_idx != 1 || page_bytes != 2 * MIB)
+        return -ENOENT;
+    *free_out = 170 * 2 * MIB;
+    return 0;
+}
+
+/* Sensing carries a guest's hugetlb bytes per node and size, and the free
+ * pool of each size a guest uses, into the host state. */
+static void test_sense_carries_hugetlb_pools(void)
+{
+    np_topology *t = sim_test_topo(2, 4, 8);
+    struct np_backend_ops ops;
+    np_backend *be = NULL;
+    np_backend_guest *gs = NULL;
+    np_host_state *st = NULL;
+    uint64_t f = 0;
+
+    memset(&ops, 0, sizeof(ops));
+    ops.version = NP_BACKEND_OPS_VERSION;
+    ops.name = "pools";
+    ops.topology = pool_topology;
+    ops.node_huge_free_bytes = pool_free;
+    ASSERT_EQ(np_backend_create(&ops, t, &be), 0);
+    ASSERT_EQ(np_backend_node_huge_free_bytes(be, 1, 2 * MIB, &f), 0);
+    ASSERT_U64_EQ(f, 340 * MIB);
+    ASSERT_EQ(np_backend_guests_alloc(1, &gs), 0);
+    ASSERT_EQ(np_backend_guest_alloc(&gs[0], 1, 2), 0);
+    snprintf(gs[0].name, sizeof(gs[0].name), "huge");
+    gs[0].node_mem_bytes[0] = 324 * MIB;
+    gs[0].huge_page_bytes[0] = 2 * MIB;
+    gs[0].node_huge_bytes[0 * NP_HOST_HUGE_SIZES_MAX + 0] = 320 * MIB;
+    gs[0].huge_page_bytes[1] = GIB; /* a size it has no pages of on any node */
+    ASSERT_EQ(np_backend_sense_guests(be, gs, 1, &st), 0);
+    ASSERT_U64_EQ(np_host_state_guest_huge_mem_bytes(st, 0, 0, 2 * MIB), 320 * MIB);
+    ASSERT_U64_EQ(np_host_state_guest_mem_bytes(st, 0, 0), 324 * MIB);
+    ASSERT_EQ(np_host_state_node_huge_free(st, 1, 2 * MIB, &f), 0);
+    ASSERT_U64_EQ(f, 340 * MIB);
+    ASSERT_EQ(np_host_state_node_huge_free(st, 0, 2 * MIB, &f), -ENODATA);
+    ASSERT_EQ(np_host_state_node_huge_free(st, 1, GIB, &f), -ENODATA);
+    np_host_state_destroy(st);
+    np_backend_guests_free(gs, 1);
+    /* A version 2 table has no such operation. */
+    ops.version = 2;
+    np_backend_destroy(be);
+    ASSERT_EQ(np_backend_create(&ops, t, &be), 0);
+    ASSERT_EQ(np_backend_node_huge_free_bytes(be, 1, 2 * MIB, &f), -ENOSYS);
+    np_backend_destroy(be);
+    np_topology_destroy(t);
+}
+
 int main(void)
 {
     NP_RUN(test_versions_and_missing_operations);
     NP_RUN(test_guest_list_helpers);
     NP_RUN(test_sim_backend_operations);
     NP_RUN(test_sense_fills_host_state);
+    NP_RUN(test_sense_carries_hugetlb_pools);
     return np_test_summary();
 }
