@@ -11,7 +11,7 @@
 #     `numaplace verify g4` must still pass;
 #   - p1, PV, 1 vCPU, 128 MiB, on one node A; once it has booted (its kernel
 #     must answer the suspend request), `numaplace migrate p1 --to B` moves
-#     it to another node B: exit 0, a moved_bytes figure, a new domid, at
+#     it to B, the other node with the most free memory: exit 0, a moved_bytes figure, a new domid, at
 #     least 90% of its pages on B (debug key `u`), and `numaplace verify p1`
 #     passes against the plan the move rewrote.
 # Label xen (CI runs it): about 50-90 s with a cached dom0 root. Skips like
@@ -54,7 +54,13 @@ echo "@@g4-migrate $?"; cat /tmp/g4-mig.err
 echo "@@g4-domid-after $(xl domid g4) $(xl list g4 | awk 'NR == 2 { print $5 }')"
 ./numaplace verify g4 >/dev/null; echo "@@g4-verify $?"
 a=$(awk '$1 == "node" { print $2; exit }' /run/numaplace/p1.plan)
-b=$(( (a + 1) % 4 ))
+# The target: the other node with the most free memory (xl info -n). A node
+# whose free memory is mostly DMA pages (node 0 beside g4's 512 MiB vnode
+# and dom0) makes Xen's allocator fall back to another node, which the
+# rewritten plan does not predict (docs/xen.md): not what this test checks.
+b=$(xl info -n | awk -v a="$a" '/^numa_info/ { on = 1; next }
+    on && $1 ~ /^[0-9]+:$/ { n = $1; sub(":", "", n); if (n != a && $3 > best) { best = $3; b = n } }
+    END { print b }')
 echo "@@p1-nodes $a $b $(xl domid p1)"
 ./numaplace migrate p1 --to $b --save-dir /tmp/save >/tmp/p1-mig.out 2>/tmp/p1-mig.err
 echo "@@p1-migrate $?"; cat /tmp/p1-mig.out /tmp/p1-mig.err
