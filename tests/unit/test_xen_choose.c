@@ -156,6 +156,7 @@ static np_host_state *host4(void)
             np_topology_builder_set_distance(b, i, j, dist4[i * 4 + j]);
     if (np_topology_builder_finish(b, &t, &err) == 0 && np_host_state_create(t, &st) != 0)
         st = NULL;
+    np_topology_destroy(t); /* the host state holds its own reference */
     np_topology_builder_destroy(b);
     return st;
 }
