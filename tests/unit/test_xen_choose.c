@@ -263,48 +263,6 @@ int main(void)
     return np_test_summary();
 }
 #else
-/* vCPUs counted on the nodes of their effective masks, idle or not */
-static void test_vcpu_load(void)
-{
-    np_host_state *st = host4();
-    np_guest_spec spec;
-    np_bitmap *a = NULL, *b = NULL;
-    double load[4];
-    size_t g;
-    ASSERT_TRUE(st != NULL);
-    if (!st)
-        return;
-    np_bitmap_create(&a);
-    np_bitmap_create(&b);
-    np_bitmap_parse(a, "0-1");
-    np_bitmap_parse(b, "6-7");
-    np_guest_spec_init(&spec);
-    spec.vcpus = 2;
-    spec.mem_bytes = 64 * MiB;
-    snprintf(spec.name, sizeof(spec.name), "soft01");
-    ASSERT_EQ(np_host_state_add_guest(st, &spec, &g), 0);
-    for (uint32_t v = 0; v < 2; v++) {
-        ASSERT_EQ(np_host_state_set_vcpu_affinity(st, g, v, NULL, a), 0);
-        ASSERT_EQ(np_host_state_set_vcpu_demand(st, g, v, 0.0), 0); /* idle */
-    }
-    /* soft 0-1 outside hard 6-7: hard counts */
-    snprintf(spec.name, sizeof(spec.name), "hard67");
-    ASSERT_EQ(np_host_state_add_guest(st, &spec, &g), 0);
-    for (uint32_t v = 0; v < 2; v++)
-        ASSERT_EQ(np_host_state_set_vcpu_affinity(st, g, v, b, a), 0);
-    /* no mask: a quarter of each vCPU on every node */
-    snprintf(spec.name, sizeof(spec.name), "free");
-    ASSERT_EQ(np_host_state_add_guest(st, &spec, &g), 0);
-    ASSERT_EQ(np_xen_vcpu_load(st, load), 0);
-    ASSERT_TRUE(load[0] > 2.5 - 1e-9 && load[0] < 2.5 + 1e-9);
-    ASSERT_TRUE(load[1] > 0.5 - 1e-9 && load[1] < 0.5 + 1e-9);
-    ASSERT_TRUE(load[2] > 0.5 - 1e-9 && load[2] < 0.5 + 1e-9);
-    ASSERT_TRUE(load[3] > 2.5 - 1e-9 && load[3] < 2.5 + 1e-9);
-    np_bitmap_destroy(a);
-    np_bitmap_destroy(b);
-    np_host_state_destroy(st);
-}
-
 int main(void)
 {
     return np_test_skip("built without libxen-dev");
