@@ -283,6 +283,58 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return guard_build(call, b->k, b->node, mem, vcpus, out);
 }
 
+/* Whole before split. The metrics count a vCPU per logical CPU (a second
+ * hyper-thread is a CPU to them) and up to one vCPU per CPU is no
+ * over-commit at all; the objective may still split a guest across nodes
+ * to keep its demand off busy cores' sibling threads (cpu_overcommit). A
+ * split always has a distance above 0, so when one node holds the whole
+ * guest -- its memory within the node's available memory, and its vCPUs
+ * leaving that node at most at max(1, the chosen placement's host worst)
+ * vCPUs per CPU -- the whole guest there is at least as good by the
+ * count (counted from 1) and better by distance, and is returned instead.
+ * Among such nodes: the lowest vCPUs per CPU after the guest (the count
+ * balanced as the metrics and xl42 count it), then the objective's cost.
+ * Not applied when the chosen placement is already on one node, or when
+ * the node would raise the device or group term (constraints the guest
+ * asked for). *out is NULL when no node qualifies. */
+static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placement *chosen,
+                            const guard_score *chosen_score, np_placement **out,
+                            guard_score *out_score)
+{
+    const np_place_ctx *ctx = &call->ctx;
+    double cap = fmax(1.0, chosen_score->host_worst);
+    *out = NULL;
+    if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
+        return 0;
+    for (size_t i = 0; i < g->n; i++) {
+        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+        if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
+            (g->base[i] + (double)ctx->vcpus) / cpus > cap + GUARD_EPS)
+            continue;
+        uint32_t node = (uint32_t)i, nv = ctx->vcpus;
+        uint64_t mib = ctx->mem_mib;
+        np_placement *cand = NULL;
+        guard_score sc;
+        int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc < 0)
+            continue;
+        if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
+            sc.host_worst > cap + GUARD_EPS ||
+            (*out && (cmp_dbl(sc.own_worst, out_score->own_worst) > 0 ||
+                      (cmp_dbl(sc.own_worst, out_score->own_worst) == 0 &&
+                       !(cand->cost < (*out)->cost))))) {
+            np_placement_destroy(cand);
+            continue;
+        }
+        np_placement_destroy(*out);
+        *out = cand;
+        *out_score = sc;
+    }
+    return 0;
+}
+
 /* Keeps cand in *best when it dominates the search's choice (own), keeps
  * its constraints, and costs less under numaplace's objective than the one
  * kept; frees it otherwise. */
@@ -310,7 +362,7 @@ int np_place_count_guard(np_place_call *call)
     uint64_t *mem = NULL;
     uint32_t *node = NULL, *vcpus = NULL;
     const char *best_from = NULL;
-    guard_score own_score, best_score = {0};
+    guard_score own_score, best_score = {0}, whole_score;
     int rc;
 
     if (!call->s.found)
@@ -388,6 +440,18 @@ int np_place_count_guard(np_place_call *call)
         cand = NULL;
     }
 
+    /* whole before split, over whichever choice stands */
+    rc = guard_whole_node(call, &g, best ? best : own, best ? &best_score : &own_score, &cand,
+                          &whole_score);
+    if (rc < 0)
+        goto out;
+    if (cand) {
+        np_placement_destroy(best);
+        best = cand;
+        cand = NULL;
+        best_score = whole_score;
+        best_from = "the whole guest on one node within its CPUs";
+    }
     if (!best) {
         call->pl = own;
         own = NULL;

@@ -3,7 +3,8 @@
  * guest's remote-weighted distance) by a choice available for the same
  * arrival. Hand-worked cases: an idle guest, a busy guest that would push
  * a node past the count another node avoids, a trade-off the guard keeps,
- * a guest wider than a node, and the dominance rule itself. */
+ * a guest wider than a node, a guest kept whole where one node's CPUs
+ * hold it, and the dominance rule itself. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -179,6 +180,52 @@ static void test_wider_than_a_node_spread_by_count(void)
     np_host_state_destroy(st);
 }
 
+
+/* Whole before split: two nodes of 4 cores x 2 threads (8 CPUs each, SLIT
+ * 21 apart). A busy 8-vCPU guest: by demand a node serves 4 + 4 x 0.2 =
+ * 4.8 cores, so the search splits it 4 + 4 (each node's cores serve its
+ * half), distance 0.5 x 1.1 = 0.55, host worst 4/8 = 0.50. Whole on node
+ * 0: 8/8 = 1.00 vCPU per CPU -- no over-commit by the count -- and
+ * distance 0; the guard returns it. A 10-vCPU guest would leave a node at
+ * 10/8 = 1.25, above max(1, 5/8): its split stays. */
+static void test_whole_before_split(void)
+{
+    np_topo_gen gen;
+    np_topo_gen_init(&gen, 2, 4, 16 * GiB);
+    gen.nodes_per_package = 1;
+    np_topology *t = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_topology_generate(&gen, &t, &err), 0);
+    np_host_state *st = tp_state(t);
+    np_guest_spec s = tp_guest("busy", 8, 4096);
+    np_placement *search = NULL, *pl = NULL;
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_EQ(np_placement_nr_nodes(search), 2);
+        ASSERT_EQ(vcpus_on(search, 0), 4);
+        ASSERT_EQ(vcpus_on(search, 1), 4);
+        ASSERT_EQ(np_placement_nr_nodes(pl), 1);
+        size_t node = np_placement_node(pl, 0);
+        ASSERT_EQ(vcpus_on(pl, node), 8);
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, node), 4096 * MiB);
+        ASSERT_TRUE(strstr(pl->note, "whole guest on one node") != NULL);
+        ASSERT_TRUE(strstr(pl->note, "1.00") != NULL);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    search = pl = NULL;
+    np_guest_spec w = tp_guest("wide", 10, 4096);
+    place_both(st, &w, &search, &pl);
+    if (search && pl) {
+        ASSERT_EQ(np_placement_nr_nodes(search), 2);
+        ASSERT_EQ(np_placement_nr_nodes(pl), 2);
+        ASSERT_TRUE(strstr(pl->note, "whole guest") == NULL);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 /* The rule: no worse in the host's worst and in distance, better in one;
  * equal in both, the lower worst over the guest's own nodes. */
 static void test_dominance_rule(void)
@@ -198,6 +245,7 @@ int main(void)
     NP_RUN(test_busy_guest_not_past_the_count);
     NP_RUN(test_locality_tradeoff_kept);
     NP_RUN(test_wider_than_a_node_spread_by_count);
+    NP_RUN(test_whole_before_split);
     NP_RUN(test_dominance_rule);
     return np_test_summary();
 }
