@@ -306,31 +306,48 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     *out = NULL;
     if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
         return 0;
-    for (size_t i = 0; i < g->n; i++) {
-        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-        if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
-            (g->base[i] + (double)ctx->vcpus) / cpus > cap + GUARD_EPS)
-            continue;
-        uint32_t node = (uint32_t)i, nv = ctx->vcpus;
-        uint64_t mib = ctx->mem_mib;
-        np_placement *cand = NULL;
-        guard_score sc;
-        int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
-        if (rc == -ENOMEM)
-            return rc;
-        if (rc < 0)
-            continue;
-        if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
-            sc.host_worst > cap + GUARD_EPS ||
-            (*out && (cmp_dbl(sc.own_worst, out_score->own_worst) > 0 ||
-                      (cmp_dbl(sc.own_worst, out_score->own_worst) == 0 &&
-                       !(cand->cost < (*out)->cost))))) {
-            np_placement_destroy(cand);
-            continue;
+    /* Nodes in layers of equal vCPUs per CPU after the guest, lowest first:
+     * only the first layer with an acceptable node is built and scored
+     * (a decision on 256 nodes builds a few placements, not 256). */
+    double floor_after = -INFINITY;
+    while (!*out) {
+        double low = INFINITY;
+        for (size_t i = 0; i < g->n; i++) {
+            uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+            double after = cpus ? (g->base[i] + (double)ctx->vcpus) / cpus : INFINITY;
+            if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
+                after <= cap + GUARD_EPS && after > floor_after + GUARD_EPS && after < low)
+                low = after;
         }
-        np_placement_destroy(*out);
-        *out = cand;
-        *out_score = sc;
+        if (low == INFINITY)
+            break;
+        for (size_t i = 0; i < g->n; i++) {
+            uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+            if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
+                cmp_dbl((g->base[i] + (double)ctx->vcpus) / cpus, low) != 0)
+                continue;
+            uint32_t node = (uint32_t)i, nv = ctx->vcpus;
+            uint64_t mib = ctx->mem_mib;
+            np_placement *cand = NULL;
+            guard_score sc;
+            int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
+            if (rc == -ENOMEM)
+                return rc;
+            if (rc < 0)
+                continue;
+            if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
+                sc.host_worst > cap + GUARD_EPS ||
+                (*out && (cmp_dbl(sc.own_worst, out_score->own_worst) > 0 ||
+                          (cmp_dbl(sc.own_worst, out_score->own_worst) == 0 &&
+                           !(cand->cost < (*out)->cost))))) {
+                np_placement_destroy(cand);
+                continue;
+            }
+            np_placement_destroy(*out);
+            *out = cand;
+            *out_score = sc;
+        }
+        floor_after = low;
     }
     return 0;
 }
