@@ -190,13 +190,8 @@ static void test_wider_than_a_node_spread_by_count(void)
  * 10/8 = 1.25, above max(1, 5/8): its split stays. */
 static void test_whole_before_split(void)
 {
-    np_topo_gen gen;
-    np_topo_gen_init(&gen, 2, 4, 16 * GiB);
-    gen.nodes_per_package = 1;
-    np_topology *t = NULL;
-    np_error err = {0};
-    ASSERT_EQ(np_topology_generate(&gen, &t, &err), 0);
-    np_host_state *st = tp_state(t);
+    np_host_state *st = tp_smt_pair(4);
+    ASSERT_TRUE(st != NULL);
     np_guest_spec s = tp_guest("busy", 8, 4096);
     np_placement *search = NULL, *pl = NULL;
     place_both(st, &s, &search, &pl);

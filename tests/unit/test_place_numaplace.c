@@ -505,13 +505,8 @@ static void test_groups(void)
  * split puts memory at a distance. Past the node's CPUs it splits. */
 static void test_smt_capacity(void)
 {
-    np_topo_gen gen;
-    np_topo_gen_init(&gen, 2, 4, 16 * GiB);
-    gen.nodes_per_package = 1;
-    np_topology *t = NULL;
-    np_error err = {0};
-    ASSERT_EQ(np_topology_generate(&gen, &t, &err), 0);
-    np_host_state *st = tp_state(t);
+    np_host_state *st = tp_smt_pair(4);
+    ASSERT_TRUE(st != NULL);
     np_guest_spec s = tp_guest("batch", 8, 4096);
     np_placement *busy = place(st, &s, NULL);
     np_guest_spec wide = tp_guest("wide", 10, 4096);

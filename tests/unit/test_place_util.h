@@ -52,6 +52,20 @@ static inline np_host_state *tp_state(np_topology *t)
     return st;
 }
 
+/* Two nodes of `cores` cores x 2 threads and 16 GiB, one node per package
+ * (np_topo_gen's defaults: SLIT 21 between them), as a host state. */
+static inline np_host_state *tp_smt_pair(uint32_t cores)
+{
+    np_topo_gen gen;
+    np_topo_gen_init(&gen, 2, cores, 16ull << 30);
+    gen.nodes_per_package = 1;
+    np_topology *t = NULL;
+    np_error err = {0};
+    if (np_topology_generate(&gen, &t, &err) < 0)
+        fprintf(stderr, "tp_smt_pair: %s\n", err.msg);
+    return tp_state(t);
+}
+
 static inline np_guest_spec tp_guest(const char *name, uint32_t vcpus, uint64_t mem_mib)
 {
     np_guest_spec s;
