@@ -294,9 +294,11 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * count (counted from 1) and better by distance, and is returned instead.
  * Among such nodes: the lowest vCPUs per CPU after the guest (the count
  * balanced as the metrics and xl42 count it), then the objective's cost.
- * Not applied when the chosen placement is already on one node, or when
- * the node would raise the device or group term (constraints the guest
- * asked for). *out is NULL when no node qualifies. */
+ * Not applied when the chosen placement is already on one node, when the
+ * node would raise the device or group term (constraints the guest asked
+ * for), or when the whole guest is not nearer by distance (affinity=none:
+ * its vCPUs count on every node wherever its memory is). *out is NULL
+ * when no node qualifies. */
 static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placement *chosen,
                             const guard_score *chosen_score, np_placement **out,
                             guard_score *out_score)
@@ -336,7 +338,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             if (rc < 0)
                 continue;
             if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
-                sc.host_worst > cap + GUARD_EPS ||
+                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(sc.own_worst, out_score->own_worst) > 0 ||
                           (cmp_dbl(sc.own_worst, out_score->own_worst) == 0 &&
                            !(cand->cost < (*out)->cost))))) {

@@ -218,6 +218,20 @@ static void test_whole_before_split(void)
     }
     np_placement_destroy(search);
     np_placement_destroy(pl);
+    /* affinity=none: its vCPUs count on both nodes wherever its memory
+     * is, so whole (distance 0.5 x 1.1 = 0.55) is no nearer than the split
+     * (0.55): the search's choice stands. */
+    search = pl = NULL;
+    np_guest_spec any = tp_guest("anywhere", 8, 4096);
+    any.affinity = NP_AFFINITY_NONE;
+    place_both(st, &any, &search, &pl);
+    if (search && pl) {
+        ASSERT_EQ(np_placement_nr_nodes(search), 2);
+        ASSERT_EQ(np_placement_nr_nodes(pl), 2);
+        ASSERT_TRUE(strstr(pl->note, "whole guest") == NULL);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
     np_host_state_destroy(st);
 }
 
