@@ -96,7 +96,7 @@ static int bench_file(const char *path, unsigned reps, char *buf, uint64_t *t)
 
     np_linux_mem probe;
     memset(&probe, 0, sizeof(probe));
-    if (np_linux_numa_stat_parse(buf, (size_t)len, path, false, &probe, NULL) != 0) {
+    if (np_linux_numa_stat_parse(buf, (size_t)len, path, 0, &probe, NULL) != 0) {
         printf("  parse: no parse (not the cgroup v2 format)\n");
         np_linux_mem_fini(&probe);
         return 0;
@@ -107,7 +107,7 @@ static int bench_file(const char *path, unsigned reps, char *buf, uint64_t *t)
         np_linux_mem m;
         memset(&m, 0, sizeof(m));
         uint64_t t0 = now_ns();
-        int rc = np_linux_numa_stat_parse(buf, (size_t)len, path, false, &m, NULL);
+        int rc = np_linux_numa_stat_parse(buf, (size_t)len, path, 0, &m, NULL);
         t[r] = now_ns() - t0;
         np_linux_mem_fini(&m);
         if (rc)
