@@ -117,7 +117,7 @@ static void migration_result(daemon_t *d, const char *name, uint64_t id, const c
         dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes %s -> %s", name,
              dlog_id_word(), (unsigned long long)id, (unsigned long long)moved,
              (unsigned long long)asked, dnodes_text(from_mask, from, sizeof(from)),
-             dnodes_text(to_mask, to, sizeof(to)));
+             dnodes_list(to_mask, to, sizeof(to)));
         if (moved)
             dstate_note(&d->st, "%s: migrate-memory moved %.1f MiB", name,
                         (double)moved / (1024.0 * 1024.0));
@@ -311,7 +311,7 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
     g->inflight = false;
     snprintf(b, sizeof(b), "%.1f MiB", (double)g->moved_bytes / (1024.0 * 1024.0));
     dnodes_text(g->inflight_from_mask, from, sizeof(from));
-    dnodes_text(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to, sizeof(to));
+    dnodes_list(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to, sizeof(to));
     dlog(NP_LOG_INFO, "guest %s (%s %lld): migration %s -> %s done, %llu bytes moved", g->name,
          dlog_id_word(), (long long)g->pid, from, to, (unsigned long long)g->moved_bytes);
     dstate_note(&d->st, "%s: memory %s -> %s done, %s moved in total", g->name, from, to, b);

@@ -188,8 +188,12 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo);
  * main thread runs rounds (those two are under their own lock). */
 void dstate_status_lists(const dstate *s, json_t *status);
 /* "node 1" or "nodes 1,3" for a set of node os ids (bit k: os id k); "node
- * ?" for the empty set. Nodes with an os id above 63 are not in a set. */
+ * ?" for the empty set. Nodes with an os id above 63 are not in a set.
+ * dnodes_list: the list alone, "1" or "1,3" ("?" for the empty set). The
+ * log says "node 1 -> 0" (the form the VM tests match) and "nodes 1,3 ->
+ * 0,2": dnodes_text of the sources, dnodes_list of the destinations. */
 const char *dnodes_text(uint64_t os_mask, char *buf, size_t len);
+const char *dnodes_list(uint64_t os_mask, char *buf, size_t len);
 /* A guest's home as a set: its home set, else its one home node's bit
  * (0 when it has no home or the os id is above 63). */
 uint64_t dguest_home_set(int32_t home_os_id, uint64_t home_nodes_mask);

@@ -312,7 +312,7 @@ static bool load_state(daemon_t *d)
             dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration %s -> %s", g->name,
                  dlog_id_word(), (long long)g->pid,
                  dnodes_text(g->inflight_from_mask, from, sizeof(from)),
-                 dnodes_text(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to,
+                 dnodes_list(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to,
                              sizeof(to)));
         }
         return true;

@@ -224,16 +224,23 @@ static json_t *inflight_json(const dguest *g)
     return o;
 }
 
+const char *dnodes_list(uint64_t os_mask, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (!os_mask)
+        snprintf(buf, len, "?");
+    for (unsigned k = 0; k < 64 && n < len; k++)
+        if (os_mask >> k & 1)
+            n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? "," : "", k);
+    return buf;
+}
+
 const char *dnodes_text(uint64_t os_mask, char *buf, size_t len)
 {
-    size_t n = (size_t)snprintf(buf, len, "node%s", os_mask & (os_mask - 1) ? "s " : " ");
-    if (!os_mask && n < len)
-        snprintf(buf + n, len - n, "?");
-    for (unsigned k = 0, first = 1; k < 64 && n < len; k++)
-        if (os_mask >> k & 1) {
-            n += (size_t)snprintf(buf + n, len - n, "%s%u", first ? "" : ",", k);
-            first = 0;
-        }
+    char list[80];
+    snprintf(buf, len, "node%s %s", os_mask & (os_mask - 1) ? "s" : "",
+             dnodes_list(os_mask, list, sizeof(list)));
     return buf;
 }
 

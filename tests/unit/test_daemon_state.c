@@ -262,6 +262,10 @@ static void test_node_sets_in_text(void)
     ASSERT_STR_EQ(dnodes_text(UINT64_C(1) << 1 | UINT64_C(1) << 3, b, sizeof(b)), "nodes 1,3");
     ASSERT_STR_EQ(dnodes_text(UINT64_C(1) << 63 | 1, b, sizeof(b)), "nodes 0,63");
     ASSERT_STR_EQ(dnodes_text(0, b, sizeof(b)), "node ?");
+    /* the log's form: "node 1 -> 0" as before for one node, "nodes 1,3 -> 0,2" */
+    ASSERT_STR_EQ(dnodes_list(UINT64_C(1), b, sizeof(b)), "0");
+    ASSERT_STR_EQ(dnodes_list(UINT64_C(5), b, sizeof(b)), "0,2");
+    ASSERT_STR_EQ(dnodes_list(0, b, sizeof(b)), "?");
     ASSERT_U64_EQ(dguest_home_set(2, 0), UINT64_C(4));
     ASSERT_U64_EQ(dguest_home_set(0, 5), UINT64_C(5));
     ASSERT_U64_EQ(dguest_home_set(-1, 0), UINT64_C(0));
