@@ -6,15 +6,22 @@
  * np_linux_mem_cgroup_numa_stat does after the read).
  *
  *   cgroup_sense_bench [--reps N] FILE...      (default --reps 200)
+ *   cgroup_sense_bench [--reps N] --cgroup ROOT CGROUP
  *
  * For each FILE: N rounds of open + read to the end + close, then N parses
  * of the text read (a file that is not in the cgroup v2 format, such as a
  * cgroup v1 memory.numa_stat, is read and timed but reported "no parse").
  * Prints per FILE: bytes, the read's median/min/max in microseconds, the
  * parse's median/min/max, and the guest memory the parse found (anon +
- * shmem) in GiB. docs/results-linux.md reports the numbers.
+ * shmem) in GiB. With --cgroup: N calls of np_linux_mem_cgroup_numa_stat
+ * on CGROUP under the root ROOT (a fixture tree, or / for the live host):
+ * what sensing one guest costs the daemon end to end - memory.numa_stat
+ * and each hugetlb.<size>.numa_stat tried, read and parsed. Prints the
+ * call's median/min/max and what it found. docs/results-linux.md reports
+ * the numbers.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,7 +103,7 @@ static int bench_file(const char *path, unsigned reps, char *buf, uint64_t *t)
 
     np_linux_mem probe;
     memset(&probe, 0, sizeof(probe));
-    if (np_linux_numa_stat_parse(buf, (size_t)len, path, false, &probe, NULL) != 0) {
+    if (np_linux_numa_stat_parse(buf, (size_t)len, path, 0, &probe, NULL) != 0) {
         printf("  parse: no parse (not the cgroup v2 format)\n");
         np_linux_mem_fini(&probe);
         return 0;
@@ -107,7 +114,7 @@ static int bench_file(const char *path, unsigned reps, char *buf, uint64_t *t)
         np_linux_mem m;
         memset(&m, 0, sizeof(m));
         uint64_t t0 = now_ns();
-        int rc = np_linux_numa_stat_parse(buf, (size_t)len, path, false, &m, NULL);
+        int rc = np_linux_numa_stat_parse(buf, (size_t)len, path, 0, &m, NULL);
         t[r] = now_ns() - t0;
         np_linux_mem_fini(&m);
         if (rc)
@@ -117,6 +124,39 @@ static int bench_file(const char *path, unsigned reps, char *buf, uint64_t *t)
     printf("  parse us: median %.1f min %.1f max %.1f | guest memory found %.2f GiB\n", med, mn,
            mx, (double)total / (1024.0 * 1024.0 * 1024.0));
     return 0;
+}
+
+/* N calls of the daemon's sensing of one cgroup guest. */
+static int bench_cgroup(const char *root, const char *cgroup, unsigned reps, uint64_t *t)
+{
+    np_linux_ctx *ctx = NULL;
+    np_linux_mem m;
+    double med, mn, mx;
+    int rc = np_linux_ctx_create(root, NULL, NULL, &ctx);
+    if (rc) {
+        fprintf(stderr, "cgroup_sense_bench: root %s: %s\n", root, strerror(-rc));
+        return -1;
+    }
+    memset(&m, 0, sizeof(m));
+    for (unsigned r = 0; r < reps && !rc; r++) {
+        uint64_t t0 = now_ns();
+        rc = np_linux_mem_cgroup_numa_stat(ctx, cgroup, &m);
+        t[r] = now_ns() - t0;
+    }
+    if (rc) {
+        fprintf(stderr, "cgroup_sense_bench: cgroup %s under %s: %s\n", cgroup, root,
+                strerror(-rc));
+    } else {
+        stats(t, reps, &med, &mn, &mx);
+        printf("cgroup %s under %s\n  np_linux_mem_cgroup_numa_stat us: median %.1f min %.1f max "
+               "%.1f | found %.2f GiB, %.2f GiB of it hugetlb%s\n",
+               cgroup, root, med, mn, mx, (double)m.total_bytes / (1024.0 * 1024.0 * 1024.0),
+               (double)m.huge_bytes / (1024.0 * 1024.0 * 1024.0),
+               m.huge_not_sensed ? " (no hugetlb.<size>.numa_stat: not sensed)" : "");
+    }
+    np_linux_mem_fini(&m);
+    np_linux_ctx_destroy(ctx);
+    return rc ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -136,8 +176,10 @@ int main(int argc, char **argv)
         reps = (unsigned)v;
         first = 3;
     }
-    if (first >= argc) {
-        fprintf(stderr, "usage: cgroup_sense_bench [--reps N] FILE...\n");
+    bool cg = first < argc && strcmp(argv[first], "--cgroup") == 0;
+    if (first >= argc || (cg && argc != first + 3)) {
+        fprintf(stderr, "usage: cgroup_sense_bench [--reps N] FILE...\n"
+                        "       cgroup_sense_bench [--reps N] --cgroup ROOT CGROUP\n");
         return 2;
     }
     buf = malloc(FILE_MAX_BYTES);
@@ -147,7 +189,9 @@ int main(int argc, char **argv)
         ret = 1;
         goto out;
     }
-    for (int i = first; i < argc; i++)
+    if (cg && bench_cgroup(argv[first + 1], argv[first + 2], reps, t))
+        ret = 1;
+    for (int i = first; i < argc && !cg; i++)
         if (bench_file(argv[i], reps, buf, t))
             ret = 1;
 out:

@@ -287,7 +287,7 @@ typedef struct np_linux_mem {
     uint64_t *anon_bytes_by_node_os_id;  /* of which in mappings without a file */
     uint64_t total_bytes;
     uint64_t huge_bytes;                 /* hugetlbfs pages, all nodes */
-    /* hugetlbfs pages by page size (numa_maps method): slot i holds pages
+    /* hugetlbfs pages by page size (numa_maps and numa_stat methods): slot i holds pages
      * of huge_page_bytes[i] bytes (0: unused), their bytes on node os id
      * n at huge_by_node_os_id[n * NP_LINUX_HUGE_SIZES_MAX + i]; sizes
      * beyond the slots count in huge_bytes only */
@@ -298,6 +298,10 @@ typedef struct np_linux_mem {
     uint64_t pages_absent;               /* query method: not present (-ENOENT)
                                             or the zero page (-EFAULT) */
     uint64_t pages_error;                /* query method: other negative status */
+    /* numa_stat method: the cgroup has no hugetlb.<size>.numa_stat at all
+     * (hugetlb controller not enabled for it, or Linux < 5.16), so its
+     * hugetlb pages, if any, are not counted. */
+    bool huge_not_sensed;
 } np_linux_mem;
 
 void np_linux_mem_fini(np_linux_mem *mem);
@@ -321,8 +325,11 @@ int np_linux_numa_maps_parse(const char *text, size_t len, const char *origin,
                              np_linux_mem *out, np_error *err);
 /* Method 3, for a guest alone in its cgroup v2 (cgroup.procs lists only
  * pid): the cgroup's memory.numa_stat (anon and shmem: QEMU's anonymous and
- * memfd guest RAM) and hugetlb.<size>.numa_stat (huge pages in use, counted
- * also in huge_bytes). The kernel keeps these counters per node, so the
+ * memfd guest RAM) and hugetlb.<size>.numa_stat for 2MB, 1GB, 16MB and 16GB
+ * (huge pages in use, counted also in huge_bytes and by size and node in
+ * the huge slots; huge_not_sensed when none of these files exists: Linux
+ * >= 5.16 with the hugetlb controller enabled has them, Debian 12's 6.1
+ * does). The kernel keeps these counters per node, so the
  * read costs the same for a 1 GiB and a 1 TiB guest; numa_maps walks every
  * page table. Page cache the cgroup holds (a disk image read through the
  * host's cache) is not guest memory and is left out. -ENOENT when the
@@ -330,12 +337,14 @@ int np_linux_numa_maps_parse(const char *text, size_t len, const char *origin,
 int np_linux_mem_cgroup_numa_stat(np_linux_ctx *ctx, const char *cgroup, np_linux_mem *out);
 /* The parser of one numa_stat file: lines "<key> N<id>=<bytes> ..." (or,
  * in hugetlb files, "<key>=<bytes> N<id>=<bytes> ..."); the bytes of lines
- * whose key is anon or shmem (memory.numa_stat) or total (hugetlb, also
- * added to huge_bytes) are added to out, anon also to the anon counts.
- * Other keys are skipped (the kernel adds keys over time). Bad input:
- * -EINVAL with the line in err, out unchanged. */
-int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin, bool huge,
-                             np_linux_mem *out, np_error *err);
+ * whose key is anon or shmem (memory.numa_stat, huge_page_bytes 0) or total
+ * (hugetlb.<size>.numa_stat, huge_page_bytes its page size: also added to
+ * huge_bytes and, per node, to the slot of that size; a size beyond the
+ * NP_LINUX_HUGE_SIZES_MAX slots counts in huge_bytes only) are added to out,
+ * anon also to the anon counts. Other keys are skipped (the kernel adds
+ * keys over time). Bad input: -EINVAL with the line in err, out unchanged. */
+int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin,
+                             uint64_t huge_page_bytes, np_linux_mem *out, np_error *err);
 /* Method 2: ask move_pages(2) where each page of the chosen mappings is,
  * NP_LINUX_QUERY_BATCH_PAGES at a time (live root only). */
 int np_linux_mem_query(np_linux_ctx *ctx, pid_t pid, np_linux_map_filter filter,

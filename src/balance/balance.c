@@ -341,24 +341,43 @@ static uint64_t home_excess(const round_ctx *c, size_t gi, uint64_t set, size_t 
 /* Bytes of guest gi the home asks onto node k: on a one-node home all
  * that is elsewhere; on a home set, node k's share of the set's CPUs of
  * what lies outside the set (rounded up, so the shares cover it all). */
+/* Of `total` units outside a home set (os id mask `set`), set node k's
+ * share by its CPUs among the set's, rounded up so the shares cover it all. */
+static uint64_t set_share(const round_ctx *c, uint64_t set, size_t k, uint64_t total)
+{
+    unsigned all = 0;
+    for (size_t j = 0; j < c->nn; j++)
+        if (!off_home(c, set, k, j))
+            all += node_cpus(c, j);
+    unsigned mine = node_cpus(c, k);
+    if (!all)
+        return 0;
+    return total / all * mine + ((total % all) * mine + all - 1) / all;
+}
+
 static uint64_t home_deficit(const round_ctx *c, size_t gi, uint64_t set, size_t home, size_t k)
 {
     if (off_home(c, set, home, k))
         return 0;
     uint64_t outside = 0;
-    unsigned all = 0;
-    for (size_t j = 0; j < c->nn; j++) {
+    for (size_t j = 0; j < c->nn; j++)
         if (off_home(c, set, home, j))
             outside += np_host_state_guest_mem_bytes(c->st, gi, j);
-        else
-            all += node_cpus(c, j);
-    }
-    if (!multi(set))
-        return outside;
-    unsigned mine = node_cpus(c, k);
-    if (!all)
+    return multi(set) ? set_share(c, set, k, outside) : outside;
+}
+
+/* Of home_deficit on set node k (os id mask `set`, more than one node),
+ * what is in hugetlb pages of size slot s: node k's share of those pages
+ * outside the set, in whole pages (a page does not split). */
+static uint64_t set_huge_need(const round_ctx *c, size_t gi, uint64_t set, size_t k, size_t s)
+{
+    uint64_t page = np_host_state_huge_size(c->st, s), outside = 0;
+    if (!page || off_home(c, set, k, k))
         return 0;
-    return outside / all * mine + ((outside % all) * mine + all - 1) / all;
+    for (size_t j = 0; j < c->nn; j++)
+        if (off_home(c, set, k, j))
+            outside += np_host_state_guest_huge_mem_bytes(c->st, gi, j, page);
+    return set_share(c, set, k, (outside + page - 1) / page) * page;
 }
 
 /* "0,1,3": the os ids of a set. */
@@ -500,10 +519,18 @@ static int rehome_on(round_ctx *c, gview *v, size_t to, uint64_t set, const char
         v->floating = false;
     }
     if (set) {
-        /* A home set: the memory each node of the set still needs (hugetlb
-         * pools are not judged for sets yet). */
+        /* A home set: the memory each node of the set still needs, its
+         * hugetlb share from that node's pools, the rest from its ordinary
+         * memory (set_fits checked both). */
         for (size_t k = 0; k < c->nn; k++) {
-            uint64_t need = home_deficit(c, v->gidx, os_set, to, k);
+            uint64_t need = home_deficit(c, v->gidx, os_set, to, k), huge = 0;
+            for (size_t s = 0; s < c->nr_sizes && (set >> k & 1); s++) {
+                uint64_t h = set_huge_need(c, v->gidx, os_set, k, s);
+                uint64_t *pool = &c->pool[k * NP_HOST_HUGE_SIZES_MAX + s];
+                *pool -= h <= *pool ? h : *pool;
+                huge += h;
+            }
+            need = need > huge ? need - huge : 0;
             uint64_t *avail = &c->loads[k].mem_available_bytes;
             *avail -= need <= *avail ? need : *avail;
         }
@@ -661,7 +688,9 @@ static uint64_t idx_to_os(const round_ctx *c, uint64_t set)
 }
 
 /* Does set (node idx bits) hold the guest: its free CPUs cover its demand,
- * and every node has memory room for its share of what lies outside? */
+ * and every node has room for its share of what lies outside - its share
+ * of the hugetlb pages of each size in its free pool of that size (as for
+ * a one-node home, mem_room), the rest in its ordinary free memory? */
 static bool set_fits(const round_ctx *c, const gview *v, uint64_t set)
 {
     double free_cpus = 0;
@@ -671,8 +700,14 @@ static bool set_fits(const round_ctx *c, const gview *v, uint64_t set)
             continue;
         double f = cpu_free(c, v, k);
         free_cpus += f > 0 ? f : 0;
-        uint64_t need = home_deficit(c, v->gidx, os, k, k);
-        if (need > c->loads[k].mem_available_bytes)
+        uint64_t need = home_deficit(c, v->gidx, os, k, k), huge = 0;
+        for (size_t s = 0; s < c->nr_sizes && multi(os); s++) {
+            uint64_t h = set_huge_need(c, v->gidx, os, k, s);
+            if (h > c->pool[k * NP_HOST_HUGE_SIZES_MAX + s])
+                return false;
+            huge += h;
+        }
+        if ((need > huge ? need - huge : 0) > c->loads[k].mem_available_bytes)
             return false;
     }
     return multi(set) && free_cpus + ROOM_EPSILON >= v->demand;

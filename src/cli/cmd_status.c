@@ -232,8 +232,22 @@ static int run(int argc, char **argv)
             off += (size_t)n;
         }
         json_int_t home = json_integer_value(json_object_get(g, "home"));
-        char hs[16];
+        char hs[64];
         snprintf(hs, sizeof(hs), "%lld", (long long)home);
+        /* a guest wider than one node: its home set, "0,2" */
+        json_t *set = json_object_get(g, "home_nodes");
+        if (json_array_size(set) > 1) {
+            size_t k, n = 0;
+            json_t *hv;
+            hs[0] = '\0';
+            json_array_foreach(set, k, hv) {
+                int w = snprintf(hs + n, sizeof(hs) - n, "%s%lld", n ? "," : "",
+                                 (long long)json_integer_value(hv));
+                if (w < 0 || (size_t)w >= sizeof(hs) - n)
+                    break;
+                n += (size_t)w;
+            }
+        }
         const char *name = json_string_value(json_object_get(g, "name"));
         const char *reason = json_string_value(json_object_get(g, "reason"));
         printf("%-20s %8lld %5s %8.1f%%  %-28s %s\n", name ? name : "?",

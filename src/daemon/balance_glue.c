@@ -105,17 +105,19 @@ static dmove_job *job_for(round_jobs *rj, const np_backend_guest *bg, const char
  * home cannot move (settle), or it would be asked again every round. */
 static void migration_result(daemon_t *d, const char *name, uint64_t id, const char *bal_name,
                              int rc, uint64_t moved, uint64_t asked, uint64_t left_bytes,
-                             bool stopped, unsigned from_os_id, unsigned to_os_id)
+                             bool stopped, uint64_t from_mask, uint64_t to_mask)
 {
+    char from[96], to[96];
     dguest *g = dstate_guest(&d->st, name, (int64_t)id, false);
     if (g) {
         g->moved_bytes += moved;
         g->inflight_left_bytes = left_bytes > moved ? left_bytes - moved : 0;
     }
     if (rc == 0) {
-        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes node %u -> %u", name,
+        dlog(NP_LOG_INFO, "guest %s (%s %llu): moved %llu of %llu bytes %s -> %s", name,
              dlog_id_word(), (unsigned long long)id, (unsigned long long)moved,
-             (unsigned long long)asked, from_os_id, to_os_id);
+             (unsigned long long)asked, dnodes_text(from_mask, from, sizeof(from)),
+             dnodes_list(to_mask, to, sizeof(to)));
         if (moved)
             dstate_note(&d->st, "%s: migrate-memory moved %.1f MiB", name,
                         (double)moved / (1024.0 * 1024.0));
@@ -154,12 +156,23 @@ static void migration_result(daemon_t *d, const char *name, uint64_t id, const c
     }
 }
 
+static uint64_t os_bit(unsigned os_id)
+{
+    return os_id < 64 ? UINT64_C(1) << os_id : 0;
+}
+
+/* A job's migrations may come off several nodes and go to several (a home
+ * set): the log names them all. */
 static void harvest_one(void *opaque, const dmove_job *job)
 {
     daemon_t *d = opaque;
+    uint64_t from = 0, to = 0;
+    for (size_t k = 0; k < job->nr_acts; k++) {
+        from |= os_bit(job->from_os_id[k]);
+        to |= os_bit(job->to_os_id[k]);
+    }
     migration_result(d, job->name, job->guest_id, job->bal_name, job->rc, job->moved_bytes,
-                     job->asked_bytes, job->pending_bytes, job->cancelled, job->from_os_id[0],
-                     job->to_os_id[0]);
+                     job->asked_bytes, job->pending_bytes, job->cancelled, from, to);
 }
 
 static void harvest_at_stop(void *opaque, const dmove_job *job)
@@ -226,8 +239,10 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
             return;
         }
         if (g) { /* its home came from the balancer's state (show_balancer_view) */
+            if (!g->inflight)
+                g->inflight_from_mask = 0; /* a new migration: its sources from here */
             g->inflight = true; /* status shows it while the steps run */
-            g->inflight_from_os_id = (int32_t)from;
+            g->inflight_from_mask |= os_bit(from);
         }
         if (d->worker) {
             /* The mover thread moves it; one job per guest at a time. */
@@ -249,7 +264,8 @@ static void apply(daemon_t *d, np_backend *be, const np_topology *topo, const np
                           .bytes = a->bytes};
         rc = daemon_migrate(d, be, bg->id, bg->name, &mv, &moved);
         migration_result(d, bg->name, bg->id, a->guest, rc, moved, a->bytes,
-                         g ? g->inflight_left_bytes : info.pending_bytes, false, from, to);
+                         g ? g->inflight_left_bytes : info.pending_bytes, false, os_bit(from),
+                         os_bit(to));
         return;
     }
     }
@@ -280,10 +296,12 @@ static void start_inflight(daemon_t *d, const char *bal_name, const np_backend_g
 }
 
 /* After them: a guest whose migration the balancer no longer counts
- * (nothing movable left off its home) is done. */
+ * (nothing movable left off its home) is done. The log names the nodes
+ * the memory was taken off (every source of the migration, not the last
+ * action's) and the guest's home, one node or its set. */
 static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_guest *bg)
 {
-    char b[32];
+    char b[32], from[96], to[96];
     np_balance_guest_info info;
     dguest *g = dstate_guest(&d->st, bg->name, (int64_t)bg->id, false);
 
@@ -292,11 +310,11 @@ static void sync_inflight(daemon_t *d, const char *bal_name, const np_backend_gu
         return;
     g->inflight = false;
     snprintf(b, sizeof(b), "%.1f MiB", (double)g->moved_bytes / (1024.0 * 1024.0));
-    dlog(NP_LOG_INFO, "guest %s (%s %lld): migration node %d -> %d done, %llu bytes moved", g->name,
-         dlog_id_word(), (long long)g->pid, g->inflight_from_os_id, g->home_node_os_id,
-         (unsigned long long)g->moved_bytes);
-    dstate_note(&d->st, "%s: memory node %d -> %d done, %s moved in total", g->name,
-                g->inflight_from_os_id, g->home_node_os_id, b);
+    dnodes_text(g->inflight_from_mask, from, sizeof(from));
+    dnodes_list(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to, sizeof(to));
+    dlog(NP_LOG_INFO, "guest %s (%s %lld): migration %s -> %s done, %llu bytes moved", g->name,
+         dlog_id_word(), (long long)g->pid, from, to, (unsigned long long)g->moved_bytes);
+    dstate_note(&d->st, "%s: memory %s -> %s done, %s moved in total", g->name, from, to, b);
 }
 
 /* What status shows of a guest is what the balancer computed: locality
@@ -312,8 +330,10 @@ static void show_balancer_view(daemon_t *d, const np_balance_state *bal, const c
     if (!g || np_balance_state_guest(bal, bal_name, &info))
         return;
     g->locality = info.locality;
-    if (!d->cfg.dry_run && info.home_node_os_id >= 0)
+    if (!d->cfg.dry_run && info.home_node_os_id >= 0) {
         g->home_node_os_id = info.home_node_os_id;
+        g->home_nodes_mask = info.home_nodes_mask;
+    }
     snprintf(g->reason, sizeof(g->reason), "%s", info.reason);
     g->pending_bytes = info.pending_bytes;
     g->move_total_bytes = info.move_bytes > info.pending_bytes ? info.move_bytes : info.pending_bytes;

@@ -85,6 +85,7 @@ typedef struct ctl_conn {
 typedef struct ctl_moving {
     int64_t pid;
     int32_t home_os_id;
+    uint64_t home_nodes_mask;    /* its home set; 0: one node */
     uint64_t total_bytes;        /* the move's size (off home when re-homed) */
     uint64_t moved_at_start_bytes;
     uint64_t harvested_bytes;    /* moved by finished jobs, when published */
@@ -320,7 +321,8 @@ static void wake_main(daemon_t *d)
         dlog(NP_LOG_WARNING, "control thread: cannot wake the main loop: %s", strerror(errno));
 }
 
-/* "moving: N% of M MiB to node H" with the bytes the mover has moved by now. */
+/* "moving: N% of M MiB to node H" (or "to nodes 0,2" for a home set)
+ * with the bytes the mover has moved by now. */
 static void live_progress(daemon_t *d, json_t *g, const ctl_moving *m)
 {
     uint64_t moved = 0, asked = 0;
@@ -330,11 +332,7 @@ static void live_progress(daemon_t *d, json_t *g, const ctl_moving *m)
         dworker_progress(d->worker, (uint64_t)m->pid, &moved, &asked);
     moved += m->harvested_bytes;
     uint64_t done = moved > m->moved_at_start_bytes ? moved - m->moved_at_start_bytes : 0;
-    if (done > m->total_bytes)
-        done = m->total_bytes;
-    double pct = m->total_bytes ? 100.0 * (double)done / (double)m->total_bytes : 0;
-    snprintf(reason, sizeof(reason), "moving: %.0f%% of %.0f MiB to node %d", pct,
-             (double)m->total_bytes / (1024.0 * 1024.0), (int)m->home_os_id);
+    dmove_reason(reason, sizeof(reason), done, m->total_bytes, m->home_os_id, m->home_nodes_mask);
     json_object_set_new(g, "reason", json_string(reason));
 }
 
@@ -403,6 +401,7 @@ int ctl_publish(daemon_t *d)
             !g->move_total_bytes)
             continue;
         mv[nr++] = (ctl_moving){.pid = g->pid, .home_os_id = g->home_node_os_id,
+                                .home_nodes_mask = g->home_nodes_mask,
                                 .total_bytes = g->move_total_bytes,
                                 .moved_at_start_bytes = g->moved_at_start_bytes,
                                 .harvested_bytes = g->moved_bytes};

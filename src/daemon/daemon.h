@@ -93,11 +93,16 @@ typedef struct dguest {
      * known): with the pid, who the guest is (a reused pid is a new guest). */
     uint64_t instance;
     int32_t home_node_os_id;  /* -1 = none yet */
+    /* The balancer's home set (bit k: node os id k) of a guest wider than
+     * one node; 0 when its home is one node (home_node_os_id). */
+    uint64_t home_nodes_mask;
     uint64_t moved_bytes;     /* total moved by the daemon */
     /* In flight: a migration toward home that is not finished (kept from
-     * the balancer's pending bytes, for status, the log and restarts). */
+     * the balancer's pending bytes, for status, the log and restarts).
+     * inflight_from_mask: every node (bit k: os id k) the migration has
+     * asked memory off since it started, for the "done" log line. */
     bool inflight;
-    int32_t inflight_from_os_id;
+    uint64_t inflight_from_mask;
     uint64_t inflight_left_bytes;
     /* Last sensed. locality and reason are the balancer's (per vCPU: the
      * node it runs on against the memory per node; why it is below target). */
@@ -182,6 +187,20 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo);
  * list and the recent actions: callable from the control thread while the
  * main thread runs rounds (those two are under their own lock). */
 void dstate_status_lists(const dstate *s, json_t *status);
+/* "node 1" or "nodes 1,3" for a set of node os ids (bit k: os id k); "node
+ * ?" for the empty set. Nodes with an os id above 63 are not in a set.
+ * dnodes_list: the list alone, "1" or "1,3" ("?" for the empty set). The
+ * log says "node 1 -> 0" (the form the VM tests match) and "nodes 1,3 ->
+ * 0,2": dnodes_text of the sources, dnodes_list of the destinations. */
+const char *dnodes_text(uint64_t os_mask, char *buf, size_t len);
+const char *dnodes_list(uint64_t os_mask, char *buf, size_t len);
+/* A guest's home as a set: its home set, else its one home node's bit
+ * (0 when it has no home or the os id is above 63). */
+uint64_t dguest_home_set(int32_t home_os_id, uint64_t home_nodes_mask);
+/* status's reason for a move under way: "moving: N% of M MiB to node H"
+ * or, for a home set, "... to nodes 0,2". */
+void dmove_reason(char *buf, size_t len, uint64_t done_bytes, uint64_t total_bytes,
+                  int32_t home_os_id, uint64_t home_nodes_mask);
 
 /* ---- the daemon ------------------------------------------------------------ */
 

@@ -299,11 +299,22 @@ static bool load_state(daemon_t *d)
     if (rc == 0) {
         dlog(NP_LOG_INFO, "state loaded from %s: %zu guests, %zu excluded", d->cfg.state_path,
              d->st.nr_guests, d->st.nr_excluded);
-        for (size_t i = 0; i < d->st.nr_guests; i++)
-            if (d->st.guests[i].inflight)
-                dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration node %d -> %d",
-                     d->st.guests[i].name, dlog_id_word(), (long long)d->st.guests[i].pid,
-                     d->st.guests[i].inflight_from_os_id, d->st.guests[i].home_node_os_id);
+        for (size_t i = 0; i < d->st.nr_guests; i++) {
+            dguest *g = &d->st.guests[i];
+            np_balance_guest_info info;
+            char from[96], to[96];
+            if (!g->inflight)
+                continue;
+            /* its home set is the balancer's (saved with it) */
+            if (d->bal && np_balance_state_guest(d->bal, g->name, &info) == 0 &&
+                info.home_node_os_id == g->home_node_os_id)
+                g->home_nodes_mask = info.home_nodes_mask;
+            dlog(NP_LOG_INFO, "guest %s (%s %lld): resuming a migration %s -> %s", g->name,
+                 dlog_id_word(), (long long)g->pid,
+                 dnodes_text(g->inflight_from_mask, from, sizeof(from)),
+                 dnodes_list(dguest_home_set(g->home_node_os_id, g->home_nodes_mask), to,
+                             sizeof(to)));
+        }
         return true;
     }
     if (rc == -ENOENT)

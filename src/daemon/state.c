@@ -181,6 +181,92 @@ static json_t *recent_json(const dstate *s)
     return a;
 }
 
+/* Node os ids of a set as a JSON array. */
+static json_t *nodes_json(uint64_t os_mask)
+{
+    json_t *a = json_array();
+    for (unsigned k = 0; a && k < 64; k++)
+        if (os_mask >> k & 1)
+            json_array_append_new(a, json_integer(k));
+    return a;
+}
+
+/* The set a JSON array of node os ids stands for (ids outside 0-63 left out). */
+static uint64_t nodes_from_json(const json_t *a)
+{
+    uint64_t mask = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        json_int_t k = json_integer_value(v);
+        if (json_is_integer(v) && k >= 0 && k < 64)
+            mask |= UINT64_C(1) << k;
+    }
+    return mask;
+}
+
+static int lowest_node(uint64_t os_mask)
+{
+    for (int k = 0; k < 64; k++)
+        if (os_mask >> k & 1)
+            return k;
+    return -1;
+}
+
+/* A migration in flight: "from" (its lowest source, as older files have
+ * it) and "from_nodes" (every node it took memory off). */
+static json_t *inflight_json(const dguest *g)
+{
+    json_t *o = json_pack("{s:i, s:i, s:I}", "from", lowest_node(g->inflight_from_mask), "to",
+                          g->home_node_os_id, "left_bytes", (json_int_t)g->inflight_left_bytes);
+    if (o && g->inflight_from_mask)
+        json_object_set_new(o, "from_nodes", nodes_json(g->inflight_from_mask));
+    return o;
+}
+
+const char *dnodes_list(uint64_t os_mask, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (!os_mask)
+        snprintf(buf, len, "?");
+    for (unsigned k = 0; k < 64 && n < len; k++)
+        if (os_mask >> k & 1)
+            n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? "," : "", k);
+    return buf;
+}
+
+const char *dnodes_text(uint64_t os_mask, char *buf, size_t len)
+{
+    char list[80];
+    snprintf(buf, len, "node%s %s", os_mask & (os_mask - 1) ? "s" : "",
+             dnodes_list(os_mask, list, sizeof(list)));
+    return buf;
+}
+
+uint64_t dguest_home_set(int32_t home_os_id, uint64_t home_nodes_mask)
+{
+    if (home_nodes_mask)
+        return home_nodes_mask;
+    return home_os_id >= 0 && home_os_id < 64 ? UINT64_C(1) << home_os_id : 0;
+}
+
+void dmove_reason(char *buf, size_t len, uint64_t done_bytes, uint64_t total_bytes,
+                  int32_t home_os_id, uint64_t home_nodes_mask)
+{
+    char to[96];
+    if (done_bytes > total_bytes)
+        done_bytes = total_bytes;
+    double pct = total_bytes ? 100.0 * (double)done_bytes / (double)total_bytes : 0;
+    uint64_t set = dguest_home_set(home_os_id, home_nodes_mask);
+    if (set)
+        dnodes_text(set, to, sizeof(to));
+    else
+        snprintf(to, sizeof(to), "node %d", (int)home_os_id);
+    snprintf(buf, len, "moving: %.0f%% of %.0f MiB to %s", pct,
+             (double)total_bytes / (1024.0 * 1024.0), to);
+}
+
 int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
 {
     json_t *root = NULL, *gs = NULL, *ex = NULL;
@@ -199,10 +285,7 @@ int dstate_save(const dstate *s, const np_balance_state *bal, const char *path)
         if (o && g->instance)
             json_object_set_new(o, "instance", json_integer((json_int_t)g->instance));
         if (o && g->inflight)
-            json_object_set_new(o, "inflight",
-                                json_pack("{s:i, s:i, s:I}", "from", g->inflight_from_os_id, "to",
-                                          g->home_node_os_id, "left_bytes",
-                                          (json_int_t)g->inflight_left_bytes));
+            json_object_set_new(o, "inflight", inflight_json(g));
         if (!o || json_array_append_new(gs, o))
             goto out;
     }
@@ -382,7 +465,10 @@ int dstate_load(dstate *s, const char *path, np_error *err, np_balance_state **b
         json_t *inf = json_object_get(g, "inflight");
         if (json_is_object(inf)) {
             d->inflight = true;
-            d->inflight_from_os_id = (int32_t)json_integer_value(json_object_get(inf, "from"));
+            json_int_t from = json_integer_value(json_object_get(inf, "from"));
+            d->inflight_from_mask = nodes_from_json(json_object_get(inf, "from_nodes"));
+            if (!d->inflight_from_mask && from >= 0 && from < 64)
+                d->inflight_from_mask = UINT64_C(1) << from; /* a file without from_nodes */
             d->inflight_left_bytes =
                 (uint64_t)json_integer_value(json_object_get(inf, "left_bytes"));
         }
@@ -440,6 +526,8 @@ json_t *dstate_status_json(const dstate *s, const np_topology *topo)
                           mem, "vcpus", (int)g->nr_vcpus, "excluded",
                           false, "inflight", g->inflight,
                           "moved_bytes", (json_int_t)g->moved_bytes);
+        if (o && g->home_nodes_mask & (g->home_nodes_mask - 1))
+            json_object_set_new(o, "home_nodes", nodes_json(g->home_nodes_mask));
         if (o && g->reason[0])
             json_object_set_new(o, "reason", json_string(g->reason));
         if (o && g->nr_helpers_found)

@@ -49,6 +49,9 @@ typedef struct lb_guest {
      * its numa_maps or cmdline would wait on the mmap_lock move_pages
      * holds, for seconds; the last description and memory stand in. */
     bool moving;
+    /* Its cgroup cannot report hugetlb pages while the host has some in
+     * use: sensed through numa_maps instead, said once in the log. */
+    bool huge_fallback_said;
     np_linux_proc desc;     /* last description, valid when desc.pid */
     np_linux_mem mem;       /* last memory sensed, valid when mem.nr_node_slots */
     bool seen;              /* found by the last list_guests */
@@ -331,19 +334,44 @@ out:
     return rc;
 }
 
+/* Does any node hold hugetlb pages in use (2 MiB or 1 GiB pools:
+ * nr + surplus - free > 0)? A node or size without a pool has none. */
+static bool host_huge_in_use(np_linux_backend *lb)
+{
+    static const uint64_t sizes[] = {UINT64_C(2) << 20, UINT64_C(1) << 30};
+    for (size_t k = 0; k < np_topology_nr_nodes(lb->topo); k++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            np_linux_hugepool pool;
+            if (np_linux_node_hugepool_read(lb->ctx, np_topology_node(lb->topo, k)->os_id,
+                                            sizes[i], &pool) == 0 &&
+                pool.nr_pages + pool.surplus_pages > pool.free_pages)
+                return true;
+        }
+    return false;
+}
+
 /* Where the guest's memory is: its cgroup's counters when it is alone in a
  * cgroup of its own (cost independent of its size), else numa_maps (a walk
  * of its page tables). A cgroup without the memory controller, or one we
- * cannot read, falls back to numa_maps. */
-static int sense_memory(np_linux_backend *lb, const np_linux_proc *p, np_linux_mem *mem)
+ * cannot read, falls back to numa_maps; so does one without any
+ * hugetlb.<size>.numa_stat while the host has hugetlb pages in use (they
+ * may be this guest's, which memory.numa_stat leaves out): *huge_fallback. */
+static int sense_memory(np_linux_backend *lb, const np_linux_proc *p, np_linux_mem *mem,
+                        bool *huge_fallback)
 {
     pid_t *pids = NULL;
     size_t np_ = 0;
+    *huge_fallback = false;
     if (p->cgroup && strcmp(p->cgroup, "/") != 0 &&
         np_linux_cgroup_procs(lb->ctx, p->cgroup, &pids, &np_) == 0 && np_ == 1 &&
         pids[0] == p->pid && np_linux_mem_cgroup_numa_stat(lb->ctx, p->cgroup, mem) == 0) {
         free(pids);
-        return 0;
+        if (!mem->huge_not_sensed || !host_huge_in_use(lb))
+            return 0;
+        *huge_fallback = true;
+        np_linux_mem_fini(mem);
+        memset(mem, 0, sizeof(*mem));
+        return np_linux_mem_numa_maps(lb->ctx, p->pid, mem);
     }
     free(pids);
     return np_linux_mem_numa_maps(lb->ctx, p->pid, mem);
@@ -404,6 +432,7 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     np_linux_mem mem = {0};
     size_t nth = 0, nv = 0;
     pid_t *tids = NULL;
+    bool huge_fallback = false;
     lb_guest *g;
     int rc;
 
@@ -412,7 +441,7 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
     if (!rc && known && known->moving && known->mem.nr_node_slots)
         rc = mem_copy(&known->mem, &mem); /* its pages are moving: the last reading */
     else if (!rc)
-        rc = sense_memory(lb, p, &mem);
+        rc = sense_memory(lb, p, &mem, &huge_fallback);
     if (rc)
         goto out;
     /* vCPU threads in vCPU order for QEMU; every thread otherwise. */
@@ -448,6 +477,14 @@ static int fill_guest(np_linux_backend *lb, const np_linux_proc *p, np_backend_g
         goto out;
     }
     g->seen = true;
+    if (huge_fallback && !g->huge_fallback_said)
+        np_linux_log(lb->ctx, NP_LOG_INFO, "linux",
+                     "pid %d: its cgroup %s has no hugetlb.<size>.numa_stat (hugetlb controller "
+                     "not enabled for it, or Linux < 5.16) and the host has hugetlb pages in "
+                     "use: its memory is read from numa_maps (a walk of its page tables) so "
+                     "that huge pages are counted",
+                     (int)p->pid, p->cgroup);
+    g->huge_fallback_said = huge_fallback;
     bg->id = (uint64_t)p->pid;
     snprintf(bg->name, sizeof(bg->name), "%s", p->guest_name ? p->guest_name : p->comm);
     bg->start_ns = NP_BACKEND_TIME_UNKNOWN;

@@ -199,6 +199,10 @@ int np_linux_hugepool_read_err(np_linux_ctx *ctx, unsigned node_os_id, uint64_t 
 
 /* Grow the node arrays of mem to hold node_os_id. */
 int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id);
+/* The slot of mem's hugetlb pages of page_bytes: the one holding that
+ * size, else the first unused (the caller sets huge_page_bytes[slot] when
+ * it adds bytes), NP_LINUX_HUGE_SIZES_MAX when all hold other sizes. */
+size_t np_linux_mem_huge_slot(const np_linux_mem *mem, uint64_t page_bytes);
 
 /* Nodemask helpers for the system calls: a bitmap as unsigned longs of
  * `nbits` bits (nbits rounded up to a whole long, at least one). */

@@ -87,11 +87,12 @@ static int stat_token(const char *tok, size_t tl, size_t *node_out, uint64_t *by
     return 0;
 }
 
-int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin, bool huge,
-                             np_linux_mem *out, np_error *err)
+int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin,
+                             uint64_t huge_page_bytes, np_linux_mem *out, np_error *err)
 {
     np_linux_mem m = {0};
     unsigned lineno = 0;
+    bool huge = huge_page_bytes != 0;
     int rc = 0;
 
     if (!text || !out)
@@ -160,27 +161,41 @@ int np_linux_numa_stat_parse(const char *text, size_t len, const char *origin, b
             m.total_bytes += bytes;
             if (anon)
                 m.anon_bytes_by_node_os_id[node] += bytes;
-            if (huge)
+            if (huge) {
                 m.huge_bytes += bytes;
+                m.huge_by_node_os_id[node * NP_LINUX_HUGE_SIZES_MAX] += bytes; /* slot 0 */
+            }
         }
     }
-    if (rc == 0 && m.nr_node_slots) { /* add to out */
-        if ((rc = np_linux_mem_reserve(out, m.nr_node_slots - 1)) == 0) {
-            for (size_t k = 0; k < m.nr_node_slots; k++) {
-                out->bytes_by_node_os_id[k] += m.bytes_by_node_os_id[k];
-                out->anon_bytes_by_node_os_id[k] += m.anon_bytes_by_node_os_id[k];
-            }
-            out->total_bytes += m.total_bytes;
-            out->huge_bytes += m.huge_bytes;
+    /* add to out; this file's huge pages go to out's slot of their size */
+    size_t slot = huge ? np_linux_mem_huge_slot(out, huge_page_bytes) : NP_LINUX_HUGE_SIZES_MAX;
+    if (rc == 0 && m.nr_node_slots && (rc = np_linux_mem_reserve(out, m.nr_node_slots - 1)) == 0) {
+        for (size_t k = 0; k < m.nr_node_slots; k++) {
+            out->bytes_by_node_os_id[k] += m.bytes_by_node_os_id[k];
+            out->anon_bytes_by_node_os_id[k] += m.anon_bytes_by_node_os_id[k];
+            if (slot < NP_LINUX_HUGE_SIZES_MAX)
+                out->huge_by_node_os_id[k * NP_LINUX_HUGE_SIZES_MAX + slot] +=
+                    m.huge_by_node_os_id[k * NP_LINUX_HUGE_SIZES_MAX];
         }
+        out->total_bytes += m.total_bytes;
+        out->huge_bytes += m.huge_bytes;
+        if (slot < NP_LINUX_HUGE_SIZES_MAX && m.huge_bytes)
+            out->huge_page_bytes[slot] = huge_page_bytes;
     }
     np_linux_mem_fini(&m);
     return rc;
 }
 
 /* Huge page sizes whose hugetlb.<size>.numa_stat is read (x86-64, arm64
- * with 4 KiB base pages, POWER: 2 MiB, 1 GiB, 16 MiB, 16 GiB). */
-static const char *const HUGETLB_SIZES[] = {"2MB", "1GB", "16MB", "16GB"};
+ * with 4 KiB base pages, POWER: 2 MiB, 1 GiB, 16 MiB, 16 GiB), named as
+ * the kernel names them (mm/hugetlb_cgroup.c: mem_fmt). */
+static const struct {
+    const char *name;
+    uint64_t page_bytes;
+} HUGETLB_SIZES[] = {{"2MB", UINT64_C(2) << 20},
+                     {"1GB", UINT64_C(1) << 30},
+                     {"16MB", UINT64_C(16) << 20},
+                     {"16GB", UINT64_C(16) << 30}};
 
 int np_linux_mem_cgroup_numa_stat(np_linux_ctx *ctx, const char *cgroup, np_linux_mem *out)
 {
@@ -195,19 +210,23 @@ int np_linux_mem_cgroup_numa_stat(np_linux_ctx *ctx, const char *cgroup, np_linu
     rc = np_linux_cgroup_read(ctx, cgroup, "memory.numa_stat", &text, &len, origin,
                               sizeof(origin));
     if (rc == 0)
-        rc = np_linux_numa_stat_parse(text, len, origin, false, &m, &err);
+        rc = np_linux_numa_stat_parse(text, len, origin, 0, &m, &err);
     free(text);
     text = NULL;
+    size_t huge_files = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(HUGETLB_SIZES) / sizeof(HUGETLB_SIZES[0]); i++) {
         char file[64];
-        snprintf(file, sizeof(file), "hugetlb.%s.numa_stat", HUGETLB_SIZES[i]);
+        snprintf(file, sizeof(file), "hugetlb.%s.numa_stat", HUGETLB_SIZES[i].name);
         int r = np_linux_cgroup_read(ctx, cgroup, file, &text, &len, origin, sizeof(origin));
         if (r == -ENOENT)
             continue; /* no such size here, or no hugetlb controller */
-        rc = r ? r : np_linux_numa_stat_parse(text, len, origin, true, &m, &err);
+        huge_files++;
+        rc = r ? r : np_linux_numa_stat_parse(text, len, origin, HUGETLB_SIZES[i].page_bytes, &m,
+                                              &err);
         free(text);
         text = NULL;
     }
+    m.huge_not_sensed = huge_files == 0;
     if (rc == -EINVAL && err.msg[0])
         rc = np_linux_parse_failed(ctx, SUBSYS, &err);
     if (rc == 0) {

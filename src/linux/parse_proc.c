@@ -129,6 +129,14 @@ int np_linux_mem_reserve(np_linux_mem *mem, size_t node_os_id)
     return 0;
 }
 
+size_t np_linux_mem_huge_slot(const np_linux_mem *mem, uint64_t page_bytes)
+{
+    for (size_t i = 0; i < NP_LINUX_HUGE_SIZES_MAX; i++)
+        if (mem->huge_page_bytes[i] == page_bytes || !mem->huge_page_bytes[i])
+            return i;
+    return NP_LINUX_HUGE_SIZES_MAX;
+}
+
 static int add_u64(uint64_t *acc, uint64_t v)
 {
     if (*acc > UINT64_MAX - v)
@@ -232,11 +240,7 @@ static int numa_maps_line(const char *line, unsigned lineno, const char *origin,
                             "expected kernelpagesize_kB=<size> with the N<node>=<pages> counts");
 
     uint64_t page_bytes = page_kb * 1024;
-    size_t slot = NP_LINUX_HUGE_SIZES_MAX; /* hugetlb size slot; none */
-    for (size_t i = 0; huge && i < NP_LINUX_HUGE_SIZES_MAX && slot == NP_LINUX_HUGE_SIZES_MAX;
-         i++)
-        if (m->huge_page_bytes[i] == page_bytes || !m->huge_page_bytes[i])
-            slot = i;
+    size_t slot = huge ? np_linux_mem_huge_slot(m, page_bytes) : NP_LINUX_HUGE_SIZES_MAX;
     if (slot < NP_LINUX_HUGE_SIZES_MAX && nl->nr_touched)
         m->huge_page_bytes[slot] = page_bytes;
     for (size_t i = 0; i < nl->nr_touched; i++) {

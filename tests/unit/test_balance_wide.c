@@ -13,7 +13,8 @@
  * CPU room on any node: needs 4.00 CPUs"): home on {0, 3}, not a page
  * moves, locality 0.5 and a reason that says so; then the same guest with
  * a quarter of its memory on node 1, outside the set: exactly that quarter
- * moves, half to each set node. Then properties on seeded random hosts:
+ * moves, half to each set node; as 2 MiB hugetlb pages, only into set
+ * nodes whose pools hold their share. Then properties on seeded random hosts:
  * whenever the set of every node with free CPUs would hold the guest, it
  * gets a set; the set has the CPUs; no round asks more memory onto a node
  * than the node has free, nor any off a set node; two runs on the same
@@ -180,6 +181,57 @@ out:
     np_balance_actions_destroy(a);
     np_balance_state_destroy(bs);
     np_host_state_destroy(st);
+}
+
+/* The same guest whose 100 MiB on node 1 are 2 MiB hugetlb pages: a set
+ * node takes its share (50 MiB, 25 pages) only into its free pool of that
+ * size, as a one-node home does. Pools of 25 pages on nodes 0 and 3: the
+ * set is {0, 3} and 50 MiB move to each. 24 pages on node 3: {0, 3} does
+ * not fit; the next best set of two nodes, {0, 1} (spread 20 like the
+ * others, all 400 MiB already inside it), is chosen and nothing moves. */
+static uint64_t wide_huge_set(uint64_t pages_on_3, np_balance_actions **a)
+{
+    np_host_state *st = bt_host4(2, 12);
+    np_balance_config c = cfg2();
+    np_balance_state *bs = NULL;
+    np_balance_guest_info info = {0};
+
+    size_t g = bt_add(st, "wide", 4, 400 * MiB);
+    np_host_state_set_guest_mem(st, g, 0, 300 * MiB, 0);
+    np_host_state_set_guest_mem(st, g, 1, 100 * MiB, 0);
+    ASSERT_EQ(np_host_state_set_guest_huge_mem(st, g, 1, 2 * MiB, 100 * MiB), 0);
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 0, 2 * MiB, 25 * 2 * MiB), 0);
+    ASSERT_EQ(np_host_state_set_node_huge_free(st, 3, 2 * MiB, pages_on_3 * 2 * MiB), 0);
+    for (uint32_t v = 0; v < 4; v++) {
+        np_host_state_set_vcpu_demand(st, g, v, 1.0);
+        np_host_state_set_vcpu_cpu(st, g, v, (int32_t)(2 * v));
+    }
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint32_t r = 1; r <= c.confirm_rounds; r++) {
+        np_balance_actions_destroy(*a);
+        *a = NULL;
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, a), 0);
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "wide", &info), 0);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+    return info.home_nodes_mask;
+}
+
+static void test_wide_guest_huge_pages_fit_the_pools(void)
+{
+    np_balance_actions *a = NULL;
+    ASSERT_U64_EQ(wide_huge_set(25, &a), 0x9);
+    ASSERT_U64_EQ(bt_bytes(a, "wide", 1, 0), 50 * MiB);
+    ASSERT_U64_EQ(bt_bytes(a, "wide", 1, 3), 50 * MiB);
+    np_balance_actions_destroy(a);
+    a = NULL;
+    ASSERT_U64_EQ(wide_huge_set(24, &a), 0x3);
+    for (size_t k = 0; k < NODES; k++)
+        for (size_t j = 0; j < NODES; j++)
+            ASSERT_U64_EQ(bt_bytes(a, "wide", k, j), 0);
+    ASSERT_TRUE(bt_find(a, "wide", NP_BALANCE_SET_SOFT_AFFINITY) != NULL);
+    np_balance_actions_destroy(a);
 }
 
 /* Without a set that fits (every other node busy) it stays, with a reason. */
@@ -410,6 +462,7 @@ int main(void)
 {
     NP_RUN(test_wide_guest_known_answer);
     NP_RUN(test_wide_guest_memory_outside_moves_in);
+    NP_RUN(test_wide_guest_huge_pages_fit_the_pools);
     NP_RUN(test_wide_guest_without_room_says_why);
     NP_RUN(test_state_home_nodes_checked);
     NP_RUN(test_property_wide_guest_gets_a_set);

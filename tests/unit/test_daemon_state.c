@@ -7,7 +7,11 @@
  * actions) are brought up to date on a published copy; and a guest's
  * helper threads (helpers.c) reach the status reply: from a made-up /proc
  * (kinds and names; no affinity off the live root) and, live, this
- * process's own main thread with the affinity the kernel reports.
+ * process's own main thread with the affinity the kernel reports. A guest
+ * with a home SET (wider than one node) shows the set in status and in its
+ * "moving" reason; a migration in flight keeps every node it took memory
+ * off across a save and a load (the "done" and "resuming" log lines name
+ * them, not only the last action's source).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -51,31 +55,41 @@ static void test_forget_keeps_the_others(void)
     dstate_fini(&s);
 }
 
-static void test_instance_survives_save_and_load(void)
+/* Saves s and loads the file into t (zeroed here); 0 or what failed. */
+static int save_and_load(const dstate *s, dstate *t)
 {
     char path[] = "/tmp/np-test-dstate-XXXXXX";
-    int fd = mkstemp(path);
-    dstate s, t;
     np_error err = {0};
     np_balance_state *bal = NULL;
+    int fd = mkstemp(path), rc;
 
-    ASSERT_TRUE(fd >= 0);
+    memset(t, 0, sizeof(*t));
+    if (fd < 0)
+        return -1;
     close(fd);
+    rc = dstate_save(s, NULL, path);
+    if (!rc)
+        rc = dstate_load(t, path, &err, &bal);
+    np_balance_state_destroy(bal);
+    unlink(path);
+    return rc;
+}
+
+static void test_instance_survives_save_and_load(void)
+{
+    dstate s, t;
+
     memset(&s, 0, sizeof(s));
-    memset(&t, 0, sizeof(t));
     dguest *g = dstate_guest(&s, "vm1", 4242, true);
     g->instance = 987654321;
     g->moved_bytes = 4096;
-    ASSERT_EQ(dstate_save(&s, NULL, path), 0);
-    ASSERT_EQ(dstate_load(&t, path, &err, &bal), 0);
+    ASSERT_EQ(save_and_load(&s, &t), 0);
     g = dstate_guest(&t, "vm1", 4242, false);
     ASSERT_TRUE(g != NULL);
     ASSERT_U64_EQ(g->instance, 987654321);
     ASSERT_U64_EQ(g->moved_bytes, 4096);
-    np_balance_state_destroy(bal);
     dstate_fini(&s);
     dstate_fini(&t);
-    unlink(path);
 }
 
 static void test_status_lists_are_live(void)
@@ -241,6 +255,101 @@ static void test_helpers_live_affinity(void)
     free(d);
 }
 
+static void test_node_sets_in_text(void)
+{
+    char b[96];
+    ASSERT_STR_EQ(dnodes_text(UINT64_C(1) << 1, b, sizeof(b)), "node 1");
+    ASSERT_STR_EQ(dnodes_text(UINT64_C(1) << 1 | UINT64_C(1) << 3, b, sizeof(b)), "nodes 1,3");
+    ASSERT_STR_EQ(dnodes_text(UINT64_C(1) << 63 | 1, b, sizeof(b)), "nodes 0,63");
+    ASSERT_STR_EQ(dnodes_text(0, b, sizeof(b)), "node ?");
+    /* the log's form: "node 1 -> 0" as before for one node, "nodes 1,3 -> 0,2" */
+    ASSERT_STR_EQ(dnodes_list(UINT64_C(1), b, sizeof(b)), "0");
+    ASSERT_STR_EQ(dnodes_list(UINT64_C(5), b, sizeof(b)), "0,2");
+    ASSERT_STR_EQ(dnodes_list(0, b, sizeof(b)), "?");
+    ASSERT_U64_EQ(dguest_home_set(2, 0), UINT64_C(4));
+    ASSERT_U64_EQ(dguest_home_set(0, 5), UINT64_C(5));
+    ASSERT_U64_EQ(dguest_home_set(-1, 0), UINT64_C(0));
+    ASSERT_U64_EQ(dguest_home_set(64, 0), UINT64_C(0));
+}
+
+static void test_moving_reason_names_the_home_set(void)
+{
+    char r[NP_BALANCE_REASON_MAX];
+    const uint64_t mib = 1024 * 1024;
+    dmove_reason(r, sizeof(r), 38 * mib, 100 * mib, 1, 0);
+    ASSERT_STR_EQ(r, "moving: 38% of 100 MiB to node 1");
+    /* a home set {0,2}: home_node_os_id is its lowest node, the text the set */
+    dmove_reason(r, sizeof(r), 25 * mib, 100 * mib, 0, 5);
+    ASSERT_STR_EQ(r, "moving: 25% of 100 MiB to nodes 0,2");
+    /* done beyond the total (the mover's count runs ahead of the snapshot) */
+    dmove_reason(r, sizeof(r), 300 * mib, 100 * mib, 0, 5);
+    ASSERT_STR_EQ(r, "moving: 100% of 100 MiB to nodes 0,2");
+    dmove_reason(r, sizeof(r), 0, 0, 3, 0);
+    ASSERT_STR_EQ(r, "moving: 0% of 0 MiB to node 3");
+}
+
+static void test_home_set_and_sources_in_state(void)
+{
+    dstate s, t;
+
+    memset(&s, 0, sizeof(s));
+    dguest *g = dstate_guest(&s, "wide", 77, true);
+    g->seen = true;
+    g->home_node_os_id = 0;
+    g->home_nodes_mask = 5; /* {0,2} */
+    g->inflight = true;
+    g->inflight_from_mask = UINT64_C(1) << 1 | UINT64_C(1) << 3; /* strays on 1 and 3 */
+    g->inflight_left_bytes = 8192;
+    g->locality = 0.5;
+    json_t *st = dstate_status_json(&s, NULL);
+    json_t *gj = json_array_get(json_object_get(st, "guests"), 0);
+    json_t *set = json_object_get(gj, "home_nodes");
+    ASSERT_EQ((int)json_array_size(set), 2);
+    ASSERT_EQ((int)json_integer_value(json_array_get(set, 0)), 0);
+    ASSERT_EQ((int)json_integer_value(json_array_get(set, 1)), 2);
+    ASSERT_EQ((int)json_integer_value(json_object_get(gj, "home")), 0);
+    json_decref(st);
+    /* a one-node home has no "home_nodes" */
+    g->home_nodes_mask = 0;
+    st = dstate_status_json(&s, NULL);
+    ASSERT_TRUE(!json_object_get(json_array_get(json_object_get(st, "guests"), 0), "home_nodes"));
+    json_decref(st);
+
+    ASSERT_EQ(save_and_load(&s, &t), 0);
+    g = dstate_guest(&t, "wide", 77, false);
+    ASSERT_TRUE(g != NULL);
+    ASSERT_TRUE(g->inflight);
+    ASSERT_U64_EQ(g->inflight_from_mask, UINT64_C(1) << 1 | UINT64_C(1) << 3);
+    ASSERT_U64_EQ(g->inflight_left_bytes, 8192);
+    dstate_fini(&t);
+    dstate_fini(&s);
+}
+
+/* A state file an older numaplaced wrote has "from" only. */
+static void test_inflight_from_an_older_file(void)
+{
+    char path[] = "/tmp/np-test-dstate-XXXXXX";
+    np_error err = {0};
+    np_balance_state *bal = NULL;
+    dstate t;
+    int fd = mkstemp(path);
+
+    ASSERT_TRUE(fd >= 0);
+    const char *text = "{\"version\":1,\"rounds\":3,\"guests\":[{\"name\":\"wide\",\"pid\":77,"
+                       "\"home\":0,\"moved_bytes\":0,\"inflight\":{\"from\":1,\"to\":0,"
+                       "\"left_bytes\":4096}}],\"excluded\":[],\"recent\":[]}\n";
+    ASSERT_EQ((int)write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    memset(&t, 0, sizeof(t));
+    ASSERT_EQ(dstate_load(&t, path, &err, &bal), 0);
+    dguest *g = dstate_guest(&t, "wide", 77, false);
+    ASSERT_TRUE(g != NULL);
+    ASSERT_U64_EQ(g->inflight_from_mask, UINT64_C(1) << 1);
+    np_balance_state_destroy(bal);
+    dstate_fini(&t);
+    unlink(path);
+}
+
 int main(void)
 {
     dlog_init(NP_LOG_ERROR);
@@ -250,5 +359,9 @@ int main(void)
     NP_RUN(test_helpers_in_status);
     NP_RUN(test_helpers_live_affinity);
     NP_RUN(test_status_lists_are_live);
+    NP_RUN(test_node_sets_in_text);
+    NP_RUN(test_moving_reason_names_the_home_set);
+    NP_RUN(test_home_set_and_sources_in_state);
+    NP_RUN(test_inflight_from_an_older_file);
     return np_test_summary();
 }

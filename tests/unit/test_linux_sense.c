@@ -45,17 +45,35 @@ static void test_numa_stat_parse(void)
     ASSERT_TRUE(text != NULL && huge != NULL);
     if (!text || !huge)
         goto out;
-    ASSERT_EQ(np_linux_numa_stat_parse(text, strlen(text), "ns", false, &m, &err), 0);
+    ASSERT_EQ(np_linux_numa_stat_parse(text, strlen(text), "ns", 0, &m, &err), 0);
     ASSERT_EQ(m.nr_node_slots, 2);
     ASSERT_U64_EQ(m.bytes_by_node_os_id[0], 367001600); /* anon + shmem, no page cache */
     ASSERT_U64_EQ(m.bytes_by_node_os_id[1], 0);
     ASSERT_U64_EQ(m.anon_bytes_by_node_os_id[0], 367001600);
-    ASSERT_EQ(np_linux_numa_stat_parse(huge, strlen(huge), "hs", true, &m, &err), 0);
+    ASSERT_EQ(np_linux_numa_stat_parse(huge, strlen(huge), "hs", UINT64_C(2) << 20, &m, &err), 0);
     ASSERT_U64_EQ(m.bytes_by_node_os_id[1], UINT64_C(1) << 30);
     ASSERT_U64_EQ(m.huge_bytes, UINT64_C(1) << 30);
+    /* by size and node: slot 0 holds 2 MiB pages, 1 GiB of them on node 1 */
+    ASSERT_U64_EQ(m.huge_page_bytes[0], UINT64_C(2) << 20);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[1 * NP_LINUX_HUGE_SIZES_MAX + 0], UINT64_C(1) << 30);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[0 * NP_LINUX_HUGE_SIZES_MAX + 0], 0);
+    /* a second size goes to its own slot; the same size again adds to slot 0 */
+    ASSERT_EQ(np_linux_numa_stat_parse("total=1073741824 N0=1073741824\n", 31, "h1g",
+                                       UINT64_C(1) << 30, &m, &err), 0);
+    ASSERT_U64_EQ(m.huge_page_bytes[1], UINT64_C(1) << 30);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[0 * NP_LINUX_HUGE_SIZES_MAX + 1], UINT64_C(1) << 30);
+    ASSERT_EQ(np_linux_numa_stat_parse("total=2097152 N1=2097152\n", 25, "h2m", UINT64_C(2) << 20,
+                                       &m, &err), 0);
+    ASSERT_U64_EQ(m.huge_by_node_os_id[1 * NP_LINUX_HUGE_SIZES_MAX + 0],
+                  (UINT64_C(1) << 30) + (UINT64_C(2) << 20));
+    ASSERT_U64_EQ(m.huge_bytes, (UINT64_C(2) << 30) + (UINT64_C(2) << 20));
+    np_linux_mem_fini(&m);
+    memset(&m, 0, sizeof(m));
+    ASSERT_EQ(np_linux_numa_stat_parse(text, strlen(text), "ns", 0, &m, &err), 0);
+    ASSERT_EQ(np_linux_numa_stat_parse(huge, strlen(huge), "hs", UINT64_C(2) << 20, &m, &err), 0);
     ASSERT_U64_EQ(m.total_bytes, 367001600 + (UINT64_C(1) << 30));
     /* shmem counts (QEMU's memfd RAM), on any node id */
-    ASSERT_EQ(np_linux_numa_stat_parse("shmem N0=4096 N3=8192\n", 22, "s", false, &m, &err), 0);
+    ASSERT_EQ(np_linux_numa_stat_parse("shmem N0=4096 N3=8192\n", 22, "s", 0, &m, &err), 0);
     ASSERT_EQ(m.nr_node_slots, 4);
     ASSERT_U64_EQ(m.bytes_by_node_os_id[3], 8192);
     /* refusals name the line; nothing is added */
@@ -65,14 +83,14 @@ static void test_numa_stat_parse(void)
                                 "anon N0=99999999999999999999\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&err, 0, sizeof(err));
-        ASSERT_EQ(np_linux_numa_stat_parse(bad[i], strlen(bad[i]), "bad", false, &m, &err),
+        ASSERT_EQ(np_linux_numa_stat_parse(bad[i], strlen(bad[i]), "bad", 0, &m, &err),
                   -EINVAL);
         ASSERT_TRUE(err.line >= 1 && err.msg[0]);
     }
     ASSERT_EQ(err.line, 1);
     ASSERT_U64_EQ(m.total_bytes, before);
     memset(&err, 0, sizeof(err));
-    np_linux_numa_stat_parse(bad[0], strlen(bad[0]), "bad", false, &m, &err);
+    np_linux_numa_stat_parse(bad[0], strlen(bad[0]), "bad", 0, &m, &err);
     ASSERT_EQ(err.line, 2);
 out:
     np_linux_mem_fini(&m);
@@ -148,16 +166,23 @@ static void copy_fixture(const char *from, const char *to)
     free(text);
 }
 
+/* Guest 100 alone in its cgroup g1.scope, with the fixture's
+ * memory.numa_stat (350 MiB anonymous on node 0). */
+static void alone_in_cgroup(void)
+{
+    set_vcpu_ticks(1, 0, 0);
+    set_vcpu_ticks(2, 0, 2);
+    tree_write(root, "sys/fs/cgroup/machine.slice/g1.scope/cgroup.procs", "100\n");
+    copy_fixture("cgroup/memory.numa_stat", "sys/fs/cgroup/machine.slice/g1.scope/memory.numa_stat");
+}
+
 static void test_cgroup_counters_when_alone(void)
 {
     np_linux_ctx *ctx = setup("/machine.slice/g1.scope");
     ASSERT_TRUE(ctx != NULL);
     if (!ctx)
         return;
-    set_vcpu_ticks(1, 0, 0);
-    set_vcpu_ticks(2, 0, 2);
-    tree_write(root, "sys/fs/cgroup/machine.slice/g1.scope/cgroup.procs", "100\n");
-    copy_fixture("cgroup/memory.numa_stat", "sys/fs/cgroup/machine.slice/g1.scope/memory.numa_stat");
+    alone_in_cgroup();
     copy_fixture("cgroup/hugetlb.2MB.numa_stat",
                  "sys/fs/cgroup/machine.slice/g1.scope/hugetlb.2MB.numa_stat");
     np_linux_backend *lb = backend(ctx);
@@ -171,6 +196,16 @@ static void test_cgroup_counters_when_alone(void)
         ASSERT_U64_EQ(gs[0].node_mem_bytes[1], UINT64_C(1) << 30);
     }
     np_backend_guests_free(gs, n);
+    /* the huge pages by size and node reach the host state (what the
+     * balancer judges against each node's pool, as from numa_maps) */
+    np_host_state *st = NULL;
+    ASSERT_EQ(np_backend_sense(np_linux_backend_get(lb), &st), 0);
+    if (st) {
+        ASSERT_U64_EQ(np_host_state_guest_huge_mem_bytes(st, 0, 1, UINT64_C(2) << 20),
+                      UINT64_C(1) << 30);
+        ASSERT_U64_EQ(np_host_state_guest_huge_mem_bytes(st, 0, 0, UINT64_C(2) << 20), 0);
+    }
+    np_host_state_destroy(st);
     /* Another process joins the cgroup: its counters are no longer this
      * guest's alone, numa_maps (16 KiB on node 0) is read instead. */
     tree_write(root, "sys/fs/cgroup/machine.slice/g1.scope/cgroup.procs", "100\n200\n");
@@ -233,6 +268,18 @@ out:
     tree_destroy(root);
 }
 
+static void write_pool(unsigned node, const char *nr, const char *free_pages)
+{
+    const char *files[3][2] = {{"nr_hugepages", nr}, {"free_hugepages", free_pages},
+                               {"surplus_hugepages", "0\n"}};
+    for (int i = 0; i < 3; i++) {
+        char rel[160];
+        snprintf(rel, sizeof(rel), "sys/devices/system/node/node%u/hugepages/hugepages-2048kB/%s",
+                 node, files[i][0]);
+        tree_write(root, rel, files[i][1]);
+    }
+}
+
 /* The issue-12 hugetlb guest through the Linux backend: 320 MiB of 2 MiB
  * pages and 4 MiB of ordinary pages on node 0 (numa_maps), node 1's pool
  * with 170 free 2 MiB pages, node 0 without a pool. Sensing puts the
@@ -247,14 +294,7 @@ static void test_hugetlb_bytes_and_pools_sensed(void)
                "7f00 default anon=1024 N0=1024 kernelpagesize_kB=4\n"
                "7f40000000 bind:0 file=/dev/hugepages/g huge dirty=160 N0=160 "
                "kernelpagesize_kB=2048\n");
-    const char *dir = "sys/devices/system/node/node1/hugepages/hugepages-2048kB/";
-    const char *files[3][2] = {{"nr_hugepages", "170\n"}, {"free_hugepages", "170\n"},
-                               {"surplus_hugepages", "0\n"}};
-    for (int i = 0; i < 3; i++) {
-        char rel[160];
-        snprintf(rel, sizeof(rel), "%s%s", dir, files[i][0]);
-        tree_write(root, rel, files[i][1]);
-    }
+    write_pool(1, "170\n", "170\n");
     np_linux_backend *lb = backend(ctx);
     np_host_state *st = NULL;
     uint64_t f = 0;
@@ -277,11 +317,57 @@ out:
     tree_destroy(root);
 }
 
+/* A cgroup without any hugetlb.<size>.numa_stat (hugetlb controller not
+ * enabled, Linux < 5.16) cannot report huge pages: with none in use on the
+ * host its counters stand; with some in use (they may be the guest's)
+ * numa_maps is read instead, whose 2 MiB pages are then counted. */
+static void test_cgroup_without_hugetlb_counters(void)
+{
+    np_linux_ctx *ctx = setup("/machine.slice/g1.scope");
+    np_linux_backend *lb = NULL;
+    np_backend_guest *gs = NULL;
+    size_t n = 0;
+    ASSERT_TRUE(ctx != NULL);
+    if (!ctx)
+        return;
+    alone_in_cgroup();
+    tree_write(root, "proc/100/numa_maps",
+               "7f00 default anon=1024 N0=1024 kernelpagesize_kB=4\n"
+               "7f40000000 default file=/dev/hugepages/g huge dirty=8 N1=8 "
+               "kernelpagesize_kB=2048\n");
+    write_pool(1, "8\n", "8\n"); /* a pool, all of it free */
+    lb = backend(ctx);
+    ASSERT_TRUE(lb != NULL);
+    if (!lb)
+        goto out;
+    ASSERT_EQ(np_backend_list_guests(np_linux_backend_get(lb), &gs, &n), 0);
+    ASSERT_EQ(n, 1);
+    if (n == 1) { /* the counters: 350 MiB anon, nothing on node 1 */
+        ASSERT_U64_EQ(gs[0].node_mem_bytes[0], 367001600);
+        ASSERT_U64_EQ(gs[0].node_mem_bytes[1], 0);
+    }
+    np_backend_guests_free(gs, n);
+    write_pool(1, "8\n", "0\n"); /* its 8 pages in use */
+    ASSERT_EQ(np_backend_list_guests(np_linux_backend_get(lb), &gs, &n), 0);
+    ASSERT_EQ(n, 1);
+    if (n == 1) { /* numa_maps: 4 MiB on node 0, 16 MiB of 2 MiB pages on node 1 */
+        ASSERT_U64_EQ(gs[0].node_mem_bytes[0], UINT64_C(4) << 20);
+        ASSERT_U64_EQ(gs[0].node_mem_bytes[1], UINT64_C(16) << 20);
+        ASSERT_U64_EQ(gs[0].huge_page_bytes[0], UINT64_C(2) << 20);
+    }
+    np_backend_guests_free(gs, n);
+out:
+    np_linux_backend_destroy(lb);
+    np_linux_ctx_destroy(ctx);
+    tree_destroy(root);
+}
+
 int main(void)
 {
     NP_RUN(test_numa_stat_parse);
     NP_RUN(test_cgroup_counters_when_alone);
     NP_RUN(test_cpu_use_between_lists);
     NP_RUN(test_hugetlb_bytes_and_pools_sensed);
+    NP_RUN(test_cgroup_without_hugetlb_counters);
     return np_test_summary();
 }

@@ -31,21 +31,12 @@
 # Every wait polls with a deadline.
 set -u
 build=${1:?usage: daemon-balance.test.sh BUILD_DIR}
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
-vmdir=${NP_VM_DIR:-$here}
-if [ ! -f "$vmdir/vm-test-lib.sh" ] || [ ! -x "$vmdir/numa-vm.sh" ]; then
-    echo "SKIP: $vmdir has no numa-vm.sh / vm-test-lib.sh (the VM runner)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
-. "$vmdir/vm-test-lib.sh"
-vm_runner=$vmdir/numa-vm.sh
-vm_require_host
+# shellcheck source=tests/vm/vm-test-lib.sh
+. "${NP_VM_DIR:-$(dirname "$0")}/vm-test-lib.sh" 2>/dev/null ||
+    { echo "SKIP: no vm-test-lib.sh (the VM runner)"; echo "0 passed, 0 failed"; exit 0; }
 
-prog=$build/vm-daemon
-mkdir -p "$prog"
-vm_require_built "$build/numaplaced" "$build/numaplace"
+vm_start "$build" vm-daemon "$build/numaplaced" "$build/numaplace"
+src=$vm_src prog=$vm_prog
 vm_cc --san "$build/numaplaced" "$prog/np-wrongnode" "$src/tests/vm/prog/np-wrongnode.c"
 vm_cc "$prog/np-rawctl" "$src/tests/vm/prog/np-rawctl.c"
 

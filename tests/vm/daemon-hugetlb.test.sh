@@ -38,21 +38,12 @@
 #   6. no balancer round failed; the daemon exited 0 on SIGTERM.
 set -u
 build=${1:?usage: daemon-hugetlb.test.sh BUILD_DIR}
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
-vmdir=${NP_VM_DIR:-$here}
-if [ ! -f "$vmdir/vm-test-lib.sh" ] || [ ! -x "$vmdir/numa-vm.sh" ]; then
-    echo "SKIP: $vmdir has no numa-vm.sh / vm-test-lib.sh (the VM runner)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
-. "$vmdir/vm-test-lib.sh"
-vm_runner=$vmdir/numa-vm.sh
-vm_require_host
+# shellcheck source=tests/vm/vm-test-lib.sh
+. "${NP_VM_DIR:-$(dirname "$0")}/vm-test-lib.sh" 2>/dev/null ||
+    { echo "SKIP: no vm-test-lib.sh (the VM runner)"; echo "0 passed, 0 failed"; exit 0; }
 
-prog=$build/vm-daemon-hugetlb
-mkdir -p "$prog"
-vm_require_built "$build/numaplaced" "$build/numaplace"
+vm_start "$build" vm-daemon-hugetlb "$build/numaplaced" "$build/numaplace"
+src=$vm_src prog=$vm_prog
 vm_cc "$prog/np-hugeguest" "$src/tests/vm/prog/np-hugeguest.c" -lpthread
 
 ksecs=${NP_HUGETLB_KERNEL_SECS:-25}
@@ -142,8 +133,8 @@ numa_maps_moved() {
 
 kern=$(section kernel)
 dlog=$(section dlog)
-st=$(section status | awk -f "$here/json-flat.awk")
-state=$(section state | awk -f "$here/json-flat.awk")
+st=$(section status | awk -f "$src/tests/vm/json-flat.awk")
+state=$(section state | awk -f "$src/tests/vm/json-flat.awk")
 echo "kernel balancing, ${ksecs} s, final huge pages per node:"
 printf '%s\n' "$kern" | sed 's/^/  /'
 echo "numaplaced: $(section converged | tr '\n' ' ') $(section settle | tr '\n' ' ')"

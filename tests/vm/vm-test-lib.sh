@@ -13,6 +13,30 @@ vm_runner=$vm_here/numa-vm.sh
 vm_passed=0
 vm_failed=0
 
+# The source tree the running test belongs to (its scripts are in tests/vm).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+vm_src=$(cd "$(dirname "$0")/../.." && pwd)
+
+# vm_start BUILD_DIR PROG_SUBDIR FILE...: the start the daemon and mover
+# tests share. Skips the whole test when the host cannot boot guests or the
+# runner is missing, fails it when the build lacks one of FILE..., and makes
+# BUILD_DIR/PROG_SUBDIR for the guest programs (vm_prog). A test sources
+# this file first with the line
+#   . "${NP_VM_DIR:-$(dirname "$0")}/vm-test-lib.sh" 2>/dev/null || { echo SKIP ...; exit 0; }
+# shellcheck disable=SC2034 # vm_prog: used by the scripts that source this file
+vm_start() {
+    if [ ! -x "$vm_runner" ]; then
+        echo "SKIP: $vm_here has no numa-vm.sh (the VM runner)"
+        echo "0 passed, 0 failed"
+        exit 0
+    fi
+    vm_require_host
+    vm_prog=$1/$2
+    shift 2
+    vm_require_built "$@"
+    mkdir -p "$vm_prog"
+}
+
 # vm_require_host: skip the whole test when the host cannot boot guests.
 vm_require_host() {
     local why=""

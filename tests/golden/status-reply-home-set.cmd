@@ -1,0 +1,1 @@
+status --reply fixtures/status/linux-home-set.json
