@@ -235,6 +235,27 @@ const char *np_linux_helper_kind_name(np_linux_helper_kind kind);
  * proc/ named for it. Sorted by TID; -ESRCH when the process is gone. */
 int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds,
                             np_linux_helper **out, size_t *n_out);
+/* Kernel vhost workers on the host: up to Linux 6.3 they are processes of
+ * their own named "vhost-<QEMU pid>", found only by reading every
+ * proc/N/comm. One scan serves every guest of a round: a caller asking for
+ * many guests' helper threads scans once (np_linux_vhost_scan_host) and
+ * passes the scan to np_linux_helper_threads_scanned. */
+typedef struct np_linux_vhost_thread {
+    pid_t tid;
+    pid_t owner; /* the QEMU pid in its name */
+    char comm[16];
+} np_linux_vhost_thread;
+typedef struct np_linux_vhost_scan {
+    np_linux_vhost_thread *v;
+    size_t n;
+} np_linux_vhost_scan;
+int np_linux_vhost_scan_host(np_linux_ctx *ctx, np_linux_vhost_scan *out);
+void np_linux_vhost_scan_fini(np_linux_vhost_scan *scan);
+/* np_linux_helper_threads with the kernel vhost workers taken from `scan`
+ * (NULL: none looked for outside the process). */
+int np_linux_helper_threads_scanned(np_linux_ctx *ctx, pid_t pid, unsigned kinds,
+                                    const np_linux_vhost_scan *scan, np_linux_helper **out,
+                                    size_t *n_out);
 /* Sets the CPU affinity of those helper threads to `cpus` (live root).
  * *nr_set_out (may be NULL): how many took it. A thread that exits
  * meanwhile is skipped; the first other failure is returned after trying

@@ -261,7 +261,10 @@ int daemon_migrate(daemon_t *d, np_backend *be, uint64_t guest_id, const char *n
  * read for the Linux and libvirt backends (the QEMU process under the
  * daemon's root), none for the others. Never fails: a guest whose threads
  * cannot be read lists none. */
-void daemon_sense_helpers(daemon_t *d, dguest *g);
+void daemon_sense_helpers(daemon_t *d, dguest *g, const np_linux_vhost_scan *vhost);
+/* daemon_sense_helpers for every guest seen this round, with one scan of
+ * the host's kernel vhost workers. */
+void daemon_sense_all_helpers(daemon_t *d);
 /* Saves d->st and the balancer's state to the state file; a failure is
  * logged as a warning (state.c). */
 int daemon_save(daemon_t *d);

@@ -35,14 +35,14 @@ static pid_t qemu_pid(daemon_t *d, const dguest *g)
     return pid;
 }
 
-void daemon_sense_helpers(daemon_t *d, dguest *g)
+void daemon_sense_helpers(daemon_t *d, dguest *g, const np_linux_vhost_scan *vhost)
 {
     np_linux_helper *hs = NULL;
     size_t n = 0;
 
     g->nr_helpers = g->nr_helpers_found = 0;
     pid_t pid = d->ctx ? qemu_pid(d, g) : 0;
-    if (!pid || np_linux_helper_threads(d->ctx, pid, KINDS, &hs, &n))
+    if (!pid || np_linux_helper_threads_scanned(d->ctx, pid, KINDS, vhost, &hs, &n))
         return;
     g->nr_helpers_found = (uint32_t)n;
     for (size_t i = 0; i < n && g->nr_helpers < DAEMON_HELPERS_MAX; i++) {
@@ -57,4 +57,19 @@ void daemon_sense_helpers(daemon_t *d, dguest *g)
         np_bitmap_destroy(cpus);
     }
     free(hs);
+}
+
+void daemon_sense_all_helpers(daemon_t *d)
+{
+    np_linux_vhost_scan vhost = {0};
+
+    /* One scan of proc/ for the kernel's vhost workers serves every guest
+     * (each guest scanning it made a round's cost grow with the square of
+     * the number of guests). A failed scan leaves them out this round. */
+    if (d->ctx && (d->backend == NP_DAEMON_BACKEND_LINUX || d->backend == NP_DAEMON_BACKEND_LIBVIRT))
+        (void)np_linux_vhost_scan_host(d->ctx, &vhost);
+    for (size_t i = 0; i < d->st.nr_guests; i++)
+        if (d->st.guests[i].seen)
+            daemon_sense_helpers(d, &d->st.guests[i], &vhost);
+    np_linux_vhost_scan_fini(&vhost);
 }

@@ -203,9 +203,7 @@ int daemon_round(daemon_t *d)
     daemon_balance(d, be, gs, n, managed, now_ns, d->cfg.migrate_budget_bps);
     free(managed);
     /* After acting: status shows where the helper threads went. */
-    for (size_t i = 0; i < d->st.nr_guests; i++)
-        if (d->st.guests[i].seen)
-            daemon_sense_helpers(d, &d->st.guests[i]);
+    daemon_sense_all_helpers(d);
     drop_unseen(&d->st);
     d->st.rounds++;
     ctl_publish(d);

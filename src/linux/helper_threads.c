@@ -18,6 +18,7 @@
 #include <numaplace/linux.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,6 @@ const char *np_linux_helper_kind_name(np_linux_helper_kind kind)
     case NP_LINUX_HELPER_OTHER: return "other";
     }
     return "?";
-}
-
-static bool is_vhost_of(const char *comm, pid_t pid)
-{
-    char want[24]; /* "vhost-" and 7 digits fit the kernel's 15 bytes */
-    snprintf(want, sizeof(want), "vhost-%d", (int)pid);
-    return strcmp(comm, want) == 0;
 }
 
 typedef struct helper_list {
@@ -75,26 +69,70 @@ static int cmp_tid(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* "vhost-PID" -> PID; 0 for any other name. */
+static pid_t vhost_owner(const char *comm)
+{
+    if (strncmp(comm, "vhost-", 6) != 0)
+        return 0;
+    char *end = NULL;
+    long v = strtol(comm + 6, &end, 10);
+    return end != comm + 6 && *end == '\0' && v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
 /* Kernel vhost threads (Linux <= 6.3): every process under proc/ named
  * vhost-PID. Processes that exit during the scan are skipped. */
-static int scan_kernel_vhost(np_linux_ctx *ctx, pid_t pid, helper_list *l)
+int np_linux_vhost_scan_host(np_linux_ctx *ctx, np_linux_vhost_scan *out)
 {
     pid_t *pids = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
+    np_linux_vhost_scan s = {0};
+
+    if (!ctx || !out)
+        return -EINVAL;
     int rc = np_linux_list_numeric_dir(ctx, "proc", &pids, &n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char path[64], comm[64];
-        if (pids[i] == pid || np_linux_path(path, sizeof(path), "proc/%d/comm", (int)pids[i]))
+        pid_t owner;
+        if (np_linux_path(path, sizeof(path), "proc/%d/comm", (int)pids[i]) ||
+            np_linux_read_line_at(ctx, path, comm, sizeof(comm)) != 0 ||
+            !(owner = vhost_owner(comm)))
             continue;
-        if (np_linux_read_line_at(ctx, path, comm, sizeof(comm)) == 0 && is_vhost_of(comm, pid))
-            rc = push(l, pids[i], NP_LINUX_HELPER_VHOST, comm);
+        if (s.n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            np_linux_vhost_thread *v = realloc(s.v, ncap * sizeof(*v));
+            if (!v) {
+                rc = -ENOMEM;
+                break;
+            }
+            s.v = v;
+            cap = ncap;
+        }
+        np_linux_vhost_thread *t = &s.v[s.n++];
+        t->tid = pids[i];
+        t->owner = owner;
+        snprintf(t->comm, sizeof(t->comm), "%.15s", comm);
     }
     free(pids);
-    return rc;
+    if (rc) {
+        free(s.v);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }
 
-int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds, np_linux_helper **out,
-                            size_t *n_out)
+void np_linux_vhost_scan_fini(np_linux_vhost_scan *scan)
+{
+    if (!scan)
+        return;
+    free(scan->v);
+    scan->v = NULL;
+    scan->n = 0;
+}
+
+int np_linux_helper_threads_scanned(np_linux_ctx *ctx, pid_t pid, unsigned kinds,
+                                    const np_linux_vhost_scan *scan, np_linux_helper **out,
+                                    size_t *n_out)
 {
     np_linux_thread *th = NULL;
     size_t nt = 0;
@@ -110,7 +148,7 @@ int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds, np_lin
             continue;
         if (th[i].tid == pid)
             k = NP_LINUX_HELPER_EMULATOR;
-        else if (is_vhost_of(th[i].comm, pid))
+        else if (vhost_owner(th[i].comm) == pid)
             k = NP_LINUX_HELPER_VHOST;
         else if (strncmp(th[i].comm, "IO ", 3) == 0)
             k = NP_LINUX_HELPER_IO;
@@ -119,8 +157,10 @@ int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds, np_lin
         if (kinds & (1u << k))
             rc = push(&l, th[i].tid, k, th[i].comm);
     }
-    if (rc == 0 && (kinds & (1u << NP_LINUX_HELPER_VHOST)))
-        rc = scan_kernel_vhost(ctx, pid, &l);
+    if (scan && (kinds & (1u << NP_LINUX_HELPER_VHOST)))
+        for (size_t i = 0; i < scan->n && rc == 0; i++)
+            if (scan->v[i].owner == pid && scan->v[i].tid != pid)
+                rc = push(&l, scan->v[i].tid, NP_LINUX_HELPER_VHOST, scan->v[i].comm);
     free(th);
     if (rc) {
         free(l.v);
@@ -131,6 +171,22 @@ int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds, np_lin
     *out = l.v;
     *n_out = l.n;
     return 0;
+}
+
+int np_linux_helper_threads(np_linux_ctx *ctx, pid_t pid, unsigned kinds, np_linux_helper **out,
+                            size_t *n_out)
+{
+    np_linux_vhost_scan scan = {0};
+    int rc = 0;
+
+    if (!ctx || !out || !n_out || pid <= 0)
+        return -EINVAL;
+    if (kinds & (1u << NP_LINUX_HELPER_VHOST))
+        rc = np_linux_vhost_scan_host(ctx, &scan);
+    if (rc == 0)
+        rc = np_linux_helper_threads_scanned(ctx, pid, kinds, &scan, out, n_out);
+    np_linux_vhost_scan_fini(&scan);
+    return rc;
 }
 
 int np_linux_helper_threads_pin(np_linux_ctx *ctx, pid_t pid, unsigned kinds,

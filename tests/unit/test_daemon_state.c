@@ -181,7 +181,7 @@ static void test_helpers_in_status(void)
     dguest *g = dstate_guest(&s, "vm1", 100, true);
     ASSERT_TRUE(g != NULL);
     g->seen = true;
-    daemon_sense_helpers(d, g);
+    daemon_sense_helpers(d, g, NULL);
     ASSERT_EQ(g->nr_helpers, 3);
     ASSERT_EQ(g->nr_helpers_found, 3);
     json_t *st = dstate_status_json(&s, NULL);
@@ -201,7 +201,7 @@ static void test_helpers_in_status(void)
     json_decref(st);
     /* a guest that is gone lists none */
     g->pid = 999;
-    daemon_sense_helpers(d, g);
+    daemon_sense_helpers(d, g, NULL);
     ASSERT_EQ(g->nr_helpers_found, 0);
     st = dstate_status_json(&s, NULL);
     ASSERT_TRUE(json_object_get(json_array_get(json_object_get(st, "guests"), 0), "helpers") ==
@@ -210,7 +210,7 @@ static void test_helpers_in_status(void)
     /* the Xen backend has none */
     d->backend = NP_DAEMON_BACKEND_XEN;
     g->pid = 100;
-    daemon_sense_helpers(d, g);
+    daemon_sense_helpers(d, g, NULL);
     ASSERT_EQ(g->nr_helpers_found, 0);
     dstate_fini(&s);
     np_linux_ctx_destroy(ctx);
@@ -244,7 +244,7 @@ static void test_helpers_live_affinity(void)
     memset(&s, 0, sizeof(s));
     dguest *g = dstate_guest(&s, "self", (int64_t)getpid(), true);
     ASSERT_TRUE(g != NULL);
-    daemon_sense_helpers(d, g);
+    daemon_sense_helpers(d, g, NULL);
     ASSERT_EQ(g->nr_helpers, 1);
     ASSERT_EQ(g->helpers[0].tid, (int32_t)getpid());
     ASSERT_STR_EQ(g->helpers[0].kind, "emulator");

@@ -106,6 +106,37 @@ static void test_fixture(void)
     }
     free(h);
     h = NULL;
+    /* one scan of proc/ serves several guests: each gets its own kernel
+     * vhost thread from it and no other's */
+    np_linux_vhost_scan scan = {0};
+    proc(1000, "qemu-system-x86");
+    ASSERT_EQ(np_linux_vhost_scan_host(ctx, &scan), 0);
+    ASSERT_EQ(scan.n, 2); /* 200 and 201; 103 is a thread of 100, which lists it itself */
+    ASSERT_EQ(np_linux_helper_threads_scanned(ctx, 100, 1u << NP_LINUX_HELPER_VHOST, &scan, &h,
+                                              &n), 0);
+    ASSERT_EQ(n, 2);
+    if (n == 2) {
+        ASSERT_EQ(h[0].tid, 103);
+        ASSERT_EQ(h[1].tid, 200);
+    }
+    free(h);
+    h = NULL;
+    ASSERT_EQ(np_linux_helper_threads_scanned(ctx, 1000, NP_LINUX_HELPER_ALL, &scan, &h, &n), 0);
+    ASSERT_EQ(n, 2);
+    if (n == 2) {
+        ASSERT_EQ(h[0].tid, 201);
+        ASSERT_EQ(h[0].kind, NP_LINUX_HELPER_VHOST);
+        ASSERT_EQ(h[1].tid, 1000);
+        ASSERT_EQ(h[1].kind, NP_LINUX_HELPER_EMULATOR);
+    }
+    free(h);
+    h = NULL;
+    /* without a scan only the process's own threads */
+    ASSERT_EQ(np_linux_helper_threads_scanned(ctx, 1000, NP_LINUX_HELPER_ALL, NULL, &h, &n), 0);
+    ASSERT_EQ(n, 1);
+    free(h);
+    h = NULL;
+    np_linux_vhost_scan_fini(&scan);
     ASSERT_EQ(np_linux_helper_threads(ctx, 4242, NP_LINUX_HELPER_ALL, &h, &n), -ESRCH);
     ASSERT_STR_EQ(np_linux_helper_kind_name(NP_LINUX_HELPER_VHOST), "vhost");
     np_linux_ctx_destroy(ctx);
