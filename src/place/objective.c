@@ -85,6 +85,10 @@ static inline bool frac_before(const frac_pos *a, const frac_pos *b)
     return a->frac > b->frac || (a->frac == b->frac && a->pos < b->pos);
 }
 
+/* Up to this many units left, top_fractions keeps a sorted list in one
+ * pass instead of partitioning. */
+#define FEW_LEFT 4u
+
 /* One unit more to each of the `left` positions (0 < left < k) that come
  * first in frac_before's order of exact[i] - floor[i]: what round_shares'
  * loop does one unit at a time, when every position still holds its
@@ -95,6 +99,28 @@ static bool top_fractions(const double *exact, const double *fl, size_t k, size_
                           uint64_t *out)
 {
     frac_pos a[SPLIT_CACHED_POSITIONS];
+    if (left <= FEW_LEFT) {
+        /* A few units (a guest's vCPUs over many nodes): one pass keeping
+         * the first `left` in order, most positions rejected by one
+         * comparison with the last kept. */
+        size_t nr = 0;
+        for (size_t i = 0; i < k; i++) {
+            frac_pos x = {exact[i] - fl[i], i};
+            if (!(x.frac >= 0.0 && x.frac <= 1.0))
+                return false;
+            if (nr == left && !frac_before(&x, &a[nr - 1]))
+                continue;
+            size_t at = nr < left ? nr++ : nr - 1;
+            while (at > 0 && frac_before(&x, &a[at - 1])) {
+                a[at] = a[at - 1];
+                at--;
+            }
+            a[at] = x;
+        }
+        for (size_t i = 0; i < left; i++)
+            out[a[i].pos]++;
+        return true;
+    }
     for (size_t i = 0; i < k; i++) {
         a[i].frac = exact[i] - fl[i];
         a[i].pos = i;
