@@ -73,6 +73,106 @@ static inline double u64_to_double(uint64_t x)
     return x < (UINT64_C(1) << 62) ? (double)(int64_t)x : (double)x;
 }
 
+/* A position and its fractional part, ordered as round_shares' loop
+ * picks them: larger part first, then lower position (a total order). */
+typedef struct frac_pos {
+    double frac;
+    size_t pos;
+} frac_pos;
+
+static inline bool frac_before(const frac_pos *a, const frac_pos *b)
+{
+    return a->frac > b->frac || (a->frac == b->frac && a->pos < b->pos);
+}
+
+/* Up to this many units left, top_fractions keeps a sorted list in one
+ * pass instead of partitioning. */
+#define FEW_LEFT 4u
+
+/* One unit more to each of the `left` positions (0 < left < k) that come
+ * first in frac_before's order of exact[i] - floor[i]: what round_shares'
+ * loop does one unit at a time, when every position still holds its
+ * floor. Quickselect (median-of-three pivot, deterministic). false, and
+ * nothing changed, when a part is not a number in [0, 1]: the loop then
+ * decides. */
+static bool top_fractions(const double *exact, const double *fl, size_t k, size_t left,
+                          uint64_t *out)
+{
+    frac_pos a[SPLIT_CACHED_POSITIONS];
+    if (left <= FEW_LEFT) {
+        /* A few units (a guest's vCPUs over many nodes): one pass keeping
+         * the first `left` in order, most positions rejected by one
+         * comparison with the last kept. */
+        size_t nr = 0;
+        for (size_t i = 0; i < k; i++) {
+            frac_pos x = {exact[i] - fl[i], i};
+            if (!(x.frac >= 0.0 && x.frac <= 1.0))
+                return false;
+            if (nr == left && !frac_before(&x, &a[nr - 1]))
+                continue;
+            size_t at = nr < left ? nr++ : nr - 1;
+            while (at > 0 && frac_before(&x, &a[at - 1])) {
+                a[at] = a[at - 1];
+                at--;
+            }
+            a[at] = x;
+        }
+        for (size_t i = 0; i < left; i++)
+            out[a[i].pos]++;
+        return true;
+    }
+    for (size_t i = 0; i < k; i++) {
+        a[i].frac = exact[i] - fl[i];
+        a[i].pos = i;
+        if (!(a[i].frac >= 0.0 && a[i].frac <= 1.0))
+            return false;
+    }
+    /* a[0..lo) are the first lo in the order, a[hi..k) the last k - hi;
+     * partition a[lo..hi) until one of them ends at `left`. */
+    size_t lo = 0, hi = k;
+    while (lo < left && left < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        frac_pos x = a[lo], y = a[mid], z = a[hi - 1];
+        frac_pos pivot = frac_before(&x, &y) ? (frac_before(&y, &z)   ? y
+                                                : frac_before(&x, &z) ? z
+                                                                      : x)
+                                             : (frac_before(&x, &z)   ? x
+                                                : frac_before(&y, &z) ? z
+                                                                      : y);
+        /* Lomuto-style three-way split around the pivot (unique: the
+         * order is total): before it, the pivot, after it. */
+        size_t store = lo;
+        for (size_t i = lo; i < hi; i++) {
+            if (frac_before(&a[i], &pivot)) {
+                frac_pos t = a[i];
+                a[i] = a[store];
+                a[store] = t;
+                store++;
+            }
+        }
+        /* a[0..store) come before the pivot: it has rank `store`. */
+        if (store == left)
+            break;
+        if (store < left) {
+            /* the pivot and a[lo..store) are all in; place the pivot */
+            size_t at = store;
+            for (size_t i = store; i < hi; i++) {
+                if (a[i].pos == pivot.pos) {
+                    a[i] = a[at];
+                    a[at] = pivot;
+                    break;
+                }
+            }
+            lo = at + 1;
+        } else {
+            hi = store;
+        }
+    }
+    for (size_t i = 0; i < left; i++)
+        out[a[i].pos]++;
+    return true;
+}
+
 /* The rounding of np_split_largest_remainder, for sum > 0 and k >= 2.
  * ratio[i] is weights[i] / sum when the caller has it (the split rounds
  * vCPUs and memory over the same weights), else NULL. */
@@ -96,8 +196,13 @@ static void round_shares(uint64_t total, const double *weights, double sum, cons
         given += out[i];
     }
     /* Fewer than k units are left: one each to the largest fractional
-     * parts (a position already topped up has out > floor). O(k^2) for
-     * the few positions a set has. */
+     * parts (a position already topped up has out > floor), lower
+     * position first on equal parts. With the exact shares cached, a
+     * selection gives each of those positions its unit in O(k); the loop
+     * below, O(k) per unit, is for long splits and the unexpected. */
+    if (cached && given < total && total - given < k &&
+        top_fractions(exact_buf, floor_buf, k, (size_t)(total - given), out))
+        return;
     while (given < total) {
         size_t best = k;
         double best_frac = -1.0;
@@ -441,6 +546,19 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
  * rounding error of the shares stays under one MiB: up to 2^40 MiB. */
 #define PRUNE_MAX_MEM_MIB (UINT64_C(1) << 40)
 
+/* The lower bound of np_place_cannot_beat from its parts, against the
+ * limit. */
+static inline bool prune_bound_exceeds(const np_place_ctx *ctx, double min_cpu, double min_util,
+                                       double min_fill, double min_remote, double min_dev,
+                                       double min_grp, double limit)
+{
+    double bound = min_cpu + NP_CALIB_HEADROOM_WEIGHT * (min_util + min_fill) / 2.0 +
+                   NP_CALIB_MEM_STALL_FRACTION *
+                       (ctx->vnuma ? NP_CALIB_VNUMA_CROSS_FRACTION : 1.0) * min_remote +
+                   min_dev + min_grp;
+    return bound * (1.0 - PRUNE_MARGIN) > limit;
+}
+
 bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t k, double limit)
 {
     double M = (double)ctx->mem_mib;
@@ -479,19 +597,6 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         double avail = u64_to_double(ctx->avail_mib[i]);
         mem_lo[p] = (lo < avail ? lo : avail) / M;
     }
-    /* remote_memory: every vCPU sees at least the memory the other nodes
-     * hold at their least, so the vCPU-weighted mean is at least the
-     * smallest node's figure. */
-    double min_remote = INFINITY;
-    for (size_t p = 0; p < k; p++) {
-        double r = 0.0;
-        for (size_t q = 0; q < k; q++) {
-            if (q == p)
-                continue;
-            r += mem_lo[q] * (np_place_lat(ctx, node[p], node[q]) - 1.0);
-        }
-        min_remote = r < min_remote ? r : min_remote;
-    }
     /* cpu_overcommit: each node's loss is convex in its demand (free
      * cores cost nothing, then siblings 1 - y, then 1), so no split of
      * the guest's demand over the set loses less than filling the
@@ -510,11 +615,31 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         double on_smt = rest < smt_room ? rest : smt_room;
         min_cpu = ((1.0 - NP_CALIB_SMT_THREAD_YIELD) * on_smt + (rest - on_smt)) / ctx->demand;
     }
-    double bound = min_cpu + NP_CALIB_HEADROOM_WEIGHT * (min_util + min_fill) / 2.0 +
-                   NP_CALIB_MEM_STALL_FRACTION *
-                       (ctx->vnuma ? NP_CALIB_VNUMA_CROSS_FRACTION : 1.0) * min_remote +
-                   min_dev + min_grp;
-    return bound * (1.0 - PRUNE_MARGIN) > limit;
+    /* remote_memory: every vCPU sees at least the memory the other nodes
+     * hold at their least, so the vCPU-weighted mean is at least the
+     * smallest node's figure. The bound grows with min_remote (each
+     * rounded operation on the way is monotone), so once the smallest
+     * figure so far gives a bound that does not prune, the final one
+     * cannot either: most sets leave after a row or two instead of all
+     * k (O(k) instead of O(k^2) on the 64-node sets of an over-committed
+     * big host), with the same answer. */
+    double min_remote = INFINITY;
+    for (size_t p = 0; p < k; p++) {
+        double r = 0.0;
+        for (size_t q = 0; q < k; q++) {
+            if (q == p)
+                continue;
+            r += mem_lo[q] * (np_place_lat(ctx, node[p], node[q]) - 1.0);
+        }
+        if (!(r < min_remote))
+            continue;
+        min_remote = r;
+        if (!prune_bound_exceeds(ctx, min_cpu, min_util, min_fill, min_remote, min_dev, min_grp,
+                                 limit))
+            return false;
+    }
+    return prune_bound_exceeds(ctx, min_cpu, min_util, min_fill, min_remote, min_dev, min_grp,
+                               limit);
 }
 
 void np_place_score(const np_place_ctx *ctx, np_cand *c)

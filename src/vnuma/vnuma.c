@@ -172,7 +172,7 @@ int np_vnuma_build(const np_topology *topo, const struct np_guest_spec *spec, si
                    const size_t *pnode_idx, const uint64_t *mem_bytes, const uint32_t *vcpus,
                    np_vnuma **out)
 {
-    size_t *mem_pos = NULL, *count = NULL, *home = NULL;
+    size_t *mem_pos = NULL, *count = NULL, *home = NULL, *vn_pidx = NULL;
     uint32_t *eff_vcpus = NULL;
     np_vnuma *v = NULL;
     int rc = 0;
@@ -229,6 +229,11 @@ int np_vnuma_build(const np_topology *topo, const struct np_guest_spec *spec, si
     rc = np_vnuma_alloc(n_vnodes, spec->vcpus, &v);
     if (rc < 0)
         goto out;
+    vn_pidx = malloc(n_vnodes * sizeof(*vn_pidx));
+    if (!vn_pidx) {
+        rc = -ENOMEM;
+        goto out;
+    }
 
     /* vnodes in physical node order; sizes and vCPUs split evenly among
      * the vnodes of one physical node (the first ones get the remainders). */
@@ -272,13 +277,16 @@ int np_vnuma_build(const np_topology *topo, const struct np_guest_spec *spec, si
         }
         first_vnode += count[i];
     }
+    /* Each vnode's physical node index (vnodes are in mem_pos order):
+     * looked up once, not twice per pair. */
+    for (size_t i = 0, vn = 0; i < k; i++)
+        for (size_t j = 0; j < count[i]; j++)
+            vn_pidx[vn++] = pnode_idx[mem_pos[i]];
     for (size_t a = 0; a < n_vnodes; a++) {
         for (size_t b = 0; b < n_vnodes; b++) {
             uint32_t d = NP_VNUMA_LOCAL_DISTANCE;
             if (a != b) {
-                size_t pa, pb;
-                np_topology_node_idx(topo, v->pnode_os[a], &pa);
-                np_topology_node_idx(topo, v->pnode_os[b], &pb);
+                size_t pa = vn_pidx[a], pb = vn_pidx[b];
                 d = pa == pb ? NP_VNUMA_SAME_PNODE_DISTANCE : np_topology_distance(topo, pa, pb);
                 if (d < NP_VNUMA_SAME_PNODE_DISTANCE)
                     d = NP_VNUMA_SAME_PNODE_DISTANCE;
@@ -294,5 +302,6 @@ out:
     free(count);
     free(home);
     free(eff_vcpus);
+    free(vn_pidx);
     return rc;
 }

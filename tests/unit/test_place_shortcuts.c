@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "np_test.h"
 #include "place/place_int.h"
@@ -255,9 +256,68 @@ static void test_bound_is_a_lower_bound(void)
     ASSERT_TRUE(pruned_at_half * 4 > checked);
 }
 
+/* np_split_largest_remainder as it was written first, one unit at a time:
+ * floors, then one more unit to the largest remainder left, the lower
+ * position on ties, until the total is reached. */
+static void split_one_at_a_time(uint64_t total, const double *w, size_t k, uint64_t *out)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < k; i++)
+        sum += w[i];
+    uint64_t given = 0;
+    for (size_t i = 0; i < k; i++) {
+        out[i] = (uint64_t)floor((double)total * (w[i] / sum));
+        if (out[i] > total - given)
+            out[i] = total - given;
+        given += out[i];
+    }
+    while (given < total) {
+        size_t best = k;
+        double best_frac = -1.0;
+        for (size_t i = 0; i < k; i++) {
+            double exact = (double)total * (w[i] / sum);
+            if ((double)out[i] > floor(exact))
+                continue;
+            if (exact - (double)out[i] > best_frac) {
+                best_frac = exact - (double)out[i];
+                best = i;
+            }
+        }
+        out[best]++;
+        given++;
+    }
+}
+
+/* The selection that gives the leftover units (objective.c) picks the
+ * positions the one-at-a-time loop picks, ties included: weights from a
+ * few values (many equal remainders) and from a continuous range, every
+ * set size up to the largest, totals from vCPU counts to MiB. */
+static void test_largest_remainder_same_as_one_at_a_time(void)
+{
+    tp_rng r = {seed() ^ UINT64_C(0x9e3779b97f4a7c15)};
+    static const uint64_t totals[] = {1, 3, 7, 64, 1000, 4096, 65536, 1u << 30};
+    unsigned checked = 0, differ = 0;
+    for (unsigned trial = 0; trial < 4000; trial++) {
+        size_t k = 2 + (size_t)tp_below(&r, NP_PLACE_MAX_SET_NODES - 1);
+        double w[NP_PLACE_MAX_SET_NODES];
+        bool few = trial % 2 == 0;
+        for (size_t i = 0; i < k; i++)
+            w[i] = few ? (double)(1 + tp_below(&r, 3)) : (double)(1 + tp_below(&r, 1000000)) / 7.0;
+        uint64_t total = totals[tp_below(&r, sizeof(totals) / sizeof(totals[0]))];
+        uint64_t got[NP_PLACE_MAX_SET_NODES], want[NP_PLACE_MAX_SET_NODES];
+        np_split_largest_remainder(total, w, k, got);
+        split_one_at_a_time(total, w, k, want);
+        checked++;
+        differ += memcmp(got, want, k * sizeof(got[0])) != 0;
+    }
+    printf("largest remainder: %u splits, %u differ\n", checked, differ);
+    ASSERT_EQ(differ, 0);
+}
+
 int main(void)
 {
     NP_RUN(test_shortcuts_change_nothing);
     NP_RUN(test_bound_is_a_lower_bound);
+    NP_RUN(test_largest_remainder_same_as_one_at_a_time);
     return np_test_summary();
 }
