@@ -196,11 +196,14 @@ sections() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); nex
 # One row per guest: nodes (>= 10% of its pages), affinity, MiB per node,
 # verify's verdict, remote-weighted distance, local fraction.
 # Per group: domain ids start again at every boot.
-rows() { # rows MODE: of every group that ran
-    local g out
+rows() { # rows MODE: of every group that ran; a guest already in an earlier
+    # group (hvm: g5, and g6 alone) is named "NAME (GROUP)"
+    local g out seen=" "
     for g in $groups_done; do
         out=$(cat "$keep/$g.out")
-        group_rows "$1"
+        group_rows "$1" | awk -F'|' -v OFS='|' -v seen="$seen" -v g="$g" \
+            'index(seen, " " $1 " ") { $1 = $1 " (" g ")" } { print }'
+        seen="$seen$(printf '%s\n' "$out" | sed -n 's/^@@config \([^ ]*\) .*/\1/p' | tr '\n' ' ')"
     done
 }
 group_rows() { # group_rows MODE: of the group in $out
@@ -285,7 +288,7 @@ configs=$(printf '%s\n' "$out" | sed -n 's/^@@config //p')
     echo "rerun it): Xen 4.17 booted under QEMU TCG with 4 nodes x 2 CPUs x 1 GiB (distances 10 / 20"
     echo "to a neighbour / 30 further), dom0 1 GiB. The configs run in groups that fit the host"
     echo "together, one boot per group (g1: pv1..maxm; g2: vn2 and vn3; g3: bigh, then bigp; g4: vn4 on a boot of its own (in g2, after vn2 and vn3, its vnode on node 3 could not be allocated); g5: disk,"
-    echo "vif, dvh, hvm; groups in this table:${groups_done}); per group every config is"
+    echo "vif, dvh, hvm; g6: hvm alone, named \"hvm (g6)\"; groups in this table:${groups_done}); per group every config is"
     echo "created by \`xl create\`, recorded, destroyed, then created by \`numaplace create\` and"
     echo "recorded. dom0 has a bridge xenbr0 for vif= and a 16 MiB file on a loop device per"
     echo "disk= (\`phy:/dev/loopN\`; the block and vif-bridge hotplug scripts run). HVM (hvm):"
@@ -304,6 +307,9 @@ configs=$(printf '%s\n' "$out" | sed -n 's/^@@config //p')
     echo "when they meet, else hard - as numaplace's own choice counts them), lower is better;"
     echo "numaplace vs xl: \"no worse\" when numaplace's RWD and over-commit are both at most xl's."
     echo "The groups took ${secs} s in all."
+    missing=""
+    for g in $all_groups; do case " $groups_done " in *" $g "*) ;; *) missing="$missing $g" ;; esac; done
+    [ -z "$missing" ] || echo "Groups not in this table (no kept output of theirs):$missing."
     echo
     echo "Configs (name, type, vCPUs, memory, extra lines):"
     echo
