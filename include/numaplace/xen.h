@@ -240,6 +240,9 @@ typedef struct np_xen_alloc_node {
     uint32_t os_id;
     uint64_t free_bytes;     /* above the DMA zone, after head-room */
     uint64_t dma_free_bytes; /* in the DMA zone (usable last) */
+    uint64_t headroom_bytes; /* of the head-room, what free_bytes lacks: less
+                              * than NP_XEN_NODE_HEADROOM_BYTES on a node with
+                              * less free (the allocator's view adds it back) */
     bool in_mask;            /* in the guest's node affinity */
 } np_xen_alloc_node;
 /* A PV/PVH/HVM guest without vNUMA is built in extents of `chunk_bytes`
@@ -283,6 +286,29 @@ typedef struct np_xen_choice {
 int np_xen_choose_nodes(const np_xen_choice_node *nodes, size_t nr, const uint32_t *distance,
                         int device_idx, double demand, uint64_t mem_bytes, bool can_vnuma,
                         np_xen_choice *out);
+/* What a node can give a new domain, the one model `numaplace create` (its
+ * node choice and plan) and the save/restore move (`numaplace migrate`,
+ * numaplaced) both use: Xen's measured free memory above the DMA zone
+ * (DMA pages are the allocator's last resort), minus what creations in
+ * flight still have to take there, minus NP_XEN_NODE_HEADROOM_BYTES; the
+ * DMA memory is kept apart. Fills *out (in_mask false). Pure.
+ * The head-room is for what Xen allocates beside the guest's pages (page
+ * tables, p2m, vNUMA rounding, its own heap). Measured: a PVH vnode of 207
+ * MiB on a node with about 250 MiB free failed with "xc_dom_boot_mem_init:
+ * can't allocate low memory for domain". */
+#define NP_XEN_NODE_HEADROOM_BYTES (UINT64_C(64) << 20)
+void np_xen_usable_node(uint32_t os_id, uint64_t free_bytes, uint64_t dma_free_bytes,
+                        uint64_t inflight_bytes, np_xen_alloc_node *out);
+/* Whether node nodes[to] alone can take a whole domain of `bytes` (nodes:
+ * as np_xen_usable_node filled them): 0 when its usable memory holds it;
+ * -ENOSPC when not, with predicted[] (nr entries) = where Xen's allocator
+ * would put the domain with that node as its node affinity (the head-room
+ * given back: the allocator knows nothing of it) and *alt_out = the node
+ * index, other than `to` and `avoid` (SIZE_MAX: none), with the most usable
+ * memory that holds it, SIZE_MAX when there is none. -EINVAL bad arguments.
+ * Pure. */
+int np_xen_node_takes(const np_xen_alloc_node *nodes, size_t nr, size_t to, size_t avoid,
+                      uint64_t bytes, uint64_t *predicted, size_t *alt_out);
 /* The vCPUs each node already carries, by count, into per_node[] (one per
  * node of st's topology): every vCPU of every guest in st weighs 1 over the
  * nodes of its effective mask (soft & hard when they meet, else hard, else
@@ -331,9 +357,14 @@ void np_xen_close(np_xen *xen); /* NULL ok */
  *     SAVE_DIR/lock; -EBUSY while another runs) and at most one attempt
  *     per guest name every NP_XEN_MOVE_MIN_INTERVAL_NS (-EAGAIN before
  *     that, and for a domid an earlier move already replaced);
- *   - refuses dom0 (-EPERM), and a target node without free memory for
- *     the whole guest or a save directory without room for its image
- *     (-ENOSPC, checked before the guest is stopped).
+ *   - refuses dom0 (-EPERM), and a target node that cannot take the whole
+ *     guest as `numaplace create` counts a node (np_xen_node_takes over
+ *     np_xen_usable_read: free above the DMA zone, minus creations in
+ *     flight and head-room; the warning logged says where Xen's allocator
+ *     would put it and which node could take it) or a save directory
+ *     without room for its image (-ENOSPC, checked before the guest is
+ *     stopped); a move that goes ahead reserves the target's memory in the
+ *     ledger (NP_RESERVE_DIR) until the restore is over.
  * When the restore fails the original domain is resumed where it was and
  * the error returned; the save image is removed either way. */
 const struct np_backend_ops *np_xen_backend_ops(void);
@@ -365,6 +396,12 @@ int np_xen_numa_dump_read(np_xen *xen, np_xen_numa_dump **out, np_error *err);
 /* Asks Xen for its heap by node and zone (debug key H) and reads it, with
  * the boot line naming the DMA width when the ring still holds it. */
 int np_xen_heap_dump_read(np_xen *xen, np_xen_heap_dump **out, np_error *err);
+/* Every node of `topo` as np_xen_usable_node sees it (nodes[k] for node
+ * index k): free_bytes[k] Xen's free memory (NULL: topo's mem_free_bytes),
+ * inflight_bytes[k] what creations in flight still take there (NULL: none),
+ * the DMA part from a fresh heap dump (debug key H) and Xen's DMA width. */
+int np_xen_usable_read(np_xen *xen, const np_topology *topo, const uint64_t *free_bytes,
+                       const uint64_t *inflight_bytes, np_xen_alloc_node *nodes, np_error *err);
 /* Node affinity a domain's future allocations follow (node os_ids). */
 int np_xen_set_node_affinity(np_xen *xen, uint32_t domid, const np_bitmap *nodes);
 

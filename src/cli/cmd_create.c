@@ -75,12 +75,6 @@ static void usage(FILE *out)
 
 #ifdef NP_HAVE_XEN
 
-/* Memory left free on every node for what Xen allocates beside the guest's
- * pages (page tables, p2m, vNUMA rounding, its own heap), kept against
- * Xen's measured free memory. Measured: a PVH vnode of 207 MiB on a node
- * with about 250 MiB free failed with "xc_dom_boot_mem_init: can't
- * allocate low memory for domain". */
-#define CREATE_NODE_HEADROOM_BYTES (UINT64_C(64) << 20)
 #define CREATE_SHIM_NAME "numaplace-xl-vnuma-fix.so"
 #define MiB_SHIFT 20
 
@@ -189,35 +183,23 @@ static const np_backend_guest *guest_by_name(const create_ctx *c, const char *na
     return NULL;
 }
 
-/* Memory each node can give a new guest: Xen's free memory above the DMA
- * zone (DMA pages are the allocator's last resort), minus what creations
- * in flight still have to allocate there (their reservation minus what
- * their domain already holds), minus the head-room. Sets the host state's
- * measured free memory to it, and fills the allocator model's nodes. */
+/* Memory each node can give a new guest (np_xen_usable_read: the model
+ * `numaplace migrate` judges its target by too): Xen's free memory above
+ * the DMA zone, minus what creations in flight still have to allocate
+ * there (their reservation minus what their domain already holds), minus
+ * the head-room. Sets the host state's measured free memory to it, and
+ * fills the allocator model's nodes. */
 static int usable_memory(create_ctx *c, np_reserve *r, np_xen_alloc_node *an, np_error *err)
 {
     const np_topology *topo = np_host_state_topology(c->st);
-    np_xen_heap_dump *heap = NULL;
-    uint32_t dma_zone = 0;
-    int rc = np_xen_heap_dump_read(c->xen, &heap, err);
-    if (rc)
-        return rc;
-    uint32_t bits = np_xen_heap_dump_dma_bits(heap);
-    if (bits == 0 && np_topology_nr_nodes(topo) > 0)
-        /* the boot line has left the ring: Xen's own default, from the
-         * lowest node (which starts at 0 on x86) */
-        bits = np_xen_default_dma_bits(0, np_topology_node(topo, 0)->mem_total_bytes /
-                                                NP_XEN_PAGE_BYTES);
-    dma_zone = np_xen_dma_zone(bits);
-    for (size_t k = 0; k < np_topology_nr_nodes(topo) && rc == 0; k++) {
+    size_t nr = np_topology_nr_nodes(topo);
+    uint64_t *free_b = calloc(nr ? nr : 1, sizeof(*free_b));
+    uint64_t *inflight = calloc(nr ? nr : 1, sizeof(*inflight));
+    int rc = free_b && inflight ? 0 : -ENOMEM;
+    for (size_t k = 0; k < nr && rc == 0; k++) {
         uint32_t os = np_topology_node(topo, k)->os_id;
-        uint64_t free_bytes = 0, dma, inflight = np_reserve_node_bytes(r, os), held = 0;
-        rc = np_host_state_node_free(c->st, k, &free_bytes);
-        if (rc)
-            break;
-        dma = np_xen_heap_dump_free_pages(heap, os, dma_zone) * NP_XEN_PAGE_BYTES;
-        if (dma > free_bytes)
-            dma = free_bytes;
+        uint64_t held = 0;
+        rc = np_host_state_node_free(c->st, k, &free_b[k]);
         /* memory of in-flight creations that Xen already handed out is in
          * neither free nor their remaining reservation */
         for (size_t e = 0; e < np_reserve_nr_entries(r); e++) {
@@ -225,16 +207,15 @@ static int usable_memory(create_ctx *c, np_reserve *r, np_xen_alloc_node *an, np
             if (g && np_reserve_entry_node(r, e) == os)
                 held += g->node_mem_bytes[k];
         }
-        inflight = inflight > held ? inflight - held : 0;
-        uint64_t above = free_bytes - dma;
-        uint64_t minus = inflight + CREATE_NODE_HEADROOM_BYTES;
-        an[k].os_id = os;
-        an[k].free_bytes = above > minus ? above - minus : 0;
-        an[k].dma_free_bytes = dma;
-        an[k].in_mask = false;
-        rc = np_host_state_set_node_free(c->st, k, an[k].free_bytes);
+        inflight[k] = np_reserve_node_bytes(r, os);
+        inflight[k] = inflight[k] > held ? inflight[k] - held : 0;
     }
-    np_xen_heap_dump_destroy(heap);
+    if (rc == 0)
+        rc = np_xen_usable_read(c->xen, topo, free_b, inflight, an, err);
+    for (size_t k = 0; k < nr && rc == 0; k++)
+        rc = np_host_state_set_node_free(c->st, k, an[k].free_bytes);
+    free(free_b);
+    free(inflight);
     return rc;
 }
 
@@ -355,11 +336,11 @@ static int user_plan(create_ctx *c, np_xen_alloc_node *an, np_error *err)
      * predicted 40 MiB there, got 104 MiB). The head-room is given back
      * for it. */
     for (size_t k = 0; k < nr; k++)
-        an[k].free_bytes += CREATE_NODE_HEADROOM_BYTES;
+        an[k].free_bytes += an[k].headroom_bytes;
     c->plan->split = NP_XEN_PLAN_SPLIT_ALLOCATOR;
     rc = np_xen_alloc_predict(an, nr, c->spec.mem_bytes, NP_XEN_ALLOC_CHUNK_BYTES, split);
     for (size_t k = 0; k < nr; k++)
-        an[k].free_bytes -= CREATE_NODE_HEADROOM_BYTES;
+        an[k].free_bytes -= an[k].headroom_bytes;
     if (rc != 0) {
         rc = 0;
         /* no prediction: the node set, the memory spread evenly over it */

@@ -50,6 +50,9 @@ static void usage(FILE *out)
             "other than NODE holding most of it) to NODE by saving and restoring the\n"
             "domain (Xen 4.17 has no other way): the whole guest moves, paused for the\n"
             "whole move, and gets a new domid. libxl 4.17 cannot save a vNUMA guest.\n"
+            "NODE must take the whole guest as `numaplace create` counts a node's memory\n"
+            "(free above the DMA zone, minus creations in flight and 64 MiB head-room);\n"
+            "else nothing moves (exit 1) and the message names a node that can.\n"
             "  --save-dir DIR where the save image goes (default " NP_DAEMON_XEN_SAVE_DIR ")\n");
 }
 
@@ -127,7 +130,11 @@ static int migrate_xen(const char *domain, const char *to_arg, const char *from_
     status = NP_EXIT_OK;
     goto out;
 fail:
-    cli_errorf("migrate: %s", np_strerror(rc));
+    if (rc == -ENOSPC)
+        /* the backend's warning above says which node lacks what */
+        cli_errorf("migrate: %s not moved: %s", domain, np_strerror(rc));
+    else
+        cli_errorf("migrate: %s", np_strerror(rc));
     /* cannot be done now or here (no room, another move, gone, vNUMA) */
     status = rc == -ENOSPC || rc == -EBUSY || rc == -ESRCH || rc == -ENOTSUP || rc == -EAGAIN
                  ? NP_EXIT_FAIL

@@ -309,6 +309,31 @@ int np_xen_heap_dump_read(np_xen *x, np_xen_heap_dump **out, np_error *err)
     return rc;
 }
 
+int np_xen_usable_read(np_xen *x, const np_topology *topo, const uint64_t *free_bytes,
+                       const uint64_t *inflight_bytes, np_xen_alloc_node *nodes, np_error *err)
+{
+    np_xen_heap_dump *heap = NULL;
+    int rc = np_xen_heap_dump_read(x, &heap, err);
+    if (rc)
+        return rc;
+    uint32_t bits = np_xen_heap_dump_dma_bits(heap);
+    if (bits == 0 && np_topology_nr_nodes(topo) > 0)
+        /* the boot line has left the ring: Xen's own default, from the
+         * lowest node (which starts at 0 on x86) */
+        bits = np_xen_default_dma_bits(0, np_topology_node(topo, 0)->mem_total_bytes /
+                                                NP_XEN_PAGE_BYTES);
+    uint32_t dma_zone = np_xen_dma_zone(bits);
+    for (size_t k = 0; k < np_topology_nr_nodes(topo); k++) {
+        const np_node_info *n = np_topology_node(topo, k);
+        np_xen_usable_node(n->os_id, free_bytes ? free_bytes[k] : n->mem_free_bytes,
+                           np_xen_heap_dump_free_pages(heap, n->os_id, dma_zone) *
+                               NP_XEN_PAGE_BYTES,
+                           inflight_bytes ? inflight_bytes[k] : 0, &nodes[k]);
+    }
+    np_xen_heap_dump_destroy(heap);
+    return 0;
+}
+
 int np_xen_set_node_affinity(np_xen *x, uint32_t domid, const np_bitmap *nodes)
 {
     libxl_bitmap map = {0, NULL};

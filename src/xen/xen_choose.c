@@ -24,8 +24,14 @@
  *      other, then nearest the device, then the least loaded; vNUMA when
  *      the guest can have it.
  * The caller then builds the placement on those nodes (np_xen_place_on).
+ *
+ * What a node can give (np_xen_usable_node) and whether one node alone
+ * takes a whole domain (np_xen_node_takes) live here too: create's choice
+ * and the save/restore move (`numaplace migrate`) judge a node by the same
+ * model, measured free memory above the DMA zone minus head-room.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +157,54 @@ int np_xen_choose_nodes(const np_xen_choice_node *nodes, size_t nr, const uint32
             out->node[out->nr_nodes++] = i;
     out->vnuma = can_vnuma && out->nr_nodes > 1;
     return 0;
+}
+
+void np_xen_usable_node(uint32_t os_id, uint64_t free_bytes, uint64_t dma_free_bytes,
+                        uint64_t inflight_bytes, np_xen_alloc_node *out)
+{
+    uint64_t dma = dma_free_bytes < free_bytes ? dma_free_bytes : free_bytes;
+    uint64_t above = free_bytes - dma;
+    uint64_t left = above > inflight_bytes ? above - inflight_bytes : 0;
+    out->os_id = os_id;
+    out->free_bytes = left > NP_XEN_NODE_HEADROOM_BYTES ? left - NP_XEN_NODE_HEADROOM_BYTES : 0;
+    out->headroom_bytes = left - out->free_bytes;
+    out->dma_free_bytes = dma;
+    out->in_mask = false;
+}
+
+int np_xen_node_takes(const np_xen_alloc_node *nodes, size_t nr, size_t to, size_t avoid,
+                      uint64_t bytes, uint64_t *predicted, size_t *alt_out)
+{
+    np_xen_alloc_node *an = NULL;
+    int rc;
+
+    if (!nodes || !predicted || !alt_out || to >= nr || bytes == 0)
+        return -EINVAL;
+    *alt_out = SIZE_MAX;
+    for (size_t k = 0; k < nr; k++)
+        predicted[k] = k == to ? bytes : 0;
+    if (nodes[to].free_bytes >= bytes)
+        return 0;
+    for (size_t k = 0; k < nr; k++)
+        if (k != to && k != avoid && nodes[k].free_bytes >= bytes &&
+            (*alt_out == SIZE_MAX || nodes[k].free_bytes > nodes[*alt_out].free_bytes))
+            *alt_out = k;
+    /* where the allocator would really put it: create's prediction, the
+     * head-room given back */
+    an = calloc(nr, sizeof(*an));
+    if (!an)
+        return -ENOMEM;
+    for (size_t k = 0; k < nr; k++) {
+        an[k] = nodes[k];
+        an[k].free_bytes += nodes[k].headroom_bytes;
+        an[k].in_mask = k == to;
+    }
+    rc = np_xen_alloc_predict(an, nr, bytes, NP_XEN_ALLOC_CHUNK_BYTES, predicted);
+    if (rc == -ENOSPC)
+        for (size_t k = 0; k < nr; k++)
+            predicted[k] = 0; /* the host cannot hold it at all */
+    free(an);
+    return rc == 0 || rc == -ENOSPC ? -ENOSPC : rc;
 }
 
 int np_xen_place_on(const np_host_state *st, const np_guest_spec *spec, const np_xen_choice *ch,

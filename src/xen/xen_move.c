@@ -46,9 +46,8 @@
 
 #include "util/error.h"
 
-/* Free memory the target node must keep beyond the whole guest: Xen's own
- * per-domain structures (page tables, grant tables, p2m) come from it too;
- * 16 MiB covers them for guests of a few GiB. */
+/* Room the save directory must keep beyond the guest's pages (the image
+ * holds libxl's stream records and the guest's configuration too). */
 #define XEN_MOVE_FREE_SLACK_BYTES (UINT64_C(16) << 20)
 /* Suffix of the saved domain's name until it is destroyed (two domains
  * cannot share a name); xl's migration uses "--migratedaway" likewise. */
@@ -297,20 +296,92 @@ out:
 }
 
 /* The restored domain is built while the saved one still holds its memory
- * (so that a failed restore can resume it): the target node needs the
- * whole guest free. */
-static int check_room(np_xen *x, const char *name, const np_topology *topo, size_t to_idx,
-                      uint64_t total_b)
+ * (so that a failed restore can resume it): the target node alone must
+ * take the whole guest, judged as `numaplace create` judges a node
+ * (np_xen_usable_read: free memory above the DMA zone, minus creations in
+ * flight from the reservation ledger, minus the head-room). Xen's
+ * allocator takes DMA pages last and falls back to other nodes first:
+ * measured on the test host, a 128 MiB PV guest restored onto a node whose
+ * 191 MiB free was mostly DMA memory got 117 MiB there and 10.6 MiB on
+ * another node. When it fits, the move's memory is reserved in the ledger
+ * (tag: the guest's name) until the restore is over, so that a creation
+ * meanwhile does not count it free; *reserved_out says so. */
+static int check_room(np_xen *x, const char *name, const np_topology *topo, size_t from_idx,
+                      size_t to_idx, uint64_t total_b, bool *reserved_out)
 {
-    uint64_t free_b = np_topology_node(topo, to_idx)->mem_free_bytes;
-    if (free_b >= total_b + XEN_MOVE_FREE_SLACK_BYTES)
-        return 0;
+    size_t nr = np_topology_nr_nodes(topo), alt = SIZE_MAX;
+    np_xen_alloc_node *an = calloc(nr, sizeof(*an));
+    uint64_t *inflight = calloc(nr, sizeof(*inflight));
+    uint64_t *predicted = calloc(nr, sizeof(*predicted));
+    np_xen_numa_dump *dump = NULL;
+    np_reserve *r = NULL;
+    np_error err = {0};
+    int rc;
+
+    *reserved_out = false;
+    if (!an || !inflight || !predicted) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = np_reserve_lock(NP_RESERVE_DIR, &r)))
+        goto out;
+    if (np_reserve_nr_entries(r) > 0 && (rc = np_xen_numa_dump_read(x, &dump, &err)))
+        goto out;
+    for (size_t k = 0; k < nr; k++) {
+        uint32_t os = np_topology_node(topo, k)->os_id, domid;
+        uint64_t held = 0, pages;
+        /* what a creation's domain already holds is in neither Xen's free
+         * memory nor the rest of its reservation */
+        for (size_t e = 0; e < np_reserve_nr_entries(r); e++)
+            if (np_reserve_entry_node(r, e) == os &&
+                np_xen_domid_by_name(x, np_reserve_entry_tag(r, e), &domid) == 0 &&
+                np_xen_numa_dump_pages(dump, domid, os, &pages) == 0)
+                held += pages * NP_XEN_PAGE_BYTES;
+        inflight[k] = np_reserve_node_bytes(r, os);
+        inflight[k] = inflight[k] > held ? inflight[k] - held : 0;
+    }
+    if ((rc = np_xen_usable_read(x, topo, NULL, inflight, an, &err)))
+        goto out;
+    rc = np_xen_node_takes(an, nr, to_idx, from_idx, total_b, predicted, &alt);
+    if (rc == 0) {
+        rc = np_reserve_add(r, name, an[to_idx].os_id, total_b);
+        if (rc == 0)
+            rc = np_reserve_commit(r);
+        *reserved_out = rc == 0;
+        goto out;
+    }
+    if (rc != -ENOSPC)
+        goto out;
+    char where[256] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < nr && used < sizeof(where); k++)
+        if (predicted[k])
+            used += (size_t)snprintf(where + used, sizeof(where) - used, "%s%llu MiB on node %u",
+                                     used ? ", " : "", (unsigned long long)(predicted[k] >> 20),
+                                     an[k].os_id);
+    char other[96] = "no other node can take it whole";
+    if (alt != SIZE_MAX)
+        snprintf(other, sizeof(other), "node %u can (%llu MiB usable)", an[alt].os_id,
+                 (unsigned long long)(an[alt].free_bytes >> 20));
     np_xen_logf(x, NP_LOG_WARNING,
-                "move: node %u has %llu MiB free, the restore of %s needs %llu MiB there: "
-                "not moved",
-                np_topology_node(topo, to_idx)->os_id, (unsigned long long)(free_b >> 20), name,
-                (unsigned long long)((total_b + XEN_MOVE_FREE_SLACK_BYTES) >> 20));
-    return -ENOSPC;
+                "move: node %u cannot take all %llu MiB of %s: %llu MiB usable there (free above "
+                "the DMA zone, %llu MiB of DMA memory taken last, minus %llu MiB for creations "
+                "in flight and %llu MiB head-room); Xen's allocator would put %s; %s: not moved",
+                an[to_idx].os_id, (unsigned long long)(total_b >> 20), name,
+                (unsigned long long)(an[to_idx].free_bytes >> 20),
+                (unsigned long long)(an[to_idx].dma_free_bytes >> 20),
+                (unsigned long long)(inflight[to_idx] >> 20),
+                (unsigned long long)(NP_XEN_NODE_HEADROOM_BYTES >> 20),
+                where[0] ? where : "it nowhere (the host has no room)", other);
+out:
+    if (rc && rc != -ENOSPC && err.msg[0])
+        np_xen_logf(x, NP_LOG_ERROR, "move: %s: %s", name, err.msg);
+    np_reserve_unlock(r);
+    np_xen_numa_dump_destroy(dump);
+    free(an);
+    free(inflight);
+    free(predicted);
+    return rc;
 }
 
 /* The plan `numaplace create` wrote (NP_RESERVE_DIR/NAME.plan), when
@@ -463,6 +534,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     struct statvfs vfs;
     uint32_t domid = (uint32_t)guest_id, new_domid = (uint32_t)guest_id, from_os, to_os;
     int lock_fd = -1, rc;
+    bool reserved = false;
 
     libxl_domain_config_init(&dc);
     *moved_out = 0;
@@ -546,7 +618,7 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         rc = -ENOSPC;
         goto out;
     }
-    rc = check_room(x, name, topo, to_node_idx, total_b);
+    rc = check_room(x, name, topo, from_node_idx, to_node_idx, total_b, &reserved);
     if (rc)
         goto out;
     snprintf(image, sizeof(image), "%s/%s.save", ms->save_dir, name);
@@ -573,6 +645,9 @@ int np_xen_op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
     }
     update_plan(x, name, new_domid, topo, to_node_idx);
 out:
+    if (reserved && np_reserve_release(NP_RESERVE_DIR, name) != 0)
+        np_xen_logf(x, NP_LOG_WARNING, "move: %s: its reservation in %s is not released",
+                    name, NP_RESERVE_DIR);
     if (lock_fd >= 0)
         close(lock_fd);
     free(name);

@@ -127,6 +127,71 @@ static void test_more_nodes_for_cpus(void)
     ASSERT_EQ(ch.node[1], 1);
 }
 
+/* a node's usable memory: free above the DMA zone, minus creations in
+ * flight, minus the head-room (what of it the node lacks is remembered) */
+static void test_usable_node(void)
+{
+    np_xen_alloc_node n;
+    np_xen_usable_node(2, 900 * MiB, 100 * MiB, 200 * MiB, &n);
+    ASSERT_EQ(n.os_id, 2);
+    ASSERT_U64_EQ(n.free_bytes, 900 * MiB - 100 * MiB - 200 * MiB - NP_XEN_NODE_HEADROOM_BYTES);
+    ASSERT_U64_EQ(n.headroom_bytes, NP_XEN_NODE_HEADROOM_BYTES);
+    ASSERT_U64_EQ(n.dma_free_bytes, 100 * MiB);
+    ASSERT_TRUE(!n.in_mask);
+    /* 40 MiB above the DMA zone: nothing usable, 40 MiB of head-room */
+    np_xen_usable_node(0, 231 * MiB, 191 * MiB, 0, &n);
+    ASSERT_U64_EQ(n.free_bytes, 0);
+    ASSERT_U64_EQ(n.headroom_bytes, 40 * MiB);
+    /* a heap dump with more DMA than free (read at another moment) */
+    np_xen_usable_node(0, 100 * MiB, 150 * MiB, 0, &n);
+    ASSERT_U64_EQ(n.free_bytes, 0);
+    ASSERT_U64_EQ(n.dma_free_bytes, 100 * MiB);
+}
+
+/* migrate's target check on a DMA-poor node, as measured in a CI
+ * rehearsal: node 0 beside dom0 and a 512 MiB vnode had 191 MiB free,
+ * mostly DMA; a 128 MiB PV guest restored there got 117 MiB on node 0 and
+ * 10.6 MiB on node 1. The target is refused, the allocator's fallback is
+ * predicted, and the node with the most usable memory is named instead. */
+static void test_node_takes_dma_poor(void)
+{
+    np_xen_alloc_node n[4];
+    uint64_t pred[4];
+    size_t alt = 0;
+    np_xen_usable_node(0, 191 * MiB, 120 * MiB, 0, &n[0]); /* 71 above DMA */
+    np_xen_usable_node(1, 500 * MiB, 0, 0, &n[1]);
+    np_xen_usable_node(2, 900 * MiB, 0, 0, &n[2]);
+    np_xen_usable_node(3, 300 * MiB, 0, 0, &n[3]);
+    ASSERT_U64_EQ(n[0].free_bytes, 7 * MiB);
+    ASSERT_EQ(np_xen_node_takes(n, 4, 0, 3, 128 * MiB, pred, &alt), -ENOSPC);
+    /* Xen fills node 0 above its DMA zone (70 MiB in whole 2 MiB extents),
+     * then falls to the next node before any DMA page */
+    ASSERT_U64_EQ(pred[0], 70 * MiB);
+    ASSERT_U64_EQ(pred[1], 58 * MiB);
+    ASSERT_U64_EQ(pred[2] + pred[3], 0);
+    ASSERT_EQ(alt, 2);
+    /* the node the guest is on now is never the one named instead */
+    ASSERT_EQ(np_xen_node_takes(n, 4, 0, 2, 128 * MiB, pred, &alt), -ENOSPC);
+    ASSERT_EQ(alt, 1);
+    /* a node with room takes it whole */
+    ASSERT_EQ(np_xen_node_takes(n, 4, 2, 3, 128 * MiB, pred, &alt), 0);
+    ASSERT_U64_EQ(pred[2], 128 * MiB);
+    ASSERT_U64_EQ(pred[0] + pred[1] + pred[3], 0);
+    ASSERT_EQ(alt, SIZE_MAX);
+    /* exactly the usable memory fits; a page more does not */
+    ASSERT_EQ(np_xen_node_takes(n, 4, 3, 9, n[3].free_bytes, pred, &alt), 0);
+    ASSERT_EQ(np_xen_node_takes(n, 4, 3, 9, n[3].free_bytes + 4096, pred, &alt), -ENOSPC);
+    /* in-flight creations count against a node like its used memory */
+    np_xen_usable_node(2, 900 * MiB, 0, 800 * MiB, &n[2]);
+    ASSERT_EQ(np_xen_node_takes(n, 4, 2, 9, 128 * MiB, pred, &alt), -ENOSPC);
+    ASSERT_EQ(alt, 1);
+    /* nothing holds it whole: no node named */
+    ASSERT_EQ(np_xen_node_takes(n, 4, 2, 9, 600 * MiB, pred, &alt), -ENOSPC);
+    ASSERT_EQ(alt, SIZE_MAX);
+    ASSERT_EQ(np_xen_node_takes(n, 4, 4, 9, 128 * MiB, pred, &alt), -EINVAL);
+    ASSERT_EQ(np_xen_node_takes(n, 4, 0, 9, 0, pred, &alt), -EINVAL);
+}
+
 static void test_refusals(void)
 {
     np_xen_choice_node n[4];
@@ -257,6 +322,8 @@ int main(void)
     NP_RUN(test_two_nodes_vnuma);
     NP_RUN(test_two_nodes_even_pv);
     NP_RUN(test_more_nodes_for_cpus);
+    NP_RUN(test_usable_node);
+    NP_RUN(test_node_takes_dma_poor);
     NP_RUN(test_refusals);
     NP_RUN(test_place_on);
     NP_RUN(test_vcpu_load);

@@ -68,7 +68,7 @@ mk bad3 pv 2 256 'vnuma=[ ["pnode=0","size=128","vcpus=0","vdistances=10,20"], [
 mk bad4 pvh 2 256 'vnuma=[ ["pnode=0","size=128","vcpus=0","vdistances=10,20"], ["pnode=7","size=128","vcpus=1","vdistances=20,10"] ]'
 mk bad5 pv 2 6144
 for g in s1 s2 h1 k1 v3 b1; do create $g; done
-xl create /tmp/x1.cfg >/dev/null 2>&1; echo "@@xl-create-x1 $?"
+xl create /tmp/x1.cfg >/tmp/x1.log 2>&1; r=$?; echo "@@xl-create-x1 $r"; [ $r = 0 ] || sed "s/^/    xl: /" /tmp/x1.log
 for g in bad1 bad2 bad3 bad4 bad5; do create $g; echo "@@left $g"; left $g; done
 before=$(xl list | awk 'NR > 1 { print $1, $2 }' | tr '\n' ' ')
 create s1

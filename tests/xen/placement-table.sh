@@ -196,11 +196,14 @@ sections() { printf '%s\n' "$out" | awk -v s="@@$1" '/^@@/ { on = ($0 == s); nex
 # One row per guest: nodes (>= 10% of its pages), affinity, MiB per node,
 # verify's verdict, remote-weighted distance, local fraction.
 # Per group: domain ids start again at every boot.
-rows() { # rows MODE: of every group that ran
-    local g out
+rows() { # rows MODE: of every group that ran; a guest already in an earlier
+    # group (hvm: g5, and g6 alone) is named "NAME (GROUP)"
+    local g out seen=" "
     for g in $groups_done; do
         out=$(cat "$keep/$g.out")
-        group_rows "$1"
+        group_rows "$1" | awk -F'|' -v OFS='|' -v seen="$seen" -v g="$g" \
+            'index(seen, " " $1 " ") { $1 = $1 " (" g ")" } { print }'
+        seen="$seen$(printf '%s\n' "$out" | sed -n 's/^@@config \([^ ]*\) .*/\1/p' | tr '\n' ' ')"
     done
 }
 group_rows() { # group_rows MODE: of the group in $out
@@ -228,6 +231,22 @@ group_rows() { # group_rows MODE: of the group in $out
                                                pages[d, k] = $NF }
         $1 == "R" { verdict[$2] = ($3 == 0 ? "OK" : ($3 == 1 ? "MISMATCH" : "exit " $3)) }
         END {
+            # CPU over-commit: every vCPU listed (dom0 is not) weighs 1 over
+            # the nodes of its effective mask (soft & hard when they meet,
+            # else hard) in proportion to the mask'"'"'s CPUs there, as
+            # np_xen_vcpu_load counts; a guest'"'"'s over-commit is vCPUs / CPUs of
+            # the busiest node its own vCPUs run on.
+            for (c in cpunode) ncpu[cpunode[c]]++
+            for (j = 1; j <= n; j++) {
+                g = order[j]
+                for (v = 0; v < nv[g]; v++) {
+                    expand(hard[g, v], H); expand(soft[g, v], S)
+                    delete E; ne = 0
+                    for (c in S) if (c in H) { E[c] = 1; ne++ }
+                    if (!ne) for (c in H) { E[c] = 1; ne++ }
+                    for (c in E) { w[g, cpunode[c]] += 1 / ne; load[cpunode[c]] += 1 / ne }
+                }
+            }
             for (j = 1; j <= n; j++) {
                 g = order[j]; d = id[g]; tot = 0; mem = ""; nodes = ""
                 for (k = 0; k < nn; k++) tot += pages[d, k]
@@ -250,8 +269,12 @@ group_rows() { # group_rows MODE: of the group in $out
                     if (cnt) { rwd += r / cnt; lf += l / cnt }
                 }
                 if (nv[g]) { rwd /= nv[g]; lf /= nv[g] }
-                printf "%s|%s|%s|%s|%s|%.2f|%.2f\n", g, nodes, affs[g], mem,
-                       (g in verdict ? verdict[g] : "-"), rwd, lf
+                oc = -1; busy = -1
+                for (k = 0; k < nn; k++)
+                    if (w[g, k] > 1e-9 && ncpu[k] && load[k] / ncpu[k] > oc) { oc = load[k] / ncpu[k]; busy = k }
+                ocs = oc < 0 ? "-" : sprintf("%.2f (%g/%d on %d)", oc, load[busy], ncpu[busy], busy)
+                printf "%s|%s|%s|%s|%s|%.2f|%.2f|%s\n", g, nodes, affs[g], mem,
+                       (g in verdict ? verdict[g] : "-"), rwd, lf, ocs
             }
         }'
 }
@@ -265,7 +288,7 @@ configs=$(printf '%s\n' "$out" | sed -n 's/^@@config //p')
     echo "rerun it): Xen 4.17 booted under QEMU TCG with 4 nodes x 2 CPUs x 1 GiB (distances 10 / 20"
     echo "to a neighbour / 30 further), dom0 1 GiB. The configs run in groups that fit the host"
     echo "together, one boot per group (g1: pv1..maxm; g2: vn2 and vn3; g3: bigh, then bigp; g4: vn4 on a boot of its own (in g2, after vn2 and vn3, its vnode on node 3 could not be allocated); g5: disk,"
-    echo "vif, dvh, hvm; groups in this table:${groups_done}); per group every config is"
+    echo "vif, dvh, hvm; g6: hvm alone, named \"hvm (g6)\"; groups in this table:${groups_done}); per group every config is"
     echo "created by \`xl create\`, recorded, destroyed, then created by \`numaplace create\` and"
     echo "recorded. dom0 has a bridge xenbr0 for vif= and a 16 MiB file on a loop device per"
     echo "disk= (\`phy:/dev/loopN\`; the block and vif-bridge hotplug scripts run). HVM (hvm):"
@@ -278,7 +301,15 @@ configs=$(printf '%s\n' "$out" | sed -n 's/^@@config //p')
     echo "(distinct values); verify: \`numaplace verify\` (a guest xl created has no plan file and"
     echo "is checked against its own affinity); RWD: remote-weighted distance, mean over vCPUs of"
     echo "sum_m share(m) x (SLIT(vCPU node, m)/10 - 1), lower is better; local: mean local"
-    echo "fraction of the vCPUs' memory, higher is better. The groups took ${secs} s in all."
+    echo "fraction of the vCPUs' memory, higher is better; over-commit: vCPUs / CPUs of the busiest"
+    echo "node the guest's own vCPUs run on (every guest's vCPUs listed by \`xl vcpu-list\` at that"
+    echo "moment, dom0's left out, each weighing 1 over the CPUs of its effective mask - soft & hard"
+    echo "when they meet, else hard - as numaplace's own choice counts them), lower is better;"
+    echo "numaplace vs xl: \"no worse\" when numaplace's RWD and over-commit are both at most xl's."
+    echo "The groups took ${secs} s in all."
+    missing=""
+    for g in $all_groups; do case " $groups_done " in *" $g "*) ;; *) missing="$missing $g" ;; esac; done
+    [ -z "$missing" ] || echo "Groups not in this table (no kept output of theirs):$missing."
     echo
     echo "Configs (name, type, vCPUs, memory, extra lines):"
     echo
@@ -286,11 +317,21 @@ configs=$(printf '%s\n' "$out" | sed -n 's/^@@config //p')
     printf '%s\n' "$configs"
     echo '```'
     echo
-    echo "| guest | xl: nodes | xl: affinity | xl: MiB per node | xl: verify | xl: RWD | xl: local | numaplace: nodes | numaplace: affinity | numaplace: MiB per node | numaplace: verify | numaplace: RWD | numaplace: local |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    join -t '|' -a 1 -a 2 -e "not created" -o 0,1.2,1.3,1.4,1.5,1.6,1.7,2.2,2.3,2.4,2.5,2.6,2.7 \
+    echo "| guest | xl: nodes | xl: affinity | xl: MiB per node | xl: verify | xl: RWD | xl: local | xl: over-commit | numaplace: nodes | numaplace: affinity | numaplace: MiB per node | numaplace: verify | numaplace: RWD | numaplace: local | numaplace: over-commit | numaplace vs xl |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    join -t '|' -a 1 -a 2 -e "not created" -o 0,1.2,1.3,1.4,1.5,1.6,1.7,1.8,2.2,2.3,2.4,2.5,2.6,2.7,2.8 \
         <(printf '%s\n' "$xl_rows" | sort) <(printf '%s\n' "$np_rows" | sort) |
-        awk -F'|' '{ printf "| %s |", $1; for (i = 2; i <= 13; i++) printf " %s |", $i; printf "\n" }'
+        awk -F'|' '{ printf "| %s |", $1; for (i = 2; i <= 15; i++) printf " %s |", $i
+                     # no worse: RWD and over-commit at most xl'"'"'s (to the printed 0.01)
+                     v = "no worse"
+                     if ($6 == "not created" || $13 == "not created") v = "-"
+                     else {
+                         w = ""
+                         if ($13 + 0 > $6 + 0 + 0.005) w = "RWD"
+                         if ($15 + 0 > $8 + 0 + 0.005) w = w (w == "" ? "" : ", ") "over-commit"
+                         if (w != "") v = "worse: " w
+                     }
+                     printf " %s |\n", v }'
     echo
     echo "## Creations (exit status, time)"
     echo
