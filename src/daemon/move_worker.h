@@ -6,8 +6,8 @@
  * guest at a time; the round hands jobs over and collects finished ones.
  * Used when the backend says its migrate_memory may run concurrently
  * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
- * DWORKER_THREADS threads take jobs (several guests move at once, one
- * thread per job) and share one byte budget.
+ * DWORKER_THREADS threads take jobs in submission order (one thread per
+ * job) and share one byte budget.
  */
 #ifndef NP_DAEMON_MOVE_WORKER_H
 #define NP_DAEMON_MOVE_WORKER_H
@@ -26,14 +26,16 @@
  * round for one guest in 64 MiB chunks up to 1 GiB, and what does not fit
  * is asked for again next round. */
 #define DWORKER_JOB_MAX_ACTIONS 16u
-/* Mover threads: guests whose memory moves at the same time. Why more than
- * one: in the unpinned VM test the one thread served the guests one after
- * the other and the third never started in 120 s (docs/results-linux.md);
- * a quiesced move call spends most of its fixed cost waiting for other
- * CPUs, so calls for different guests overlap. 4: the guests a 4-node host
- * re-homes at once in that test, with room to spare; each thread holds at
- * most one guest stopped (quiesce.h allows DQUIESCE_MAX_STOPPED). */
-#define DWORKER_THREADS 4u
+/* Mover threads: guests whose memory moves at the same time. One: in the
+ * unpinned VM test (TCG, 8 emulated CPUs on 2 host cores, six writing
+ * guest threads) two guests moved at once on two threads made 820 pages/s
+ * together against 1,110 for one guest alone (docs/results-linux.md): a
+ * quiesced step's kernel work competes for the same CPUs as the other
+ * mover's, so overlapping steps only slows both. With one thread the jobs
+ * run in submission order; the last guest is local at the same time in
+ * any order (the pages to move are the same), and every earlier one
+ * sooner than when all share. */
+#define DWORKER_THREADS 1u
 
 typedef struct dworker dworker;
 
