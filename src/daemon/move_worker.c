@@ -210,6 +210,12 @@ static void ask_stop(dworker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+void dworker_ask_stop(dworker *w)
+{
+    if (w)
+        ask_stop(w);
+}
+
 void dworker_stop(dworker *w)
 {
     if (!w || w->joined)

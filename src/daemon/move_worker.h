@@ -62,6 +62,10 @@ void dworker_stop(dworker *w);
  * -ETIMEDOUT when the thread is still inside the backend (a move_pages call
  * the kernel finishes on its own; the worker must then not be destroyed). */
 int dworker_stop_within(dworker *w, uint64_t timeout_ns);
+/* Cancels every job and asks the thread to end after its batch, without
+ * waiting (the control thread, at SIGTERM: the stop wait above then starts
+ * with the batch already ending). Any thread; NULL is a no-op. */
+void dworker_ask_stop(dworker *w);
 /* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);

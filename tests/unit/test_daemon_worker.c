@@ -190,6 +190,30 @@ static void test_destroy_during_a_long_job(void)
     np_backend_destroy(be);
 }
 
+/* A stop asked without waiting (the control thread at SIGTERM) ends the
+ * job after the step under way, so a later stop wait finds the thread
+ * gone: it returns 0 with no time left to wait. */
+static void test_ask_stop_then_no_wait(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
+    ASSERT_EQ(dworker_create(be, 4 * MiB, 4 * MiB, &w), 0); /* 1 s per step */
+    reset(1024 * MiB);
+    dmove_job j = job_of(1, 1024 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    sleep_ms(50);
+    dworker_ask_stop(w);
+    dworker_ask_stop(NULL); /* a no-op */
+    sleep_ms(100); /* the step (5 ms) ends; the budget's wait is cut short */
+    uint64_t t0 = mono_ns();
+    ASSERT_EQ(dworker_stop_within(w, 0), 0);
+    ASSERT_TRUE(mono_ns() - t0 < 50000000u);
+    ASSERT_TRUE(fake_calls <= 2);
+    dworker_destroy(w);
+    np_backend_destroy(be);
+}
+
 /* Three guests' jobs all run to the end, no more of them at once than
  * there are mover threads (DWORKER_THREADS), and the threads share one
  * budget: together they move no more than it allows. */
@@ -253,5 +277,6 @@ int main(void)
     NP_RUN(test_cancel_and_pacing);
     NP_RUN(test_destroy_during_a_long_job);
     NP_RUN(test_jobs_run_together_on_one_budget);
+    NP_RUN(test_ask_stop_then_no_wait);
     return np_test_summary();
 }
