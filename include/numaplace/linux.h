@@ -520,6 +520,12 @@ typedef struct np_linux_move_stats {
      * process stopped (stop call to resume call returned). */
     uint64_t quiesced_steps;
     uint64_t longest_stop_ns;
+    /* Over all quiesced steps: time the process was stopped (as above),
+     * time inside their move calls, and time from the stop call until the
+     * process was stopped (the stop's own cost, which moves nothing). */
+    uint64_t stopped_ns_total;
+    uint64_t quiet_move_ns_total;
+    uint64_t stop_wait_ns_total;
     uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
     uint64_t quiet_fixed_ns;         /* fitted stopped cost per move call, and */
     uint64_t quiet_ns_per_page;      /* per base page (0 unknown; mover.c) */

@@ -517,6 +517,8 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
         st->quiesced_steps++;
         if (stop_ns > st->longest_stop_ns)
             st->longest_stop_ns = stop_ns;
+        st->stopped_ns_total += stop_ns;
+        st->quiet_move_ns_total += move_ns;
     }
     if (base_pages == 0)
         return;
@@ -764,6 +766,8 @@ int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns
             mv->stop_fails = 0;
         }
         uint64_t move_t0 = mv->opts.now_ns(mv->opts.clock_opaque);
+        if (stopped)
+            st->stop_wait_ns_total += move_t0 > stop_t0 ? move_t0 - stop_t0 : 0;
         for (size_t j = 0; j < m && (r >= 0 || r == -ENOMEM || r == -EBUSY || r == -EAGAIN);) {
             size_t run = 1;
             if (mv->sizes[mv->move_of[j]] == base && mv->tries[mv->move_of[j]] == 0)
