@@ -454,8 +454,8 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
  * whose neighbours start or stop writing. */
 #define NP_LINUX_QUIESCE_FIT_SAMPLES 8u
 /* Longest a quiesced step may keep a process stopped when a move call's
- * fixed cost alone takes a quarter of quiesce_max_ns: steps then grow so
- * that the fixed cost is at most a quarter of the stop, up to 3/4 of this.
+ * fixed cost alone takes an eighth of quiesce_max_ns: steps then grow so
+ * that the fixed cost is at most an eighth of the stop, up to 3/4 of this.
  * 1 s: in the unpinned VM test a stopped call cost 138 ms fixed + 0.46 ms a
  * page (docs/results-linux.md), so 50 ms steps would move nothing, and the
  * kernel's own balancing stalled writers there for 2.2 s. */

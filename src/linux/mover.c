@@ -502,9 +502,12 @@ static bool fit_quiet_cost(const np_linux_mover *mv, double *fixed_ns, double *p
  * page unquiesced (live), or a sample of the stopped cost for the fit
  * above; the next quiesced step's size from that fit: as many pages as
  * keep its move calls within 3/4 of quiesce_max_ns, or, when the fixed
- * cost of a call alone takes a quarter of that, within
- * min(4 x fixed, 3/4 of NP_LINUX_QUIESCE_STRETCH_NS) so that one stop
- * carries enough pages to pay for its fixed cost; when the fixed cost
+ * cost of a call alone takes an eighth of that, within
+ * min(8 x fixed, 3/4 of NP_LINUX_QUIESCE_STRETCH_NS) so that one stop
+ * carries enough pages to pay for its fixed cost (an eighth, not a
+ * quarter: at the unpinned VM test's 138 ms fixed cost, 4 x fixed left a
+ * quarter of every stop to the fixed cost and that test one guest short
+ * of its window); when the fixed cost
  * exceeds even that, as many pages as cost the fixed cost again (half the
  * stop moving). The size is judged on the move calls alone: the time the
  * stop itself takes (the signal reaching every thread) does not shrink
@@ -551,8 +554,8 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
     st->quiet_ns_per_page = (uint64_t)per;
     double target = (double)mv->opts.quiesce_max_ns * 3 / 4;
     double stretch = (double)NP_LINUX_QUIESCE_STRETCH_NS * 3 / 4;
-    if (fixed * 4 > target)
-        target = fixed * 4 < stretch ? fixed * 4 : stretch;
+    if (fixed * 8 > target)
+        target = fixed * 8 < stretch ? fixed * 8 : stretch;
     double pages = target > fixed ? (target - fixed) / per : 0;
     if (fixed > 0 && pages < fixed / per)
         pages = fixed / per;
