@@ -6,8 +6,8 @@
  * guest at a time; the round hands jobs over and collects finished ones.
  * Used when the backend says its migrate_memory may run concurrently
  * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
- * DWORKER_THREADS threads take jobs in submission order (one thread per
- * job) and share one byte budget.
+ * DWORKER_THREADS threads take jobs, the largest queued first (one thread
+ * per job), and share one byte budget.
  */
 #ifndef NP_DAEMON_MOVE_WORKER_H
 #define NP_DAEMON_MOVE_WORKER_H
@@ -32,9 +32,11 @@
  * together against 1,110 for one guest alone (docs/results-linux.md): a
  * quiesced step's kernel work competes for the same CPUs as the other
  * mover's, so overlapping steps only slows both. With one thread the jobs
- * run in submission order; the last guest is local at the same time in
- * any order (the pages to move are the same), and every earlier one
- * sooner than when all share. */
+ * run one after the other, the one with the most bytes to move first;
+ * the last guest is local at the same time in any order (the pages to
+ * move are the same), every earlier one sooner than when all share, and a
+ * small job (a guest nearly local) does not hold up the guests that need
+ * theirs to become local. */
 #define DWORKER_THREADS 1u
 
 typedef struct dworker dworker;
