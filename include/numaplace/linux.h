@@ -484,8 +484,8 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
  * whose neighbours start or stop writing. */
 #define NP_LINUX_QUIESCE_FIT_SAMPLES 8u
 /* Longest a quiesced step may keep a process stopped when a move call's
- * fixed cost alone takes a quarter of quiesce_max_ns: steps then grow so
- * that the fixed cost is at most a quarter of the stop, up to 3/4 of this.
+ * fixed cost alone takes an eighth of quiesce_max_ns: steps then grow so
+ * that the fixed cost is at most an eighth of the stop, up to 3/4 of this.
  * 1 s: in the unpinned VM test a stopped call cost 138 ms fixed + 0.46 ms a
  * page (docs/results-linux.md), so 50 ms steps would move nothing, and the
  * kernel's own balancing stalled writers there for 2.2 s. */
@@ -550,6 +550,12 @@ typedef struct np_linux_move_stats {
      * process stopped (stop call to resume call returned). */
     uint64_t quiesced_steps;
     uint64_t longest_stop_ns;
+    /* Over all quiesced steps: time the process was stopped (as above),
+     * time inside their move calls, and time from the stop call until the
+     * process was stopped (the stop's own cost, which moves nothing). */
+    uint64_t stopped_ns_total;
+    uint64_t quiet_move_ns_total;
+    uint64_t stop_wait_ns_total;
     uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
     uint64_t quiet_fixed_ns;         /* fitted stopped cost per move call, and */
     uint64_t quiet_ns_per_page;      /* per base page (0 unknown; mover.c) */

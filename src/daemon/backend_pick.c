@@ -206,7 +206,12 @@ void daemon_backend_close(daemon_t *d)
      * the last round is counted and saved again, so a restart resumes from
      * what really moved. */
     if (d->worker) {
-        int r = dworker_stop_within(d->worker, DAEMON_STOP_WAIT_NS);
+        /* DAEMON_STOP_WAIT_NS from the signal, not from here: the round
+         * may have taken part of it already. */
+        uint64_t seen = daemon_stop_seen_ns(), now = daemon_mono_ns(), wait = DAEMON_STOP_WAIT_NS;
+        if (seen && now > seen)
+            wait = now - seen < DAEMON_STOP_WAIT_NS ? DAEMON_STOP_WAIT_NS - (now - seen) : 0;
+        int r = dworker_stop_within(d->worker, wait);
         bool moved_any = false;
         for (size_t i = 0; i < d->st.nr_guests; i++)
             moved_any |= d->st.guests[i].inflight;

@@ -709,8 +709,10 @@ static void *ctl_thread(void *arg)
             break; /* ctl_close */
         if (r > 0 && p[1].revents) {
             /* Read here too: the main thread may be held in a round. */
-            if (daemon_should_stop())
+            if (daemon_should_stop()) {
                 stop_ns = daemon_mono_ns();
+                dworker_ask_stop(d->worker); /* its batch ends while the round does */
+            }
             wake_main(d); /* a SIGHUP read here: the main loop reloads */
         }
         ctl_process(d, p + 2, n - 2);

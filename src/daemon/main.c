@@ -194,6 +194,7 @@ static void add_config_exclusions(daemon_t *d)
 
 static int sig_fd = -1;
 static atomic_bool stop_asked, reload_signalled;
+static _Atomic uint64_t stop_seen_ns; /* when stop_asked was first set */
 
 int daemon_signal_fd(void)
 {
@@ -207,10 +208,16 @@ bool daemon_should_stop(void)
         if (si.ssi_signo == SIGHUP) {
             atomic_store(&reload_signalled, true);
         } else if (!atomic_exchange(&stop_asked, true)) {
+            atomic_store(&stop_seen_ns, daemon_mono_ns());
             dlog(NP_LOG_INFO, "signal %u: stopping", si.ssi_signo);
         }
     }
     return atomic_load(&stop_asked);
+}
+
+uint64_t daemon_stop_seen_ns(void)
+{
+    return atomic_load(&stop_seen_ns);
 }
 
 void daemon_wait_until(uint64_t deadline_ns)

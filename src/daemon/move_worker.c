@@ -134,9 +134,14 @@ static void *worker_main(void *arg)
     dworker *w = me->w;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
+        /* The queued job with the most bytes to move first (the guest
+         * furthest from its home; the first submitted among equals): in
+         * the unpinned VM test a 2 MiB job (a guest already local, its
+         * three walks of 192 MiB finding 53 KB) ran 7 s ahead of two
+         * 192 MiB ones while the guests waiting for them stayed remote. */
         dmove_job *job = NULL;
-        for (size_t i = 0; i < w->nr && !job; i++)
-            if (!w->jobs[i]->started)
+        for (size_t i = 0; i < w->nr; i++)
+            if (!w->jobs[i]->started && (!job || w->jobs[i]->asked_bytes > job->asked_bytes))
                 job = w->jobs[i];
         if (!job) {
             pthread_cond_wait(&w->cv, &w->mu);
@@ -208,6 +213,12 @@ static void ask_stop(dworker *w)
         w->jobs[i]->cancelled = true;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void dworker_ask_stop(dworker *w)
+{
+    if (w)
+        ask_stop(w);
 }
 
 void dworker_stop(dworker *w)

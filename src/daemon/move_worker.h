@@ -6,8 +6,8 @@
  * guest at a time; the round hands jobs over and collects finished ones.
  * Used when the backend says its migrate_memory may run concurrently
  * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
- * DWORKER_THREADS threads take jobs (several guests move at once, one
- * thread per job) and share one byte budget.
+ * DWORKER_THREADS threads take jobs, the largest queued first (one thread
+ * per job), and share one byte budget.
  */
 #ifndef NP_DAEMON_MOVE_WORKER_H
 #define NP_DAEMON_MOVE_WORKER_H
@@ -26,14 +26,18 @@
  * round for one guest in 64 MiB chunks up to 1 GiB, and what does not fit
  * is asked for again next round. */
 #define DWORKER_JOB_MAX_ACTIONS 16u
-/* Mover threads: guests whose memory moves at the same time. Why more than
- * one: in the unpinned VM test the one thread served the guests one after
- * the other and the third never started in 120 s (docs/results-linux.md);
- * a quiesced move call spends most of its fixed cost waiting for other
- * CPUs, so calls for different guests overlap. 4: the guests a 4-node host
- * re-homes at once in that test, with room to spare; each thread holds at
- * most one guest stopped (quiesce.h allows DQUIESCE_MAX_STOPPED). */
-#define DWORKER_THREADS 4u
+/* Mover threads: guests whose memory moves at the same time. One: in the
+ * unpinned VM test (TCG, 8 emulated CPUs on 2 host cores, six writing
+ * guest threads) two guests moved at once on two threads made 820 pages/s
+ * together against 1,110 for one guest alone (docs/results-linux.md): a
+ * quiesced step's kernel work competes for the same CPUs as the other
+ * mover's, so overlapping steps only slows both. With one thread the jobs
+ * run one after the other, the one with the most bytes to move first;
+ * the last guest is local at the same time in any order (the pages to
+ * move are the same), every earlier one sooner than when all share, and a
+ * small job (a guest nearly local) does not hold up the guests that need
+ * theirs to become local. */
+#define DWORKER_THREADS 1u
 
 typedef struct dworker dworker;
 
@@ -60,6 +64,10 @@ void dworker_stop(dworker *w);
  * -ETIMEDOUT when the thread is still inside the backend (a move_pages call
  * the kernel finishes on its own; the worker must then not be destroyed). */
 int dworker_stop_within(dworker *w, uint64_t timeout_ns);
+/* Cancels every job and asks the thread to end after its batch, without
+ * waiting (the control thread, at SIGTERM: the stop wait above then starts
+ * with the batch already ending). Any thread; NULL is a no-op. */
+void dworker_ask_stop(dworker *w);
 /* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);

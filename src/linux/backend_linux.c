@@ -882,7 +882,9 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
                      "%llu batches, batch now %u pages, longest %llu us, %llu quiesced, "
-                     "longest stop %llu us, stopped cost %llu us + %llu us/page",
+                     "longest stop %llu us, stopped cost %llu us + %llu us/page, "
+                     "stopped %llu ms in all (stopping %llu ms, move calls %llu ms), "
+                     "busy %llu ms",
                      (int)pid, (unsigned long long)bytes, from->os_id, to->os_id,
                      (unsigned long long)(st->bytes_moved - before), fresh ? "new" : "continued",
                      (unsigned long long)st->batches, st->batch_pages_now,
@@ -890,7 +892,11 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                      (unsigned long long)st->quiesced_steps,
                      (unsigned long long)(st->longest_stop_ns / 1000),
                      (unsigned long long)(st->quiet_fixed_ns / 1000),
-                     (unsigned long long)(st->quiet_ns_per_page / 1000));
+                     (unsigned long long)(st->quiet_ns_per_page / 1000),
+                     (unsigned long long)(st->stopped_ns_total / 1000000),
+                     (unsigned long long)(st->stop_wait_ns_total / 1000000),
+                     (unsigned long long)(st->quiet_move_ns_total / 1000000),
+                     (unsigned long long)(st->busy_ns / 1000000));
         if (own)
             np_linux_mover_destroy(mv);
         if (fresh)
