@@ -77,6 +77,9 @@ struct np_linux_backend {
     /* Quiesced steps (np_linux_backend_set_quiesce); kept apart from opts,
      * which set_source replaces whole. */
     np_linux_move_opts quiesce;
+    /* host_huge_in_use() for this listing: -1 not read yet (reset by each
+     * list, read at most once per list whatever the number of guests). */
+    int huge_in_use;
 };
 
 static void lb_guest_fini(lb_guest *g)
@@ -335,19 +338,25 @@ out:
 }
 
 /* Does any node hold hugetlb pages in use (2 MiB or 1 GiB pools:
- * nr + surplus - free > 0)? A node or size without a pool has none. */
+ * nr + surplus - free > 0)? A node or size without a pool has none.
+ * Read once per listing (lb->huge_in_use), not once per guest. */
 static bool host_huge_in_use(np_linux_backend *lb)
 {
     static const uint64_t sizes[] = {UINT64_C(2) << 20, UINT64_C(1) << 30};
-    for (size_t k = 0; k < np_topology_nr_nodes(lb->topo); k++)
+    if (lb->huge_in_use >= 0)
+        return lb->huge_in_use;
+    lb->huge_in_use = 0;
+    for (size_t k = 0; k < np_topology_nr_nodes(lb->topo) && !lb->huge_in_use; k++)
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             np_linux_hugepool pool;
             if (np_linux_node_hugepool_read(lb->ctx, np_topology_node(lb->topo, k)->os_id,
                                             sizes[i], &pool) == 0 &&
-                pool.nr_pages + pool.surplus_pages > pool.free_pages)
-                return true;
+                pool.nr_pages + pool.surplus_pages > pool.free_pages) {
+                lb->huge_in_use = 1;
+                break;
+            }
         }
-    return false;
+    return lb->huge_in_use;
 }
 
 /* Where the guest's memory is: its cgroup's counters when it is alone in a
@@ -573,6 +582,7 @@ static int op_list_guests_locked(void *impl, np_backend_guest **guests_out, size
     size_t n = 0, w = 0;
     int rc;
 
+    lb->huge_in_use = -1; /* the pools as they are for this listing */
     rc = scan_procs(lb, &procs, &n);
     if (rc)
         return rc;
