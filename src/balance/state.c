@@ -195,8 +195,9 @@ int np_balance_state_save(const np_balance_state *state, char **json_out)
                                  json_integer((json_int_t)e->info.settled_bytes))) ||
             (e->info.move_bytes &&
              json_object_set_new(g, "move_bytes", json_integer((json_int_t)e->info.move_bytes))) ||
-            (e->info.home_nodes_mask && json_object_set_new(g, "home_nodes",
-                                                            node_list(e->info.home_nodes_mask))))
+            /* One node is the home already written above. */
+            ((e->info.home_nodes_mask & (e->info.home_nodes_mask - 1)) &&
+             json_object_set_new(g, "home_nodes", node_list(e->info.home_nodes_mask))))
             goto out;
     }
     if (json_object_set(root, "guests", guests))
@@ -309,6 +310,8 @@ static int load_guest(load_ctx *c, np_balance_state *s, const json_t *g)
             {
                 if ((rc = get_int(c, n, key, 0, 63, &x)))
                     return rc;
+                if (tmp.info.home_nodes_mask & (UINT64_C(1) << x))
+                    return fail(c, key, "expected each node os id once (one is listed twice)");
                 tmp.info.home_nodes_mask |= UINT64_C(1) << x;
             }
         } else {
