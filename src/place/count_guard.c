@@ -12,7 +12,11 @@
  *   count   the host's worst vCPUs per CPU after the guest;
  *   rwd     the guest's remote-weighted distance;
  * and, between choices equal by both, the worst vCPUs per CPU over the
- * nodes the guest's vCPUs land on (the one leaving them lower leaves room).
+ * nodes the guest's vCPUs land on (the one leaving them lower leaves room),
+ * counted from 1: up to one vCPU per CPU is no over-commit by the metrics,
+ * so below it the own nodes' count does not override the objective (a
+ * guest filling idle CPUs on either of two nodes is equal by every figure
+ * a reviewer reads, and demand decides which).
  *
  * The choices compared are the search's best, its runners-up, its node set
  * with the vCPUs spread by count (a guest wider than a node), and what the
@@ -20,7 +24,8 @@
  * numad, least-loaded) decide for this arrival, each laid out as numaplace
  * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
- * rwd, better in one, or equal in both and lower on its own nodes), the one with the lowest cost
+ * rwd, better in one, or equal in both and lower on its own nodes past 1 vCPU per CPU), the one
+ * with the lowest cost
  * under numaplace's objective among them is returned: demand still decides between choices the
  * metrics cannot tell apart, but never against both. A search's best that is worse in one and
  * better in the other is a trade-off, kept, with its figures in the explanation.
@@ -88,8 +93,9 @@ bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_
         return false;
     if (host < 0 || rwd < 0)
         return true;
-    /* equal by both metrics: the one leaving its own nodes lower */
-    return cmp_dbl(a_own_worst, b_own_worst) < 0;
+    /* equal by both metrics: the one leaving its own nodes lower, counted
+     * from 1 (below one vCPU per CPU there is no over-commit to lower) */
+    return cmp_dbl(fmax(1.0, a_own_worst), fmax(1.0, b_own_worst)) < 0;
 }
 
 static bool dominates(const guard_score *a, const guard_score *b)
@@ -206,10 +212,11 @@ static bool keeps_constraints(const np_placement *cand, const np_placement *own)
  *     whole number of its mask's CPUs over their count; that bound is
  *     checked to exceed GUARD_EPS.
  * (3) So a dominating candidate could only tie on both and leave its own
- *     nodes lower: all local on one node c, its own worst is (base_c +
- *     vcpus) / cpus_c, at least the lowest of these over the CPU nodes.
- *     When the search's own worst is no higher (within GUARD_EPS), no
- *     candidate dominates it: the runners-up and the peers are not asked.
+ *     nodes lower, counted from 1: all local on one node c, its own worst
+ *     is (base_c + vcpus) / cpus_c, at least the lowest of these over the
+ *     CPU nodes. When the search's own worst, from 1, is no higher than
+ *     that lowest from 1 (within GUARD_EPS), no candidate dominates it:
+ *     the runners-up and the peers are not asked.
  */
 static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const guard_score *own)
 {
@@ -232,7 +239,7 @@ static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const 
         if (!((GUARD_DMIN / 10.0 - 1.0) * frac > 2.0 * GUARD_EPS))
             return false;
     }
-    return own->own_worst <= low + GUARD_EPS;
+    return fmax(1.0, own->own_worst) <= fmax(1.0, low) + GUARD_EPS;
 }
 
 /* The search's node set with its vCPUs spread by count rather than by

@@ -62,7 +62,8 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
 int np_place_count_guard(np_place_call *call);
 /* True when a's host worst vCPUs per CPU and distance are no worse than
  * b's and one is better, or both are equal and a's worst over its own
- * nodes is lower. */
+ * nodes is lower, counted from 1 (max(1, own worst): up to one vCPU per
+ * CPU is no over-commit). */
 bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_rwd,
                               double b_host_worst, double b_own_worst, double b_rwd);
 

@@ -4,7 +4,8 @@
  * arrival. Hand-worked cases: an idle guest, a busy guest that would push
  * a node past the count another node avoids, a trade-off the guard keeps,
  * a guest wider than a node, a guest kept whole where one node's CPUs
- * hold it, and the dominance rule itself. */
+ * hold it, own nodes below one vCPU per CPU compared as equal, and the
+ * dominance rule itself. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -21,17 +22,20 @@ static np_host_state *two_nodes(void)
     return tp_state(tp_host(2, c, m, NULL));
 }
 
-/* A guest already there: `vcpus` vCPUs soft-pinned to node `node`, each
- * with CPU demand `demand`, and `mib` MiB on that node. */
+/* A guest already there: `vcpus` vCPUs soft-pinned to node `node` (CPUs
+ * 4 x node to 4 x node + 3: nodes of 4 CPUs), each with CPU demand
+ * `demand`, and `mib` MiB on that node. */
 static void add_resident(np_host_state *st, const char *name, uint32_t vcpus, double demand,
                          size_t node, uint64_t mib)
 {
     np_bitmap *mask = NULL;
     np_guest_spec s = tp_guest(name, vcpus, mib);
     size_t g;
+    char cpus[32];
     s.cpu_demand = demand;
+    snprintf(cpus, sizeof(cpus), "%zu-%zu", 4 * node, 4 * node + 3);
     ASSERT_EQ(np_bitmap_create(&mask), 0);
-    ASSERT_EQ(np_bitmap_parse(mask, node == 0 ? "0-3" : "4-7"), 0);
+    ASSERT_EQ(np_bitmap_parse(mask, cpus), 0);
     ASSERT_EQ(np_host_state_add_guest(st, &s, &g), 0);
     for (uint32_t v = 0; v < vcpus; v++)
         ASSERT_EQ(np_host_state_set_vcpu_affinity(st, g, v, NULL, mask), 0);
@@ -48,6 +52,23 @@ static void place_both(const np_host_state *st, const np_guest_spec *s, np_place
     np_error err = {0};
     ASSERT_EQ(np_place_numaplace_with(st, s, &plain, search, &err), 0);
     ASSERT_EQ(np_place(st, s, "numaplace", guarded, &err), 0);
+}
+
+/* The search alone puts s on search_nodes, the guarded policy on
+ * guarded_nodes, with a guard note or without. */
+static void expect_nodes(const np_host_state *st, const np_guest_spec *s, const char *search_nodes,
+                         const char *guarded_nodes, bool noted)
+{
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, s, &search, &pl);
+    if (search && pl) {
+        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), search_nodes);
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), guarded_nodes);
+        ASSERT_EQ(strstr(np_placement_note(pl), "count guard") != NULL, noted);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
 }
 
 static uint32_t vcpus_on(const np_placement *pl, size_t node)
@@ -132,16 +153,7 @@ static void test_locality_tradeoff_kept(void)
     add_resident(st, "full", 1, 0.1, 1, 7680);
     np_guest_spec s = tp_guest("new", 2, 2048);
     s.cpu_demand = 0.5;
-    np_placement *search = NULL, *pl = NULL;
-    char buf[32];
-    place_both(st, &s, &search, &pl);
-    if (search && pl) {
-        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), "0");
-        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "0");
-        ASSERT_TRUE(strstr(np_placement_note(pl), "count guard") == NULL);
-    }
-    np_placement_destroy(search);
-    np_placement_destroy(pl);
+    expect_nodes(st, &s, "0", "0", false);
     np_host_state_destroy(st);
 }
 
@@ -179,7 +191,6 @@ static void test_wider_than_a_node_spread_by_count(void)
     np_placement_destroy(pl);
     np_host_state_destroy(st);
 }
-
 
 /* Whole before split: two nodes of 4 cores x 2 threads (8 CPUs each, SLIT
  * 21 apart). A busy 8-vCPU guest: by demand a node serves 4 + 4 x 0.2 =
@@ -235,8 +246,41 @@ static void test_whole_before_split(void)
     np_host_state_destroy(st);
 }
 
+/* Three nodes of 4 CPUs and 8 GiB, SLIT 20 between them. Node 2 holds 6
+ * idle vCPUs: the host's worst is 6/4 = 1.50 whichever node the guest
+ * takes. Node 0 holds 2 idle vCPUs (0.2 of a core of demand), node 1 one
+ * busy vCPU (1.0). A busy 2-vCPU guest: both nodes have the 2 free cores
+ * it needs, and the search takes node 0 (less utilised: headroom): 4/4 =
+ * 1.00 vCPU per CPU there. Node 1 would be 3/4 = 0.75. Equal host worst
+ * (1.50), equal distance (0), and neither node over-committed: by the
+ * metrics the two are equal, so the guard leaves the search's choice.
+ * Before the own-nodes count was taken from 1, the guard moved the guest
+ * to node 1 for a difference below one vCPU per CPU (0.75 against 1.00)
+ * that no metric shows. */
+static void test_own_nodes_below_one_vcpu_per_cpu_equal(void)
+{
+    uint32_t c[3] = {4, 4, 4};
+    uint64_t m[3] = {8192, 8192, 8192};
+    np_host_state *st = tp_state(tp_host(3, c, m, NULL));
+    ASSERT_TRUE(st != NULL);
+    if (!st)
+        return;
+    add_resident(st, "pinning-the-worst", 6, 0.1, 2, 1024);
+    add_resident(st, "idle", 2, 0.1, 0, 1024);
+    add_resident(st, "busy", 1, 1.0, 1, 1024);
+    np_guest_spec s = tp_guest("new", 2, 1024);
+    s.cpu_demand = 1.0;
+    expect_nodes(st, &s, "0", "0", false);
+    /* the two choices by the rule: node 1 (own 0.75) does not dominate
+     * node 0 (own 1.00); one past 1 vCPU per CPU still would be */
+    ASSERT_TRUE(!np_place_guard_dominates(1.5, 0.75, 0.0, 1.5, 1.0, 0.0));
+    ASSERT_TRUE(np_place_guard_dominates(1.5, 1.0, 0.0, 1.5, 1.25, 0.0));
+    np_host_state_destroy(st);
+}
+
 /* The rule: no worse in the host's worst and in distance, better in one;
- * equal in both, the lower worst over the guest's own nodes. */
+ * equal in both, the lower worst over the guest's own nodes, counted from
+ * 1 vCPU per CPU. */
 static void test_dominance_rule(void)
 {
     ASSERT_TRUE(np_place_guard_dominates(1.5, 1.0, 0.0, 2.0, 2.0, 0.0));  /* count */
@@ -246,6 +290,8 @@ static void test_dominance_rule(void)
     ASSERT_TRUE(!np_place_guard_dominates(2.0, 1.5, 0.2, 2.0, 1.5, 0.2)); /* equal */
     ASSERT_TRUE(!np_place_guard_dominates(1.5, 1.5, 0.3, 2.0, 2.0, 0.2)); /* trade-off */
     ASSERT_TRUE(!np_place_guard_dominates(2.0, 1.0, 0.0, 1.5, 2.0, 0.0)); /* host first */
+    ASSERT_TRUE(!np_place_guard_dominates(2.0, 0.5, 0.0, 2.0, 0.9, 0.0)); /* own below 1 */
+    ASSERT_TRUE(np_place_guard_dominates(2.0, 0.5, 0.0, 2.0, 1.1, 0.0));  /* own past 1 */
 }
 
 int main(void)
@@ -255,6 +301,7 @@ int main(void)
     NP_RUN(test_locality_tradeoff_kept);
     NP_RUN(test_wider_than_a_node_spread_by_count);
     NP_RUN(test_whole_before_split);
+    NP_RUN(test_own_nodes_below_one_vcpu_per_cpu_equal);
     NP_RUN(test_dominance_rule);
     return np_test_summary();
 }
