@@ -85,6 +85,13 @@ static int cmp_dbl(double a, double b)
     return np_place_cmp_dbl(a, b, GUARD_EPS);
 }
 
+/* vCPUs per CPU counted from 1: up to one vCPU per CPU is no over-commit
+ * by the metrics, so counts below it compare equal. */
+static double from_one(double vcpus_per_cpu)
+{
+    return fmax(1.0, vcpus_per_cpu);
+}
+
 bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_rwd,
                               double b_host_worst, double b_own_worst, double b_rwd)
 {
@@ -95,7 +102,7 @@ bool np_place_guard_dominates(double a_host_worst, double a_own_worst, double a_
         return true;
     /* equal by both metrics: the one leaving its own nodes lower, counted
      * from 1 (below one vCPU per CPU there is no over-commit to lower) */
-    return cmp_dbl(fmax(1.0, a_own_worst), fmax(1.0, b_own_worst)) < 0;
+    return cmp_dbl(from_one(a_own_worst), from_one(b_own_worst)) < 0;
 }
 
 static bool dominates(const guard_score *a, const guard_score *b)
@@ -239,7 +246,7 @@ static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const 
         if (!((GUARD_DMIN / 10.0 - 1.0) * frac > 2.0 * GUARD_EPS))
             return false;
     }
-    return fmax(1.0, own->own_worst) <= fmax(1.0, low) + GUARD_EPS;
+    return from_one(own->own_worst) <= from_one(low) + GUARD_EPS;
 }
 
 /* The search's node set with its vCPUs spread by count rather than by
@@ -299,8 +306,9 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * leaving that node at most at max(1, the chosen placement's host worst)
  * vCPUs per CPU -- the whole guest there is at least as good by the
  * count (counted from 1) and better by distance, and is returned instead.
- * Among such nodes: the lowest vCPUs per CPU after the guest (the count
- * balanced as the metrics and xl42 count it), then the objective's cost.
+ * Among such nodes: the lowest vCPUs per CPU after the guest, counted
+ * from 1 (the count balanced as the metrics count it: below one vCPU per
+ * CPU there is no over-commit to balance), then the objective's cost.
  * Not applied when the chosen placement is already on one node, when the
  * node would raise the device or group term (constraints the guest asked
  * for), or when the whole guest is not nearer by distance (affinity=none:
@@ -315,15 +323,15 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     *out = NULL;
     if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
         return 0;
-    /* Nodes in layers of equal vCPUs per CPU after the guest, lowest first:
-     * only the first layer with an acceptable node is built and scored
-     * (a decision on 256 nodes builds a few placements, not 256). */
+    /* Nodes in layers of equal vCPUs per CPU after the guest (from 1),
+     * lowest first: only the first layer with an acceptable node is built
+     * and scored (a decision on 256 nodes builds the nodes of one layer). */
     double floor_after = -INFINITY;
     while (!*out) {
         double low = INFINITY;
         for (size_t i = 0; i < g->n; i++) {
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-            double after = cpus ? (g->base[i] + (double)ctx->vcpus) / cpus : INFINITY;
+            double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
                 after <= cap + GUARD_EPS && after > floor_after + GUARD_EPS && after < low)
                 low = after;
@@ -333,7 +341,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
         for (size_t i = 0; i < g->n; i++) {
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
-                cmp_dbl((g->base[i] + (double)ctx->vcpus) / cpus, low) != 0)
+                cmp_dbl(from_one((g->base[i] + (double)ctx->vcpus) / cpus), low) != 0)
                 continue;
             uint32_t node = (uint32_t)i, nv = ctx->vcpus;
             uint64_t mib = ctx->mem_mib;
@@ -346,8 +354,8 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
                 continue;
             if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
                 sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
-                (*out && (cmp_dbl(sc.own_worst, out_score->own_worst) > 0 ||
-                          (cmp_dbl(sc.own_worst, out_score->own_worst) == 0 &&
+                (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
+                          (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
                            !(cand->cost < (*out)->cost))))) {
                 np_placement_destroy(cand);
                 continue;

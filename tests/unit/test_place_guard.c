@@ -23,17 +23,17 @@ static np_host_state *two_nodes(void)
 }
 
 /* A guest already there: `vcpus` vCPUs soft-pinned to node `node` (CPUs
- * 4 x node to 4 x node + 3: nodes of 4 CPUs), each with CPU demand
- * `demand`, and `mib` MiB on that node. */
-static void add_resident(np_host_state *st, const char *name, uint32_t vcpus, double demand,
-                         size_t node, uint64_t mib)
+ * per_node x node onwards: nodes of per_node CPUs numbered node by node),
+ * each with CPU demand `demand`, and `mib` MiB on that node. */
+static void add_resident_on(np_host_state *st, const char *name, uint32_t vcpus, double demand,
+                            size_t node, size_t per_node, uint64_t mib)
 {
     np_bitmap *mask = NULL;
     np_guest_spec s = tp_guest(name, vcpus, mib);
     size_t g;
     char cpus[32];
     s.cpu_demand = demand;
-    snprintf(cpus, sizeof(cpus), "%zu-%zu", 4 * node, 4 * node + 3);
+    snprintf(cpus, sizeof(cpus), "%zu-%zu", per_node * node, per_node * node + per_node - 1);
     ASSERT_EQ(np_bitmap_create(&mask), 0);
     ASSERT_EQ(np_bitmap_parse(mask, cpus), 0);
     ASSERT_EQ(np_host_state_add_guest(st, &s, &g), 0);
@@ -41,6 +41,13 @@ static void add_resident(np_host_state *st, const char *name, uint32_t vcpus, do
         ASSERT_EQ(np_host_state_set_vcpu_affinity(st, g, v, NULL, mask), 0);
     ASSERT_EQ(np_host_state_set_guest_mem(st, g, node, mib * MiB, 0), 0);
     np_bitmap_destroy(mask);
+}
+
+/* The same on nodes of 4 CPUs. */
+static void add_resident(np_host_state *st, const char *name, uint32_t vcpus, double demand,
+                         size_t node, uint64_t mib)
+{
+    add_resident_on(st, name, vcpus, demand, node, 4, mib);
 }
 
 /* The search's answer alone and the guarded one. */
@@ -278,6 +285,38 @@ static void test_own_nodes_below_one_vcpu_per_cpu_equal(void)
     np_host_state_destroy(st);
 }
 
+/* Whole before split chooses between nodes by their count from 1 too.
+ * Two nodes of 4 cores x 2 threads (8 CPUs), SLIT 21; node 0 holds 2
+ * idle vCPUs (0.2 of a core of demand), node 1 one busy vCPU (1.0). A
+ * busy 6-vCPU guest: the search splits it over both nodes (each node's
+ * cores serve its part). Whole, it leaves node 0 at 8/8 = 1.00 and node 1
+ * at 7/8 = 0.875: both within one vCPU per CPU, no over-commit by the
+ * metrics, so the objective decides: on node 0 its demand reaches 6.2
+ * cores of 4, on node 1 7.0 -- node 0 is cheaper. Before, the lower count
+ * (node 1) was taken for a difference below one vCPU per CPU. */
+static void test_whole_node_counted_from_one(void)
+{
+    np_host_state *st = tp_smt_pair(4);
+    ASSERT_TRUE(st != NULL);
+    if (!st)
+        return;
+    add_resident_on(st, "idle", 2, 0.1, 0, 8, 1024);
+    add_resident_on(st, "busy", 1, 1.0, 1, 8, 1024);
+    np_guest_spec s = tp_guest("new", 6, 2048);
+    np_placement *search = NULL, *pl = NULL;
+    char buf[32];
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_EQ(np_placement_nr_nodes(search), 2);
+        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "0");
+        ASSERT_EQ(vcpus_on(pl, 0), 6);
+        ASSERT_TRUE(strstr(pl->note, "whole guest on one node") != NULL);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 /* The rule: no worse in the host's worst and in distance, better in one;
  * equal in both, the lower worst over the guest's own nodes, counted from
  * 1 vCPU per CPU. */
@@ -302,6 +341,7 @@ int main(void)
     NP_RUN(test_wider_than_a_node_spread_by_count);
     NP_RUN(test_whole_before_split);
     NP_RUN(test_own_nodes_below_one_vcpu_per_cpu_equal);
+    NP_RUN(test_whole_node_counted_from_one);
     NP_RUN(test_dominance_rule);
     return np_test_summary();
 }
