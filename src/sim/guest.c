@@ -77,6 +77,27 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* grow() for arrays of 64-byte aligned records (sim_vcpu): no realloc,
+ * which keeps only malloc's alignment. */
+static int grow_aligned(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 < need)
+        cap2 *= 2;
+    size_t bytes = (cap2 * elem + SIM_LINE_BYTES - 1) / SIM_LINE_BYTES * SIM_LINE_BYTES;
+    void *p = aligned_alloc(SIM_LINE_BYTES, bytes);
+    if (!p)
+        return -ENOMEM;
+    if (*arr)
+        memcpy(p, *arr, *cap * elem);
+    free(*arr);
+    *arr = p;
+    *cap = cap2;
+    return 0;
+}
+
 static int check_guest(const np_sim *sim, const np_sim_guest *in, np_error *err)
 {
     const np_guest_spec *s = &in->spec;
@@ -129,7 +150,7 @@ int np_sim_add_guest(np_sim *sim, const np_sim_guest *in, size_t *gidx_out, np_e
         sim->nr_handles > UINT32_MAX - 1 - in->spec.vcpus)
         return -E2BIG;
     size_t nv = sim->nr_vcpus + in->spec.vcpus;
-    rc = grow((void **)&sim->vcpus, &sim->cap_vcpus, nv, sizeof(*sim->vcpus));
+    rc = grow_aligned((void **)&sim->vcpus, &sim->cap_vcpus, nv, sizeof(*sim->vcpus));
     if (!rc)
         rc = grow((void **)&sim->active_vcpus, &sim->cap_active, nv, sizeof(*sim->active_vcpus));
     if (!rc)

@@ -34,8 +34,9 @@ struct np_timerq {
     entry *heap;
     uint32_t *pos; /* handle -> logical heap index, NOT_QUEUED */
     uint32_t nr_handles;
-    size_t size;
+    size_t size;       /* entries in heap[], the pending root included */
     uint32_t next_seq;
+    bool root_popped;  /* heap[0] was popped and awaits its replacement */
 };
 
 /* Earlier time first; equal times in arming order. */
@@ -83,6 +84,39 @@ static void sift_down(np_timerq *q, size_t i)
         i = best;
     }
     place(q, i, e);
+}
+
+/* Fill the hole at the root with `e` (size already counts it): walk the
+ * hole down along the smallest children to a leaf, then bring e up from
+ * there. e is usually late, so this saves comparing it at every level. */
+static void refill_root(np_timerq *q, entry e)
+{
+    size_t hole = 0;
+    for (;;) {
+        size_t first = hole * HEAP_ARITY + 1;
+        if (first >= q->size)
+            break;
+        size_t end = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
+        size_t best = first;
+        for (size_t c = first + 1; c < end; c++)
+            if (before(&q->heap[c], &q->heap[best]))
+                best = c;
+        place(q, hole, q->heap[best]);
+        hole = best;
+    }
+    place(q, hole, e);
+    sift_up(q, hole);
+}
+
+/* Complete a pop whose root no timer armed since has replaced: the last
+ * entry fills the hole. */
+static void settle(np_timerq *q)
+{
+    if (!q->root_popped)
+        return;
+    q->root_popped = false;
+    if (--q->size)
+        refill_root(q, q->heap[q->size]);
 }
 
 static int alloc_slots(np_timerq *q, uint32_t nr_handles)
@@ -168,19 +202,29 @@ static bool renumber(np_timerq *q)
 
 void np_timerq_set(np_timerq *q, uint32_t handle, uint64_t time_ns)
 {
-    if (q->next_seq == UINT32_MAX && !renumber(q)) {
-        /* Cannot renumber: seq stays saturated, ties then break by
-         * position, still deterministically. */
-        q->next_seq = UINT32_MAX - 1;
+    if (q->next_seq == UINT32_MAX) {
+        settle(q);
+        if (!renumber(q)) {
+            /* Cannot renumber: seq stays saturated, ties then break by
+             * position, still deterministically. */
+            q->next_seq = UINT32_MAX - 1;
+        }
     }
     entry e = {.time_ns = time_ns, .seq = q->next_seq++, .handle = handle};
     uint32_t i = q->pos[handle];
 
     if (i == NOT_QUEUED) {
+        if (q->root_popped) { /* takes the popped root's place */
+            q->root_popped = false;
+            refill_root(q, e);
+            return;
+        }
         place(q, q->size++, e);
         sift_up(q, q->size - 1);
         return;
     }
+    settle(q);
+    i = q->pos[handle];
     /* The new seq is larger than any queued one, so the entry can only
      * move down when its time does not decrease. */
     bool up = time_ns < q->heap[i].time_ns;
@@ -193,9 +237,10 @@ void np_timerq_set(np_timerq *q, uint32_t handle, uint64_t time_ns)
 
 void np_timerq_cancel(np_timerq *q, uint32_t handle)
 {
-    uint32_t i = q->pos[handle];
-    if (i == NOT_QUEUED)
+    if (q->pos[handle] == NOT_QUEUED)
         return;
+    settle(q);
+    uint32_t i = q->pos[handle];
     q->pos[handle] = NOT_QUEUED;
     q->size--;
     if (i == q->size)
@@ -220,51 +265,53 @@ uint64_t np_timerq_when(const np_timerq *q, uint32_t handle)
 
 size_t np_timerq_size(const np_timerq *q)
 {
-    return q->size;
+    return q->size - q->root_popped;
+}
+
+/* Logical index of the earliest queued entry, or -1 when none: with a
+ * popped root, the smallest of its children (what settling would bring
+ * up), found without moving anything. */
+static long earliest(const np_timerq *q)
+{
+    if (!q->root_popped)
+        return q->size ? 0 : -1;
+    size_t end = q->size < HEAP_ARITY + 1 ? q->size : HEAP_ARITY + 1;
+    long best = -1;
+    for (size_t c = 1; c < end; c++)
+        if (best < 0 || before(&q->heap[c], &q->heap[best]))
+            best = (long)c;
+    return best;
 }
 
 bool np_timerq_peek(const np_timerq *q, uint64_t *time_out)
 {
-    if (!q->size)
+    long i = earliest(q);
+    if (i < 0)
         return false;
-    *time_out = q->heap[0].time_ns;
+    *time_out = q->heap[i].time_ns;
     return true;
 }
 
 uint32_t np_timerq_peek_handle(const np_timerq *q)
 {
-    return q->size ? q->heap[0].handle : UINT32_MAX;
+    long i = earliest(q);
+    return i < 0 ? UINT32_MAX : q->heap[i].handle;
 }
 
+/* The popped root stays in place until the next arm, which usually comes
+ * at once (the event's handler re-arms a timer) and then takes its place:
+ * one walk down the heap instead of a pop's and an insert's. Every other
+ * operation settles the pop first. The order of events is the same either
+ * way: (time, seq) orders all entries, whatever the heap's shape. */
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out)
 {
+    settle(q);
     if (!q->size)
         return false;
     entry top = q->heap[0];
     *handle_out = top.handle;
     *time_out = top.time_ns;
     q->pos[top.handle] = NOT_QUEUED;
-    q->size--;
-    if (!q->size)
-        return true;
-    /* Bottom-up: walk the hole down along the smallest children to a leaf,
-     * then bring the last entry up from there. The last entry is usually
-     * late, so this saves comparing it at every level. */
-    entry last = q->heap[q->size];
-    size_t hole = 0;
-    for (;;) {
-        size_t first = hole * HEAP_ARITY + 1;
-        if (first >= q->size)
-            break;
-        size_t end = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
-        size_t best = first;
-        for (size_t c = first + 1; c < end; c++)
-            if (before(&q->heap[c], &q->heap[best]))
-                best = c;
-        place(q, hole, q->heap[best]);
-        hole = best;
-    }
-    place(q, hole, last);
-    sift_up(q, hole);
+    q->root_popped = true;
     return true;
 }

@@ -34,7 +34,9 @@ size_t np_timerq_size(const np_timerq *q);
 bool np_timerq_peek(const np_timerq *q, uint64_t *time_out);
 /* Handle of the earliest entry, UINT32_MAX when empty. */
 uint32_t np_timerq_peek_handle(const np_timerq *q);
-/* Removes the earliest entry and returns its handle and time. */
+/* Removes the earliest entry and returns its handle and time. The heap
+ * finishes the removal lazily: the next np_timerq_set() of an unarmed
+ * handle takes the freed root's place (one walk down, not two). */
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out);
 
 #endif

@@ -74,16 +74,18 @@ typedef struct sim_rate {
 
 #define SIM_RATE_CACHE 2 /* nodes remembered per vCPU: home and one other */
 
-/* Fields are grouped by when they are touched: the first three cache
- * lines by every event of a running vCPU, the rest on dispatch, wake or
- * when metrics are read. */
+/* Fields are grouped by when they are touched, in 64-byte lines (the
+ * array is 64-byte aligned, sim_vcpu a multiple of 64 bytes): lines 0-3 by
+ * every event of a running vCPU (scheduling, the run interval, what each
+ * accounting adds up, dispatch), line 4 by the rate cache, lines 5-6 by
+ * a wake (its random stream and load), the rest when metrics are read. */
 typedef struct sim_vcpu {
-    /* scheduling state (line 1) */
-    uint32_t guest;
-    uint32_t idx;       /* vCPU number within the guest */
+    /* scheduling state (line 0) */
+    _Alignas(64) uint32_t guest;
     uint8_t state;
     int8_t pri;
     uint8_t flags;
+    bool plain;          /* its guest neither talks to peers nor does IO */
     uint32_t cpu;       /* pCPU it runs or waits on; last one when blocked; SIM_NONE never */
     uint32_t last_run_cpu; /* where it last ran, SIM_NONE never */
     uint32_t rq_prev, rq_next;
@@ -95,10 +97,10 @@ typedef struct sim_vcpu {
     uint32_t internal_node;
     uint32_t vnode_node; /* node backing its virtual node (vNUMA), SIM_NONE */
     uint32_t mem_node1;  /* its guest's only memory node, SIM_NONE when 0 or several */
-    bool plain;          /* its guest neither talks to peers nor does IO */
     uint32_t run_node;  /* node of run_node_ns, not yet added to the guest's */
+    uint32_t active_pos;
+    /* the current run interval (line 1) */
     int64_t credit_ns;
-    /* the current run interval (line 2) */
     uint64_t run_start_ns;
     uint64_t slice_end_ns;
     uint64_t stall_ns;  /* CPU time owed to non-productive work */
@@ -106,24 +108,29 @@ typedef struct sim_vcpu {
     double smt_speed;   /* 1, or (1 + SMT yield) / 2 while its core's other thread runs */
     double remote_frac; /* of the current run interval */
     double remaining;   /* work left in the current burst (INFINITY: steady) */
+    /* accumulated by every accounting (lines 2 and 3) */
     double bw_per_work; /* bytes drawn per ns of work */
     double intensity;   /* = load.mem_intensity, kept beside its users */
-    /* accumulated by every accounting (line 3) */
     double work_ns;
     double acc_total, acc_remote; /* memory accesses, in work-weighted units */
     double epoch_bytes, epoch_remote_bytes;
     uint64_t run_node_ns;
     uint64_t cpu_ns, stall_total_ns;
-    /* dispatch, wake, metrics */
+    /* dispatch (line 3) */
     uint64_t queued_since_ns;
     uint64_t wait_ns;
-    uint32_t soft;      /* mask id as given, SIM_NONE */
-    uint32_t active_pos;
+    uint64_t migrations, node_migrations, switches, switches_remote;
+    /* rates (line 4 and a bit of 5), wake (lines 5-6), the rest */
     sim_rate cache[SIM_RATE_CACHE];
     np_prng rng;
     np_sim_vcpu_load load;
-    uint64_t migrations, node_migrations, switches, switches_remote;
+    uint32_t soft;      /* mask id as given, SIM_NONE */
+    uint32_t idx;       /* vCPU number within the guest */
 } sim_vcpu;
+_Static_assert(offsetof(sim_vcpu, credit_ns) == 64 && offsetof(sim_vcpu, bw_per_work) == 128 &&
+                   offsetof(sim_vcpu, cache) == 256,
+               "sim_vcpu: the lines an event touches are the first four (see above)");
+#define SIM_LINE_BYTES 64u /* alignment of the vCPU and pCPU arrays */
 
 typedef struct sim_balloon_step {
     uint64_t at_ns;

@@ -77,6 +77,13 @@ static void test_heap_matches_oracle(void)
             armed += (size_t)o.armed[i];
         ASSERT_EQ(np_timerq_size(q), armed);
         ASSERT_EQ(np_timerq_armed(q, h), o.armed[h]);
+        /* peek sees the next entry also while a pop awaits its refill */
+        int next = oracle_min(&o);
+        uint64_t peeked = 0;
+        ASSERT_EQ(np_timerq_peek(q, &peeked), next >= 0);
+        ASSERT_EQ(np_timerq_peek_handle(q), next >= 0 ? (uint32_t)next : UINT32_MAX);
+        if (next >= 0)
+            ASSERT_U64_EQ(peeked, o.time[next]);
         if (o.armed[h])
             ASSERT_U64_EQ(np_timerq_when(q, h), o.time[h]);
     }
@@ -92,7 +99,13 @@ static void test_heap_grows_and_keeps_order(void)
     ASSERT_EQ(np_timerq_create(4, &q), 0);
     for (uint32_t i = 0; i < 4; i++)
         np_timerq_set(q, i, 100 - i);
+    /* grow while a pop is pending (its root not yet refilled) */
+    ASSERT_TRUE(np_timerq_pop(q, &h, &t));
+    ASSERT_EQ(h, 3);
+    ASSERT_U64_EQ(t, 97);
     ASSERT_EQ(np_timerq_grow(q, 1000), 0);
+    ASSERT_EQ(np_timerq_size(q), 3);
+    np_timerq_set(q, 3, 97);
     for (uint32_t i = 4; i < 1000; i++)
         np_timerq_set(q, i, (i * 7919u) % 1000);
     ASSERT_EQ(np_timerq_size(q), 1000);
