@@ -753,10 +753,14 @@ static bool better_set(const round_ctx *c, const gview *v, uint64_t a, uint64_t 
 
 /* The home set (node idx bits, 0 when none) of a guest no single node has
  * CPU room for. From every usable seed node, the nearest usable nodes join
- * (least distance to the nodes already in; ties: more of its memory there,
- * more free CPU, lowest index) until the set fits; of the sets found, the
- * best by better_set. Greedy, O(nodes^3): "fewest" is the fewest a nearest-
- * first growth reaches, not an exhaustive search. */
+ * (least distance to the nodes already in; ties: more free CPU, then more
+ * of its memory there, then lowest index) until the set fits; of the sets
+ * found, the best by better_set. Free CPU before memory: with its vCPUs
+ * spread over n nodes a guest's locality is at most 1/n whatever its
+ * memory does, so a node that brings the CPUs it lacks beats one that
+ * holds its memory but little room (which made the set a node larger:
+ * 0,1,2 where 1,2 held it). Greedy, O(nodes^3): "fewest" is the fewest a
+ * nearest-first growth reaches, not an exhaustive search. */
 static uint64_t pick_set(const round_ctx *c, const gview *v)
 {
     uint64_t best = 0;
@@ -778,9 +782,10 @@ static uint64_t pick_set(const round_ctx *c, const gview *v)
                         dist += np_topology_distance(c->topo, j, k);
                 bool take = add == NONE || dist < add_dist;
                 if (!take && dist == add_dist) {
+                    double fk = cpu_free(c, v, k), fa = cpu_free(c, v, add);
                     uint64_t mk = np_host_state_guest_mem_bytes(c->st, v->gidx, k);
                     uint64_t ma = np_host_state_guest_mem_bytes(c->st, v->gidx, add);
-                    take = mk > ma || (mk == ma && cpu_free(c, v, k) > cpu_free(c, v, add));
+                    take = fk > fa || (fk == fa && mk > ma);
                 }
                 if (take) {
                     add = k;
