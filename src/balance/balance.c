@@ -14,7 +14,11 @@
  *      on a set node stays, memory outside moves in by CPU share;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
- *      memory on the destination already (ESXi's rule);
+ *      memory on the destination already (ESXi's rule); only a guest whose
+ *      node has been overloaded confirm_rounds in a row may go, as low
+ *      locality must be confirmed (a first round counts a vCPU never
+ *      measured as busy: an idle guest looked like load, and its memory
+ *      moved for nothing);
  *   3. hysteresis: a guest moved within the hold-off, or still migrating,
  *      is not moved; a move must gain more than the threshold;
  *   4. budget: memory still off a guest's home moves in chunks, at most
@@ -1046,7 +1050,7 @@ static int fix_load_once(round_ctx *c)
     for (size_t i = 0; i < c->ng; i++) {
         gview *v = &c->g[i];
         if (!v->managed || v->memory_only || v->wide || v->pref_node != src || held_off(c, v) ||
-            v->demand <= 0)
+            v->demand <= 0 || v->entry->info.hot_rounds < c->cfg->confirm_rounds)
             continue;
         /* Candidates: nodes holding some of its memory, and the least
          * loaded node. */
@@ -1309,6 +1313,18 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
             in->low_rounds = 0;
         else if (in->low_rounds < UINT32_MAX)
             in->low_rounds++;
+    }
+    /* Rounds in a row the node each guest prefers has been overloaded
+     * (stage 2 moves only guests whose overload is confirmed). */
+    for (size_t i = 0; i < c.ng; i++) {
+        const gview *v = &c.g[i];
+        np_balance_guest_info *in = &v->entry->info;
+        const np_node_load *l = v->pref_node != NONE ? &c.loads[v->pref_node] : NULL;
+        if (!l || l->cpu_capacity <= 0 ||
+            l->cpu_demand <= l->cpu_capacity * (1.0 + cfg->imbalance_threshold))
+            in->hot_rounds = 0;
+        else if (in->hot_rounds < UINT32_MAX)
+            in->hot_rounds++;
     }
     /* Floating guests due a home this round: their demand is not held
      * against any node while homes are chosen (cpu_free). */
