@@ -29,7 +29,11 @@
  * its affinity touched and never moves for load; when its memory is far
  * from the node its vCPUs run on (stage 1's rule, confirm_rounds in a row)
  * that node becomes its home and its memory follows within the budget -
- * "memory follows threads someone else pinned". Each guest leaves the round
+ * "memory follows threads someone else pinned". A guest whose vCPUs use no
+ * CPU at all is left where it is: it makes no memory accesses, so its
+ * locality costs nothing (the idle-busy VM run moved an idle guest's
+ * 350 MiB because its sleeping threads had last run away from its memory,
+ * and the busy guest behind it in the mover's queue waited). Each guest leaves the round
  * with its locality and a reason in the state (why it is below target, or
  * its move's progress). Work per round: O(guests x (vCPUs + nodes x nodes)).
  */
@@ -995,6 +999,10 @@ static int fix_locality(round_ctx *c, gview *v)
 
     if (v->locality >= cfg->locality_target || v->mem_node == NONE)
         return 0;
+    if (v->demand <= 0) {
+        set_why(v, "idle: its vCPUs use no CPU, so remote memory costs nothing yet");
+        return 0;
+    }
     if (v->wide) {
         set_why(v, "%s: its affinity spans several nodes",
                 v->pinned ? "pinned by someone else" : "placed wide");
@@ -1306,10 +1314,13 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
     if (rc)
         goto out;
 
-    /* Rounds in a row each guest's locality has been low. */
+    /* Rounds in a row each guest's locality has been low. A guest whose
+     * vCPUs use no CPU makes no memory accesses: its locality costs
+     * nothing while it is idle, so it is not counted low (it is confirmed
+     * afresh once it runs). */
     for (size_t i = 0; i < c.ng; i++) {
         np_balance_guest_info *in = &c.g[i].entry->info;
-        if (c.g[i].locality >= cfg->locality_target)
+        if (c.g[i].locality >= cfg->locality_target || c.g[i].demand <= 0)
             in->low_rounds = 0;
         else if (in->low_rounds < UINT32_MAX)
             in->low_rounds++;

@@ -491,6 +491,49 @@ static void test_one_round_of_unmeasured_load_moves_nothing(void)
     np_balance_state_destroy(bs);
 }
 
+/* The same run after that fix: at the confirming round i1's two sleeping
+ * vCPUs had last run on node 1, its memory on node 0, where b1 and one of
+ * b2's vCPUs kept 3 CPUs of demand on 2: "memory follows vCPUs to node 1
+ * (node 0 has no CPU room)", and the mover spent the run on i1's 350 MiB
+ * (59% moved) while b1's move never started. A guest whose vCPUs use no
+ * CPU makes no memory accesses: whatever its locality, nothing of it
+ * moves, and its reason says why. */
+static void test_idle_guest_is_not_moved_for_locality(void)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_guest_info info;
+    const uint64_t bytes = 350 * MiB;
+    np_host_state *st = bt_host4(2, 20);
+
+    size_t b1 = bt_add(st, "b1", 2, bytes), i1 = bt_add(st, "i1", 2, bytes);
+    size_t b2 = bt_add(st, "b2", 2, bytes);
+    const int32_t cpus[3][2] = {{0, 1}, {2, 3}, {1, 6}}; /* b1, i1, b2 */
+    const size_t gs[3] = {b1, i1, b2};
+    for (size_t g = 0; g < 3; g++) {
+        np_host_state_set_guest_mem(st, gs[g], 0, bytes, 0);
+        for (uint32_t v = 0; v < 2; v++) {
+            np_host_state_set_vcpu_cpu(st, gs[g], v, cpus[g][v]);
+            np_host_state_set_vcpu_demand(st, gs[g], v, gs[g] == i1 ? 0.0 : 1.0);
+        }
+    }
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint32_t r = 1; r <= 2 * c.confirm_rounds; r++) {
+        np_balance_actions *a = NULL;
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_SET_NODE_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_MIGRATE_MEMORY), 0);
+        np_balance_actions_destroy(a);
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "i1", &info), 0);
+    ASSERT_TRUE(info.locality < 0.01);
+    ASSERT_CONTAINS(info.reason, "idle: its vCPUs use no CPU");
+    ASSERT_EQ(info.moves, 0);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 /* A move must gain more than the threshold: one guest of 4.5 vCPUs of
  * demand overloads node 0, but moving it overloads node 2 as much. */
 static void test_no_move_without_gain_above_threshold(void)
@@ -791,6 +834,7 @@ int main(void)
     NP_RUN(test_settle_unmovable_memory);
     NP_RUN(test_load_moves_the_guest_with_memory_at_destination);
     NP_RUN(test_one_round_of_unmeasured_load_moves_nothing);
+    NP_RUN(test_idle_guest_is_not_moved_for_locality);
     NP_RUN(test_no_move_without_gain_above_threshold);
     NP_RUN(test_hold_off_prevents_ping_pong);
     NP_RUN(test_group_rules_are_respected);
