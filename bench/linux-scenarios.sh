@@ -20,9 +20,10 @@
 #              MFD_HUGETLB, QEMU's memory-backend-memfd,hugetlb=on, writers
 #              pinned to node 2), 128 MiB of 2 MiB pages and 2 writers each;
 #              pools of 136 pages on node 0 and 72 on nodes 1-3. (With 320
-#              MiB guests and 170-page pools numaplaced refused to move:
-#              it counts a node's MemFree as room, and the pool's free huge
-#              pages are not in MemFree - docs/results-linux.md.) Under 300
+#              MiB guests and 170-page pools numaplaced once refused to
+#              move: it counted a node's MemFree as room, which excludes
+#              the pool's free huge pages; the balancer now counts hugetlb
+#              bytes against the pool - docs/results-linux.md.) Under 300
 #              MB: numad ignores these guests by its own threshold.
 #   unpinned   g1-g3, 2 busy vCPUs and 350 MiB each (the VM test
 #              tests/vm/daemon-unpinned.test.sh, here with numad too)

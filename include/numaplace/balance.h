@@ -105,6 +105,10 @@ typedef struct np_balance_guest_info {
      * matching where its vCPUs run (docs/balancing.md, "Guests wider than
      * one node"); home_node_os_id is then the set's lowest node. */
     uint64_t home_nodes_mask;
+    /* Consecutive rounds in which the node it prefers had more CPU demand
+     * than capacity by the imbalance threshold. Not saved: after a restart
+     * an overload is confirmed again before a guest moves for load. */
+    uint32_t hot_rounds;
     /* Of the last round only (not saved): the expected local share of its
      * accesses as the balancer computes it (per vCPU: the node it runs on
      * against the guest's memory per node), and why the guest is where it

@@ -14,7 +14,11 @@
  *      on a set node stays, memory outside moves in by CPU share;
  *   2. load: a node whose CPU demand exceeds its capacity by the threshold
  *      gives away the guest whose move gains most, preferring one that has
- *      memory on the destination already (ESXi's rule);
+ *      memory on the destination already (ESXi's rule); only a guest whose
+ *      node has been overloaded confirm_rounds in a row may go, as low
+ *      locality must be confirmed (a first round counts a vCPU never
+ *      measured as busy: an idle guest looked like load, and its memory
+ *      moved for nothing);
  *   3. hysteresis: a guest moved within the hold-off, or still migrating,
  *      is not moved; a move must gain more than the threshold;
  *   4. budget: memory still off a guest's home moves in chunks, at most
@@ -25,7 +29,11 @@
  * its affinity touched and never moves for load; when its memory is far
  * from the node its vCPUs run on (stage 1's rule, confirm_rounds in a row)
  * that node becomes its home and its memory follows within the budget -
- * "memory follows threads someone else pinned". Each guest leaves the round
+ * "memory follows threads someone else pinned". A guest whose vCPUs use no
+ * CPU at all is left where it is: it makes no memory accesses, so its
+ * locality costs nothing (the idle-busy VM run moved an idle guest's
+ * 350 MiB because its sleeping threads had last run away from its memory,
+ * and the busy guest behind it in the mover's queue waited). Each guest leaves the round
  * with its locality and a reason in the state (why it is below target, or
  * its move's progress). Work per round: O(guests x (vCPUs + nodes x nodes)).
  */
@@ -753,10 +761,14 @@ static bool better_set(const round_ctx *c, const gview *v, uint64_t a, uint64_t 
 
 /* The home set (node idx bits, 0 when none) of a guest no single node has
  * CPU room for. From every usable seed node, the nearest usable nodes join
- * (least distance to the nodes already in; ties: more of its memory there,
- * more free CPU, lowest index) until the set fits; of the sets found, the
- * best by better_set. Greedy, O(nodes^3): "fewest" is the fewest a nearest-
- * first growth reaches, not an exhaustive search. */
+ * (least distance to the nodes already in; ties: more free CPU, then more
+ * of its memory there, then lowest index) until the set fits; of the sets
+ * found, the best by better_set. Free CPU before memory: with its vCPUs
+ * spread over n nodes a guest's locality is at most 1/n whatever its
+ * memory does, so a node that brings the CPUs it lacks beats one that
+ * holds its memory but little room (which made the set a node larger:
+ * 0,1,2 where 1,2 held it). Greedy, O(nodes^3): "fewest" is the fewest a
+ * nearest-first growth reaches, not an exhaustive search. */
 static uint64_t pick_set(const round_ctx *c, const gview *v)
 {
     uint64_t best = 0;
@@ -778,9 +790,10 @@ static uint64_t pick_set(const round_ctx *c, const gview *v)
                         dist += np_topology_distance(c->topo, j, k);
                 bool take = add == NONE || dist < add_dist;
                 if (!take && dist == add_dist) {
+                    double fk = cpu_free(c, v, k), fa = cpu_free(c, v, add);
                     uint64_t mk = np_host_state_guest_mem_bytes(c->st, v->gidx, k);
                     uint64_t ma = np_host_state_guest_mem_bytes(c->st, v->gidx, add);
-                    take = mk > ma || (mk == ma && cpu_free(c, v, k) > cpu_free(c, v, add));
+                    take = fk > fa || (fk == fa && mk > ma);
                 }
                 if (take) {
                     add = k;
@@ -986,6 +999,10 @@ static int fix_locality(round_ctx *c, gview *v)
 
     if (v->locality >= cfg->locality_target || v->mem_node == NONE)
         return 0;
+    if (v->demand <= 0) {
+        set_why(v, "idle: its vCPUs use no CPU, so remote memory costs nothing yet");
+        return 0;
+    }
     if (v->wide) {
         set_why(v, "%s: its affinity spans several nodes",
                 v->pinned ? "pinned by someone else" : "placed wide");
@@ -1041,7 +1058,7 @@ static int fix_load_once(round_ctx *c)
     for (size_t i = 0; i < c->ng; i++) {
         gview *v = &c->g[i];
         if (!v->managed || v->memory_only || v->wide || v->pref_node != src || held_off(c, v) ||
-            v->demand <= 0)
+            v->demand <= 0 || v->entry->info.hot_rounds < c->cfg->confirm_rounds)
             continue;
         /* Candidates: nodes holding some of its memory, and the least
          * loaded node. */
@@ -1297,13 +1314,28 @@ int np_balance(const np_host_state *st, np_balance_state *state, uint64_t now_ns
     if (rc)
         goto out;
 
-    /* Rounds in a row each guest's locality has been low. */
+    /* Rounds in a row each guest's locality has been low. A guest whose
+     * vCPUs use no CPU makes no memory accesses: its locality costs
+     * nothing while it is idle, so it is not counted low (it is confirmed
+     * afresh once it runs). */
     for (size_t i = 0; i < c.ng; i++) {
         np_balance_guest_info *in = &c.g[i].entry->info;
-        if (c.g[i].locality >= cfg->locality_target)
+        if (c.g[i].locality >= cfg->locality_target || c.g[i].demand <= 0)
             in->low_rounds = 0;
         else if (in->low_rounds < UINT32_MAX)
             in->low_rounds++;
+    }
+    /* Rounds in a row the node each guest prefers has been overloaded
+     * (stage 2 moves only guests whose overload is confirmed). */
+    for (size_t i = 0; i < c.ng; i++) {
+        const gview *v = &c.g[i];
+        np_balance_guest_info *in = &v->entry->info;
+        const np_node_load *l = v->pref_node != NONE ? &c.loads[v->pref_node] : NULL;
+        if (!l || l->cpu_capacity <= 0 ||
+            l->cpu_demand <= l->cpu_capacity * (1.0 + cfg->imbalance_threshold))
+            in->hot_rounds = 0;
+        else if (in->hot_rounds < UINT32_MAX)
+            in->hot_rounds++;
     }
     /* Floating guests due a home this round: their demand is not held
      * against any node while homes are chosen (cpu_free). */

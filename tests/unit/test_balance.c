@@ -29,6 +29,22 @@ static np_balance_config defaults(void)
     return c;
 }
 
+/* The rounds before a load move: an overload must last confirm_rounds
+ * rounds before a guest moves for it, so the first confirm_rounds - 1
+ * rounds on the same snapshot (here at the same time: none moves a guest,
+ * so time only feeds the budget) ask for nothing. The next round at
+ * now_ns is the one that may move. */
+static void overload_seen(np_host_state *st, np_balance_state *bs, const np_balance_config *c,
+                          uint64_t now_ns)
+{
+    for (uint32_t r = 1; r < c->confirm_rounds; r++) {
+        np_balance_actions *a = NULL;
+        ASSERT_EQ(np_balance(st, bs, now_ns, c, &a), 0);
+        ASSERT_EQ(np_balance_actions_count(a), 0);
+        np_balance_actions_destroy(a);
+    }
+}
+
 static void test_config_defaults_and_checks(void)
 {
     np_balance_config c = defaults();
@@ -129,6 +145,7 @@ static void test_full_home_ends_migration(void)
     bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
     bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
     np_balance_actions_destroy(a);
@@ -146,6 +163,7 @@ static void test_full_home_ends_migration(void)
     bs = NULL;
     np_host_state_set_node_free(st, 1, 16 * GiB);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     np_balance_actions_destroy(a);
     np_host_state_set_node_free(st, 1, 100 * MiB);
@@ -159,8 +177,9 @@ static void test_full_home_ends_migration(void)
 }
 
 /* The same host seen through soft affinity: web prefers node 0 with the
- * hog, so node 0 carries 6 vCPUs of demand on 4 cores; the load stage
- * re-homes web on node 2 at once and its memory follows. */
+ * hog, so node 0 carries 6 vCPUs of demand on 4 cores; once that overload
+ * has lasted confirm_rounds rounds (not before: one round's demand may be
+ * a guess) the load stage re-homes web on node 2 and its memory follows. */
 static void test_overloaded_node_rehomes_and_memory_follows(void)
 {
     np_host_state *st = bt_host();
@@ -171,10 +190,19 @@ static void test_overloaded_node_rehomes_and_memory_follows(void)
     bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
     bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
     ASSERT_EQ(np_balance_state_create(&bs), 0);
-    ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
+    for (uint32_t r = 1; r < c.confirm_rounds; r++) {
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(np_balance_actions_count(a), 0);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
+    ASSERT_EQ(np_balance(st, bs, c.confirm_rounds * 2 * SEC, &c, &a), 0);
     ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_SOFT_AFFINITY), 1);
+    if (!np_balance_actions_count(a))
+        goto out;
     ASSERT_CONTAINS(np_balance_actions_get(a, 0)->reason, "re-home on node 2");
     ASSERT_U64_EQ(bt_bytes(a, "web", 0, 1), 2560000000u);
+out:
     np_balance_actions_destroy(a);
     np_balance_state_destroy(bs);
     np_host_state_destroy(st);
@@ -399,6 +427,7 @@ static void test_load_moves_the_guest_with_memory_at_destination(void)
 {
     np_host_state *st = bt_host();
     np_balance_config c = defaults();
+    c.locality_target = 0.4; /* b, half local, is no locality case: the load stage decides */
     np_balance_state *bs = NULL;
     np_balance_actions *a = NULL;
     np_balance_guest_info info;
@@ -407,6 +436,7 @@ static void test_load_moves_the_guest_with_memory_at_destination(void)
     bt_guest(st, "b", 2, 1.0, 0, 0, 1 * GiB, 1 * GiB, NULL);
     bt_guest(st, "c", 2, 1.0, 0, 0, 2 * GiB, 0, NULL);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_EQ(bt_count(a, "b", NP_BALANCE_SET_SOFT_AFFINITY), 1);
     ASSERT_EQ(bt_count(a, "a", NP_BALANCE_SET_SOFT_AFFINITY), 0);
@@ -416,6 +446,90 @@ static void test_load_moves_the_guest_with_memory_at_destination(void)
     ASSERT_EQ(info.home_node_os_id, 2);
     ASSERT_CONTAINS(np_balance_actions_get(a, 0)->reason, "CPU demand");
     np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
+/* The idle-busy VM run's case (4 nodes of 2 CPUs; b1, b2 busy, i1 idle, 2
+ * vCPUs and 350 MiB each, all first-touched on node 0). At the daemon's
+ * first round no vCPU's CPU use was measured yet, so each counted as busy
+ * (np_backend_sense) and node 0, where i1's two sleeping vCPUs and one of
+ * b1's last ran, showed 3.00 CPUs of demand on 2: the load stage moved i1
+ * at once, and its 350 MiB held the mover for the rest of the run while
+ * b2 waited. Measured from round 2 on, i1 uses no CPU and node 0 is not
+ * overloaded: an overload must last confirm_rounds rounds before a guest
+ * moves for it, and the idle guest is never moved. */
+static void test_one_round_of_unmeasured_load_moves_nothing(void)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    const uint64_t bytes = 350 * MiB;
+
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint32_t r = 1; r <= 2 * c.confirm_rounds; r++) {
+        np_host_state *st = bt_host4(2, 20);
+        np_balance_actions *a = NULL;
+        size_t b1 = bt_add(st, "b1", 2, bytes), i1 = bt_add(st, "i1", 2, bytes);
+        size_t b2 = bt_add(st, "b2", 2, bytes);
+        const int32_t cpus[3][2] = {{1, 2}, {0, 1}, {3, 4}}; /* b1, i1, b2 */
+        const size_t gs[3] = {b1, i1, b2};
+        for (size_t g = 0; g < 3; g++) {
+            np_host_state_set_guest_mem(st, gs[g], 0, bytes, 0);
+            for (uint32_t v = 0; v < 2; v++) {
+                np_host_state_set_vcpu_cpu(st, gs[g], v, cpus[g][v]);
+                np_host_state_set_vcpu_demand(st, gs[g], v, gs[g] == i1 && r > 1 ? 0.0 : 1.0);
+            }
+        }
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        if (r == 1)
+            ASSERT_EQ(np_balance_actions_count(a), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_SET_NODE_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_MIGRATE_MEMORY), 0);
+        np_balance_actions_destroy(a);
+        np_host_state_destroy(st);
+    }
+    np_balance_state_destroy(bs);
+}
+
+/* The same run after that fix: at the confirming round i1's two sleeping
+ * vCPUs had last run on node 1, its memory on node 0, where b1 and one of
+ * b2's vCPUs kept 3 CPUs of demand on 2: "memory follows vCPUs to node 1
+ * (node 0 has no CPU room)", and the mover spent the run on i1's 350 MiB
+ * (59% moved) while b1's move never started. A guest whose vCPUs use no
+ * CPU makes no memory accesses: whatever its locality, nothing of it
+ * moves, and its reason says why. */
+static void test_idle_guest_is_not_moved_for_locality(void)
+{
+    np_balance_config c = defaults();
+    np_balance_state *bs = NULL;
+    np_balance_guest_info info;
+    const uint64_t bytes = 350 * MiB;
+    np_host_state *st = bt_host4(2, 20);
+
+    size_t b1 = bt_add(st, "b1", 2, bytes), i1 = bt_add(st, "i1", 2, bytes);
+    size_t b2 = bt_add(st, "b2", 2, bytes);
+    const int32_t cpus[3][2] = {{0, 1}, {2, 3}, {1, 6}}; /* b1, i1, b2 */
+    const size_t gs[3] = {b1, i1, b2};
+    for (size_t g = 0; g < 3; g++) {
+        np_host_state_set_guest_mem(st, gs[g], 0, bytes, 0);
+        for (uint32_t v = 0; v < 2; v++) {
+            np_host_state_set_vcpu_cpu(st, gs[g], v, cpus[g][v]);
+            np_host_state_set_vcpu_demand(st, gs[g], v, gs[g] == i1 ? 0.0 : 1.0);
+        }
+    }
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint32_t r = 1; r <= 2 * c.confirm_rounds; r++) {
+        np_balance_actions *a = NULL;
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_SET_NODE_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_SET_SOFT_AFFINITY), 0);
+        ASSERT_EQ(bt_count(a, "i1", NP_BALANCE_MIGRATE_MEMORY), 0);
+        np_balance_actions_destroy(a);
+    }
+    ASSERT_EQ(np_balance_state_guest(bs, "i1", &info), 0);
+    ASSERT_TRUE(info.locality < 0.01);
+    ASSERT_CONTAINS(info.reason, "idle: its vCPUs use no CPU");
+    ASSERT_EQ(info.moves, 0);
     np_balance_state_destroy(bs);
     np_host_state_destroy(st);
 }
@@ -431,6 +545,7 @@ static void test_no_move_without_gain_above_threshold(void)
 
     bt_guest(st, "big", 5, 0.9, 0, 0, 4 * GiB, 0, NULL);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_EQ(np_balance_actions_count(a), 0);
     np_balance_actions_destroy(a);
@@ -451,6 +566,7 @@ static void test_hold_off_prevents_ping_pong(void)
     bt_guest(st, "hog", 4, 1.0, 0, 0, 1 * GiB, 0, opt_out);
     bt_guest(st, "web", 2, 1.0, 0, 1, 1 * GiB, 0, NULL);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 1);
     np_balance_actions_destroy(a);
@@ -503,6 +619,7 @@ static void test_group_rules_are_respected(void)
     bt_guest(st, "r2", 1, 1.0, 1, 1, 0, 1 * GiB, spread);
     bt_guest(st, "x", 1, 1.0, 0, 0, 1 * GiB, 0, NULL);
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_EQ(bt_count(a, "c1", NP_BALANCE_SET_NODE_AFFINITY), 0);
     ASSERT_EQ(bt_count(a, "c2", NP_BALANCE_SET_NODE_AFFINITY), 0);
@@ -525,6 +642,7 @@ static void test_max_actions(void)
     bt_guest(st, "web", 2, 1.0, 0, 1, 8 * GiB, 0, NULL);
     c.max_actions = 5;
     np_balance_state_create(&bs);
+    overload_seen(st, bs, &c, 0);
     ASSERT_EQ(np_balance(st, bs, 0, &c, &a), 0);
     ASSERT_EQ(np_balance_actions_count(a), 5);
     ASSERT_EQ(bt_count(a, "web", NP_BALANCE_MIGRATE_MEMORY), 3);
@@ -551,6 +669,7 @@ static void test_deterministic(void)
         np_balance_state *bs = NULL;
         fill_busy(st);
         np_balance_state_create(&bs);
+        overload_seen(st, bs, &c, 5 * SEC);
         ASSERT_EQ(np_balance(st, bs, 5 * SEC, &c, &a[i]), 0);
         np_balance_state_destroy(bs);
         np_host_state_destroy(st);
@@ -714,6 +833,8 @@ int main(void)
     NP_RUN(test_pinned_guest_memory_only_when_needed_and_fits);
     NP_RUN(test_settle_unmovable_memory);
     NP_RUN(test_load_moves_the_guest_with_memory_at_destination);
+    NP_RUN(test_one_round_of_unmeasured_load_moves_nothing);
+    NP_RUN(test_idle_guest_is_not_moved_for_locality);
     NP_RUN(test_no_move_without_gain_above_threshold);
     NP_RUN(test_hold_off_prevents_ping_pong);
     NP_RUN(test_group_rules_are_respected);

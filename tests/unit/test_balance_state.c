@@ -28,8 +28,12 @@ static np_balance_state *state_with_history(void)
     bt_guest(st, "hog", 4, 1.0, 0, 0, 2 * GiB, 0, opt_out);
     bt_guest(st, "web", 2, 1.0, 0, 1, 4 * GiB, 0, NULL);
     np_balance_state_create(&bs);
-    np_balance(st, bs, 100 * SEC, &c, &a);
-    np_balance_actions_destroy(a);
+    /* the overload confirmed over confirm_rounds rounds, the last at 100 s */
+    for (uint32_t r = c.confirm_rounds; r >= 1; r--) {
+        np_balance(st, bs, 100 * SEC - (r - 1) * 2 * SEC, &c, &a);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
     np_host_state_destroy(st);
     return bs;
 }
@@ -80,12 +84,22 @@ static void test_reloaded_state_keeps_hold_off(void)
     np_host_state *st = bt_host();
     bt_guest(st, "hog2", 4, 1.0, 1, 1, 0, 1 * GiB, opt_out);
     bt_guest(st, "web", 2, 1.0, 1, 0, 0, 4 * GiB, NULL);
-    ASSERT_EQ(np_balance(st, back, 120 * SEC, &c, &a), 0);
-    ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 0);
+    /* the overload confirmed (hot_rounds is not saved), the hold-off is */
+    for (uint32_t r = c.confirm_rounds; r >= 1; r--) {
+        np_balance_actions_destroy(a);
+        a = NULL;
+        ASSERT_EQ(np_balance(st, back, 120 * SEC - (r - 1) * 2 * SEC, &c, &a), 0);
+        ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 0);
+    }
     np_balance_actions_destroy(a);
     /* and a fresh state would have moved it */
     np_balance_state *fresh = NULL;
     np_balance_state_create(&fresh);
+    for (uint32_t r = c.confirm_rounds; r > 1; r--) {
+        ASSERT_EQ(np_balance(st, fresh, 120 * SEC - (r - 1) * 2 * SEC, &c, &a), 0);
+        np_balance_actions_destroy(a);
+        a = NULL;
+    }
     ASSERT_EQ(np_balance(st, fresh, 120 * SEC, &c, &a), 0);
     ASSERT_EQ(bt_count(a, "web", NP_BALANCE_SET_NODE_AFFINITY), 1);
     np_balance_actions_destroy(a);

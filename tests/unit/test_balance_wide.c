@@ -130,6 +130,65 @@ out:
     np_host_state_destroy(st);
 }
 
+/* The oversub VM run's case (4 nodes of 2 CPUs, all 20 apart; 9 busy vCPUs
+ * in three 3-vCPU guests, all memory first-touched on node 0): o1 already
+ * steered to node 0 with its memory there (1.8 CPUs of 2 used), o2 (3
+ * vCPUs measured at 0.8 each: 2.4 CPUs, more than any node) running on
+ * nodes 1-3 with its 320 MiB on node 0. Nodes 1, 2 and 3 have 2 CPUs free
+ * each, node 0 0.2: two nodes hold o2, and with its vCPUs spread evenly
+ * over a set of n nodes its locality can reach only 1/n whatever the
+ * memory does, so the home must be two nodes, not three. (The set grown
+ * from a seed used to take node 0 first for the memory there, found it too
+ * small with 0.2 free CPUs and added a third: the run steered o2 to nodes
+ * 0,1,2, locality 0.33 at best.) */
+static void test_wide_guest_set_is_fewest_nodes(void)
+{
+    const uint64_t bytes = 320 * MiB;
+    np_host_state *st = bt_host4(2, 20);
+    const np_topology *t = np_host_state_topology(st);
+    np_balance_config c = cfg2();
+    np_balance_state *bs = NULL;
+    np_balance_actions *a = NULL;
+    np_balance_guest_info info;
+
+    size_t o1 = bt_add(st, "o1", 3, bytes);
+    np_host_state_set_guest_mem(st, o1, 0, bytes, 0);
+    for (uint32_t v = 0; v < 3; v++) {
+        np_host_state_set_vcpu_demand(st, o1, v, 0.6);
+        np_host_state_set_vcpu_affinity(st, o1, v, NULL, np_topology_node_cpuset(t, 0));
+        np_host_state_set_vcpu_cpu(st, o1, v, (int32_t)(v % 2));
+    }
+    size_t o2 = bt_add(st, "o2", 3, bytes);
+    np_host_state_set_guest_mem(st, o2, 0, bytes, 0);
+    for (uint32_t v = 0; v < 3; v++) {
+        np_host_state_set_vcpu_demand(st, o2, v, 0.8);
+        np_host_state_set_vcpu_cpu(st, o2, v, (int32_t)(2 + 2 * v)); /* nodes 1, 2, 3 */
+    }
+    ASSERT_EQ(np_balance_state_create(&bs), 0);
+    for (uint32_t r = 1; r <= c.confirm_rounds; r++) {
+        np_balance_actions_destroy(a);
+        a = NULL;
+        ASSERT_EQ(np_balance(st, bs, r * 2 * SEC, &c, &a), 0);
+    }
+    ASSERT_TRUE(bt_find(a, "o1", NP_BALANCE_SET_NODE_AFFINITY) == NULL);
+    const np_balance_action *nodes = bt_find(a, "o2", NP_BALANCE_SET_NODE_AFFINITY);
+    ASSERT_TRUE(nodes != NULL);
+    if (!nodes)
+        goto out;
+    char list[64];
+    np_bitmap_format(nodes->nodes, list, sizeof(list));
+    ASSERT_STR_EQ(list, "1-2");
+    ASSERT_EQ(np_balance_state_guest(bs, "o2", &info), 0);
+    ASSERT_U64_EQ(info.home_nodes_mask, 0x6);
+    /* all of it is outside the set: it moves in, half to each node */
+    ASSERT_U64_EQ(info.pending_bytes, bytes);
+    ASSERT_U64_EQ(bt_bytes(a, "o2", 0, 1) + bt_bytes(a, "o2", 0, 2), bytes);
+out:
+    np_balance_actions_destroy(a);
+    np_balance_state_destroy(bs);
+    np_host_state_destroy(st);
+}
+
 /* The same guest with 100 of its 400 MiB on node 1, outside the set {0, 3}
  * (still the nearest pair): exactly those 100 MiB move, 50 to each set
  * node (2 CPUs each); the 300 MiB on node 0 stay. Applied, nothing more. */
@@ -462,6 +521,7 @@ int main(void)
 {
     NP_RUN(test_wide_guest_known_answer);
     NP_RUN(test_wide_guest_memory_outside_moves_in);
+    NP_RUN(test_wide_guest_set_is_fewest_nodes);
     NP_RUN(test_wide_guest_huge_pages_fit_the_pools);
     NP_RUN(test_wide_guest_without_room_says_why);
     NP_RUN(test_state_home_nodes_checked);
