@@ -14,11 +14,14 @@
  * request got a reply.
  *
  * Beside each request, the same measure of a trivial process, to tell a
- * slow daemon from a stalled guest: echo_ms, one byte sent to a forked
- * child on a socketpair and read back (two wake-ups of ordinary
- * processes, nothing of numaplaced), and late_ms, how much later than
- * asked the sleep before the sample woke. The last line then also has
- * echo_max_ms and late_max_ms.
+ * slow daemon from a stalled guest: echo_ms and echo_after_ms, one byte
+ * sent to a forked child on a socketpair and read back (two wake-ups of
+ * ordinary processes, nothing of numaplaced) just before and just after
+ * the request, and late_ms, how much later than asked the sleep before
+ * the sample woke. The last line then also has echo_max_ms (both echoes),
+ * late_max_ms and daemon_only, the samples of 100 ms or more whose echoes
+ * both took under 10 ms (the guest ran ordinary processes at once, the
+ * daemon was slow).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: np-ctltime SOCKET COUNT INTERVAL_MS\n");
         return 2;
     }
-    int count = atoi(argv[2]), interval_ms = atoi(argv[3]), failed = 0;
+    int count = atoi(argv[2]), interval_ms = atoi(argv[3]), failed = 0, daemon_only = 0;
     double max_ms = 0, echo_max = 0, late_max = 0, late = 0;
     int sv[2] = {-1, -1};
     pid_t child = -1;
@@ -119,6 +122,11 @@ int main(int argc, char **argv)
         double t0 = now_ms();
         size_t n = ask(argv[1], rep, sizeof(rep));
         double ms = now_ms() - t0;
+        double echo2 = echo_ms(sv[0]);
+        if (echo2 > echo_max)
+            echo_max = echo2;
+        if (ms >= 100 && echo >= 0 && echo < 10 && echo2 >= 0 && echo2 < 10)
+            daemon_only++;
         char reason[160] = "";
         const char *r = strstr(rep, "\"reason\":\"");
         if (r) {
@@ -134,8 +142,9 @@ int main(int argc, char **argv)
             failed++;
         if (ms > max_ms)
             max_ms = ms;
-        printf("sample=%d ms=%.1f echo_ms=%.1f late_ms=%.1f bytes=%zu reason=%s\n", i, ms, echo,
-               late, n, reason);
+        printf("sample=%d ms=%.1f echo_ms=%.1f echo_after_ms=%.1f late_ms=%.1f bytes=%zu "
+               "reason=%s\n",
+               i, ms, echo, echo2, late, n, reason);
         fflush(stdout);
         if (i + 1 < count) {
             double s0 = now_ms();
@@ -147,7 +156,7 @@ int main(int argc, char **argv)
         close(sv[0]); /* the child reads EOF and ends */
     if (child > 0)
         waitpid(child, NULL, 0);
-    printf("max_ms=%.1f failed=%d echo_max_ms=%.1f late_max_ms=%.1f\n", max_ms, failed, echo_max,
-           late_max);
+    printf("max_ms=%.1f failed=%d echo_max_ms=%.1f late_max_ms=%.1f daemon_only=%d\n", max_ms,
+           failed, echo_max, late_max, daemon_only);
     return failed ? 1 : 0;
 }
