@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -54,14 +53,6 @@
 #include "daemon.h"
 #include "move_worker.h"
 
-/* The control thread's nice value. It needs the CPU for a few ms per
- * request and sleeps otherwise; at the guests' nice 0 it waited its turn
- * behind their vCPU threads: in vm/daemon-unpinned (TCG, six writing vCPU
- * threads, quiesced moves) 8 of 15 status requests over 100 ms had a
- * plain echo between two ordinary processes answer in < 10 ms just before
- * and just after (docs/results-linux.md). -10 gives it about 9 times a
- * nice-0 thread's weight; root may set it (else it stays, logged). */
-#define CTL_THREAD_NICE (-10)
 /* A local client writes its request at once; 1 s covers a loaded host. */
 #define CTL_REQUEST_TIMEOUT_MS 1000u
 /* A reply (at most NP_CTL_REPLY_MAX) must be read within this. */
@@ -699,9 +690,6 @@ static void *ctl_thread(void *arg)
     struct pollfd p[CTL_CONN_MAX + 3];
     uint64_t stop_ns = 0; /* when SIGTERM was seen here */
 
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), CTL_THREAD_NICE) < 0)
-        dlog(NP_LOG_DEBUG, "control thread: nice %d: %s (stays at the daemon's)",
-             CTL_THREAD_NICE, strerror(errno));
     for (;;) {
         uint64_t now = daemon_mono_ns(), until = ctl_deadline_ns(d);
         if (stop_ns && now - stop_ns >= DAEMON_STOP_GRACE_NS && !d->stopping)
