@@ -6,8 +6,9 @@
  * guest at a time; the round hands jobs over and collects finished ones.
  * Used when the backend says its migrate_memory may run concurrently
  * (NP_BACKEND_CONCURRENT_MIGRATE); otherwise the round migrates itself.
- * DWORKER_THREADS threads take jobs, the largest queued first (one thread
- * per job), and share one byte budget.
+ * DWORKER_THREADS threads take jobs, the largest queued first unless one
+ * has waited longer than DWORKER_MAX_WAIT_NS (one thread per job), and
+ * share one byte budget.
  */
 #ifndef NP_DAEMON_MOVE_WORKER_H
 #define NP_DAEMON_MOVE_WORKER_H
@@ -38,6 +39,16 @@
  * small job (a guest nearly local) does not hold up the guests that need
  * theirs to become local. */
 #define DWORKER_THREADS 1u
+/* Ageing of the queue: a job queued longer than this runs next, whatever
+ * its size (the longest waiting first), so that bigger jobs arriving round
+ * after round cannot keep a small one waiting for ever. 20 s is 10 rounds
+ * at the default 2 s period. At the default budget (1280 MB/s) the largest
+ * job a round hands out (16 x 64 MiB) takes 0.8 s, so a job waits 20 s
+ * only behind some 25 larger ones: starvation, not the ordinary
+ * largest-first order of one round's jobs, is what the bound overrules.
+ * Where moves are slow (the unpinned TCG test: 192 MiB jobs at 3-8 MB/s,
+ * 25-65 s each) it lets a small job run after at most one large one. */
+#define DWORKER_MAX_WAIT_NS (20ull * 1000000000ull)
 
 typedef struct dworker dworker;
 
@@ -52,6 +63,7 @@ typedef struct dmove_job {
     /* Filled by the worker (read them through dworker_progress/harvest). */
     uint64_t asked_bytes, moved_bytes;
     int rc;
+    uint64_t queued_ns; /* CLOCK_MONOTONIC at dworker_submit */
     bool started, done, cancelled;
 } dmove_job;
 
@@ -71,6 +83,8 @@ void dworker_ask_stop(dworker *w);
 /* dworker_stop, then frees the worker and any job not collected. NULL ok. */
 void dworker_destroy(dworker *w);
 void dworker_set_budget(dworker *w, uint64_t budget_bps);
+/* The ageing bound (DWORKER_MAX_WAIT_NS at create; tests shorten it). */
+void dworker_set_max_wait(dworker *w, uint64_t max_wait_ns);
 /* Quiesced steps for the Linux backend lb (move_quiesce of the config):
  * starts the guardian (quiesce.h) whose record is state_path + ".stopped",
  * after resuming what an earlier run's record names. Call once, before the

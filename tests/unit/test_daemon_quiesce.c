@@ -104,19 +104,20 @@ static void test_stop_and_resume(void)
     reap(g);
 }
 
-/* A "daemon" process stops the guest through the guardian, then is
- * killed -9: the guardian resumes the guest. */
-static void test_kill9_resumes(void)
+/* A "daemon" process that stops g1 (and g2 when > 0) through its
+ * guardian, then waits to be killed; returns its PID once both are
+ * stopped. */
+static pid_t daemon_stopping(pid_t g1, pid_t g2)
 {
     int p[2];
-    pid_t g = spawn_guest();
-    ASSERT_TRUE(g > 0);
+    char c = 0;
     ASSERT_EQ(pipe(p), 0);
     pid_t d = fork();
     if (d == 0) {
         dquiesce *q = NULL;
         close(p[0]);
-        if (dquiesce_create(record, &q) || dquiesce_fn(q, g, true))
+        if (dquiesce_create(record, &q) || dquiesce_fn(q, g1, true) ||
+            (g2 > 0 && dquiesce_fn(q, g2, true)))
             _exit(1);
         if (write(p[1], "s", 1) != 1)
             _exit(1);
@@ -124,10 +125,20 @@ static void test_kill9_resumes(void)
             pause();
     }
     close(p[1]);
-    char c = 0;
     ASSERT_EQ(read(p[0], &c, 1), 1);
     close(p[0]);
-    ASSERT_TRUE(wait_state(g, true, 2000));
+    ASSERT_TRUE(wait_state(g1, true, 2000));
+    ASSERT_TRUE(g2 <= 0 || wait_state(g2, true, 2000));
+    return d;
+}
+
+/* A "daemon" process stops the guest through the guardian, then is
+ * killed -9: the guardian resumes the guest. */
+static void test_kill9_resumes(void)
+{
+    pid_t g = spawn_guest();
+    ASSERT_TRUE(g > 0);
+    pid_t d = daemon_stopping(g, 0);
     kill(d, SIGKILL);
     waitpid(d, NULL, 0);
     ASSERT_TRUE(wait_state(g, false, 2000)); /* the guardian's SIGCONT */
@@ -178,23 +189,7 @@ static void test_two_stopped(void)
     ASSERT_TRUE(wait_state(g2, false, 2000));
     ASSERT_TRUE(access(record, F_OK) != 0);
 
-    int p[2];
-    ASSERT_EQ(pipe(p), 0);
-    pid_t d = fork();
-    if (d == 0) {
-        close(p[0]);
-        if (dquiesce_create(record, &q) || dquiesce_fn(q, g1, true) || dquiesce_fn(q, g2, true))
-            _exit(1);
-        if (write(p[1], "s", 1) != 1)
-            _exit(1);
-        for (;;)
-            pause();
-    }
-    close(p[1]);
-    char c = 0;
-    ASSERT_EQ(read(p[0], &c, 1), 1);
-    close(p[0]);
-    ASSERT_TRUE(wait_state(g1, true, 2000) && wait_state(g2, true, 2000));
+    pid_t d = daemon_stopping(g1, g2);
     kill(d, SIGKILL);
     waitpid(d, NULL, 0);
     ASSERT_TRUE(wait_state(g1, false, 2000)); /* the guardian resumes both */

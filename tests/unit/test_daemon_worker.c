@@ -25,6 +25,8 @@ static uint64_t fake_largest;
 static unsigned fake_inflight, fake_most_inflight; /* calls under way at once */
 static uint64_t fake_order[16]; /* guests in the order their steps began */
 static size_t fake_nr_order;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t fake_held; /* a guest whose steps wait until released (0: none) */
 
 static uint64_t mono_ns(void)
 {
@@ -49,6 +51,8 @@ static int fake_migrate(void *impl, uint64_t guest_id, size_t from, size_t to, u
     if (fake_nr_order < sizeof(fake_order) / sizeof(fake_order[0]) &&
         (fake_nr_order == 0 || fake_order[fake_nr_order - 1] != guest_id))
         fake_order[fake_nr_order++] = guest_id; /* each job's first step */
+    while (fake_held && fake_held == guest_id)
+        pthread_cond_wait(&fake_cv, &fake_mu);
     if (++fake_inflight > fake_most_inflight)
         fake_most_inflight = fake_inflight;
     pthread_mutex_unlock(&fake_mu);
@@ -80,7 +84,31 @@ static void reset(uint64_t left)
     fake_largest = 0;
     fake_most_inflight = 0;
     fake_nr_order = 0;
+    fake_held = 0;
     pthread_mutex_unlock(&fake_mu);
+}
+
+static void hold(uint64_t guest_id)
+{
+    pthread_mutex_lock(&fake_mu);
+    fake_held = guest_id;
+    pthread_cond_broadcast(&fake_cv);
+    pthread_mutex_unlock(&fake_mu);
+}
+
+/* A worker on the fake backend, budget_bps and 4 MiB steps, with left
+ * bytes on the source node. */
+static void start(uint64_t budget_bps, uint64_t left, np_backend **be, dworker **w)
+{
+    ASSERT_EQ(np_backend_create(&fake_ops, NULL, be), 0);
+    ASSERT_EQ(dworker_create(*be, budget_bps, 4 * MiB, w), 0);
+    reset(left);
+}
+
+static void finish(np_backend *be, dworker *w)
+{
+    dworker_destroy(w);
+    np_backend_destroy(be);
 }
 
 static dmove_job job_of(uint64_t id, uint64_t bytes)
@@ -110,16 +138,25 @@ static void collect(void *opaque, const dmove_job *job)
     got_total += job->moved_bytes;
 }
 
+/* Collects until n jobs are (at most 5 s); got_total counts their bytes. */
+static void harvest_n(dworker *w, size_t n)
+{
+    size_t collected = 0;
+    uint64_t t0 = mono_ns();
+    got_total = 0;
+    while (collected < n && mono_ns() - t0 < 5000000000u) {
+        nr_got = 0;
+        dworker_harvest(w, collect, NULL);
+        collected += nr_got;
+        sleep_ms(2);
+    }
+    ASSERT_EQ(collected, n);
+}
+
 /* Waits (at most 5 s) until the guest's job is collected. */
 static void harvest_until_done(dworker *w, uint64_t id)
 {
-    uint64_t t0 = mono_ns();
-    nr_got = 0;
-    while (!nr_got && mono_ns() - t0 < 5000000000u) {
-        dworker_harvest(w, collect, NULL);
-        sleep_ms(2);
-    }
-    ASSERT_EQ(nr_got, 1);
+    harvest_n(w, 1);
     ASSERT_U64_EQ(got.guest_id, id);
 }
 
@@ -127,9 +164,7 @@ static void test_job_runs_in_steps_beside_the_caller(void)
 {
     np_backend *be = NULL;
     dworker *w = NULL;
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    ASSERT_EQ(dworker_create(be, 0, 4 * MiB, &w), 0);
-    reset(64 * MiB);
+    start(0, 64 * MiB, &be, &w);
     dmove_job j = job_of(7, 40 * MiB);
     ASSERT_EQ(dworker_submit(w, &j), 0);
     ASSERT_EQ(dworker_submit(w, &j), -EBUSY); /* one job per guest */
@@ -151,18 +186,14 @@ static void test_job_runs_in_steps_beside_the_caller(void)
     harvest_until_done(w, 7);
     ASSERT_U64_EQ(got.moved_bytes, 6 * MiB);
     ASSERT_EQ(fake_calls, 2);
-    dworker_destroy(w);
-    np_backend_destroy(be);
+    finish(be, w);
 }
 
 static void test_cancel_and_pacing(void)
 {
     np_backend *be = NULL;
     dworker *w = NULL;
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    /* 40 MiB/s: 4 MiB steps 100 ms apart */
-    ASSERT_EQ(dworker_create(be, 40 * MiB, 4 * MiB, &w), 0);
-    reset(64 * MiB);
+    start(40 * MiB, 64 * MiB, &be, &w); /* 40 MiB/s: 4 MiB steps 100 ms apart */
     dmove_job j = job_of(3, 64 * MiB);
     uint64_t t0 = mono_ns();
     ASSERT_EQ(dworker_submit(w, &j), 0);
@@ -174,17 +205,14 @@ static void test_cancel_and_pacing(void)
     /* paced: in ~250 ms at most 4 steps (0, 100, 200 ms, then the cancel) */
     ASSERT_TRUE(got.moved_bytes >= 4 * MiB && got.moved_bytes <= 16 * MiB);
     ASSERT_TRUE(took_ms < 2000); /* the cancel cut the budget's wait short */
-    dworker_destroy(w);
-    np_backend_destroy(be);
+    finish(be, w);
 }
 
 static void test_destroy_during_a_long_job(void)
 {
     np_backend *be = NULL;
     dworker *w = NULL;
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    ASSERT_EQ(dworker_create(be, 4 * MiB, 4 * MiB, &w), 0); /* 1 s per step */
-    reset(1024 * MiB);
+    start(4 * MiB, 1024 * MiB, &be, &w); /* 1 s per step */
     dmove_job j = job_of(1, 1024 * MiB);
     ASSERT_EQ(dworker_submit(w, &j), 0);
     sleep_ms(50);
@@ -204,9 +232,7 @@ static void test_largest_queued_job_first(void)
     dworker *w = NULL;
     if (DWORKER_THREADS != 1)
         return; /* the order is only defined for one thread */
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    ASSERT_EQ(dworker_create(be, 0, 4 * MiB, &w), 0);
-    reset(1024 * MiB);
+    start(0, 1024 * MiB, &be, &w);
     dmove_job j = job_of(1, 40 * MiB); /* 10 steps of 5 ms: runs while 2 and 3 queue */
     ASSERT_EQ(dworker_submit(w, &j), 0);
     sleep_ms(10);
@@ -214,21 +240,43 @@ static void test_largest_queued_job_first(void)
     ASSERT_EQ(dworker_submit(w, &j), 0);
     j = job_of(3, 20 * MiB);
     ASSERT_EQ(dworker_submit(w, &j), 0);
-    size_t collected = 0;
-    uint64_t t0 = mono_ns();
-    while (collected < 3 && mono_ns() - t0 < 5000000000u) {
-        nr_got = 0;
-        dworker_harvest(w, collect, NULL);
-        collected += nr_got;
-        sleep_ms(2);
-    }
-    ASSERT_EQ(collected, 3);
+    harvest_n(w, 3);
     ASSERT_EQ(fake_nr_order, 3);
     ASSERT_U64_EQ(fake_order[0], 1);
     ASSERT_U64_EQ(fake_order[1], 3);
     ASSERT_U64_EQ(fake_order[2], 2);
-    dworker_destroy(w);
-    np_backend_destroy(be);
+    finish(be, w);
+}
+
+/* Ageing: a small job that has waited longer than the bound runs before a
+ * larger one submitted later (largest-first alone ran 1, 3, 2: the small
+ * job would wait behind every larger job that arrives). Guest 1's step is
+ * held until both others are queued, so the order does not depend on how
+ * fast the thread is. */
+static void test_a_job_waiting_past_the_bound_runs_next(void)
+{
+    np_backend *be = NULL;
+    dworker *w = NULL;
+    if (DWORKER_THREADS != 1)
+        return;
+    start(0, 1024 * MiB, &be, &w);
+    dworker_set_max_wait(w, 20 * 1000000u);
+    hold(1);
+    dmove_job j = job_of(1, 4 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    j = job_of(2, 4 * MiB); /* small, queued first */
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    sleep_ms(40); /* guest 2 waits past the 20 ms bound */
+    j = job_of(3, 40 * MiB);
+    ASSERT_EQ(dworker_submit(w, &j), 0);
+    hold(0);
+    harvest_n(w, 3);
+    ASSERT_EQ(fake_nr_order, 3);
+    ASSERT_U64_EQ(fake_order[0], 1);
+    ASSERT_U64_EQ(fake_order[1], 2);
+    ASSERT_U64_EQ(fake_order[2], 3);
+    ASSERT_U64_EQ(got_total, 48 * MiB);
+    finish(be, w);
 }
 
 /* A stop asked without waiting (the control thread at SIGTERM) ends the
@@ -238,9 +286,7 @@ static void test_ask_stop_then_no_wait(void)
 {
     np_backend *be = NULL;
     dworker *w = NULL;
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    ASSERT_EQ(dworker_create(be, 4 * MiB, 4 * MiB, &w), 0); /* 1 s per step */
-    reset(1024 * MiB);
+    start(4 * MiB, 1024 * MiB, &be, &w); /* 1 s per step */
     dmove_job j = job_of(1, 1024 * MiB);
     ASSERT_EQ(dworker_submit(w, &j), 0);
     sleep_ms(50);
@@ -251,8 +297,7 @@ static void test_ask_stop_then_no_wait(void)
     ASSERT_EQ(dworker_stop_within(w, 0), 0);
     ASSERT_TRUE(mono_ns() - t0 < 50000000u);
     ASSERT_TRUE(fake_calls <= 2);
-    dworker_destroy(w);
-    np_backend_destroy(be);
+    finish(be, w);
 }
 
 /* Three guests' jobs all run to the end, no more of them at once than
@@ -262,23 +307,12 @@ static void test_jobs_run_together_on_one_budget(void)
 {
     np_backend *be = NULL;
     dworker *w = NULL;
-    ASSERT_EQ(np_backend_create(&fake_ops, NULL, &be), 0);
-    ASSERT_EQ(dworker_create(be, 0, 4 * MiB, &w), 0);
-    reset(1024 * MiB);
+    start(0, 1024 * MiB, &be, &w);
     for (uint64_t id = 1; id <= 3; id++) {
         dmove_job j = job_of(id, 40 * MiB);
         ASSERT_EQ(dworker_submit(w, &j), 0);
     }
-    size_t collected = 0;
-    uint64_t t0 = mono_ns();
-    got_total = 0;
-    while (collected < 3 && mono_ns() - t0 < 5000000000u) {
-        nr_got = 0;
-        dworker_harvest(w, collect, NULL);
-        collected += nr_got;
-        sleep_ms(2);
-    }
-    ASSERT_EQ(collected, 3);
+    harvest_n(w, 3);
     ASSERT_U64_EQ(got_total, 120 * MiB);
     ASSERT_EQ(fake_calls, 30);
     ASSERT_TRUE(fake_most_inflight >= 1 && fake_most_inflight <= DWORKER_THREADS);
@@ -294,21 +328,11 @@ static void test_jobs_run_together_on_one_budget(void)
     sleep_ms(500);
     for (uint64_t id = 1; id <= 3; id++)
         dworker_cancel(w, id);
-    got_total = 0;
-    collected = 0;
-    t0 = mono_ns();
-    while (collected < 3 && mono_ns() - t0 < 5000000000u) {
-        nr_got = 0;
-        dworker_harvest(w, collect, NULL);
-        collected += nr_got;
-        sleep_ms(2);
-    }
-    ASSERT_EQ(collected, 3);
+    harvest_n(w, 3);
     /* The first step of each thread is free (paced after it), then 40 MiB/s:
      * at most 3 x 4 + 20 + one step of slack. */
     ASSERT_TRUE(got_total >= 12 * MiB && got_total <= 36 * MiB);
-    dworker_destroy(w);
-    np_backend_destroy(be);
+    finish(be, w);
 }
 
 int main(void)
@@ -320,5 +344,6 @@ int main(void)
     NP_RUN(test_jobs_run_together_on_one_budget);
     NP_RUN(test_ask_stop_then_no_wait);
     NP_RUN(test_largest_queued_job_first);
+    NP_RUN(test_a_job_waiting_past_the_bound_runs_next);
     return np_test_summary();
 }

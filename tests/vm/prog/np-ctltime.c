@@ -12,13 +12,25 @@
  * (ms: connect to the reply's last byte, CLOCK_MONOTONIC; bytes=0 when
  * there was no reply). Then "max_ms=T failed=N". Exit 0 when every
  * request got a reply.
+ *
+ * Beside each request, the same measure of a trivial process, to tell a
+ * slow daemon from a stalled guest: echo_ms and echo_after_ms, one byte
+ * sent to a forked child on a socketpair and read back (two wake-ups of
+ * ordinary processes, nothing of numaplaced) just before and just after
+ * the request, and late_ms, how much later than asked the sleep before
+ * the sample woke. The last line then also has echo_max_ms (both echoes),
+ * late_max_ms and daemon_only, the samples of 100 ms or more whose echoes
+ * both took under 10 ms (the guest ran ordinary processes at once, the
+ * daemon was slow).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +70,26 @@ static size_t ask(const char *path, char *rep, size_t cap)
     return len;
 }
 
+/* The echo child: returns each byte it reads until EOF. */
+static void echo_child(int fd)
+{
+    char c;
+    while (read(fd, &c, 1) == 1)
+        if (write(fd, &c, 1) != 1)
+            break;
+    _exit(0);
+}
+
+/* One echo round trip in ms, or -1. */
+static double echo_ms(int fd)
+{
+    char c = 'e';
+    double t0 = now_ms();
+    if (fd < 0 || write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1)
+        return -1;
+    return now_ms() - t0;
+}
+
 int main(int argc, char **argv)
 {
     static char rep[1 << 20];
@@ -65,12 +97,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: np-ctltime SOCKET COUNT INTERVAL_MS\n");
         return 2;
     }
-    int count = atoi(argv[2]), interval_ms = atoi(argv[3]), failed = 0;
-    double max_ms = 0;
+    int count = atoi(argv[2]), interval_ms = atoi(argv[3]), failed = 0, daemon_only = 0;
+    double max_ms = 0, echo_max = 0, late_max = 0, late = 0;
+    int sv[2] = {-1, -1};
+    pid_t child = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+        child = fork();
+        if (child == 0) {
+            close(sv[0]);
+            echo_child(sv[1]);
+        }
+        close(sv[1]);
+        if (child < 0) {
+            close(sv[0]);
+            sv[0] = -1;
+        }
+    }
     for (int i = 0; i < count; i++) {
+        double echo = echo_ms(sv[0]);
+        if (echo > echo_max)
+            echo_max = echo;
+        if (late > late_max)
+            late_max = late;
         double t0 = now_ms();
         size_t n = ask(argv[1], rep, sizeof(rep));
         double ms = now_ms() - t0;
+        double echo2 = echo_ms(sv[0]);
+        if (echo2 > echo_max)
+            echo_max = echo2;
+        if (ms >= 100 && echo >= 0 && echo < 10 && echo2 >= 0 && echo2 < 10)
+            daemon_only++;
         char reason[160] = "";
         const char *r = strstr(rep, "\"reason\":\"");
         if (r) {
@@ -86,11 +142,21 @@ int main(int argc, char **argv)
             failed++;
         if (ms > max_ms)
             max_ms = ms;
-        printf("sample=%d ms=%.1f bytes=%zu reason=%s\n", i, ms, n, reason);
+        printf("sample=%d ms=%.1f echo_ms=%.1f echo_after_ms=%.1f late_ms=%.1f bytes=%zu "
+               "reason=%s\n",
+               i, ms, echo, echo2, late, n, reason);
         fflush(stdout);
-        if (i + 1 < count)
+        if (i + 1 < count) {
+            double s0 = now_ms();
             usleep((useconds_t)interval_ms * 1000u);
+            late = now_ms() - s0 - interval_ms;
+        }
     }
-    printf("max_ms=%.1f failed=%d\n", max_ms, failed);
+    if (sv[0] >= 0)
+        close(sv[0]); /* the child reads EOF and ends */
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    printf("max_ms=%.1f failed=%d echo_max_ms=%.1f late_max_ms=%.1f daemon_only=%d\n", max_ms,
+           failed, echo_max, late_max, daemon_only);
     return failed ? 1 : 0;
 }
