@@ -565,7 +565,7 @@ typedef struct np_linux_move_stats {
     uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
     uint64_t quiet_fixed_ns;         /* fitted stopped cost per move call, and */
     uint64_t quiet_ns_per_page;      /* per base page (0 unknown; mover.c) */
-    uint64_t quiet_overhead_ns;      /* mean recent stop time outside the calls */
+    uint64_t quiet_overhead_ns;      /* longest recent stop time outside the calls */
 } np_linux_move_stats;
 
 typedef struct np_linux_mover np_linux_mover;

@@ -512,9 +512,9 @@ static bool fit_quiet_cost(const np_linux_mover *mv, double *fixed_ns, double *p
  * of its window); when the fixed cost
  * exceeds even that, as many pages as cost the fixed cost again (half the
  * stop moving). Last, whatever the rules above and the floors gave, the
- * step is cut so that its predicted stop - the mean stop overhead of the
- * recent steps (the signal reaching every thread, the resume: it does not
- * shrink with fewer pages), plus fixed + pages x per page - stays
+ * step is cut so that its predicted stop - the longest stop overhead of
+ * the recent steps (the signal reaching every thread, the resume: it does
+ * not shrink with fewer pages), plus fixed + pages x per page - stays
  * within 3/4 of the bound, max(quiesce_max_ns, NP_LINUX_QUIESCE_STRETCH_NS),
  * or within the whole bound when the fixed cost and overhead leave no
  * room at 3/4; not below NP_LINUX_QUIESCE_FIRST_PAGES once fitted (half
@@ -605,12 +605,10 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
     if (!fitted && pages < NP_LINUX_QUIESCE_MIN_PAGES)
         pages = NP_LINUX_QUIESCE_MIN_PAGES;
     /* The bound, last (see above). */
-    /* The mean, not the longest: in the unpinned VM test at host load 15
-     * the overhead ranged 0.23-0.74 s, and sizing on the longest cut steps
-     * to 64 pages that the overhead then outweighed. */
     double over = 0;
     for (size_t i = 0; i < nr; i++)
-        over += (double)mv->quiet_over_tab[i] / (double)nr;
+        if ((double)mv->quiet_over_tab[i] > over)
+            over = (double)mv->quiet_over_tab[i];
     double bound = (double)quiet_bound_ns(mv);
     double room = bound * 3 / 4 - over - fixed;
     if (room < per * NP_LINUX_QUIESCE_FIRST_PAGES)
