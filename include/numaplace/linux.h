@@ -486,8 +486,6 @@ typedef int (*np_linux_quiesce_fn)(void *opaque, pid_t pid, bool stop);
 /* Longest a quiesced step may keep a process stopped when a move call's
  * fixed cost alone takes an eighth of quiesce_max_ns: steps then grow so
  * that the fixed cost is at most an eighth of the stop, up to 3/4 of this.
- * Every quiesced step is cut so that its predicted stop (the stop's own
- * overhead, fixed cost and pages) stays within 3/4 of this (mover.c).
  * 1 s: in the unpinned VM test a stopped call cost 138 ms fixed + 0.46 ms a
  * page (docs/results-linux.md), so 50 ms steps would move nothing, and the
  * kernel's own balancing stalled writers there for 2.2 s. */
@@ -552,10 +550,6 @@ typedef struct np_linux_move_stats {
      * process stopped (stop call to resume call returned). */
     uint64_t quiesced_steps;
     uint64_t longest_stop_ns;
-    /* Quiesced steps that kept it stopped longer than the bound
-     * (max(quiesce_max_ns, NP_LINUX_QUIESCE_STRETCH_NS)): the cost varied
-     * more than the margin the sizing keeps, or one call exceeds it. */
-    uint64_t stops_over_bound;
     /* Over all quiesced steps: time the process was stopped (as above),
      * time inside their move calls, and time from the stop call until the
      * process was stopped (the stop's own cost, which moves nothing). */
@@ -565,7 +559,6 @@ typedef struct np_linux_move_stats {
     uint64_t live_ns_per_page;       /* last measured unquiesced cost, 0 unknown */
     uint64_t quiet_fixed_ns;         /* fitted stopped cost per move call, and */
     uint64_t quiet_ns_per_page;      /* per base page (0 unknown; mover.c) */
-    uint64_t quiet_overhead_ns;      /* longest recent stop time outside the calls */
 } np_linux_move_stats;
 
 typedef struct np_linux_mover np_linux_mover;

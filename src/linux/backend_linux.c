@@ -892,8 +892,7 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
         np_linux_log(lb->ctx, NP_LOG_DEBUG, SUBSYS,
                      "pid %d: step of %llu bytes node %u -> %u: %llu moved (%s walk), "
                      "%llu batches, batch now %u pages, longest %llu us, %llu quiesced, "
-                     "longest stop %llu us (%llu over the bound, overhead %llu us), "
-                     "stopped cost %llu us + %llu us/page, "
+                     "longest stop %llu us, stopped cost %llu us + %llu us/page, "
                      "stopped %llu ms in all (stopping %llu ms, move calls %llu ms), "
                      "busy %llu ms",
                      (int)pid, (unsigned long long)bytes, from->os_id, to->os_id,
@@ -902,8 +901,6 @@ static int op_migrate_memory(void *impl, uint64_t guest_id, size_t from_node_idx
                      (unsigned long long)(st->longest_batch_ns / 1000),
                      (unsigned long long)st->quiesced_steps,
                      (unsigned long long)(st->longest_stop_ns / 1000),
-                     (unsigned long long)st->stops_over_bound,
-                     (unsigned long long)(st->quiet_overhead_ns / 1000),
                      (unsigned long long)(st->quiet_fixed_ns / 1000),
                      (unsigned long long)(st->quiet_ns_per_page / 1000),
                      (unsigned long long)(st->stopped_ns_total / 1000000),

@@ -128,8 +128,6 @@ struct np_linux_mover {
      * base pages moved and the move calls' time. */
     uint64_t quiet_pages_tab[NP_LINUX_QUIESCE_FIT_SAMPLES];
     uint64_t quiet_ns_tab[NP_LINUX_QUIESCE_FIT_SAMPLES];
-    /* and the stop's own time around them (stop to resume, less the calls) */
-    uint64_t quiet_over_tab[NP_LINUX_QUIESCE_FIT_SAMPLES];
     size_t quiet_nr;
     bool quiet_fitted;
     double quiet_fixed_ns, quiet_per_page_ns;
@@ -511,25 +509,9 @@ static bool fit_quiet_cost(const np_linux_mover *mv, double *fixed_ns, double *p
  * quarter of every stop to the fixed cost and that test one guest short
  * of its window); when the fixed cost
  * exceeds even that, as many pages as cost the fixed cost again (half the
- * stop moving). Last, whatever the rules above and the floors gave, the
- * step is cut so that its predicted stop - the longest stop overhead of
- * the recent steps (the signal reaching every thread, the resume: it does
- * not shrink with fewer pages), plus fixed + pages x per page - stays
- * within 3/4 of the bound, max(quiesce_max_ns, NP_LINUX_QUIESCE_STRETCH_NS),
- * or within the whole bound when the fixed cost and overhead leave no
- * room at 3/4; not below NP_LINUX_QUIESCE_FIRST_PAGES once fitted (half
- * the last size before: a second size to fit on). Before, the
- * floors (512 pages, twice the last size before a fit, the fixed cost
- * again) came after the cap, and the unpinned VM test stopped guests for
- * 1.35-2.2 s against the 1 s bound. A move call whose fixed cost alone
- * exceeds the bound still exceeds it: stops_over_bound counts them. */
-/* The longest a quiesced step should keep the process stopped. */
-static uint64_t quiet_bound_ns(const np_linux_mover *mv)
-{
-    return mv->opts.quiesce_max_ns > NP_LINUX_QUIESCE_STRETCH_NS ? mv->opts.quiesce_max_ns
-                                                                 : NP_LINUX_QUIESCE_STRETCH_NS;
-}
-
+ * stop moving). The size is judged on the move calls alone: the time the
+ * stop itself takes (the signal reaching every thread) does not shrink
+ * with fewer pages. */
 static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t move_ns,
                          uint64_t stop_ns, uint64_t base_pages)
 {
@@ -540,8 +522,6 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
             st->longest_stop_ns = stop_ns;
         st->stopped_ns_total += stop_ns;
         st->quiet_move_ns_total += move_ns;
-        if (stop_ns > quiet_bound_ns(mv))
-            st->stops_over_bound++;
     }
     if (base_pages == 0)
         return;
@@ -556,7 +536,6 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
     size_t slot = mv->quiet_nr++ % NP_LINUX_QUIESCE_FIT_SAMPLES;
     mv->quiet_pages_tab[slot] = base_pages;
     mv->quiet_ns_tab[slot] = move_ns;
-    mv->quiet_over_tab[slot] = stop_ns > move_ns ? stop_ns - move_ns : 0;
 
     double fixed = 0, per = 1;
     bool fitted = fit_quiet_cost(mv, &fixed, &per);
@@ -604,33 +583,9 @@ static void note_quiesce(np_linux_mover *mv, bool stopped, bool probe, uint64_t 
         pages = NP_LINUX_QUIESCE_FIRST_PAGES;
     if (!fitted && pages < NP_LINUX_QUIESCE_MIN_PAGES)
         pages = NP_LINUX_QUIESCE_MIN_PAGES;
-    /* The bound, last (see above). */
-    double over = 0;
-    for (size_t i = 0; i < nr; i++)
-        if ((double)mv->quiet_over_tab[i] > over)
-            over = (double)mv->quiet_over_tab[i];
-    double bound = (double)quiet_bound_ns(mv);
-    double room = bound * 3 / 4 - over - fixed;
-    if (room < per * NP_LINUX_QUIESCE_FIRST_PAGES)
-        room = bound - over - fixed;
-    double cap = room > 0 ? room / per : 0;
-    if (pages > cap) {
-        pages = cap;
-        /* Before a fit, per is the mean cost a page, fixed cost included:
-         * a size at or below this one would shrink the steps and never
-         * give the fit a second size. Half of this one instead: its stop
-         * costs at most this one's (all of it a fixed cost, at worst). */
-        if (!fitted && pages <= (double)base_pages)
-            pages = (double)base_pages / 2;
-        else if (pages < NP_LINUX_QUIESCE_FIRST_PAGES)
-            pages = NP_LINUX_QUIESCE_FIRST_PAGES;
-    }
-    if (pages < 1)
-        pages = 1;
     if (pages > mv->batch_max)
         pages = mv->batch_max;
     mv->quiet_pages = (uint32_t)pages;
-    st->quiet_overhead_ns = (uint64_t)over;
 }
 
 int np_linux_mover_step(np_linux_mover *mv, bool *done_out, uint64_t *next_at_ns_out)

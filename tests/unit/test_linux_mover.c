@@ -65,7 +65,6 @@ typedef struct fake {
      * the process is stopped by fake_quiesce. */
     uint64_t ns_per_moved_page_stopped;
     uint64_t ns_per_move_call_stopped; /* fixed cost of a move call while stopped */
-    uint64_t ns_per_stop;              /* a stop's own time (signal to every thread) */
     bool stopped;
     int quiesce_rc;         /* what a stop call returns */
     long quiesce_fail_count; /* that many times */
@@ -771,7 +770,6 @@ static int fake_quiesce(void *opaque, pid_t pid, bool stop)
             F.shortest_gap = F.clock_ns - F.last_resume;
         F.stopped = true;
         F.stop_at = F.clock_ns;
-        F.clock_ns += F.ns_per_stop;
         return 0;
     }
     ASSERT_TRUE(F.stopped);
@@ -941,27 +939,6 @@ static void test_migrate_and_affinity(void)
     teardown(ctx);
 }
 
-/* Moves BIG_PAGES with every step quiesced: a stopped move call costs
- * call_ns + page_ns a page, a stop stop_ns more; everything moves, none
- * beside the running process, every stop resumed. */
-static np_linux_ctx *run_quiesced(uint64_t page_ns, uint64_t call_ns, uint64_t stop_ns,
-                                  np_linux_move_stats *st)
-{
-    np_linux_ctx *ctx = setup(true);
-    np_linux_move_opts o = opts_batch(0);
-    o.quiesce = NP_LINUX_QUIESCE_ALWAYS;
-    o.quiesce_fn = fake_quiesce;
-    F.ns_per_moved_page = 17000000;
-    F.ns_per_moved_page_stopped = page_ns;
-    F.ns_per_move_call_stopped = call_ns;
-    F.ns_per_stop = stop_ns;
-    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, st), 0);
-    ASSERT_U64_EQ(st->pages_moved, BIG_PAGES);
-    ASSERT_EQ(F.live_moved, 0);
-    ASSERT_EQ(F.stops, F.resumes);
-    return ctx;
-}
-
 /* A stopped move call that costs 138 ms whatever its size plus 0.46 ms a
  * page (as measured in the unpinned VM test, docs/results-linux.md): the
  * steps are sized on the fitted fixed + per page cost, so they grow until
@@ -970,49 +947,29 @@ static np_linux_ctx *run_quiesced(uint64_t page_ns, uint64_t call_ns, uint64_t s
  * shrink to the floor and pay the fixed cost every 512 pages. */
 static void test_quiesced_fixed_cost(void)
 {
+    np_linux_ctx *ctx = setup(true);
+    np_linux_move_opts o = opts_batch(0);
     np_linux_move_stats st;
-    np_linux_ctx *ctx = run_quiesced(460000, 138000000, 0, &st);
+    o.quiesce = NP_LINUX_QUIESCE_ALWAYS;
+    o.quiesce_fn = fake_quiesce;
+    F.ns_per_moved_page = 17000000;
+    F.ns_per_moved_page_stopped = 460000;
+    F.ns_per_move_call_stopped = 138000000;
+    ASSERT_EQ(np_linux_move_pages_chunked(ctx, PID, NULL, 1, &o, &st), 0);
+    ASSERT_U64_EQ(st.pages_moved, BIG_PAGES);
+    ASSERT_EQ(F.live_moved, 0);
+    ASSERT_EQ(F.stops, F.resumes);
     /* The fit finds the two terms. */
     ASSERT_TRUE(st.quiet_fixed_ns > 130000000 && st.quiet_fixed_ns < 146000000);
     ASSERT_TRUE(st.quiet_ns_per_page > 450000 && st.quiet_ns_per_page < 470000);
     /* No stop beyond the stretch bound (the fake's stop is its calls). */
     ASSERT_TRUE(F.longest_stop <= NP_LINUX_QUIESCE_STRETCH_NS);
     /* Fitted steps of min(8 x 138 ms, 750 ms): (750 - 138) / 0.46 = 1330
-     * pages; the first two (64 pages, then the ~287 that 750 ms holds at
-     * the first one's cost a page) only measure. 16384 pages at 1330 a
-     * stop, against 32 stops at the old 512-page floor and 18 at
+     * pages; the first two (64, 512 pages) only measure. 16384 pages at
+     * 1330 a stop, against 32 stops at the old 512-page floor and 18 at
      * 4 x 138 ms (900 pages). */
     ASSERT_TRUE(F.longest_stop >= 700000000);
     ASSERT_TRUE(F.stops <= 2 + BIG_PAGES / 1250 + 1);
-    teardown(ctx);
-}
-
-/* Every quiesced step within the bound (NP_LINUX_QUIESCE_STRETCH_NS, 1 s),
- * the stop's own time counted: a move call costing 600 ms fixed + 0.5 ms
- * a page, the stop 300 ms more. Before, the 512-page floor gave a second
- * step of 300 + 600 + 256 = 1.156 s, and sizing on the move calls alone
- * grew steps towards 300 pages (1.05 s); cut to the bound, at most
- * (1000 - 300 - 600) / 0.5 = 200 pages. A call whose fixed cost alone is
- * over the bound still exceeds it: every such stop is counted. */
-static void test_quiesced_stops_within_the_bound(void)
-{
-    np_linux_move_stats st;
-    np_linux_ctx *ctx = run_quiesced(500000, 600000000, 300000000, &st);
-    ASSERT_TRUE(F.longest_stop <= NP_LINUX_QUIESCE_STRETCH_NS);
-    ASSERT_U64_EQ(st.longest_stop_ns, F.longest_stop);
-    ASSERT_U64_EQ(st.stops_over_bound, 0);
-    ASSERT_U64_EQ(st.quiet_overhead_ns, 300000000);
-    /* 64 and 32 pages to fit on, then steps growing to 200 pages (the
-     * noise guard: no more than 3/4 s at the lowest cost a page seen). */
-    ASSERT_TRUE(F.longest_stop >= 990000000);
-    ASSERT_TRUE(F.stops <= 2 + BIG_PAGES / 200 + 20);
-    teardown(ctx);
-
-    /* 1.2 s fixed: no size fits; steps of the fewest pages, each counted. */
-    ctx = run_quiesced(500000, 1200000000, 0, &st);
-    ASSERT_TRUE(st.quiesced_steps > 0);
-    ASSERT_U64_EQ(st.stops_over_bound, st.quiesced_steps);
-    ASSERT_TRUE(F.longest_stop <= 1200000000ull + 128 * 500000ull);
     teardown(ctx);
 }
 
@@ -1034,6 +991,5 @@ int main(void)
     NP_RUN(test_migrate_and_affinity);
     NP_RUN(test_quiesced_steps);
     NP_RUN(test_quiesced_fixed_cost);
-    NP_RUN(test_quiesced_stops_within_the_bound);
     return np_test_summary();
 }
