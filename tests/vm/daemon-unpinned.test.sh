@@ -164,11 +164,7 @@ echo "RESULT run=kernel seconds_to_90=$kt pages_moved=$kmig ratio=$(awk -v a="$k
 qstop=$(section quiesce | sed -n 's/.*longest stop \([0-9]*\) us.*/\1/p' | sort -n | tail -1)
 qsteps=$(section quiesce | sed -n 's/.* \([0-9]*\) quiesced,.*/\1/p' | sort -n | tail -1)
 qcost=$(section quiesce | sed -n 's/.*stopped cost \([0-9]*\) us + \([0-9]*\) us\/page.*/\1us+\2us\/page/p' | tail -1)
-# Stops longer than the 1 s bound: per guest (pid) the largest count its
-# mover's debug lines showed (a lower bound if a guest had two movers).
-qover=$(section quiesce | sed -n 's/.*pid \([0-9]*\): step .*longest stop [0-9]* us (\([0-9]*\) over the bound.*/\1 \2/p' |
-    awk '{ if ($2 > m[$1]) m[$1] = $2 } END { for (p in m) n += m[p]; print n + 0 }')
-echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }') longest_quiesce_stop_us=${qstop:-0} quiesced_steps_last_mover=${qsteps:-0} stops_over_1s=${qover:-?} stopped_cost_last_fit=${qcost:-?}"
+echo "RESULT run=numaplaced seconds_to_90=$nt pages_moved=$nmig ratio=$(awk -v a="$nmig" -v m=$min_pages 'BEGIN { printf "%.3f", a / m }') longest_stall_us=${nstall:-?} daemon_cpu_s=$(awk -v t="$ticks" -v h="$hz" 'BEGIN { printf "%.2f", t / (h > 0 ? h : 100) }') longest_quiesce_stop_us=${qstop:-0} quiesced_steps_last_mover=${qsteps:-0} stopped_cost_last_fit=${qcost:-?}"
 
 if [ "$numad" = 1 ]; then
     ut=$(converged numad)
