@@ -235,23 +235,24 @@ static uint64_t wheel_next_bucket(const np_timerq *q)
 
 static long earliest(const np_timerq *q);
 
-/* Makes the heap's earliest entry the earliest of the queue: when the heap
- * holds nothing of the current bucket or earlier, the current bucket moves
- * to the earliest of the heap's and the wheel's, and that bucket's wheel
- * slot empties into the heap. */
-static void normalize(np_timerq *q)
+/* Makes the heap's earliest entry the earliest of the queue and returns
+ * its logical index (-1 when the queue is empty): when the heap holds
+ * nothing of the current bucket or earlier, the current bucket moves to
+ * the earliest of the heap's and the wheel's, and that bucket's wheel slot
+ * empties into the heap. */
+static long front(np_timerq *q)
 {
     long i = earliest(q);
     uint64_t heap_bucket = i >= 0 ? bucket_of(q->heap[i].time_ns) : UINT64_MAX;
     if (heap_bucket <= q->cur_bucket)
-        return;
+        return i;
     uint64_t b = q->wheel_size ? wheel_next_bucket(q) : UINT64_MAX;
     if (heap_bucket < b) { /* the heap's next is earlier than the wheel's */
         q->cur_bucket = heap_bucket;
-        return;
+        return i;
     }
     if (b == UINT64_MAX)
-        return; /* both empty */
+        return -1; /* both empty */
     q->cur_bucket = b;
     settle(q);
     uint32_t k = (uint32_t)(b & (WHEEL_SLOTS - 1));
@@ -263,6 +264,7 @@ static void normalize(np_timerq *q)
     q->wheel_size -= s->n;
     s->n = 0;
     q->wheel_used[k / 64] &= ~(UINT64_C(1) << (k % 64));
+    return 0;
 }
 
 static int alloc_slots(np_timerq *q, uint32_t nr_handles)
@@ -456,8 +458,7 @@ static long earliest(const np_timerq *q)
 
 bool np_timerq_peek(np_timerq *q, uint64_t *time_out)
 {
-    normalize(q);
-    long i = earliest(q);
+    long i = front(q);
     if (i < 0)
         return false;
     *time_out = q->heap[i].time_ns;
@@ -466,8 +467,7 @@ bool np_timerq_peek(np_timerq *q, uint64_t *time_out)
 
 uint32_t np_timerq_peek_handle(np_timerq *q)
 {
-    normalize(q);
-    long i = earliest(q);
+    long i = front(q);
     return i < 0 ? UINT32_MAX : q->heap[i].handle;
 }
 
@@ -479,8 +479,7 @@ uint32_t np_timerq_peek_handle(np_timerq *q)
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out)
 {
     settle(q);
-    normalize(q);
-    if (!q->size)
+    if (front(q) < 0)
         return false;
     entry top = q->heap[0];
     *handle_out = top.handle;
