@@ -1,6 +1,6 @@
 /*
  * sim/heap.h - the event queue: an indexed min-heap of timers keyed by
- * (time_ns, seq).
+ * (time_ns, seq), with a timer wheel in front of it for later timers.
  *
  * Every actor of the simulation (a pCPU, a vCPU, a guest, a periodic
  * task) owns one timer handle, and each handle is in the queue at most
@@ -30,10 +30,11 @@ void np_timerq_cancel(np_timerq *q, uint32_t handle);
 bool np_timerq_armed(const np_timerq *q, uint32_t handle);
 uint64_t np_timerq_when(const np_timerq *q, uint32_t handle); /* armed handles only */
 size_t np_timerq_size(const np_timerq *q);
-/* Earliest entry: false when empty. */
-bool np_timerq_peek(const np_timerq *q, uint64_t *time_out);
+/* Earliest entry: false when empty. Peeking may move timers from the
+ * wheel into the heap (never changing what comes out next). */
+bool np_timerq_peek(np_timerq *q, uint64_t *time_out);
 /* Handle of the earliest entry, UINT32_MAX when empty. */
-uint32_t np_timerq_peek_handle(const np_timerq *q);
+uint32_t np_timerq_peek_handle(np_timerq *q);
 /* Removes the earliest entry and returns its handle and time. The heap
  * finishes the removal lazily: the next np_timerq_set() of an unarmed
  * handle takes the freed root's place (one walk down, not two). */

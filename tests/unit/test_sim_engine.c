@@ -36,7 +36,40 @@ static int oracle_min(const oracle *o)
     return best;
 }
 
-static void test_heap_matches_oracle(void)
+enum { SPREAD_NONE, SPREAD_MIXED, SPREAD_BUCKETS };
+
+/* A timer's time: `unit` ns times 0..7 from now, so ties are frequent;
+ * SPREAD_MIXED adds delays across the wheel's buckets (262 us wide, 1 024
+ * of them), beyond its horizon (268 ms) and before the present;
+ * SPREAD_BUCKETS puts timers 0-2 ns into any of the next 2 100 buckets, so
+ * a bucket first reached from beyond the horizon (in the heap) gets timers
+ * in the wheel later. */
+static uint64_t oracle_time(np_prng *r, uint64_t now, uint64_t unit, int spread)
+{
+    uint64_t t = now + unit * np_prng_below(r, 8);
+    if (spread == SPREAD_NONE)
+        return t;
+    if (spread == SPREAD_BUCKETS) {
+        t = (now >> 18) + np_prng_below(r, 2100);
+        return (t << 18) + np_prng_below(r, 3);
+    }
+    switch (np_prng_below(r, 7)) {
+    case 0:
+        return t + np_prng_below(r, UINT64_C(1) << 28); /* within the horizon */
+    case 1:
+        return t + (UINT64_C(1) << 28) + np_prng_below(r, UINT64_C(1) << 30); /* beyond */
+    case 2:
+        return t + (UINT64_C(1) << 18) * np_prng_below(r, 1030); /* bucket edges */
+    case 3: /* about the horizon: the same buckets land in the heap and the wheel */
+        return t + (UINT64_C(1) << 18) * (1016 + np_prng_below(r, 16));
+    case 4:
+        return now >= 1000 ? now - np_prng_below(r, 1000) : now; /* the past */
+    default:
+        return t;
+    }
+}
+
+static void heap_matches_oracle(uint64_t seed, uint64_t unit, int spread)
 {
     np_timerq *q = NULL;
     oracle o;
@@ -44,14 +77,13 @@ static void test_heap_matches_oracle(void)
     uint64_t now = 0;
 
     memset(&o, 0, sizeof(o));
-    np_prng_seed(&r, 7, 0);
+    np_prng_seed(&r, seed, 0);
     ASSERT_EQ(np_timerq_create(ORACLE_HANDLES, &q), 0);
     for (unsigned step = 0; step < ORACLE_STEPS; step++) {
         uint32_t h = (uint32_t)np_prng_below(&r, ORACLE_HANDLES);
         uint64_t op = np_prng_below(&r, 10);
         if (op < 5) {
-            /* Few distinct times, so ties are frequent. */
-            uint64_t t = now + np_prng_below(&r, 8);
+            uint64_t t = oracle_time(&r, now, unit, spread);
             np_timerq_set(q, h, t);
             o.armed[h] = 1;
             o.time[h] = t;
@@ -88,6 +120,19 @@ static void test_heap_matches_oracle(void)
             ASSERT_U64_EQ(np_timerq_when(q, h), o.time[h]);
     }
     np_timerq_destroy(q);
+}
+
+/* The heap and its timer wheel pop in the oracle's order, ties included:
+ * timers close together (all in the heap), timers a bucket apart or more
+ * (in the wheel), and a mix with timers beyond the wheel and in the past. */
+static void test_heap_matches_oracle(void)
+{
+    heap_matches_oracle(7, 1, SPREAD_NONE);
+    heap_matches_oracle(8, UINT64_C(1) << 17, SPREAD_NONE);
+    heap_matches_oracle(9, UINT64_C(1) << 20, SPREAD_NONE);
+    heap_matches_oracle(10, 1, SPREAD_MIXED);
+    heap_matches_oracle(11, UINT64_C(1) << 16, SPREAD_MIXED);
+    heap_matches_oracle(12, 1, SPREAD_BUCKETS);
 }
 
 static void test_heap_grows_and_keeps_order(void)
