@@ -144,7 +144,11 @@ npd=$!
 settled=0
 while kill -0 $npd 2>/dev/null && [ $(( $(date +%s) - t0 )) -lt 150 ]; do
     sleep 2
-    $np status --socket /tmp/np.sock >/tmp/st.txt 2>/dev/null || continue
+    $np status --socket /tmp/np.sock >/tmp/st.txt 2>/tmp/st.err
+    st_rc=$?
+    # Every poll's line for the guest (or the error), shown if it never settles.
+    echo "$(( $(date +%s) - t0 )) s rc=$st_rc: $(grep "^$name " /tmp/st.txt || head -c 200 /tmp/st.err)" >>/tmp/st-history.txt
+    [ $st_rc = 0 ] || continue
     if grep -q "guest $name .*\(steer\|migration\)" /tmp/np.log &&
         grep -q "^$name .* ok$" /tmp/st.txt; then
         settled=$((settled + 1))
@@ -158,7 +162,7 @@ cat /tmp/st.txt
 kill $npd 2>/dev/null
 wait $npd
 grep -E "move|home|steer|numatune|follow" /tmp/np.log | head -30
-[ $settled -ge 2 ] && ok || bad "numaplaced did not settle $name within 150 s"
+[ $settled -ge 2 ] && ok || { cat /tmp/st-history.txt; bad "numaplaced did not settle $name within 150 s"; }
 h=$(node_mib $p $home); o=$(node_mib $p $other)
 echo "$name: node $home $h MiB, node $other $o MiB after numaplaced"
 virsh numatune $name; virsh vcpupin $name; virsh emulatorpin $name; virsh iothreadinfo $name
