@@ -62,13 +62,21 @@ static void vcpu_set_load(np_sim *sim, sim_vcpu *v, const np_sim_vcpu_load *l)
     v->bw_per_work = (double)bps / 1e9;
 }
 
+/* The capacity grow() and grow_aligned() move to: doubled from 16 until
+ * it holds need. */
+static size_t next_cap(size_t cap, size_t need)
+{
+    size_t cap2 = cap ? cap : 16;
+    while (cap2 < need)
+        cap2 *= 2;
+    return cap2;
+}
+
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    size_t cap2 = *cap ? *cap : 16;
-    while (cap2 < need)
-        cap2 *= 2;
+    size_t cap2 = next_cap(*cap, need);
     void *p = realloc(*arr, cap2 * elem);
     if (!p)
         return -ENOMEM;
@@ -83,9 +91,7 @@ static int grow_aligned(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    size_t cap2 = *cap ? *cap : 16;
-    while (cap2 < need)
-        cap2 *= 2;
+    size_t cap2 = next_cap(*cap, need);
     size_t bytes = (cap2 * elem + SIM_LINE_BYTES - 1) / SIM_LINE_BYTES * SIM_LINE_BYTES;
     void *p = aligned_alloc(SIM_LINE_BYTES, bytes);
     if (!p)

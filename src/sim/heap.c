@@ -116,19 +116,26 @@ static void sift_up(np_timerq *q, size_t i)
     place(q, i, e);
 }
 
+/* The index of slot i's earliest child; q->size when i has none. */
+static size_t earliest_child(const np_timerq *q, size_t i)
+{
+    size_t first = i * HEAP_ARITY + 1;
+    if (first >= q->size)
+        return q->size;
+    size_t last = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
+    size_t best = first;
+    for (size_t c = first + 1; c < last; c++)
+        if (before(&q->heap[c], &q->heap[best]))
+            best = c;
+    return best;
+}
+
 static void sift_down(np_timerq *q, size_t i)
 {
     entry e = q->heap[i];
     for (;;) {
-        size_t first = i * HEAP_ARITY + 1;
-        if (first >= q->size)
-            break;
-        size_t last = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
-        size_t best = first;
-        for (size_t c = first + 1; c < last; c++)
-            if (before(&q->heap[c], &q->heap[best]))
-                best = c;
-        if (!before(&q->heap[best], &e))
+        size_t best = earliest_child(q, i);
+        if (best == q->size || !before(&q->heap[best], &e))
             break;
         place(q, i, q->heap[best]);
         i = best;
@@ -143,14 +150,9 @@ static void refill_root(np_timerq *q, entry e)
 {
     size_t hole = 0;
     for (;;) {
-        size_t first = hole * HEAP_ARITY + 1;
-        if (first >= q->size)
+        size_t best = earliest_child(q, hole);
+        if (best == q->size)
             break;
-        size_t end = first + HEAP_ARITY < q->size ? first + HEAP_ARITY : q->size;
-        size_t best = first;
-        for (size_t c = first + 1; c < end; c++)
-            if (before(&q->heap[c], &q->heap[best]))
-                best = c;
         place(q, hole, q->heap[best]);
         hole = best;
     }
