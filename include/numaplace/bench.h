@@ -60,19 +60,18 @@ int np_topology_generate(const np_topo_gen *g, np_topology **out, np_error *err)
 typedef struct np_bench_place_result {
     char host[64];
     size_t nr_nodes;
-    size_t nr_guests;      /* running guests actually placed */
-    size_t decisions;      /* timed decisions */
-    size_t placed;         /* of which found a place (not a fallback) */
-    size_t fallbacks;      /* the policy gave up (xl42) */
-    size_t failed;         /* -ENOSPC */
+    size_t nr_guests; /* running guests actually placed */
+    size_t decisions; /* timed decisions */
+    size_t placed;    /* of which found a place (not a fallback) */
+    size_t fallbacks; /* the policy gave up (xl42) */
+    size_t failed;    /* -ENOSPC */
     double ns_per_decision;
-    double mean_cost;      /* numaplace's objective, over placed decisions and
-                              fallbacks (which stripe over every node) */
+    double mean_cost; /* numaplace's objective, over placed decisions and
+                         fallbacks (which stripe over every node) */
 } np_bench_place_result;
 
 int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const char *policy,
                    unsigned seed, np_bench_place_result *out, np_error *err);
-
 
 /* ---- bench mixes (bench_mixes.c) ---------------------------------------------
  * Replays an arrival/departure mix (a scenario file, bench/mixes/) on a host
@@ -90,13 +89,13 @@ typedef struct np_bench_mix_result {
     char policy[32];
     size_t nr_nodes;
     size_t copies;
-    size_t arrivals;               /* decisions taken */
+    size_t arrivals; /* decisions taken */
     size_t placed;
-    size_t invalid;                /* of the refusals: specs the host cannot take at all */
-    bool skipped;                  /* the policy does not run on a host this large (-E2BIG) */
-    np_std_metrics final_metrics;  /* the state after the last event */
-    np_std_metrics mean_metrics;   /* the mean over the states after each arrival */
-    double ns_per_decision;        /* CPU time of the calling thread, mean */
+    size_t invalid;               /* of the refusals: specs the host cannot take at all */
+    bool skipped;                 /* the policy does not run on a host this large (-E2BIG) */
+    np_std_metrics final_metrics; /* the state after the last event */
+    np_std_metrics mean_metrics;  /* the mean over the states after each arrival */
+    double ns_per_decision;       /* CPU time of the calling thread, mean */
     /* The per-arrival metrics are kept incrementally; this is their largest
      * difference from a full np_std_metrics_compute at the final state. */
     double incremental_error;
@@ -114,6 +113,28 @@ size_t np_bench_mix_auto_copies(const np_topology *topo);
 /* policy: a name np_place() knows, or NP_BENCH_MIX_ORACLE_METRICS. */
 int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies,
                         const char *policy, np_bench_mix_result *out, np_error *err);
+
+/* One arrival of a traced replay: what the policy did and the state after
+ * it, so two policies' replays can be read side by side and the first
+ * arrival where they part found. The arrays have nr_nodes entries and are
+ * valid only during the call. */
+typedef struct np_bench_mix_step {
+    size_t arrival;    /* 0-based, over every copy */
+    const char *guest; /* its name in the replay (".cJ" with copies) */
+    bool placed;       /* false: refused */
+    size_t nr_nodes;
+    const double *guest_vcpus;       /* the guest's vCPUs per node, as the metrics count them */
+    const uint64_t *guest_mem_bytes; /* the guest's memory per node */
+    const double *host_vcpus;        /* every guest's vCPUs per node after it */
+    double guest_rwd;                /* the guest's remote-weighted distance (0 if refused) */
+    np_std_metrics metrics;          /* the host's metrics after the arrival */
+} np_bench_mix_step;
+typedef void (*np_bench_mix_trace_fn)(const np_bench_mix_step *step, void *ctx);
+
+/* np_bench_mix_replay calling trace (when not NULL) after every arrival. */
+int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t copies,
+                               const char *policy, np_bench_mix_trace_fn trace, void *ctx,
+                               np_bench_mix_result *out, np_error *err);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: numaplace bench mixes [--host HOST]... [--mix FILE]... [--policy NAME]...\n"
-            "                             [--copies N|auto] [--json | --csv] [--svg FILE]\n\n"
+            "                             [--copies N|auto] [--json | --csv] [--svg FILE]\n"
+            "                             [--trace FILE]\n\n"
             "Replay arrival/departure mixes on hosts under every placement policy and judge\n"
             "the states by standard metrics: mean remote-weighted distance (0 ideal), local\n"
             "fraction, worst CPU over-commit (vCPUs / CPUs of a node), worst memory use /\n"
@@ -72,7 +74,10 @@ static void usage(FILE *out)
             "  --json          machine-readable output (schema numaplace.bench-mixes/1)\n"
             "  --csv           one line per row, with a header\n"
             "  --svg FILE      a bar chart: per host and policy, the mean over the mixes of\n"
-            "                  the mean-over-arrivals remote-weighted distance\n\n"
+            "                  the mean-over-arrivals remote-weighted distance\n"
+            "  --trace FILE    one line per arrival of every replay: the guest's vCPUs and\n"
+            "                  MiB per node, its distance, the host's worst vCPUs/CPU and\n"
+            "                  mean distance after it (compare two policies line by line)\n\n"
             "Progress goes to stderr when it is a terminal. Decision time is CPU time of\n"
             "the calling thread per decision, with the metrics taken between decisions.\n",
             NR_DEFAULT_HOSTS, NP_BENCH_MIX_REF_CPUS, (unsigned)(NP_BENCH_MIX_REF_MEM_BYTES >> 30));
@@ -107,6 +112,38 @@ static const char *short_name(const char *path, char *buf, size_t len)
     int keep = dot && dot != b ? (int)(dot - b) : (int)strlen(b);
     snprintf(buf, len, "%.*s", keep, b);
     return buf;
+}
+
+/* What a --trace line needs besides the step. */
+typedef struct trace_ctx {
+    FILE *out;
+    const char *host, *mix, *policy;
+} trace_ctx;
+
+/* One line per arrival: host mix policy arrival guest, then "refused" or
+ * node:vCPUs/MiB for every node the guest uses, its distance, the host's
+ * worst vCPUs per CPU, mean distance and vCPUs per node after it. */
+static void trace_line(const np_bench_mix_step *st, void *arg)
+{
+    const trace_ctx *tc = arg;
+    fprintf(tc->out, "%s %s %s %zu %s", tc->host, tc->mix, tc->policy, st->arrival, st->guest);
+    if (!st->placed) {
+        fprintf(tc->out, " refused");
+    } else {
+        const char *sep = " ";
+        for (size_t i = 0; i < st->nr_nodes; i++) {
+            if (st->guest_vcpus[i] <= 0.0 && st->guest_mem_bytes[i] == 0)
+                continue;
+            fprintf(tc->out, "%s%zu:%.2f/%" PRIu64, sep, i, st->guest_vcpus[i],
+                    st->guest_mem_bytes[i] >> 20);
+            sep = ",";
+        }
+    }
+    fprintf(tc->out, " rwd %.3f host_cpu %.3f host_rwd %.4f vcpus", st->guest_rwd,
+            st->metrics.worst_cpu_overcommit, st->metrics.remote_weighted_distance);
+    for (size_t i = 0; i < st->nr_nodes; i++)
+        fprintf(tc->out, "%s%.2f", i ? "," : " ", st->host_vcpus[i]);
+    fputc('\n', tc->out);
 }
 
 static json_t *metrics_json(const np_std_metrics *m)
@@ -277,21 +314,18 @@ out:
 int bench_mixes(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"host", required_argument, NULL, 'H'},
-        {"mix", required_argument, NULL, 'm'},
-        {"policy", required_argument, NULL, 'p'},
-        {"copies", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"csv", no_argument, NULL, 'C'},
-        {"svg", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'H'},   {"mix", required_argument, NULL, 'm'},
+        {"policy", required_argument, NULL, 'p'}, {"copies", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},         {"csv", no_argument, NULL, 'C'},
+        {"svg", required_argument, NULL, 'S'},    {"trace", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *hosts[MIXES_MAX_ARGS], *mixes[MIXES_MAX_ARGS], *policies[MIXES_MAX_POLICIES];
     size_t nr_hosts = 0, nr_mixes = 0, nr_policies = 0;
     uint64_t copies = 0; /* 0: auto */
     out_fmt fmt = OUT_TABLE;
-    const char *svg = NULL;
+    const char *svg = NULL, *trace_path = NULL;
+    FILE *trace_out = NULL;
     glob_t gl = {0};
     bool globbed = false;
     np_scenario **scs = NULL;
@@ -301,7 +335,7 @@ int bench_mixes(int argc, char **argv)
     int status = NP_EXIT_OK, c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "H:m:p:c:jCS:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "H:m:p:c:jCS:T:h", opts, NULL)) != -1) {
         switch (c) {
         case 'H':
         case 'm':
@@ -328,6 +362,7 @@ int bench_mixes(int argc, char **argv)
         case 'j': fmt = OUT_JSON; break;
         case 'C': fmt = OUT_CSV; break;
         case 'S': svg = optarg; break;
+        case 'T': trace_path = optarg; break;
         case 'h': usage(stdout); return NP_EXIT_OK;
         default: usage(stderr); return NP_EXIT_USAGE;
         }
@@ -380,6 +415,11 @@ int bench_mixes(int argc, char **argv)
             goto out;
         }
     }
+    if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
+        cli_errorf("bench mixes: cannot write %s: %s", trace_path, strerror(errno));
+        status = NP_EXIT_USAGE;
+        goto out;
+    }
     bool progress = isatty(STDERR_FILENO);
     jrows = fmt == OUT_JSON ? json_array() : NULL;
     print_header(fmt);
@@ -401,7 +441,9 @@ int bench_mixes(int argc, char **argv)
                 if (progress)
                     fprintf(stderr, "\r[%zu/%zu] %s %s %s ...%10s", ++step, steps,
                             base_name(hosts[h]), row->mix, policies[p], "");
-                rc = np_bench_mix_replay(topo, scs[m], cp, policies[p], &row->r, &err);
+                trace_ctx tc = {trace_out, base_name(hosts[h]), row->mix, policies[p]};
+                rc = np_bench_mix_replay_traced(topo, scs[m], cp, policies[p],
+                                                trace_out ? trace_line : NULL, &tc, &row->r, &err);
                 if (progress)
                     fprintf(stderr, "\r%*s\r", 100, "");
                 if (rc < 0) {
@@ -436,6 +478,10 @@ int bench_mixes(int argc, char **argv)
             "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n");
     }
 out:
+    if (trace_out && fclose(trace_out) != 0 && status == NP_EXIT_OK) {
+        cli_errorf("bench mixes: cannot write %s", trace_path);
+        status = NP_EXIT_INTERNAL;
+    }
     json_decref(jrows);
     for (size_t i = 0; scs && i < nr_mixes; i++)
         np_scenario_destroy(scs[i]);

@@ -130,7 +130,7 @@ typedef struct mix_tally {
 } mix_tally;
 
 /* Add (sign +1) or take away (-1) guest g's part. */
-static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sign)
+static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sign, double *rwd_out)
 {
     double rwd, local;
     bool counted;
@@ -146,6 +146,8 @@ static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sig
         tl->local_sum += sign * local;
         tl->counted = sign > 0 ? tl->counted + 1 : tl->counted - 1;
     }
+    if (rwd_out)
+        *rwd_out = counted ? rwd : 0.0;
     return 0;
 }
 
@@ -179,6 +181,13 @@ static int decide(const np_host_state *st, const np_guest_spec *spec, const char
 
 int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies,
                         const char *policy, np_bench_mix_result *out, np_error *err)
+{
+    return np_bench_mix_replay_traced(topo, mix, copies, policy, NULL, NULL, out, err);
+}
+
+int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t copies,
+                               const char *policy, np_bench_mix_trace_fn trace, void *ctx,
+                               np_bench_mix_result *out, np_error *err)
 {
     np_host_state *st = NULL;
     uint64_t *freeb = NULL, *now_free = NULL;
@@ -230,7 +239,8 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
             switch (np_scenario_event_kind_of(mix, e)) {
             case NP_SCENARIO_ARRIVE: {
                 copy_spec(topo, np_scenario_event_spec(mix, e), copies, j, &s);
-                double t0 = thread_ns();
+                double t0 = thread_ns(), guest_rwd = 0.0;
+                bool placed = false;
                 rc = decide(st, &s, policy, freeb, &pl, err);
                 ns += thread_ns() - t0;
                 out->arrivals++;
@@ -256,12 +266,31 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
                     np_host_state_populate(st, g);
                     rc = track_free(st, g, -1, now_free);
                     if (rc == 0)
-                        rc = tally_guest(&tl, st, g, +1);
+                        rc = tally_guest(&tl, st, g, +1, &guest_rwd);
                     if (rc < 0)
                         goto out;
                     out->placed++;
+                    placed = true;
                 }
                 tally_metrics(&tl, topo, freeb, &m);
+                if (trace) {
+                    np_bench_mix_step step = {
+                        .arrival = out->arrivals - 1,
+                        .guest = name,
+                        .placed = placed,
+                        .nr_nodes = n,
+                        .guest_vcpus = tl.gv,
+                        .guest_mem_bytes = tl.gm,
+                        .host_vcpus = tl.vcpus,
+                        .guest_rwd = guest_rwd,
+                        .metrics = m,
+                    };
+                    if (!placed) {
+                        memset(tl.gv, 0, n * sizeof(*tl.gv));
+                        memset(tl.gm, 0, n * sizeof(*tl.gm));
+                    }
+                    trace(&step, ctx);
+                }
                 add_metrics(&sum, &m);
                 out->max_mem_over_free = fmax(out->max_mem_over_free, m.worst_mem_over_free);
                 break;
@@ -272,7 +301,7 @@ int np_bench_mix_replay(np_topology *topo, const np_scenario *mix, size_t copies
                     break;
                 rc = track_free(st, g, +1, now_free);
                 if (rc == 0)
-                    rc = tally_guest(&tl, st, g, -1);
+                    rc = tally_guest(&tl, st, g, -1, NULL);
                 if (rc == 0)
                     rc = np_host_state_remove_guest(st, name);
                 if (rc < 0)

@@ -252,6 +252,71 @@ static void test_replay(void)
     np_scenario_destroy(sc);
 }
 
+/* What a traced replay records per arrival: the small mix above on two
+ * nodes of 4 CPUs and 8 GiB, under numaplace. a and b take 4 vCPUs and
+ * 6 GiB each; c (6 GiB) fits nowhere and is refused with nothing on any
+ * node; after a leaves, d takes 2 vCPUs and 4 GiB. The host's vCPUs
+ * after each arrival are 4, 8, 8, 6; the steps' worst counts are the
+ * replay's final one at the end and average to its mean over arrivals. */
+typedef struct trace_rec {
+    size_t steps;
+    char guest[4][8];
+    bool placed[4];
+    double vcpus[4], host_vcpus[4], worst[4];
+    uint64_t mem[4];
+} trace_rec;
+
+static void record_step(const np_bench_mix_step *st, void *arg)
+{
+    trace_rec *tr = arg;
+    if (tr->steps >= 4 || st->arrival != tr->steps || st->nr_nodes != 2) {
+        tr->steps = 99;
+        return;
+    }
+    size_t k = tr->steps++;
+    snprintf(tr->guest[k], sizeof(tr->guest[k]), "%s", st->guest);
+    tr->placed[k] = st->placed;
+    for (size_t i = 0; i < st->nr_nodes; i++) {
+        tr->vcpus[k] += st->guest_vcpus[i];
+        tr->mem[k] += st->guest_mem_bytes[i];
+        tr->host_vcpus[k] += st->host_vcpus[i];
+    }
+    tr->worst[k] = st->metrics.worst_cpu_overcommit;
+}
+
+static void test_replay_traced(void)
+{
+    np_scenario *sc = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_scenario_parse(mix_text, sizeof(mix_text) - 1, "mix", &sc, &err), 0);
+    const uint32_t cpus[] = {4, 4};
+    const uint64_t mem[] = {8192, 8192};
+    np_topology *t = tp_host(2, cpus, mem, NULL);
+    trace_rec tr = {0};
+    np_bench_mix_result r;
+    if (sc && t) {
+        ASSERT_EQ(np_bench_mix_replay_traced(t, sc, 1, "numaplace", record_step, &tr, &r, &err),
+                  0);
+        ASSERT_EQ(tr.steps, 4);
+        const char *names[] = {"a", "b", "c", "d"};
+        const double v[] = {4, 4, 0, 2}, host[] = {4, 8, 8, 6};
+        const uint64_t m[] = {6 * GiB, 6 * GiB, 0, 4 * GiB};
+        double sum = 0.0;
+        for (size_t k = 0; k < 4 && tr.steps == 4; k++) {
+            ASSERT_STR_EQ(tr.guest[k], names[k]);
+            ASSERT_EQ(tr.placed[k], k != 2);
+            ASSERT_NEAR(tr.vcpus[k], v[k]);
+            ASSERT_U64_EQ(tr.mem[k], m[k]);
+            ASSERT_NEAR(tr.host_vcpus[k], host[k]);
+            sum += tr.worst[k];
+        }
+        ASSERT_NEAR(tr.worst[3], r.final_metrics.worst_cpu_overcommit);
+        ASSERT_NEAR(sum / 4.0, r.mean_metrics.worst_cpu_overcommit);
+    }
+    np_topology_destroy(t);
+    np_scenario_destroy(sc);
+}
+
 /* Every mix of bench/mixes on hosts with a measured free figure, CPU-less
  * and memory-less nodes: after every arrival no node holds more guest
  * memory than it had free at start, under numaplace and both oracles. */
@@ -302,6 +367,7 @@ int main(void)
     NP_RUN(test_metrics_by_hand);
     NP_RUN(test_oracle_metrics);
     NP_RUN(test_replay);
+    NP_RUN(test_replay_traced);
     NP_RUN(test_mixes_memory_within_free);
     return np_test_summary();
 }
