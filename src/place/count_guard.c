@@ -314,6 +314,39 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * for), or when the whole guest is not nearer by distance (affinity=none:
  * its vCPUs count on every node wherever its memory is). *out is NULL
  * when no node qualifies. */
+/* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
+ * node i, cap being max(1, the chosen placement's host worst); 0 when it
+ * may not go there. Within cap, always. Past cap by at most the guest's
+ * own vCPUs when the chosen placement splits the guest's *vCPUs* over
+ * several nodes (vcpus_split), the guest fits the node's CPUs, and the
+ * node before the guest is no busier than the host's level after it
+ * (every guest's vCPUs, this one's included, over every CPU) nor than
+ * cap. Such a split holds the host's worst count below the level a whole
+ * guest reaches by less than one guest's vCPUs per CPU, on a host whose
+ * nodes are all near that level: the next arrivals fill the other nodes
+ * and take the difference back, while the split's distance stays as long
+ * as the guest does. A node above the level (a device's node every device
+ * guest wants, a host where one node carries most guests) is left to the
+ * first rule: stacking whole guests there would ratchet its count up. */
+static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, bool vcpus_split)
+{
+    uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+    if (!cpus)
+        return 0.0;
+    double after = from_one((g->base[i] + (double)v) / cpus);
+    if (after <= cap + GUARD_EPS)
+        return cap;
+    if (!vcpus_split || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
+        return 0.0;
+    double all_vcpus = 2.0 * (double)v;
+    uint64_t all_cpus = 0;
+    for (size_t j = 0; j < g->n; j++) {
+        all_vcpus += g->base[j];
+        all_cpus += np_topology_node(g->t, j)->nr_cpus;
+    }
+    return after <= all_vcpus / (double)all_cpus + GUARD_EPS ? after : 0.0;
+}
+
 static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placement *chosen,
                             const guard_score *chosen_score, np_placement **out,
                             guard_score *out_score)
@@ -323,6 +356,15 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     *out = NULL;
     if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
         return 0;
+    /* does the chosen placement put the guest's vCPUs on several nodes? */
+    guard_score again;
+    int rc = guard_score_placement(g, chosen, &again);
+    if (rc < 0)
+        return rc;
+    size_t vcpu_nodes = 0;
+    for (size_t i = 0; i < g->n; i++)
+        vcpu_nodes += g->gw[i] > GUARD_EPS;
+    bool vcpus_split = vcpu_nodes > 1;
     /* Nodes in layers of equal vCPUs per CPU after the guest (from 1),
      * lowest first: only the first layer with an acceptable node is built
      * and scored (a decision on 256 nodes builds the nodes of one layer). */
@@ -333,7 +375,8 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
-                after <= cap + GUARD_EPS && after > floor_after + GUARD_EPS && after < low)
+                whole_limit(g, i, ctx->vcpus, cap, vcpus_split) > 0.0 &&
+                after > floor_after + GUARD_EPS && after < low)
                 low = after;
         }
         if (low == INFINITY)
@@ -347,13 +390,15 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             uint64_t mib = ctx->mem_mib;
             np_placement *cand = NULL;
             guard_score sc;
-            int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
+            rc = guard_build(call, 1, &node, &mib, &nv, &cand);
             if (rc == -ENOMEM)
                 return rc;
             if (rc < 0)
                 continue;
             if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
-                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
+                from_one(sc.host_worst) >
+                    whole_limit(g, i, ctx->vcpus, cap, vcpus_split) + GUARD_EPS ||
+                cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
                           (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
                            !(cand->cost < (*out)->cost))))) {
