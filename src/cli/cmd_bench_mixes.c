@@ -77,7 +77,8 @@ static void usage(FILE *out)
             "                  the mean-over-arrivals remote-weighted distance\n"
             "  --trace FILE    one line per arrival of every replay: the guest's vCPUs and\n"
             "                  MiB per node, its distance, the host's worst vCPUs/CPU and\n"
-            "                  mean distance after it (compare two policies line by line)\n\n"
+            "                  mean distance after it (compare two policies line by line);\n"
+            "                  - for standard output, each replay's lines before its row\n\n"
             "Progress goes to stderr when it is a terminal. Decision time is CPU time of\n"
             "the calling thread per decision, with the metrics taken between decisions.\n",
             NR_DEFAULT_HOSTS, NP_BENCH_MIX_REF_CPUS, (unsigned)(NP_BENCH_MIX_REF_MEM_BYTES >> 30));
@@ -415,7 +416,9 @@ int bench_mixes(int argc, char **argv)
             goto out;
         }
     }
-    if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
+    if (trace_path && strcmp(trace_path, "-") == 0)
+        trace_out = stdout;
+    else if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
         cli_errorf("bench mixes: cannot write %s: %s", trace_path, strerror(errno));
         status = NP_EXIT_USAGE;
         goto out;
@@ -478,7 +481,7 @@ int bench_mixes(int argc, char **argv)
             "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n");
     }
 out:
-    if (trace_out && fclose(trace_out) != 0 && status == NP_EXIT_OK) {
+    if (trace_out && trace_out != stdout && fclose(trace_out) != 0 && status == NP_EXIT_OK) {
         cli_errorf("bench mixes: cannot write %s", trace_path);
         status = NP_EXIT_INTERNAL;
     }
