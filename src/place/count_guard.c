@@ -297,6 +297,34 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return guard_build(call, b->k, b->node, mem, vcpus, out);
 }
 
+/* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
+ * node i, cap being max(1, the chosen placement's host worst); 0 when it
+ * may not go there. Within cap, always. Past cap ("up to the next
+ * level") when next_level > 0 -- the chosen placement splits the guest's
+ * *vCPUs* over several nodes, and next_level is the host's level after
+ * one more arrival of the same size: (every guest's vCPUs + 2 v) / every
+ * CPU -- if the guest fits the node's CPUs, the node before it is no
+ * higher than cap, and the node after it no higher than next_level. On a
+ * host whose nodes are near one level, such a split holds the host's
+ * worst count below the whole guest's by less than one arrival: the next
+ * arrivals fill the other nodes and take the difference back, while the
+ * split's distance stays as long as the guest does. A node above that
+ * level (a device's node every device guest wants; one node of a host
+ * whose others are far emptier) is left to the first rule: stacking whole
+ * guests there would ratchet its count up. */
+static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, double next_level)
+{
+    uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+    if (!cpus)
+        return 0.0;
+    double after = from_one((g->base[i] + (double)v) / cpus);
+    if (after <= cap + GUARD_EPS)
+        return cap;
+    if (next_level <= 0.0 || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
+        return 0.0;
+    return after <= next_level + GUARD_EPS ? after : 0.0;
+}
+
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
  * hyper-thread is a CPU to them) and up to one vCPU per CPU is no
  * over-commit at all; the objective may still split a guest across nodes
@@ -305,7 +333,8 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * guest -- its memory within the node's available memory, and its vCPUs
  * leaving that node at most at max(1, the chosen placement's host worst)
  * vCPUs per CPU -- the whole guest there is at least as good by the
- * count (counted from 1) and better by distance, and is returned instead.
+ * count (counted from 1) and better by distance, and is returned instead;
+ * so is one up to the next level (whole_limit, above).
  * Among such nodes: the lowest vCPUs per CPU after the guest, counted
  * from 1 (the count balanced as the metrics count it: below one vCPU per
  * CPU there is no over-commit to balance), then the objective's cost.
@@ -314,39 +343,6 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * for), or when the whole guest is not nearer by distance (affinity=none:
  * its vCPUs count on every node wherever its memory is). *out is NULL
  * when no node qualifies. */
-/* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
- * node i, cap being max(1, the chosen placement's host worst); 0 when it
- * may not go there. Within cap, always. Past cap by at most the guest's
- * own vCPUs when the chosen placement splits the guest's *vCPUs* over
- * several nodes (vcpus_split), the guest fits the node's CPUs, and the
- * node before the guest is no busier than the host's level after it
- * (every guest's vCPUs, this one's included, over every CPU) nor than
- * cap. Such a split holds the host's worst count below the level a whole
- * guest reaches by less than one guest's vCPUs per CPU, on a host whose
- * nodes are all near that level: the next arrivals fill the other nodes
- * and take the difference back, while the split's distance stays as long
- * as the guest does. A node above the level (a device's node every device
- * guest wants, a host where one node carries most guests) is left to the
- * first rule: stacking whole guests there would ratchet its count up. */
-static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, bool vcpus_split)
-{
-    uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-    if (!cpus)
-        return 0.0;
-    double after = from_one((g->base[i] + (double)v) / cpus);
-    if (after <= cap + GUARD_EPS)
-        return cap;
-    if (!vcpus_split || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
-        return 0.0;
-    double all_vcpus = 2.0 * (double)v;
-    uint64_t all_cpus = 0;
-    for (size_t j = 0; j < g->n; j++) {
-        all_vcpus += g->base[j];
-        all_cpus += np_topology_node(g->t, j)->nr_cpus;
-    }
-    return after <= all_vcpus / (double)all_cpus + GUARD_EPS ? after : 0.0;
-}
-
 static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placement *chosen,
                             const guard_score *chosen_score, np_placement **out,
                             guard_score *out_score)
@@ -362,9 +358,15 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     if (rc < 0)
         return rc;
     size_t vcpu_nodes = 0;
-    for (size_t i = 0; i < g->n; i++)
+    double all_vcpus = 2.0 * (double)ctx->vcpus, next_level = 0.0;
+    uint64_t all_cpus = 0;
+    for (size_t i = 0; i < g->n; i++) {
         vcpu_nodes += g->gw[i] > GUARD_EPS;
-    bool vcpus_split = vcpu_nodes > 1;
+        all_vcpus += g->base[i];
+        all_cpus += np_topology_node(g->t, i)->nr_cpus;
+    }
+    if (vcpu_nodes > 1 && all_cpus > 0)
+        next_level = all_vcpus / (double)all_cpus;
     /* Nodes in layers of equal vCPUs per CPU after the guest (from 1),
      * lowest first: only the first layer with an acceptable node is built
      * and scored (a decision on 256 nodes builds the nodes of one layer). */
@@ -375,7 +377,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
-                whole_limit(g, i, ctx->vcpus, cap, vcpus_split) > 0.0 &&
+                whole_limit(g, i, ctx->vcpus, cap, next_level) > 0.0 &&
                 after > floor_after + GUARD_EPS && after < low)
                 low = after;
         }
@@ -397,7 +399,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
                 continue;
             if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
                 from_one(sc.host_worst) >
-                    whole_limit(g, i, ctx->vcpus, cap, vcpus_split) + GUARD_EPS ||
+                    whole_limit(g, i, ctx->vcpus, cap, next_level) + GUARD_EPS ||
                 cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
                           (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
