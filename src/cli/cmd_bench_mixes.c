@@ -129,13 +129,16 @@ static json_t *asked_json(const np_bench_mix_asked *a, bool states)
     json_t *o = json_object();
     json_object_set_new(o, "colocate_distance",
                         a->colocate_pairs ? json_real(a->colocate_distance) : json_null());
-    json_object_set_new(o, states ? "colocate_states" : "colocate_pairs", json_integer((json_int_t)a->colocate_pairs));
+    json_object_set_new(o, states ? "colocate_states" : "colocate_pairs",
+                        json_integer((json_int_t)a->colocate_pairs));
     json_object_set_new(o, "spread_shared",
                         a->spread_pairs ? json_real(a->spread_shared) : json_null());
-    json_object_set_new(o, states ? "spread_states" : "spread_pairs", json_integer((json_int_t)a->spread_pairs));
+    json_object_set_new(o, states ? "spread_states" : "spread_pairs",
+                        json_integer((json_int_t)a->spread_pairs));
     json_object_set_new(o, "device_distance",
                         a->device_guests ? json_real(a->device_distance) : json_null());
-    json_object_set_new(o, states ? "device_states" : "device_guests", json_integer((json_int_t)a->device_guests));
+    json_object_set_new(o, states ? "device_states" : "device_guests",
+                        json_integer((json_int_t)a->device_guests));
     return o;
 }
 
@@ -201,8 +204,9 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
     }
     if (fmt == OUT_CSV) {
         if (r->skipped) {
-            printf("%s,%s,%s,%zu,%zu,,,,,,,,,,,,,,,,,,\n", row->host, row->mix, r->policy, r->nr_nodes,
-                   r->copies);
+            /* the 17 columns after copies, empty (the header has 22) */
+            printf("%s,%s,%s,%zu,%zu%s\n", row->host, row->mix, r->policy, r->nr_nodes, r->copies,
+                   ",,,,,,,,,,,,,,,,,");
             return;
         }
         printf("%s,%s,%s,%zu,%zu,%zu,%zu,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.3f,%.3f,%.0f", row->host,
@@ -245,9 +249,8 @@ static void print_header(out_fmt fmt)
                "%-24s %-15s %-14s %5s %4s %5s %5s | %6s %5s %5s %5s | %6s %5s %5s %5s | %9s |"
                " %5s %5s %5s\n",
                "host", "mix", "policy", "nodes", "cop", "arriv", "refus", "final state",
-               "mean over arrivals", "decision", "asked, final", "", "", "", "", "", "", "",
-               "rwd", "local", "cpu", "mem", "rwd", "local", "cpu", "mem", "us", "coloc", "sprd",
-               "dev");
+               "mean over arrivals", "decision", "asked, final", "", "", "", "", "", "", "", "rwd",
+               "local", "cpu", "mem", "rwd", "local", "cpu", "mem", "us", "coloc", "sprd", "dev");
 }
 
 /* Per policy, over the (host, mix) pairs it ran on: means of the final and
