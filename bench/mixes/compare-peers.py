@@ -9,7 +9,9 @@
 # e.g. the oracles above their node limit) are left out and counted.
 # Dominated pairs are also given without the mixes whose guests ask for a group or a
 # passthrough device (colocate, devices): the metrics see neither, and numaplace
-# honours both where the peers ignore them. Usage:
+# honours both where the peers ignore them; and without the pairs worse only in worst
+# CPU counts at or below one vCPU per CPU on both sides (no over-commit by either,
+# e.g. 0.50 against 0.25): counted apart so a reader can weigh them. Usage:
 #   compare-peers.py mixes.csv [-v]     (-v lists every losing pair and criterion,
 #                                        marked D (dominated) or T (trade-off))
 import csv, sys, collections
@@ -30,6 +32,7 @@ peers = ['xl42', 'xapi', 'numad', 'least-loaded']
 ref = collections.Counter(); worse = collections.Counter(); crit = collections.Counter()
 dominated = collections.Counter(); tradeoff = collections.Counter()
 dom_free = collections.Counter()
+dom_below1 = collections.Counter()
 memover = collections.Counter()
 sums = collections.defaultdict(lambda: collections.Counter()); npairs = collections.Counter()
 for r in rows:
@@ -54,6 +57,8 @@ for (h, m), d in sorted(by.items()):
             worse[p] += 1
             (tradeoff if good else dominated)[p] += 1
             if not good and not any(c in m for c in CONSTRAINT_MIXES): dom_free[p] += 1
+            if not good and all(k.endswith('cpu_over') and float(n[k]) <= 1.0
+                                for k in (b.split()[0] for b in bad)): dom_below1[p] += 1
             for b in bad: crit[(p, b.split()[0])] += 1
             if verbose:
                 print('T' if good else 'D', h.split('/')[-1][:24], m[:16], p, '; '.join(bad),
@@ -62,6 +67,7 @@ if skipped: print('rows left out (empty figures):', skipped)
 print('refusals', dict(ref)); print('pairs worse', dict(worse))
 print('dominated', {p: dominated[p] for p in peers}); print('trade-off', {p: tradeoff[p] for p in peers})
 print('dominated outside colocate/devices mixes', {p: dom_free[p] for p in peers})
+print('dominated only in CPU counts <= 1 vCPU/CPU', {p: dom_below1[p] for p in peers})
 print('mem>free final', dict(memover))
 print('means over pairs: ' + ', '.join(CRIT))
 for p, c in sorted(npairs.items()):
