@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 for s in 5151 8080; do
     python3 "$top/bench/mixes/gen-mixes.py" "$tmp" "$s" "$s-" >/dev/null
 done
-f=$top/tests/fixtures
+f=tests/fixtures    # relative: the CSV names hosts the same from any checkout
 set --
 for h in gen:12 gen:24 gen:40 "$f/numactl/intel-2s-2n-ht.txt" "$f/numactl/epyc9135-2s-cpu-compress.txt" \
     "$f/numactl/qemu-3n-cpuless.txt" "$f/hwloc/xml-v2/32amd64-4s2n4c-cgroup2.xml" \
