@@ -18,7 +18,9 @@
 # group distance, worse in CPU count" is a trade-off. Rows with empty standard figures (a
 # policy that did not run on that host, e.g. the oracles above their node limit) are left
 # out and counted. Dominated pairs are also given without the mixes whose guests ask for
-# a group or a passthrough device (colocate, spread, devices). Usage:
+# a group or a passthrough device (colocate, spread, devices), and without the pairs worse
+# only in worst CPU counts at or below one vCPU per CPU on both sides (no over-commit by
+# either, e.g. 0.50 against 0.25): counted apart so a reader can weigh them. Usage:
 #   compare-peers.py mixes.csv [-v]     (-v lists every losing pair and criterion, marked
 #                                        D (dominated) or T (trade-off), by all criteria;
 #                                        "std D" marks a pair dominated by the standard ones)
@@ -62,7 +64,7 @@ def judge(n, q, crits):
 def tally(crits, verbose):
     worse = collections.Counter(); crit = collections.Counter()
     dominated = collections.Counter(); tradeoff = collections.Counter()
-    dom_free = collections.Counter(); std_dom = set()
+    dom_free = collections.Counter(); dom_below1 = collections.Counter()
     for (h, m), d in sorted(by.items()):
         n = d.get('numaplace')
         if not n: continue
@@ -74,24 +76,27 @@ def tally(crits, verbose):
             worse[p] += 1
             (tradeoff if good else dominated)[p] += 1
             if not good and not any(c in m for c in CONSTRAINT_MIXES): dom_free[p] += 1
+            if not good and all(k.endswith('cpu_over') and float(n[k]) <= 1.0
+                                for k in (b.split()[0] for b in bad)): dom_below1[p] += 1
             for b in bad: crit[(p, b.split()[0])] += 1
             if verbose:
                 sb, sg = judge(n, d[p], CRIT)
                 print('T' if good else 'D', 'std D' if sb and not sg else 'std T' if sb else 'std -',
                       h.split('/')[-1][:24], m[:16], p, '; '.join(bad),
                       ('| better: ' + '; '.join(good)) if good else '')
-    return worse, dominated, tradeoff, dom_free, crit
+    return worse, dominated, tradeoff, dom_free, dom_below1, crit
 
 if skipped: print('rows left out (empty figures):', skipped)
 print('refusals', dict(ref))
 for title, crits in (('standard criteria (issue 11)', CRIT),
                      ('standard + added group/device criteria', CRIT + ADDED)):
-    worse, dominated, tradeoff, dom_free, crit = tally(crits, verbose and crits != CRIT)
+    worse, dominated, tradeoff, dom_free, dom_below1, crit = tally(crits, verbose and crits != CRIT)
     print(f'-- {title}')
     print('pairs worse', {p: worse[p] for p in peers}, 'total', sum(worse.values()))
     print('dominated', {p: dominated[p] for p in peers}, 'total', sum(dominated.values()))
     print('trade-off', {p: tradeoff[p] for p in peers}, 'total', sum(tradeoff.values()))
     print('dominated outside colocate/spread/devices mixes', {p: dom_free[p] for p in peers})
+    print('dominated only in CPU counts <= 1 vCPU/CPU', {p: dom_below1[p] for p in peers})
     for k, v in sorted(crit.items()): print(' ', k, v)
 print('mem>free final', dict(memover))
 print('means over pairs: ' + ', '.join(CRIT))
