@@ -11,9 +11,14 @@ Devices are placeholders: 0000:00:0N.0 stands for the host's N-th PCI device wit
     python3 bench/mixes/gen-mixes.py bench/mixes
     python3 bench/mixes/gen-mixes.py OUTDIR SEED   (other seeds: fresh mixes of the same
                                                     kinds, for a check on mixes not tuned to)
+    python3 bench/mixes/gen-mixes.py OUTDIR SEED PREFIX   (file names start with PREFIX, so
+                                                    mixes of several seeds can be replayed in
+                                                    one run: compare-peers.py pairs rows by
+                                                    host and file name)
 """
 import json
 import math
+import os
 import random
 import sys
 
@@ -182,11 +187,13 @@ MIXES = [
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    prefix = sys.argv[3] if len(sys.argv) > 3 else ""
+    os.makedirs(out, exist_ok=True)
     for idx, (name, fn) in enumerate(MIXES):
         r = random.Random(seed + idx)
         desc, events = fn(r)
         doc = {"schema": "numaplace.scenario/1", "events": events}
-        with open("%s/%s.json" % (out, name), "w") as f:
+        with open("%s/%s%s.json" % (out, prefix, name), "w") as f:
             f.write(json.dumps(doc, indent=1) + "\n")
         print("%s: %d events; %s" % (name, len(events), desc))
 

@@ -85,6 +85,29 @@ int np_bench_place(const char *host, size_t nr_guests, size_t decisions, const c
 /* The policy name of np_place_oracle_metrics() in the replay. */
 #define NP_BENCH_MIX_ORACLE_METRICS "oracle-metrics"
 
+/* What the standard metrics do not see: the groups and devices guests ask
+ * for (np_guest_spec group, group_rule, devices, io node). Each figure is a
+ * mean over what it counts; a count of 0 means there was nothing to count
+ * (a mix without groups or devices, or a host without device nodes). */
+typedef struct np_bench_mix_asked {
+    /* colocate groups: per pair of members placed, sum over their memory
+     * nodes i, j of share_a(i) * share_b(j) * (SLIT(i, j) / 10 - 1), the
+     * mean over pairs; 0 = every pair's memory on the same node */
+    double colocate_distance;
+    size_t colocate_pairs;
+    /* spread groups: the share of member pairs with memory on a common
+     * node; 0 = every pair apart */
+    double spread_shared;
+    size_t spread_pairs;
+    /* guests with a device or io node on a known node: per guest, the
+     * mean over its vCPUs of the remote-weighted distance to each device's
+     * node (SLIT / 10 - 1, vCPUs counted as the metrics count them), mean
+     * over its devices; the mean over guests; 0 = every vCPU on its
+     * devices' node */
+    double device_distance;
+    size_t device_guests;
+} np_bench_mix_asked;
+
 typedef struct np_bench_mix_result {
     char policy[32];
     size_t nr_nodes;
@@ -101,6 +124,11 @@ typedef struct np_bench_mix_result {
     double incremental_error;
     /* the largest worst_mem_over_free of any state after an arrival */
     double max_mem_over_free;
+    /* groups and devices in the state after the last event */
+    np_bench_mix_asked final_asked;
+    /* each figure's mean over the states after an arrival that had
+     * something to count; its count is the number of such states */
+    np_bench_mix_asked mean_asked;
 } np_bench_mix_result;
 
 /* A host by name: "gen:N" (a generated host of N nodes, as np_bench_place

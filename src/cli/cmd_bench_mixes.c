@@ -160,6 +160,56 @@ static json_t *metrics_json(const np_std_metrics *m)
     return o;
 }
 
+/* The group and device figures, null when there was nothing to count;
+ * the counts are pairs and guests (final) or states (mean over arrivals). */
+static json_t *asked_json(const np_bench_mix_asked *a, bool states)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "colocate_distance",
+                        a->colocate_pairs ? json_real(a->colocate_distance) : json_null());
+    json_object_set_new(o, states ? "colocate_states" : "colocate_pairs",
+                        json_integer((json_int_t)a->colocate_pairs));
+    json_object_set_new(o, "spread_shared",
+                        a->spread_pairs ? json_real(a->spread_shared) : json_null());
+    json_object_set_new(o, states ? "spread_states" : "spread_pairs",
+                        json_integer((json_int_t)a->spread_pairs));
+    json_object_set_new(o, "device_distance",
+                        a->device_guests ? json_real(a->device_distance) : json_null());
+    json_object_set_new(o, states ? "device_states" : "device_guests",
+                        json_integer((json_int_t)a->device_guests));
+    return o;
+}
+
+/* The three figures as CSV fields (empty when nothing was counted). */
+static void print_asked_csv(const np_bench_mix_asked *a)
+{
+    if (a->colocate_pairs)
+        printf(",%.4f", a->colocate_distance);
+    else
+        printf(",");
+    if (a->spread_pairs)
+        printf(",%.4f", a->spread_shared);
+    else
+        printf(",");
+    if (a->device_guests)
+        printf(",%.4f", a->device_distance);
+    else
+        printf(",");
+}
+
+/* The same in the table: "-" when nothing was counted. */
+static void print_asked_table(const np_bench_mix_asked *a)
+{
+    double v[3] = {a->colocate_distance, a->spread_shared, a->device_distance};
+    size_t c[3] = {a->colocate_pairs, a->spread_pairs, a->device_guests};
+    for (size_t i = 0; i < 3; i++) {
+        if (c[i])
+            printf(" %5.3f", v[i]);
+        else
+            printf(" %5s", "-");
+    }
+}
+
 static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
 {
     const np_bench_mix_result *r = &row->r;
@@ -182,21 +232,29 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
             json_object_set_new(o, "max_mem_over_free",
                                 isfinite(r->max_mem_over_free) ? json_real(r->max_mem_over_free)
                                                                : json_null());
+            json_t *asked = json_object();
+            json_object_set_new(asked, "final", asked_json(&r->final_asked, false));
+            json_object_set_new(asked, "mean_over_arrivals", asked_json(&r->mean_asked, true));
+            json_object_set_new(o, "groups_devices", asked);
         }
         json_array_append_new(rows, o);
         return;
     }
     if (fmt == OUT_CSV) {
         if (r->skipped) {
-            printf("%s,%s,%s,%zu,%zu,,,,,,,,,,,,\n", row->host, row->mix, r->policy, r->nr_nodes,
-                   r->copies);
+            /* the 17 columns after copies, empty (the header has 22) */
+            printf("%s,%s,%s,%zu,%zu%s\n", row->host, row->mix, r->policy, r->nr_nodes, r->copies,
+                   ",,,,,,,,,,,,,,,,,");
             return;
         }
-        printf("%s,%s,%s,%zu,%zu,%zu,%zu,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.3f,%.3f,%.0f\n", row->host,
+        printf("%s,%s,%s,%zu,%zu,%zu,%zu,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.3f,%.3f,%.0f", row->host,
                row->mix, r->policy, r->nr_nodes, r->copies, r->arrivals, f->refusals,
                f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
                f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
                m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision);
+        print_asked_csv(&r->final_asked);
+        print_asked_csv(&r->mean_asked);
+        printf("\n");
         return;
     }
     char hb[64], mb[64];
@@ -208,11 +266,13 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
         return;
     }
     printf("%-24.24s %-15.15s %-14s %5zu %4zu %5zu %5zu | %6.3f %5.3f %5.2f %5.2f | %6.3f %5.3f "
-           "%5.2f %5.2f | %9.1f\n",
+           "%5.2f %5.2f | %9.1f |",
            hn, mn, r->policy, r->nr_nodes, r->copies, r->arrivals, f->refusals,
            f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
            f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
            m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision / 1000.0);
+    print_asked_table(&r->final_asked);
+    printf("\n");
 }
 
 static void print_header(out_fmt fmt)
@@ -220,13 +280,15 @@ static void print_header(out_fmt fmt)
     if (fmt == OUT_CSV)
         printf("host,mix,policy,nodes,copies,arrivals,refusals,final_rwd,final_local,"
                "final_cpu_over,final_mem_over_free,mean_rwd,mean_local,mean_cpu_over,"
-               "mean_mem_over_free,ns_per_decision\n");
+               "mean_mem_over_free,ns_per_decision,final_coloc_dist,final_spread_shared,"
+               "final_device_rwd,mean_coloc_dist,mean_spread_shared,mean_device_rwd\n");
     else if (fmt == OUT_TABLE)
-        printf("%-24s %-15s %-14s %5s %4s %5s %5s | %-25s | %-25s | %9s\n"
-               "%-24s %-15s %-14s %5s %4s %5s %5s | %6s %5s %5s %5s | %6s %5s %5s %5s | %9s\n",
+        printf("%-24s %-15s %-14s %5s %4s %5s %5s | %-25s | %-25s | %9s | %-17s\n"
+               "%-24s %-15s %-14s %5s %4s %5s %5s | %6s %5s %5s %5s | %6s %5s %5s %5s | %9s |"
+               " %5s %5s %5s\n",
                "host", "mix", "policy", "nodes", "cop", "arriv", "refus", "final state",
-               "mean over arrivals", "decision", "", "", "", "", "", "", "", "rwd", "local", "cpu",
-               "mem", "rwd", "local", "cpu", "mem", "us");
+               "mean over arrivals", "decision", "asked, final", "", "", "", "", "", "", "", "rwd",
+               "local", "cpu", "mem", "rwd", "local", "cpu", "mem", "us", "coloc", "sprd", "dev");
 }
 
 /* Per policy, over the (host, mix) pairs it ran on: means of the final and
@@ -478,7 +540,11 @@ int bench_mixes(int argc, char **argv)
         printf(
             "rwd: remote-weighted distance (0: all memory local); local: share of memory on\n"
             "the vCPU's node; cpu: worst vCPUs / CPUs of a node; mem: worst guest memory /\n"
-            "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n");
+            "free memory at start of a node (above 1: cannot exist); us: CPU time per decision.\n"
+            "asked (what the guests ask for, which the metrics above do not see): coloc: mean\n"
+            "distance between colocate members' memory (SLIT/10 - 1; 0: together); sprd: share\n"
+            "of spread pairs with memory on a common node (0: apart); dev: remote-weighted\n"
+            "distance of device guests' vCPUs to their devices' nodes; -: nothing to count.\n");
     }
 out:
     if (trace_out && trace_out != stdout && fclose(trace_out) != 0 && status == NP_EXIT_OK) {

@@ -120,14 +120,157 @@ static int track_free(np_host_state *st, size_t g, int sign, uint64_t *now_free)
     return rc;
 }
 
+/* Running sums of the group and device figures (np_bench_mix_asked):
+ * sums of per-pair or per-guest figures and how many there are. */
+typedef struct asked_sums {
+    double coloc, spread, dev;
+    double nr_coloc, nr_spread, nr_dev;
+} asked_sums;
+
 /* The running sums behind the per-arrival metrics. */
 typedef struct mix_tally {
     size_t n;
-    double *vcpus, *gv, *w;
+    double *vcpus, *gv, *w, *ga, *gb;
     uint64_t *mem, *gm;
     double rwd_sum, local_sum;
     size_t counted;
+    asked_sums asked;
 } mix_tally;
+
+/* Guest g's memory per node as shares of its total (0 everywhere when it
+ * has none). */
+static void mem_shares(const np_host_state *st, size_t g, size_t n, double *out)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b =
+            np_host_state_guest_mem_bytes(st, g, i) + np_host_state_guest_claimed_bytes(st, g, i);
+        out[i] = (double)b;
+        total += b;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = total ? out[i] / (double)total : 0.0;
+}
+
+/* One pair of colocate members: sum over memory nodes of share x share x
+ * (SLIT / 10 - 1). */
+static double pair_distance(const np_topology *t, size_t n, const double *a, const double *b)
+{
+    double d = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] == 0.0)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (b[j] != 0.0)
+                d += a[i] * b[j] * ((double)np_topology_distance(t, i, j) / 10.0 - 1.0);
+    }
+    return d;
+}
+
+static bool pair_shares_node(size_t n, const double *a, const double *b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] > 0.0 && b[i] > 0.0)
+            return true;
+    return false;
+}
+
+/* Guest g's part of the group and device figures, added to *sum with
+ * sign: its pairs with the other members of its group (every other guest
+ * in the state, or with before_only those of lower index, so that a pass
+ * over all guests counts each pair once) and its device distance.
+ * vcpu_w: its vCPUs per node, summing to its vCPU count (np_std_guest). */
+static void guest_asked(mix_tally *tl, const np_host_state *st, size_t g, const double *vcpu_w,
+                        bool before_only, double sign, asked_sums *sum)
+{
+    const np_topology *t = np_host_state_topology(st);
+    const np_guest_spec *s = np_host_state_guest_spec(st, g);
+    size_t n = tl->n;
+    if (s->group[0] && s->group_rule != NP_GROUP_NONE) {
+        bool have_a = false;
+        size_t end = before_only ? g : np_host_state_nr_guests(st);
+        for (size_t h = 0; h < end; h++) {
+            const np_guest_spec *o = np_host_state_guest_spec(st, h);
+            if (h == g || o->group_rule != s->group_rule || strcmp(o->group, s->group) != 0)
+                continue;
+            if (!have_a)
+                mem_shares(st, g, n, tl->ga);
+            have_a = true;
+            mem_shares(st, h, n, tl->gb);
+            if (s->group_rule == NP_GROUP_COLOCATE) {
+                sum->coloc += sign * pair_distance(t, n, tl->ga, tl->gb);
+                sum->nr_coloc += sign;
+            } else {
+                sum->spread += sign * (pair_shares_node(n, tl->ga, tl->gb) ? 1.0 : 0.0);
+                sum->nr_spread += sign;
+            }
+        }
+    }
+    size_t dev_nodes[NP_GUEST_MAX_DEVICES + 1], nr = 0, idx;
+    for (size_t i = 0; i < s->nr_devices; i++)
+        if (np_topology_device_find(t, s->devices[i], &idx) == 0 &&
+            np_topology_device(t, idx)->node_idx >= 0)
+            dev_nodes[nr++] = (size_t)np_topology_device(t, idx)->node_idx;
+    if (s->io_node_os_id >= 0 && np_topology_node_idx(t, (uint32_t)s->io_node_os_id, &idx) == 0)
+        dev_nodes[nr++] = idx;
+    if (nr == 0 || s->vcpus == 0)
+        return;
+    double d = 0.0;
+    for (size_t k = 0; k < nr; k++)
+        for (size_t c = 0; c < n; c++)
+            if (vcpu_w[c] > 0.0)
+                d += vcpu_w[c] / s->vcpus *
+                     ((double)np_topology_distance(t, c, dev_nodes[k]) / 10.0 - 1.0);
+    sum->dev += sign * d / (double)nr;
+    sum->nr_dev += sign;
+}
+
+static void asked_result(const asked_sums *a, np_bench_mix_asked *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->colocate_pairs = (size_t)llround(a->nr_coloc);
+    out->spread_pairs = (size_t)llround(a->nr_spread);
+    out->device_guests = (size_t)llround(a->nr_dev);
+    out->colocate_distance = out->colocate_pairs ? a->coloc / a->nr_coloc : 0.0;
+    out->spread_shared = out->spread_pairs ? a->spread / a->nr_spread : 0.0;
+    out->device_distance = out->device_guests ? a->dev / a->nr_dev : 0.0;
+}
+
+/* The state's figures in full (each pair once). */
+static int asked_compute(mix_tally *tl, const np_host_state *st, np_bench_mix_asked *out)
+{
+    asked_sums sum = {0};
+    for (size_t g = 0; g < np_host_state_nr_guests(st); g++) {
+        double rwd, local;
+        bool counted;
+        int rc = np_std_guest(st, g, tl->w, tl->gv, tl->gm, &rwd, &local, &counted);
+        if (rc < 0)
+            return rc;
+        guest_asked(tl, st, g, tl->gv, true, 1.0, &sum);
+    }
+    asked_result(&sum, out);
+    return 0;
+}
+
+/* After an arrival: each figure of the state, when it has something to
+ * count, added to the means' sums (sum) and states (the nr_ fields). */
+static void asked_arrival(const mix_tally *tl, asked_sums *mean)
+{
+    np_bench_mix_asked now;
+    asked_result(&tl->asked, &now);
+    if (now.colocate_pairs) {
+        mean->coloc += now.colocate_distance;
+        mean->nr_coloc += 1.0;
+    }
+    if (now.spread_pairs) {
+        mean->spread += now.spread_shared;
+        mean->nr_spread += 1.0;
+    }
+    if (now.device_guests) {
+        mean->dev += now.device_distance;
+        mean->nr_dev += 1.0;
+    }
+}
 
 /* Add (sign +1) or take away (-1) guest g's part. */
 static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sign, double *rwd_out)
@@ -137,6 +280,7 @@ static int tally_guest(mix_tally *tl, const np_host_state *st, size_t g, int sig
     int rc = np_std_guest(st, g, tl->w, tl->gv, tl->gm, &rwd, &local, &counted);
     if (rc < 0)
         return rc;
+    guest_asked(tl, st, g, tl->gv, false, sign, &tl->asked);
     for (size_t i = 0; i < tl->n; i++) {
         tl->vcpus[i] += sign * tl->gv[i];
         tl->mem[i] = sign > 0 ? tl->mem[i] + tl->gm[i] : tl->mem[i] - tl->gm[i];
@@ -194,6 +338,7 @@ int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t
     np_placement *pl = NULL;
     np_std_metrics sum = {0}, m;
     mix_tally tl = {0};
+    asked_sums mean_asked = {0};
     double ns = 0.0;
     int rc;
 
@@ -215,7 +360,10 @@ int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t
     tl.w = calloc(n, sizeof(double));
     tl.mem = calloc(n, sizeof(uint64_t));
     tl.gm = calloc(n, sizeof(uint64_t));
-    if (!freeb || !now_free || !tl.vcpus || !tl.gv || !tl.w || !tl.mem || !tl.gm) {
+    tl.ga = calloc(n, sizeof(double));
+    tl.gb = calloc(n, sizeof(double));
+    if (!freeb || !now_free || !tl.vcpus || !tl.gv || !tl.w || !tl.mem || !tl.gm || !tl.ga ||
+        !tl.gb) {
         rc = -ENOMEM;
         goto out;
     }
@@ -292,6 +440,7 @@ int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t
                     trace(&step, ctx);
                 }
                 add_metrics(&sum, &m);
+                asked_arrival(&tl, &mean_asked);
                 out->max_mem_over_free = fmax(out->max_mem_over_free, m.worst_mem_over_free);
                 break;
             }
@@ -325,6 +474,10 @@ int np_bench_mix_replay_traced(np_topology *topo, const np_scenario *mix, size_t
     np_std_metrics inc;
     tally_metrics(&tl, topo, freeb, &inc);
     out->incremental_error = metrics_diff(&inc, &m);
+    rc = asked_compute(&tl, st, &out->final_asked);
+    if (rc < 0)
+        goto out;
+    asked_result(&mean_asked, &out->mean_asked);
     m.refusals = out->final_metrics.refusals;
     out->final_metrics = m;
     if (out->arrivals) {
@@ -345,6 +498,8 @@ out:
     free(tl.w);
     free(tl.mem);
     free(tl.gm);
+    free(tl.ga);
+    free(tl.gb);
     np_host_state_destroy(st);
     return rc;
 }

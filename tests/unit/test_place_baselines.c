@@ -4,6 +4,7 @@
  * documents they model: anchors.md sections 1.9 and 3). Every host has
  * free = size, so the memory available is size - what the loads hold. */
 #include <errno.h>
+#include <math.h>
 
 #include "np_test.h"
 #include "test_place_util.h"
@@ -258,11 +259,114 @@ static void test_floating(void)
     np_host_state_destroy(st);
 }
 
+/* xapi's scan by size (it stops at the first size whose lower bound on the
+ * mean distance is past the least found) against the plain rule in the
+ * policy's comment, every one of the 2^N - 1 sets scored, on random hosts of
+ * 1-10 nodes: random CPUs and memory, random loads, random symmetric
+ * distances of 11-39 between nodes (with ties) and 10 within. */
+static size_t xapi_reference(size_t n, const uint32_t *cpus, const uint64_t *avail,
+                             const uint32_t *dist, uint32_t vcpus, uint64_t mem_mib)
+{
+    size_t first = 0, best = 0;
+    double first_avg = 0.0, best_avg = 0.0;
+    uint64_t best_mem = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t mask = 1; mask < ((size_t)1 << n); mask++) {
+            uint64_t mem = 0, d = 0;
+            uint32_t c = 0, k = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (!(mask & ((size_t)1 << i)))
+                    continue;
+                mem += avail[i];
+                c += cpus[i];
+                k++;
+                for (size_t j = 0; j < n; j++)
+                    if (mask & ((size_t)1 << j))
+                        d += dist[i * n + j];
+            }
+            if (mem < mem_mib || c < vcpus)
+                continue;
+            double avg = (double)d / ((double)k * (double)k);
+            if (pass == 0 && (!first || avg < first_avg || (avg == first_avg && mask < first))) {
+                first = mask;
+                first_avg = avg;
+            }
+            if (pass == 1 && fabs(avg - first_avg) < 1e-3 &&
+                (!best || mem > best_mem ||
+                 (mem == best_mem && (avg < best_avg || (avg == best_avg && mask < best))))) {
+                best = mask;
+                best_avg = avg;
+                best_mem = mem;
+            }
+        }
+    return best;
+}
+
+static void test_xapi_matches_the_full_scan(void)
+{
+    tp_rng r = {0x5eed1234abcdULL};
+    size_t compared = 0, chosen = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        size_t n = 1 + (size_t)tp_below(&r, 10);
+        uint32_t cpus[10], dist[100];
+        uint64_t mem[10], avail[10];
+        for (size_t i = 0; i < n; i++) {
+            cpus[i] = 1 + (uint32_t)tp_below(&r, 8);
+            mem[i] = 1024 * (1 + tp_below(&r, 16));
+            for (size_t j = 0; j <= i; j++)
+                dist[i * n + j] = dist[j * n + i] =
+                    i == j ? 10 : 11 + 2 * (uint32_t)tp_below(&r, 15);
+        }
+        np_host_state *st = tp_state(tp_host(n, cpus, mem, dist));
+        if (!st)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t held = tp_below(&r, 2) ? 256 * tp_below(&r, mem[i] / 256) : 0;
+            if (held) {
+                char name[16];
+                snprintf(name, sizeof(name), "l%zu", i);
+                add_load(st, name, i, 1, 0.5, held);
+            }
+            avail[i] = mem[i] - held;
+        }
+        uint32_t vcpus = 1 + (uint32_t)tp_below(&r, 4 * n);
+        uint64_t mem_mib = 256 * (1 + tp_below(&r, 8 * n * 4));
+        np_guest_spec g = tp_guest("g", vcpus, mem_mib);
+        size_t want = xapi_reference(n, cpus, avail, dist, vcpus, mem_mib);
+        np_placement *pl = NULL;
+        np_error err = {0};
+        int rc = np_place(st, &g, "xapi", &pl, &err);
+        if (want) {
+            ASSERT_EQ(rc, 0);
+            if (pl) {
+                ASSERT_TRUE(!np_placement_is_fallback(pl));
+                size_t got = 0;
+                for (size_t i = 0; i < np_placement_nr_nodes(pl); i++)
+                    got |= (size_t)1 << np_placement_node(pl, i);
+                ASSERT_EQ(got, want);
+            }
+            chosen++;
+        } else {
+            /* no set fits: refused (-ENOSPC; -EINVAL when the guest is
+             * larger than the whole host) or Xen's striping */
+            ASSERT_TRUE(rc == -ENOSPC || rc == -EINVAL ||
+                        (rc == 0 && pl && np_placement_is_fallback(pl)));
+        }
+        compared++;
+        np_placement_destroy(pl);
+        np_host_state_destroy(st);
+    }
+    /* the cases the scan must get right were all drawn */
+    ASSERT_EQ(compared, 400);
+    ASSERT_TRUE(chosen > 150 && chosen < compared);
+}
+
 int main(void)
 {
     NP_RUN(test_table_lists_the_baselines);
     NP_RUN(test_least_loaded);
     NP_RUN(test_xapi);
+    NP_RUN(test_xapi_matches_the_full_scan);
     NP_RUN(test_numad);
     NP_RUN(test_floating);
     return np_test_summary();

@@ -317,6 +317,62 @@ static void test_replay_traced(void)
     np_scenario_destroy(sc);
 }
 
+/* The group figures of the replay (np_bench_mix_asked), by hand. Two nodes
+ * of 4 CPUs at SLIT 21. xl42 puts each guest on the node with fewest
+ * vCPUs: colocate members a1 and a2 (4 vCPUs each) land on different
+ * nodes, a pair at 21/10 - 1 = 1.1; spread members s1 and s2 (1 vCPU
+ * each, nodes then equal) apart, s3 with one of them: 3 pairs, 1 sharing
+ * a node. Means over the states with something to count: colocate 1.1
+ * after arrivals 2-5 (4 states); spread 0 after s2 and 1/3 after s3 (2
+ * states, mean 1/6). After a2 leaves there is no colocate pair (count 0);
+ * spread 1/3. numaplace keeps the colocate pair (idle: demand 0.1 each)
+ * on one node, its group term, though xl42's count is lower: colocate 0;
+ * the spread members as xl42 (the 1/3 is forced on two nodes). */
+static const char asked_text[] =
+    "{\"schema\": \"numaplace.scenario/1\", \"events\": ["
+    " {\"arrive\": {\"name\": \"a1\", \"vcpus\": 4, \"memory\": \"2G\", \"demand\": 0.1, "
+    "\"group\": \"g:colocate\"}},"
+    " {\"arrive\": {\"name\": \"a2\", \"vcpus\": 4, \"memory\": \"2G\", \"demand\": 0.1, "
+    "\"group\": \"g:colocate\"}},"
+    " {\"arrive\": {\"name\": \"s1\", \"vcpus\": 1, \"memory\": \"1G\", \"group\": \"h:spread\"}},"
+    " {\"arrive\": {\"name\": \"s2\", \"vcpus\": 1, \"memory\": \"1G\", \"group\": \"h:spread\"}},"
+    " {\"arrive\": {\"name\": \"s3\", \"vcpus\": 1, \"memory\": \"1G\", \"group\": \"h:spread\"}},"
+    " {\"depart\": \"a2\"}]}";
+
+static void test_replay_group_figures(void)
+{
+    np_scenario *sc = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_scenario_parse(asked_text, sizeof(asked_text) - 1, "mix", &sc, &err), 0);
+    const uint32_t cpus[] = {4, 4};
+    const uint64_t mem[] = {8192, 8192};
+    const uint32_t dist[] = {10, 21, 21, 10};
+    np_topology *t = tp_host(2, cpus, mem, dist);
+    np_bench_mix_result r;
+    if (!sc || !t)
+        return;
+    ASSERT_EQ(np_bench_mix_replay(t, sc, 1, "xl42", &r, &err), 0);
+    ASSERT_EQ(r.placed, 5);
+    ASSERT_EQ(r.final_asked.colocate_pairs, 0);
+    ASSERT_EQ(r.final_asked.spread_pairs, 3);
+    ASSERT_NEAR(r.final_asked.spread_shared, 1.0 / 3.0);
+    ASSERT_EQ(r.final_asked.device_guests, 0);
+    ASSERT_EQ(r.mean_asked.colocate_pairs, 4);
+    ASSERT_NEAR(r.mean_asked.colocate_distance, 1.1);
+    ASSERT_EQ(r.mean_asked.spread_pairs, 2);
+    ASSERT_NEAR(r.mean_asked.spread_shared, 1.0 / 6.0);
+    ASSERT_EQ(r.mean_asked.device_guests, 0);
+
+    ASSERT_EQ(np_bench_mix_replay(t, sc, 1, "numaplace", &r, &err), 0);
+    ASSERT_EQ(r.placed, 5);
+    ASSERT_EQ(r.mean_asked.colocate_pairs, 4);
+    ASSERT_NEAR(r.mean_asked.colocate_distance, 0.0);
+    ASSERT_EQ(r.final_asked.spread_pairs, 3);
+    ASSERT_NEAR(r.final_asked.spread_shared, 1.0 / 3.0);
+    np_scenario_destroy(sc);
+    np_topology_destroy(t);
+}
+
 /* Every mix of bench/mixes on hosts with a measured free figure, CPU-less
  * and memory-less nodes: after every arrival no node holds more guest
  * memory than it had free at start, under numaplace and both oracles. */
@@ -368,6 +424,7 @@ int main(void)
     NP_RUN(test_oracle_metrics);
     NP_RUN(test_replay);
     NP_RUN(test_replay_traced);
+    NP_RUN(test_replay_group_figures);
     NP_RUN(test_mixes_memory_within_free);
     return np_test_summary();
 }

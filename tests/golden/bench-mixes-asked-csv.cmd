@@ -1,0 +1,1 @@
+bench mixes --host fixtures/hwloc/xml-v2/40intel64-2g2n4c+pcilocality.xml --host builtin:2s-2n --mix ../bench/mixes/05-colocate.json --mix ../bench/mixes/06-spread.json --mix ../bench/mixes/07-devices.json --policy numaplace --policy xl42 --csv
