@@ -297,34 +297,6 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return guard_build(call, b->k, b->node, mem, vcpus, out);
 }
 
-/* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
- * node i, cap being max(1, the chosen placement's host worst); 0 when it
- * may not go there. Within cap, always. Past cap ("up to the next
- * level") when next_level > 0 -- the chosen placement splits the guest's
- * *vCPUs* over several nodes, and next_level is the host's level after
- * one more arrival of the same size: (every guest's vCPUs + 2 v) / every
- * CPU -- if the guest fits the node's CPUs, the node before it is no
- * higher than cap, and the node after it no higher than next_level. On a
- * host whose nodes are near one level, such a split holds the host's
- * worst count below the whole guest's by less than one arrival: the next
- * arrivals fill the other nodes and take the difference back, while the
- * split's distance stays as long as the guest does. A node above that
- * level (a device's node every device guest wants; one node of a host
- * whose others are far emptier) is left to the first rule: stacking whole
- * guests there would ratchet its count up. */
-static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, double next_level)
-{
-    uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-    if (!cpus)
-        return 0.0;
-    double after = from_one((g->base[i] + (double)v) / cpus);
-    if (after <= cap + GUARD_EPS)
-        return cap;
-    if (next_level <= 0.0 || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
-        return 0.0;
-    return after <= next_level + GUARD_EPS ? after : 0.0;
-}
-
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
  * hyper-thread is a CPU to them) and up to one vCPU per CPU is no
  * over-commit at all; the objective may still split a guest across nodes
@@ -333,8 +305,7 @@ static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, 
  * guest -- its memory within the node's available memory, and its vCPUs
  * leaving that node at most at max(1, the chosen placement's host worst)
  * vCPUs per CPU -- the whole guest there is at least as good by the
- * count (counted from 1) and better by distance, and is returned instead;
- * so is one up to the next level (whole_limit, above).
+ * count (counted from 1) and better by distance, and is returned instead.
  * Among such nodes: the lowest vCPUs per CPU after the guest, counted
  * from 1 (the count balanced as the metrics count it: below one vCPU per
  * CPU there is no over-commit to balance), then the objective's cost.
@@ -352,21 +323,6 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     *out = NULL;
     if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
         return 0;
-    /* does the chosen placement put the guest's vCPUs on several nodes? */
-    guard_score again;
-    int rc = guard_score_placement(g, chosen, &again);
-    if (rc < 0)
-        return rc;
-    size_t vcpu_nodes = 0;
-    double all_vcpus = 2.0 * (double)ctx->vcpus, next_level = 0.0;
-    uint64_t all_cpus = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        vcpu_nodes += g->gw[i] > GUARD_EPS;
-        all_vcpus += g->base[i];
-        all_cpus += np_topology_node(g->t, i)->nr_cpus;
-    }
-    if (vcpu_nodes > 1 && all_cpus > 0)
-        next_level = all_vcpus / (double)all_cpus;
     /* Nodes in layers of equal vCPUs per CPU after the guest (from 1),
      * lowest first: only the first layer with an acceptable node is built
      * and scored (a decision on 256 nodes builds the nodes of one layer). */
@@ -377,8 +333,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
-                whole_limit(g, i, ctx->vcpus, cap, next_level) > 0.0 &&
-                after > floor_after + GUARD_EPS && after < low)
+                after <= cap + GUARD_EPS && after > floor_after + GUARD_EPS && after < low)
                 low = after;
         }
         if (low == INFINITY)
@@ -392,15 +347,13 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             uint64_t mib = ctx->mem_mib;
             np_placement *cand = NULL;
             guard_score sc;
-            rc = guard_build(call, 1, &node, &mib, &nv, &cand);
+            int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
             if (rc == -ENOMEM)
                 return rc;
             if (rc < 0)
                 continue;
             if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
-                from_one(sc.host_worst) >
-                    whole_limit(g, i, ctx->vcpus, cap, next_level) + GUARD_EPS ||
-                cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
+                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
                           (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
                            !(cand->cost < (*out)->cost))))) {
