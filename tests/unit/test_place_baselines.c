@@ -323,7 +323,7 @@ static void test_xapi_matches_the_full_scan(void)
         for (size_t i = 0; i < n; i++) {
             uint64_t held = tp_below(&r, 2) ? 256 * tp_below(&r, mem[i] / 256) : 0;
             if (held) {
-                char name[16];
+                char name[32];
                 snprintf(name, sizeof(name), "l%zu", i);
                 add_load(st, name, i, 1, 0.5, held);
             }
