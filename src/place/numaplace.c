@@ -61,6 +61,9 @@
  * kept: slower, never different. */
 #define NP_PLACE_MEMO_MIN_SLOTS 32u
 #define NP_PLACE_MEMO_MAX_SLOTS 1024u
+/* ... and with a one-word key (up to 64 nodes), as many as before the
+ * wide keys: clearing twice as many slots cost more than it saved. */
+#define NP_PLACE_MEMO_MAX_SLOTS_ONE_WORD 512u
 #define NP_PLACE_MEMO_LOCAL_GUESS 32u
 #define NP_PLACE_MEMO_GROW_GUESS 512u
 #define NP_PLACE_MEMO_HASH_MUL UINT64_C(0x9e3779b97f4a7c15) /* Fibonacci hashing */
@@ -84,8 +87,9 @@ static void memo_init(np_memo *m, size_t nr_nodes, uint64_t sets)
     if (nr_nodes > NP_PLACE_MEMO_MAX_NODES)
         return;
     size_t slots = NP_PLACE_MEMO_MIN_SLOTS;
+    size_t max = nr_nodes > 64 ? NP_PLACE_MEMO_MAX_SLOTS : NP_PLACE_MEMO_MAX_SLOTS_ONE_WORD;
     unsigned bits = 5; /* log2(NP_PLACE_MEMO_MIN_SLOTS) */
-    while (slots < NP_PLACE_MEMO_MAX_SLOTS && slots < 2 * (sets + NP_PLACE_MEMO_LOCAL_GUESS)) {
+    while (slots < max && slots < 2 * (sets + NP_PLACE_MEMO_LOCAL_GUESS)) {
         slots *= 2;
         bits++;
     }
@@ -114,6 +118,20 @@ static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64
     const np_memo *m = g->memo;
     if (m->slots == 0)
         return SIZE_MAX;
+    if (m->words == 1) { /* up to 64 nodes: one word, the loops below without loops */
+        uint64_t mask = 0;
+        for (size_t p = 0; p < k; p++) {
+            uint64_t bit = UINT64_C(1) << nodes[p];
+            if (mask & bit)
+                return SIZE_MAX;
+            mask |= bit;
+        }
+        size_t at = (size_t)((mask * NP_PLACE_MEMO_HASH_MUL) >> m->shift);
+        while (m->mask[at] != 0 && m->mask[at] != mask)
+            at = (at + 1) & (m->slots - 1);
+        key_out[0] = mask;
+        return at;
+    }
     memset(key_out, 0, m->words * sizeof(key_out[0]));
     for (size_t p = 0; p < k; p++) {
         uint64_t bit = UINT64_C(1) << (nodes[p] % 64u);
@@ -143,6 +161,8 @@ static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64
 /* Whether slot `at` holds `key` (else it is the empty slot for it). */
 static bool memo_holds(const np_memo *m, size_t at, const uint64_t *key)
 {
+    if (m->words == 1)
+        return m->mask[at] == key[0];
     return memcmp(&m->mask[at * m->words], key, m->words * sizeof(key[0])) == 0;
 }
 
@@ -233,7 +253,10 @@ static double try_set(const np_gen *g, const uint32_t *nodes, size_t k, double b
     }
     double cost = try_set_scored(g, nodes, k);
     if (at != SIZE_MAX && g->memo->used < g->memo->slots / 4 * 3) {
-        memcpy(&g->memo->mask[at * g->memo->words], key, g->memo->words * sizeof(key[0]));
+        if (g->memo->words == 1)
+            g->memo->mask[at] = key[0];
+        else
+            memcpy(&g->memo->mask[at * g->memo->words], key, g->memo->words * sizeof(key[0]));
         g->memo->cost[at] = cost;
         g->memo->used++;
     }
