@@ -40,28 +40,42 @@
 #include "place/place_int.h"
 
 /* Memo of try_set's answers on hosts of at most NP_PLACE_MEMO_MAX_NODES
- * nodes, keyed by the node set as a bit mask of node indices. The local
- * search tries many sets again (a one-node best plus a near node is a
- * pair every small host has enumerated; each step re-tries most of the
- * previous step's neighbours). try_set is a pure function of the set and
+ * nodes, keyed by the node set as a bit mask of node indices (one 64-bit
+ * word per 64 nodes). The local search tries many sets again (a one-node
+ * best plus a near node is a pair every small host has enumerated; each
+ * step re-tries most of the previous step's neighbours), and on a big
+ * host the growths from different seeds reach the same sets: on the
+ * 256-node host of `bench engine --policy numaplace-soft`, 43% of the sets
+ * a decision tried were repeats, most of them the growth's sets of 5-64
+ * nodes, the dearest to score. try_set is a pure function of the set and
  * np_place_consider() ignores a set it has seen, so answering from the
  * memo changes nothing but the time. */
-#define NP_PLACE_MEMO_MAX_NODES 64u
+#define NP_PLACE_MEMO_MAX_NODES 256u
+#define NP_PLACE_MEMO_WORDS (NP_PLACE_MEMO_MAX_NODES / 64u)
 /* Slots: a power of two, at least twice the sets the search is expected
  * to try (the enumerated ones plus NP_PLACE_MEMO_LOCAL_GUESS for the local
- * search), between the two bounds below; clearing them is part of every
- * decision, so a two-node host gets a small table. Past 3/4 full, new sets
- * are scored and not kept: slower, never different. */
+ * search; NP_PLACE_MEMO_GROW_GUESS for a growth from seeds: about 400
+ * different sets per decision on that 256-node host), between the two
+ * bounds below; clearing them is part of every decision, so a two-node
+ * host gets a small table. Past 3/4 full, new sets are scored and not
+ * kept: slower, never different. */
 #define NP_PLACE_MEMO_MIN_SLOTS 32u
-#define NP_PLACE_MEMO_MAX_SLOTS 512u
+#define NP_PLACE_MEMO_MAX_SLOTS 1024u
+/* ... and with a one-word key (up to 64 nodes), as many as before the
+ * wide keys: clearing twice as many slots cost more than it saved. */
+#define NP_PLACE_MEMO_MAX_SLOTS_ONE_WORD 512u
 #define NP_PLACE_MEMO_LOCAL_GUESS 32u
+#define NP_PLACE_MEMO_GROW_GUESS 512u
 #define NP_PLACE_MEMO_HASH_MUL UINT64_C(0x9e3779b97f4a7c15) /* Fibonacci hashing */
 
 typedef struct np_memo {
     size_t slots;   /* 0: off */
+    size_t words;   /* of a key: one per 64 nodes of the host */
     unsigned shift; /* 64 - log2(slots) */
     size_t used;
-    uint64_t mask[NP_PLACE_MEMO_MAX_SLOTS]; /* 0: empty (a set is never empty) */
+    /* slot i's key is mask[i * words .. (i + 1) * words); all zero: empty
+     * (a set is never empty) */
+    uint64_t mask[NP_PLACE_MEMO_MAX_SLOTS * NP_PLACE_MEMO_WORDS];
     double cost[NP_PLACE_MEMO_MAX_SLOTS];
 } np_memo;
 
@@ -73,16 +87,17 @@ static void memo_init(np_memo *m, size_t nr_nodes, uint64_t sets)
     if (nr_nodes > NP_PLACE_MEMO_MAX_NODES)
         return;
     size_t slots = NP_PLACE_MEMO_MIN_SLOTS;
+    size_t max = nr_nodes > 64 ? NP_PLACE_MEMO_MAX_SLOTS : NP_PLACE_MEMO_MAX_SLOTS_ONE_WORD;
     unsigned bits = 5; /* log2(NP_PLACE_MEMO_MIN_SLOTS) */
-    while (slots < NP_PLACE_MEMO_MAX_SLOTS && slots < 2 * (sets + NP_PLACE_MEMO_LOCAL_GUESS)) {
+    while (slots < max && slots < 2 * (sets + NP_PLACE_MEMO_LOCAL_GUESS)) {
         slots *= 2;
         bits++;
     }
     m->slots = slots;
+    m->words = nr_nodes > 64 ? (nr_nodes + 63) / 64 : 1;
     m->shift = 64u - bits;
-    memset(m->mask, 0, slots * sizeof(m->mask[0]));
+    memset(m->mask, 0, slots * m->words * sizeof(m->mask[0]));
 }
-
 typedef struct np_gen {
     const np_place_ctx *ctx;
     np_search *s;
@@ -97,24 +112,58 @@ typedef struct np_gen {
 
 /* The memo's slot for a set: where it is, or the empty slot where it
  * would go; SIZE_MAX when the set cannot be keyed (a big host, or a node
- * listed twice). */
-static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64_t *mask_out)
+ * listed twice). key_out gets the set's mask (m->words words). */
+static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64_t *key_out)
 {
     const np_memo *m = g->memo;
-    uint64_t mask = 0;
     if (m->slots == 0)
         return SIZE_MAX;
-    for (size_t p = 0; p < k; p++) {
-        uint64_t bit = UINT64_C(1) << nodes[p];
-        if (mask & bit)
-            return SIZE_MAX;
-        mask |= bit;
+    if (m->words == 1) { /* up to 64 nodes: one word, the loops below without loops */
+        uint64_t mask = 0;
+        for (size_t p = 0; p < k; p++) {
+            uint64_t bit = UINT64_C(1) << nodes[p];
+            if (mask & bit)
+                return SIZE_MAX;
+            mask |= bit;
+        }
+        size_t at = (size_t)((mask * NP_PLACE_MEMO_HASH_MUL) >> m->shift);
+        while (m->mask[at] != 0 && m->mask[at] != mask)
+            at = (at + 1) & (m->slots - 1);
+        key_out[0] = mask;
+        return at;
     }
-    size_t at = (size_t)((mask * NP_PLACE_MEMO_HASH_MUL) >> m->shift);
-    while (m->mask[at] != 0 && m->mask[at] != mask)
+    memset(key_out, 0, m->words * sizeof(key_out[0]));
+    for (size_t p = 0; p < k; p++) {
+        uint64_t bit = UINT64_C(1) << (nodes[p] % 64u);
+        uint64_t *word = &key_out[nodes[p] / 64u];
+        if (*word & bit)
+            return SIZE_MAX;
+        *word |= bit;
+    }
+    /* With one word: the mask times the constant, as it always was. */
+    uint64_t h = 0;
+    for (size_t w = 0; w < m->words; w++)
+        h = (h ^ key_out[w]) * NP_PLACE_MEMO_HASH_MUL;
+    size_t at = (size_t)(h >> m->shift);
+    for (;;) {
+        const uint64_t *slot = &m->mask[at * m->words];
+        bool empty = true, same = true;
+        for (size_t w = 0; w < m->words; w++) {
+            empty &= slot[w] == 0;
+            same &= slot[w] == key_out[w];
+        }
+        if (empty || same)
+            return at;
         at = (at + 1) & (m->slots - 1);
-    *mask_out = mask;
-    return at;
+    }
+}
+
+/* Whether slot `at` holds `key` (else it is the empty slot for it). */
+static bool memo_holds(const np_memo *m, size_t at, const uint64_t *key)
+{
+    if (m->words == 1)
+        return m->mask[at] == key[0];
+    return memcmp(&m->mask[at * m->words], key, m->words * sizeof(key[0])) == 0;
 }
 
 /* Adds CPU-less nodes to a set that lacks memory until their free memory
@@ -192,9 +241,9 @@ static double try_set_scored(const np_gen *g, const uint32_t *nodes, size_t k)
  * (not kept in the memo, whose answers are real costs). */
 static double try_set(const np_gen *g, const uint32_t *nodes, size_t k, double bar)
 {
-    uint64_t mask = 0;
-    size_t at = memo_slot(g, nodes, k, &mask);
-    if (at != SIZE_MAX && g->memo->mask[at] == mask)
+    uint64_t key[NP_PLACE_MEMO_WORDS];
+    size_t at = memo_slot(g, nodes, k, key);
+    if (at != SIZE_MAX && memo_holds(g->memo, at, key))
         return g->memo->cost[at];
     const np_search *s = g->s;
     if (g->shortcuts && s->found && s->nr_alts == NP_PLACE_MAX_ALTS) {
@@ -204,7 +253,10 @@ static double try_set(const np_gen *g, const uint32_t *nodes, size_t k, double b
     }
     double cost = try_set_scored(g, nodes, k);
     if (at != SIZE_MAX && g->memo->used < g->memo->slots / 4 * 3) {
-        g->memo->mask[at] = mask;
+        if (g->memo->words == 1)
+            g->memo->mask[at] = key[0];
+        else
+            memcpy(&g->memo->mask[at * g->memo->words], key, g->memo->words * sizeof(key[0]));
         g->memo->cost[at] = cost;
         g->memo->used++;
     }
@@ -646,7 +698,7 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
     np_gen g = {.ctx = ctx, .s = s};
     int rc = 0;
 
-    /* The memo (8 KiB) and the caller's np_search (10 KiB) live on the
+    /* The memo (40 KiB) and the caller's np_search (10 KiB) live on the
      * stack: on a two-node host a decision takes about a microsecond, and
      * each large malloc made glibc consolidate its free lists. */
     np_memo memo;
@@ -687,7 +739,7 @@ int np_place_numaplace(const np_place_ctx *ctx, const np_numaplace_opts *opts, n
         sets += choose_capped(g.nr_cpu, k, limit);
     g.shortcuts = !(opts && opts->no_shortcuts);
     if (g.shortcuts)
-        memo_init(g.memo, ctx->n, sets <= limit ? sets : NP_PLACE_MEMO_MAX_SLOTS);
+        memo_init(g.memo, ctx->n, sets <= limit ? sets : NP_PLACE_MEMO_GROW_GUESS);
     if (sets <= limit) {
         enumerate_all(&g);
         /* Early exit: when every set of CPU nodes the local search could

@@ -480,8 +480,14 @@ uint32_t np_timerq_peek_handle(np_timerq *q)
  * way: (time, seq) orders all entries, whatever the heap's shape. */
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out)
 {
+    return np_timerq_pop_until(q, UINT64_MAX, handle_out, time_out);
+}
+
+bool np_timerq_pop_until(np_timerq *q, uint64_t until_ns, uint32_t *handle_out,
+                         uint64_t *time_out)
+{
     settle(q);
-    if (front(q) < 0)
+    if (front(q) < 0 || q->heap[0].time_ns > until_ns)
         return false;
     entry top = q->heap[0];
     *handle_out = top.handle;

@@ -39,5 +39,11 @@ uint32_t np_timerq_peek_handle(np_timerq *q);
  * finishes the removal lazily: the next np_timerq_set() of an unarmed
  * handle takes the freed root's place (one walk down, not two). */
 bool np_timerq_pop(np_timerq *q, uint32_t *handle_out, uint64_t *time_out);
+/* np_timerq_pop() when the earliest entry is due at or before until_ns;
+ * false, and nothing removed, when the queue is empty or its earliest
+ * entry comes later. The event loop's peek and pop in one look for the
+ * front (a peek then a pop looked for it twice per event). */
+bool np_timerq_pop_until(np_timerq *q, uint64_t until_ns, uint32_t *handle_out,
+                         uint64_t *time_out);
 
 #endif

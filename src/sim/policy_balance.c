@@ -26,12 +26,12 @@
 #include <numaplace/hoststate.h>
 
 #include "sim/policy.h"
+#include "sim/spec_table.h"
 
 struct np_sim_balance_policy {
     np_balance_config cfg;
     np_balance_state *state;
-    np_guest_spec *specs; /* recorded at arrival; names unique (last wins) */
-    size_t nr_specs, cap_specs;
+    sim_spec_table specs; /* recorded at arrival */
     uint64_t actions, moved_bytes;
 };
 
@@ -63,7 +63,7 @@ void np_sim_balance_policy_destroy(np_sim_balance_policy *self)
     if (!self)
         return;
     np_balance_state_destroy(self->state);
-    free(self->specs);
+    sim_spec_table_fini(&self->specs);
     free(self);
 }
 
@@ -85,29 +85,7 @@ uint64_t np_sim_balance_policy_moved_bytes(const np_sim_balance_policy *self)
 static const np_guest_spec *lookup_spec(void *opaque, const char *name)
 {
     const np_sim_balance_policy *p = opaque;
-    for (size_t i = 0; i < p->nr_specs; i++)
-        if (!strcmp(p->specs[i].name, name))
-            return &p->specs[i];
-    return NULL;
-}
-
-static int record_spec(np_sim_balance_policy *p, const np_guest_spec *spec)
-{
-    np_guest_spec *have = (np_guest_spec *)(uintptr_t)lookup_spec(p, spec->name);
-    if (have) {
-        *have = *spec;
-        return 0;
-    }
-    if (p->nr_specs == p->cap_specs) {
-        size_t cap = p->cap_specs ? p->cap_specs * 2 : 16;
-        np_guest_spec *s = realloc(p->specs, cap * sizeof(*s));
-        if (!s)
-            return -ENOMEM;
-        p->specs = s;
-        p->cap_specs = cap;
-    }
-    p->specs[p->nr_specs++] = *spec;
-    return 0;
+    return sim_spec_table_find(&p->specs, name);
 }
 
 static int create_self(np_sim *sim, void **self_out)
@@ -129,7 +107,7 @@ static int place_balance(void *self, np_sim *sim, const np_guest_spec *spec, np_
                          np_error *err)
 {
     np_sim_balance_policy *p = self;
-    int rc = p ? record_spec(p, spec) : 0;
+    int rc = p ? sim_spec_table_record(&p->specs, spec) : 0;
     if (rc)
         return rc;
     if (!p)

@@ -69,29 +69,7 @@ static int copy_placement(np_sim *sim, const np_guest_spec *spec, const np_place
 static const np_guest_spec *cache_lookup(void *opaque, const char *name)
 {
     const sim_sense_cache *c = opaque;
-    for (size_t i = 0; i < c->nr_specs; i++)
-        if (!strcmp(c->specs[i].name, name))
-            return &c->specs[i];
-    return NULL;
-}
-
-static int cache_record(sim_sense_cache *c, const np_guest_spec *spec)
-{
-    np_guest_spec *have = (np_guest_spec *)(uintptr_t)cache_lookup(c, spec->name);
-    if (have) {
-        *have = *spec;
-        return 0;
-    }
-    if (c->nr_specs == c->cap_specs) {
-        size_t cap = c->cap_specs ? c->cap_specs * 2 : 16;
-        np_guest_spec *n = realloc(c->specs, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        c->specs = n;
-        c->cap_specs = cap;
-    }
-    c->specs[c->nr_specs++] = *spec;
-    return 0;
+    return sim_spec_table_find(&c->specs, name);
 }
 
 /* The host as sensed now, or the cached snapshot while it is fresh. A
@@ -170,7 +148,7 @@ static int place_with(sim_sense_cache *cache, np_sim *sim, const np_guest_spec *
     if (!rc && choose)
         s.affinity = choose_affinity(st, &s);
     if (!rc && cache)
-        rc = cache_record(cache, &s);
+        rc = sim_spec_table_record(&cache->specs, &s);
     if (!rc)
         rc = np_place(st, &s, policy, &pl, err);
     if (!rc)
@@ -261,6 +239,6 @@ void sim_sense_cache_fini(sim_sense_cache *c)
     if (!c)
         return;
     np_host_state_destroy(c->st);
-    free(c->specs);
+    sim_spec_table_fini(&c->specs);
     memset(c, 0, sizeof(*c));
 }

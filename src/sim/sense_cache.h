@@ -27,13 +27,14 @@
 #include <numaplace/hoststate.h>
 #include <numaplace/sim.h>
 
+#include "sim/spec_table.h"
+
 #define SIM_SENSE_REFRESH_NS UINT64_C(100000000) /* 100 ms of simulated time */
 
 typedef struct sim_sense_cache {
     np_host_state *st; /* NULL until the first arrival */
     uint64_t sensed_ns;
-    np_guest_spec *specs; /* of the guests placed; names unique (last wins) */
-    size_t nr_specs, cap_specs;
+    sim_spec_table specs; /* of the guests placed */
 } sim_sense_cache;
 
 /* Whether the policy takes a sim_sense_cache as its self. */

@@ -333,8 +333,7 @@ int np_sim_run(np_sim *sim, uint64_t until_ns)
     if (sim->in_run)
         return -EBUSY; /* called from a policy callback */
     sim->in_run = true;
-    while (np_timerq_peek(sim->tq, &t) && t <= until_ns) {
-        np_timerq_pop(sim->tq, &h, &t);
+    while (np_timerq_pop_until(sim->tq, until_ns, &h, &t)) {
         sim->now_ns = t;
         sim->events++;
         prefetch_next(sim, first_guest);

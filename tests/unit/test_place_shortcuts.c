@@ -4,7 +4,8 @@
  * change how much work a decision does, never its answer: the best set,
  * its split and cost, the runners-up and the rejected sets come out the
  * same as from the plain search, on the exhaustive and the growth path,
- * on built-in, generated and random hosts loaded step by step. And the
+ * on built-in, generated and random hosts loaded step by step (up to 160
+ * nodes: the memo's key in several words). And the
  * bound is a lower bound: it never claims a set costs more than it does.
  *
  * NP_PROPS_SEED replays another sequence.
@@ -208,6 +209,27 @@ static void test_shortcuts_change_nothing(void)
     ASSERT_TRUE(t.scored_short * 3 < t.scored_plain * 2);
 }
 
+/* The same on hosts of more than 64 nodes, where the memo's key takes
+ * more than one 64-bit word (2 and 3 words here): growth path only. */
+static void test_shortcuts_change_nothing_big(void)
+{
+    tally t = {0};
+    tp_rng r = {seed() ^ UINT64_C(0x9e3779b9)};
+    static const size_t sizes[] = {72, 160};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        np_topo_gen g;
+        np_topology *topo = NULL;
+        np_topo_gen_init(&g, sizes[i], 4, UINT64_C(16) << 30);
+        ASSERT_EQ(np_topology_generate(&g, &topo, NULL), 0);
+        run_host(&t, &r, topo, 25);
+    }
+    printf("shortcuts, big hosts: %u decisions, %llu sets scored plain, %llu with shortcuts\n",
+           t.decisions, (unsigned long long)t.scored_plain, (unsigned long long)t.scored_short);
+    ASSERT_TRUE(t.decisions >= 100);
+    ASSERT_EQ(t.differ, 0);
+    ASSERT_TRUE(t.scored_short < t.scored_plain);
+}
+
 /* np_place_cannot_beat(set, c) must be false when the set costs c; with
  * half its cost as the limit it must sometimes be true. */
 static void test_bound_is_a_lower_bound(void)
@@ -317,6 +339,7 @@ static void test_largest_remainder_same_as_one_at_a_time(void)
 int main(void)
 {
     NP_RUN(test_shortcuts_change_nothing);
+    NP_RUN(test_shortcuts_change_nothing_big);
     NP_RUN(test_bound_is_a_lower_bound);
     NP_RUN(test_largest_remainder_same_as_one_at_a_time);
     return np_test_summary();

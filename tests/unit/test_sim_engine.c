@@ -95,7 +95,19 @@ static void heap_matches_oracle(uint64_t seed, uint64_t unit, int spread)
             uint32_t got;
             uint64_t t;
             int want = oracle_min(&o);
-            bool popped = np_timerq_pop(q, &got, &t);
+            bool popped;
+            if (op < 8) {
+                popped = np_timerq_pop(q, &got, &t);
+            } else {
+                /* with a deadline: before the earliest entry (or at it,
+                 * even when the queue is empty), then at or after it */
+                uint64_t due = want >= 0 ? o.time[want] : now;
+                uint64_t before = due > 0 ? due - 1 - np_prng_below(&r, 3) % due : 0;
+                if (want >= 0 && due > 0)
+                    ASSERT_TRUE(!np_timerq_pop_until(q, before, &got, &t));
+                uint64_t until = op == 8 ? due : due + np_prng_below(&r, 1000);
+                popped = np_timerq_pop_until(q, until, &got, &t);
+            }
             ASSERT_EQ(popped, want >= 0);
             if (want >= 0 && popped) {
                 ASSERT_EQ(got, want);
