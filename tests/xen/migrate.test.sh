@@ -46,7 +46,8 @@ mkdir -p /tmp/save && mount -t tmpfs -o size=300m tmpfs /tmp/save
 mk g4 pvh 4 1024; mk p1 pv 1 128
 ./numaplace create /tmp/g4.cfg >/tmp/g4.log 2>&1; echo "@@g4-create $?"
 ./numaplace create /tmp/p1.cfg >/tmp/p1.log 2>&1; echo "@@p1-create $?"
-booted g4; booted p1
+booted g4; echo "@@g4-booted $?"; booted p1; echo "@@p1-booted $?"
+echo "@@g4-console"; tail -n 5 /var/log/xen/console/guest-g4.log | tr -d '\r'
 echo "@@g4-guest"; grep -E "^GUEST: online nodes" /var/log/xen/console/guest-g4.log | tr -d '\r'
 echo "@@g4-domid $(xl domid g4)"
 ./numaplace migrate g4 --to 0 --save-dir /tmp/save >/tmp/g4-mig.out 2>/tmp/g4-mig.err
@@ -79,6 +80,8 @@ echo "xen host run: exit $rc after $(($(date +%s) - start)) s"
 printf '%s\n' "$out" | sed 's/^/dom0| /'
 check "dom0 ran the script (xen-host.sh exit $rc)" [ $rc = 0 ]
 check "numaplace create built g4 and p1" [ "$(field g4-create)$(field p1-create)" = 00 ]
+check "g4 reached userspace within the dom0 script's 240 s ($(field g4-booted); console: $(section g4-console | tail -n 1))" \
+    [ "$(field g4-booted)" = 0 ]
 check "g4's kernel sees two or more NUMA nodes (vNUMA)" \
     sh -c "printf '%s' '$(section g4-guest)' | grep -q 'online nodes: 0-[1-9]'"
 check "migrate g4 (vNUMA) is refused with exit 1 ($(field g4-migrate))" [ "$(field g4-migrate)" = 1 ]
