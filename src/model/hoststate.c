@@ -13,6 +13,7 @@
  * O(nodes) and a replay of thousands of guests stays linear in events.
  */
 #include "model/hoststate_int.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -118,17 +119,6 @@ struct np_host_state {
 static uint64_t sat_sub(uint64_t a, uint64_t b)
 {
     return a > b ? a - b : 0;
-}
-
-/* FNV-1a: guest names are short, a plain hash is enough. */
-static uint64_t name_hash(const char *name)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
 }
 
 static void hash_put(np_host_state *st, hs_guest *g)
@@ -609,7 +599,7 @@ int np_host_state_find_guest(const np_host_state *st, const char *name, size_t *
 {
     if (!name)
         return -EINVAL;
-    size_t slot = name_hash(name) & (st->hash_cap - 1);
+    size_t slot = np_text_hash(name) & (st->hash_cap - 1);
     while (st->hash[slot]) {
         const hs_guest *g = st->hash[slot];
         if (strcmp(g->spec.name, name) == 0) {
@@ -640,7 +630,7 @@ int np_host_state_add_guest(np_host_state *st, const np_guest_spec *spec, size_t
     if (!g)
         return -ENOMEM;
     g->spec = *spec;
-    g->name_hash = name_hash(spec->name);
+    g->name_hash = np_text_hash(spec->name);
     g->balloon_target_bytes = spec->mem_bytes;
     g->vcpus = calloc(spec->vcpus, sizeof(*g->vcpus));
     if (!g->vcpus) {

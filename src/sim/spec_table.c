@@ -4,6 +4,7 @@
  * linear probing, kept at most half full.
  */
 #include "sim/spec_table.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,21 +13,10 @@
 /* Slots of the first index; it doubles with the array. */
 #define SPEC_TABLE_MIN_SLOTS 32u
 
-/* FNV-1a: guest names are short, a plain hash is enough. */
-static uint64_t name_hash(const char *name)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 /* The slot holding `name`, or the empty slot where it would go. */
 static size_t slot_of(const sim_spec_table *t, const char *name)
 {
-    size_t mask = t->index_cap - 1, at = (size_t)name_hash(name) & mask;
+    size_t mask = t->index_cap - 1, at = (size_t)np_text_hash(name) & mask;
     while (t->index[at] != 0 && strcmp(t->specs[t->index[at] - 1].name, name) != 0)
         at = (at + 1) & mask;
     return at;

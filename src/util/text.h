@@ -36,6 +36,18 @@ int np_scanner_next(np_line_scanner *s, const char **line_out);
 /* Push the current line back so the next call returns it again. */
 void np_scanner_unread(np_line_scanner *s);
 
+/* FNV-1a of a NUL-terminated string: the hash of the guest-name tables
+ * (host state, the simulator's spec table); names are short. */
+static inline uint64_t np_text_hash(const char *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 /* Skip spaces and tabs. */
 const char *np_skip_ws(const char *p);
 /* Whole-string checks: the text is only blanks. */
