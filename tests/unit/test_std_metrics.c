@@ -17,12 +17,18 @@
             NP_TEST_FAIL_("%s == %s: %.12g != %.12g", #a, #b, np_a_, np_b_);                       \
     } while (0)
 
-/* Two nodes of 4 CPUs (0-3, 4-7) and 8 GiB, SLIT 10/20. */
-static np_host_state *two_nodes(void)
+/* Two nodes of 4 CPUs (0-3, 4-7) and 8 GiB; dist 2 x 2, or NULL for
+ * SLIT 10/20. */
+static np_topology *two_node_host(const uint32_t *dist)
 {
     const uint32_t cpus[] = {4, 4};
     const uint64_t mem[] = {8192, 8192};
-    return tp_state(tp_host(2, cpus, mem, NULL));
+    return tp_host(2, cpus, mem, dist);
+}
+
+static np_host_state *two_nodes(void)
+{
+    return tp_state(two_node_host(NULL));
 }
 
 static np_bitmap *cpus_of(unsigned first, unsigned last)
@@ -205,9 +211,7 @@ static void test_replay(void)
     np_scenario *sc = NULL;
     np_error err = {0};
     ASSERT_EQ(np_scenario_parse(mix_text, sizeof(mix_text) - 1, "mix", &sc, &err), 0);
-    const uint32_t cpus[] = {4, 4};
-    const uint64_t mem[] = {8192, 8192};
-    np_topology *t = tp_host(2, cpus, mem, NULL);
+    np_topology *t = two_node_host(NULL);
     const char *policies[] = {"numaplace", "xl42", "oracle", NP_BENCH_MIX_ORACLE_METRICS};
     for (size_t p = 0; p < 4 && sc && t; p++) {
         np_bench_mix_result r;
@@ -289,9 +293,7 @@ static void test_replay_traced(void)
     np_scenario *sc = NULL;
     np_error err = {0};
     ASSERT_EQ(np_scenario_parse(mix_text, sizeof(mix_text) - 1, "mix", &sc, &err), 0);
-    const uint32_t cpus[] = {4, 4};
-    const uint64_t mem[] = {8192, 8192};
-    np_topology *t = tp_host(2, cpus, mem, NULL);
+    np_topology *t = two_node_host(NULL);
     trace_rec tr = {0};
     np_bench_mix_result r;
     if (sc && t) {
@@ -344,10 +346,8 @@ static void test_replay_group_figures(void)
     np_scenario *sc = NULL;
     np_error err = {0};
     ASSERT_EQ(np_scenario_parse(asked_text, sizeof(asked_text) - 1, "mix", &sc, &err), 0);
-    const uint32_t cpus[] = {4, 4};
-    const uint64_t mem[] = {8192, 8192};
     const uint32_t dist[] = {10, 21, 21, 10};
-    np_topology *t = tp_host(2, cpus, mem, dist);
+    np_topology *t = two_node_host(dist);
     np_bench_mix_result r;
     if (!sc || !t)
         return;
