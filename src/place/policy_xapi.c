@@ -160,11 +160,12 @@ static size_t next_same_size(size_t mask, size_t limit)
 }
 
 /* Scans the sets of k_min..n nodes, stopping at the first size whose bound
- * is XAPI_SAME_DISTANCE above `*least` (pass 1: finds `*first`, lowers
- * `*least`; pass 2, `least` fixed: the most memory within the tolerance).
- * Returns the size the scan stopped at. */
+ * is XAPI_SAME_DISTANCE above `*least` (pass 1: lowers `*least` to the
+ * least average of a fitting set; pass 2, `least` fixed: the set with most
+ * memory within the tolerance of it, into `*best`). Returns the size the
+ * scan stopped at. */
 static size_t scan(const np_place_ctx *ctx, const xapi_host *h, size_t k_stop, bool pass2,
-                   xapi_set *first, xapi_set *best, double *least)
+                   xapi_set *best, double *least)
 {
     bool monotone = h->dmin_other >= h->dmin_self;
     size_t limit = (size_t)1 << h->n;
@@ -176,10 +177,7 @@ static size_t scan(const np_place_ctx *ctx, const xapi_host *h, size_t k_stop, b
             if (!set_fits(ctx, h, mask, &set))
                 continue;
             if (!pass2) {
-                if (first->mask == 0 || earlier(&set, first)) {
-                    *first = set;
-                    *least = set.avg;
-                }
+                *least = set.avg < *least ? set.avg : *least;
             } else if (fabs(set.avg - *least) < XAPI_SAME_DISTANCE &&
                        (best->mask == 0 || set.mem_mib > best->mem_mib ||
                         (set.mem_mib == best->mem_mib && earlier(&set, best)))) {
@@ -235,12 +233,12 @@ int np_policy_xapi(np_place_call *call)
         k = rc == 0 ? 1 : 0;
     } else {
         xapi_host h;
-        xapi_set first = {0}, best = {0};
+        xapi_set best = {0};
         double least = INFINITY;
         xapi_host_read(ctx, &h);
-        size_t k_stop = scan(ctx, &h, h.n + 1, false, &first, &best, &least);
-        if (first.mask)
-            scan(ctx, &h, k_stop, true, &first, &best, &least);
+        size_t k_stop = scan(ctx, &h, h.n + 1, false, &best, &least);
+        if (least < INFINITY)
+            scan(ctx, &h, k_stop, true, &best, &least);
         rc = best.mask ? 0 : -ENOENT;
         if (best.mask) {
             for (size_t i = 0; i < ctx->n; i++)
