@@ -180,33 +180,19 @@ static json_t *asked_json(const np_bench_mix_asked *a, bool states)
     return o;
 }
 
-/* The three figures as CSV fields (empty when nothing was counted). */
-static void print_asked_csv(const np_bench_mix_asked *a)
-{
-    if (a->colocate_pairs)
-        printf(",%.4f", a->colocate_distance);
-    else
-        printf(",");
-    if (a->spread_pairs)
-        printf(",%.4f", a->spread_shared);
-    else
-        printf(",");
-    if (a->device_guests)
-        printf(",%.4f", a->device_distance);
-    else
-        printf(",");
-}
-
-/* The same in the table: "-" when nothing was counted. */
-static void print_asked_table(const np_bench_mix_asked *a)
+/* The three figures, as CSV fields (empty when nothing was counted) or
+ * table columns ("-"). */
+static void print_asked(const np_bench_mix_asked *a, bool csv)
 {
     double v[3] = {a->colocate_distance, a->spread_shared, a->device_distance};
     size_t c[3] = {a->colocate_pairs, a->spread_pairs, a->device_guests};
     for (size_t i = 0; i < 3; i++) {
-        if (c[i])
+        if (c[i] && csv)
+            printf(",%.4f", v[i]);
+        else if (c[i])
             printf(" %5.3f", v[i]);
         else
-            printf(" %5s", "-");
+            printf(csv ? "," : "     -"); /* " %5s" of "-" */
     }
 }
 
@@ -252,8 +238,8 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
                f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
                f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
                m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision);
-        print_asked_csv(&r->final_asked);
-        print_asked_csv(&r->mean_asked);
+        print_asked(&r->final_asked, true);
+        print_asked(&r->mean_asked, true);
         printf("\n");
         return;
     }
@@ -271,7 +257,7 @@ static void print_row(out_fmt fmt, const mix_row *row, json_t *rows)
            f->remote_weighted_distance, f->local_fraction, f->worst_cpu_overcommit,
            f->worst_mem_over_free, m->remote_weighted_distance, m->local_fraction,
            m->worst_cpu_overcommit, m->worst_mem_over_free, r->ns_per_decision / 1000.0);
-    print_asked_table(&r->final_asked);
+    print_asked(&r->final_asked, false);
     printf("\n");
 }
 

@@ -98,6 +98,7 @@ static void memo_init(np_memo *m, size_t nr_nodes, uint64_t sets)
     m->shift = 64u - bits;
     memset(m->mask, 0, slots * m->words * sizeof(m->mask[0]));
 }
+
 typedef struct np_gen {
     const np_place_ctx *ctx;
     np_search *s;
@@ -140,7 +141,7 @@ static size_t memo_slot(const np_gen *g, const uint32_t *nodes, size_t k, uint64
             return SIZE_MAX;
         *word |= bit;
     }
-    /* With one word: the mask times the constant, as it always was. */
+    /* Each word folded in, then times the constant (one word: as above). */
     uint64_t h = 0;
     for (size_t w = 0; w < m->words; w++)
         h = (h ^ key_out[w]) * NP_PLACE_MEMO_HASH_MUL;
