@@ -19,10 +19,12 @@
  * a reviewer reads, and demand decides which).
  *
  * The choices compared are the search's best, its runners-up, its node set
- * with the vCPUs spread by count (a guest wider than a node), and what the
- * peers in the policy table that a reviewer compares against (xl42, xapi,
- * numad, least-loaded) decide for this arrival, each laid out as numaplace
- * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
+ * with the vCPUs spread by count (a guest wider than a node), its split
+ * with one mask for all vCPUs where no node passes one vCPU per CPU
+ * (guard_build_union), and what the peers in the policy table that a
+ * reviewer compares against (xl42, xapi, numad, least-loaded) decide for
+ * this arrival, each laid out as numaplace lays out a split (its vCPU
+ * masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
  * rwd, better in one, or equal in both and lower on its own nodes past 1 vCPU per CPU), the one
  * with the lowest cost
@@ -53,6 +55,8 @@
 
 /* Figures closer than this compare equal (sums of shares round). */
 #define GUARD_EPS 1e-9
+/* At most one vCPU per CPU is no over-commit by the metrics. */
+#define GUARD_NO_OVERCOMMIT 1.0
 /* The least SLIT distance between two nodes when the local one is 10
  * (np_topology_builder_finish refuses a remote one not larger). */
 #define GUARD_DMIN 11.0
@@ -158,6 +162,44 @@ static int guard_build(np_place_call *call, size_t k, const uint32_t *node, cons
     if (rc < 0)
         return rc;
     np_place_score_split(&call->ctx, k, node, vcpus, mem_mib, term, &(*out)->cost);
+    (*out)->nr_terms = NP_TERM_COUNT;
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
+    return 0;
+}
+
+/* The same split with one mask for all its vCPUs (the union of its
+ * nodes' CPUs) and no vNUMA layout: how the peers lay a split out. The
+ * metrics count such a vCPU on every node of its mask (a quarter on each
+ * of four), so a guest with fewer vCPUs than nodes -- its memory wider
+ * than its CPUs need, as on nodes of 2 CPUs and 1 GiB -- leaves each node
+ * fewer vCPUs per CPU at the same distance. It is offered only where it
+ * leaves no node past one vCPU per CPU (GUARD_NO_OVERCOMMIT): there a
+ * floating vCPU finds an idle CPU on any node of its mask, while on a
+ * node already over-committed its quarter is an average the scheduler
+ * does not keep, and the per-node masks keep each vCPU's time-sharing
+ * where its vNUMA node is. What it gives up: the layout's locality (a
+ * guest that sees its virtual nodes keeps most accesses on them), which
+ * the metrics do not see and the objective does; the guard follows the
+ * metrics when they tell two choices apart. Not for a guest that asked
+ * for N virtual nodes (vnuma=N); scored without the layout. -ENOSPC for
+ * a split on one node (nothing differs). */
+static int guard_build_union(np_place_call *call, size_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out)
+{
+    double term[NP_TERM_COUNT];
+    if (k < 2 || call->spec->vnuma_nodes > 0)
+        return -ENOSPC;
+    np_guest_spec flat = *call->spec;
+    flat.vnuma_nodes = NP_VNUMA_OFF;
+    int rc = np_placement_build(call->st, &flat, call->policy, k, node, mem_mib, vcpus, out);
+    if (rc < 0)
+        return rc;
+    (*out)->union_masks = true;
+    bool vnuma = call->ctx.vnuma;
+    np_place_ctx_no_vnuma(&call->ctx);
+    np_place_score_split(&call->ctx, k, node, vcpus, mem_mib, term, &(*out)->cost);
+    call->ctx.vnuma = vnuma;
     (*out)->nr_terms = NP_TERM_COUNT;
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
         (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
@@ -370,15 +412,17 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
 }
 
 /* Keeps cand in *best when it dominates the search's choice (own), keeps
- * its constraints, and costs less under numaplace's objective than the one
+ * its constraints, leaves the host's worst vCPUs per CPU at most at
+ * max_host_worst, and costs less under numaplace's objective than the one
  * kept; frees it otherwise. */
 static void guard_keep(guard_ctx *g, const np_placement *own_pl, const guard_score *own,
-                       np_placement *cand, const char *from, np_placement **best,
-                       guard_score *best_score, const char **best_from)
+                       np_placement *cand, double max_host_worst, const char *from,
+                       np_placement **best, guard_score *best_score, const char **best_from)
 {
     guard_score sc;
     if (!keeps_constraints(cand, own_pl) || guard_score_placement(g, cand, &sc) < 0 ||
-        !dominates(&sc, own) || (*best && !(cand->cost < (*best)->cost))) {
+        sc.host_worst > max_host_worst + GUARD_EPS || !dominates(&sc, own) ||
+        (*best && !(cand->cost < (*best)->cost))) {
         np_placement_destroy(cand);
         return;
     }
@@ -436,7 +480,8 @@ int np_place_count_guard(np_place_call *call)
         rc = guard_build(call, c->k, c->node, c->mem_mib, c->vcpus, &cand);
         if (rc < 0)
             goto out;
-        guard_keep(&g, own, &own_score, cand, "a runner-up", &best, &best_score, &best_from);
+        guard_keep(&g, own, &own_score, cand, INFINITY, "a runner-up", &best, &best_score,
+                   &best_from);
         cand = NULL;
     }
     /* the same nodes, vCPUs spread by count */
@@ -444,8 +489,17 @@ int np_place_count_guard(np_place_call *call)
     if (rc == -ENOMEM)
         goto out;
     if (rc == 0)
-        guard_keep(&g, own, &own_score, cand, "its nodes with vCPUs spread by count", &best,
-                   &best_score, &best_from);
+        guard_keep(&g, own, &own_score, cand, INFINITY, "its nodes with vCPUs spread by count",
+                   &best, &best_score, &best_from);
+    cand = NULL;
+    rc = 0;
+    /* the search's split with one mask for all its vCPUs */
+    rc = guard_build_union(call, b->k, b->node, b->mem_mib, b->vcpus, &cand);
+    if (rc == -ENOMEM)
+        goto out;
+    if (rc == 0)
+        guard_keep(&g, own, &own_score, cand, GUARD_NO_OVERCOMMIT,
+                   "its split with one mask for all vCPUs", &best, &best_score, &best_from);
     cand = NULL;
     rc = 0;
     /* the peers' choices for this arrival */
@@ -470,7 +524,8 @@ int np_place_count_guard(np_place_call *call)
             rc = 0;
             continue;
         }
-        guard_keep(&g, own, &own_score, cand, peer_choice[p], &best, &best_score, &best_from);
+        guard_keep(&g, own, &own_score, cand, INFINITY, peer_choice[p], &best, &best_score,
+                   &best_from);
         cand = NULL;
     }
 
