@@ -16,14 +16,13 @@
  * per unit of its demand. Constants from src/model/calibration.h, each
  * with its source in data/calibration.conf; docs/placement.md has the
  * reasoning and worked examples:
- *   cpu_overcommit  sum_i [S_i(d_i + a_i) - S_i(d_i)] / D
- *                   S(d) = d^2 / W(d) - d past the cores, else 0
- *                   W(d) = cores + y (min(d, threads) - cores)
- *                   the node's guests' total stretch: demand d on CPUs
- *                   doing W cores of work (a busy core's sibling adds y)
- *                   runs each unit at W / d, d / W - 1 slower. A guest
- *                   filling free cores costs nothing; the first unit on a
- *                   sibling costs 1 - y, as work lost would.
+ *   cpu_overcommit  sum_i [loss_i(d_i + a_i) - loss_i(d_i)] / D
+ *                   loss(d) = (1 - y) clamp(d - cores, 0, threads - cores)
+ *                             + max(0, d - threads)
+ *                   demand past the cores runs on busy cores' second
+ *                   threads (each pair does 1 + y cores of work), demand
+ *                   past the threads is time-shared: work not done. A
+ *                   guest filling free cores costs nothing.
  *   remote_memory   s sum_i w_i f_i sum_{j != i} m_j (L(i, j) - 1)
  *                   L the latency ratio (HMAT, else the SLIT class), s the
  *                   memory-stall share of a vCPU's time; f_i = 1 without
@@ -275,16 +274,14 @@ static double cpu_room(const np_place_ctx *ctx, size_t i)
     return room > floor_room ? room : floor_room;
 }
 
-/* The stretch of the node's guests at a demand, in vCPU-equivalents (the
- * formula at the top of the file). */
+/* Demand a node cannot serve at full speed, in vCPU-equivalents of work
+ * lost (the formula at the top of the file). */
 static double cpu_loss(const np_place_ctx *ctx, size_t i, double demand)
 {
     double cores = ctx->cores[i], threads = ctx->threads[i];
-    if (!(demand > cores))
-        return 0.0;
-    double on = demand < threads ? demand : threads;
-    double work = cores + NP_CALIB_SMT_THREAD_YIELD * (on - cores);
-    return demand * demand / work - demand;
+    double smt = demand > cores ? (demand < threads ? demand : threads) - cores : 0.0;
+    double shared = demand > threads ? demand - threads : 0.0;
+    return (1.0 - NP_CALIB_SMT_THREAD_YIELD) * (smt > 0.0 ? smt : 0.0) + shared;
 }
 
 void np_place_objective_prepare(np_place_ctx *ctx)
@@ -600,11 +597,10 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         double avail = u64_to_double(ctx->avail_mib[i]);
         mem_lo[p] = (lo < avail ? lo : avail) / M;
     }
-    /* cpu_overcommit: each node's stretch is convex in its demand (free
-     * cores cost nothing, then at least 1 - y per unit on siblings, at
-     * least 1 past the threads), so no split of the guest's demand over
-     * the set loses less than filling the cheapest room first at those
-     * slopes. */
+    /* cpu_overcommit: each node's loss is convex in its demand (free
+     * cores cost nothing, then siblings 1 - y, then 1), so no split of
+     * the guest's demand over the set loses less than filling the
+     * cheapest room first. */
     double free_cores = 0.0, smt_room = 0.0;
     for (size_t p = 0; p < k; p++) {
         uint32_t i = node[p];

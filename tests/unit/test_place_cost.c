@@ -144,9 +144,8 @@ static void test_nothing_on_busy_nodes_while_empty_ones_exist(void)
 static void test_terms_in_slowdown_units(void)
 {
     /* one node of 4 cores, one thread each, 2 busy vCPUs there: 4 more
-     * make 6 on 4, each running at 4/6: a stretch of 6 x (6/4 - 1) = 3
-     * vCPU-equivalents (the guest's and the other's), 3/4 of the new
-     * guest's demand */
+     * make 6 on 4, 2 vCPU-equivalents lost (the guest's and the other's),
+     * half the new guest's demand */
     uint32_t c1[1] = {4};
     uint64_t m1[1] = {16384};
     np_host_state *st = tp_state(tp_host(1, c1, m1, NULL));
@@ -158,14 +157,12 @@ static void test_terms_in_slowdown_units(void)
     np_guest_spec s = tp_guest("over", 4, 1024);
     np_placement *pl = place(st, &s);
     if (pl)
-        ASSERT_TRUE(fabs(term(pl, "cpu_overcommit") - 0.75) < 1e-12);
+        ASSERT_TRUE(fabs(term(pl, "cpu_overcommit") - 0.5) < 1e-12);
     s = tp_guest("over", 8, 1024);
     np_placement_destroy(pl);
     np_host_state_destroy(st);
 
-    /* 4 cores x 2 threads: 8 vCPUs, 4 of them past the cores, on
-     * siblings: the cores do 4 + 4y of work, a stretch of 8 x (8 / (4 +
-     * 4y) - 1) */
+    /* 4 cores x 2 threads: 8 vCPUs, 4 of them past the cores, on siblings */
     np_topo_gen gen;
     np_topo_gen_init(&gen, 1, 4, 16 * GiB);
     gen.nodes_per_package = 1;
@@ -176,7 +173,7 @@ static void test_terms_in_slowdown_units(void)
     pl = place(st, &s);
     if (pl)
         ASSERT_TRUE(fabs(term(pl, "cpu_overcommit") -
-                         (8.0 / (4.0 + 4.0 * NP_CALIB_SMT_THREAD_YIELD) - 1.0)) < 1e-12);
+                         (1.0 - NP_CALIB_SMT_THREAD_YIELD) * 4.0 / 8.0) < 1e-12);
     np_placement_destroy(pl);
     np_host_state_destroy(st);
 
