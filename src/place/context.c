@@ -20,8 +20,8 @@
 #define CTX_ALIGN sizeof(uint64_t)
 #define ROUND_ALIGN(bytes) (((bytes) + CTX_ALIGN - 1) / CTX_ALIGN * CTX_ALIGN)
 /* dev_cost, group_cost, share, util_before, cores, threads, loss_before,
- * share_rate, usable_mib, fill_before, score */
-#define CTX_NR_DOUBLES 11u
+ * usable_mib, fill_before, score */
+#define CTX_NR_DOUBLES 10u
 
 /* Extra latency of reaching b from a's CPUs, as a share of local latency
  * (calibration: HMAT, else the SLIT class): 0 local, 0.56 a socket away. */
@@ -159,8 +159,7 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->avail_mib = carve(&cursor, n, sizeof(*ctx->avail_mib));
     double **doubles[CTX_NR_DOUBLES] = {
         &ctx->dev_cost,    &ctx->group_cost, &ctx->share,       &ctx->util_before, &ctx->cores,
-        &ctx->threads,     &ctx->loss_before, &ctx->share_rate, &ctx->usable_mib,
-        &ctx->fill_before, &ctx->score,
+        &ctx->threads,     &ctx->loss_before, &ctx->usable_mib, &ctx->fill_before, &ctx->score,
     };
     for (size_t i = 0; i < CTX_NR_DOUBLES; i++)
         *doubles[i] = carve(&cursor, n, sizeof(double));

@@ -17,24 +17,11 @@
  * with its source in data/calibration.conf; docs/placement.md has the
  * reasoning and worked examples:
  *   cpu_overcommit  sum_i [loss_i(d_i + a_i) - loss_i(d_i)] / D
- *                   loss(d) = e^2 / W(e) - e + r_i max(0, d - threads)
- *                   e = min(d, threads), W(e) = cores + y max(0, e - cores)
- *                   r_i = 2 max(d_i, threads) / C_i - 1, C_i = cores +
- *                   y (threads - cores)
+ *                   loss(d) = (1 - y) clamp(d - cores, 0, threads - cores)
+ *                             + max(0, d - threads)
  *                   demand past the cores runs on busy cores' second
- *                   threads (each pair does 1 + y cores of work): e units
- *                   on W cores of work run e / W - 1 slower, the first
- *                   unit on a sibling costing 1 - y. Past the threads it
- *                   is time-shared: demand d
- *                   on capacity C runs each unit at C / d, a stretch of
- *                   d / C - 1, so the node's guests' total stretch
- *                   d^2 / C - d grows by r = 2d / C - 1 per unit added.
- *                   r is taken at the node's demand before the guest,
- *                   not over the guest's own demand: the curvature the
- *                   guest's own vCPUs add would split it one vCPU per node
- *                   to level loads that the next arrivals level anyway
- *                   (docs/placement.md, "Held-out check, wide"), for a
- *                   lasting cost in locality. r >= 1 (C <= threads). A
+ *                   threads (each pair does 1 + y cores of work), demand
+ *                   past the threads is time-shared: work not done. A
  *                   guest filling free cores costs nothing.
  *   remote_memory   s sum_i w_i f_i sum_{j != i} m_j (L(i, j) - 1)
  *                   L the latency ratio (HMAT, else the SLIT class), s the
@@ -287,32 +274,14 @@ static double cpu_room(const np_place_ctx *ctx, size_t i)
     return room > floor_room ? room : floor_room;
 }
 
-/* Slowdown added per unit of demand past the node's threads, at the node's
- * demand before the guest (the formula at the top of the file). */
-static double share_rate(const np_place_ctx *ctx, size_t i, double demand)
-{
-    double cores = ctx->cores[i], threads = ctx->threads[i];
-    double capacity = cores + NP_CALIB_SMT_THREAD_YIELD * (threads - cores);
-    double at = demand > threads ? demand : threads;
-    /* capacity <= threads, so the rate is at least 1 (np_place_cannot_beat) */
-    return capacity > 0.0 ? 2.0 * at / capacity - 1.0 : 1.0;
-}
-
-/* The node's CPU loss at a demand: up to the threads the stretch of its
- * guests, on / W - 1 per unit (W the work of the cores and busy siblings);
- * past them the time-sharing rate fixed at its demand before the guest
- * (the formula at the top of the file). */
+/* Demand a node cannot serve at full speed, in vCPU-equivalents of work
+ * lost (the formula at the top of the file). */
 static double cpu_loss(const np_place_ctx *ctx, size_t i, double demand)
 {
     double cores = ctx->cores[i], threads = ctx->threads[i];
-    double on = demand < threads ? demand : threads;
-    double below = 0.0;
-    if (on > cores) {
-        double work = cores + NP_CALIB_SMT_THREAD_YIELD * (on - cores);
-        below = on * on / work - on;
-    }
+    double smt = demand > cores ? (demand < threads ? demand : threads) - cores : 0.0;
     double shared = demand > threads ? demand - threads : 0.0;
-    return below + ctx->share_rate[i] * shared;
+    return (1.0 - NP_CALIB_SMT_THREAD_YIELD) * (smt > 0.0 ? smt : 0.0) + shared;
 }
 
 void np_place_objective_prepare(np_place_ctx *ctx)
@@ -334,7 +303,6 @@ void np_place_objective_prepare(np_place_ctx *ctx)
          * on the less loaded one). */
         double u = l->cpu_capacity > 0.0 ? l->cpu_demand / l->cpu_capacity : 0.0;
         ctx->util_before[i] = u;
-        ctx->share_rate[i] = share_rate(ctx, i, l->cpu_demand);
         ctx->loss_before[i] = cpu_loss(ctx, i, l->cpu_demand);
         uint64_t usable_bytes = l->mem_total_bytes > l->mem_reserved_bytes
                                     ? l->mem_total_bytes - l->mem_reserved_bytes
@@ -630,10 +598,9 @@ bool np_place_cannot_beat(const np_place_ctx *ctx, const uint32_t *node, size_t 
         mem_lo[p] = (lo < avail ? lo : avail) / M;
     }
     /* cpu_overcommit: each node's loss is convex in its demand (free
-     * cores cost nothing, then siblings at least 1 - y, then the rate
-     * r_i >= 1), so no split of the guest's demand over the set loses
-     * less than filling the cheapest room first, each unit past the
-     * threads counted at 1. */
+     * cores cost nothing, then siblings 1 - y, then 1), so no split of
+     * the guest's demand over the set loses less than filling the
+     * cheapest room first. */
     double free_cores = 0.0, smt_room = 0.0;
     for (size_t p = 0; p < k; p++) {
         uint32_t i = node[p];

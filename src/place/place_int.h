@@ -81,8 +81,7 @@ typedef struct np_place_ctx {
     double *util_before; /* cpu_demand / cpu_capacity, at most 1 (0 without capacity) */
     double *cores;       /* the node's cores */
     double *threads;     /* the node's CPUs (hyper-threads) */
-    double *loss_before; /* cpu_loss() of the node's demand before the guest */
-    double *share_rate;  /* slowdown per unit of demand past the threads (objective.c) */
+    double *loss_before; /* vCPU-equivalents of demand the node cannot serve now */
     double *usable_mib;  /* total - reserved, whole MiB */
     double *fill_before; /* memory fill before the guest (1 without usable memory) */
     const double *lat;   /* the topology's latency ratios, n x n, or NULL (np_place_lat) */
