@@ -27,7 +27,7 @@
  *                   L the latency ratio (HMAT, else the SLIT class), s the
  *                   memory-stall share of a vCPU's time; f_i = 1 without
  *                   vNUMA (accesses spread like the memory), else
- *                   c + (1 - c)(1 - min(1, m_i / w_i)) / (1 - m_i), c the share of
+ *                   c + (1 - c)(1 - min(1, m_i / w_i)) with c the share of
  *                   accesses that cross virtual nodes: the others stay on
  *                   the vCPU's virtual node as far as its memory goes.
  *   device          sum_i (w_i + m_i) / 2 dev_i    I/O share x extra latency
@@ -512,17 +512,11 @@ void np_place_score_split(const np_place_ctx *ctx, size_t k, const uint32_t *nod
             /* r is what a vCPU pays when its accesses spread like the
              * memory. With vNUMA, the guest keeps 1 - c of them on its
              * virtual node as far as that node's memory goes (m / w of
-             * the vCPUs' need); the share c spreads like the memory (r),
-             * and what the node's memory cannot hold goes to the other
-             * nodes only, spread like the memory there: r / (1 - m), all
-             * of it remote. With all vCPUs on one node (w = 1, own = m)
-             * that gives r, as without vNUMA: a layout with one vnode of
-             * vCPUs changes nothing. */
+             * the vCPUs' need); the rest spread. */
             double f = 1.0;
             if (ctx->vnuma) {
                 double own = mu < w ? mu / w : 1.0;
-                double beyond = mu < 1.0 ? (1.0 - own) / (1.0 - mu) : 0.0;
-                f = (1.0 - NP_CALIB_VNUMA_CROSS_FRACTION) * beyond +
+                f = (1.0 - NP_CALIB_VNUMA_CROSS_FRACTION) * (1.0 - own) +
                     NP_CALIB_VNUMA_CROSS_FRACTION;
             }
             term[NP_TERM_REMOTE] += w * f * r;

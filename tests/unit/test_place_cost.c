@@ -199,38 +199,11 @@ static void test_terms_in_slowdown_units(void)
     np_host_state_destroy(st);
 }
 
-/* A vNUMA layout helps only where it gives vCPUs memory of their own. One
- * CPU node of 4 CPUs and 4096 MiB, one CPU-less node of 16384 MiB at 21:
- * an 8192 MiB guest has all its vCPUs on node 0 and half its memory on
- * node 1, with a layout (a vnode without vCPUs) or without; either way
- * every access spreads like the memory: remote = s x 1/2 x (L - 1). */
-static void test_vnuma_one_cpu_node_no_credit(void)
-{
-    uint32_t c[2] = {4, 0};
-    uint64_t m[2] = {4096, 16384};
-    uint32_t d[4] = {10, 21, 21, 10};
-    np_host_state *st = tp_state(tp_host(2, c, m, d));
-    np_guest_spec s = tp_guest("tier", 4, 8192);
-    np_placement *with = place(st, &s);
-    s.vnuma_nodes = NP_VNUMA_OFF;
-    np_placement *without = place(st, &s);
-    double plain = NP_CALIB_MEM_STALL_FRACTION * 0.5 * (NP_CALIB_LAT_RATIO_SOCKET - 1.0);
-    if (with && without) {
-        ASSERT_U64_EQ(np_placement_node_mem_bytes(with, 1), 4096 * MiB);
-        ASSERT_TRUE(fabs(term(without, "remote_memory") - plain) < 1e-12);
-        ASSERT_TRUE(fabs(term(with, "remote_memory") - plain) < 1e-12);
-    }
-    np_placement_destroy(with);
-    np_placement_destroy(without);
-    np_host_state_destroy(st);
-}
-
 int main(void)
 {
     NP_RUN(test_wide_guest_fills_close_pair);
     NP_RUN(test_half_free_node_not_split_four_ways);
     NP_RUN(test_nothing_on_busy_nodes_while_empty_ones_exist);
     NP_RUN(test_terms_in_slowdown_units);
-    NP_RUN(test_vnuma_one_cpu_node_no_credit);
     return np_test_summary();
 }
