@@ -196,11 +196,9 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
      * cpuless-memory=no keeps the guest off it. */
     ctx->cpuless_ok = !spec->cpuless_memory_refused;
     /* A guest split over nodes sees a vNUMA layout unless vnuma=off
-     * (np_placement_build); the objective gives it no credit for it: every
-     * vCPU's accesses spread like the guest's memory, as the standard
-     * metrics count them, for a guest whose workload placement does not
-     * know (experiment: the crossing share c is an assumption). */
-    ctx->vnuma = false;
+     * (np_placement_build), and then only the share of its accesses that
+     * crosses virtual nodes goes to the other nodes. */
+    ctx->vnuma = spec->vnuma_nodes != NP_VNUMA_OFF;
     ctx->group_by_vcpu = spec->group_rule == NP_GROUP_COLOCATE;
     device_costs(ctx);
     rc = group_costs(ctx);
