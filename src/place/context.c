@@ -189,7 +189,12 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->max_nodes = NP_PLACE_MAX_SET_NODES;
     if (spec->vnuma_nodes > 0 && (size_t)spec->vnuma_nodes < ctx->max_nodes)
         ctx->max_nodes = (size_t)spec->vnuma_nodes;
-    ctx->cpuless_ok = spec->allow_cpuless_memory;
+    /* CPU-less memory (CXL, HBM, GPU memory) is one more remote tier,
+     * priced like any other by its distance from the guest's vCPUs: near
+     * HBM at SLIT 12 is closer than another socket's DRAM at 20, and the
+     * kernel's own fallback order is by distance too. Only an explicit
+     * cpuless-memory=no keeps the guest off it. */
+    ctx->cpuless_ok = !spec->cpuless_memory_refused;
     /* A guest split over nodes sees a vNUMA layout unless vnuma=off
      * (np_placement_build), and then only the share of its accesses that
      * crosses virtual nodes goes to the other nodes. */
