@@ -454,7 +454,8 @@ int np_place_count_guard(np_place_call *call)
         np_error perr = {0};
         if (!peer)
             continue;
-        rc = np_place_run(call->st, call->spec, peer, NULL, &ppl, &perr);
+        /* only the peer's split is read here: no note, runners-up or cost */
+        rc = np_place_run(call->st, call->spec, peer, NULL, false, &ppl, &perr);
         if (rc == -ENOMEM)
             goto out;
         if (rc < 0) { /* the peer cannot place it: nothing to compare */
@@ -492,10 +493,11 @@ int np_place_count_guard(np_place_call *call)
         goto out;
     }
     /* the search's choice becomes the first runner-up, with both figures */
-    char why[160];
-    snprintf(why, sizeof(why),
-             "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
-             own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
+    char why[160] = "";
+    if (call->explain)
+        snprintf(why, sizeof(why),
+                 "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
+                 own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
     np_place_alt_rec keep[NP_PLACE_MAX_ALTS + NP_PLACE_MAX_REJECTS];
     size_t nr_keep = own->nr_alts;
     memcpy(keep, own->alts, nr_keep * sizeof(keep[0]));
@@ -509,11 +511,12 @@ int np_place_count_guard(np_place_call *call)
     }
     if (rc < 0)
         goto out;
-    snprintf(best->note, sizeof(best->note),
-             "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
-             "against the search's %.2f (%.2f) and %.3f",
-             best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
-             own_score.host_worst, own_score.own_worst, own_score.rwd);
+    if (call->explain)
+        snprintf(best->note, sizeof(best->note),
+                 "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
+                 "against the search's %.2f (%.2f) and %.3f",
+                 best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
+                 own_score.host_worst, own_score.own_worst, own_score.rwd);
     call->pl = best;
     best = NULL;
 out:

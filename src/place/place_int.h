@@ -298,7 +298,7 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
  * every vCPU allowed everywhere; flagged as a fallback with `note`.
  * -ENOSPC when the host as a whole lacks the memory. */
 int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err);
+                      const char *note, bool explain, np_placement **out, np_error *err);
 /* Copies the search's terms and runners-up into the placement. */
 int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_search *s);
 int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32_t *node,

@@ -183,9 +183,10 @@ int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_sea
 /* What the hypervisor does with a guest nobody places: every node, the
  * memory striped evenly in whole MiB (Xen's allocator round-robins over a
  * domain's node affinity), vCPUs spread evenly over the nodes with CPUs,
- * every vCPU allowed everywhere. */
+ * every vCPU allowed everywhere. Without `explain`, no note and no cost
+ * (np_place_call's explain). */
 static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err)
+                      const char *note, bool explain, np_placement **out, np_error *err)
 {
     const np_topology *t = np_host_state_topology(st);
     size_t n = np_topology_nr_nodes(t);
@@ -253,11 +254,12 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
      * and the note names the nodes the memory went to. */
     size_t k = 0;
     np_bitmap *mem_nodes = NULL;
-    rc = np_bitmap_create(&mem_nodes);
+    if (explain)
+        rc = np_bitmap_create(&mem_nodes);
     for (size_t p = 0; p < n && rc == 0; p++) {
         if (mem[p] == 0 && vcpus[p] == 0)
             continue;
-        if (mem[p] > 0)
+        if (mem[p] > 0 && mem_nodes)
             rc = np_bitmap_set(mem_nodes, np_topology_node(t, p)->os_id);
         node[k] = node[p];
         mem[k] = mem[p];
@@ -265,7 +267,7 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
         k++;
     }
     char list[128] = "";
-    if (rc == 0 && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
+    if (rc == 0 && mem_nodes && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
         snprintf(list, sizeof(list), "(%u of them)", np_bitmap_count(mem_nodes));
     np_bitmap_destroy(mem_nodes);
     if (rc < 0)
@@ -285,6 +287,8 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
         *out = NULL;
         goto out;
     }
+    if (!explain)
+        goto out;
     snprintf((*out)->note, sizeof((*out)->note),
              "%s; memory striped over nodes %s, vCPUs on any CPU", note, list);
     /* Its cost under numaplace's objective, so a fallback compares too. */
@@ -309,13 +313,13 @@ out:
 }
 
 int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err)
+                      const char *note, bool explain, np_placement **out, np_error *err)
 {
-    return stripe_all(st, spec, policy, note, out, err);
+    return stripe_all(st, spec, policy, note, explain, out, err);
 }
 
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
-                 const void *opts, np_placement **out, np_error *err)
+                 const void *opts, bool explain, np_placement **out, np_error *err)
 {
     np_placement *pl = NULL;
     int rc;
@@ -330,10 +334,21 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
     if (spec->no_autoplace)
         return stripe_all(st, spec, p->name,
                           "autoplace=no: not placed, as the hypervisor does without a placement",
-                          out, err);
+                          explain, out, err);
     /* The call (10 KiB of search bookkeeping) lives on the stack: on a
-     * two-node host a decision takes about a microsecond. */
-    np_place_call call = {.st = st, .spec = spec, .policy = p->name, .opts = opts, .err = err};
+     * two-node host a decision takes about a microsecond. Its fields are
+     * set one by one, not with an initializer: that would zero the whole
+     * search (a tenth of a guarded decision, which runs five policies),
+     * while np_search_init sets the counts and nothing reads a candidate
+     * past them. */
+    np_place_call call;
+    call.st = st;
+    call.spec = spec;
+    call.policy = p->name;
+    call.opts = opts;
+    call.pl = NULL;
+    call.err = err;
+    call.explain = explain;
     rc = np_place_ctx_init(&call.ctx, st, spec);
     if (rc < 0)
         return rc;
@@ -384,13 +399,13 @@ int np_place(const np_host_state *st, const np_guest_spec *spec, const char *pol
         return np_error_set(err, NULL, 0, "unknown placement policy \"%s\" (known: %s)", name,
                             known);
     }
-    return np_place_run(st, spec, p, NULL, out, err);
+    return np_place_run(st, spec, p, NULL, true, out, err);
 }
 
 int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
                             const np_numaplace_opts *opts, np_placement **out, np_error *err)
 {
-    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, out, err);
+    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, true, out, err);
 }
 
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,

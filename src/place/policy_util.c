@@ -115,6 +115,8 @@ int np_place_build_split(np_place_call *call, const uint32_t *nodes_in, size_t k
     if (rc < 0)
         goto out;
     call->pl->union_masks = true;
+    if (!call->explain)
+        goto out; /* no note, no cost: only the split is read */
     snprintf(call->pl->note, sizeof(call->pl->note), "%s", note ? note : "");
     term = calloc(NP_TERM_COUNT, sizeof(*term));
     if (!term) {
