@@ -508,8 +508,9 @@ int np_place_count_guard(np_place_call *call)
         np_error perr = {0};
         if (!peer)
             continue;
-        /* only the peer's split is read here: no note, runners-up or cost */
-        rc = np_place_run(call->st, call->spec, peer, NULL, false, &ppl, &perr);
+        /* only the peer's split is read here: no note, runners-up or cost;
+         * its context is a copy of this decision's */
+        rc = np_place_run(call->st, call->spec, peer, NULL, false, ctx, &ppl, &perr);
         if (rc == -ENOMEM)
             goto out;
         if (rc < 0) { /* the peer cannot place it: nothing to compare */

@@ -99,9 +99,18 @@ typedef struct np_place_ctx {
     uint32_t *nodes_a;    /* node lists of the policies (CPU / CPU-less nodes) */
     uint32_t *nodes_b;
     void *block; /* the one allocation behind the arrays above */
+    size_t block_bytes;
 } np_place_ctx;
 
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec);
+/* *dst as np_place_ctx_init would make it for src's state and guest, from
+ * src (initialised for them, then used by a decision): its own copy of the
+ * per-node figures, with what a decision changes (the search's scratch,
+ * cpuless_ok, vnuma) set back as the init sets it. The count guard runs
+ * the peers on copies of numaplace's context instead of working it out
+ * again for each. Nothing else in a context changes after its init
+ * (test_place_split_only compares a copy with a fresh one). */
+int np_place_ctx_copy(np_place_ctx *dst, const np_place_ctx *src);
 
 /* Cores of node i not busy yet (demand counted against cores first, as
  * a scheduler that spreads over idle cores before siblings runs it);

@@ -319,7 +319,8 @@ int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const 
 }
 
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
-                 const void *opts, bool explain, np_placement **out, np_error *err)
+                 const void *opts, bool explain, const np_place_ctx *from, np_placement **out,
+                 np_error *err)
 {
     np_placement *pl = NULL;
     int rc;
@@ -349,7 +350,7 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
     call.pl = NULL;
     call.err = err;
     call.explain = explain;
-    rc = np_place_ctx_init(&call.ctx, st, spec);
+    rc = from ? np_place_ctx_copy(&call.ctx, from) : np_place_ctx_init(&call.ctx, st, spec);
     if (rc < 0)
         return rc;
     np_search_init(&call.s);
@@ -399,13 +400,14 @@ int np_place(const np_host_state *st, const np_guest_spec *spec, const char *pol
         return np_error_set(err, NULL, 0, "unknown placement policy \"%s\" (known: %s)", name,
                             known);
     }
-    return np_place_run(st, spec, p, NULL, true, out, err);
+    return np_place_run(st, spec, p, NULL, true, NULL, out, err);
 }
 
 int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
                             const np_numaplace_opts *opts, np_placement **out, np_error *err)
 {
-    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, true, out, err);
+    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, true, NULL, out,
+                        err);
 }
 
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,

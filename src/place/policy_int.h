@@ -52,9 +52,13 @@ typedef struct np_place_policy {
 
 /* The row of a policy name, NULL when unknown. */
 const np_place_policy *np_place_policy_find(const char *name);
-/* The driver (see the top of the file); `explain` as in np_place_call. */
+/* The driver (see the top of the file); `explain` as in np_place_call.
+ * `from`: NULL, or a context initialised for the same state and guest
+ * (the count guard's), copied (np_place_ctx_copy) instead of worked out
+ * again. */
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
-                 const void *opts, bool explain, np_placement **out, np_error *err);
+                 const void *opts, bool explain, const np_place_ctx *from, np_placement **out,
+                 np_error *err);
 
 /* The count guard (count_guard.c): after numaplace's search, the choice
  * the search found is compared by the standard metrics (the host's worst

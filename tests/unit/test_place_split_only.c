@@ -4,6 +4,8 @@
  * vCPU and masks, under every policy in the table, on random hosts
  * carrying residents (2 to 20 nodes, so xl42 and xapi also take their
  * fallbacks past 16), and leaves the note empty (the text it skips).
+ * And a context copied from one a search has used (what the guard hands
+ * its peers, np_place_ctx_copy) equals a fresh one for the same arrival.
  * NP_TEST_SEED as in test_place_props.c. */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,8 +68,8 @@ static void compare_one(const np_host_state *st, const np_guest_spec *s, const n
 {
     np_placement *full = NULL, *bare = NULL;
     np_error e1 = {0}, e2 = {0};
-    int rc1 = np_place_run(st, s, p, NULL, true, &full, &e1);
-    int rc2 = np_place_run(st, s, p, NULL, false, &bare, &e2);
+    int rc1 = np_place_run(st, s, p, NULL, true, NULL, &full, &e1);
+    int rc2 = np_place_run(st, s, p, NULL, false, NULL, &bare, &e2);
     bool same = rc1 == rc2;
     tl->compared++;
     if (same && rc1 == 0) {
@@ -138,8 +140,87 @@ static void test_split_only_decides_the_same(void)
     free(tl);
 }
 
+/* The context's per-node arrays (all but the scratch lists nodes_a and
+ * nodes_b, which every user writes before reading), equal to a's. */
+static bool same_ctx(const np_place_ctx *a, const np_place_ctx *b)
+{
+    size_t n = a->n;
+    const double *da[] = {a->dev_cost,    a->group_cost, a->share,      a->util_before,
+                          a->cores,       a->threads,    a->loss_before, a->usable_mib,
+                          a->fill_before, a->score};
+    const double *db[] = {b->dev_cost,    b->group_cost, b->share,      b->util_before,
+                          b->cores,       b->threads,    b->loss_before, b->usable_mib,
+                          b->fill_before, b->score};
+    bool same = a->st == b->st && a->topo == b->topo && a->spec == b->spec && n == b->n &&
+                a->lat == b->lat && a->vcpus == b->vcpus && a->vnuma == b->vnuma &&
+                a->group_by_vcpu == b->group_by_vcpu && a->vcpu_demand == b->vcpu_demand &&
+                a->demand == b->demand && a->mem_mib == b->mem_mib &&
+                a->max_nodes == b->max_nodes && a->cpuless_ok == b->cpuless_ok &&
+                memcmp(a->load, b->load, n * sizeof(*a->load)) == 0 &&
+                memcmp(a->avail_mib, b->avail_mib, n * sizeof(*a->avail_mib)) == 0 &&
+                memcmp(a->has_cpus, b->has_cpus, n * sizeof(*a->has_cpus)) == 0 &&
+                memcmp(a->used, b->used, n * sizeof(*a->used)) == 0;
+    for (size_t k = 0; same && k < sizeof(da) / sizeof(da[0]); k++)
+        same = memcmp(da[k], db[k], n * sizeof(double)) == 0;
+    return same;
+}
+
+static void test_ctx_copy_is_a_fresh_context(void)
+{
+    tp_rng r = {seed() ^ 0x9e3779b97f4a7c15u};
+    unsigned compared = 0, differ = 0;
+    for (unsigned h = 0; h < 40; h++) {
+        size_t n = 2 + tp_below(&r, SO_MAX_NODES - 1);
+        np_host_state *st = random_state(&r, n);
+        if (!st) {
+            ASSERT_TRUE(st != NULL);
+            continue;
+        }
+        for (unsigned k = 0; k < 8; k++) {
+            np_guest_spec s = random_guest(&r, st, k);
+            np_place_ctx fresh, used, copy;
+            np_search srch;
+            if (np_place_ctx_init(&fresh, st, &s) < 0 || np_place_ctx_init(&used, st, &s) < 0) {
+                ASSERT_TRUE(false);
+                continue;
+            }
+            /* what decisions change: the search's scratch, the last
+             * resort's cpuless_ok, xl42's vnuma */
+            np_search_init(&srch);
+            np_place_numaplace(&used, NULL, &srch);
+            for (size_t i = 0; i < n; i++)
+                used.score[i] += 1.0;
+            used.used[0] = true;
+            used.cpuless_ok = !used.cpuless_ok;
+            np_place_ctx_no_vnuma(&used);
+            ASSERT_EQ(np_place_ctx_copy(&copy, &used), 0);
+            /* the copy must not lean on the source's memory */
+            memset(used.block, 0xa5, used.block_bytes);
+            np_place_ctx_fini(&used);
+            compared++;
+            if (!same_ctx(&fresh, &copy)) {
+                fprintf(stderr, "host %u guest %s: the copy differs from a fresh context\n", h,
+                        s.name);
+                differ++;
+            }
+            np_place_ctx_fini(&copy);
+            np_place_ctx_fini(&fresh);
+            np_placement *pl = NULL;
+            np_error err = {0};
+            if (np_place(st, &s, NULL, &pl, &err) == 0)
+                np_placement_commit(st, &s, pl, NULL);
+            np_placement_destroy(pl);
+        }
+        np_host_state_destroy(st);
+    }
+    printf("%u contexts copied, %u differ from a fresh one\n", compared, differ);
+    ASSERT_EQ(differ, 0);
+    ASSERT_TRUE(compared > 0);
+}
+
 int main(void)
 {
     NP_RUN(test_split_only_decides_the_same);
+    NP_RUN(test_ctx_copy_is_a_fresh_context);
     return np_test_summary();
 }
