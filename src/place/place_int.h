@@ -302,6 +302,11 @@ struct np_placement {
 int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
                        size_t k, const uint32_t *node, const uint64_t *mem_mib,
                        const uint32_t *vcpus, np_placement **out);
+/* The same with one mask for all vCPUs, the union of the nodes' CPUs
+ * (union_masks: libxl's way, the baselines' and the fallbacks'). */
+int np_placement_build_union(const np_host_state *st, const np_guest_spec *spec,
+                             const char *policy, size_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out);
 /* The hypervisor's own answer when nobody places the guest: every node,
  * memory striped evenly (a node that runs out passes its stripe on),
  * every vCPU allowed everywhere; flagged as a fallback with `note`.

@@ -66,9 +66,13 @@ void np_placement_destroy(np_placement *pl)
     free(pl);
 }
 
-int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                       size_t k, const uint32_t *node, const uint64_t *mem_mib,
-                       const uint32_t *vcpus, np_placement **out)
+/* np_placement_build and np_placement_build_union: with `union_masks`,
+ * every vCPU gets the union of the nodes' CPUs, so no per-node mask is
+ * kept (on a 256-node stripe, 256 bitmap copies nothing reads). */
+static int placement_build(const np_host_state *st, const np_guest_spec *spec,
+                           const char *policy, size_t k, const uint32_t *node,
+                           const uint64_t *mem_mib, const uint32_t *vcpus, bool union_masks,
+                           np_placement **out)
 {
     const np_topology *t = np_host_state_topology(st);
     size_t n = np_topology_nr_nodes(t);
@@ -95,6 +99,7 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
     pl->vcpu_node = pl->nodes + k;
     size_t *idx = pl->vcpu_node + spec->vcpus;
     pl->node_cpus = (np_bitmap **)(idx + k);
+    pl->union_masks = union_masks;
     if (np_bitmap_create(&pl->cpus_all) < 0) {
         rc = -ENOMEM;
         goto out;
@@ -110,10 +115,12 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
         with_mem += mem_mib[p] > 0;
         for (uint32_t c = 0; c < vcpus[p] && v < spec->vcpus; c++)
             pl->vcpu_node[v++] = node[p];
-        rc = np_bitmap_copy(np_topology_node_cpuset(t, node[p]), &pl->node_cpus[p]);
-        if (rc < 0)
-            goto out;
-        rc = np_bitmap_or(pl->cpus_all, pl->node_cpus[p]);
+        if (!union_masks) {
+            rc = np_bitmap_copy(np_topology_node_cpuset(t, node[p]), &pl->node_cpus[p]);
+            if (rc < 0)
+                goto out;
+        }
+        rc = np_bitmap_or(pl->cpus_all, np_topology_node_cpuset(t, node[p]));
         if (rc < 0)
             goto out;
     }
@@ -128,6 +135,20 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
 out:
     np_placement_destroy(pl);
     return rc;
+}
+
+int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
+                       size_t k, const uint32_t *node, const uint64_t *mem_mib,
+                       const uint32_t *vcpus, np_placement **out)
+{
+    return placement_build(st, spec, policy, k, node, mem_mib, vcpus, false, out);
+}
+
+int np_placement_build_union(const np_host_state *st, const np_guest_spec *spec,
+                             const char *policy, size_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out)
+{
+    return placement_build(st, spec, policy, k, node, mem_mib, vcpus, true, out);
 }
 
 int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32_t *node,
@@ -273,10 +294,9 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
     if (rc < 0)
         goto out;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* the hypervisor builds no layout */
-    rc = np_placement_build(st, &flat, policy, k, node, mem, vcpus, out);
+    rc = np_placement_build_union(st, &flat, policy, k, node, mem, vcpus, out);
     if (rc < 0)
         goto out;
-    (*out)->union_masks = true;
     (*out)->fallback = true;
     /* the vCPUs keep the all-node affinity: every CPU, not only those of
      * the nodes with a stripe */

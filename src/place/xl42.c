@@ -337,13 +337,12 @@ int np_policy_xl42(np_place_call *call)
     }
     np_guest_spec flat = *spec;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* libxl builds no layout */
-    rc = np_placement_build(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib, cand->vcpus,
-                            &pl);
+    rc = np_placement_build_union(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib,
+                                  cand->vcpus, &pl);
     if (rc < 0) {
         free(cand);
         goto out;
     }
-    pl->union_masks = true;
     pl->cost = cand->cost;
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
         pl->terms[pl->nr_terms++] = (np_place_term){np_place_term_names[i], cand->term[i]};
