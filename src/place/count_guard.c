@@ -40,6 +40,12 @@
  * Cost: each peer decides once per arrival; the vCPUs already placed, as
  * the metrics and xl42 count them, are running counts the host state keeps
  * (np_hs_vcpu_counts, np_hs_xen_vcpus): O(nodes) to read, not O(guests).
+ * The peers run through the policy table as always, but on a copy of this
+ * decision's context (np_place_ctx_copy) and without their explanation
+ * (np_place_call.explain: no note, runners-up or cost; only their split is
+ * read here). Every choice is scored from its split (guard_score_split) and
+ * built as a placement only when it is kept, so a decision builds one or
+ * two placements, not ten.
  */
 #include <errno.h>
 #include <math.h>
