@@ -65,8 +65,10 @@ typedef struct np_guest_spec {
     bool no_autoplace;        /* opt out: placement leaves this guest alone */
     bool allow_cpuless_memory; /* memory may go to CPU-less (CXL/HBM) nodes */
     /* cpuless-memory=no said explicitly: never on CPU-less nodes. Neither
-     * flag (the default): only as the last resort, when the nodes with
-     * CPUs cannot hold the guest (docs/placement.md, "What changed"). */
+     * flag (the default): placement treats CPU-less memory as one more
+     * remote tier, priced by its distance, as with cpuless-memory=yes
+     * (docs/placement.md, "What it shows, plainly"); the vNUMA remapper
+     * still uses it only with =yes. */
     bool cpuless_memory_refused;
     double cpu_demand;        /* expected busy fraction per vCPU, 0..1 (init 1.0) */
 } np_guest_spec;

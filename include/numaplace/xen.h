@@ -323,6 +323,13 @@ int np_xen_vcpu_load(const np_host_state *st, double *per_node);
 int np_xen_place_on(const np_host_state *st, const np_guest_spec *spec, const np_xen_choice *ch,
                     np_placement **out, np_error *err);
 
+/* The spec as `xl create` can build it: memory on a CPU-less node only when
+ * the guest asks for it (cpuless-memory=yes). xl.cfg gives every virtual
+ * node vCPUs, and without vNUMA Xen takes a guest's memory from its vCPUs'
+ * nodes, so an unset wish (placement's default: CPU-less memory is one more
+ * remote tier, docs/placement.md) becomes cpuless-memory=no here. */
+void np_xen_spec_for_xl(np_guest_spec *spec);
+
 /* ---- the hypervisor, through libxl (only with NP_HAVE_XEN) -------------- */
 
 typedef struct np_xen np_xen;

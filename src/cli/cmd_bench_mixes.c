@@ -378,6 +378,7 @@ int bench_mixes(int argc, char **argv)
     glob_t gl = {0};
     bool globbed = false;
     np_scenario **scs = NULL;
+    np_topology **topos = NULL;
     mix_row *rows = NULL;
     size_t nr_rows = 0;
     json_t *jrows = NULL;
@@ -464,6 +465,21 @@ int bench_mixes(int argc, char **argv)
             goto out;
         }
     }
+    /* Every host is read before the first row: a host that cannot be read
+     * stops the run before it prints anything (no partial table). */
+    topos = calloc(nr_hosts, sizeof(*topos));
+    if (!topos) {
+        status = cli_fail(-ENOMEM, NULL);
+        goto out;
+    }
+    for (size_t h = 0; h < nr_hosts; h++) {
+        np_error err = {0};
+        int rc = np_bench_open_host(hosts[h], &topos[h], &err);
+        if (rc < 0) {
+            status = cli_fail(rc, &err);
+            goto out;
+        }
+    }
     if (trace_path && strcmp(trace_path, "-") == 0)
         trace_out = stdout;
     else if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
@@ -476,13 +492,9 @@ int bench_mixes(int argc, char **argv)
     print_header(fmt);
     size_t steps = nr_hosts * nr_mixes * nr_policies, step = 0;
     for (size_t h = 0; h < nr_hosts; h++) {
-        np_topology *topo = NULL;
+        np_topology *topo = topos[h];
         np_error err = {0};
-        int rc = np_bench_open_host(hosts[h], &topo, &err);
-        if (rc < 0) {
-            status = cli_fail(rc, &err);
-            goto out;
-        }
+        int rc;
         size_t cp = copies ? (size_t)copies : np_bench_mix_auto_copies(topo);
         for (size_t m = 0; m < nr_mixes; m++) {
             for (size_t p = 0; p < nr_policies; p++) {
@@ -498,7 +510,6 @@ int bench_mixes(int argc, char **argv)
                 if (progress)
                     fprintf(stderr, "\r%*s\r", 100, "");
                 if (rc < 0) {
-                    np_topology_destroy(topo);
                     cli_errorf("bench mixes: %s on %s under %s:", mixes[m], hosts[h], policies[p]);
                     status = cli_fail(rc, &err);
                     goto out;
@@ -508,7 +519,6 @@ int bench_mixes(int argc, char **argv)
                 fflush(stdout);
             }
         }
-        np_topology_destroy(topo);
     }
     if (svg && write_svg(svg, rows, nr_rows, hosts, nr_hosts, policies, nr_policies) < 0) {
         cli_errorf("bench mixes: cannot write %s", svg);
@@ -538,6 +548,9 @@ out:
         status = NP_EXIT_INTERNAL;
     }
     json_decref(jrows);
+    for (size_t h = 0; topos && h < nr_hosts; h++)
+        np_topology_destroy(topos[h]);
+    free(topos);
     for (size_t i = 0; scs && i < nr_mixes; i++)
         np_scenario_destroy(scs[i]);
     free(scs);

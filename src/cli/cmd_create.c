@@ -441,6 +441,7 @@ static int auto_place(create_ctx *c, np_xen_alloc_node *an, np_placement **pl_ou
 
     if (c->xl->type == NP_XEN_XL_PV)
         spec.vnuma_nodes = NP_VNUMA_OFF;
+    np_xen_spec_for_xl(&spec);
     rc = xen_choice(c, an, &ch);
     if (rc == 0)
         rc = np_xen_place_on(c->st, &spec, &ch, pl_out, err);

@@ -130,13 +130,19 @@ static void *carve(unsigned char **cursor, size_t count, size_t size)
 }
 
 /* What a decision may change in a context after its init, as the guest's
- * spec sets it: the searches' scratch (zero), memory on CPU-less nodes
- * (the last resort allows it), the vNUMA layout (xl42 has none). */
+ * spec sets it: the searches' scratch (zero), memory on CPU-less nodes,
+ * the vNUMA layout (xl42 has none; the guard's one-mask split scores
+ * without it). */
 static void ctx_decision_start(np_place_ctx *ctx)
 {
     memset(ctx->used, 0, ctx->n * sizeof(*ctx->used));
     memset(ctx->score, 0, ctx->n * sizeof(*ctx->score));
-    ctx->cpuless_ok = ctx->spec->allow_cpuless_memory;
+    /* CPU-less memory (CXL, HBM, GPU memory) is one more remote tier,
+     * priced like any other by its distance from the guest's vCPUs: near
+     * HBM at SLIT 12 is closer than another socket's DRAM at 20, and the
+     * kernel's own fallback order is by distance too. Only an explicit
+     * cpuless-memory=no keeps the guest off it. */
+    ctx->cpuless_ok = !ctx->spec->cpuless_memory_refused;
     /* A guest split over nodes sees a vNUMA layout unless vnuma=off
      * (np_placement_build), and then only the share of its accesses that
      * crosses virtual nodes goes to the other nodes. */

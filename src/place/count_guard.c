@@ -19,10 +19,12 @@
  * a reviewer reads, and demand decides which).
  *
  * The choices compared are the search's best, its runners-up, its node set
- * with the vCPUs spread by count (a guest wider than a node), and what the
- * peers in the policy table that a reviewer compares against (xl42, xapi,
- * numad, least-loaded) decide for this arrival, each laid out as numaplace
- * lays out a split (its vCPU masks per node, its vNUMA layout). When one or
+ * with the vCPUs spread by count (a guest wider than a node), its split
+ * with one mask for all vCPUs where no node passes one vCPU per CPU
+ * (guard_build_choice), and what the peers in the policy table that a
+ * reviewer compares against (xl42, xapi, numad, least-loaded) decide for
+ * this arrival, each laid out as numaplace lays out a split (its vCPU
+ * masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
  * rwd, better in one, or equal in both and lower on its own nodes past 1 vCPU per CPU), the one
  * with the lowest cost
@@ -59,6 +61,8 @@
 
 /* Figures closer than this compare equal (sums of shares round). */
 #define GUARD_EPS 1e-9
+/* At most one vCPU per CPU is no over-commit by the metrics. */
+#define GUARD_NO_OVERCOMMIT 1.0
 /* The least SLIT distance between two nodes when the local one is 10
  * (np_topology_builder_finish refuses a remote one not larger). */
 #define GUARD_DMIN 11.0
@@ -127,6 +131,8 @@ static bool dominates(const guard_score *a, const guard_score *b)
  * nodes of its effective mask. Worked out from the split, so a candidate
  * is built as a placement only when it is kept; the sums run in the order
  * the placement's vCPUs would give, so the figures are the same. */
+static int guard_score_finish(guard_ctx *g, guard_score *out);
+
 static int guard_score_split(guard_ctx *g, uint32_t k, const uint32_t *node,
                              const uint64_t *mem_mib, const uint32_t *vcpus, guard_score *out)
 {
@@ -153,6 +159,13 @@ static int guard_score_split(guard_ctx *g, uint32_t k, const uint32_t *node,
     }
     if (v != g->nr_vcpus)
         return -EINVAL; /* np_placement_build would leave vCPUs on node 0 */
+    return guard_score_finish(g, out);
+}
+
+/* The figures from the guest's vCPUs per node (g->gw) and memory per node
+ * (g->mem_bytes). */
+static int guard_score_finish(guard_ctx *g, guard_score *out)
+{
     out->own_worst = 0.0;
     for (size_t i = 0; i < g->n; i++) {
         g->vc[i] = g->base[i] + g->gw[i];
@@ -168,18 +181,59 @@ static int guard_score_split(guard_ctx *g, uint32_t k, const uint32_t *node,
     return isnan(out->rwd) ? -ENOMEM : 0;
 }
 
-/* A choice under test: its split (np_cand's arrays), its cost and terms
- * under numaplace's objective, and its figures. */
+/* The metrics of the host with a split added whose vCPUs all get one mask,
+ * the union of the split's nodes' CPUs (hard or soft as the guest asks,
+ * none with affinity=none), as np_placement_build_union lays it out: each
+ * vCPU counts on every node of the union. */
+static int guard_score_union(guard_ctx *g, uint32_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, guard_score *out)
+{
+    np_bitmap *all = NULL;
+    int rc = np_bitmap_create(&all);
+    memset(g->gw, 0, g->n * sizeof(*g->gw));
+    memset(g->mem_bytes, 0, g->n * sizeof(*g->mem_bytes));
+    for (uint32_t p = 0; p < k && rc == 0; p++) {
+        g->mem_bytes[node[p]] = mem_mib[p] * NP_MiB;
+        rc = np_bitmap_or(all, np_topology_node_cpuset(g->t, node[p]));
+    }
+    if (rc == 0)
+        rc = np_std_mask_weights(g->t, g->affinity == NP_AFFINITY_HARD ? all : NULL,
+                                 g->affinity == NP_AFFINITY_NONE ? NULL : all, g->w);
+    np_bitmap_destroy(all);
+    if (rc < 0)
+        return rc;
+    for (uint32_t v = 0; v < g->nr_vcpus; v++)
+        for (size_t i = 0; i < g->n; i++)
+            g->gw[i] += g->w[i];
+    return guard_score_finish(g, out);
+}
+
+/* A choice under test: its split (np_cand's arrays) with its cost and
+ * terms under numaplace's objective, and how its vCPUs' masks are laid
+ * out: per node with the guest's vNUMA layout (numaplace's way), or one
+ * mask for all and no layout (the peers' way, union_masks). */
 typedef struct guard_choice {
     np_cand c;
-    guard_score score;
+    bool union_masks;
 } guard_choice;
 
-/* Fills ch's cost and terms as guard_build would give its placement. */
-static void guard_cost(const np_place_call *call, guard_choice *ch)
+/* Fills ch's cost and terms as guard_build_choice gives its placement:
+ * a one-mask split is priced without a vNUMA layout. */
+static void guard_cost(np_place_call *call, guard_choice *ch)
 {
+    bool vnuma = call->ctx.vnuma;
+    if (ch->union_masks)
+        np_place_ctx_no_vnuma(&call->ctx);
     np_place_score_split(&call->ctx, ch->c.k, ch->c.node, ch->c.vcpus, ch->c.mem_mib, ch->c.term,
                          &ch->c.cost);
+    call->ctx.vnuma = vnuma;
+}
+
+static int guard_score_choice(guard_ctx *g, const guard_choice *ch, guard_score *out)
+{
+    return ch->union_masks ? guard_score_union(g, ch->c.k, ch->c.node, ch->c.mem_mib, out)
+                           : guard_score_split(g, ch->c.k, ch->c.node, ch->c.mem_mib,
+                                               ch->c.vcpus, out);
 }
 
 /* A split laid out as numaplace lays it out (masks per node, vNUMA when
@@ -198,10 +252,42 @@ static int guard_build(np_place_call *call, size_t k, const uint32_t *node, cons
     return 0;
 }
 
+/* The placement of a kept choice. A one-mask split (the search's split
+ * with one mask for all its vCPUs: how the peers lay a split out) has no
+ * vNUMA layout. The metrics count such a vCPU on every node of its mask
+ * (a quarter on each of four), so a guest with fewer vCPUs than nodes --
+ * its memory wider than its CPUs need, as on nodes of 2 CPUs and 1 GiB --
+ * leaves each node fewer vCPUs per CPU at the same distance. It is offered
+ * only where it leaves no node past one vCPU per CPU (GUARD_NO_OVERCOMMIT):
+ * there a floating vCPU finds an idle CPU on any node of its mask, while
+ * on a node already over-committed its quarter is an average the scheduler
+ * does not keep, and the per-node masks keep each vCPU's time-sharing where
+ * its vNUMA node is. What it gives up: the layout's locality (a guest that
+ * sees its virtual nodes keeps most accesses on them), which the metrics do
+ * not see and the objective does; the guard follows the metrics when they
+ * tell two choices apart. Not for a guest that asked for N virtual nodes
+ * (vnuma=N), nor for a split on one node (nothing differs). */
+static int guard_build_choice(np_place_call *call, const guard_choice *ch, np_placement **out)
+{
+    if (!ch->union_masks)
+        return guard_build(call, ch->c.k, ch->c.node, ch->c.mem_mib, ch->c.vcpus, out);
+    np_guest_spec flat = *call->spec;
+    flat.vnuma_nodes = NP_VNUMA_OFF;
+    int rc = np_placement_build_union(call->st, &flat, call->policy, ch->c.k, ch->c.node,
+                                      ch->c.mem_mib, ch->c.vcpus, out);
+    if (rc < 0)
+        return rc;
+    (*out)->cost = ch->c.cost;
+    (*out)->nr_terms = NP_TERM_COUNT;
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        (*out)->terms[i] = (np_place_term){np_place_term_names[i], ch->c.term[i]};
+    return 0;
+}
+
 /* A peer's placement as a numaplace split: its nodes, its memory per node,
  * its vCPUs per node (np_placement_build numbers them node after node),
  * with its cost under numaplace's objective. */
-static int guard_from_peer(const np_place_call *call, const np_placement *ppl, guard_choice *out)
+static int guard_from_peer(np_place_call *call, const np_placement *ppl, guard_choice *out)
 {
     uint32_t *node = out->c.node, *vcpus = out->c.vcpus;
     uint64_t *mem = out->c.mem_mib;
@@ -224,6 +310,7 @@ static int guard_from_peer(const np_place_call *call, const np_placement *ppl, g
     if (k == 0)
         return -ENOSPC;
     out->c.k = (uint32_t)k;
+    out->union_masks = false; /* laid out as numaplace lays out a split */
     guard_cost(call, out);
     return 0;
 }
@@ -296,7 +383,7 @@ static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const 
  * follows the vCPUs (in proportion, whole MiB) when every node has room
  * for its part, else stays as the search split it. -ENOSPC when the
  * result is the search's own split. */
-static int guard_count_split(const np_place_call *call, const guard_ctx *g, const np_cand *b,
+static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_cand *b,
                              guard_choice *out)
 {
     const np_place_ctx *ctx = &call->ctx;
@@ -339,6 +426,7 @@ static int guard_count_split(const np_place_call *call, const guard_ctx *g, cons
         out->c.node[p] = b->node[p];
     }
     out->c.k = b->k;
+    out->union_masks = false;
     guard_cost(call, out);
     return 0;
 }
@@ -391,6 +479,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
                 continue;
             guard_choice ch; /* not zeroed: a kilobyte per node, one entry used */
             ch.c.k = 1;
+            ch.union_masks = false;
             ch.c.node[0] = (uint32_t)i;
             ch.c.vcpus[0] = ctx->vcpus;
             ch.c.mem_mib[0] = ctx->mem_mib;
@@ -421,21 +510,23 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
 }
 
 /* Keeps ch, built as a placement, in *best when it dominates the search's
- * choice (own), keeps its constraints, and costs less under numaplace's
+ * choice (own), keeps its constraints, leaves the host's worst vCPUs per
+ * CPU at most at max_host_worst, and costs less under numaplace's
  * objective than the one kept. Only a kept choice is built: 0 when it is
  * not kept, the build's error when it fails (the caller says which end
  * the decision). */
 static int guard_keep(np_place_call *call, guard_ctx *g, const double *own_term,
-                      const guard_score *own, const guard_choice *ch, const char *from,
-                      np_placement **best, guard_score *best_score, const char **best_from)
+                      const guard_score *own, const guard_choice *ch, double max_host_worst,
+                      const char *from, np_placement **best, guard_score *best_score,
+                      const char **best_from)
 {
     guard_score sc;
     np_placement *cand = NULL;
-    if (!keeps_constraints(ch->c.term, own_term) ||
-        guard_score_split(g, ch->c.k, ch->c.node, ch->c.mem_mib, ch->c.vcpus, &sc) < 0 ||
-        !dominates(&sc, own) || (*best && !(ch->c.cost < (*best)->cost)))
+    if (!keeps_constraints(ch->c.term, own_term) || guard_score_choice(g, ch, &sc) < 0 ||
+        sc.host_worst > max_host_worst + GUARD_EPS || !dominates(&sc, own) ||
+        (*best && !(ch->c.cost < (*best)->cost)))
         return 0;
-    int rc = guard_build(call, ch->c.k, ch->c.node, ch->c.mem_mib, ch->c.vcpus, &cand);
+    int rc = guard_build_choice(call, ch, &cand);
     if (rc < 0)
         return rc;
     np_placement_destroy(*best);
@@ -494,19 +585,33 @@ int np_place_count_guard(np_place_call *call)
      * as its best, so they build as it did) */
     for (size_t a = 0; a < call->s.nr_alts; a++) {
         np_cand_copy(&ch->c, &call->s.alts[a]);
+        ch->union_masks = false;
         guard_cost(call, ch);
-        rc = guard_keep(call, &g, own_term, &own_score, ch, "a runner-up", &best, &best_score,
-                        &best_from);
+        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, "a runner-up", &best,
+                        &best_score, &best_from);
         if (rc < 0)
             goto out;
     }
     /* the same nodes, vCPUs spread by count */
     rc = guard_count_split(call, &g, b, ch);
     if (rc == 0)
-        rc = guard_keep(call, &g, own_term, &own_score, ch, "its nodes with vCPUs spread by count",
-                        &best, &best_score, &best_from);
+        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY,
+                        "its nodes with vCPUs spread by count", &best, &best_score, &best_from);
     if (rc == -ENOMEM)
         goto out;
+    rc = 0;
+    /* the search's split with one mask for all its vCPUs (not on one node,
+     * where nothing differs, nor for a guest that asked for N virtual
+     * nodes) */
+    if (!(b->k < 2 || call->spec->vnuma_nodes > 0)) {
+        np_cand_copy(&ch->c, b);
+        ch->union_masks = true;
+        guard_cost(call, ch);
+        rc = guard_keep(call, &g, own_term, &own_score, ch, GUARD_NO_OVERCOMMIT,
+                        "its split with one mask for all vCPUs", &best, &best_score, &best_from);
+        if (rc == -ENOMEM)
+            goto out;
+    }
     rc = 0;
     /* the peers' choices for this arrival */
     for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
@@ -527,7 +632,7 @@ int np_place_count_guard(np_place_call *call)
         np_placement_destroy(ppl);
         ppl = NULL;
         if (rc == 0)
-            rc = guard_keep(call, &g, own_term, &own_score, ch, peer_choice[p], &best,
+            rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, peer_choice[p], &best,
                             &best_score, &best_from);
         if (rc == -ENOMEM)
             goto out;

@@ -243,7 +243,9 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
     c.maxmem_bytes = np_guest_spec_maxmem_bytes(spec);
     c.mem_bytes = spec->mem_bytes;
     c.mib = c.maxmem_bytes / NP_MiB + (c.maxmem_bytes % NP_MiB ? 1 : 0);
-    c.cpuless_ok = spec->allow_cpuless_memory;
+    /* CPU-less memory: a remote tier like any other, as numaplace sees it
+     * (context.c), unless the guest refused it */
+    c.cpuless_ok = !spec->cpuless_memory_refused;
     c.base_vcpus = base_vcpus;
     c.base_mem = base_mem;
     c.freeb = freeb;
@@ -251,7 +253,6 @@ int np_place_oracle_metrics(const np_host_state *st, const np_guest_spec *spec,
 
     om_score best = {0}, cur;
     bool have = false;
-again:
     for (unsigned set = 1; set < (1u << n); set++) {
         bool skip = false;
         for (size_t i = 0; i < n && !skip; i++)
@@ -271,12 +272,6 @@ again:
                 have = true;
             }
         }
-    }
-    /* CPU-less memory as the last resort, as numaplace does
-     * (policy_search.c): unless the guest refused it explicitly. */
-    if (!have && !c.cpuless_ok && !spec->cpuless_memory_refused) {
-        c.cpuless_ok = true;
-        goto again;
     }
     if (!have) {
         rc = np_error_set(err, NULL, 0, "guest %s fits on no node subset of %s", spec->name,

@@ -207,6 +207,12 @@ int np_xen_node_takes(const np_xen_alloc_node *nodes, size_t nr, size_t to, size
     return rc == 0 || rc == -ENOSPC ? -ENOSPC : rc;
 }
 
+void np_xen_spec_for_xl(np_guest_spec *spec)
+{
+    if (!spec->allow_cpuless_memory)
+        spec->cpuless_memory_refused = true;
+}
+
 int np_xen_place_on(const np_host_state *st, const np_guest_spec *spec, const np_xen_choice *ch,
                     np_placement **out, np_error *err)
 {

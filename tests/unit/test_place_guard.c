@@ -86,6 +86,68 @@ static uint32_t vcpus_on(const np_placement *pl, size_t node)
     return n;
 }
 
+/* Four nodes of 2 CPUs and 1 GiB, SLIT 20 between any two (a host of
+ * tiny nodes, like hwloc's 8intel64-4n2t-memattrs). A 2-vCPU guest with
+ * 4 GiB needs every node's memory. Laid out per node, its two vCPUs are
+ * pinned to two nodes: 1 vCPU on 2 CPUs there, the host's worst 0.50,
+ * each vCPU 3/4 of its memory at distance 20 (0.750). With one mask over
+ * the four nodes each vCPU counts a quarter on each node: worst 0.25 at
+ * the same distance (the mean over its mask of the same sum). No node is
+ * over-committed either way, so the guard takes the one-mask layout (no
+ * vNUMA layout with it). */
+static void test_one_mask_over_tiny_nodes(void)
+{
+    uint32_t c[4] = {2, 2, 2, 2};
+    uint64_t m[4] = {1024, 1024, 1024, 1024};
+    np_host_state *st = tp_state(tp_host(4, c, m, NULL));
+    np_guest_spec s = tp_guest("wide-mem", 2, 4096);
+    np_placement *search = NULL, *pl = NULL;
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_EQ(np_placement_nr_nodes(pl), 4u);
+        ASSERT_TRUE(np_placement_vnuma(search) != NULL);
+        ASSERT_TRUE(np_placement_vnuma(pl) == NULL);
+        ASSERT_CONTAINS(np_placement_note(pl), "one mask for all vCPUs");
+        ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 0.25");
+        ASSERT_CONTAINS(np_placement_note(pl), "against the search's 0.50");
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_EQ(np_bitmap_count(np_placement_vcpu_soft(pl, v)), 8u);
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
+/* The same tiny nodes, 2 GiB each, each already holding two busy vCPUs
+ * (one per CPU) and 256 MiB. A 2-vCPU guest with 7 GiB spans the four
+ * nodes. Per node: two nodes at 3/2, worst 1.50; one mask: 2.5/2 on
+ * each, worst 1.25. Past one vCPU per CPU a floating vCPU's quarter per
+ * node is an expectation a scheduler balancing load does not keep, so the
+ * per-node layout (and its vNUMA layout) stays. */
+static void test_one_mask_not_past_one_vcpu_per_cpu(void)
+{
+    uint32_t c[4] = {2, 2, 2, 2};
+    uint64_t m[4] = {2048, 2048, 2048, 2048};
+    np_host_state *st = tp_state(tp_host(4, c, m, NULL));
+    char name[8];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "r%zu", i);
+        add_resident_on(st, name, 2, 1.0, i, 2, 256);
+    }
+    np_guest_spec s = tp_guest("wide-mem", 2, 7168);
+    np_placement *pl = NULL;
+    np_error err = {0};
+    ASSERT_EQ(np_place(st, &s, "numaplace", &pl, &err), 0);
+    if (pl) {
+        ASSERT_EQ(np_placement_nr_nodes(pl), 4u);
+        ASSERT_TRUE(np_placement_vnuma(pl) != NULL);
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_EQ(np_bitmap_count(np_placement_vcpu_soft(pl, v)), 2u);
+    }
+    np_placement_destroy(pl);
+    np_host_state_destroy(st);
+}
+
 /* Node 0 holds 6 idle vCPUs (demand 0.1: 0.6 of a core), node 1 two busy
  * ones (2.0 cores). A 2-vCPU idle guest: by demand node 0 has 3.4 free
  * cores against 2.0, and the search takes it: 8 vCPUs on 4 CPUs, the
@@ -343,5 +405,7 @@ int main(void)
     NP_RUN(test_own_nodes_below_one_vcpu_per_cpu_equal);
     NP_RUN(test_whole_node_counted_from_one);
     NP_RUN(test_dominance_rule);
+    NP_RUN(test_one_mask_over_tiny_nodes);
+    NP_RUN(test_one_mask_not_past_one_vcpu_per_cpu);
     return np_test_summary();
 }

@@ -174,7 +174,8 @@ static void test_no_room_says_what_is_missing(void)
     ASSERT_CONTAINS(err.msg, "needs 10 GiB of memory");
     ASSERT_CONTAINS(err.msg, "cpuless-memory=yes");
     ASSERT_EQ(np_place(st, &s, "oracle", &pl, &err), -ENOSPC);
-    /* Neither said (the default): CPU-less memory as the last resort.
+    /* Neither said (the default): CPU-less memory is one more remote
+     * tier, here as far as the other CPU node (no SLIT: 20 everywhere).
      * Nodes 0 and 1 hold 4096 MiB each, so 10240 - 8192 = 2048 MiB go to
      * node 2 and both vCPUs stay on the CPU nodes, one each (equal room).
      * Then allowed outright: the same placement. */
@@ -194,7 +195,8 @@ static void test_no_room_says_what_is_missing(void)
             ASSERT_TRUE(np_placement_vcpu_node(pl, v) != 2);
         np_placement_destroy(pl);
     }
-    /* A guest the CPU nodes can hold stays off node 2 by default. */
+    /* A guest the CPU nodes can hold stays off node 2, no nearer than
+     * they are (test_near_cpuless_before_far_dram: a nearer one). */
     np_guest_spec small = tp_guest("small", 2, 6144);
     pl = place(st, &small, NULL);
     if (pl)
@@ -228,6 +230,46 @@ static void test_no_room_says_what_is_missing(void)
     ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), -ENOSPC);
     ASSERT_CONTAINS(err.msg, "on at most 1 nodes (vnuma=1)");
     ASSERT_CONTAINS(err.msg, "is 4 GiB");
+    np_host_state_destroy(st);
+}
+
+/* CPU-less memory is priced by its distance like any other remote memory
+ * (context.c). Host like 64intel64-heteromem: CPU nodes 0 and 1 of 2 CPUs
+ * and 1024 MiB, 20 apart; HBM node 2 (2048 MiB, no CPUs) at 12 from node 0,
+ * node 3 at 12 from node 1. A 2-vCPU 2048 MiB guest (vnuma=off): the two
+ * CPU nodes, one vCPU each, pay half the memory at 20 (standard distance
+ * 0.5; the objective 0.3 x 0.5 x (1.5618 - 1) = 8.4%); node 0 and its HBM
+ * pay half at 12 (0.1; 0.3 x 0.5 x 0.10 = 1.5%). Under the old default
+ * (CPU-less memory only when the CPU nodes cannot hold the guest) it was
+ * the two CPU nodes; cpuless-memory=no still gives that. */
+static void test_near_cpuless_before_far_dram(void)
+{
+    uint32_t c[4] = {2, 2, 0, 0};
+    uint64_t m[4] = {1024, 1024, 2048, 2048};
+    static const uint32_t d[16] = {10, 20, 12, 20, 20, 10, 20, 12,
+                                   12, 20, 10, 20, 20, 12, 20, 10};
+    np_host_state *st = tp_state(tp_host(4, c, m, d));
+    char buf[64];
+    np_guest_spec s = tp_guest("hbm", 2, 2048);
+    s.vnuma_nodes = NP_VNUMA_OFF;
+    for (int pass = 0; pass < 2; pass++) {
+        np_placement *pl = place(st, &s, pass ? "oracle" : NULL);
+        if (!pl)
+            continue;
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,2");
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 0), 1024 * MiB);
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 2), 1024 * MiB);
+        for (uint32_t v = 0; v < 2; v++)
+            ASSERT_EQ(np_placement_vcpu_node(pl, v), 0);
+        np_placement_destroy(pl);
+    }
+    s.cpuless_memory_refused = true;
+    np_placement *pl = place(st, &s, NULL);
+    if (pl) {
+        ASSERT_STR_EQ(nodes_of(pl, buf, sizeof(buf)), "0,1");
+        ASSERT_TRUE(np_placement_vcpu_node(pl, 0) != np_placement_vcpu_node(pl, 1));
+    }
+    np_placement_destroy(pl);
     np_host_state_destroy(st);
 }
 
@@ -650,6 +692,7 @@ int main(void)
     NP_RUN(test_big_guest_spans_near_nodes_with_vnuma);
     NP_RUN(test_explanation);
     NP_RUN(test_no_room_says_what_is_missing);
+    NP_RUN(test_near_cpuless_before_far_dram);
     NP_RUN(test_policy_table_and_bad_calls);
     NP_RUN(test_commit);
     NP_RUN(test_distance_xl42_picks_far_pair);

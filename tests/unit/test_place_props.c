@@ -158,7 +158,7 @@ static bool check_placement(const np_host_state *st, const np_guest_spec *s,
         ok &= (s->affinity == NP_AFFINITY_HARD) == (hard != NULL);
         const np_bitmap *m = soft ? soft : hard;
         if (m) {
-            /* only CPUs of chosen nodes; numaplace: exactly its node's */
+            /* only CPUs of chosen nodes */
             np_bitmap *extra = NULL;
             np_bitmap_copy(m, &extra);
             for (int c = np_bitmap_next(m, 0); c >= 0; c = np_bitmap_next(m, (unsigned)c + 1))
@@ -166,8 +166,11 @@ static bool check_placement(const np_host_state *st, const np_guest_spec *s,
                     np_bitmap_clear(extra, (unsigned)c);
             ok &= np_bitmap_is_empty(extra);
             np_bitmap_destroy(extra);
+            /* numaplace: exactly its node's, or (the count guard's
+             * one-mask layout of a split, no vNUMA) its nodes' union */
             if (strict)
-                ok &= np_bitmap_equal(m, np_topology_node_cpuset(t, node));
+                ok &= np_bitmap_equal(m, np_topology_node_cpuset(t, node)) ||
+                      (pl->union_masks && !np_placement_vnuma(pl) && np_bitmap_equal(m, all));
         }
     }
     const np_vnuma *vn = np_placement_vnuma(pl);

@@ -184,8 +184,8 @@ static void test_ctx_copy_is_a_fresh_context(void)
                 ASSERT_TRUE(false);
                 continue;
             }
-            /* what decisions change: the search's scratch, the last
-             * resort's cpuless_ok, xl42's vnuma */
+            /* what decisions change: the search's scratch (and, in
+             * this test, cpuless_ok), xl42's vnuma */
             np_search_init(&srch);
             np_place_numaplace(&used, NULL, &srch);
             for (size_t i = 0; i < n; i++)

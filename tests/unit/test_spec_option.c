@@ -43,7 +43,7 @@ static void test_every_key(void)
     ASSERT_TRUE(s.allow_cpuless_memory);
     ASSERT_TRUE(!s.cpuless_memory_refused);
     ASSERT_TRUE(s.cpu_demand == 0.5);
-    /* unset: neither (last resort); no: refused */
+    /* unset: neither (placement: an ordinary tier); no: refused */
     ASSERT_EQ(np_guest_spec_parse_option("name=a,vcpus=1,memory=1G", "--vm", &s, &e), 0);
     ASSERT_TRUE(!s.allow_cpuless_memory && !s.cpuless_memory_refused);
     ASSERT_EQ(np_guest_spec_parse_option("name=a,vcpus=1,memory=1G,cpuless-memory=no", "--vm",

@@ -16,6 +16,8 @@
 #ifdef NP_HAVE_XEN
 #include <numaplace/xen.h>
 
+#include "test_place_util.h"
+
 #define MiB (UINT64_C(1) << 20)
 
 static const uint32_t dist4[16] = {10, 20, 30, 30, 20, 10, 20, 30,
@@ -314,6 +316,40 @@ static void test_vcpu_load(void)
     np_host_state_destroy(st);
 }
 
+/* CPU-less memory for `xl create`: placement's default prices a near
+ * CPU-less node (SLIT 12, like HBM next to its socket) as one more remote
+ * tier and uses it before the far CPU node's DRAM (20); xl cannot give a
+ * virtual node no vCPUs, so the spec for xl keeps the guest off it unless
+ * it asked (cpuless-memory=yes). */
+static void test_spec_for_xl_cpuless(void)
+{
+    uint32_t c[3] = {2, 2, 0};
+    uint64_t m[3] = {1024, 1024, 2048};
+    static const uint32_t d[9] = {10, 20, 12, 20, 10, 20, 12, 20, 10};
+    np_host_state *st = tp_state(tp_host(3, c, m, d));
+    np_guest_spec s = tp_guest("hbm", 2, 2048);
+    np_placement *pl = NULL;
+    np_error err = {0};
+    s.vnuma_nodes = NP_VNUMA_OFF;
+    ASSERT_EQ(np_place(st, &s, NULL, &pl, &err), 0);
+    if (pl)
+        ASSERT_TRUE(np_placement_node_mem_bytes(pl, 2) > 0);
+    np_placement_destroy(pl);
+    np_guest_spec x = s;
+    np_xen_spec_for_xl(&x);
+    ASSERT_TRUE(x.cpuless_memory_refused);
+    ASSERT_EQ(np_place(st, &x, NULL, &pl, &err), 0);
+    if (pl)
+        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 2), 0);
+    np_placement_destroy(pl);
+    /* asked for: kept (xl then refuses with its reason, emit_xl.c) */
+    x = s;
+    x.allow_cpuless_memory = true;
+    np_xen_spec_for_xl(&x);
+    ASSERT_TRUE(!x.cpuless_memory_refused);
+    np_host_state_destroy(st);
+}
+
 int main(void)
 {
     NP_RUN(test_one_node_overcommit);
@@ -327,6 +363,7 @@ int main(void)
     NP_RUN(test_refusals);
     NP_RUN(test_place_on);
     NP_RUN(test_vcpu_load);
+    NP_RUN(test_spec_for_xl_cpuless);
     return np_test_summary();
 }
 #else
