@@ -124,6 +124,8 @@ static bool dominates(const guard_score *a, const guard_score *b)
                                     b->own_worst, b->rwd);
 }
 
+static int guard_score_finish(guard_ctx *g, guard_score *out);
+
 /* The metrics of the host with a split added, laid out as
  * np_placement_build lays it out (the vCPUs numbered node after node, each
  * with its node's CPUs as mask, hard or soft as the guest asks, none with
@@ -131,8 +133,6 @@ static bool dominates(const guard_score *a, const guard_score *b)
  * nodes of its effective mask. Worked out from the split, so a candidate
  * is built as a placement only when it is kept; the sums run in the order
  * the placement's vCPUs would give, so the figures are the same. */
-static int guard_score_finish(guard_ctx *g, guard_score *out);
-
 static int guard_score_split(guard_ctx *g, uint32_t k, const uint32_t *node,
                              const uint64_t *mem_mib, const uint32_t *vcpus, guard_score *out)
 {
