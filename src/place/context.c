@@ -129,6 +129,26 @@ static void *carve(unsigned char **cursor, size_t count, size_t size)
     return p;
 }
 
+/* What a decision may change in a context after its init, as the guest's
+ * spec sets it: the searches' scratch (zero), memory on CPU-less nodes,
+ * the vNUMA layout (xl42 has none; the guard's one-mask split scores
+ * without it). */
+static void ctx_decision_start(np_place_ctx *ctx)
+{
+    memset(ctx->used, 0, ctx->n * sizeof(*ctx->used));
+    memset(ctx->score, 0, ctx->n * sizeof(*ctx->score));
+    /* CPU-less memory (CXL, HBM, GPU memory) is one more remote tier,
+     * priced like any other by its distance from the guest's vCPUs: near
+     * HBM at SLIT 12 is closer than another socket's DRAM at 20, and the
+     * kernel's own fallback order is by distance too. Only an explicit
+     * cpuless-memory=no keeps the guest off it. */
+    ctx->cpuless_ok = !ctx->spec->cpuless_memory_refused;
+    /* A guest split over nodes sees a vNUMA layout unless vnuma=off
+     * (np_placement_build), and then only the share of its accesses that
+     * crosses virtual nodes goes to the other nodes. */
+    ctx->vnuma = ctx->spec->vnuma_nodes != NP_VNUMA_OFF;
+}
+
 double np_place_lat_slow(const np_place_ctx *ctx, size_t i, size_t j)
 {
     return np_calib_latency_ratio(ctx->topo, i, j);
@@ -155,6 +175,7 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     if (!cursor)
         return -ENOMEM;
     ctx->block = cursor;
+    ctx->block_bytes = bytes;
     ctx->load = carve(&cursor, n, sizeof(*ctx->load));
     ctx->avail_mib = carve(&cursor, n, sizeof(*ctx->avail_mib));
     double **doubles[CTX_NR_DOUBLES] = {
@@ -167,8 +188,6 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->nodes_b = carve(&cursor, n, sizeof(*ctx->nodes_b));
     ctx->has_cpus = carve(&cursor, n, sizeof(*ctx->has_cpus));
     ctx->used = carve(&cursor, n, sizeof(*ctx->used));
-    memset(ctx->used, 0, n * sizeof(*ctx->used));
-    memset(ctx->score, 0, n * sizeof(*ctx->score));
 
     rc = np_host_state_node_loads(st, ctx->load);
     if (rc < 0)
@@ -189,16 +208,7 @@ int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest
     ctx->max_nodes = NP_PLACE_MAX_SET_NODES;
     if (spec->vnuma_nodes > 0 && (size_t)spec->vnuma_nodes < ctx->max_nodes)
         ctx->max_nodes = (size_t)spec->vnuma_nodes;
-    /* CPU-less memory (CXL, HBM, GPU memory) is one more remote tier,
-     * priced like any other by its distance from the guest's vCPUs: near
-     * HBM at SLIT 12 is closer than another socket's DRAM at 20, and the
-     * kernel's own fallback order is by distance too. Only an explicit
-     * cpuless-memory=no keeps the guest off it. */
-    ctx->cpuless_ok = !spec->cpuless_memory_refused;
-    /* A guest split over nodes sees a vNUMA layout unless vnuma=off
-     * (np_placement_build), and then only the share of its accesses that
-     * crosses virtual nodes goes to the other nodes. */
-    ctx->vnuma = spec->vnuma_nodes != NP_VNUMA_OFF;
+    ctx_decision_start(ctx);
     ctx->group_by_vcpu = spec->group_rule == NP_GROUP_COLOCATE;
     device_costs(ctx);
     rc = group_costs(ctx);
@@ -209,6 +219,41 @@ out:
     if (rc < 0)
         np_place_ctx_fini(ctx);
     return rc;
+}
+
+/* p, a pointer into src's block, at the same offset in dst's. */
+static void *rebase(const np_place_ctx *src, const np_place_ctx *dst, const void *p)
+{
+    return (unsigned char *)dst->block + ((const unsigned char *)p - (unsigned char *)src->block);
+}
+
+int np_place_ctx_copy(np_place_ctx *dst, const np_place_ctx *src)
+{
+    *dst = *src;
+    dst->block = malloc(src->block_bytes ? src->block_bytes : 1);
+    if (!dst->block) {
+        memset(dst, 0, sizeof(*dst));
+        return -ENOMEM;
+    }
+    memcpy(dst->block, src->block, src->block_bytes);
+    dst->load = rebase(src, dst, src->load);
+    dst->avail_mib = rebase(src, dst, src->avail_mib);
+    dst->has_cpus = rebase(src, dst, src->has_cpus);
+    dst->dev_cost = rebase(src, dst, src->dev_cost);
+    dst->group_cost = rebase(src, dst, src->group_cost);
+    dst->share = rebase(src, dst, src->share);
+    dst->util_before = rebase(src, dst, src->util_before);
+    dst->cores = rebase(src, dst, src->cores);
+    dst->threads = rebase(src, dst, src->threads);
+    dst->loss_before = rebase(src, dst, src->loss_before);
+    dst->usable_mib = rebase(src, dst, src->usable_mib);
+    dst->fill_before = rebase(src, dst, src->fill_before);
+    dst->used = rebase(src, dst, src->used);
+    dst->score = rebase(src, dst, src->score);
+    dst->nodes_a = rebase(src, dst, src->nodes_a);
+    dst->nodes_b = rebase(src, dst, src->nodes_b);
+    ctx_decision_start(dst);
+    return 0;
 }
 
 void np_place_ctx_fini(np_place_ctx *ctx)

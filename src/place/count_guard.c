@@ -21,7 +21,7 @@
  * The choices compared are the search's best, its runners-up, its node set
  * with the vCPUs spread by count (a guest wider than a node), its split
  * with one mask for all vCPUs where no node passes one vCPU per CPU
- * (guard_build_union), and what the peers in the policy table that a
+ * (guard_build_choice), and what the peers in the policy table that a
  * reviewer compares against (xl42, xapi, numad, least-loaded) decide for
  * this arrival, each laid out as numaplace lays out a split (its vCPU
  * masks per node, its vNUMA layout). When one or
@@ -42,6 +42,12 @@
  * Cost: each peer decides once per arrival; the vCPUs already placed, as
  * the metrics and xl42 count them, are running counts the host state keeps
  * (np_hs_vcpu_counts, np_hs_xen_vcpus): O(nodes) to read, not O(guests).
+ * The peers run through the policy table as always, but on a copy of this
+ * decision's context (np_place_ctx_copy) and without their explanation
+ * (np_place_call.explain: no note, runners-up or cost; only their split is
+ * read here). Every choice is scored from its split (guard_score_split) and
+ * built as a placement only when it is kept, so a decision builds one or
+ * two placements, not ten.
  */
 #include <errno.h>
 #include <math.h>
@@ -82,6 +88,9 @@ typedef struct guard_ctx {
     double *gw;   /* scratch: the guest's vCPUs per node */
     double *vc;   /* scratch: base + gw */
     double *w;    /* scratch: one vCPU's node weights */
+    uint64_t *mem_bytes;        /* scratch: a split's memory per host node */
+    np_affinity_mode affinity;  /* the guest's: which masks its vCPUs get */
+    uint32_t nr_vcpus;          /* the guest's */
 } guard_ctx;
 
 static int cmp_dbl(double a, double b)
@@ -115,28 +124,48 @@ static bool dominates(const guard_score *a, const guard_score *b)
                                     b->own_worst, b->rwd);
 }
 
-/* The metrics of the host with placement pl added (the rules of
- * std_metrics.c: a vCPU counts on the nodes of its effective mask). */
-static int guard_score_placement(guard_ctx *g, const np_placement *pl, guard_score *out)
+static int guard_score_finish(guard_ctx *g, guard_score *out);
+
+/* The metrics of the host with a split added, laid out as
+ * np_placement_build lays it out (the vCPUs numbered node after node, each
+ * with its node's CPUs as mask, hard or soft as the guest asks, none with
+ * affinity=none), by the rules of std_metrics.c: a vCPU counts on the
+ * nodes of its effective mask. Worked out from the split, so a candidate
+ * is built as a placement only when it is kept; the sums run in the order
+ * the placement's vCPUs would give, so the figures are the same. */
+static int guard_score_split(guard_ctx *g, uint32_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, guard_score *out)
 {
-    const np_bitmap *last_hard = NULL, *last_soft = NULL;
     bool have_w = false;
+    uint32_t v = 0;
     memset(g->gw, 0, g->n * sizeof(*g->gw));
-    for (uint32_t v = 0; v < pl->nr_vcpus; v++) {
-        const np_bitmap *hard = np_placement_vcpu_hard(pl, v);
-        const np_bitmap *soft = np_placement_vcpu_soft(pl, v);
-        /* the masks are shared per node (or one union): weights stay */
-        if (!have_w || hard != last_hard || soft != last_soft) {
-            int rc = np_std_mask_weights(g->t, hard, soft, g->w);
-            if (rc < 0)
-                return rc;
-            have_w = true;
-            last_hard = hard;
-            last_soft = soft;
+    memset(g->mem_bytes, 0, g->n * sizeof(*g->mem_bytes));
+    for (uint32_t p = 0; p < k; p++) {
+        g->mem_bytes[node[p]] = mem_mib[p] * NP_MiB;
+        const np_bitmap *mask = np_topology_node_cpuset(g->t, node[p]);
+        const np_bitmap *hard = g->affinity == NP_AFFINITY_HARD ? mask : NULL;
+        const np_bitmap *soft = g->affinity == NP_AFFINITY_NONE ? NULL : mask;
+        for (uint32_t c = 0; c < vcpus[p] && v < g->nr_vcpus; c++, v++) {
+            /* one mask per node (none at all with affinity=none) */
+            if (!have_w || (c == 0 && g->affinity != NP_AFFINITY_NONE)) {
+                int rc = np_std_mask_weights(g->t, hard, soft, g->w);
+                if (rc < 0)
+                    return rc;
+                have_w = true;
+            }
+            for (size_t i = 0; i < g->n; i++)
+                g->gw[i] += g->w[i];
         }
-        for (size_t i = 0; i < g->n; i++)
-            g->gw[i] += g->w[i];
     }
+    if (v != g->nr_vcpus)
+        return -EINVAL; /* np_placement_build would leave vCPUs on node 0 */
+    return guard_score_finish(g, out);
+}
+
+/* The figures from the guest's vCPUs per node (g->gw) and memory per node
+ * (g->mem_bytes). */
+static int guard_score_finish(guard_ctx *g, guard_score *out)
+{
     out->own_worst = 0.0;
     for (size_t i = 0; i < g->n; i++) {
         g->vc[i] = g->base[i] + g->gw[i];
@@ -145,11 +174,66 @@ static int guard_score_placement(guard_ctx *g, const np_placement *pl, guard_sco
             out->own_worst = g->vc[i] / cpus;
     }
     out->host_worst = np_std_worst_cpu(g->t, g->vc);
-    for (size_t i = 0; i < g->n && pl->nr_vcpus; i++)
-        g->gw[i] /= pl->nr_vcpus;
+    for (size_t i = 0; i < g->n && g->nr_vcpus; i++)
+        g->gw[i] /= g->nr_vcpus;
     double local;
-    out->rwd = np_std_rwd(g->t, g->gw, pl->node_mem_bytes, &local);
+    out->rwd = np_std_rwd(g->t, g->gw, g->mem_bytes, &local);
     return isnan(out->rwd) ? -ENOMEM : 0;
+}
+
+/* The metrics of the host with a split added whose vCPUs all get one mask,
+ * the union of the split's nodes' CPUs (hard or soft as the guest asks,
+ * none with affinity=none), as np_placement_build_union lays it out: each
+ * vCPU counts on every node of the union. */
+static int guard_score_union(guard_ctx *g, uint32_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, guard_score *out)
+{
+    np_bitmap *all = NULL;
+    int rc = np_bitmap_create(&all);
+    memset(g->gw, 0, g->n * sizeof(*g->gw));
+    memset(g->mem_bytes, 0, g->n * sizeof(*g->mem_bytes));
+    for (uint32_t p = 0; p < k && rc == 0; p++) {
+        g->mem_bytes[node[p]] = mem_mib[p] * NP_MiB;
+        rc = np_bitmap_or(all, np_topology_node_cpuset(g->t, node[p]));
+    }
+    if (rc == 0)
+        rc = np_std_mask_weights(g->t, g->affinity == NP_AFFINITY_HARD ? all : NULL,
+                                 g->affinity == NP_AFFINITY_NONE ? NULL : all, g->w);
+    np_bitmap_destroy(all);
+    if (rc < 0)
+        return rc;
+    for (uint32_t v = 0; v < g->nr_vcpus; v++)
+        for (size_t i = 0; i < g->n; i++)
+            g->gw[i] += g->w[i];
+    return guard_score_finish(g, out);
+}
+
+/* A choice under test: its split (np_cand's arrays) with its cost and
+ * terms under numaplace's objective, and how its vCPUs' masks are laid
+ * out: per node with the guest's vNUMA layout (numaplace's way), or one
+ * mask for all and no layout (the peers' way, union_masks). */
+typedef struct guard_choice {
+    np_cand c;
+    bool union_masks;
+} guard_choice;
+
+/* Fills ch's cost and terms as guard_build_choice gives its placement:
+ * a one-mask split is priced without a vNUMA layout. */
+static void guard_cost(np_place_call *call, guard_choice *ch)
+{
+    bool vnuma = call->ctx.vnuma;
+    if (ch->union_masks)
+        np_place_ctx_no_vnuma(&call->ctx);
+    np_place_score_split(&call->ctx, ch->c.k, ch->c.node, ch->c.vcpus, ch->c.mem_mib, ch->c.term,
+                         &ch->c.cost);
+    call->ctx.vnuma = vnuma;
+}
+
+static int guard_score_choice(guard_ctx *g, const guard_choice *ch, guard_score *out)
+{
+    return ch->union_masks ? guard_score_union(g, ch->c.k, ch->c.node, ch->c.mem_mib, out)
+                           : guard_score_split(g, ch->c.k, ch->c.node, ch->c.mem_mib,
+                                               ch->c.vcpus, out);
 }
 
 /* A split laid out as numaplace lays it out (masks per node, vNUMA when
@@ -168,49 +252,45 @@ static int guard_build(np_place_call *call, size_t k, const uint32_t *node, cons
     return 0;
 }
 
-/* The same split with one mask for all its vCPUs (the union of its
- * nodes' CPUs) and no vNUMA layout: how the peers lay a split out. The
- * metrics count such a vCPU on every node of its mask (a quarter on each
- * of four), so a guest with fewer vCPUs than nodes -- its memory wider
- * than its CPUs need, as on nodes of 2 CPUs and 1 GiB -- leaves each node
- * fewer vCPUs per CPU at the same distance. It is offered only where it
- * leaves no node past one vCPU per CPU (GUARD_NO_OVERCOMMIT): there a
- * floating vCPU finds an idle CPU on any node of its mask, while on a
- * node already over-committed its quarter is an average the scheduler
- * does not keep, and the per-node masks keep each vCPU's time-sharing
- * where its vNUMA node is. What it gives up: the layout's locality (a
- * guest that sees its virtual nodes keeps most accesses on them), which
- * the metrics do not see and the objective does; the guard follows the
- * metrics when they tell two choices apart. Not for a guest that asked
- * for N virtual nodes (vnuma=N); scored without the layout. -ENOSPC for
- * a split on one node (nothing differs). */
-static int guard_build_union(np_place_call *call, size_t k, const uint32_t *node,
-                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out)
+/* The placement of a kept choice. A one-mask split (the search's split
+ * with one mask for all its vCPUs: how the peers lay a split out) has no
+ * vNUMA layout. The metrics count such a vCPU on every node of its mask
+ * (a quarter on each of four), so a guest with fewer vCPUs than nodes --
+ * its memory wider than its CPUs need, as on nodes of 2 CPUs and 1 GiB --
+ * leaves each node fewer vCPUs per CPU at the same distance. It is offered
+ * only where it leaves no node past one vCPU per CPU (GUARD_NO_OVERCOMMIT):
+ * there a floating vCPU finds an idle CPU on any node of its mask, while
+ * on a node already over-committed its quarter is an average the scheduler
+ * does not keep, and the per-node masks keep each vCPU's time-sharing where
+ * its vNUMA node is. What it gives up: the layout's locality (a guest that
+ * sees its virtual nodes keeps most accesses on them), which the metrics do
+ * not see and the objective does; the guard follows the metrics when they
+ * tell two choices apart. Not for a guest that asked for N virtual nodes
+ * (vnuma=N), nor for a split on one node (nothing differs). */
+static int guard_build_choice(np_place_call *call, const guard_choice *ch, np_placement **out)
 {
-    double term[NP_TERM_COUNT];
-    if (k < 2 || call->spec->vnuma_nodes > 0)
-        return -ENOSPC;
+    if (!ch->union_masks)
+        return guard_build(call, ch->c.k, ch->c.node, ch->c.mem_mib, ch->c.vcpus, out);
     np_guest_spec flat = *call->spec;
     flat.vnuma_nodes = NP_VNUMA_OFF;
-    int rc = np_placement_build(call->st, &flat, call->policy, k, node, mem_mib, vcpus, out);
+    int rc = np_placement_build_union(call->st, &flat, call->policy, ch->c.k, ch->c.node,
+                                      ch->c.mem_mib, ch->c.vcpus, out);
     if (rc < 0)
         return rc;
-    (*out)->union_masks = true;
-    bool vnuma = call->ctx.vnuma;
-    np_place_ctx_no_vnuma(&call->ctx);
-    np_place_score_split(&call->ctx, k, node, vcpus, mem_mib, term, &(*out)->cost);
-    call->ctx.vnuma = vnuma;
+    (*out)->cost = ch->c.cost;
     (*out)->nr_terms = NP_TERM_COUNT;
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
-        (*out)->terms[i] = (np_place_term){np_place_term_names[i], term[i]};
+        (*out)->terms[i] = (np_place_term){np_place_term_names[i], ch->c.term[i]};
     return 0;
 }
 
 /* A peer's placement as a numaplace split: its nodes, its memory per node,
- * its vCPUs per node (np_placement_build numbers them node after node). */
-static int guard_from_peer(np_place_call *call, const np_placement *ppl, uint32_t *node,
-                           uint64_t *mem, uint32_t *vcpus, np_placement **out)
+ * its vCPUs per node (np_placement_build numbers them node after node),
+ * with its cost under numaplace's objective. */
+static int guard_from_peer(np_place_call *call, const np_placement *ppl, guard_choice *out)
 {
+    uint32_t *node = out->c.node, *vcpus = out->c.vcpus;
+    uint64_t *mem = out->c.mem_mib;
     size_t k = 0;
     for (size_t p = 0; p < ppl->nr_nodes; p++) {
         size_t i = ppl->nodes[p];
@@ -220,25 +300,30 @@ static int guard_from_peer(np_place_call *call, const np_placement *ppl, uint32_
         uint64_t mib = ppl->node_mem_bytes[i] / NP_MiB;
         if (nv == 0 && mib == 0)
             continue;
+        if (k == NP_PLACE_MAX_SET_NODES)
+            return -ENOSPC;
         node[k] = (uint32_t)i;
         mem[k] = mib;
         vcpus[k] = nv;
         k++;
     }
-    if (k == 0 || k > NP_PLACE_MAX_SET_NODES)
+    if (k == 0)
         return -ENOSPC;
-    return guard_build(call, k, node, mem, vcpus, out);
+    out->c.k = (uint32_t)k;
+    out->union_masks = false; /* laid out as numaplace lays out a split */
+    guard_cost(call, out);
+    return 0;
 }
 
 /* What the metrics do not see and the guest asked for: its devices' and
  * its group's terms (slowdown units) may not grow. The peers know no
  * groups, and xl42 no devices; a choice that leaves a colocate group or
  * moves away from a passthrough device is not "better on both". */
-static bool keeps_constraints(const np_placement *cand, const np_placement *own)
+static bool keeps_constraints(const double *cand_term, const double *own_term)
 {
     static const size_t kept[] = {NP_TERM_DEVICE, NP_TERM_GROUP};
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-        if (cand->terms[kept[i]].value > own->terms[kept[i]].value + GUARD_EPS)
+        if (cand_term[kept[i]] > own_term[kept[i]] + GUARD_EPS)
             return false;
     return true;
 }
@@ -299,9 +384,11 @@ static bool guard_unbeatable(const guard_ctx *g, const np_place_ctx *ctx, const 
  * for its part, else stays as the search split it. -ENOSPC when the
  * result is the search's own split. */
 static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_cand *b,
-                             uint64_t *mem, uint32_t *vcpus, np_placement **out)
+                             guard_choice *out)
 {
     const np_place_ctx *ctx = &call->ctx;
+    uint64_t *mem = out->c.mem_mib;
+    uint32_t *vcpus = out->c.vcpus;
     double w[NP_PLACE_MAX_SET_NODES];
     uint64_t part[NP_PLACE_MAX_SET_NODES];
     bool same = true;
@@ -334,9 +421,14 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     bool room = true;
     for (uint32_t p = 0; p < b->k; p++)
         room = room && part[p] <= ctx->avail_mib[b->node[p]];
-    for (uint32_t p = 0; p < b->k; p++)
+    for (uint32_t p = 0; p < b->k; p++) {
         mem[p] = room ? part[p] : b->mem_mib[p];
-    return guard_build(call, b->k, b->node, mem, vcpus, out);
+        out->c.node[p] = b->node[p];
+    }
+    out->c.k = b->k;
+    out->union_masks = false;
+    guard_cost(call, out);
+    return 0;
 }
 
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
@@ -356,7 +448,7 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * for), or when the whole guest is not nearer by distance (affinity=none:
  * its vCPUs count on every node wherever its memory is). *out is NULL
  * when no node qualifies. */
-static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placement *chosen,
+static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *chosen_term,
                             const guard_score *chosen_score, np_placement **out,
                             guard_score *out_score)
 {
@@ -385,23 +477,29 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
             if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
                 cmp_dbl(from_one((g->base[i] + (double)ctx->vcpus) / cpus), low) != 0)
                 continue;
-            uint32_t node = (uint32_t)i, nv = ctx->vcpus;
-            uint64_t mib = ctx->mem_mib;
+            guard_choice ch; /* not zeroed: a kilobyte per node, one entry used */
+            ch.c.k = 1;
+            ch.union_masks = false;
+            ch.c.node[0] = (uint32_t)i;
+            ch.c.vcpus[0] = ctx->vcpus;
+            ch.c.mem_mib[0] = ctx->mem_mib;
             np_placement *cand = NULL;
             guard_score sc;
-            int rc = guard_build(call, 1, &node, &mib, &nv, &cand);
+            guard_cost(call, &ch);
+            if (!keeps_constraints(ch.c.term, chosen_term) ||
+                guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc) < 0 ||
+                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
+                (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
+                          (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
+                           !(ch.c.cost < (*out)->cost)))))
+                continue;
+            /* built only now it is kept (one node: nothing but memory can
+             * make the build fail) */
+            int rc = guard_build(call, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &cand);
             if (rc == -ENOMEM)
                 return rc;
             if (rc < 0)
                 continue;
-            if (!keeps_constraints(cand, chosen) || guard_score_placement(g, cand, &sc) < 0 ||
-                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
-                (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
-                          (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
-                           !(cand->cost < (*out)->cost))))) {
-                np_placement_destroy(cand);
-                continue;
-            }
             np_placement_destroy(*out);
             *out = cand;
             *out_score = sc;
@@ -411,25 +509,31 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const np_placemen
     return 0;
 }
 
-/* Keeps cand in *best when it dominates the search's choice (own), keeps
- * its constraints, leaves the host's worst vCPUs per CPU at most at
- * max_host_worst, and costs less under numaplace's objective than the one
- * kept; frees it otherwise. */
-static void guard_keep(guard_ctx *g, const np_placement *own_pl, const guard_score *own,
-                       np_placement *cand, double max_host_worst, const char *from,
-                       np_placement **best, guard_score *best_score, const char **best_from)
+/* Keeps ch, built as a placement, in *best when it dominates the search's
+ * choice (own), keeps its constraints, leaves the host's worst vCPUs per
+ * CPU at most at max_host_worst, and costs less under numaplace's
+ * objective than the one kept. Only a kept choice is built: 0 when it is
+ * not kept, the build's error when it fails (the caller says which end
+ * the decision). */
+static int guard_keep(np_place_call *call, guard_ctx *g, const double *own_term,
+                      const guard_score *own, const guard_choice *ch, double max_host_worst,
+                      const char *from, np_placement **best, guard_score *best_score,
+                      const char **best_from)
 {
     guard_score sc;
-    if (!keeps_constraints(cand, own_pl) || guard_score_placement(g, cand, &sc) < 0 ||
+    np_placement *cand = NULL;
+    if (!keeps_constraints(ch->c.term, own_term) || guard_score_choice(g, ch, &sc) < 0 ||
         sc.host_worst > max_host_worst + GUARD_EPS || !dominates(&sc, own) ||
-        (*best && !(cand->cost < (*best)->cost))) {
-        np_placement_destroy(cand);
-        return;
-    }
+        (*best && !(ch->c.cost < (*best)->cost)))
+        return 0;
+    int rc = guard_build_choice(call, ch, &cand);
+    if (rc < 0)
+        return rc;
     np_placement_destroy(*best);
     *best = cand;
     *best_score = sc;
     *best_from = from;
+    return 0;
 }
 
 int np_place_count_guard(np_place_call *call)
@@ -437,22 +541,23 @@ int np_place_count_guard(np_place_call *call)
     const np_place_ctx *ctx = &call->ctx;
     guard_ctx g = {.t = ctx->topo, .n = ctx->n};
     np_placement *own = NULL, *best = NULL, *ppl = NULL, *cand = NULL;
-    uint64_t *mem = NULL;
-    uint32_t *node = NULL, *vcpus = NULL;
+    guard_choice *ch = NULL; /* one choice under test at a time */
     const char *best_from = NULL;
     guard_score own_score, best_score = {0}, whole_score;
+    double own_term[NP_TERM_COUNT], chosen_term[NP_TERM_COUNT];
     int rc;
 
     if (!call->s.found)
         return 0;
+    g.affinity = call->spec->affinity;
+    g.nr_vcpus = call->spec->vcpus;
     g.base = calloc(g.n, sizeof(double));
     g.gw = calloc(g.n, sizeof(double));
     g.vc = calloc(g.n, sizeof(double));
     g.w = calloc(g.n, sizeof(double));
-    mem = calloc(g.n, sizeof(*mem));
-    node = calloc(g.n, sizeof(*node));
-    vcpus = calloc(g.n, sizeof(*vcpus));
-    if (!g.base || !g.gw || !g.vc || !g.w || !mem || !node || !vcpus) {
+    g.mem_bytes = calloc(g.n, sizeof(*g.mem_bytes));
+    ch = malloc(sizeof(*ch));
+    if (!g.base || !g.gw || !g.vc || !g.w || !g.mem_bytes || !ch) {
         rc = -ENOMEM;
         goto out;
     }
@@ -465,42 +570,48 @@ int np_place_count_guard(np_place_call *call)
     if (rc == 0)
         rc = np_placement_explain(own, ctx, &call->s);
     if (rc == 0)
-        rc = guard_score_placement(&g, own, &own_score);
+        rc = guard_score_split(&g, b->k, b->node, b->mem_mib, b->vcpus, &own_score);
     if (rc < 0)
         goto out;
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        own_term[i] = own->terms[i].value;
     if (guard_unbeatable(&g, ctx, &own_score)) {
         call->pl = own;
         own = NULL;
         goto out;
     }
 
-    /* the search's runners-up */
+    /* the search's runners-up (from the search under the same limits
+     * as its best, so they build as it did) */
     for (size_t a = 0; a < call->s.nr_alts; a++) {
-        const np_cand *c = &call->s.alts[a];
-        rc = guard_build(call, c->k, c->node, c->mem_mib, c->vcpus, &cand);
+        np_cand_copy(&ch->c, &call->s.alts[a]);
+        ch->union_masks = false;
+        guard_cost(call, ch);
+        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, "a runner-up", &best,
+                        &best_score, &best_from);
         if (rc < 0)
             goto out;
-        guard_keep(&g, own, &own_score, cand, INFINITY, "a runner-up", &best, &best_score,
-                   &best_from);
-        cand = NULL;
     }
     /* the same nodes, vCPUs spread by count */
-    rc = guard_count_split(call, &g, b, mem, vcpus, &cand);
+    rc = guard_count_split(call, &g, b, ch);
+    if (rc == 0)
+        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY,
+                        "its nodes with vCPUs spread by count", &best, &best_score, &best_from);
     if (rc == -ENOMEM)
         goto out;
-    if (rc == 0)
-        guard_keep(&g, own, &own_score, cand, INFINITY, "its nodes with vCPUs spread by count",
-                   &best, &best_score, &best_from);
-    cand = NULL;
     rc = 0;
-    /* the search's split with one mask for all its vCPUs */
-    rc = guard_build_union(call, b->k, b->node, b->mem_mib, b->vcpus, &cand);
-    if (rc == -ENOMEM)
-        goto out;
-    if (rc == 0)
-        guard_keep(&g, own, &own_score, cand, GUARD_NO_OVERCOMMIT,
-                   "its split with one mask for all vCPUs", &best, &best_score, &best_from);
-    cand = NULL;
+    /* the search's split with one mask for all its vCPUs (not on one node,
+     * where nothing differs, nor for a guest that asked for N virtual
+     * nodes) */
+    if (!(b->k < 2 || call->spec->vnuma_nodes > 0)) {
+        np_cand_copy(&ch->c, b);
+        ch->union_masks = true;
+        guard_cost(call, ch);
+        rc = guard_keep(call, &g, own_term, &own_score, ch, GUARD_NO_OVERCOMMIT,
+                        "its split with one mask for all vCPUs", &best, &best_score, &best_from);
+        if (rc == -ENOMEM)
+            goto out;
+    }
     rc = 0;
     /* the peers' choices for this arrival */
     for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
@@ -508,29 +619,30 @@ int np_place_count_guard(np_place_call *call)
         np_error perr = {0};
         if (!peer)
             continue;
-        rc = np_place_run(call->st, call->spec, peer, NULL, &ppl, &perr);
+        /* only the peer's split is read here: no note, runners-up or cost;
+         * its context is a copy of this decision's */
+        rc = np_place_run(call->st, call->spec, peer, NULL, false, ctx, &ppl, &perr);
         if (rc == -ENOMEM)
             goto out;
         if (rc < 0) { /* the peer cannot place it: nothing to compare */
             rc = 0;
             continue;
         }
-        rc = guard_from_peer(call, ppl, node, mem, vcpus, &cand);
+        rc = guard_from_peer(call, ppl, ch);
         np_placement_destroy(ppl);
         ppl = NULL;
+        if (rc == 0)
+            rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, peer_choice[p], &best,
+                            &best_score, &best_from);
         if (rc == -ENOMEM)
             goto out;
-        if (rc < 0) {
-            rc = 0;
-            continue;
-        }
-        guard_keep(&g, own, &own_score, cand, INFINITY, peer_choice[p], &best, &best_score,
-                   &best_from);
-        cand = NULL;
+        rc = 0; /* not a split numaplace lays out: nothing to compare */
     }
 
     /* whole before split, over whichever choice stands */
-    rc = guard_whole_node(call, &g, best ? best : own, best ? &best_score : &own_score, &cand,
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        chosen_term[i] = best ? best->terms[i].value : own_term[i];
+    rc = guard_whole_node(call, &g, chosen_term, best ? &best_score : &own_score, &cand,
                           &whole_score);
     if (rc < 0)
         goto out;
@@ -547,10 +659,11 @@ int np_place_count_guard(np_place_call *call)
         goto out;
     }
     /* the search's choice becomes the first runner-up, with both figures */
-    char why[160];
-    snprintf(why, sizeof(why),
-             "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
-             own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
+    char why[160] = "";
+    if (call->explain)
+        snprintf(why, sizeof(why),
+                 "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
+                 own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
     np_place_alt_rec keep[NP_PLACE_MAX_ALTS + NP_PLACE_MAX_REJECTS];
     size_t nr_keep = own->nr_alts;
     memcpy(keep, own->alts, nr_keep * sizeof(keep[0]));
@@ -564,11 +677,12 @@ int np_place_count_guard(np_place_call *call)
     }
     if (rc < 0)
         goto out;
-    snprintf(best->note, sizeof(best->note),
-             "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
-             "against the search's %.2f (%.2f) and %.3f",
-             best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
-             own_score.host_worst, own_score.own_worst, own_score.rwd);
+    if (call->explain)
+        snprintf(best->note, sizeof(best->note),
+                 "count guard: %s, worst vCPUs/CPU %.2f (own nodes %.2f) and distance %.3f, "
+                 "against the search's %.2f (%.2f) and %.3f",
+                 best_from, best_score.host_worst, best_score.own_worst, best_score.rwd,
+                 own_score.host_worst, own_score.own_worst, own_score.rwd);
     call->pl = best;
     best = NULL;
 out:
@@ -580,8 +694,7 @@ out:
     free(g.gw);
     free(g.vc);
     free(g.w);
-    free(mem);
-    free(node);
-    free(vcpus);
+    free(g.mem_bytes);
+    free(ch);
     return rc;
 }

@@ -99,9 +99,18 @@ typedef struct np_place_ctx {
     uint32_t *nodes_a;    /* node lists of the policies (CPU / CPU-less nodes) */
     uint32_t *nodes_b;
     void *block; /* the one allocation behind the arrays above */
+    size_t block_bytes;
 } np_place_ctx;
 
 int np_place_ctx_init(np_place_ctx *ctx, const np_host_state *st, const np_guest_spec *spec);
+/* *dst as np_place_ctx_init would make it for src's state and guest, from
+ * src (initialised for them, then used by a decision): its own copy of the
+ * per-node figures, with what a decision changes (the search's scratch,
+ * cpuless_ok, vnuma) set back as the init sets it. The count guard runs
+ * the peers on copies of numaplace's context instead of working it out
+ * again for each. Nothing else in a context changes after its init
+ * (test_place_split_only compares a copy with a fresh one). */
+int np_place_ctx_copy(np_place_ctx *dst, const np_place_ctx *src);
 
 /* Cores of node i not busy yet (demand counted against cores first, as
  * a scheduler that spreads over idle cores before siblings runs it);
@@ -293,12 +302,17 @@ struct np_placement {
 int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
                        size_t k, const uint32_t *node, const uint64_t *mem_mib,
                        const uint32_t *vcpus, np_placement **out);
+/* The same with one mask for all vCPUs, the union of the nodes' CPUs
+ * (union_masks: libxl's way, the baselines' and the fallbacks'). */
+int np_placement_build_union(const np_host_state *st, const np_guest_spec *spec,
+                             const char *policy, size_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out);
 /* The hypervisor's own answer when nobody places the guest: every node,
  * memory striped evenly (a node that runs out passes its stripe on),
  * every vCPU allowed everywhere; flagged as a fallback with `note`.
  * -ENOSPC when the host as a whole lacks the memory. */
 int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err);
+                      const char *note, bool explain, np_placement **out, np_error *err);
 /* Copies the search's terms and runners-up into the placement. */
 int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_search *s);
 int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32_t *node,

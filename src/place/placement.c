@@ -66,9 +66,13 @@ void np_placement_destroy(np_placement *pl)
     free(pl);
 }
 
-int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                       size_t k, const uint32_t *node, const uint64_t *mem_mib,
-                       const uint32_t *vcpus, np_placement **out)
+/* np_placement_build and np_placement_build_union: with `union_masks`,
+ * every vCPU gets the union of the nodes' CPUs, so no per-node mask is
+ * kept (on a 256-node stripe, 256 bitmap copies nothing reads). */
+static int placement_build(const np_host_state *st, const np_guest_spec *spec,
+                           const char *policy, size_t k, const uint32_t *node,
+                           const uint64_t *mem_mib, const uint32_t *vcpus, bool union_masks,
+                           np_placement **out)
 {
     const np_topology *t = np_host_state_topology(st);
     size_t n = np_topology_nr_nodes(t);
@@ -95,6 +99,7 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
     pl->vcpu_node = pl->nodes + k;
     size_t *idx = pl->vcpu_node + spec->vcpus;
     pl->node_cpus = (np_bitmap **)(idx + k);
+    pl->union_masks = union_masks;
     if (np_bitmap_create(&pl->cpus_all) < 0) {
         rc = -ENOMEM;
         goto out;
@@ -110,10 +115,12 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
         with_mem += mem_mib[p] > 0;
         for (uint32_t c = 0; c < vcpus[p] && v < spec->vcpus; c++)
             pl->vcpu_node[v++] = node[p];
-        rc = np_bitmap_copy(np_topology_node_cpuset(t, node[p]), &pl->node_cpus[p]);
-        if (rc < 0)
-            goto out;
-        rc = np_bitmap_or(pl->cpus_all, pl->node_cpus[p]);
+        if (!union_masks) {
+            rc = np_bitmap_copy(np_topology_node_cpuset(t, node[p]), &pl->node_cpus[p]);
+            if (rc < 0)
+                goto out;
+        }
+        rc = np_bitmap_or(pl->cpus_all, np_topology_node_cpuset(t, node[p]));
         if (rc < 0)
             goto out;
     }
@@ -128,6 +135,20 @@ int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const
 out:
     np_placement_destroy(pl);
     return rc;
+}
+
+int np_placement_build(const np_host_state *st, const np_guest_spec *spec, const char *policy,
+                       size_t k, const uint32_t *node, const uint64_t *mem_mib,
+                       const uint32_t *vcpus, np_placement **out)
+{
+    return placement_build(st, spec, policy, k, node, mem_mib, vcpus, false, out);
+}
+
+int np_placement_build_union(const np_host_state *st, const np_guest_spec *spec,
+                             const char *policy, size_t k, const uint32_t *node,
+                             const uint64_t *mem_mib, const uint32_t *vcpus, np_placement **out)
+{
+    return placement_build(st, spec, policy, k, node, mem_mib, vcpus, true, out);
 }
 
 int np_placement_add_alt(np_placement *pl, const np_topology *topo, const uint32_t *node,
@@ -183,9 +204,10 @@ int np_placement_explain(np_placement *pl, const np_place_ctx *ctx, const np_sea
 /* What the hypervisor does with a guest nobody places: every node, the
  * memory striped evenly in whole MiB (Xen's allocator round-robins over a
  * domain's node affinity), vCPUs spread evenly over the nodes with CPUs,
- * every vCPU allowed everywhere. */
+ * every vCPU allowed everywhere. Without `explain`, no note and no cost
+ * (np_place_call's explain). */
 static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err)
+                      const char *note, bool explain, np_placement **out, np_error *err)
 {
     const np_topology *t = np_host_state_topology(st);
     size_t n = np_topology_nr_nodes(t);
@@ -253,11 +275,12 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
      * and the note names the nodes the memory went to. */
     size_t k = 0;
     np_bitmap *mem_nodes = NULL;
-    rc = np_bitmap_create(&mem_nodes);
+    if (explain)
+        rc = np_bitmap_create(&mem_nodes);
     for (size_t p = 0; p < n && rc == 0; p++) {
         if (mem[p] == 0 && vcpus[p] == 0)
             continue;
-        if (mem[p] > 0)
+        if (mem[p] > 0 && mem_nodes)
             rc = np_bitmap_set(mem_nodes, np_topology_node(t, p)->os_id);
         node[k] = node[p];
         mem[k] = mem[p];
@@ -265,16 +288,15 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
         k++;
     }
     char list[128] = "";
-    if (rc == 0 && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
+    if (rc == 0 && mem_nodes && np_bitmap_format(mem_nodes, list, sizeof(list)) >= sizeof(list))
         snprintf(list, sizeof(list), "(%u of them)", np_bitmap_count(mem_nodes));
     np_bitmap_destroy(mem_nodes);
     if (rc < 0)
         goto out;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* the hypervisor builds no layout */
-    rc = np_placement_build(st, &flat, policy, k, node, mem, vcpus, out);
+    rc = np_placement_build_union(st, &flat, policy, k, node, mem, vcpus, out);
     if (rc < 0)
         goto out;
-    (*out)->union_masks = true;
     (*out)->fallback = true;
     /* the vCPUs keep the all-node affinity: every CPU, not only those of
      * the nodes with a stripe */
@@ -285,6 +307,8 @@ static int stripe_all(const np_host_state *st, const np_guest_spec *spec, const 
         *out = NULL;
         goto out;
     }
+    if (!explain)
+        goto out;
     snprintf((*out)->note, sizeof((*out)->note),
              "%s; memory striped over nodes %s, vCPUs on any CPU", note, list);
     /* Its cost under numaplace's objective, so a fallback compares too. */
@@ -309,13 +333,14 @@ out:
 }
 
 int np_place_fallback(const np_host_state *st, const np_guest_spec *spec, const char *policy,
-                      const char *note, np_placement **out, np_error *err)
+                      const char *note, bool explain, np_placement **out, np_error *err)
 {
-    return stripe_all(st, spec, policy, note, out, err);
+    return stripe_all(st, spec, policy, note, explain, out, err);
 }
 
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
-                 const void *opts, np_placement **out, np_error *err)
+                 const void *opts, bool explain, const np_place_ctx *from, np_placement **out,
+                 np_error *err)
 {
     np_placement *pl = NULL;
     int rc;
@@ -330,11 +355,22 @@ int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_pl
     if (spec->no_autoplace)
         return stripe_all(st, spec, p->name,
                           "autoplace=no: not placed, as the hypervisor does without a placement",
-                          out, err);
+                          explain, out, err);
     /* The call (10 KiB of search bookkeeping) lives on the stack: on a
-     * two-node host a decision takes about a microsecond. */
-    np_place_call call = {.st = st, .spec = spec, .policy = p->name, .opts = opts, .err = err};
-    rc = np_place_ctx_init(&call.ctx, st, spec);
+     * two-node host a decision takes about a microsecond. Its fields are
+     * set one by one, not with an initializer: that would zero the whole
+     * search (a tenth of a guarded decision, which runs five policies),
+     * while np_search_init sets the counts and nothing reads a candidate
+     * past them. */
+    np_place_call call;
+    call.st = st;
+    call.spec = spec;
+    call.policy = p->name;
+    call.opts = opts;
+    call.pl = NULL;
+    call.err = err;
+    call.explain = explain;
+    rc = from ? np_place_ctx_copy(&call.ctx, from) : np_place_ctx_init(&call.ctx, st, spec);
     if (rc < 0)
         return rc;
     np_search_init(&call.s);
@@ -384,13 +420,14 @@ int np_place(const np_host_state *st, const np_guest_spec *spec, const char *pol
         return np_error_set(err, NULL, 0, "unknown placement policy \"%s\" (known: %s)", name,
                             known);
     }
-    return np_place_run(st, spec, p, NULL, out, err);
+    return np_place_run(st, spec, p, NULL, true, NULL, out, err);
 }
 
 int np_place_numaplace_with(const np_host_state *st, const np_guest_spec *spec,
                             const np_numaplace_opts *opts, np_placement **out, np_error *err)
 {
-    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, out, err);
+    return np_place_run(st, spec, np_place_policy_find("numaplace"), opts, true, NULL, out,
+                        err);
 }
 
 int np_place_oracle(const np_host_state *st, const np_guest_spec *spec, np_placement **out,

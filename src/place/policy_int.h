@@ -30,6 +30,12 @@ typedef struct np_place_call {
     np_search s;        /* empty when decide runs */
     np_placement *pl;   /* set by a policy that builds its own */
     np_error *err;
+    /* false when the caller reads only the split of the answer (its nodes,
+     * memory and vCPUs per node: the count guard asking a peer), so a
+     * policy leaves out what only an explanation shows: its note, its
+     * runners-up and the objective's cost and terms of its answer. The
+     * nodes, memory and vCPUs are the same either way. */
+    bool explain;
 } np_place_call;
 
 typedef int (*np_place_decide_fn)(np_place_call *call);
@@ -46,9 +52,13 @@ typedef struct np_place_policy {
 
 /* The row of a policy name, NULL when unknown. */
 const np_place_policy *np_place_policy_find(const char *name);
-/* The driver (see the top of the file). */
+/* The driver (see the top of the file); `explain` as in np_place_call.
+ * `from`: NULL, or a context initialised for the same state and guest
+ * (the count guard's), copied (np_place_ctx_copy) instead of worked out
+ * again. */
 int np_place_run(const np_host_state *st, const np_guest_spec *spec, const np_place_policy *p,
-                 const void *opts, np_placement **out, np_error *err);
+                 const void *opts, bool explain, const np_place_ctx *from, np_placement **out,
+                 np_error *err);
 
 /* The count guard (count_guard.c): after numaplace's search, the choice
  * the search found is compared by the standard metrics (the host's worst
@@ -80,7 +90,8 @@ typedef enum np_place_split {
  * at each node's available memory with the rest passed to the set's nodes
  * with most room; vCPUs in proportion to the nodes' CPUs; one mask for all
  * vCPUs (the union), no vNUMA layout; cost and terms under numaplace's
- * objective; `note` kept. -ENOSPC (err says what is missing) when the set
+ * objective; `note` kept (neither cost nor note without call->explain).
+ * -ENOSPC (err says what is missing) when the set
  * lacks the memory or has no CPU. Nodes left with neither memory nor vCPUs
  * leave the set. */
 int np_place_build_split(np_place_call *call, const uint32_t *nodes, size_t k, np_place_split mode,

@@ -204,12 +204,15 @@ int np_policy_least_loaded(np_place_call *call)
     uint32_t chosen[NP_PLACE_MAX_SET_NODES];
     for (size_t p = 0; p < best.k; p++)
         chosen[p] = nodes[best.pos[p]].idx;
-    char note[NP_PLACE_NOTE_MAX], list[192];
-    np_place_nodes_text(ctx, chosen, best.k, list, sizeof(list));
-    snprintf(note, sizeof(note),
-             "least-loaded: %zu node(s) %s, CPU demand %.2f over %llu CPUs, %llu MiB available",
-             best.k, list, best.demand, (unsigned long long)best.cpus,
-             (unsigned long long)best.avail_mib);
+    char note[NP_PLACE_NOTE_MAX] = "", list[192];
+    if (call->explain) {
+        np_place_nodes_text(ctx, chosen, best.k, list, sizeof(list));
+        snprintf(note, sizeof(note),
+                 "least-loaded: %zu node(s) %s, CPU demand %.2f over %llu CPUs, %llu MiB "
+                 "available",
+                 best.k, list, best.demand, (unsigned long long)best.cpus,
+                 (unsigned long long)best.avail_mib);
+    }
     rc = np_place_build_split(call, chosen, best.k, NP_PLACE_SPLIT_EVEN, note);
 out:
     free(nodes);

@@ -239,11 +239,14 @@ int np_policy_numad(np_place_call *call)
         left_mbs -= give > 0 ? give : 0;
         left_cpus -= d->cpus_free;
     }
-    char note[NP_PLACE_NOTE_MAX], list[192];
-    np_place_nodes_text(ctx, chosen, k, list, sizeof(list));
-    snprintf(note, sizeof(note),
-             "numad -w %lld:%lld (CPU in 1/100, 85%% target): start node %u, nodes %s",
-             (long long)cpus, (long long)mbs, np_topology_node(ctx->topo, best)->os_id, list);
+    char note[NP_PLACE_NOTE_MAX] = "", list[192];
+    if (call->explain) {
+        np_place_nodes_text(ctx, chosen, k, list, sizeof(list));
+        snprintf(note, sizeof(note),
+                 "numad -w %lld:%lld (CPU in 1/100, 85%% target): start node %u, nodes %s",
+                 (long long)cpus, (long long)mbs, np_topology_node(ctx->topo, best)->os_id,
+                 list);
+    }
     rc = np_place_build_split(call, chosen, k, NP_PLACE_SPLIT_EVEN, note);
 out:
     free(nodes);

@@ -111,10 +111,12 @@ int np_place_build_split(np_place_call *call, const uint32_t *nodes_in, size_t k
     }
     np_guest_spec flat = *call->spec;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* the peers build no layout */
-    rc = np_placement_build(call->st, &flat, call->policy, kept, node, mem, vcpus, &call->pl);
+    rc = np_placement_build_union(call->st, &flat, call->policy, kept, node, mem, vcpus,
+                                  &call->pl);
     if (rc < 0)
         goto out;
-    call->pl->union_masks = true;
+    if (!call->explain)
+        goto out; /* no note, no cost: only the split is read */
     snprintf(call->pl->note, sizeof(call->pl->note), "%s", note ? note : "");
     term = calloc(NP_TERM_COUNT, sizeof(*term));
     if (!term) {

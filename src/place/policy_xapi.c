@@ -254,13 +254,17 @@ int np_policy_xapi(np_place_call *call)
                  "default",
                  ctx->n > XAPI_FULL_MAX_NODES ? " of one node (more than 16 nodes)" : "",
                  (unsigned long long)ctx->mem_mib, ctx->vcpus);
-        rc = np_place_fallback(call->st, call->spec, call->policy, note, &call->pl, call->err);
+        rc = np_place_fallback(call->st, call->spec, call->policy, note, call->explain,
+                               &call->pl, call->err);
         goto out;
     }
-    np_place_nodes_text(ctx, chosen, k, list, sizeof(list));
-    snprintf(note, sizeof(note),
-             "xapi best_effort: nodes %s, mean distance %.2f, %llu MiB available", list, avg,
-             (unsigned long long)mem_mib);
+    note[0] = '\0';
+    if (call->explain) {
+        np_place_nodes_text(ctx, chosen, k, list, sizeof(list));
+        snprintf(note, sizeof(note),
+                 "xapi best_effort: nodes %s, mean distance %.2f, %llu MiB available", list, avg,
+                 (unsigned long long)mem_mib);
+    }
     rc = np_place_build_split(call, chosen, k, NP_PLACE_SPLIT_EVEN, note);
 out:
     return rc;

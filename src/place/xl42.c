@@ -245,12 +245,15 @@ int np_policy_xl42(np_place_call *call)
     size_t n = np_topology_nr_nodes(np_host_state_topology(st));
     if (n <= 1)
         return np_place_fallback(st, spec, "xl42",
-                                 "libxl skips placement on a host with a single node", out, err);
+                                 "libxl skips placement on a host with a single node",
+                                 call->explain, out, err);
     if (n > XL42_MAX_NODES) {
-        snprintf(note, sizeof(note),
-                 "libxl skips placement on hosts with more than %u nodes (this one has %zu)",
-                 XL42_MAX_NODES, n);
-        return np_place_fallback(st, spec, "xl42", note, out, err);
+        note[0] = '\0';
+        if (call->explain)
+            snprintf(note, sizeof(note),
+                     "libxl skips placement on hosts with more than %u nodes (this one has %zu)",
+                     XL42_MAX_NODES, n);
+        return np_place_fallback(st, spec, "xl42", note, call->explain, out, err);
     }
     rc = xl42_init(&x, st, spec);
     if (rc < 0)
@@ -316,7 +319,7 @@ int np_policy_xl42(np_place_call *call)
                  "NUMA placement failed, performance might be affected: no set of nodes has "
                  "%s free and %u CPUs",
                  np_format_bytes(need_kib * 1024, need, sizeof(need)), spec->vcpus);
-        return np_place_fallback(st, spec, "xl42", note, out, err);
+        return np_place_fallback(st, spec, "xl42", note, call->explain, out, err);
     }
 
     np_place_ctx_no_vnuma(&call->ctx); /* libxl builds no vNUMA layout */
@@ -334,18 +337,19 @@ int np_policy_xl42(np_place_call *call)
     }
     np_guest_spec flat = *spec;
     flat.vnuma_nodes = NP_VNUMA_OFF; /* libxl builds no layout */
-    rc = np_placement_build(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib, cand->vcpus,
-                            &pl);
+    rc = np_placement_build_union(st, &flat, "xl42", cand->k, cand->node, cand->mem_mib,
+                                  cand->vcpus, &pl);
     if (rc < 0) {
         free(cand);
         goto out;
     }
-    pl->union_masks = true;
     pl->cost = cand->cost;
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
         pl->terms[pl->nr_terms++] = (np_place_term){np_place_term_names[i], cand->term[i]};
     pl->terms[pl->nr_terms++] = (np_place_term){"libxl_nr_vcpus", (double)best.nr_vcpus};
     pl->terms[pl->nr_terms++] = (np_place_term){"libxl_free_mib", (double)(best.free_kib / 1024)};
+    if (!call->explain)
+        nr_alts = 0; /* the runners-up and the note are explanation only */
     for (size_t a = 0; a < nr_alts && rc == 0; a++) {
         char why[160], fa[32], fb[32];
         if (alts[a].nr_vcpus != best.nr_vcpus) {
@@ -364,9 +368,11 @@ int np_policy_xl42(np_place_call *call)
     free(cand);
     if (rc < 0)
         goto out;
-    snprintf(pl->note, sizeof(pl->note),
-             "libxl: %zu node(s), %u cpus, nr_vcpus=%llu, %llu MiB free", best.k, best.nr_cpus,
-             (unsigned long long)best.nr_vcpus, (unsigned long long)(best.free_kib / 1024));
+    if (call->explain)
+        snprintf(pl->note, sizeof(pl->note),
+                 "libxl: %zu node(s), %u cpus, nr_vcpus=%llu, %llu MiB free", best.k,
+                 best.nr_cpus, (unsigned long long)best.nr_vcpus,
+                 (unsigned long long)(best.free_kib / 1024));
     *out = pl;
     pl = NULL;
 out:
