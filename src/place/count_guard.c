@@ -431,6 +431,37 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return 0;
 }
 
+/* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
+ * node i, cap being max(1, the chosen placement's host worst); 0 when it
+ * may not go there. Within cap, always. Past cap by at most the guest's
+ * own vCPUs when the chosen placement splits the guest's *vCPUs* over
+ * several nodes (vcpus_split), the guest fits the node's CPUs, and the
+ * node before the guest is no busier than cap, and the node after it no
+ * higher than the host's level after one more arrival of the same size
+ * (every guest's vCPUs, this one's twice, over every CPU). Such a split
+ * holds the host's worst count below the whole guest's by less than one
+ * arrival on a host whose nodes are all near one level: the next arrivals
+ * fill the other nodes and take the difference back, while the split's
+ * distance stays as long as the guest does. */
+static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, bool vcpus_split)
+{
+    uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+    if (!cpus)
+        return 0.0;
+    double after = from_one((g->base[i] + (double)v) / cpus);
+    if (after <= cap + GUARD_EPS)
+        return cap;
+    if (!vcpus_split || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
+        return 0.0;
+    double all_vcpus = 2.0 * (double)v;
+    uint64_t all_cpus = 0;
+    for (size_t j = 0; j < g->n; j++) {
+        all_vcpus += g->base[j];
+        all_cpus += np_topology_node(g->t, j)->nr_cpus;
+    }
+    return after <= all_vcpus / (double)all_cpus + GUARD_EPS ? after : 0.0;
+}
+
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
  * hyper-thread is a CPU to them) and up to one vCPU per CPU is no
  * over-commit at all; the objective may still split a guest across nodes
@@ -447,10 +478,12 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
  * node would raise the device or group term (constraints the guest asked
  * for), or when the whole guest is not nearer by distance (affinity=none:
  * its vCPUs count on every node wherever its memory is). *out is NULL
- * when no node qualifies. */
+ * when no node qualifies. Past max(1, the host worst), up to the level
+ * one more arrival of the guest's size brings, when the chosen placement
+ * splits the guest's vCPUs (whole_limit). */
 static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *chosen_term,
-                            const guard_score *chosen_score, np_placement **out,
-                            guard_score *out_score)
+                            const guard_score *chosen_score, bool vcpus_split,
+                            np_placement **out, guard_score *out_score)
 {
     const np_place_ctx *ctx = &call->ctx;
     double cap = fmax(1.0, chosen_score->host_worst);
@@ -467,7 +500,8 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
-                after <= cap + GUARD_EPS && after > floor_after + GUARD_EPS && after < low)
+                whole_limit(g, i, ctx->vcpus, cap, vcpus_split) > 0.0 &&
+                after > floor_after + GUARD_EPS && after < low)
                 low = after;
         }
         if (low == INFINITY)
@@ -488,7 +522,9 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
             guard_cost(call, &ch);
             if (!keeps_constraints(ch.c.term, chosen_term) ||
                 guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc) < 0 ||
-                sc.host_worst > cap + GUARD_EPS || cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
+                from_one(sc.host_worst) >
+                    whole_limit(g, i, ctx->vcpus, cap, vcpus_split) + GUARD_EPS ||
+                cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
                           (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
                            !(ch.c.cost < (*out)->cost)))))
@@ -642,8 +678,12 @@ int np_place_count_guard(np_place_call *call)
     /* whole before split, over whichever choice stands */
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
         chosen_term[i] = best ? best->terms[i].value : own_term[i];
-    rc = guard_whole_node(call, &g, chosen_term, best ? &best_score : &own_score, &cand,
-                          &whole_score);
+    const np_placement *chosen_pl = best ? best : own;
+    bool vcpus_split = false;
+    for (uint32_t v = 1; v < chosen_pl->nr_vcpus && !vcpus_split; v++)
+        vcpus_split = chosen_pl->vcpu_node[v] != chosen_pl->vcpu_node[0];
+    rc = guard_whole_node(call, &g, chosen_term, best ? &best_score : &own_score, vcpus_split,
+                          &cand, &whole_score);
     if (rc < 0)
         goto out;
     if (cand) {

@@ -379,6 +379,55 @@ static void test_whole_node_counted_from_one(void)
     np_host_state_destroy(st);
 }
 
+/* Whole past the split's count by less than one arrival. Nodes of 4
+ * CPUs, SLIT 20, each holding 6 vCPUs at half a core of demand (3 cores
+ * busy of 4). A busy 2-vCPU guest: the search splits it 1 + 1 (each
+ * node's last free core; whole, one node's demand would pass its cores),
+ * 7/4 = 1.75 vCPUs per CPU on both nodes, distance 1.0. Whole on one node
+ * it is 8/4 = 2.00 at distance 0. On two nodes the host's level after the
+ * guest is (12 + 2) / 8 = 1.75, and the next arrival of the same size
+ * brings it to (12 + 4) / 8 = 2.00: the split holds the count lower only
+ * until then, its distance stays as long as the guest does, and the next
+ * 2-vCPU guest goes whole to the other node (2.00 everywhere). The old
+ * rule kept the split (whole was past the split's 1.75). On three such
+ * nodes the next arrival brings the level to only (18 + 4) / 12 = 1.83,
+ * below the whole guest's 2.00, and the split stays. */
+static void test_whole_within_the_next_level(void)
+{
+    for (size_t n = 2; n <= 3; n++) {
+        uint32_t c[3] = {4, 4, 4};
+        uint64_t m[3] = {8192, 8192, 8192};
+        np_host_state *st = tp_state(tp_host(n, c, m, NULL));
+        ASSERT_TRUE(st != NULL);
+        if (!st)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "half%zu", i);
+            add_resident(st, name, 6, 0.5, i, 1024);
+        }
+        np_guest_spec s = tp_guest("new", 2, 2048);
+        s.cpu_demand = 1.0;
+        np_placement *search = NULL, *pl = NULL;
+        place_both(st, &s, &search, &pl);
+        if (search && pl) {
+            ASSERT_EQ(np_placement_nr_nodes(search), 2);
+            if (n == 2) {
+                ASSERT_EQ(np_placement_nr_nodes(pl), 1);
+                ASSERT_EQ(vcpus_on(pl, np_placement_node(pl, 0)), 2);
+                ASSERT_TRUE(strstr(pl->note, "whole guest on one node") != NULL);
+                ASSERT_TRUE(strstr(pl->note, "2.00") != NULL);
+            } else {
+                ASSERT_EQ(np_placement_nr_nodes(pl), 2);
+                ASSERT_TRUE(strstr(pl->note, "whole guest") == NULL);
+            }
+        }
+        np_placement_destroy(search);
+        np_placement_destroy(pl);
+        np_host_state_destroy(st);
+    }
+}
+
 /* The rule: no worse in the host's worst and in distance, better in one;
  * equal in both, the lower worst over the guest's own nodes, counted from
  * 1 vCPU per CPU. */
@@ -404,6 +453,7 @@ int main(void)
     NP_RUN(test_whole_before_split);
     NP_RUN(test_own_nodes_below_one_vcpu_per_cpu_equal);
     NP_RUN(test_whole_node_counted_from_one);
+    NP_RUN(test_whole_within_the_next_level);
     NP_RUN(test_dominance_rule);
     NP_RUN(test_one_mask_over_tiny_nodes);
     NP_RUN(test_one_mask_not_past_one_vcpu_per_cpu);
