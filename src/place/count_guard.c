@@ -434,16 +434,17 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
 /* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
  * node i, cap being max(1, the chosen placement's host worst); 0 when it
  * may not go there. Within cap, always. Past cap by at most the guest's
- * own vCPUs when the chosen placement splits the guest's *vCPUs* over
- * several nodes (vcpus_split), the guest fits the node's CPUs, and the
- * node before the guest is no busier than cap, and the node after it no
- * higher than the host's level after one more arrival of the same size
- * (every guest's vCPUs, this one's twice, over every CPU). Such a split
+ * own vCPUs when the guest fits the node's CPUs, the node before the
+ * guest is no busier than cap, and the node after it no higher than
+ * next_level: the host's level after one more arrival of the same size
+ * (next_level(); 0, so never, when the chosen placement does not split
+ * the guest's *vCPUs* over several nodes). Such a split
  * holds the host's worst count below the whole guest's by less than one
  * arrival on a host whose nodes are all near one level: the next arrivals
  * fill the other nodes and take the difference back, while the split's
  * distance stays as long as the guest does. */
-static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, bool vcpus_split)
+static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap,
+                          double next_level)
 {
     uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
     if (!cpus)
@@ -451,15 +452,26 @@ static double whole_limit(const guard_ctx *g, size_t i, uint32_t v, double cap, 
     double after = from_one((g->base[i] + (double)v) / cpus);
     if (after <= cap + GUARD_EPS)
         return cap;
-    if (!vcpus_split || v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
+    if (v > cpus || g->base[i] / cpus > cap + GUARD_EPS)
         return 0.0;
+    return after <= next_level + GUARD_EPS ? after : 0.0;
+}
+
+/* The host's vCPUs per CPU after the guest of v vCPUs and one more of its
+ * size (whole_limit's level); 0 when the chosen placement does not split
+ * the guest's vCPUs (no whole guest past its count then). Once per
+ * decision: the same for every node. */
+static double next_level(const guard_ctx *g, uint32_t v, bool vcpus_split)
+{
     double all_vcpus = 2.0 * (double)v;
     uint64_t all_cpus = 0;
+    if (!vcpus_split)
+        return 0.0;
     for (size_t j = 0; j < g->n; j++) {
         all_vcpus += g->base[j];
         all_cpus += np_topology_node(g->t, j)->nr_cpus;
     }
-    return after <= all_vcpus / (double)all_cpus + GUARD_EPS ? after : 0.0;
+    return all_cpus ? all_vcpus / (double)all_cpus : 0.0;
 }
 
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
@@ -490,6 +502,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
     *out = NULL;
     if (chosen_score->rwd == 0.0 || ctx->vcpus == 0)
         return 0;
+    double level = next_level(g, ctx->vcpus, vcpus_split);
     /* Nodes in layers of equal vCPUs per CPU after the guest (from 1),
      * lowest first: only the first layer with an acceptable node is built
      * and scored (a decision on 256 nodes builds the nodes of one layer). */
@@ -500,7 +513,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
             if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
-                whole_limit(g, i, ctx->vcpus, cap, vcpus_split) > 0.0 &&
+                whole_limit(g, i, ctx->vcpus, cap, level) > 0.0 &&
                 after > floor_after + GUARD_EPS && after < low)
                 low = after;
         }
@@ -523,7 +536,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
             if (!keeps_constraints(ch.c.term, chosen_term) ||
                 guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc) < 0 ||
                 from_one(sc.host_worst) >
-                    whole_limit(g, i, ctx->vcpus, cap, vcpus_split) + GUARD_EPS ||
+                    whole_limit(g, i, ctx->vcpus, cap, level) + GUARD_EPS ||
                 cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
                 (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
                           (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
