@@ -185,7 +185,11 @@ MIXES = [
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print("usage: gen-mixes.py OUTDIR [SEED [PREFIX]]  (SEED 1000 and no prefix: the "
+              "committed bench/mixes)", file=sys.stderr)
+        sys.exit(2)
+    out = sys.argv[1]
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     prefix = sys.argv[3] if len(sys.argv) > 3 else ""
     os.makedirs(out, exist_ok=True)
