@@ -11,7 +11,12 @@
 #   better     numaplace's decision no worse in both, better in one (the loss comes later)
 #   equal      the same two figures on different nodes (a tie; the loss is history)
 #   trade-off  numaplace lower in one figure, higher in the other
-#   worse      numaplace higher in one, lower in neither (a decision the count guard kept)
+#   worse      numaplace higher in one, lower in neither (a decision the count guard kept),
+#              counted again by why the guard keeps such decisions: in a mix whose guests
+#              ask for a group or a device (colocate, spread, devices: a term the
+#              standard figures do not see), or higher only in a count at or below one
+#              vCPU per CPU on both sides (below it the guard leaves the choice to the
+#              objective, which balances demand, not vCPUs), or neither
 #   refusal    one of the two refused the guest, the other placed it
 #   none       the replays never part (the figures differ only below the tolerance)
 # Usage (from the top of a checkout, after a `bench mixes --csv` run):
@@ -26,6 +31,7 @@ TOL = 0.005    # compare-peers.py's tolerance for the mix figures
 EPS = 0.0005   # the trace prints three decimals
 CRIT = ('final_rwd', 'mean_rwd', 'final_cpu_over', 'mean_cpu_over')
 PEERS = ('xl42', 'xapi', 'numad', 'least-loaded')
+CONSTRAINT_MIXES = ('colocate', 'spread', 'devices')   # as compare-peers.py
 
 
 def dominated(n, q):
@@ -91,6 +97,7 @@ def main():
     counts = collections.Counter()
     per_peer = collections.defaultdict(collections.Counter)
     missing = 0
+    worse_pairs = []
     for (h, m), d in sorted(by.items()):
         n = d.get('numaplace')
         if not n:
@@ -116,17 +123,30 @@ def main():
                     cls, at = classify(x, y), (x, y)
                     break
             counts[cls] += 1
+            if cls == 'worse':
+                worse_pairs.append((h, m, p, cls, at))
             per_peer[p][cls] += 1
             if o.v:
                 where = (f"arrival {at[0][0]} {at[0][1]}: numaplace {at[0][2]} rwd {at[0][3]:.3f} "
                          f"host_cpu {at[0][4]:.3f} | {p} {at[1][2]} rwd {at[1][3]:.3f} "
                          f"host_cpu {at[1][4]:.3f}") if at else ''
                 print(f"{cls:9s} {h.split('/')[-1][:28]:28s} {os.path.basename(m)[:22]:22s} {p:12s} {where}")
+    why = collections.Counter()
+    for (h, m, p, cls, at) in worse_pairs:
+        a, b = at
+        if any(c in m for c in CONSTRAINT_MIXES):
+            why['group/device mix'] += 1
+        elif abs(a[3] - b[3]) <= EPS and a[4] <= 1.0 + EPS and b[4] <= 1.0 + EPS:
+            why['count <= 1'] += 1
+        else:
+            why['other'] += 1
     if missing:
         print(f"pairs whose mix file was not found in --mixdir: {missing}")
     order = ('better', 'equal', 'trade-off', 'worse', 'refusal', 'none')
     print('dominated pairs by numaplace\'s decision at the first arrival where they part:')
     print('  all ' + ' '.join(f"{c} {counts[c]}" for c in order) + f"  (total {sum(counts.values())})")
+    if worse_pairs:
+        print('  worse: ' + ', '.join(f"{k} {why[k]}" for k in ('group/device mix', 'count <= 1', 'other')))
     for p in PEERS:
         if per_peer[p]:
             print(f"  {p:12s} " + ' '.join(f"{c} {per_peer[p][c]}" for c in order))
