@@ -6,7 +6,7 @@
 # a row with empty figures left out; with the added group criteria the colocate pair
 # against xl42 (colocate distance 0.000 against 1.000) is a trade-off, and a
 # difference within 0.005 (0.004 against numad) counts for nothing. Expected output:
-# compare-peers.out.
+# compare-peers.out. The last block: every policy against every other.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp)
