@@ -474,27 +474,6 @@ static double next_level(const guard_ctx *g, uint32_t v, bool vcpus_split)
     return all_cpus ? all_vcpus / (double)all_cpus : 0.0;
 }
 
-/* Between two whole-guest nodes of one layer (guard_whole_node): the one
- * leaving the host's worst vCPUs per CPU lower, as the metrics count it
- * (raw, not from 1: this is the figure the guard compares every other
- * choice by, and a whole guest on either node has the same distance, 0, so
- * the node that raises the host's worst more is dominated by the other),
- * then the objective's cost (within a layer the own count from 1 is the
- * same: the layer's). Below one vCPU per CPU the own node's count alone
- * still does not decide; only what the whole guest does to the host's
- * worst does. Example:
- * nodes of 16 CPUs, the host's worst 10/16; the whole 4-vCPU guest on a
- * node at 10 leaves it 14/16 = 0.875, on a node at 8 12/16 = 0.75: both
- * are in the first layer, and the second is better by the count at equal
- * distance whatever the objective's demand says. */
-static bool whole_before(const guard_score *a, double a_cost, const guard_score *b, double b_cost)
-{
-    int host = cmp_dbl(a->host_worst, b->host_worst);
-    if (host != 0)
-        return host < 0;
-    return a_cost < b_cost;
-}
-
 /* Whole before split. The metrics count a vCPU per logical CPU (a second
  * hyper-thread is a CPU to them) and up to one vCPU per CPU is no
  * over-commit at all; the objective may still split a guest across nodes
@@ -559,7 +538,9 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
                 from_one(sc.host_worst) >
                     whole_limit(g, i, ctx->vcpus, cap, level) + GUARD_EPS ||
                 cmp_dbl(sc.rwd, chosen_score->rwd) >= 0 ||
-                (*out && !whole_before(&sc, ch.c.cost, out_score, (*out)->cost)))
+                (*out && (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) > 0 ||
+                          (cmp_dbl(from_one(sc.own_worst), from_one(out_score->own_worst)) == 0 &&
+                           !(ch.c.cost < (*out)->cost)))))
                 continue;
             /* built only now it is kept (one node: nothing but memory can
              * make the build fail) */
