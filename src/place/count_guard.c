@@ -69,12 +69,8 @@
 static const char *const guard_peers[] = {"xl42", "xapi", "numad", "least-loaded"};
 static const char *const peer_choice[] = {"xl42's choice", "xapi's choice", "numad's choice",
                                           "least-loaded's choice"};
-static const char *const peer_one_mask[] = {
-    "xl42's choice with one mask", "xapi's choice with one mask", "numad's choice with one mask",
-    "least-loaded's choice with one mask"};
 #define GUARD_NR_PEERS (sizeof(guard_peers) / sizeof(guard_peers[0]))
 _Static_assert(sizeof(peer_choice) == sizeof(guard_peers), "one text per peer");
-_Static_assert(sizeof(peer_one_mask) == sizeof(guard_peers), "one text per peer");
 
 typedef struct guard_score {
     double host_worst; /* the host's largest vCPUs / CPUs after the guest */
@@ -688,14 +684,6 @@ int np_place_count_guard(np_place_call *call)
         if (rc == 0)
             rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, peer_choice[p], &best,
                             &best_score, &best_from);
-        /* and as the peer lays it out: one mask over its nodes for every
-         * vCPU, no vNUMA layout (not on one node, nor for vnuma=N) */
-        if (rc == 0 && ch->c.k >= 2 && call->spec->vnuma_nodes <= 0) {
-            ch->union_masks = true;
-            guard_cost(call, ch);
-            rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, peer_one_mask[p],
-                            &best, &best_score, &best_from);
-        }
         if (rc == -ENOMEM)
             goto out;
         rc = 0; /* not a split numaplace lays out: nothing to compare */
