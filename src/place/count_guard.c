@@ -20,8 +20,7 @@
  *
  * The choices compared are the search's best, its runners-up, its node set
  * with the vCPUs spread by count (a guest wider than a node), its split
- * with one mask for all vCPUs where no node passes one vCPU per CPU
- * (guard_build_choice), and what the peers in the policy table that a
+ * with one mask for all vCPUs (guard_build_choice), and what the peers in the policy table that a
  * reviewer compares against (xl42, xapi, numad, least-loaded) decide for
  * this arrival, each laid out as numaplace lays out a split (its vCPU
  * masks per node, its vNUMA layout). When one or
@@ -61,8 +60,6 @@
 
 /* Figures closer than this compare equal (sums of shares round). */
 #define GUARD_EPS 1e-9
-/* At most one vCPU per CPU is no over-commit by the metrics. */
-#define GUARD_NO_OVERCOMMIT 1.0
 /* The least SLIT distance between two nodes when the local one is 10
  * (np_topology_builder_finish refuses a remote one not larger). */
 #define GUARD_DMIN 11.0
@@ -258,11 +255,15 @@ static int guard_build(np_place_call *call, size_t k, const uint32_t *node, cons
  * (a quarter on each of four), so a guest with fewer vCPUs than nodes --
  * its memory wider than its CPUs need, as on nodes of 2 CPUs and 1 GiB --
  * leaves each node fewer vCPUs per CPU at the same distance. It is offered
- * only where it leaves no node past one vCPU per CPU (GUARD_NO_OVERCOMMIT):
- * there a floating vCPU finds an idle CPU on any node of its mask, while
- * on a node already over-committed its quarter is an average the scheduler
- * does not keep, and the per-node masks keep each vCPU's time-sharing where
- * its vNUMA node is. What it gives up: the layout's locality (a guest that
+ * past one vCPU per CPU too: a vCPU pinned to one over-committed node
+ * time-shares there only, while one whose mask spans the split's nodes can
+ * be run on whichever of their CPUs frees first (the scheduler balances
+ * load within a mask, as it does for xl's and xapi's guests, which get one
+ * mask over their nodes). Until session 11 it was offered only where no
+ * node passed one vCPU per CPU (a floating vCPU's quarter per node was
+ * taken for an average the scheduler does not keep); the comparison of
+ * both is in docs/placement.md, "Dominated in CPU count (session 11)".
+ * What it gives up: the layout's locality (a guest that
  * sees its virtual nodes keeps most accesses on them), which the metrics do
  * not see and the objective does; the guard follows the metrics when they
  * tell two choices apart. Not for a guest that asked for N virtual nodes
@@ -656,7 +657,7 @@ int np_place_count_guard(np_place_call *call)
         np_cand_copy(&ch->c, b);
         ch->union_masks = true;
         guard_cost(call, ch);
-        rc = guard_keep(call, &g, own_term, &own_score, ch, GUARD_NO_OVERCOMMIT,
+        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY,
                         "its split with one mask for all vCPUs", &best, &best_score, &best_from);
         if (rc == -ENOMEM)
             goto out;
