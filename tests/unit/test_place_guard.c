@@ -444,54 +444,6 @@ static void test_dominance_rule(void)
     ASSERT_TRUE(np_place_guard_dominates(2.0, 0.5, 0.0, 2.0, 1.1, 0.0));  /* own past 1 */
 }
 
-/* Nearest fill within the count. Eight nodes of 8 cores x 2 threads (16
- * CPUs) and 32 GiB, two per package (SLIT 12 within a package, 21 across):
- * nodes 0-3 hold 12 vCPUs each, nodes 4-7 16 (the host's worst, 1.00),
- * all at half a core of demand. A busy 10-vCPU guest with 44 GiB: no node
- * holds it whole within 16 vCPUs. The search spreads it 3 + 3 + 2 + 2 over
- * nodes 0-3 (its demand kept off busy cores' siblings), distance 0.600,
- * worst still 1.00. The nodes nearest node 0 that hold it within the
- * host's worst are nodes 0-2 (room for 4 each); spread by count over them,
- * 4 + 3 + 3 with its memory in proportion: distance 0.510, worst 1.00 --
- * no worse by the count, nearer, so the guard returns it. */
-static void test_near_fill_within_the_count(void)
-{
-    np_topo_gen gen;
-    np_topology *t = NULL;
-    np_error err = {0};
-    np_topo_gen_init(&gen, 8, 8, 32ull << 30);
-    ASSERT_EQ(np_topology_generate(&gen, &t, &err), 0);
-    np_host_state *st = tp_state(t);
-    ASSERT_TRUE(st != NULL);
-    if (!st)
-        return;
-    char name[16];
-    for (size_t i = 0; i < 8; i++) {
-        snprintf(name, sizeof(name), "r%zu", i);
-        add_resident_on(st, name, i < 4 ? 12 : 16, 0.5, i, 16, 1024);
-    }
-    np_guest_spec s = tp_guest("new", 10, 45056);
-    s.cpu_demand = 0.81;
-    np_placement *search = NULL, *pl = NULL;
-    char buf[32];
-    place_both(st, &s, &search, &pl);
-    if (search && pl) {
-        ASSERT_STR_EQ(tp_nodes(search, buf, sizeof(buf)), "0,1,2,3");
-        ASSERT_STR_EQ(tp_nodes(pl, buf, sizeof(buf)), "0,1,2");
-        ASSERT_EQ(vcpus_on(pl, 0), 4);
-        ASSERT_EQ(vcpus_on(pl, 1), 3);
-        ASSERT_EQ(vcpus_on(pl, 2), 3);
-        ASSERT_U64_EQ(np_placement_node_mem_bytes(pl, 0), 18022 * MiB);
-        ASSERT_CONTAINS(np_placement_note(pl), "nearest nodes within the count");
-        ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 1.00 (own nodes 1.00) and "
-                                               "distance 0.510");
-        ASSERT_CONTAINS(np_placement_note(pl), "against the search's 1.00 (0.94) and 0.600");
-    }
-    np_placement_destroy(search);
-    np_placement_destroy(pl);
-    np_host_state_destroy(st);
-}
-
 int main(void)
 {
     NP_RUN(test_idle_guest_goes_where_the_count_is_lower);
@@ -505,6 +457,5 @@ int main(void)
     NP_RUN(test_dominance_rule);
     NP_RUN(test_one_mask_over_tiny_nodes);
     NP_RUN(test_one_mask_not_past_one_vcpu_per_cpu);
-    NP_RUN(test_near_fill_within_the_count);
     return np_test_summary();
 }
