@@ -19,8 +19,14 @@
 #              objective, which balances demand, not vCPUs), or neither
 #   refusal    one of the two refused the guest, the other placed it
 #   none       the replays never part (the figures differ only below the tolerance)
+# The same arrival is also counted in a table of distance (numaplace more local, equal,
+# less local) against host worst count (lower, equal, higher).
+# --select farther takes, instead of the dominated pairs, those where the peer ends more
+# local (final rwd lower by more than 0.005) whatever the other figures; --peer P (repeat)
+# keeps only those peers.
 # Usage (from the top of a checkout, after a `bench mixes --csv` run):
-#   first-divergence.py MIXES.csv --mixdir DIR [--mixdir DIR ...] [--numaplace BINARY] [-v]
+#   first-divergence.py MIXES.csv --mixdir DIR [--mixdir DIR ...] [--numaplace BINARY]
+#                       [--select dominated|farther] [--peer P]... [-v]
 # DIR holds the mix files the CSV names, where the CSV names no file that exists
 # (bench/mixes for the default run; a directory
 # written by gen-mixes.py for the held-out sets: `gen-mixes.py DIR SEED SEED-`).
@@ -72,6 +78,10 @@ def classify(a, b):
     return 'equal'
 
 
+def sign(x):
+    return -1 if x < -EPS else 1 if x > EPS else 0
+
+
 def find_mix(name, dirs):
     if os.path.exists(name):
         return name
@@ -87,6 +97,8 @@ def main():
     ap.add_argument('csv')
     ap.add_argument('--mixdir', action='append', default=[])
     ap.add_argument('--numaplace', default=os.path.join('build', 'numaplace'))
+    ap.add_argument('--select', choices=('dominated', 'farther'), default='dominated')
+    ap.add_argument('--peer', action='append', choices=PEERS)
     ap.add_argument('-v', action='store_true')
     o = ap.parse_args()
     with open(o.csv) as f:
@@ -98,6 +110,7 @@ def main():
     per_peer = collections.defaultdict(collections.Counter)
     missing = 0
     worse_pairs = []
+    grid = collections.Counter()
     for (h, m), d in sorted(by.items()):
         n = d.get('numaplace')
         if not n:
@@ -105,7 +118,11 @@ def main():
         for p in PEERS:
             if p not in d or (p == 'least-loaded' and int(n['nodes']) <= 16):
                 continue
-            if not dominated(n, d[p]):
+            if o.peer and p not in o.peer:
+                continue
+            if o.select == 'dominated' and not dominated(n, d[p]):
+                continue
+            if o.select == 'farther' and not float(n['final_rwd']) > float(d[p]['final_rwd']) + TOL:
                 continue
             mix = find_mix(m, o.mixdir)
             if not mix:
@@ -123,6 +140,8 @@ def main():
                     cls, at = classify(x, y), (x, y)
                     break
             counts[cls] += 1
+            if at and cls != 'refusal':
+                grid[(sign(at[0][3] - at[1][3]), sign(at[0][4] - at[1][4]))] += 1
             if cls == 'worse':
                 worse_pairs.append((h, m, p, cls, at))
             per_peer[p][cls] += 1
@@ -143,13 +162,18 @@ def main():
     if missing:
         print(f"pairs whose mix file was not found in --mixdir: {missing}")
     order = ('better', 'equal', 'trade-off', 'worse', 'refusal', 'none')
-    print('dominated pairs by numaplace\'s decision at the first arrival where they part:')
+    what = 'dominated pairs' if o.select == 'dominated' else 'pairs where the peer ends more local'
+    print(f"{what} by numaplace's decision at the first arrival where they part:")
     print('  all ' + ' '.join(f"{c} {counts[c]}" for c in order) + f"  (total {sum(counts.values())})")
     if worse_pairs:
         print('  worse: ' + ', '.join(f"{k} {why[k]}" for k in ('group/device mix', 'count <= 1', 'other')))
     for p in PEERS:
         if per_peer[p]:
             print(f"  {p:12s} " + ' '.join(f"{c} {per_peer[p][c]}" for c in order))
+    print('  the same arrivals, numaplace against the peer (refusals left out):')
+    print('    %-16s %11s %8s %8s' % ('', 'count lower', 'equal', 'higher'))
+    for r, name in ((-1, 'more local'), (0, 'equal distance'), (1, 'less local')):
+        print('    %-16s %11d %8d %8d' % (name, grid[(r, -1)], grid[(r, 0)], grid[(r, 1)]))
 
 
 if __name__ == '__main__':
