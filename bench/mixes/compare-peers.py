@@ -23,7 +23,8 @@
 # either, e.g. 0.50 against 0.25): counted apart so a reader can weigh them. Usage:
 # Last, every policy against every other by the standard criteria (the same rule: worse
 # in one, better in none, least-loaded only above 16 nodes): how often each is dominated,
-# and by whom, so numaplace's count reads against the peers' own.
+# and by whom, so numaplace's count reads against the peers' own; the oracles too where
+# the CSV has them (oracle-metrics: per arrival the best by the standard figures).
 #   compare-peers.py mixes.csv [-v]     (-v lists every losing pair and criterion, marked
 #                                        D (dominated) or T (trade-off), by all criteria;
 #                                        "std D" marks a pair dominated by the standard ones)
@@ -107,7 +108,7 @@ for p, c in sorted(npairs.items()):
     print(f"  {p:14s} {c:4d} " + ' '.join(f"{sums[p][k] / c:.4f}" for k in CRIT))
 
 # Every policy against every other (standard criteria).
-order = [p for p in ['numaplace'] + peers if npairs[p]]
+order = [p for p in ['numaplace'] + peers + ['oracle-metrics', 'oracle'] if npairs[p]]
 dom_by = collections.Counter(); dom_any = collections.Counter(); compared = collections.Counter()
 for (h, m), d in sorted(by.items()):
     for p in order:
@@ -122,7 +123,7 @@ for (h, m), d in sorted(by.items()):
                 dom_by[(p, q)] += 1; hit = True
         compared[p] += seen; dom_any[p] += hit
 print('dominated by (row: the policy; column: the one dominating it; least-loaded above 16 nodes)')
-print('  ' + ' ' * 14 + ''.join(f"{q:>13s}" for q in order) + '  by any / pairs')
+print('  ' + ' ' * 14 + ''.join(f"{q:>15s}" for q in order) + '  by any / pairs')
 for p in order:
-    print(f"  {p:14s}" + ''.join(f"{(dom_by[(p, q)] if q != p else '-'):>13}" for q in order)
+    print(f"  {p:14s}" + ''.join(f"{(dom_by[(p, q)] if q != p else '-'):>15}" for q in order)
           + f"  {dom_any[p]} / {compared[p]}")
