@@ -30,6 +30,9 @@
  * under numaplace's objective among them is returned: demand still decides between choices the
  * metrics cannot tell apart, but never against both. A search's best that is worse in one and
  * better in the other is a trade-off, kept, with its figures in the explanation.
+ * Last, a whole guest on one node whose tie (another node, equal by both
+ * figures) the metrics count lower goes there when that costs no lost
+ * work (guard_tie_count).
  *
  * Worked example: two nodes of 4 CPUs and SLIT 20 between them, node 0
  * holding 6 idle vCPUs (demand 0.1 each), node 1 holding 2 busy ones.
@@ -559,6 +562,97 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
     return 0;
 }
 
+/* Among ties, the node the metrics count lowest. When the chosen placement
+ * holds the whole guest on one node, all local, every other node that
+ * takes the whole guest (memory within its available, the guest's vCPUs
+ * fitting its CPUs) without raising the host's worst vCPUs per CPU past
+ * the chosen's is a choice equal by both figures the metrics read. Below
+ * one vCPU per CPU the dominance rule calls them equal, and the objective
+ * picks among them by its headroom term (utilisation: CPU demand), so a
+ * guest may land on a node holding more vCPUs than another while the
+ * other stays lower: every later guest then starts from a host whose
+ * counts are less level than they need be, and the host's worst count,
+ * which is the most loaded node's, rises sooner (the pairs classed
+ * "equal" in docs/placement.md, "Ties at the first divergence"). Here
+ * the tie goes to the node whose vCPUs per CPU after the guest are
+ * lowest: the rule the count is judged by (least loaded first keeps the
+ * largest node the lowest it can be, whatever arrives next), applied
+ * only between choices equal by distance and host worst. Demand still
+ * bounds it: a node is taken only when the guest's CPU-overcommit term
+ * there (its demand past free cores, lost work) is no higher than on the
+ * chosen node and its device and group terms do not grow; so a guest is
+ * moved only between nodes equal by the metrics and by lost work, and the
+ * headroom term, a tie-break by its own name, gives way. Between nodes of
+ * equal count, the lowest cost. *out is NULL when no node is counted lower
+ * than the chosen one. */
+static int guard_tie_count(np_place_call *call, guard_ctx *g, const np_placement *chosen,
+                           const double *chosen_term, const guard_score *chosen_score,
+                           np_placement **out, guard_score *out_score)
+{
+    const np_place_ctx *ctx = &call->ctx;
+    *out = NULL;
+    if (chosen->nr_nodes != 1 || chosen_score->rwd != 0.0 || ctx->vcpus == 0 ||
+        g->affinity == NP_AFFINITY_NONE)
+        return 0;
+    size_t at = chosen->nodes[0];
+    for (uint32_t v = 0; v < chosen->nr_vcpus; v++)
+        if (chosen->vcpu_node[v] != at)
+            return 0;
+    double level = chosen_score->host_worst, v = (double)ctx->vcpus;
+    uint32_t at_cpus = np_topology_node(g->t, at)->nr_cpus;
+    if (!at_cpus)
+        return 0;
+    double best_after = (g->base[at] + v) / at_cpus; /* the chosen node's count after */
+    double best_cost = INFINITY;
+    uint32_t pick = UINT32_MAX;
+    guard_choice ch; /* not zeroed: one entry used */
+    for (size_t i = 0; i < g->n; i++) {
+        uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
+        if (i == at || !ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
+            ctx->vcpus > cpus)
+            continue;
+        double after = (g->base[i] + v) / cpus;
+        int c = cmp_dbl(after, best_after);
+        if (after > level + GUARD_EPS || c > 0 || (c == 0 && pick == UINT32_MAX))
+            continue;
+        ch.c.k = 1;
+        ch.union_masks = false;
+        ch.c.node[0] = (uint32_t)i;
+        ch.c.vcpus[0] = ctx->vcpus;
+        ch.c.mem_mib[0] = ctx->mem_mib;
+        guard_cost(call, &ch);
+        if (!keeps_constraints(ch.c.term, chosen_term) ||
+            ch.c.term[NP_TERM_CPU_OVER] > chosen_term[NP_TERM_CPU_OVER] + GUARD_EPS ||
+            (c == 0 && !(ch.c.cost < best_cost)))
+            continue;
+        best_after = after;
+        best_cost = ch.c.cost;
+        pick = (uint32_t)i;
+    }
+    if (pick == UINT32_MAX)
+        return 0;
+    ch.c.k = 1;
+    ch.c.node[0] = pick;
+    ch.c.vcpus[0] = ctx->vcpus;
+    ch.c.mem_mib[0] = ctx->mem_mib;
+    guard_score sc;
+    int rc = guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : 0;
+    /* the figures, computed in full, must tie the chosen's (or better them) */
+    if (cmp_dbl(sc.rwd, chosen_score->rwd) > 0 ||
+        cmp_dbl(sc.host_worst, chosen_score->host_worst) > 0)
+        return 0;
+    rc = guard_build(call, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, out);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0)
+        *out = NULL; /* one node: nothing but memory makes the build fail */
+    else
+        *out_score = sc;
+    return 0;
+}
+
 /* Keeps ch, built as a placement, in *best when it dominates the search's
  * choice (own), keeps its constraints, leaves the host's worst vCPUs per
  * CPU at most at max_host_worst, and costs less under numaplace's
@@ -593,6 +687,7 @@ int np_place_count_guard(np_place_call *call)
     np_placement *own = NULL, *best = NULL, *ppl = NULL, *cand = NULL;
     guard_choice *ch = NULL; /* one choice under test at a time */
     const char *best_from = NULL;
+    bool tie = false; /* best only ties the search's choice (guard_tie_count) */
     guard_score own_score, best_score = {0}, whole_score;
     double own_term[NP_TERM_COUNT], chosen_term[NP_TERM_COUNT];
     int rc;
@@ -625,11 +720,9 @@ int np_place_count_guard(np_place_call *call)
         goto out;
     for (size_t i = 0; i < NP_TERM_COUNT; i++)
         own_term[i] = own->terms[i].value;
-    if (guard_unbeatable(&g, ctx, &own_score)) {
-        call->pl = own;
-        own = NULL;
-        goto out;
-    }
+    /* nothing dominates it: only the tie-break among equals is left */
+    if (guard_unbeatable(&g, ctx, &own_score))
+        goto ties;
 
     /* the search's runners-up (from the search under the same limits
      * as its best, so they build as it did) */
@@ -707,6 +800,22 @@ int np_place_count_guard(np_place_call *call)
         best_score = whole_score;
         best_from = "the whole guest on one node within its CPUs";
     }
+ties:
+    /* among the ties of whichever choice stands, the node counted lowest */
+    for (size_t i = 0; i < NP_TERM_COUNT; i++)
+        chosen_term[i] = best ? best->terms[i].value : own_term[i];
+    rc = guard_tie_count(call, &g, best ? best : own, chosen_term, best ? &best_score : &own_score,
+                        &cand, &whole_score);
+    if (rc < 0)
+        goto out;
+    if (cand) {
+        tie = !best;
+        np_placement_destroy(best);
+        best = cand;
+        cand = NULL;
+        best_score = whole_score;
+        best_from = "the node counted lowest among equal choices";
+    }
     if (!best) {
         call->pl = own;
         own = NULL;
@@ -716,8 +825,9 @@ int np_place_count_guard(np_place_call *call)
     char why[160] = "";
     if (call->explain)
         snprintf(why, sizeof(why),
-                 "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: dominated by %s",
-                 own_score.host_worst, own_score.own_worst, own_score.rwd, best_from);
+                 "worst vCPUs/CPU %.2f (own nodes %.2f), distance %.3f: %s %s",
+                 own_score.host_worst, own_score.own_worst, own_score.rwd,
+                 tie ? "equal to" : "dominated by", best_from);
     np_place_alt_rec keep[NP_PLACE_MAX_ALTS + NP_PLACE_MAX_REJECTS];
     size_t nr_keep = own->nr_alts;
     memcpy(keep, own->alts, nr_keep * sizeof(keep[0]));

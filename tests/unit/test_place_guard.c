@@ -4,8 +4,9 @@
  * arrival. Hand-worked cases: an idle guest, a busy guest that would push
  * a node past the count another node avoids, a trade-off the guard keeps,
  * a guest wider than a node, a guest kept whole where one node's CPUs
- * hold it, own nodes below one vCPU per CPU compared as equal, and the
- * dominance rule itself. */
+ * hold it, own nodes below one vCPU per CPU compared as equal, a tie
+ * between them going to the node counted lowest, and the dominance rule
+ * itself. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -329,12 +330,12 @@ static void test_whole_before_split(void)
  * busy vCPU (1.0). A busy 2-vCPU guest: both nodes have the 2 free cores
  * it needs, and the search takes node 0 (less utilised: headroom): 4/4 =
  * 1.00 vCPU per CPU there. Node 1 would be 3/4 = 0.75. Equal host worst
- * (1.50), equal distance (0), and neither node over-committed: by the
- * metrics the two are equal, so the guard leaves the search's choice.
- * Before the own-nodes count was taken from 1, the guard moved the guest
- * to node 1 for a difference below one vCPU per CPU (0.75 against 1.00)
- * that no metric shows. */
-static void test_own_nodes_below_one_vcpu_per_cpu_equal(void)
+ * (1.50), equal distance (0): by the dominance rule neither dominates
+ * (own nodes are compared from 1). Neither costs lost work (no demand
+ * past free cores), so the tie goes to the node the metrics count lowest
+ * (guard_tie_count): node 1, noted as a tie, with the search's choice as
+ * the first runner-up. */
+static void test_tie_goes_to_the_lower_count(void)
 {
     uint32_t c[3] = {4, 4, 4};
     uint64_t m[3] = {8192, 8192, 8192};
@@ -347,11 +348,35 @@ static void test_own_nodes_below_one_vcpu_per_cpu_equal(void)
     add_resident(st, "busy", 1, 1.0, 1, 1024);
     np_guest_spec s = tp_guest("new", 2, 1024);
     s.cpu_demand = 1.0;
-    expect_nodes(st, &s, "0", "0", false);
-    /* the two choices by the rule: node 1 (own 0.75) does not dominate
-     * node 0 (own 1.00); one past 1 vCPU per CPU still would be */
+    expect_nodes(st, &s, "0", "1", true);
+    np_placement *search = NULL, *pl = NULL;
+    place_both(st, &s, &search, &pl);
+    if (search && pl) {
+        ASSERT_CONTAINS(np_placement_note(pl), "counted lowest among equal choices");
+        ASSERT_CONTAINS(np_placement_note(pl), "worst vCPUs/CPU 1.50 (own nodes 0.75)");
+        ASSERT_TRUE(pl->nr_alts >= 1);
+        if (pl->nr_alts >= 1)
+            ASSERT_CONTAINS(pl->alts[0].why_not, "equal to");
+    }
+    np_placement_destroy(search);
+    np_placement_destroy(pl);
+    /* the two choices by the dominance rule: node 1 (own 0.75) does not
+     * dominate node 0 (own 1.00); one past 1 vCPU per CPU still would be */
     ASSERT_TRUE(!np_place_guard_dominates(1.5, 0.75, 0.0, 1.5, 1.0, 0.0));
     ASSERT_TRUE(np_place_guard_dominates(1.5, 1.0, 0.0, 1.5, 1.25, 0.0));
+    /* a node the guest would leave above the host's worst is no tie:
+     * nodes 1 and 2 at 3 busy vCPUs each, the guest on node 0 makes it
+     * the worst (4/4 = 1.00); on either other node it would be 5/4 =
+     * 1.25, so the search's node stays, without a guard note */
+    np_host_state_destroy(st);
+    st = tp_state(tp_host(3, c, m, NULL));
+    ASSERT_TRUE(st != NULL);
+    if (!st)
+        return;
+    add_resident(st, "idle", 2, 0.1, 0, 1024);
+    add_resident(st, "busy", 3, 1.0, 1, 1024);
+    add_resident(st, "other", 3, 1.0, 2, 1024);
+    expect_nodes(st, &s, "0", "0", false);
     np_host_state_destroy(st);
 }
 
@@ -459,7 +484,7 @@ int main(void)
     NP_RUN(test_locality_tradeoff_kept);
     NP_RUN(test_wider_than_a_node_spread_by_count);
     NP_RUN(test_whole_before_split);
-    NP_RUN(test_own_nodes_below_one_vcpu_per_cpu_equal);
+    NP_RUN(test_tie_goes_to_the_lower_count);
     NP_RUN(test_whole_node_counted_from_one);
     NP_RUN(test_whole_within_the_next_level);
     NP_RUN(test_dominance_rule);
