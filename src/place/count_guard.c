@@ -26,9 +26,9 @@
  * masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
  * rwd, better in one, or equal in both and lower on its own nodes past 1 vCPU per CPU), the one
- * with the lowest cost
- * under numaplace's objective among them is returned: demand still decides between choices the
- * metrics cannot tell apart, but never against both. A search's best that is worse in one and
+ * with the lowest cost under numaplace's objective among those of them no other of them
+ * dominates is returned (guard_pick): demand still decides between choices the metrics cannot
+ * tell apart, but never against both. A search's best that is worse in one and
  * better in the other is a trade-off, kept, with its figures in the explanation.
  * Last, a whole guest on one node whose tie (another node, equal by both
  * figures) the metrics count lower goes there when that costs no lost
@@ -653,31 +653,56 @@ static int guard_tie_count(np_place_call *call, guard_ctx *g, const np_placement
     return 0;
 }
 
-/* Keeps ch, built as a placement, in *best when it dominates the search's
- * choice (own), keeps its constraints, leaves the host's worst vCPUs per
- * CPU at most at max_host_worst, and costs less under numaplace's
- * objective than the one kept. Only a kept choice is built: 0 when it is
- * not kept, the build's error when it fails (the caller says which end
- * the decision). */
-static int guard_keep(np_place_call *call, guard_ctx *g, const double *own_term,
-                      const guard_score *own, const guard_choice *ch, double max_host_worst,
-                      const char *from, np_placement **best, guard_score *best_score,
-                      const char **best_from)
+/* The choices that dominate the search's: at most its runners-up, its
+ * nodes spread by count, its one-mask split and the peers' choices. */
+#define GUARD_MAX_KEPT (NP_PLACE_MAX_ALTS + 2u + GUARD_NR_PEERS)
+
+typedef struct guard_kept {
+    guard_choice ch;
+    guard_score sc;
+    const char *from;
+} guard_kept;
+
+/* Records ch in kept[] when it dominates the search's choice (own), keeps
+ * its constraints and leaves the host's worst vCPUs per CPU at most at
+ * max_host_worst. Nothing is built yet (guard_pick chooses). */
+static void guard_keep(guard_ctx *g, const double *own_term, const guard_score *own,
+                       const guard_choice *ch, double max_host_worst, const char *from,
+                       guard_kept *kept, size_t *nr_kept)
 {
     guard_score sc;
-    np_placement *cand = NULL;
-    if (!keeps_constraints(ch->c.term, own_term) || guard_score_choice(g, ch, &sc) < 0 ||
-        sc.host_worst > max_host_worst + GUARD_EPS || !dominates(&sc, own) ||
-        (*best && !(ch->c.cost < (*best)->cost)))
-        return 0;
-    int rc = guard_build_choice(call, ch, &cand);
-    if (rc < 0)
-        return rc;
-    np_placement_destroy(*best);
-    *best = cand;
-    *best_score = sc;
-    *best_from = from;
-    return 0;
+    if (*nr_kept == GUARD_MAX_KEPT || !keeps_constraints(ch->c.term, own_term) ||
+        guard_score_choice(g, ch, &sc) < 0 || sc.host_worst > max_host_worst + GUARD_EPS ||
+        !dominates(&sc, own))
+        return;
+    kept[*nr_kept].ch = *ch;
+    kept[*nr_kept].sc = sc;
+    kept[*nr_kept].from = from;
+    (*nr_kept)++;
+}
+
+/* Which of the recorded choices is returned: one that no other recorded
+ * choice dominates (by the same figures the search's choice was beaten
+ * on), the cheapest of those under numaplace's objective (the first
+ * recorded among equal costs). The guard's promise is that no choice it
+ * looked at for this arrival is better by both metrics than the one
+ * returned; the cheapest dominating choice alone does not keep it (gen:12,
+ * 8080-03-big-wide, arrival 18: the search's 10 vCPUs over 9 nodes, worst
+ * 1.19 per CPU, distance 1.15; numad's 9 nodes 1.06 and 1.10, cost 0.60;
+ * xapi's 2 close nodes 1.06 and 0.10, cost 0.81 -- numad's was returned,
+ * dominated by xapi's). Domination is a strict partial order, so a choice
+ * no other dominates always exists. SIZE_MAX when none was recorded. */
+static size_t guard_pick(const guard_kept *kept, size_t nr_kept)
+{
+    size_t pick = SIZE_MAX;
+    for (size_t i = 0; i < nr_kept; i++) {
+        bool beaten = false;
+        for (size_t j = 0; j < nr_kept && !beaten; j++)
+            beaten = j != i && dominates(&kept[j].sc, &kept[i].sc);
+        if (!beaten && (pick == SIZE_MAX || kept[i].ch.c.cost < kept[pick].ch.c.cost))
+            pick = i;
+    }
+    return pick;
 }
 
 int np_place_count_guard(np_place_call *call)
@@ -686,6 +711,8 @@ int np_place_count_guard(np_place_call *call)
     guard_ctx g = {.t = ctx->topo, .n = ctx->n};
     np_placement *own = NULL, *best = NULL, *ppl = NULL, *cand = NULL;
     guard_choice *ch = NULL; /* one choice under test at a time */
+    guard_kept *kept = NULL; /* the choices that dominate the search's */
+    size_t nr_kept = 0;
     const char *best_from = NULL;
     bool tie = false; /* best only ties the search's choice (guard_tie_count) */
     guard_score own_score, best_score = {0}, whole_score;
@@ -702,7 +729,8 @@ int np_place_count_guard(np_place_call *call)
     g.w = calloc(g.n, sizeof(double));
     g.mem_bytes = calloc(g.n, sizeof(*g.mem_bytes));
     ch = malloc(sizeof(*ch));
-    if (!g.base || !g.gw || !g.vc || !g.w || !g.mem_bytes || !ch) {
+    kept = malloc(GUARD_MAX_KEPT * sizeof(*kept));
+    if (!g.base || !g.gw || !g.vc || !g.w || !g.mem_bytes || !ch || !kept) {
         rc = -ENOMEM;
         goto out;
     }
@@ -730,19 +758,12 @@ int np_place_count_guard(np_place_call *call)
         np_cand_copy(&ch->c, &call->s.alts[a]);
         ch->union_masks = false;
         guard_cost(call, ch);
-        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, "a runner-up", &best,
-                        &best_score, &best_from);
-        if (rc < 0)
-            goto out;
+        guard_keep(&g, own_term, &own_score, ch, INFINITY, "a runner-up", kept, &nr_kept);
     }
     /* the same nodes, vCPUs spread by count */
-    rc = guard_count_split(call, &g, b, ch);
-    if (rc == 0)
-        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY,
-                        "its nodes with vCPUs spread by count", &best, &best_score, &best_from);
-    if (rc == -ENOMEM)
-        goto out;
-    rc = 0;
+    if (guard_count_split(call, &g, b, ch) == 0)
+        guard_keep(&g, own_term, &own_score, ch, INFINITY, "its nodes with vCPUs spread by count",
+                   kept, &nr_kept);
     /* the search's split with one mask for all its vCPUs (not on one node,
      * where nothing differs, nor for a guest that asked for N virtual
      * nodes) */
@@ -750,12 +771,9 @@ int np_place_count_guard(np_place_call *call)
         np_cand_copy(&ch->c, b);
         ch->union_masks = true;
         guard_cost(call, ch);
-        rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY,
-                        "its split with one mask for all vCPUs", &best, &best_score, &best_from);
-        if (rc == -ENOMEM)
-            goto out;
+        guard_keep(&g, own_term, &own_score, ch, INFINITY,
+                   "its split with one mask for all vCPUs", kept, &nr_kept);
     }
-    rc = 0;
     /* the peers' choices for this arrival */
     for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
         const np_place_policy *peer = np_place_policy_find(guard_peers[p]);
@@ -775,11 +793,23 @@ int np_place_count_guard(np_place_call *call)
         np_placement_destroy(ppl);
         ppl = NULL;
         if (rc == 0)
-            rc = guard_keep(call, &g, own_term, &own_score, ch, INFINITY, peer_choice[p], &best,
-                            &best_score, &best_from);
+            guard_keep(&g, own_term, &own_score, ch, INFINITY, peer_choice[p], kept, &nr_kept);
+        rc = 0; /* not a split numaplace lays out: nothing to compare */
+    }
+    /* built only now: the choice no other dominates, cheapest under the
+     * objective; one that does not build (only a lack of memory ends the
+     * decision) leaves the record and the pick is made again */
+    for (size_t pick; (pick = guard_pick(kept, nr_kept)) != SIZE_MAX;) {
+        rc = guard_build_choice(call, &kept[pick].ch, &best);
         if (rc == -ENOMEM)
             goto out;
-        rc = 0; /* not a split numaplace lays out: nothing to compare */
+        if (rc == 0) {
+            best_score = kept[pick].sc;
+            best_from = kept[pick].from;
+            break;
+        }
+        kept[pick] = kept[--nr_kept];
+        rc = 0;
     }
 
     /* whole before split, over whichever choice stands */
@@ -860,5 +890,6 @@ out:
     free(g.w);
     free(g.mem_bytes);
     free(ch);
+    free(kept);
     return rc;
 }
