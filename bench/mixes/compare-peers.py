@@ -28,12 +28,9 @@
 #   compare-peers.py mixes.csv [-v]     (-v lists every losing pair and criterion, marked
 #                                        D (dominated) or T (trade-off), by all criteria;
 #                                        "std D" marks a pair dominated by the standard ones)
-import csv, sys, collections
-TOL = 0.005
-CRIT = ('final_rwd', 'mean_rwd', 'final_cpu_over', 'mean_cpu_over')
-ADDED = ('final_coloc_dist', 'mean_coloc_dist', 'final_spread_shared', 'mean_spread_shared',
-         'final_device_rwd', 'mean_device_rwd')
-CONSTRAINT_MIXES = ('colocate', 'spread', 'devices')
+import csv, sys, collections, os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mixjudge import CRIT, ADDED, CONSTRAINT_MIXES, PEERS, judge
 if len(sys.argv) < 2:
     sys.exit("usage: compare-peers.py mixes.csv [-v]")
 with open(sys.argv[1]) as f:
@@ -44,7 +41,7 @@ skipped = len(allrows) - len(rows)
 verbose = "-v" in sys.argv[2:]
 by = collections.defaultdict(dict)
 for r in rows: by[(r['host'], r['mix'])][r['policy']] = r
-peers = ['xl42', 'xapi', 'numad', 'least-loaded']
+peers = PEERS
 ref = collections.Counter(); memover = collections.Counter()
 sums = collections.defaultdict(lambda: collections.Counter()); npairs = collections.Counter()
 for r in rows:
@@ -52,18 +49,6 @@ for r in rows:
     if float(r['final_mem_over_free']) > 1.0005: memover[r['policy']] += 1
     npairs[r['policy']] += 1
     for k in CRIT: sums[r['policy']][k] += float(r[k])
-
-def judge(n, q, crits):
-    """The criteria numaplace (n) is worse / better in than a peer (q)."""
-    bad = []; good = []
-    for k in crits:
-        if not (n.get(k) or '').strip() or not (q.get(k) or '').strip(): continue
-        a, b = float(n[k]), float(q[k])
-        if a > b + TOL: bad.append(f"{k} {a:.3f}>{b:.3f}")
-        if a < b - TOL: good.append(f"{k} {a:.3f}<{b:.3f}")
-    if int(n['refusals']) > int(q['refusals']): bad.append(f"refusals {n['refusals']}>{q['refusals']}")
-    if int(n['refusals']) < int(q['refusals']): good.append(f"refusals {n['refusals']}<{q['refusals']}")
-    return bad, good
 
 def tally(crits, verbose):
     worse = collections.Counter(); crit = collections.Counter()

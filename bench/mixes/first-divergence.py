@@ -32,22 +32,15 @@
 # written by gen-mixes.py for the held-out sets: `gen-mixes.py DIR SEED SEED-`).
 # -v prints one line per pair: host, mix, peer, class, arrival, both decisions.
 import argparse, collections, csv, os, subprocess, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mixjudge import TOL, CRIT, PEERS, CONSTRAINT_MIXES, judge
 
-TOL = 0.005    # compare-peers.py's tolerance for the mix figures
 EPS = 0.0005   # the trace prints three decimals
-CRIT = ('final_rwd', 'mean_rwd', 'final_cpu_over', 'mean_cpu_over')
-PEERS = ('xl42', 'xapi', 'numad', 'least-loaded')
-CONSTRAINT_MIXES = ('colocate', 'spread', 'devices')   # as compare-peers.py
 
 
 def dominated(n, q):
-    bad = good = False
-    for k in CRIT:
-        a, b = float(n[k]), float(q[k])
-        bad |= a > b + TOL
-        good |= a < b - TOL
-    rn, rq = int(n['refusals']), int(q['refusals'])
-    return (bad or rn > rq) and not (good or rn < rq)
+    bad, good = judge(n, q, CRIT)
+    return bool(bad) and not good
 
 
 def parse_trace(text, policy):

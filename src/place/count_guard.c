@@ -20,8 +20,9 @@
  *
  * The choices compared are the search's best, its runners-up, its node set
  * with the vCPUs spread by count (a guest wider than a node), its split
- * with one mask for all vCPUs (guard_build_choice), and what the peers in the policy table that a
- * reviewer compares against (xl42, xapi, numad, least-loaded) decide for
+ * with one mask for all vCPUs (guard_build_choice), and what the peers in
+ * the policy table that a reviewer compares against (xl42, xapi, numad,
+ * least-loaded) decide for
  * this arrival, each laid out as numaplace lays out a split (its vCPU
  * masks per node, its vNUMA layout). When one or
  * more of them *dominate* the search's best (no worse in count and in
@@ -435,6 +436,25 @@ static int guard_count_split(np_place_call *call, const guard_ctx *g, const np_c
     return 0;
 }
 
+/* The whole guest on node i, priced: its memory and vCPUs there. */
+static void guard_whole_choice(np_place_call *call, size_t i, guard_choice *ch)
+{
+    ch->c.k = 1;
+    ch->union_masks = false;
+    ch->c.node[0] = (uint32_t)i;
+    ch->c.vcpus[0] = call->ctx.vcpus;
+    ch->c.mem_mib[0] = call->ctx.mem_mib;
+    guard_cost(call, ch);
+}
+
+/* Whether node i has CPUs, a guest may use them and its available memory
+ * holds the whole guest's. */
+static bool holds_whole(const np_place_ctx *ctx, const guard_ctx *g, size_t i)
+{
+    return ctx->has_cpus[i] && np_topology_node(g->t, i)->nr_cpus &&
+           ctx->avail_mib[i] >= ctx->mem_mib;
+}
+
 /* How high (vCPUs per CPU, from 1) the whole guest of v vCPUs may leave
  * node i, cap being max(1, the chosen placement's host worst); 0 when it
  * may not go there. Within cap, always. Past cap by at most the guest's
@@ -516,7 +536,7 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
         for (size_t i = 0; i < g->n; i++) {
             uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
             double after = cpus ? from_one((g->base[i] + (double)ctx->vcpus) / cpus) : INFINITY;
-            if (ctx->has_cpus[i] && cpus && ctx->avail_mib[i] >= ctx->mem_mib &&
+            if (holds_whole(ctx, g, i) &&
                 whole_limit(g, i, ctx->vcpus, cap, level) > 0.0 &&
                 after > floor_after + GUARD_EPS && after < low)
                 low = after;
@@ -524,19 +544,15 @@ static int guard_whole_node(np_place_call *call, guard_ctx *g, const double *cho
         if (low == INFINITY)
             break;
         for (size_t i = 0; i < g->n; i++) {
-            uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-            if (!ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
-                cmp_dbl(from_one((g->base[i] + (double)ctx->vcpus) / cpus), low) != 0)
+            if (!holds_whole(ctx, g, i) ||
+                cmp_dbl(from_one((g->base[i] + (double)ctx->vcpus) /
+                                 np_topology_node(g->t, i)->nr_cpus),
+                        low) != 0)
                 continue;
             guard_choice ch; /* not zeroed: a kilobyte per node, one entry used */
-            ch.c.k = 1;
-            ch.union_masks = false;
-            ch.c.node[0] = (uint32_t)i;
-            ch.c.vcpus[0] = ctx->vcpus;
-            ch.c.mem_mib[0] = ctx->mem_mib;
+            guard_whole_choice(call, i, &ch);
             np_placement *cand = NULL;
             guard_score sc;
-            guard_cost(call, &ch);
             if (!keeps_constraints(ch.c.term, chosen_term) ||
                 guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc) < 0 ||
                 from_one(sc.host_worst) >
@@ -608,19 +624,13 @@ static int guard_tie_count(np_place_call *call, guard_ctx *g, const np_placement
     guard_choice ch; /* not zeroed: one entry used */
     for (size_t i = 0; i < g->n; i++) {
         uint32_t cpus = np_topology_node(g->t, i)->nr_cpus;
-        if (i == at || !ctx->has_cpus[i] || !cpus || ctx->avail_mib[i] < ctx->mem_mib ||
-            ctx->vcpus > cpus)
+        if (i == at || !holds_whole(ctx, g, i) || ctx->vcpus > cpus)
             continue;
         double after = (g->base[i] + v) / cpus;
         int c = cmp_dbl(after, best_after);
         if (after > level + GUARD_EPS || c > 0 || (c == 0 && pick == UINT32_MAX))
             continue;
-        ch.c.k = 1;
-        ch.union_masks = false;
-        ch.c.node[0] = (uint32_t)i;
-        ch.c.vcpus[0] = ctx->vcpus;
-        ch.c.mem_mib[0] = ctx->mem_mib;
-        guard_cost(call, &ch);
+        guard_whole_choice(call, i, &ch);
         if (!keeps_constraints(ch.c.term, chosen_term) ||
             ch.c.term[NP_TERM_CPU_OVER] > chosen_term[NP_TERM_CPU_OVER] + GUARD_EPS ||
             (c == 0 && !(ch.c.cost < best_cost)))
@@ -631,10 +641,7 @@ static int guard_tie_count(np_place_call *call, guard_ctx *g, const np_placement
     }
     if (pick == UINT32_MAX)
         return 0;
-    ch.c.k = 1;
-    ch.c.node[0] = pick;
-    ch.c.vcpus[0] = ctx->vcpus;
-    ch.c.mem_mib[0] = ctx->mem_mib;
+    guard_whole_choice(call, pick, &ch);
     guard_score sc;
     int rc = guard_score_split(g, 1, ch.c.node, ch.c.mem_mib, ch.c.vcpus, &sc);
     if (rc < 0)
@@ -663,17 +670,15 @@ typedef struct guard_kept {
     const char *from;
 } guard_kept;
 
-/* Records ch in kept[] when it dominates the search's choice (own), keeps
- * its constraints and leaves the host's worst vCPUs per CPU at most at
- * max_host_worst. Nothing is built yet (guard_pick chooses). */
+/* Records ch in kept[] when it dominates the search's choice (own) and
+ * keeps its constraints. Nothing is built yet (guard_pick chooses). */
 static void guard_keep(guard_ctx *g, const double *own_term, const guard_score *own,
-                       const guard_choice *ch, double max_host_worst, const char *from,
-                       guard_kept *kept, size_t *nr_kept)
+                       const guard_choice *ch, const char *from, guard_kept *kept,
+                       size_t *nr_kept)
 {
     guard_score sc;
     if (*nr_kept == GUARD_MAX_KEPT || !keeps_constraints(ch->c.term, own_term) ||
-        guard_score_choice(g, ch, &sc) < 0 || sc.host_worst > max_host_worst + GUARD_EPS ||
-        !dominates(&sc, own))
+        guard_score_choice(g, ch, &sc) < 0 || !dominates(&sc, own))
         return;
     kept[*nr_kept].ch = *ch;
     kept[*nr_kept].sc = sc;
@@ -758,11 +763,11 @@ int np_place_count_guard(np_place_call *call)
         np_cand_copy(&ch->c, &call->s.alts[a]);
         ch->union_masks = false;
         guard_cost(call, ch);
-        guard_keep(&g, own_term, &own_score, ch, INFINITY, "a runner-up", kept, &nr_kept);
+        guard_keep(&g, own_term, &own_score, ch, "a runner-up", kept, &nr_kept);
     }
     /* the same nodes, vCPUs spread by count */
     if (guard_count_split(call, &g, b, ch) == 0)
-        guard_keep(&g, own_term, &own_score, ch, INFINITY, "its nodes with vCPUs spread by count",
+        guard_keep(&g, own_term, &own_score, ch, "its nodes with vCPUs spread by count",
                    kept, &nr_kept);
     /* the search's split with one mask for all its vCPUs (not on one node,
      * where nothing differs, nor for a guest that asked for N virtual
@@ -771,8 +776,8 @@ int np_place_count_guard(np_place_call *call)
         np_cand_copy(&ch->c, b);
         ch->union_masks = true;
         guard_cost(call, ch);
-        guard_keep(&g, own_term, &own_score, ch, INFINITY,
-                   "its split with one mask for all vCPUs", kept, &nr_kept);
+        guard_keep(&g, own_term, &own_score, ch, "its split with one mask for all vCPUs", kept,
+                   &nr_kept);
     }
     /* the peers' choices for this arrival */
     for (size_t p = 0; p < GUARD_NR_PEERS; p++) {
@@ -793,7 +798,7 @@ int np_place_count_guard(np_place_call *call)
         np_placement_destroy(ppl);
         ppl = NULL;
         if (rc == 0)
-            guard_keep(&g, own_term, &own_score, ch, INFINITY, peer_choice[p], kept, &nr_kept);
+            guard_keep(&g, own_term, &own_score, ch, peer_choice[p], kept, &nr_kept);
         rc = 0; /* not a split numaplace lays out: nothing to compare */
     }
     /* built only now: the choice no other dominates, cheapest under the
